@@ -1,0 +1,253 @@
+"""``audit-console``: argument parsing → settings → the chosen command; exit codes.
+
+Exit codes: 0 success; 1 a runtime failure (Discord unreachable, a backfill that failed);
+2 bad input (flags, dates, config, token, database). Every failure is one line on stderr —
+never a traceback (unexpected errors go to the log file, with a one-line pointer).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from console import __version__, logs, paths
+from console.config import ConfigError, Settings, check_rest_url, load, parse_id
+
+log = logging.getLogger("console.cli")
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class Failure(Exception):
+    """A runtime failure with a one-line message (exit 1)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: {message} (see {self.prog} --help)\n")
+        raise SystemExit(EXIT_BAD_INPUT)
+
+
+def _common(p: argparse.ArgumentParser, *, rest: bool = True, token: bool = False) -> None:
+    p.add_argument("--db", type=Path, help="the SQLite store (default: %s)" % paths.default_db())
+    p.add_argument("--config", type=Path, help="config file (default: %s)" % paths.config_file())
+    if rest:
+        p.add_argument("--rest-url", help="Discord REST base URL (a simulator or proxy); default Discord's")
+    if token:
+        p.add_argument("--token-file", type=Path, help="file holding the bot token (mode 600); else $DISCORD_TOKEN")
+
+
+def _filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--guild", action="append", default=[], metavar="ID", help="only this guild (repeatable)")
+    p.add_argument("--action", action="append", default=[], metavar="NAME",
+                   help="action name or number, e.g. MEMBER_BAN_ADD (repeatable, or comma-separated)")
+    p.add_argument("--category", action="append", default=[], metavar="NAME", help="action category (repeatable)")
+    p.add_argument("--actor", action="append", default=[], metavar="ID", help="who did it (repeatable)")
+    p.add_argument("--target", action="append", default=[], metavar="ID", help="to whom / what (repeatable)")
+    p.add_argument("--since", metavar="WHEN", help="7d, 12h, 30m, 2w or a date/time (UTC)")
+    p.add_argument("--until", metavar="WHEN", help="same forms as --since")
+    p.add_argument("--text", metavar="WORDS", help='full-text search in reasons, names and changes ("phrase", prefix*)')
+    p.add_argument("--oldest-first", action="store_true", help="oldest first (default newest first)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="audit-console", description="A terminal console for Discord moderators.")
+    parser.add_argument("--version", action="version", version=f"audit-console {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("demo", help="open the console on a simulated guild (no token, no network)")
+    p.add_argument("--db", type=Path, help="store for the demo (default: a fresh %s)" % paths.demo_db())
+    p.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
+    p.add_argument("--rate", type=float, default=2.0, help="simulated entries per second (default 2)")
+
+    p = sub.add_parser("open", help="browse a store without connecting")
+    _common(p, rest=False)
+
+    for name, text in (("run", "open the console on a real guild"), ("collect", "collect headless (for a server)")):
+        p = sub.add_parser(name, help=text)
+        _common(p, token=True)
+        p.add_argument("--guild", action="append", default=[], metavar="ID", help="guild to collect (repeatable)")
+
+    p = sub.add_parser("backfill", help="fetch what Discord still has since the last stored entry, then exit")
+    _common(p, token=True)
+    p.add_argument("--guild", action="append", default=[], metavar="ID", required=True, help="guild (repeatable)")
+
+    p = sub.add_parser("export", help="export records as CSV, JSON or JSON Lines")
+    _common(p, rest=False)
+    p.add_argument("--format", required=True, choices=("csv", "json", "jsonl"))
+    p.add_argument("--out", default="-", help="output file, or - for standard output (default)")
+    _filters(p)
+
+    p = sub.add_parser("sim", help="run the simulated Discord alone and print the REST URL")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--rate", type=float, default=2.0, help="entries per second (0: none)")
+    return parser
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    s = load(getattr(args, "config", None))
+    if getattr(args, "db", None):
+        s = s.with_(db=args.db.expanduser())
+    if getattr(args, "rest_url", None):
+        s = s.with_(rest_url=check_rest_url(args.rest_url))
+    guilds = getattr(args, "guild", None)
+    if guilds:
+        s = s.with_(guild_ids=tuple(parse_id(g, "--guild") for g in _split(guilds)))
+    return s
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def build_filter(args: argparse.Namespace, now_ms: int):  # noqa: ANN201 - Filter, imported lazily
+    from console.model.actions import CATEGORIES, parse_action
+    from console.model.filters import Filter, parse_time
+
+    try:
+        actions = frozenset(parse_action(a) for a in _split(args.action))
+        since = parse_time(args.since, now_ms) if args.since else None
+        until = parse_time(args.until, now_ms) if args.until else None
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    categories = frozenset(c.lower() for c in _split(args.category))
+    unknown = categories - set(CATEGORIES)
+    if unknown:
+        raise ConfigError(f"unknown category {sorted(unknown)[0]!r} (one of: {', '.join(CATEGORIES)})")
+    if since is not None and until is not None and since >= until:
+        raise ConfigError("--since must be before --until")
+    return Filter(
+        guild_ids=frozenset(parse_id(g, "--guild") for g in _split(args.guild)),
+        actions=actions,
+        categories=categories,
+        actor_ids=frozenset(parse_id(a, "--actor") for a in _split(args.actor)),
+        target_ids=frozenset(parse_id(t, "--target") for t in _split(args.target)),
+        since_ms=since,
+        until_ms=until,
+        text=args.text or "",
+        newest_first=not args.oldest_first,
+    )
+
+
+# -- commands --------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from console.ui.launch import run_demo
+
+    db = (args.db or paths.demo_db()).expanduser()
+    if args.rate < 0 or args.rate > 10_000:
+        raise ConfigError("--rate must be between 0 and 10000 entries per second")
+    return run_demo(db, seed=args.seed, rate=args.rate, fresh=args.db is None)
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    from console.ui.launch import run_open
+
+    settings = settings_from(args)
+    return run_open(settings)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from console.config import load_token
+    from console.ui.launch import run_live
+
+    settings = settings_from(args)
+    token = load_token(settings, args.token_file)
+    return run_live(settings, token)
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from console.config import load_token
+    from console.headless import collect
+
+    settings = settings_from(args)
+    token = load_token(settings, args.token_file)
+    logs.setup(paths.log_file(), stderr=True)
+    return asyncio.run(collect(settings, token))
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from console.config import load_token
+    from console.headless import backfill
+
+    settings = settings_from(args)
+    token = load_token(settings, args.token_file)
+    logs.setup(paths.log_file(), stderr=True)
+    return asyncio.run(backfill(settings, token))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import time
+
+    from console.headless import export
+
+    settings = settings_from(args)
+    flt = build_filter(args, int(time.time() * 1000))
+    return export(settings, flt, args.format, args.out)
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    from console.headless import run_sim
+
+    if not 0 <= args.port <= 65535:
+        raise ConfigError("--port must be between 0 and 65535")
+    logs.setup(paths.log_file(), stderr=True)
+    return run_sim(port=args.port, seed=args.seed, rate=args.rate)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "demo": cmd_demo,
+    "open": cmd_open,
+    "run": cmd_run,
+    "collect": cmd_collect,
+    "backfill": cmd_backfill,
+    "export": cmd_export,
+    "sim": cmd_sim,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    logs.setup(paths.log_file())
+    from console.ingest.source import SourceError
+    from console.store.errors import StoreError
+
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as e:
+        return _fail(f"{e}", EXIT_BAD_INPUT)
+    except StoreError as e:
+        return _fail(f"{e}", EXIT_BAD_INPUT)
+    except (SourceError, Failure) as e:
+        return _fail(f"{e}", EXIT_FAILED)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `audit-console export … | head`: the reader left; that is not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as e:  # the promise: never a traceback on the terminal
+        log.exception("unexpected error in %s", args.command)
+        return _fail(f"internal error: {e.__class__.__name__}: {e} (details in {paths.log_file()})", EXIT_FAILED)
+
+
+def _fail(message: str, code: int) -> int:
+    from console.secret import REDACTOR
+
+    sys.stderr.write(f"audit-console: {REDACTOR.redact(message)}\n")
+    return code

@@ -1,0 +1,156 @@
+"""Settings from the config file (TOML), the environment and flags, in that order of strength
+(flags win). Every problem is a :class:`ConfigError` with one line naming the file and key."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from console import paths
+from console.secret import Secret, check_token_shape
+
+DISCORD_REST_URL = "https://discord.com/api/v10"
+
+
+class ConfigError(Exception):
+    """Bad input from a person: one line, exit code 2."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    db: Path = field(default_factory=paths.default_db)
+    """The SQLite store."""
+    rest_url: str = DISCORD_REST_URL
+    """Discord's REST base (a simulator or proxy for tests)."""
+    guild_ids: tuple[int, ...] = ()
+    """Guilds to collect; empty means every guild the bot is in."""
+    operator_id: int | None = None
+    """The Discord user the TUI and CLI act as (a guard against mistakes, not authentication)."""
+    token_file: Path | None = None
+    """A file holding the bot token (must be readable by its owner only)."""
+    theme: str | None = None
+    """The console's theme; remembered when changed in the TUI."""
+    recheck_interval_s: float = 300.0
+    """How often to re-read the newest page (Discord updates some entries in place)."""
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _snowflake(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not (
+        isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())
+    ):
+        raise ConfigError(f"{where}: expected a Discord id (digits), got {value!r}")
+    n = int(value)
+    if not 0 < n < 2**63:
+        raise ConfigError(f"{where}: {value!r} is not a Discord id")
+    return n
+
+
+def parse_id(value: str, what: str = "id") -> int:
+    """A Discord id from a flag; ConfigError with one line otherwise."""
+    return _snowflake(value, what)
+
+
+def check_rest_url(url: str) -> str:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(f"bad --rest-url {url!r}: expected http(s)://host[:port]/api/v10")
+    try:
+        parsed.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ConfigError(f"bad --rest-url {url!r}: the port is not a number from 1 to 65535") from None
+    return url.rstrip("/")
+
+
+def load(path: Path | None = None) -> Settings:
+    """Settings from the config file, if there is one."""
+    file = path or paths.config_file()
+    if not file.exists():
+        if path is not None:
+            raise ConfigError(f"no config file at {file}")
+        return Settings()
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"cannot read config {file}: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config {file} is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config {file}: {e}") from None
+    known = {f.name for f in fields(Settings)}
+    for key in data:
+        if key not in known and key not in ("guilds",):
+            raise ConfigError(f"config {file}: unknown setting {key!r}")
+    s = Settings()
+    out: dict[str, Any] = {}
+    where = f"config {file}"
+    if "db" in data:
+        if not isinstance(data["db"], str):
+            raise ConfigError(f"{where}: db must be a path string")
+        out["db"] = Path(data["db"]).expanduser()
+    if "rest_url" in data:
+        out["rest_url"] = check_rest_url(str(data["rest_url"]))
+    if "guild_ids" in data:
+        if not isinstance(data["guild_ids"], list):
+            raise ConfigError(f"{where}: guild_ids must be a list of ids")
+        out["guild_ids"] = tuple(_snowflake(g, f"{where}: guild_ids") for g in data["guild_ids"])
+    if "operator_id" in data:
+        out["operator_id"] = _snowflake(data["operator_id"], f"{where}: operator_id")
+    if "token_file" in data:
+        out["token_file"] = Path(str(data["token_file"])).expanduser()
+    if "theme" in data:
+        if not isinstance(data["theme"], str):
+            raise ConfigError(f"{where}: theme must be a string")
+        out["theme"] = data["theme"]
+    if "recheck_interval_s" in data:
+        v = data["recheck_interval_s"]
+        if isinstance(v, bool) or not isinstance(v, int | float) or v < 10:
+            raise ConfigError(f"{where}: recheck_interval_s must be a number of seconds ≥ 10")
+        out["recheck_interval_s"] = float(v)
+    return replace(s, **out)
+
+
+def read_token_file(path: Path) -> Secret:
+    """A token file must be a regular file owned by us and unreadable by others (like ssh keys)."""
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise ConfigError(f"cannot read token file {path}: {e.strerror or e}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(f"token file {path} is not a regular file")
+    if st.st_mode & 0o077:
+        raise ConfigError(
+            f"token file {path} is readable by others (mode {stat.S_IMODE(st.st_mode):o}); run: chmod 600 {path}"
+        )
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        raise ConfigError(f"token file {path} belongs to another user")
+    try:
+        return Secret(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read token file {path}: {e}") from None
+
+
+def load_token(settings: Settings, token_file: Path | None = None) -> Secret:
+    """The bot token: systemd credential, token file, or ``DISCORD_TOKEN`` — never a flag."""
+    token: Secret | None = None
+    cred_dir = os.environ.get("CREDENTIALS_DIRECTORY")
+    chosen = token_file or settings.token_file
+    if chosen is not None:
+        token = read_token_file(chosen)
+    elif cred_dir and (Path(cred_dir) / "discord_token").exists():
+        token = read_token_file(Path(cred_dir) / "discord_token")
+    elif os.environ.get("DISCORD_TOKEN"):
+        token = Secret(os.environ["DISCORD_TOKEN"])
+    if token is None:
+        raise ConfigError("no token: set DISCORD_TOKEN or pass --token-file PATH (a file only you can read)")
+    problem = check_token_shape(token)
+    if problem:
+        raise ConfigError(problem)
+    return token

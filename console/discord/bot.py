@@ -1,0 +1,79 @@
+"""The hikari GatewayBot, started from the app's loop (never ``run()``), with every raw
+dispatch handed to the collector before hikari parses it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import hikari
+from hikari.impl import config as hikari_config
+
+from console.discord.errors import EXPECTED, to_source_error
+from console.discord.rest import RawAuditLogSource
+from console.ingest.source import SourceError
+from console.secret import Secret
+
+log = logging.getLogger("console.discord")
+
+INTENTS = hikari.Intents.GUILDS | hikari.Intents.GUILD_MEMBERS | hikari.Intents.GUILD_MODERATION
+
+
+class Events(Protocol):
+    def on_dispatch(self, name: str, payload: Any) -> None: ...
+
+    def on_connection(self, connected: bool) -> None: ...
+
+
+class HikariGateway:
+    """Implements the collector's ``Gateway``: start/close and a raw audit-log ``source``."""
+
+    def __init__(self, token: Secret, *, rest_url: str, events: Events) -> None:
+        self._rest_url = rest_url
+        self._events = events
+        self.bot = hikari.GatewayBot(
+            token.reveal(),
+            rest_url=rest_url,
+            banner=None,
+            logs=None,
+            intents=INTENTS,
+            # The console keeps its own names and state; hikari's cache would double the memory.
+            cache_settings=hikari_config.CacheSettings(components=hikari.api.CacheComponents.NONE),
+            auto_chunk_members=False,
+            suppress_optimization_warning=True,
+        )
+        self.source = RawAuditLogSource(self.bot.rest, rest_url)
+        self.bot.subscribe(hikari.ShardPayloadEvent, self._payload)
+        self.bot.subscribe(hikari.ShardConnectedEvent, self._connected)
+        self.bot.subscribe(hikari.ShardDisconnectedEvent, self._disconnected)
+
+    async def start(self) -> None:
+        try:
+            await self.bot.start(check_for_updates=False)
+        except EXPECTED as e:
+            await self._close_quietly()
+            raise to_source_error(e, rest_url=self._rest_url) from None
+        except Exception as e:  # hikari raises plain errors on some bad answers
+            await self._close_quietly()
+            raise SourceError(f"cannot connect to Discord at {self._rest_url}: {e}") from None
+
+    async def close(self) -> None:
+        await self._close_quietly()
+
+    async def _close_quietly(self) -> None:
+        if self.bot.is_alive:
+            try:
+                await self.bot.close()
+            except Exception:  # closing must never fail a shutdown
+                log.exception("closing the gateway failed")
+
+    async def _payload(self, event: hikari.ShardPayloadEvent) -> None:
+        # hikari hands a read-only mappingproxy; the store wants a plain dict.
+        payload = event.payload
+        self._events.on_dispatch(event.name, payload if isinstance(payload, dict) else dict(payload))
+
+    async def _connected(self, event: hikari.ShardConnectedEvent) -> None:
+        self._events.on_connection(True)
+
+    async def _disconnected(self, event: hikari.ShardDisconnectedEvent) -> None:
+        self._events.on_connection(False)

@@ -1,0 +1,60 @@
+"""Raw REST calls: the audit log is fetched as JSON, never through hikari's typed models
+(hikari 2.7.0 silently skips entries whose action type it cannot model)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import hikari
+from hikari.internal import data_binding, routes
+
+from console.discord.errors import EXPECTED, to_source_error
+
+
+class RawAuditLogSource:
+    """``GET /guilds/{id}/audit-logs`` through hikari's rate-limited request path."""
+
+    def __init__(self, rest: hikari.api.RESTClient, rest_url: str) -> None:
+        self._rest = rest
+        self._rest_url = rest_url
+
+    async def fetch_audit_log(
+        self, guild_id: int, *, after: int | None = None, before: int | None = None, limit: int = 100
+    ) -> Mapping[str, Any]:
+        query = data_binding.StringMapBuilder()
+        query.put("limit", limit)
+        if after is not None:
+            query.put("after", str(after))
+        if before is not None:
+            query.put("before", str(before))
+        route = routes.GET_GUILD_AUDIT_LOGS.compile(guild=guild_id)
+        try:
+            # A private method: hikari has no public raw-JSON call. Pinned to hikari==2.7.0.
+            page = await self._rest._request(route, query=query)  # type: ignore[attr-defined]
+        except EXPECTED as e:
+            raise to_source_error(e, rest_url=self._rest_url, guild_id=guild_id) from None
+        if not isinstance(page, Mapping):
+            raise to_source_error(ValueError("audit-log page is not an object"), rest_url=self._rest_url)
+        return page
+
+
+class RestSession:
+    """A REST-only hikari client (``backfill`` needs no gateway)."""
+
+    def __init__(self, token_value: str, rest_url: str) -> None:
+        self._token = token_value
+        self._rest_url = rest_url
+        self._app = hikari.RESTApp(url=rest_url)
+        self._rest: Any = None
+
+    async def __aenter__(self) -> RawAuditLogSource:
+        await self._app.start()
+        self._rest = self._app.acquire(self._token, hikari.TokenType.BOT)
+        self._rest.start()
+        return RawAuditLogSource(self._rest, self._rest_url)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._rest is not None:
+            await self._rest.close()
+        await self._app.close()

@@ -1,0 +1,282 @@
+"""The collector: gateway dispatches and backfill into the store, with the connection state the
+header shows. Used alike by the TUI (``run``/``demo``) and headless (``collect``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from console.ingest.backfill import Backfiller, BackfillResult
+from console.ingest.names import names_from_dispatch, names_from_guild
+from console.ingest.source import AuditLogSource, SourceError
+from console.ingest.writer import BatchWriter
+from console.store import IngestResult, Store
+from console.store.errors import StoreError
+
+log = logging.getLogger("console.ingest")
+
+NAME_EVENTS = frozenset(
+    {"GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE",
+     "CHANNEL_CREATE", "CHANNEL_UPDATE", "THREAD_CREATE", "THREAD_UPDATE", "GUILD_UPDATE"}
+)
+
+
+class Gateway(Protocol):
+    """The Discord side (hikari in production); it calls the collector's ``on_*`` methods."""
+
+    source: AuditLogSource
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorState:
+    gateway: str = "offline"  # offline | connecting | connected | resuming | disconnected | closed
+    backfilling: frozenset[int] = frozenset()
+    degraded: str | None = None
+    entries_per_s: float = 0.0
+    stored: int = 0
+    last_error: str | None = None
+    guild_ids: frozenset[int] = frozenset()
+    sessions: int = 0
+
+
+@dataclass(slots=True)
+class _Rate:
+    window_s: float = 10.0
+    samples: deque[tuple[float, int]] = field(default_factory=deque)
+
+    def add(self, n: int, now: float) -> None:
+        self.samples.append((now, n))
+        self.trim(now)
+
+    def trim(self, now: float) -> None:
+        while self.samples and self.samples[0][0] < now - self.window_s:
+            self.samples.popleft()
+
+    def per_s(self, now: float) -> float:
+        self.trim(now)
+        return sum(n for _, n in self.samples) / self.window_s
+
+
+class Collector:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        guild_ids: Iterable[int] = (),
+        recheck_interval_s: float = 300.0,
+        live_mark_interval_s: float = 30.0,
+        on_state: Callable[[CollectorState], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.guild_filter = frozenset(guild_ids)
+        self.writer = BatchWriter(store, on_degraded=self._degraded, on_overflow=self._overflowed)
+        self._gateway: Gateway | None = None
+        self._backfiller: Backfiller | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._recheck_interval = recheck_interval_s
+        self._live_mark_interval = live_mark_interval_s
+        self._on_state = on_state
+        self._rate = _Rate()
+        self._overflowed_guilds: set[int] = set()
+        self.state = CollectorState(guild_ids=self.guild_filter)
+        self.backfills: list[BackfillResult] = []
+        self._unsubscribe = store.add_listener(self._committed)
+        self._background: list[asyncio.Task[Any]] = []
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self, gateway: Gateway) -> None:
+        """Start writing and connect. Raises SourceError (one line) if Discord can't be reached."""
+        self._gateway = gateway
+        self._backfiller = Backfiller(self.store, gateway.source)
+        self.writer.start()
+        self._set(gateway="connecting")
+        try:
+            await gateway.start()
+        except SourceError as e:
+            self._set(gateway="offline", last_error=str(e))
+            await self.writer.stop()
+            raise
+        loop = asyncio.get_running_loop()
+        self._background = [
+            loop.create_task(self._every(self._recheck_interval, self._recheck), name="recheck"),
+            loop.create_task(self._every(self._live_mark_interval, self._mark_live), name="live-mark"),
+        ]
+
+    async def stop(self) -> None:
+        """Close the gateway, commit what is queued, remember how far we were live."""
+        for task in self._background:
+            task.cancel()
+        if self._gateway is not None:
+            with contextlib.suppress(Exception):
+                await self._gateway.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks) + self._background:
+            with contextlib.suppress(BaseException):
+                await task
+        await self.writer.stop()
+        if self.state.gateway == "connected":
+            await self._mark_live()
+        self._set(gateway="closed")
+        self._unsubscribe()
+
+    # -- called by the gateway ------------------------------------------------------------------
+
+    def on_dispatch(self, name: str, payload: Mapping[str, Any]) -> None:
+        """Every raw dispatch (from hikari's ShardPayloadEvent, before hikari's own parsing)."""
+        if name == "GUILD_AUDIT_LOG_ENTRY_CREATE":
+            gid = _gid(payload)
+            if self._wanted(gid):
+                self.writer.submit(gid, payload, "gateway")
+        elif name == "READY":
+            guilds = payload.get("guilds") if isinstance(payload.get("guilds"), list) else []
+            ids = [_gid({"guild_id": g.get("id")}) for g in guilds if isinstance(g, Mapping)]
+            self._session_started([g for g in ids if g is not None and self._wanted(g)])
+        elif name == "RESUMED":
+            self._set(gateway="connected")
+        elif name == "GUILD_CREATE":
+            gid = _gid({"guild_id": payload.get("id")})
+            if self._wanted(gid):
+                self._spawn(self._guild_created(gid, payload), "guild-create")
+        elif name in NAME_EVENTS:
+            gid = _gid(payload)
+            if self._wanted(gid):
+                found = names_from_dispatch(name, payload)
+                if found:
+                    self._spawn(self._save_names(gid, found), "names")
+
+    def on_connection(self, connected: bool) -> None:
+        if connected:
+            # hikari reports the connection once READY or RESUMED has arrived.
+            self._set(gateway="connected")
+        else:
+            self._set(gateway="disconnected")
+            self._spawn(self._mark_live(), "live-mark")
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _wanted(self, gid: int | None) -> bool:
+        return gid is not None and (not self.guild_filter or gid in self.guild_filter)
+
+    def _session_started(self, guild_ids: list[int]) -> None:
+        reason = "start" if self.state.sessions == 0 else "reconnect"
+        self._set(gateway="connected", sessions=self.state.sessions + 1,
+                  guild_ids=frozenset(guild_ids) | self.guild_filter)
+        for gid in set(guild_ids) | set(self.guild_filter):
+            self._spawn(self.backfill(gid, reason), f"backfill-{gid}")
+
+    async def backfill(self, guild_id: int, reason: str) -> BackfillResult | None:
+        assert self._backfiller is not None
+        self._set(backfilling=self.state.backfilling | {guild_id})
+        try:
+            live_until = await self.store.live_until(guild_id)
+            result = await self._backfiller.run(guild_id, reason, live_until=live_until)
+            self.backfills.append(result)
+            if result.gap.status == "failed":
+                self._set(last_error=result.gap.error)
+            return result
+        except StoreError as e:
+            self._set(last_error=str(e))
+            return None
+        finally:
+            self._set(backfilling=self.state.backfilling - {guild_id})
+
+    async def _guild_created(self, gid: int, payload: Mapping[str, Any]) -> None:
+        await self._save_names(gid, names_from_guild(payload))
+        snapshot = {
+            "guild": {k: v for k, v in payload.items() if k not in ("members", "channels", "threads", "presences",
+                                                                   "voice_states")},
+            "channels": payload.get("channels") or [],
+            "members": payload.get("members") or [],
+        }
+        await self.store.save_guild_state(gid, snapshot)
+
+    async def _save_names(self, gid: int | None, found: Mapping[str, list[tuple[int, str]]]) -> None:
+        for kind, items in found.items():
+            if items:
+                await self.store.upsert_names(gid, kind, items)
+
+    async def _recheck(self) -> None:
+        if self._backfiller is None or self.state.gateway != "connected":
+            return
+        for gid in self.state.guild_ids:
+            try:
+                await self._backfiller.recheck(gid)
+            except SourceError as e:
+                log.warning("recheck of guild %s failed: %s", gid, e)
+
+    async def _mark_live(self) -> None:
+        if self.state.guild_ids and not self.store.closed:
+            with contextlib.suppress(StoreError):
+                await self.store.set_live_until(self.state.guild_ids, self.store.now_ms())
+        # A bounded buffer overflowed while the disk was full: backfill recovers what we dropped.
+        if self._overflowed_guilds and self.writer.degraded is None:
+            for gid in list(self._overflowed_guilds):
+                self._overflowed_guilds.discard(gid)
+                self._spawn(self.backfill(gid, "buffer-overflow"), f"backfill-{gid}")
+
+    async def _every(self, interval: float, job: Callable[[], Any]) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await job()
+            except Exception:  # a periodic job must never take the collector down
+                log.exception("periodic %s failed", getattr(job, "__name__", job))
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("%s failed: %s", task.get_name(), exc, exc_info=exc)
+            self._set(last_error=f"{task.get_name()}: {exc}")
+
+    def _committed(self, result: IngestResult) -> None:
+        now = time.monotonic()
+        if result.inserted:
+            self._rate.add(len(result.inserted), now)
+        self._set(stored=self.state.stored + len(result.inserted), entries_per_s=self._rate.per_s(now))
+
+    def _degraded(self, reason: str | None) -> None:
+        self._set(degraded=reason)
+
+    def _overflowed(self, gid: int) -> None:
+        self._overflowed_guilds.add(gid)
+
+    def _set(self, **changes: Any) -> None:
+        self.state = replace(self.state, **changes)
+        if self._on_state:
+            self._on_state(self.state)
+
+    async def wait_idle(self, timeout: float = 30.0) -> None:
+        """For tests and ``backfill``: wait until no backfill runs and the writer is drained."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.state.backfilling or self._tasks or self.writer.pending:
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("collector did not become idle")
+            await asyncio.sleep(0.02)
+        await self.writer.flush(timeout)
+
+
+def _gid(payload: Mapping[str, Any]) -> int | None:
+    value = payload.get("guild_id")
+    if isinstance(value, str) and value.isdigit() and len(value) <= 19:
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None

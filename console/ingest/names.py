@@ -1,0 +1,68 @@
+"""Display names from gateway and REST payloads, for the names cache (users, roles, channels)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def _id(value: Any) -> int | None:
+    if isinstance(value, str) and value.isdigit() and len(value) <= 19:
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
+        return value
+    return None
+
+
+def user_name(user: Mapping[str, Any]) -> str | None:
+    """The handle people search for: ``username`` (Discord's unique name)."""
+    name = user.get("username")
+    return name if isinstance(name, str) else None
+
+
+def _pairs(items: Any, name_of: Any) -> list[tuple[int, str]]:
+    out = []
+    if isinstance(items, list):
+        for item in items:
+            if isinstance(item, Mapping):
+                i, n = _id(item.get("id")), name_of(item)
+                if i is not None and isinstance(n, str):
+                    out.append((i, n))
+    return out
+
+
+def _name(item: Mapping[str, Any]) -> Any:
+    return item.get("name")
+
+
+def names_from_audit_page(page: Mapping[str, Any]) -> dict[str, list[tuple[int, str]]]:
+    out: dict[str, list[tuple[int, str]]] = {"user": _pairs(page.get("users"), user_name)}
+    out["channel"] = _pairs(page.get("threads"), _name)
+    # Webhooks act as users in entries.
+    out["user"] += _pairs(page.get("webhooks"), _name)
+    return out
+
+
+def names_from_guild(guild: Mapping[str, Any]) -> dict[str, list[tuple[int, str]]]:
+    """GUILD_CREATE (or a REST guild + channels + members)."""
+    members = guild.get("members") if isinstance(guild.get("members"), list) else []
+    users = [m.get("user") for m in members if isinstance(m, Mapping) and isinstance(m.get("user"), Mapping)]
+    return {
+        "guild": [(i, n) for i, n in [(_id(guild.get("id")), guild.get("name"))] if i and isinstance(n, str)],
+        "role": _pairs(guild.get("roles"), _name),
+        "channel": _pairs(guild.get("channels"), _name) + _pairs(guild.get("threads"), _name),
+        "user": _pairs(users, user_name),
+    }
+
+
+def names_from_dispatch(name: str, payload: Mapping[str, Any]) -> dict[str, list[tuple[int, str]]]:
+    """Names carried by one gateway dispatch (member, role, channel events)."""
+    if name in ("GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE") and isinstance(payload.get("user"), Mapping):
+        return {"user": _pairs([payload["user"]], user_name)}
+    if name in ("GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE") and isinstance(payload.get("role"), Mapping):
+        return {"role": _pairs([payload["role"]], _name)}
+    if name in ("CHANNEL_CREATE", "CHANNEL_UPDATE", "THREAD_CREATE", "THREAD_UPDATE"):
+        return {"channel": _pairs([payload], _name)}
+    if name == "GUILD_UPDATE":
+        return {"guild": _pairs([payload], _name)}
+    return {}

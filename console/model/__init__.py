@@ -1,0 +1,1 @@
+"""Plain data and pure logic with no I/O: action types, permissions, snowflakes, sanitising."""

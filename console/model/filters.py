@@ -1,0 +1,75 @@
+"""The feed/export filter: fields AND together, choices within a field OR."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field, replace
+
+KINDS = ("audit", "decision", "role_change", "gap")
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    guild_ids: frozenset[int] = frozenset()
+    kinds: frozenset[str] = frozenset()
+    actions: frozenset[int] = frozenset()
+    categories: frozenset[str] = frozenset()
+    actor_ids: frozenset[int] = frozenset()
+    target_ids: frozenset[int] = frozenset()
+    #: Unix ms, inclusive lower bound / exclusive upper bound on the record's time.
+    since_ms: int | None = None
+    until_ms: int | None = None
+    #: Free text, matched by the full-text index (reasons, names, change values).
+    text: str = ""
+    newest_first: bool = True
+    extra: dict[str, frozenset[str]] = field(default_factory=dict, compare=False)
+
+    def with_(self, **changes: object) -> Filter:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def is_empty(self) -> bool:
+        return not (
+            self.guild_ids or self.kinds or self.actions or self.categories or self.actor_ids
+            or self.target_ids or self.since_ms is not None or self.until_ms is not None or self.text
+        )
+
+
+_RELATIVE = re.compile(r"^(\d+)\s*(m|min|h|d|w)$", re.IGNORECASE)
+_UNIT_MS = {"m": 60_000, "min": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 7 * 86_400_000}
+
+
+def parse_time(text: str, now_ms: int) -> int:
+    """``7d``, ``12h``, ``30m``, ``2w`` (ago), an ISO date or datetime (UTC unless an offset is
+    given) → Unix ms. Raises ValueError with a one-line message."""
+    t = text.strip()
+    m = _RELATIVE.match(t)
+    if m:
+        return now_ms - int(m.group(1)) * _UNIT_MS[m.group(2).lower()]
+    try:
+        parsed = dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"bad date {text!r}: use 7d, 12h, 30m, 2w, 2026-11-01 or 2026-11-01T08:00"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return int(parsed.timestamp() * 1000)
+
+
+def fts_query(text: str) -> str:
+    """User text → a safe FTS5 query: every word quoted (so FTS syntax can't error), ANDed;
+    a trailing ``*`` keeps prefix matching; ``"two words"`` stays a phrase."""
+    out: list[str] = []
+    for m in re.finditer(r'"([^"]*)"|(\S+)', text):
+        phrase, word = m.group(1), m.group(2)
+        if phrase is not None:
+            if phrase.strip():
+                out.append('"' + phrase.replace('"', "") + '"')
+            continue
+        prefix = word.endswith("*")
+        word = word.rstrip("*").replace('"', "")
+        if word:
+            out.append('"' + word + '"' + ("*" if prefix else ""))
+    return " AND ".join(out)

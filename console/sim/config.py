@@ -1,0 +1,65 @@
+"""Settings of the simulated Discord: fixed at start (SimConfig) and live fault knobs (Knobs)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SimConfig:
+    """How a SimServer is built. Everything random derives from ``seed`` and the ``clock``."""
+
+    seed: int = 1
+    """Seed of every random choice (guild shape, activity stream, fault rolls)."""
+    host: str = "127.0.0.1"
+    """Loopback only: the simulator is a test peer, never a public service."""
+    port: int = 0
+    """0 picks a free port; the real one is in ``SimServer.rest_url`` after ``start()``."""
+    clock: Callable[[], float] | None = None
+    """Seconds since the epoch (default ``time.time``); a fixed clock makes ids reproducible."""
+    heartbeat_interval_ms: int = 41250
+    """Sent in HELLO. Discord's value is 41250; tests use a few hundred ms."""
+    token: str | None = None
+    """The only token accepted, or None to accept any token that parses (base64 id segment)."""
+    guild_name: str = "Sim Moderation HQ"
+    member_count: int = 40
+    """Members made at start (plus the bot). The driver keeps the guild from emptying."""
+    replay_buffer: int = 5000
+    """Dispatches a session keeps for RESUME; a resume from before that gets INVALID_SESSION."""
+    session_timeout_s: float = 300.0
+    """A session with no connection for this long is forgotten (RESUME → INVALID_SESSION)."""
+    heartbeat_timeout_factor: float = 3.0
+    """Close a connection (4009) that sent no heartbeat for this many intervals (plus 2 s)."""
+
+    def now(self) -> float:
+        return (self.clock or time.time)()
+
+
+@dataclass
+class Knobs:
+    """Fault injection, mutable while the server runs (``sim.knobs.rate_limit_every = 3``)."""
+
+    role_drop_probability: float = 0.0
+    """Role PUT/DELETE answered 204 but never applied (discord-api-docs #6289)."""
+    role_drop_logs_entry: bool = True
+    """Whether a dropped role op still writes its audit entry (as observed on Discord)."""
+    role_delay_probability: float = 0.0
+    """Role op applied ``role_delay_s`` later than the 204."""
+    role_delay_s: float = 0.5
+    role_revert_probability: float = 0.0
+    """Role op applied, then undone by another moderator ``role_revert_after_s`` later."""
+    role_revert_after_s: float = 0.1
+    rate_limit_every: int = 0
+    """Every Nth REST request is answered 429 (0 = off)."""
+    rate_limit_retry_after: float = 0.05
+    bucket_limit: int = 50
+    """Requests per route bucket per window before a genuine 429, as Discord's per-route limits."""
+    bucket_window_s: float = 1.0
+    gateway_drop_interval_s: float | None = None
+    """Close every gateway connection with 4000 roughly this often (None = off)."""
+    forbidden_role_ids: set[int] = field(default_factory=set)
+    """Role PUT/DELETE on these answer 403 Missing Permissions."""
+    rest_fail_status: int | None = None
+    """Answer every REST request with this status (e.g. 503) while set: an outage."""

@@ -1,0 +1,419 @@
+"""The simulated Discord REST API (``/api/v10``), faithful enough for hikari's RESTClient.
+
+Success bodies are ``application/json`` (hikari raises on anything else); errors use Discord's
+``{"code", "message"}`` body; rate-limit headers come on every response and a 429 carries
+``retry_after`` in the body plus ``Retry-After`` so hikari sleeps and retries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+import urllib.parse
+import zlib
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from console.model.snowflake import RETENTION_MS
+from console.sim.guild import iso
+
+if TYPE_CHECKING:
+    from console.sim.server import SimServer
+
+log = logging.getLogger("console.sim")
+
+API = "/api/v10"
+#: Action types whose target_id is a user (the page's ``users`` must include them).
+_USER_TARGETS = frozenset({20, 21, 22, 23, 24, 25, 28, 72, 74, 75, 143, 144, 145, 146})
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_response(
+    body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        body=json.dumps(body, ensure_ascii=False).encode(),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+def error(
+    status: int, code: int, message: str, errors: dict[str, Any] | None = None
+) -> web.Response:
+    body: dict[str, Any] = {"message": message, "code": code}
+    if errors is not None:
+        body["errors"] = errors
+    return json_response(body, status)
+
+
+def _form_error(field: str, code: str, message: str) -> web.Response:
+    return error(
+        400, 50035, "Invalid Form Body", {field: {"_errors": [{"code": code, "message": message}]}}
+    )
+
+
+class _Buckets:
+    """Per-route, per-major-parameter windows: the X-RateLimit-* headers and genuine 429s."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, tuple[float, int]] = {}
+
+    def hit(self, bucket: str, limit: int, window: float) -> tuple[int, float]:
+        """Count a request: (remaining, reset_after); remaining < 0 means over the limit."""
+        now = time.monotonic()
+        start, count = self._windows.get(bucket, (now, 0))
+        if now - start >= window:
+            start, count = now, 0
+        count += 1
+        self._windows[bucket] = (start, count)
+        return limit - count, max(0.0, window - (now - start))
+
+
+class RestApi:
+    """Routes and middleware, bound to one SimServer (its guild, knobs and gateway)."""
+
+    def __init__(self, sim: SimServer) -> None:
+        self.sim = sim
+        self.requests = 0
+        """REST requests received (including 429-answered ones)."""
+        self.rate_limited = 0
+        self._buckets = _Buckets()
+
+    def routes(self, app: web.Application) -> None:
+        r = app.router
+        r.add_get(f"{API}/gateway", self.get_gateway)
+        r.add_get(f"{API}/gateway/bot", self.get_gateway_bot)
+        r.add_get(f"{API}/users/@me", self.get_me)
+        r.add_get(f"{API}/users/{{user}}", self.get_user)
+        r.add_get(f"{API}/applications/@me", self.get_application)
+        r.add_get(f"{API}/oauth2/applications/@me", self.get_application)
+        r.add_get(f"{API}/guilds/{{guild}}", self.get_guild)
+        r.add_get(f"{API}/guilds/{{guild}}/roles", self.get_roles)
+        r.add_get(f"{API}/guilds/{{guild}}/channels", self.get_channels)
+        r.add_get(f"{API}/guilds/{{guild}}/members", self.get_members)
+        r.add_get(f"{API}/guilds/{{guild}}/members/{{user}}", self.get_member)
+        r.add_get(f"{API}/guilds/{{guild}}/audit-logs", self.get_audit_logs)
+        r.add_put(f"{API}/guilds/{{guild}}/members/{{user}}/roles/{{role}}", self.put_role)
+        r.add_delete(f"{API}/guilds/{{guild}}/members/{{user}}/roles/{{role}}", self.delete_role)
+        r.add_post(f"{API}/channels/{{channel}}/messages", self.post_message)
+
+    # ------------------------------------------------------------------ middleware
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.startswith(API):
+            return await handler(request)
+        self.requests += 1
+        knobs = self.sim.knobs
+        major = request.match_info.get("guild") or request.match_info.get("channel") or ""
+        resource = request.match_info.route.resource
+        template = resource.canonical if resource is not None else request.path
+        bucket = f"{request.method}:{template}:{major}"
+        bucket_hash = f"{zlib.crc32(f'{request.method} {template}'.encode()):08x}"
+        remaining, reset_after = self._buckets.hit(
+            bucket, knobs.bucket_limit, knobs.bucket_window_s
+        )
+
+        forced = knobs.rate_limit_every and self.requests % knobs.rate_limit_every == 0
+        if forced or remaining < 0:
+            retry_after = knobs.rate_limit_retry_after if forced else reset_after
+            self.rate_limited += 1
+            log.info("429 on %s %s (retry_after %.3fs)", request.method, request.path, retry_after)
+            return json_response(
+                {
+                    "message": "You are being rate limited.",
+                    "retry_after": retry_after,
+                    "global": False,
+                },
+                429,
+                {
+                    "Retry-After": str(max(1, math.ceil(retry_after))),
+                    "X-RateLimit-Limit": str(knobs.bucket_limit),
+                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
+                    "X-RateLimit-Reset-After": f"{retry_after:.3f}",
+                    "X-RateLimit-Bucket": bucket_hash,
+                    "X-RateLimit-Scope": "user",
+                },
+            )
+        if knobs.rest_fail_status:
+            return error(knobs.rest_fail_status, 0, f"{knobs.rest_fail_status}: simulated outage")
+        if request.path not in (f"{API}/gateway",) and not self._authorised(request):
+            return error(401, 0, "401: Unauthorized")
+        try:
+            response = await handler(request)
+        except web.HTTPNotFound:
+            response = error(404, 0, "404: Not Found")
+        except web.HTTPMethodNotAllowed:
+            response = error(405, 0, "405: Method Not Allowed")
+        # Reset is wall-clock epoch seconds (hikari compares it with its own clock), not sim time.
+        response.headers.update(
+            {
+                "X-RateLimit-Limit": str(knobs.bucket_limit),
+                "X-RateLimit-Remaining": str(max(0, remaining)),
+                "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+                "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+                "X-RateLimit-Bucket": bucket_hash,
+            }
+        )
+        return response
+
+    def _authorised(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        return header.startswith("Bot ") and self.sim.token_ok(header[4:].strip())
+
+    # ------------------------------------------------------------------ helpers
+
+    def _guild_or_404(self, request: web.Request) -> web.Response | None:
+        if request.match_info["guild"] != str(self.sim.guild.guild_id):
+            return error(404, 10004, "Unknown Guild")
+        return None
+
+    @staticmethod
+    def _snowflake(value: str | None) -> int | None:
+        if value is None or value == "":
+            return None
+        return int(value) if value.isdigit() else -1
+
+    # ------------------------------------------------------------------ gateway, users, app
+
+    async def get_gateway(self, request: web.Request) -> web.Response:
+        return json_response({"url": self.sim.gateway.url})
+
+    async def get_gateway_bot(self, request: web.Request) -> web.Response:
+        return json_response(
+            {
+                "url": self.sim.gateway.url,
+                "shards": 1,
+                "session_start_limit": {
+                    "total": 1000,
+                    "remaining": 1000 - self.sim.gateway.identifies,
+                    "reset_after": 14_400_000,
+                    "max_concurrency": 1,
+                },
+            }
+        )
+
+    async def get_me(self, request: web.Request) -> web.Response:
+        g = self.sim.guild
+        me = g.user_object(g.bot_id)
+        me.update(mfa_enabled=False, verified=True, email=None, locale="en-US", premium_type=0)
+        return json_response(me)
+
+    async def get_user(self, request: web.Request) -> web.Response:
+        uid = self._snowflake(request.match_info["user"])
+        if uid is None or uid not in self.sim.guild.users:
+            return error(404, 10013, "Unknown User")
+        return json_response(self.sim.guild.user_object(uid))
+
+    async def get_application(self, request: web.Request) -> web.Response:
+        g = self.sim.guild
+        return json_response(
+            {
+                "id": str(g.application_id),
+                "name": "Audit Console",
+                "icon": None,
+                "description": "Simulated moderation console bot",
+                "type": None,
+                "bot": g.user_object(g.bot_id),
+                "bot_public": False,
+                "bot_require_code_grant": False,
+                "verify_key": "5a" * 32,  # hikari parses it as hex
+                "owner": g.user_object(g.owner_id),
+                "team": None,
+                "flags": 1 << 19 | 1 << 15,
+                "tags": [],
+                "approximate_guild_count": 1,
+                "approximate_user_install_count": 0,
+                "redirect_uris": [],
+                "interactions_endpoint_url": None,
+                "summary": "",
+                "hook": True,
+                "integration_types_config": {"0": {}},
+            }
+        )
+
+    # ------------------------------------------------------------------ guild objects
+
+    async def get_guild(self, request: web.Request) -> web.Response:
+        if (err := self._guild_or_404(request)) is not None:
+            return err
+        obj = self.sim.guild.guild_object()
+        if request.query.get("with_counts") == "true":
+            obj.update(
+                approximate_member_count=len(self.sim.guild.members), approximate_presence_count=0
+            )
+        return json_response(obj)
+
+    async def get_roles(self, request: web.Request) -> web.Response:
+        return self._guild_or_404(request) or json_response(self.sim.guild.role_objects())
+
+    async def get_channels(self, request: web.Request) -> web.Response:
+        return self._guild_or_404(request) or json_response(self.sim.guild.channel_objects())
+
+    async def get_members(self, request: web.Request) -> web.Response:
+        if (err := self._guild_or_404(request)) is not None:
+            return err
+        try:
+            limit = int(request.query.get("limit", "1"))
+        except ValueError:
+            return _form_error("limit", "NUMBER_TYPE_COERCE", "Value is not int.")
+        if not 1 <= limit <= 1000:
+            return _form_error(
+                "limit", "NUMBER_TYPE_MAX", "int value should be between 1 and 1000."
+            )
+        after = self._snowflake(request.query.get("after")) or 0
+        uids = sorted(u for u in self.sim.guild.members if u > after)[:limit]
+        return json_response([self.sim.guild.member_object(u) for u in uids])
+
+    async def get_member(self, request: web.Request) -> web.Response:
+        if (err := self._guild_or_404(request)) is not None:
+            return err
+        uid = self._snowflake(request.match_info["user"])
+        if uid not in self.sim.guild.members:
+            return error(404, 10007, "Unknown Member")
+        return json_response(self.sim.guild.member_object(uid))
+
+    # ------------------------------------------------------------------ audit log
+
+    async def get_audit_logs(self, request: web.Request) -> web.Response:
+        """Discord's semantics: before → newest first, after → oldest first, 45-day retention."""
+        if (err := self._guild_or_404(request)) is not None:
+            return err
+        q = request.query
+        try:
+            limit = int(q.get("limit", "50"))
+        except ValueError:
+            return _form_error("limit", "NUMBER_TYPE_COERCE", "Value is not int.")
+        if not 1 <= limit <= 100:
+            return _form_error("limit", "NUMBER_TYPE_MAX", "int value should be between 1 and 100.")
+        try:
+            action_type = int(q["action_type"]) if q.get("action_type") else None
+        except ValueError:
+            return _form_error("action_type", "NUMBER_TYPE_COERCE", "Value is not int.")
+        before, after, user_id = (self._snowflake(q.get(k)) for k in ("before", "after", "user_id"))
+        if -1 in (before, after, user_id):
+            return _form_error(
+                "before" if before == -1 else "after" if after == -1 else "user_id",
+                "NUMBER_TYPE_COERCE",
+                "Value is not snowflake.",
+            )
+
+        g = self.sim.guild
+        horizon_ms = self.sim.now_ms() - RETENTION_MS
+        rows = [e for e in g.audit_log if g.entry_ms(e) >= horizon_ms]
+        if action_type is not None:
+            rows = [e for e in rows if e["action_type"] == action_type]
+        if user_id is not None:
+            rows = [e for e in rows if e.get("user_id") == str(user_id)]
+        if before is not None:
+            rows = [e for e in rows if int(e["id"]) < before]
+        if after is not None:
+            rows = [e for e in rows if int(e["id"]) > after]
+        # ``after`` pages oldest-first from the cursor; everything else is newest-first.
+        ascending = after is not None and before is None
+        rows.sort(key=lambda e: int(e["id"]), reverse=not ascending)
+        page = [json.loads(json.dumps(e)) for e in rows[:limit]]  # a snapshot, not the live dicts
+
+        user_ids: list[int] = []
+        for e in page:
+            for raw in (
+                e.get("user_id"),
+                e.get("target_id") if e["action_type"] in _USER_TARGETS else None,
+            ):
+                if raw is not None and int(raw) in g.users and int(raw) not in user_ids:
+                    user_ids.append(int(raw))
+        return json_response(
+            {
+                "application_commands": [],
+                "audit_log_entries": page,
+                "auto_moderation_rules": [],
+                "guild_scheduled_events": [],
+                "integrations": [],
+                "threads": [],
+                "users": [g.user_object(u) for u in user_ids],
+                "webhooks": [],
+            }
+        )
+
+    # ------------------------------------------------------------------ member roles
+
+    async def put_role(self, request: web.Request) -> web.Response:
+        return await self._role_op(request, add=True)
+
+    async def delete_role(self, request: web.Request) -> web.Response:
+        return await self._role_op(request, add=False)
+
+    async def _role_op(self, request: web.Request, *, add: bool) -> web.Response:
+        if (err := self._guild_or_404(request)) is not None:
+            return err
+        g = self.sim.guild
+        uid = self._snowflake(request.match_info["user"])
+        rid = self._snowflake(request.match_info["role"])
+        if rid not in g.roles:
+            return error(404, 10011, "Unknown Role")
+        if uid not in g.members:
+            return error(404, 10007, "Unknown Member")
+        # Discord's rules: nobody manages @everyone or managed roles; a role at or above the
+        # bot's highest role is out of reach; plus the forbidden_role_ids knob.
+        if (
+            rid in self.sim.knobs.forbidden_role_ids
+            or rid == g.guild_id
+            or g.roles[rid]["managed"]
+            or g.role_position(rid) >= g.top_position(g.bot_id)
+        ):
+            return error(403, 50013, "Missing Permissions")
+        raw_reason = request.headers.get("X-Audit-Log-Reason")
+        reason = urllib.parse.unquote(raw_reason) if raw_reason else None
+        self.sim.member_role_change(uid, rid, add=add, reason=reason)  # type: ignore[arg-type]
+        return web.Response(status=204)
+
+    # ------------------------------------------------------------------ messages
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        g = self.sim.guild
+        cid = self._snowflake(request.match_info["channel"])
+        if cid not in g.channels:
+            return error(404, 10003, "Unknown Channel")
+        try:
+            body = await request.json()
+        except ValueError:
+            return error(400, 50109, "The request body contains invalid JSON.")
+        content = body.get("content") or ""
+        if not content and not body.get("embeds"):
+            return error(400, 50006, "Cannot send an empty message")
+        if len(content) > 2000:
+            return _form_error(
+                "content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length."
+            )
+        now = self.sim.now_ms()
+        message = {
+            "id": str(g.ids.make(now)),
+            "type": 0,
+            "channel_id": str(cid),
+            "guild_id": str(g.guild_id),
+            "author": g.user_object(g.bot_id),
+            "content": content,
+            "timestamp": iso(now),
+            "edited_timestamp": None,
+            "tts": bool(body.get("tts", False)),
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": body.get("embeds") or [],
+            "pinned": False,
+            "flags": int(body.get("flags") or 0),
+            "components": [],
+            "nonce": body.get("nonce"),
+        }
+        g.messages.append(message)
+        g.channels[cid]["last_message_id"] = message["id"]
+        return json_response(message)

@@ -1,0 +1,369 @@
+"""SimServer: the simulated Discord (REST + gateway on loopback) and its activity API.
+
+The real hikari client connects to it: ``GatewayBot(sim.token, rest_url=sim.rest_url, …)``.
+The ground truth — every audit-log entry ever created, member roles, messages — lives in
+``sim.guild`` so tests can compare what the console stored with what "Discord" did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import copy
+import logging
+import random
+import sys
+from typing import Any, TextIO
+
+from aiohttp import web
+
+from console.model.actions import ACTION_TYPES, AGGREGATED_ACTIONS
+from console.sim.config import Knobs, SimConfig
+from console.sim.effects import apply_entry
+from console.sim.gateway import Gateway
+from console.sim.guild import DAY_MS, SimGuild
+from console.sim.rest import RestApi
+from console.sim.scenario import FUTURE_ACTION_TYPE, ActivityStream, Entry, make_entry
+
+log = logging.getLogger("console.sim")
+
+_ID_KEYS = ("id", "user_id", "target_id")
+
+
+class SimServer:
+    """A simulated Discord for one guild. ``await start()``, use, ``await stop()``."""
+
+    def __init__(self, config: SimConfig | None = None) -> None:
+        self.config = config or SimConfig()
+        self._knobs = Knobs()
+        seed = self.config.seed
+        # Separate streams so network timing and fault rolls never shift the activity stream.
+        self._rng_world = random.Random(f"sim-{seed}-world")
+        self._rng_stream = random.Random(f"sim-{seed}-stream")
+        self._rng_faults = random.Random(f"sim-{seed}-faults")
+        self.guild = SimGuild(
+            self._rng_world,
+            self.now_ms(),
+            name=self.config.guild_name,
+            member_count=self.config.member_count,
+        )
+        self._stream = ActivityStream(self._rng_stream, self.guild)
+        self.gateway = Gateway(
+            self.config,
+            self._knobs,
+            self.guild,
+            self.token_ok,
+            random.Random(f"sim-{seed}-gateway"),
+        )
+        self.rest = RestApi(self)
+        self._runner: web.AppRunner | None = None
+        self._port = 0
+        self._driver: asyncio.Task[None] | None = None
+        self._pending: set[asyncio.Task[None]] = set()
+        self.bumps = 0
+        """In-place count increments so far (MESSAGE_DELETE / MEMBER_MOVE / MEMBER_DISCONNECT)."""
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        app = web.Application(middlewares=[self.rest.middleware])
+        self.rest.routes(app)
+        # /resume is the resume_gateway_url: hikari must reconnect there to RESUME.
+        app.router.add_get("/gateway", self.gateway.handle)
+        app.router.add_get("/resume", self.gateway.handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.host, self.config.port)
+        await site.start()
+        server = site._server  # aiohttp keeps the bound socket here; port 0 → the real port
+        assert server is not None
+        self._port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self.gateway.url = f"ws://{self.config.host}:{self._port}/gateway"
+        self.gateway.resume_url = f"ws://{self.config.host}:{self._port}/resume"
+        self.gateway.start()
+        log.info("sim listening on %s (guild %s)", self.rest_url, self.guild_id)
+
+    async def stop(self) -> None:
+        await self.stop_driver()
+        for task in list(self._pending):
+            task.cancel()
+        await asyncio.gather(*self._pending, return_exceptions=True)
+        await self.gateway.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> SimServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ identity
+
+    @property
+    def knobs(self) -> Knobs:
+        """Fault knobs, read on every request and dispatch: change them at any time."""
+        return self._knobs
+
+    @knobs.setter
+    def knobs(self, knobs: Knobs) -> None:
+        self._knobs = knobs
+        self.gateway.knobs = knobs
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{self.config.host}:{self._port}/api/v10"
+
+    @property
+    def guild_id(self) -> int:
+        return self.guild.guild_id
+
+    @property
+    def bot_id(self) -> int:
+        return self.guild.bot_id
+
+    @property
+    def token(self) -> str:
+        """A token hikari accepts: its first segment is base64 of the bot's id."""
+        if self.config.token is not None:
+            return self.config.token
+        encoded = base64.b64encode(str(self.guild.bot_id).encode()).decode().rstrip("=")
+        return f"{encoded}.sim.token"
+
+    def token_ok(self, token: str) -> bool:
+        if self.config.token is not None:
+            return token == self.config.token
+        segment = token.split(".", 1)[0]
+        try:
+            return base64.b64decode(segment + "=" * (-len(segment) % 4), validate=True).isdigit()
+        except (binascii.Error, ValueError):
+            return False
+
+    def now_ms(self) -> int:
+        return int(self.config.now() * 1000)
+
+    # ------------------------------------------------------------------ activity
+
+    def _publish(self, entry: Entry, *, apply: bool = True) -> Entry:
+        """Record an entry as ground truth, apply its effects, dispatch everything."""
+        self.guild.record(entry)
+        effects = apply_entry(self.guild, entry) if apply else []
+        for name, data in effects:
+            self.gateway.dispatch(name, data)
+        self.gateway.dispatch(
+            "GUILD_AUDIT_LOG_ENTRY_CREATE", {**copy.deepcopy(entry), "guild_id": str(self.guild_id)}
+        )
+        return entry
+
+    def emit(self, entry_or_action_type: Entry | int, **overrides: Any) -> Entry:
+        """Create one entry (a realistic one of the given type, or the dict given) and dispatch it.
+
+        ``overrides`` replace top-level keys (``reason=``, ``user_id=``, ``options=`` …); ints for
+        id keys become strings. A dict without ``id`` gets a fresh one.
+        """
+        now = self.now_ms()
+        if isinstance(entry_or_action_type, int):
+            entry = make_entry(entry_or_action_type, self._rng_stream, self.guild, now)
+        else:
+            entry = copy.deepcopy(entry_or_action_type)
+            entry.setdefault("id", str(self.guild.ids.make(now)))
+            entry.setdefault("user_id", None)
+            entry.setdefault("target_id", None)
+        entry.update(overrides)
+        for key in _ID_KEYS:  # snowflakes travel as strings, whatever the caller passed
+            if isinstance(entry.get(key), int):
+                entry[key] = str(entry[key])
+        return self._publish(entry)
+
+    def emit_random(self, n: int = 1) -> list[Entry]:
+        """``n`` new entries from the weighted stream (in-place count bumps happen on the side)."""
+        made: list[Entry] = []
+        while len(made) < n:
+            self._replenish_members()
+            entry = self._stream.next(self.now_ms(), self.bump_count)
+            if entry is not None:
+                made.append(self._publish(entry))
+        return made
+
+    def emit_all_types(self) -> list[Entry]:
+        """One entry per documented type, then integration 20 and 25, then the future type 250."""
+        made = [self.emit(at) for at in ACTION_TYPES]
+        for at in (20, 25):
+            made.append(
+                self._publish(
+                    make_entry(at, self._rng_stream, self.guild, self.now_ms(), integration=True)
+                )
+            )
+        made.append(self.emit(FUTURE_ACTION_TYPE))
+        return made
+
+    def seed_history(self, n: int, days_back: float = 60.0) -> list[Entry]:
+        """``n`` entries made in the past (not dispatched, no state change), oldest first.
+
+        With ``days_back`` over 45, the oldest ones are beyond retention: REST must hide them.
+        """
+        now = self.now_ms()
+        times = sorted(
+            now - int(self._rng_stream.uniform(0.01, days_back) * DAY_MS) for _ in range(n)
+        )
+        if times and days_back > 45:
+            times[0] = now - int(days_back * DAY_MS)  # at least one is surely past retention
+        types = list(self._stream._types)
+        weights = list(self._stream._weights)
+        made = [
+            make_entry(
+                self._rng_stream.choices(types, weights)[0],
+                self._rng_stream,
+                self.guild,
+                ms,
+                past=True,
+            )
+            for ms in times
+        ]
+        for entry in made:
+            self.guild.record(entry)
+        self.guild.audit_log.sort(key=lambda e: int(e["id"]))
+        return made
+
+    def bump_count(self, entry_id: int | str) -> Entry:
+        """Discord aggregating MESSAGE_DELETE / MEMBER_MOVE / MEMBER_DISCONNECT in place.
+
+        ``options.count`` grows by one on the same entry id; no gateway event is sent.
+        """
+        entry = self.guild.entries_by_id[int(entry_id)]
+        if entry["action_type"] not in AGGREGATED_ACTIONS:
+            raise ValueError(f"action type {entry['action_type']} is not aggregated by Discord")
+        options = entry.setdefault("options", {})
+        options["count"] = str(int(options.get("count", "1")) + 1)
+        self.bumps += 1
+        return entry
+
+    def member_leave(self, uid: int) -> None:
+        """A member leaves on their own (no audit entry): role ops on them now get 404 10007."""
+        if self.guild.remove_member(uid):
+            user = self.guild.user_object(uid)
+            self.gateway.dispatch(
+                "GUILD_MEMBER_REMOVE", {"guild_id": str(self.guild_id), "user": user}
+            )
+
+    def _replenish_members(self) -> None:
+        """Keep a long-running stream from kicking everyone out: newcomers join."""
+        if len(self.guild.regular_ids()) < max(5, self.config.member_count // 2):
+            uid = self.guild.add_new_member(self._rng_stream, self.now_ms())
+            self.gateway.dispatch(
+                "GUILD_MEMBER_ADD", self.guild.member_object(uid, with_guild_id=True)
+            )
+
+    # ------------------------------------------------------------------ background driver
+
+    def start_driver(self, rate_per_s: float) -> None:
+        """Emit random activity at about ``rate_per_s`` entries per second until stopped."""
+        if self._driver is not None:
+            self._driver.cancel()
+        self._driver = asyncio.create_task(self._drive(rate_per_s), name="sim-driver")
+
+    async def stop_driver(self) -> None:
+        if self._driver is not None:
+            self._driver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._driver
+            self._driver = None
+
+    async def _drive(self, rate_per_s: float) -> None:
+        interval = 1.0 / rate_per_s if rate_per_s > 0 else 1.0
+        while True:
+            await asyncio.sleep(interval)
+            self.emit_random(1)
+
+    # ------------------------------------------------------------------ member role changes (REST)
+
+    def _later(self, delay: float, fn: Any, *args: Any) -> None:
+        async def run() -> None:
+            await asyncio.sleep(delay)
+            fn(*args)
+
+        task = asyncio.create_task(run())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    def member_role_change(
+        self, uid: int, rid: int, *, add: bool, reason: str | None, actor: int | None = None
+    ) -> None:
+        """A validated role PUT/DELETE, subject to the drop / delay / revert knobs."""
+        k, roll = self.knobs, self._rng_faults.random
+        if k.role_drop_probability and roll() < k.role_drop_probability:
+            log.info("knob: dropping role %s %s on %s", "add" if add else "remove", rid, uid)
+            if k.role_drop_logs_entry and self._role_would_change(uid, rid, add):
+                self._publish(self._role_entry(uid, rid, add, reason, actor), apply=False)
+            return
+        delay = (
+            k.role_delay_s
+            if k.role_delay_probability and roll() < k.role_delay_probability
+            else 0.0
+        )
+        revert = bool(k.role_revert_probability and roll() < k.role_revert_probability)
+        if delay:
+            self._later(delay, self._apply_role, uid, rid, add, reason, actor)
+        else:
+            self._apply_role(uid, rid, add, reason, actor)
+        if revert:
+            self._later(delay + k.role_revert_after_s, self._revert_role, uid, rid, add)
+
+    def _role_would_change(self, uid: int, rid: int, add: bool) -> bool:
+        member = self.guild.members.get(uid)
+        return member is not None and rid in self.guild.roles and (rid in member["roles"]) != add
+
+    def _role_entry(
+        self, uid: int, rid: int, add: bool, reason: str | None, actor: int | None
+    ) -> Entry:
+        entry: Entry = {
+            "id": str(self.guild.ids.make(self.now_ms())),
+            "user_id": str(actor or self.guild.bot_id),
+            "target_id": str(uid),
+            "action_type": 25,
+            "changes": [
+                {"key": "$add" if add else "$remove", "new_value": [self.guild.partial_role(rid)]}
+            ],
+        }
+        if reason:
+            entry["reason"] = reason
+        return entry
+
+    def _apply_role(
+        self, uid: int, rid: int, add: bool, reason: str | None, actor: int | None
+    ) -> None:
+        # No change (already has it / never had it): Discord answers 204 and logs nothing.
+        if self._role_would_change(uid, rid, add):
+            self._publish(self._role_entry(uid, rid, add, reason, actor))
+
+    def _revert_role(self, uid: int, rid: int, add: bool) -> None:
+        others = [m for m in self.guild.staff_ids() if m != self.guild.bot_id] or [
+            self.guild.owner_id
+        ]
+        moderator = self._rng_faults.choice(others)
+        log.info("knob: moderator %s reverts role %s on %s", moderator, rid, uid)
+        self._apply_role(uid, rid, not add, "Reverting a change I did not approve", moderator)
+
+
+async def run_standalone(config: SimConfig | None, rate: float, out: TextIO = sys.stdout) -> None:
+    """Run the simulator until cancelled, printing one line with the REST URL and the token."""
+    sim = SimServer(config)
+    await sim.start()
+    try:
+        print(
+            f"sim ready: rest_url={sim.rest_url} token={sim.token} guild_id={sim.guild_id}",
+            file=out,
+            flush=True,
+        )
+        sim.start_driver(rate)
+        await asyncio.Event().wait()
+    finally:
+        await sim.stop()

@@ -1,0 +1,153 @@
+"""Opening a database safely: every way it can be unusable becomes one StoreError line, and a
+file that is not ours is never altered."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from console.store.errors import StoreError
+from console.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+
+_HEADER = b"SQLite format 3\x00"
+
+
+async def one(db: aiosqlite.Connection, sql: str, args: Sequence[Any] = ()) -> Any:
+    """The first row, with the statement finalised.
+
+    A cursor left open keeps its read transaction open, and that connection then goes on seeing
+    an old snapshot of a WAL database: always read through :func:`one` or :func:`rows`.
+    """
+    async with db.execute(sql, args) as cur:
+        return await cur.fetchone()
+
+
+async def rows(db: aiosqlite.Connection, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+    async with db.execute(sql, args) as cur:
+        return list(await cur.fetchall())
+
+
+def describe(exc: BaseException, path: Path) -> str:
+    """A one-line reason for a sqlite3 error on ``path``."""
+    text = str(exc)
+    low = text.lower()
+    if "locked" in low or "busy" in low:
+        return f"database {path} is locked by another program; close it and try again"
+    if "not a database" in low or "malformed" in low or "corrupt" in low:
+        return f"database {path} is damaged ({text}); restore a backup or run `audit-console verify`"
+    if "readonly" in low or "read-only" in low:
+        return f"database {path} is read-only ({text})"
+    if "unable to open" in low or "permission" in low:
+        return f"cannot open database {path}: {text}"
+    if "disk is full" in low or "disk i/o" in low:
+        return f"cannot write database {path}: {text}"
+    return f"database {path}: {text}"
+
+
+def check_file(path: Path, *, must_exist: bool) -> None:
+    """Refuse what is plainly not a usable database file before SQLite touches it."""
+    if not path.exists():
+        if must_exist:
+            raise StoreError(f"no database at {path}")
+        parent = path.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create folder {parent}: {e.strerror or e}") from None
+        if not os.access(parent, os.W_OK):
+            raise StoreError(f"cannot create database in {parent}: permission denied")
+        return
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder, not a database")
+    try:
+        with path.open("rb") as f:
+            head = f.read(16)
+    except OSError as e:
+        raise StoreError(f"cannot read database {path}: {e.strerror or e}") from None
+    if head and head != _HEADER:
+        raise StoreError(f"{path} is not an Audit Console database (not an SQLite file)")
+
+
+async def connect(path: Path, *, readonly: bool) -> aiosqlite.Connection:
+    try:
+        if readonly:
+            uri = Path(path).resolve().as_uri() + "?mode=ro"
+            db = await aiosqlite.connect(uri, uri=True, isolation_level=None, timeout=5.0)
+        else:
+            db = await aiosqlite.connect(str(path), isolation_level=None, timeout=5.0)
+    except sqlite3.Error as e:
+        raise StoreError(describe(e, path)) from None
+    return db
+
+
+async def prepare(db: aiosqlite.Connection, path: Path, *, readonly: bool, quick_check: bool) -> None:
+    """Check the file is ours and healthy, set pragmas, migrate. Raises StoreError."""
+    try:
+        (app_id,) = await one(db, "PRAGMA application_id")
+        (version,) = await one(db, "PRAGMA user_version")
+        (tables,) = await one(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+        if app_id != APPLICATION_ID and (app_id != 0 or tables):
+            raise StoreError(f"{path} is an SQLite database, but not an Audit Console one; refusing to touch it")
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{path} was written by a newer Audit Console (schema {version}, this one knows {SCHEMA_VERSION})"
+            )
+        if readonly:
+            if version < SCHEMA_VERSION:
+                raise StoreError(f"{path} needs upgrading: open it once with a collecting command first")
+            await db.execute("PRAGMA query_only = ON")
+        else:
+            await db.execute("PRAGMA busy_timeout = 5000")
+            (mode,) = await one(db, "PRAGMA journal_mode = WAL")
+            if str(mode).lower() != "wal":
+                raise StoreError(f"database {path}: cannot switch to WAL mode (got {mode})")
+            # FULL: acknowledged entries survive power loss too (security-reliability.md §2).
+            await db.execute("PRAGMA synchronous = FULL")
+        await db.execute("PRAGMA foreign_keys = ON")
+        await db.execute("PRAGMA temp_store = MEMORY")
+        await db.execute("PRAGMA cache_size = -32000")
+        if quick_check and tables:
+            found = await rows(db, "PRAGMA quick_check")
+            problems = [r[0] for r in found if r[0] != "ok"]
+            if problems:
+                raise StoreError(f"database {path} is damaged: {problems[0]}; restore a backup")
+        if not readonly and version < SCHEMA_VERSION:
+            await migrate(db, version)
+    except sqlite3.Error as e:
+        raise StoreError(describe(e, path)) from None
+
+
+async def migrate(db: aiosqlite.Connection, current: int) -> None:
+    for number in range(current + 1, SCHEMA_VERSION + 1):
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _split(MIGRATIONS[number - 1]):
+                await db.execute(statement)
+            await db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            await db.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                await db.execute("ROLLBACK")
+            raise
+        await db.execute("COMMIT")
+
+
+def _split(script: str) -> list[str]:
+    """Split a migration into statements (executescript would COMMIT behind our back)."""
+    statements, buf = [], []
+    for line in script.splitlines():
+        stripped = line.split("--", 1)[0] if "--" in line else line
+        buf.append(stripped)
+        candidate = "\n".join(buf).strip()
+        if candidate.endswith(";") and sqlite3.complete_statement(candidate):
+            statements.append(candidate)
+            buf = []
+    if "\n".join(buf).strip():
+        statements.append("\n".join(buf).strip())
+    return statements

@@ -1,0 +1,11 @@
+"""Store errors carry one line fit to show a person."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """The database cannot be used: unreadable, corrupt, locked, or not ours. One-line message."""
+
+
+class StoreFullError(StoreError):
+    """SQLITE_FULL or an I/O error while writing: nothing in the failed batch was committed."""

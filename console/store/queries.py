@@ -1,0 +1,124 @@
+"""SQL for the feed and exports. Keyset pages on the snowflake id everywhere (time order), so a
+page 500 000 deep costs what the first does; date ranges become id ranges."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from console.model.actions import ACTION_TYPES, action_category
+from console.model.filters import Filter, fts_query
+from console.model.snowflake import from_ms
+
+
+def _in(column: str, values: frozenset[Any], where: list[str], args: list[Any]) -> None:
+    if len(values) == 1:
+        where.append(f"{column} = ?")
+    else:
+        where.append(f"{column} IN ({','.join('?' * len(values))})")
+    args.extend(sorted(values))
+
+
+def entry_where(flt: Filter) -> tuple[list[str], list[Any], str | None]:
+    """WHERE clauses for audit entries (without time bounds), plus the FTS query, if any."""
+    where: list[str] = []
+    args: list[Any] = []
+    if flt.kinds and "audit" not in flt.kinds:
+        where.append("0")
+    if flt.guild_ids:
+        _in("guild_id", flt.guild_ids, where, args)
+    actions = set(flt.actions)
+    if flt.categories:
+        in_categories = {v for v, (_, cat) in ACTION_TYPES.items() if cat in flt.categories}
+        if "unknown" in flt.categories and not actions:
+            known = ",".join("?" * len(ACTION_TYPES))
+            clause = f"action_type NOT IN ({known})"
+            if in_categories:
+                clause = f"(action_type IN ({','.join('?' * len(in_categories))}) OR {clause})"
+                args.extend(sorted(in_categories))
+            where.append(clause)
+            args.extend(sorted(ACTION_TYPES))
+        else:
+            # With explicit actions, keep those whose category was chosen; an undocumented value
+            # (category "unknown") must survive an "unknown" category too.
+            actions = {a for a in actions if action_category(a) in flt.categories} if actions else in_categories
+            if not actions:
+                where.append("0")
+    if actions:
+        _in("action_type", frozenset(actions), where, args)
+    if flt.actor_ids:
+        _in("actor_id", flt.actor_ids, where, args)
+    if flt.target_ids:
+        _in("target_id", flt.target_ids, where, args)
+    match = fts_query(flt.text) if flt.text else None
+    return where, args, match or None
+
+
+def id_bounds(flt: Filter, before: int | None = None, after: int | None = None) -> tuple[int | None, int | None]:
+    """The filter's date range and the keyset cursor as one id range: [low, high)."""
+    low = from_ms(flt.since_ms) if flt.since_ms is not None else None
+    if after is not None:
+        low = after + 1 if low is None else max(low, after + 1)
+    high = from_ms(flt.until_ms) if flt.until_ms is not None else None
+    if before is not None:
+        high = before if high is None else min(high, before)
+    return low, high
+
+
+def _bounds(column: str, low: int | None, high: int | None) -> tuple[list[str], list[int]]:
+    clauses, args = [], []
+    if low is not None:
+        clauses.append(f"{column} >= ?")
+        args.append(low)
+    if high is not None:
+        clauses.append(f"{column} < ?")
+        args.append(high)
+    return clauses, args
+
+
+def entry_page(
+    flt: Filter, *, before: int | None, after: int | None, limit: int, columns: str
+) -> tuple[str, list[Any]]:
+    """One page: ``before`` pages towards older entries, ``after`` towards newer ones."""
+    where, args, match = entry_where(flt)
+    low, high = id_bounds(flt, before, after)
+    if before is not None:
+        order = "DESC"
+    elif after is not None:
+        order = "ASC"
+    else:
+        order = "DESC" if flt.newest_first else "ASC"
+    if match is not None:
+        # Ordering the FTS side by rowid (= entry id = time) keeps full-text pages index-fast.
+        fb, fargs = _bounds("rowid", low, high)
+        sub = "SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?" + "".join(f" AND {b}" for b in fb)
+        sub += f" ORDER BY rowid {order}"
+        if not where:
+            sql = (
+                f"SELECT {columns} FROM ({sub} LIMIT ?) AS f"
+                f" JOIN audit_entries ON audit_entries.id = f.rowid ORDER BY id {order}"
+            )
+            return sql, [match, *fargs, limit]
+        where.append(f"id IN ({sub})")
+        args += [match, *fargs]
+    b, bargs = _bounds("id", low, high)
+    where += b
+    args += bargs
+    sql = f"SELECT {columns} FROM audit_entries"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY id {order} LIMIT ?"
+    return sql, [*args, limit]
+
+
+def entry_count(flt: Filter) -> tuple[str, list[Any]]:
+    where, args, match = entry_where(flt)
+    b, bargs = _bounds("id", *id_bounds(flt))
+    where += b
+    args += bargs
+    if match is not None:
+        where.append("id IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?)")
+        args.append(match)
+    sql = "SELECT count(*) FROM audit_entries"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return sql, args

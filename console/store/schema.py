@@ -1,0 +1,160 @@
+"""Schema and migrations. ``PRAGMA user_version`` is the schema version; each migration runs in
+one transaction, so a crash mid-migration leaves the previous version intact."""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Marks a database as ours; a SQLite file without it is refused, never altered.
+APPLICATION_ID: Final = 0x41554443  # "AUDC"
+
+MIGRATIONS: Final[list[str]] = [
+    # 1: the spine. Ids are snowflakes everywhere (time order); times are Unix ms.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+    CREATE TABLE audit_entries (
+        id           INTEGER PRIMARY KEY,      -- Discord's entry id (snowflake)
+        guild_id     INTEGER NOT NULL,
+        action_type  INTEGER NOT NULL,
+        actor_id     INTEGER,                  -- user_id
+        target_id    INTEGER,
+        reason       TEXT,
+        created_at   INTEGER NOT NULL,         -- from the snowflake
+        received_at  INTEGER NOT NULL,
+        source       TEXT NOT NULL CHECK (source IN ('gateway', 'backfill')),
+        raw          TEXT NOT NULL,            -- the entry's JSON as Discord sent it
+        content_hash BLOB NOT NULL,
+        revision     INTEGER NOT NULL DEFAULT 0 -- bumped when Discord changed it in place
+    );
+    CREATE INDEX audit_guild ON audit_entries (guild_id, id);
+    CREATE INDEX audit_actor_action ON audit_entries (actor_id, action_type, id);
+    CREATE INDEX audit_action ON audit_entries (action_type, id);
+    CREATE INDEX audit_target ON audit_entries (target_id, id);
+
+    -- Earlier contents of entries Discord updated in place (counts of message deletes, moves).
+    CREATE TABLE audit_revisions (
+        entry_id     INTEGER NOT NULL,
+        revision     INTEGER NOT NULL,
+        raw          TEXT NOT NULL,
+        content_hash BLOB NOT NULL,
+        replaced_at  INTEGER NOT NULL,
+        PRIMARY KEY (entry_id, revision)
+    );
+
+    -- Filled in the same transaction as audit_entries (never by a trigger: it halves ingest).
+    CREATE VIRTUAL TABLE audit_fts USING fts5 (
+        reason, names, changes, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+    );
+
+    -- Payloads we could not key; kept so nothing Discord sent is lost.
+    CREATE TABLE parse_failures (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        guild_id    INTEGER,
+        received_at INTEGER NOT NULL,
+        source      TEXT NOT NULL,
+        error       TEXT NOT NULL,
+        raw         TEXT NOT NULL
+    );
+
+    -- hwm: every entry id <= hwm is known to be stored (moved only after a backfill commits).
+    CREATE TABLE sync_state (
+        guild_id    INTEGER PRIMARY KEY,
+        hwm         INTEGER,
+        live_until  INTEGER,                   -- last time we know the gateway was delivering
+        updated_at  INTEGER NOT NULL
+    );
+
+    CREATE TABLE gaps (
+        id                  INTEGER PRIMARY KEY,   -- snowflake of when it was detected
+        guild_id            INTEGER NOT NULL,
+        reason              TEXT NOT NULL,         -- first-sync | start | reconnect | manual
+        from_id             INTEGER,               -- hwm when detected (NULL: nothing stored yet)
+        started_at          INTEGER,               -- entries after this may be missing
+        detected_at         INTEGER NOT NULL,
+        ended_at            INTEGER,               -- backfill finished
+        status              TEXT NOT NULL,         -- open | recovered | partial | failed
+        recovered           INTEGER NOT NULL DEFAULT 0,
+        refreshed           INTEGER NOT NULL DEFAULT 0,
+        beyond_retention_ms INTEGER NOT NULL DEFAULT 0, -- part older than Discord's 45 days
+        error               TEXT
+    );
+    CREATE INDEX gaps_guild ON gaps (guild_id, id);
+
+    -- Display names (users, roles, channels) seen on the gateway and in REST pages.
+    CREATE TABLE names (
+        kind        TEXT NOT NULL CHECK (kind IN ('user', 'role', 'channel', 'guild')),
+        id          INTEGER NOT NULL,
+        guild_id    INTEGER,
+        name        TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        PRIMARY KEY (kind, id)
+    );
+
+    -- The last guild snapshot (guild, channels, members) for explain and the policy gate.
+    CREATE TABLE guild_state (
+        guild_id    INTEGER PRIMARY KEY,
+        snapshot    TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+
+    CREATE TABLE decisions (
+        id             INTEGER PRIMARY KEY,
+        guild_id       INTEGER NOT NULL,
+        created_at     INTEGER NOT NULL,
+        actor_id       INTEGER NOT NULL,
+        actor_name     TEXT,
+        actor_roles    TEXT NOT NULL,           -- JSON list of role ids
+        actor_admin    INTEGER NOT NULL,
+        actor_owner    INTEGER NOT NULL,
+        capability     TEXT NOT NULL,
+        resource_type  TEXT NOT NULL,
+        resource_id    INTEGER,
+        source         TEXT NOT NULL CHECK (source IN ('TUI', 'CLI', 'BOT')),
+        result         TEXT NOT NULL CHECK (result IN ('ALLOW', 'DENY')),
+        reason_code    TEXT NOT NULL,
+        path           TEXT NOT NULL,           -- JSON list of steps
+        policy_version TEXT NOT NULL
+    );
+    CREATE INDEX decisions_actor ON decisions (actor_id, id);
+    CREATE INDEX decisions_result ON decisions (result, reason_code, id);
+
+    CREATE TABLE role_changes (
+        id               INTEGER PRIMARY KEY,
+        guild_id         INTEGER NOT NULL,
+        member_id        INTEGER NOT NULL,
+        role_id          INTEGER NOT NULL,
+        op               TEXT NOT NULL CHECK (op IN ('grant', 'revoke')),
+        reason           TEXT,
+        requested_by     INTEGER,
+        source           TEXT NOT NULL,
+        decision_id      INTEGER,
+        state            TEXT NOT NULL,         -- pending | confirmed | reverted | failed | expired | cancelled
+        created_at       INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        next_attempt_at  INTEGER,
+        deadline_at      INTEGER,
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        observed_at      INTEGER,
+        error            TEXT,
+        linked_entry_id  INTEGER,
+        message_id       TEXT,
+        cancelled_by     INTEGER
+    );
+    CREATE INDEX role_changes_state ON role_changes (state, id);
+    CREATE INDEX role_changes_member ON role_changes (member_id, id);
+
+    CREATE TABLE role_change_attempts (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        change_id    INTEGER NOT NULL REFERENCES role_changes (id),
+        at           INTEGER NOT NULL,
+        http_status  INTEGER,
+        latency_ms   INTEGER,
+        observed     TEXT,
+        error        TEXT
+    );
+    CREATE INDEX attempts_change ON role_change_attempts (change_id, id);
+    """,
+]
+
+SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -1,0 +1,551 @@
+"""The Store: one aiosqlite connection that writes (batched, ``BEGIN IMMEDIATE``) and one that
+reads (WAL lets the UI read while a batch commits). Nothing is acknowledged before COMMIT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import orjson
+
+from console.model import entry as entries
+from console.model.filters import Filter
+from console.model.records import Gap
+from console.model.snowflake import RETENTION_MS, SnowflakeFactory, from_ms
+from console.store import queries
+from console.store.connection import check_file, connect, describe, one, prepare, rows
+from console.store.errors import StoreError, StoreFullError
+
+Listener = Callable[["IngestResult"], None]
+
+_ENTRY_COLUMNS = (
+    "id, guild_id, action_type, actor_id, target_id, reason, created_at, received_at, source, raw, revision"
+)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What one committed batch did. ``inserted``/``updated`` hold entry ids."""
+
+    inserted: list[int] = field(default_factory=list)
+    updated: list[int] = field(default_factory=list)
+    duplicates: int = 0
+    failures: int = 0
+    guild_ids: set[int] = field(default_factory=set)
+
+    def merge(self, other: IngestResult) -> None:
+        self.inserted += other.inserted
+        self.updated += other.updated
+        self.duplicates += other.duplicates
+        self.failures += other.failures
+        self.guild_ids |= other.guild_ids
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    id: int
+    guild_id: int
+    action_type: int
+    actor_id: int | None
+    target_id: int | None
+    reason: str | None
+    created_at: int
+    received_at: int
+    source: str
+    raw_json: str
+    revision: int
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        return orjson.loads(self.raw_json)  # type: ignore[no-any-return]
+
+    def parsed(self) -> entries.AuditEntry:
+        return entries.parse_entry(self.raw, self.guild_id)
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> StoredEntry:
+        return cls(*row)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    if value is not None and value.isdigit() and len(value) <= 19:
+        n = int(value)
+        return n if n < 2**63 else None
+    return None
+
+
+class _Lock:
+    """An advisory lock beside the database: one collecting console per file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.with_name(path.name + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as e:
+            raise StoreError(f"cannot create lock file {self.path}: {e.strerror or e}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise StoreError(
+                f"{self.path.with_suffix('')} is in use by another Audit Console (pid {holder}); "
+                "browse it read-only with `audit-console open`"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                os.close(self._fd)
+            self._fd = None
+
+
+class Store:
+    """Audit entries, gaps, names and sync state (decisions and role changes come later)."""
+
+    def __init__(
+        self,
+        path: Path,
+        writer: aiosqlite.Connection | None,
+        reader: aiosqlite.Connection,
+        lock: _Lock | None,
+        clock: Callable[[], int],
+    ) -> None:
+        self.path = path
+        self._w = writer
+        self._r = reader
+        self._lock = lock
+        self._clock = clock
+        self._write_lock = asyncio.Lock()
+        self._listeners: list[Listener] = []
+        self._names: dict[tuple[str, int], str] = {}
+        self.ids = SnowflakeFactory()
+        self.closed = False
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        readonly: bool = False,
+        quick_check: bool = True,
+        clock: Callable[[], int] = _now_ms,
+        busy_timeout: float = 5.0,
+    ) -> Store:
+        """Open (creating and migrating unless ``readonly``). Raises StoreError with one line.
+
+        ``busy_timeout`` (seconds) is how long a statement waits for another program's lock
+        before failing with "locked".
+        """
+        p = Path(path).expanduser()
+        check_file(p, must_exist=readonly)
+        lock = None
+        if not readonly:
+            lock = _Lock(p)
+            lock.acquire()
+        writer = reader = None
+        try:
+            busy = f"PRAGMA busy_timeout = {max(0, int(busy_timeout * 1000))}"
+            if not readonly:
+                writer = await connect(p, readonly=False)
+                await writer.execute(busy)
+                await prepare(writer, p, readonly=False, quick_check=quick_check)
+                await writer.execute(busy)  # prepare() sets its own default
+            reader = await connect(p, readonly=True)
+            await reader.execute(busy)
+            await prepare(reader, p, readonly=True, quick_check=quick_check and readonly)
+            store = cls(p, writer, reader, lock, clock)
+            await store._load_names()
+            return store
+        except StoreError as e:
+            await _close_all(writer, reader, lock)
+            # One line, always: quick_check can report "*** in database main ***\nPage 3: …".
+            raise type(e)(" ".join(str(e).split())) from None
+        except BaseException:
+            await _close_all(writer, reader, lock)
+            raise
+
+    async def close(self) -> None:
+        """Close both connections (aiosqlite's thread keeps the process alive otherwise)."""
+        if self.closed:
+            return
+        self.closed = True
+        # Reader first: the writer, closing last, checkpoints and removes the WAL, so a cleanly
+        # closed store is one self-contained file (a read-only connection cannot do that).
+        for db in (self._r, self._w):
+            if db is not None:
+                with contextlib.suppress(Exception):
+                    await db.close()
+        if self._lock:
+            self._lock.release()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def readonly(self) -> bool:
+        return self._w is None
+
+    def now_ms(self) -> int:
+        return self._clock()
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` after every committed batch; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _notify(self, result: IngestResult) -> None:
+        for listener in list(self._listeners):
+            listener(result)
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def _writer(self) -> aiosqlite.Connection:
+        if self._w is None:
+            raise StoreError(f"{self.path} is open read-only")
+        return self._w
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` on the writer, rolled back on any error or cancel."""
+        db = self._writer()
+        async with self._write_lock:
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as e:
+                raise self._write_error(e) from None
+            try:
+                yield db
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    # Shielded: a cancelled task must never leave the transaction open.
+                    await asyncio.shield(db.execute("ROLLBACK"))
+                raise
+            try:
+                await asyncio.shield(db.execute("COMMIT"))
+            except sqlite3.Error as e:
+                with contextlib.suppress(Exception):
+                    await db.execute("ROLLBACK")
+                raise self._write_error(e) from None
+
+    def _write_error(self, e: sqlite3.Error) -> StoreError:
+        low = str(e).lower()
+        if "full" in low or "i/o" in low or "disk" in low:
+            return StoreFullError(describe(e, self.path))
+        return StoreError(describe(e, self.path))
+
+    async def add_entries(
+        self,
+        raws: Iterable[Mapping[str, Any]],
+        *,
+        source: str,
+        guild_id: int | None = None,
+        received_at: int | None = None,
+    ) -> IngestResult:
+        """Insert raw entries in one transaction; idempotent on the entry id.
+
+        An entry already stored with other content (Discord updates counts in place) is updated
+        and its previous content kept in ``audit_revisions``. Payloads that cannot be keyed go to
+        ``parse_failures``. Listeners are told only after COMMIT.
+        """
+        now = received_at if received_at is not None else self._clock()
+        result = IngestResult()
+        prepared: dict[int, tuple[Any, ...]] = {}
+        fts: dict[int, tuple[Any, ...]] = {}
+        hashes: dict[int, bytes] = {}
+        failures: list[tuple[Any, ...]] = []
+        for raw in raws:
+            if isinstance(raw, Mapping) and not isinstance(raw, dict):
+                raw = dict(raw)
+            try:
+                e = entries.parse_entry(raw, guild_id)
+                if e.guild_id is None:
+                    raise entries.MalformedEntry(f"entry {e.id} has no guild_id")
+                raw_json = orjson.dumps(raw, option=orjson.OPT_NON_STR_KEYS).decode()
+            except (entries.MalformedEntry, TypeError, orjson.JSONEncodeError) as exc:
+                failures.append((guild_id, now, source, str(exc)[:500], _dump_any(raw)))
+                continue
+            h = entries.content_hash(raw)
+            hashes[e.id] = h
+            target = _int_or_none(e.target_id)
+            prepared[e.id] = (
+                e.id, e.guild_id, e.action_type, e.actor_id, target, e.reason,
+                e.created_ms, now, source, raw_json, h,
+            )
+            fts[e.id] = (e.id, e.reason or "", self._fts_names(e), entries.changes_text(e))
+            result.guild_ids.add(e.guild_id)
+        async with self.transaction() as db:
+            existing: dict[int, tuple[bytes, int, str]] = {}
+            ids = list(prepared)
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                found = await rows(
+                    db,
+                    f"SELECT id, content_hash, revision, raw FROM audit_entries WHERE id IN ({marks})", chunk
+                )
+                for rid, h, rev, old_raw in found:
+                    existing[rid] = (h, rev, old_raw)
+            new_rows = [r for i, r in prepared.items() if i not in existing]
+            changed = [i for i in existing if existing[i][0] != hashes[i]]
+            result.duplicates = len(existing) - len(changed)
+            if new_rows:
+                await db.executemany(
+                    "INSERT INTO audit_entries (id, guild_id, action_type, actor_id, target_id, reason,"
+                    " created_at, received_at, source, raw, content_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    new_rows,
+                )
+                await db.executemany(
+                    "INSERT INTO audit_fts (rowid, reason, names, changes) VALUES (?,?,?,?)",
+                    [fts[r[0]] for r in new_rows],
+                )
+                result.inserted = [r[0] for r in new_rows]
+            if changed:
+                await db.executemany(
+                    "INSERT OR IGNORE INTO audit_revisions (entry_id, revision, raw, content_hash, replaced_at)"
+                    " VALUES (?,?,?,?,?)",
+                    [(i, existing[i][1], existing[i][2], existing[i][0], now) for i in changed],
+                )
+                await db.executemany(
+                    "UPDATE audit_entries SET raw = ?, content_hash = ?, reason = ?, revision = revision + 1"
+                    " WHERE id = ?",
+                    [(prepared[i][9], hashes[i], prepared[i][5], i) for i in changed],
+                )
+                await db.executemany("DELETE FROM audit_fts WHERE rowid = ?", [(i,) for i in changed])
+                await db.executemany(
+                    "INSERT INTO audit_fts (rowid, reason, names, changes) VALUES (?,?,?,?)",
+                    [fts[i] for i in changed],
+                )
+                result.updated = changed
+            if failures:
+                await db.executemany(
+                    "INSERT INTO parse_failures (guild_id, received_at, source, error, raw) VALUES (?,?,?,?,?)",
+                    failures,
+                )
+                result.failures = len(failures)
+        if result.inserted or result.updated or result.failures:
+            self._notify(result)
+        return result
+
+    def _fts_names(self, e: entries.AuditEntry) -> str:
+        found = []
+        if e.actor_id is not None:
+            found.append(self._names.get(("user", e.actor_id), ""))
+        target = _int_or_none(e.target_id)
+        if target is not None:
+            for kind in ("user", "role", "channel"):
+                name = self._names.get((kind, target))
+                if name:
+                    found.append(name)
+                    break
+        return " ".join(n for n in found if n)
+
+    # -- sync state and gaps --------------------------------------------------------------------
+
+    async def hwm(self, guild_id: int) -> int | None:
+        row = await one(self._r, "SELECT hwm FROM sync_state WHERE guild_id = ?", (guild_id,))
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def set_hwm(self, guild_id: int, hwm: int) -> None:
+        """Move the high-water mark; called only after the entries below it were committed."""
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO sync_state (guild_id, hwm, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (guild_id) DO UPDATE SET hwm = max(coalesce(hwm, 0), excluded.hwm),"
+                " updated_at = excluded.updated_at",
+                (guild_id, hwm, self._clock()),
+            )
+
+    async def live_until(self, guild_id: int) -> int | None:
+        row = await one(self._r, "SELECT live_until FROM sync_state WHERE guild_id = ?", (guild_id,))
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def set_live_until(self, guild_ids: Iterable[int], ms: int) -> None:
+        """Remember that the gateway was delivering up to ``ms`` (where the next gap starts)."""
+        async with self.transaction() as db:
+            await db.executemany(
+                "INSERT INTO sync_state (guild_id, live_until, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (guild_id) DO UPDATE SET live_until = max(coalesce(live_until, 0), excluded.live_until),"
+                " updated_at = excluded.updated_at",
+                [(g, ms, ms) for g in guild_ids],
+            )
+
+    async def max_entry_id(self, guild_id: int) -> int | None:
+        row = await one(self._r, "SELECT max(id) FROM audit_entries WHERE guild_id = ?", (guild_id,))
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def open_gap(self, guild_id: int, reason: str, *, from_id: int | None, started_at: int | None) -> Gap:
+        now = self._clock()
+        gap = Gap(
+            id=self.ids.make(now), guild_id=guild_id, reason=reason, from_id=from_id,
+            started_at=started_at, detected_at=now, status="open",
+        )
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO gaps (id, guild_id, reason, from_id, started_at, detected_at, status)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (gap.id, guild_id, reason, from_id, started_at, now, "open"),
+            )
+        self._notify(IngestResult(guild_ids={guild_id}))
+        return gap
+
+    async def close_gap(
+        self, gap: Gap, *, status: str, recovered: int, refreshed: int = 0,
+        beyond_retention_ms: int = 0, error: str | None = None,
+    ) -> Gap:
+        now = self._clock()
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE gaps SET status = ?, recovered = ?, refreshed = ?, beyond_retention_ms = ?,"
+                " error = ?, ended_at = ? WHERE id = ?",
+                (status, recovered, refreshed, beyond_retention_ms, error, now, gap.id),
+            )
+        self._notify(IngestResult(guild_ids={gap.guild_id}))
+        return gap.with_(status=status, recovered=recovered, refreshed=refreshed,
+                         beyond_retention_ms=beyond_retention_ms, error=error, ended_at=now)
+
+    async def gaps(self, guild_id: int | None = None) -> list[Gap]:
+        sql = "SELECT " + Gap.COLUMNS + " FROM gaps"
+        args: tuple[Any, ...] = ()
+        if guild_id is not None:
+            sql += " WHERE guild_id = ?"
+            args = (guild_id,)
+        found = await rows(self._r, sql + " ORDER BY id", args)
+        return [Gap.from_row(r) for r in found]
+
+    # -- names and guild state ------------------------------------------------------------------
+
+    async def _load_names(self) -> None:
+        found = await rows(self._r, "SELECT kind, id, name FROM names")
+        self._names = {(k, i): n for k, i, n in found}
+
+    def name_of(self, kind: str, ident: int | None) -> str | None:
+        """Cached display name (raw, unsanitised)."""
+        return None if ident is None else self._names.get((kind, ident))
+
+    def names_snapshot(self) -> dict[tuple[str, int], str]:
+        return dict(self._names)
+
+    async def upsert_names(self, guild_id: int | None, kind: str, items: Iterable[tuple[int, str]]) -> int:
+        """Remember names; returns how many changed. Writes only what changed."""
+        changed = [(i, n) for i, n in items if isinstance(n, str) and self._names.get((kind, i)) != n]
+        if not changed:
+            return 0
+        now = self._clock()
+        async with self.transaction() as db:
+            await db.executemany(
+                "INSERT INTO names (kind, id, guild_id, name, updated_at) VALUES (?,?,?,?,?)"
+                " ON CONFLICT (kind, id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
+                [(kind, i, guild_id, n, now) for i, n in changed],
+            )
+        for i, n in changed:
+            self._names[(kind, i)] = n
+        return len(changed)
+
+    async def save_guild_state(self, guild_id: int, snapshot: Mapping[str, Any]) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO guild_state (guild_id, snapshot, updated_at) VALUES (?,?,?)"
+                " ON CONFLICT (guild_id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at",
+                (guild_id, orjson.dumps(snapshot, option=orjson.OPT_NON_STR_KEYS).decode(), self._clock()),
+            )
+
+    async def guild_state(self, guild_id: int) -> dict[str, Any] | None:
+        row = await one(self._r, "SELECT snapshot FROM guild_state WHERE guild_id = ?", (guild_id,))
+        return None if row is None else orjson.loads(row[0])
+
+    # -- reading --------------------------------------------------------------------------------
+
+    async def page(
+        self, flt: Filter = Filter(), *, before: int | None = None, after: int | None = None, limit: int = 100
+    ) -> list[StoredEntry]:
+        """One keyset page of audit entries in the filter's order (newest first by default)."""
+        sql, args = queries.entry_page(flt, before=before, after=after, limit=limit, columns=_ENTRY_COLUMNS)
+        found = await rows(self._r, sql, args)
+        return [StoredEntry.from_row(r) for r in found]
+
+    async def count(self, flt: Filter = Filter()) -> int:
+        sql, args = queries.entry_count(flt)
+        row = await one(self._r, sql, args)
+        return int(row[0]) if row else 0
+
+    async def get_entry(self, entry_id: int) -> StoredEntry | None:
+        row = await one(self._r, f"SELECT {_ENTRY_COLUMNS} FROM audit_entries WHERE id = ?", (entry_id,))
+        return None if row is None else StoredEntry.from_row(row)
+
+    async def iter_entries(self, flt: Filter = Filter(), *, batch: int = 1000) -> AsyncIterator[list[StoredEntry]]:
+        """Every entry matching ``flt`` in pages (keyset, so memory stays flat)."""
+        before = after = None
+        while True:
+            page = await self.page(flt, before=before, after=after, limit=batch)
+            if not page:
+                return
+            yield page
+            if len(page) < batch:
+                return
+            if flt.newest_first:
+                before = page[-1].id
+            else:
+                after = page[-1].id
+
+    async def revisions(self, entry_id: int) -> list[tuple[int, str, int]]:
+        found = await rows(self._r, 
+            "SELECT revision, raw, replaced_at FROM audit_revisions WHERE entry_id = ? ORDER BY revision",
+            (entry_id,),
+        )
+        return [tuple(r) for r in found]  # type: ignore[misc]
+
+    async def parse_failures(self) -> list[tuple[int, str, str]]:
+        found = await rows(self._r, "SELECT id, error, raw FROM parse_failures ORDER BY id")
+        return [tuple(r) for r in found]  # type: ignore[misc]
+
+    async def stats(self) -> dict[str, Any]:
+        total, oldest, newest = await one(self._r, "SELECT count(*), min(id), max(id) FROM audit_entries")  # type: ignore[misc]
+        (open_gaps,) = await one(self._r, "SELECT count(*) FROM gaps WHERE status != 'recovered'")  # type: ignore[misc]
+        return {"entries": total, "oldest_id": oldest, "newest_id": newest, "open_gaps": open_gaps}
+
+    def retention_floor_id(self, now_ms: int | None = None) -> int:
+        """The oldest entry id Discord still serves (45 days)."""
+        return from_ms((now_ms if now_ms is not None else self._clock()) - RETENTION_MS)
+
+
+async def _close_all(writer: aiosqlite.Connection | None, reader: aiosqlite.Connection | None,
+                     lock: _Lock | None) -> None:
+    for db in (reader, writer):
+        if db is not None:
+            with contextlib.suppress(Exception):
+                await db.close()
+    if lock:
+        lock.release()
+
+
+def _dump_any(raw: Any) -> str:
+    try:
+        return orjson.dumps(raw, option=orjson.OPT_NON_STR_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return repr(raw)

@@ -1,0 +1,1 @@
+"""The Textual console. Nothing outside this package imports Textual."""

@@ -1,0 +1,107 @@
+"""Starting the console: open the store first (a bad database is one line, before any screen),
+then run the app on the same loop, then close everything in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from console import paths
+from console.config import Settings
+from console.ingest.collector import Collector
+from console.secret import REDACTOR, Secret
+from console.store import Store
+from console.ui.app import ConsoleApp
+
+
+class LiveSession:
+    """Connects a collector (and, for the demo, the simulator) once the app has drawn."""
+
+    def __init__(self, store: Store, settings: Settings, token: Secret | None, *, demo: dict | None = None) -> None:
+        self.store = store
+        self.settings = settings
+        self.token = token
+        self.demo = demo
+        self.collector: Collector | None = None
+        self.sim = None
+
+    async def connect(self, app: ConsoleApp) -> None:
+        from console.ingest.source import SourceError
+
+        rest_url, token = self.settings.rest_url, self.token
+        if self.demo is not None:
+            from console.sim import SimConfig, SimServer
+
+            self.sim = SimServer(SimConfig(seed=self.demo["seed"]))
+            await self.sim.start()
+            self.sim.seed_history(200, days_back=3)
+            rest_url, token = self.sim.rest_url, Secret(self.sim.token)
+            app.label = f"demo guild {self.sim.guild_id}"
+        assert token is not None
+        REDACTOR.add(token)
+        from console.discord.bot import HikariGateway  # hikari: only now, after the first frame
+
+        self.collector = Collector(
+            self.store,
+            guild_ids=self.settings.guild_ids or ((self.sim.guild_id,) if self.sim else ()),
+            recheck_interval_s=self.settings.recheck_interval_s,
+            on_state=app.collector_state,
+        )
+        gateway = HikariGateway(token, rest_url=rest_url, events=self.collector)
+        try:
+            await self.collector.start(gateway)
+        except SourceError as e:
+            app.notice(str(e), severity="error")
+            return
+        if self.sim is not None and self.demo and self.demo["rate"] > 0:
+            self.sim.start_driver(self.demo["rate"])
+
+    async def close(self) -> None:
+        if self.sim is not None:
+            await self.sim.stop_driver()
+        if self.collector is not None:
+            await self.collector.stop()
+        if self.sim is not None:
+            await self.sim.stop()
+
+
+async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=None) -> int:  # noqa: ANN001
+    from console import logs
+
+    logs.setup(paths.log_file())  # the TUI owns the terminal: logs go to the file only
+    store = await Store.open(store_path, readonly=readonly, quick_check=True)
+    session = session_factory(store) if session_factory else None
+    app = ConsoleApp(store, label=label, connect=session.connect if session else None)
+    try:
+        await app.run_async()
+    finally:
+        if session is not None:
+            await session.close()
+        await store.close()
+    return app.return_code or 0
+
+
+def run_open(settings: Settings) -> int:
+    return asyncio.run(_run(settings.db, readonly=True, label=f"store {settings.db} (offline)"))
+
+
+def run_live(settings: Settings, token: Secret) -> int:
+    REDACTOR.add(token)
+    return asyncio.run(
+        _run(settings.db, readonly=False, label="live",
+             session_factory=lambda store: LiveSession(store, settings, token))
+    )
+
+
+def run_demo(db: Path, *, seed: int, rate: float, fresh: bool) -> int:
+    if fresh:
+        # The demo store is ours alone (demo.db): start it afresh so the demo always looks alike.
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(str(db) + suffix).unlink()
+    settings = Settings(db=db)
+    return asyncio.run(
+        _run(db, readonly=False, label="demo guild",
+             session_factory=lambda store: LiveSession(store, settings, None, demo={"seed": seed, "rate": rate}))
+    )

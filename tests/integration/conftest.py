@@ -1,0 +1,74 @@
+"""The real hikari client against the simulator over loopback, into a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from console.discord.bot import HikariGateway
+from console.ingest.collector import Collector
+from console.secret import Secret
+from console.sim import SimConfig, SimServer
+from console.store import Store
+
+
+async def eventually(predicate: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> None:
+    """Poll an (async or sync) predicate until it is true."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SimServer]:
+    server = SimServer(SimConfig(seed=7, heartbeat_interval_ms=500))
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+class Console:
+    """A collector run the way ``collect`` runs it; ``restart`` makes a fresh process-like run."""
+
+    def __init__(self, sim: SimServer, db: Path) -> None:
+        self.sim = sim
+        self.db = db
+        self.store: Store | None = None
+        self.collector: Collector | None = None
+
+    async def start(self) -> Collector:
+        self.store = await Store.open(self.db)
+        self.collector = Collector(self.store, guild_ids=[self.sim.guild_id])
+        gateway = HikariGateway(Secret(self.sim.token), rest_url=self.sim.rest_url, events=self.collector)
+        await self.collector.start(gateway)
+        await eventually(lambda: self.collector.backfills, what="first backfill")
+        await self.collector.wait_idle()
+        return self.collector
+
+    async def stop(self) -> None:
+        if self.collector is not None:
+            await self.collector.stop()
+        if self.store is not None:
+            await self.store.close()
+        self.collector = self.store = None
+
+
+@pytest.fixture
+async def console(sim: SimServer, tmp_path: Path) -> AsyncIterator[Console]:
+    c = Console(sim, tmp_path / "audit.db")
+    try:
+        yield c
+    finally:
+        await c.stop()
