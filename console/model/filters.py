@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 KINDS = ("audit", "decision", "role_change", "gap")
+RESULTS = ("ALLOW", "DENY")
+REASON_CODES = (
+    "BREAK_GLASS", "ADMIN_BYPASS", "OVERRIDE_DENY", "OVERRIDE_ALLOW", "RBAC_GRANT_DENY",
+    "RBAC_GRANT_ALLOW", "DEFAULT_PUBLIC", "NO_GRANT", "DISCORD_GATE_DENIED",
+)
+DECISION_SOURCES = ("TUI", "CLI", "BOT")
+ENTRY_SOURCES = ("gateway", "backfill")
+ROLE_CHANGE_STATES = ("pending", "confirmed", "reverted", "failed", "expired", "cancelled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +31,14 @@ class Filter:
     #: Free text, matched by the full-text index (reasons, names, change values).
     text: str = ""
     newest_first: bool = True
-    extra: dict[str, frozenset[str]] = field(default_factory=dict, compare=False)
+    #: Decisions: ALLOW / DENY, reason codes, capabilities.
+    results: frozenset[str] = frozenset()
+    reason_codes: frozenset[str] = frozenset()
+    capabilities: frozenset[str] = frozenset()
+    #: TUI / CLI / BOT for decisions; gateway / backfill for audit entries.
+    sources: frozenset[str] = frozenset()
+    #: Role changes: pending, confirmed, …
+    states: frozenset[str] = frozenset()
 
     def with_(self, **changes: object) -> Filter:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -33,7 +48,26 @@ class Filter:
         return not (
             self.guild_ids or self.kinds or self.actions or self.categories or self.actor_ids
             or self.target_ids or self.since_ms is not None or self.until_ms is not None or self.text
+            or self.results or self.reason_codes or self.capabilities or self.sources or self.states
         )
+
+    def includes_kind(self, kind: str) -> bool:
+        """Whether records of ``kind`` can match: a field that only one kind has narrows to it."""
+        if self.kinds and kind not in self.kinds:
+            return False
+        audit_only = bool(self.actions or self.categories)
+        decision_only = bool(self.results or self.reason_codes or self.capabilities)
+        entry_sources = self.sources & set(ENTRY_SOURCES)
+        decision_sources = self.sources & set(DECISION_SOURCES)
+        narrowed = {
+            "audit": not (decision_only or self.states) and (not self.sources or bool(entry_sources)),
+            "decision": not (audit_only or self.states) and (not self.sources or bool(decision_sources)),
+            "role_change": not (audit_only or decision_only or self.sources),
+            # Gaps are context: shown unless the filter picks out particular records.
+            "gap": not (audit_only or decision_only or self.states or self.sources or self.actor_ids
+                        or self.target_ids or self.text),
+        }
+        return narrowed.get(kind, False)
 
 
 _RELATIVE = re.compile(r"^(\d+)\s*(m|min|h|d|w)$", re.IGNORECASE)

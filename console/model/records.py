@@ -58,3 +58,99 @@ class Gap:
                 "retention and cannot be recovered"
             )
         return f"{head}: {tail}"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One policy check, allowed or denied, with the path that decided it."""
+
+    COLUMNS: ClassVar[str] = (
+        "id, guild_id, created_at, actor_id, actor_name, actor_roles, actor_admin, actor_owner, capability,"
+        " resource_type, resource_id, source, result, reason_code, path, policy_version"
+    )
+
+    id: int
+    guild_id: int
+    created_at: int
+    actor_id: int
+    actor_name: str | None
+    actor_roles: list[int]
+    actor_admin: bool
+    actor_owner: bool
+    capability: str
+    resource_type: str
+    resource_id: int | None
+    source: str
+    result: str
+    reason_code: str
+    #: Ordered steps: ``{"step", "found", "decided": bool, ...}``.
+    path: list[dict[str, Any]]
+    policy_version: str
+
+    @classmethod
+    def from_row(cls, row: Any) -> Decision:
+        import orjson
+
+        values = list(row)
+        values[5] = orjson.loads(values[5]) if isinstance(values[5], str | bytes) else values[5]
+        values[6], values[7] = bool(values[6]), bool(values[7])
+        values[14] = orjson.loads(values[14]) if isinstance(values[14], str | bytes) else values[14]
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    id: int
+    change_id: int
+    at: int
+    http_status: int | None
+    latency_ms: int | None
+    observed: str | None
+    error: str | None
+
+    COLUMNS: ClassVar[str] = "id, change_id, at, http_status, latency_ms, observed, error"
+
+    @classmethod
+    def from_row(cls, row: Any) -> Attempt:
+        return cls(*row)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleChange:
+    """A grant or revoke the console is carrying out until it *sees* it applied."""
+
+    COLUMNS: ClassVar[str] = (
+        "id, guild_id, member_id, role_id, op, reason, requested_by, source, decision_id, state, created_at,"
+        " updated_at, next_attempt_at, deadline_at, attempts, observed_at, error, linked_entry_id, message_id,"
+        " cancelled_by"
+    )
+    FINAL: ClassVar[frozenset[str]] = frozenset({"confirmed", "reverted", "failed", "expired", "cancelled"})
+
+    id: int
+    guild_id: int
+    member_id: int
+    role_id: int
+    op: str
+    reason: str | None
+    requested_by: int | None
+    source: str
+    decision_id: int | None
+    state: str
+    created_at: int
+    updated_at: int
+    next_attempt_at: int | None
+    deadline_at: int | None
+    attempts: int
+    observed_at: int | None
+    error: str | None
+    linked_entry_id: int | None
+    message_id: str | None
+    cancelled_by: int | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> RoleChange:
+        return cls(*row)
+
+    @property
+    def final(self) -> bool:
+        return self.state in self.FINAL

@@ -54,6 +54,8 @@ class Knobs:
     rate_limit_every: int = 0
     """Every Nth REST request is answered 429 (0 = off)."""
     rate_limit_retry_after: float = 0.05
+    rate_limit_scope: str = "shared"
+    """X-RateLimit-Scope of the knob's 429s: "shared" (hikari sleeps retry_after) or "user"."""
     bucket_limit: int = 50
     """Requests per route bucket per window before a genuine 429, as Discord's per-route limits."""
     bucket_window_s: float = 1.0

@@ -195,11 +195,14 @@ class Gateway:
             self._changed.notify_all()
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109
-        """Wait until ``predicate()`` holds (re-checked on every gateway state change)."""
+        """Wait until ``predicate()`` holds: re-checked on every gateway state change, and every
+        50 ms for predicates about other state (raises TimeoutError)."""
 
         async def _wait() -> None:
             async with self._changed:
-                await self._changed.wait_for(predicate)
+                while not predicate():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), 0.05)
 
         await asyncio.wait_for(_wait(), timeout)
 
@@ -233,6 +236,7 @@ class Gateway:
                 conn.session.conn = None
                 conn.session = None
             conn.send(_frame(9, resumable))
+        await self._notify()
 
     # ------------------------------------------------------------------ dispatch
 

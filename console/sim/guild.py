@@ -217,6 +217,8 @@ class SimGuild:
         self.role_kinds: dict[int, str] = {}
         """Role id -> everyone/muted/plain/booster/bot/staff/self/created (scenario uses it)."""
         self._core_roles: dict[str, int] = {}
+        self.core_channels: dict[str, int] = {}
+        """Channel ids by original name (``general``, ``mod-log`` …), stable across renames."""
         self.created_channels: set[int] = set()
         """Channels the activity stream created (the only ones it deletes)."""
         self._usernames: set[str] = set()
@@ -358,6 +360,7 @@ class SimGuild:
                 )
             channel.update(extra)
             self.channels[cid] = channel
+            self.core_channels[name] = cid
             return cid
 
         staff_only = [
@@ -584,10 +587,12 @@ class SimGuild:
 
     def guild_object(self) -> JSON:
         """GET /guilds/{id}: the guild with roles, emojis and stickers."""
-        system = next((cid for cid, c in self.channels.items() if c["name"] == "general"), None)
-        rules = next((cid for cid, c in self.channels.items() if c["name"] == "rules"), None)
-        afk = next((cid for cid, c in self.channels.items() if c["name"] == "AFK"), None)
-        modlog = next((cid for cid, c in self.channels.items() if c["name"] == "mod-log"), None)
+        system, rules = self.core_channels.get("general"), self.core_channels.get("rules")
+        afk, modlog = self.core_channels.get("AFK"), self.core_channels.get("mod-log")
+        # A deleted channel is no longer the guild's system/rules/afk channel.
+        system, rules, afk, modlog = (
+            c if c in self.channels else None for c in (system, rules, afk, modlog)
+        )
         return {
             "id": str(self.guild_id),
             "name": self.name,

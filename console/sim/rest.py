@@ -124,6 +124,10 @@ class RestApi:
         forced = knobs.rate_limit_every and self.requests % knobs.rate_limit_every == 0
         if forced or remaining < 0:
             retry_after = knobs.rate_limit_retry_after if forced else reset_after
+            # A bucket running dry is scope "user" with Remaining 0 (hikari retries at once and
+            # lets its bucket wait); the knob's 429 is a "shared" resource limit, which hikari
+            # answers by sleeping retry_after — the path the console must survive.
+            scope = knobs.rate_limit_scope if forced else "user"
             self.rate_limited += 1
             log.info("429 on %s %s (retry_after %.3fs)", request.method, request.path, retry_after)
             return json_response(
@@ -136,11 +140,11 @@ class RestApi:
                 {
                     "Retry-After": str(max(1, math.ceil(retry_after))),
                     "X-RateLimit-Limit": str(knobs.bucket_limit),
-                    "X-RateLimit-Remaining": "0",
+                    "X-RateLimit-Remaining": "0" if scope == "user" else str(max(1, remaining)),
                     "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
                     "X-RateLimit-Reset-After": f"{retry_after:.3f}",
                     "X-RateLimit-Bucket": bucket_hash,
-                    "X-RateLimit-Scope": "user",
+                    "X-RateLimit-Scope": scope,
                 },
             )
         if knobs.rest_fail_status:

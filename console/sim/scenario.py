@@ -205,13 +205,22 @@ def _ow_changes(
     ]
 
 
+def _toggle_archive(name: str) -> str:
+    """Rename back and forth (a long-running stream must not grow names forever)."""
+    return name.removesuffix("-archive") if name.endswith("-archive") else name + "-archive"
+
+
 def _overwrite_entry(c: _Ctx, at: int) -> tuple[int | None, int, list[JSON], JSON]:
     cid = c.channel(0, 2, 4, 5, 13)
     channel = c.g.channels[cid]
     existing = {int(o["id"]): o for o in channel["permission_overwrites"]}
     if at == 13 or not existing:
+        # A new overwrite is for a role or member the channel has none for yet.
         member_target = c.rng.random() < 0.25
         target = c.victim() if member_target else c.role()
+        if target in existing:
+            target = c.victim()
+            member_target = target not in c.g.roles
         kind = 1 if member_target else 0
         old_allow = old_deny = 0
     else:
@@ -291,7 +300,7 @@ def _build(c: _Ctx, at: int, *, integration: bool = False) -> Entry:  # noqa: C9
                         )
                     ],
                     [_chg("topic", "Be nice. Rules in #rules", ch.get("topic"))],
-                    [_chg("name", ch["name"] + "-archive", ch["name"])],
+                    [_chg("name", _toggle_archive(ch["name"]), ch["name"])],
                     [_chg("nsfw", True, False)],
                 ]
             )
@@ -367,6 +376,8 @@ def _build(c: _Ctx, at: int, *, integration: bool = False) -> Entry:  # noqa: C9
         target = c.victim()
         have = set(g.members.get(target, {}).get("roles", []))
         pool = g.assignable_role_ids(g.owner_id)
+        if rng.random() > 0.03:  # promotions to staff are rare; most changes are Muted/Verified/…
+            pool = [r for r in pool if g.role_kinds.get(r) != "staff"]
         addable = [r for r in pool if r not in have]
         removable = [r for r in pool if r in have]
         changes = []

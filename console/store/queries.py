@@ -22,8 +22,11 @@ def entry_where(flt: Filter) -> tuple[list[str], list[Any], str | None]:
     """WHERE clauses for audit entries (without time bounds), plus the FTS query, if any."""
     where: list[str] = []
     args: list[Any] = []
-    if flt.kinds and "audit" not in flt.kinds:
+    if not flt.includes_kind("audit"):
         where.append("0")
+    entry_sources = sorted(flt.sources & {"gateway", "backfill"})
+    if entry_sources:
+        _in("source", frozenset(entry_sources), where, args)
     if flt.guild_ids:
         _in("guild_id", flt.guild_ids, where, args)
     actions = set(flt.actions)
