@@ -1,98 +1,488 @@
-"""The console app. It watches the store; it never talks to Discord itself — a session object
-(demo, live or offline) connects in a worker after the first frame."""
+"""The console app. It watches the store and never talks to Discord itself: a session object
+(demo, live) connects in a worker after the first frame; actions go through the store."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar
 
-from rich.text import Text
+from textual import on, work
 from textual.app import App, ComposeResult
-from textual.widgets import Footer, Static
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer
 
 from console.ingest.collector import CollectorState
+from console.model.filters import Filter
+from console.model.query import QueryError, format_filter, parse
+from console.model.records import RoleChange
 from console.model.sanitize import safe_text
 from console.store import IngestResult, Store
-from console.ui.feed import FeedView
+from console.store import timeline as tl
+from console.ui import session_state, theming
+from console.ui.commands import ConsoleCommands
+from console.ui.rows import RowContext
+from console.ui.screens.help import HelpScreen
+from console.ui.widgets.drawer import DetailDrawer
+from console.ui.widgets.feed import FeedView
+from console.ui.widgets.pending import PendingPane
+from console.ui.widgets.search import QuerySuggester, SearchBar
+from console.ui.widgets.sidebar import FilterSidebar, SidebarChoice
+from console.ui.widgets.status import StatusBar
 
 Connect = Callable[["ConsoleApp"], Awaitable[None]]
 
 
-class StatusBar(Static):
-    DEFAULT_CSS = """
-    StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
-    """
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class ConsoleApp(App[int]):
     TITLE = "Audit Console"
-    BINDINGS = [("q", "quit", "Quit")]
-    CSS = """
-    FeedView { border: round $primary; border-title-align: left; }
-    """
+    CSS_PATH = "app.tcss"
+    COMMANDS: ClassVar = App.COMMANDS | {ConsoleCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("slash", "search", "Search", id="search"),
+        Binding("a", "filter_actor", "Actor", id="filter-actor"),
+        Binding("t", "filter_target", "Target", id="filter-target"),
+        Binding("c", "clear_filter", "Clear", id="clear-filter"),
+        Binding("n", "find(1)", "Next match", show=False),
+        Binding("N", "find(-1)", "Prev match", show=False),
+        Binding("s", "toggle_sidebar", "Filters", id="toggle-sidebar"),
+        Binding("p", "toggle_pending", "Pending", id="toggle-pending"),
+        Binding("escape", "close_drawer", "Close", show=False),
+        Binding("plus", "sidebar_width(2)", "Wider", show=False),
+        Binding("minus", "sidebar_width(-2)", "Narrower", show=False),
+        Binding("question_mark,f1", "help", "Help", id="help"),
+    ]
 
-    def __init__(self, store: Store, *, label: str, connect: Connect | None = None) -> None:
+    def __init__(
+        self,
+        store: Store | None = None,
+        *,
+        open_store: Callable[[], Awaitable[Store]] | None = None,
+        label: str,
+        connect: Connect | None = None,
+        clock: Callable[[], int] = _now_ms,
+        operator_id: int | None = None,
+        remember: bool = True,
+        theme_dirs: list[Any] | None = None,
+    ) -> None:
         super().__init__()
-        self.store = store
+        if store is None and open_store is None:
+            raise ValueError("ConsoleApp needs a store or a way to open one")
+        self.store: Store = store  # type: ignore[assignment]  # set in on_load when opened here
+        self._open_store = open_store
         self.label = label
+        self.clock = clock
+        self.operator_id = operator_id
         self._connect = connect
-        self._state = CollectorState()
+        self._remember = remember
+        self._theme_dirs = theme_dirs
+        self.state = CollectorState()
+        self.filter = Filter()
+        self.query_text = ""
+        self.find_filter: Filter | None = None
+        self.row_styles: dict[str, str] = dict(theming.VARIABLE_DEFAULTS)
+        self.open_gaps = 0
         self._dirty = False
+        self._inserted: list[int] = []
         self._unsubscribe: Callable[[], Any] | None = None
+        self._user_toggled_pending = False
+        self._user_toggled_sidebar = False
+        self.theme_problems: list[str] = []
+        self._register_themes()
+
+    # -- themes ---------------------------------------------------------------------------------
+
+    async def on_load(self) -> None:
+        # Tests open the store on the app's own loop (aiosqlite futures belong to one loop).
+        if self.store is None and self._open_store is not None:
+            self.store = await self._open_store()
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(theming.VARIABLE_DEFAULTS)
+
+    def _register_themes(self) -> None:
+        result = theming.load_themes(self._theme_dirs)
+        for theme in result.loaded:
+            self.register_theme(theme)
+        self.theme_problems = [f"{p.name}: {why}" for p, why in result.failed]
+        saved = session_state.load().get("theme") if self._remember else None
+        wanted = saved if isinstance(saved, str) else theming.DEFAULT_THEME
+        if wanted in self.available_themes:
+            self.theme = wanted
+        elif theming.DEFAULT_THEME in self.available_themes:
+            self.theme = theming.DEFAULT_THEME
+
+    def switch_theme(self, name: str) -> None:
+        if name in self.available_themes:
+            self.theme = name
+            if self._remember:
+                session_state.update(theme=name)
+
+    def watch_theme(self, theme: str) -> None:
+        self.row_styles = theming.theme_styles(self.theme_variables)
+        if self.is_mounted(self):
+            self._apply_context()
+            self._render_status()
+
+    def is_mounted(self, widget: Any) -> bool:
+        return bool(self.screen_stack) and widget.is_attached
+
+    # -- layout ---------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
-        feed = FeedView(self.store, id="feed")
-        feed.border_title = "Feed"
-        yield feed
+        with Horizontal(id="main"):
+            yield FilterSidebar(id="sidebar")
+            with Vertical(id="center"):
+                feed = FeedView(self.store, self._row_context(), id="feed")
+                feed.border_title = "Feed"
+                yield feed
+                drawer = DetailDrawer(id="drawer")
+                yield drawer
+            yield PendingPane(id="pending")
+        yield SearchBar(QuerySuggester(self._known_users, self._known_roles), id="search")
         yield Footer()
 
     async def on_mount(self) -> None:
+        self.row_styles = theming.theme_styles(self.theme_variables)
+        drawer = self.query_one(DetailDrawer)
+        drawer.name_of = self.store.name_of
+        drawer.clock = self.clock
         self._unsubscribe = self.store.add_listener(self._committed)
-        await self.query_one(FeedView).reload()
-        self.query_one(FeedView).focus()
-        self._render_status()
+        self._layout_for_width(self.size.width)
+        feed = self.query_one(FeedView)
+        await feed.load(self.filter)
+        feed.focus()
+        self.call_after_refresh(self.query_one(FilterSidebar).scroll_home, animate=False)
+        await self._refresh_side()
+        self.set_interval(1.0, self._tick, name="pending-tick")
+        for problem in self.theme_problems:
+            self.notify(safe_text(problem, 200), title="Theme not loaded", severity="warning", markup=False)
         if self._connect is not None:
-            # After the first frame: hikari's import alone costs about a second.
+            # After the first frame: importing hikari alone costs about a second.
             self.call_after_refresh(self._start_connect)
 
     def _start_connect(self) -> None:
         assert self._connect is not None
         self.run_worker(self._connect(self), name="connect", group="gateway", exit_on_error=False)
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
         if self._unsubscribe:
             self._unsubscribe()
+        if self._open_store is not None and self.store is not None:
+            await self.store.close()
+
+    def on_resize(self, event: Any) -> None:
+        self._layout_for_width(event.size.width)
+        self.call_after_refresh(self._apply_context)
+
+    def _layout_for_width(self, width: int) -> None:
+        narrow = width < 110
+        self.screen.set_class(narrow, "-narrow")
+        if not self._user_toggled_sidebar:
+            # At 80 columns the feed needs the room; `s` brings the filters back.
+            self.query_one(FilterSidebar).set_class(width < 100, "-hidden")
+        self._auto_pending()
+
+    def _auto_pending(self) -> None:
+        """The pending pane shows itself on wide screens, and whenever something is pending on
+        ordinary ones; a person's own toggle always wins."""
+        if self._user_toggled_pending:
+            return
+        pane = self.query_one(PendingPane)
+        width = self.size.width
+        show = width >= 150 or (bool(pane.changes) and width >= 110)
+        pane.set_class(not show, "-hidden")
+
+    def _row_context(self) -> RowContext:
+        sidebar_relative = False
+        try:
+            sidebar_relative = self.query_one(FilterSidebar).choice().relative
+        except Exception:  # noqa: BLE001 - before the sidebar is mounted
+            sidebar_relative = False
+        feeds = self.query(FeedView)
+        feed_width = feeds.first().size.width if feeds else self.size.width
+        return RowContext(name_of=self.store.name_of, styles=self.row_styles, relative=sidebar_relative,
+                          now_ms=self.clock(), compact=0 < feed_width < 100)
+
+    def _apply_context(self) -> None:
+        self.query_one(FeedView).set_context(self._row_context())
+        drawer = self.query_one(DetailDrawer)
+        if drawer.has_class("-open"):
+            drawer.refresh_details()
+
+    # -- live updates ---------------------------------------------------------------------------
 
     def collector_state(self, state: CollectorState) -> None:
         """Called by the session whenever the collector's state changes."""
-        self._state = state
-        self._render_status()
+        self.state = state
+        if self.is_running and self.screen_stack:
+            self._render_status()
 
     def notice(self, message: str, *, severity: str = "information") -> None:
         self.notify(safe_text(message, 300), severity=severity, markup=False)  # type: ignore[arg-type]
 
     def _committed(self, result: IngestResult) -> None:
-        # Coalesce: a burst of commits becomes one reload and one repaint.
+        # Coalesce: a burst of commits becomes one feed refresh per frame-ish interval.
+        self._inserted += result.inserted
         if not self._dirty:
             self._dirty = True
-            self.set_timer(0.1, self._reload)
+            self.set_timer(0.1, self._flush_changes)
 
-    async def _reload(self) -> None:
+    async def _flush_changes(self) -> None:
         self._dirty = False
-        await self.query_one(FeedView).reload()
+        inserted, self._inserted = self._inserted, []
+        await self.query_one(FeedView).refresh_data(inserted)
+        await self._refresh_side()
+
+    async def _refresh_side(self) -> None:
+        stats = await self.store.stats()
+        self.open_gaps = int(stats["open_gaps"])
         self._render_status()
+        await self._refresh_pending()
+
+    async def _tick(self) -> None:
+        await self._refresh_pending()
+
+    async def _refresh_pending(self) -> None:
+        pane = self.query_one(PendingPane)
+        changes = await self.store.pending_role_changes()
+        pane.show(changes, now_ms=self.clock(), name_of=self.store.name_of, styles=self.row_styles)
+        self._auto_pending()
 
     def _render_status(self) -> None:
-        s = self._state
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(safe_text(self.label, 60), "bold")
-        text.append(f" · gateway {s.gateway}")
-        if s.backfilling:
-            text.append(" · backfilling")
-        text.append(f" · {s.entries_per_s:.1f}/s")
-        if s.degraded:
-            text.append(" · DEGRADED: " + safe_text(s.degraded, 80), "bold red")
-        elif s.last_error:
-            text.append(" · " + safe_text(s.last_error, 80), "yellow")
-        self.query_one(StatusBar).update(text)
+        operator = None
+        if self.operator_id is not None:
+            name = self.store.name_of("user", self.operator_id)
+            operator = f"{name} ({self.operator_id})" if name else str(self.operator_id)
+        self.query_one(StatusBar).show(label=self.label, state=self.state, open_gaps=self.open_gaps,
+                                       operator=operator, styles=self.row_styles)
+
+    # -- feed events ----------------------------------------------------------------------------
+
+    @on(FeedView.Changed)
+    def _feed_changed(self, event: FeedView.Changed) -> None:
+        feed = event.feed
+        total = feed.snapshot.total
+        subtitle = f"{total:,} records"
+        if not feed.following:
+            subtitle += f" · paused · {feed.new_count:,} new" if feed.new_count else " · paused"
+        else:
+            subtitle += " · following"
+        if feed.bookmarks:
+            subtitle += f" · ★{len(feed.bookmarks)}"
+        feed.border_subtitle = subtitle
+        feed.border_title = "Feed" + (f" · {self.query_text}" if self.query_text else "")
+        feed.set_class(not feed.following, "-paused")
+
+    @on(FeedView.Selected)
+    async def _feed_selected(self, event: FeedView.Selected) -> None:
+        await self._show_details(event.record)
+
+    @on(FeedView.CursorMoved)
+    async def _cursor_moved(self, event: FeedView.CursorMoved) -> None:
+        if self.query_one(DetailDrawer).has_class("-open"):
+            await self._show_details(event.record)
+
+    async def _show_details(self, record: Any) -> None:
+        drawer = self.query_one(DetailDrawer)
+        attempts = await self.store.attempts(record.id) if isinstance(record, RoleChange) else ()
+        drawer.add_class("-open")
+        drawer.show(record, attempts=attempts)
+
+    def action_close_drawer(self) -> None:
+        self.query_one(DetailDrawer).remove_class("-open")
+        self.query_one(FeedView).focus()
+
+    async def action_toggle_drawer(self) -> None:
+        drawer = self.query_one(DetailDrawer)
+        if drawer.has_class("-open"):
+            self.action_close_drawer()
+        else:
+            record = self.query_one(FeedView).current
+            if record is not None:
+                await self._show_details(record)
+
+    # -- filters --------------------------------------------------------------------------------
+
+    async def apply_filter(self, flt: Filter, query_text: str | None = None) -> None:
+        self.filter = flt
+        self.query_text = format_filter(flt, self.store.name_of) if query_text is None else query_text
+        self.query_one(FilterSidebar).show_filter(flt, self.query_text)
+        await self.query_one(FeedView).load(flt)
+
+    @on(FilterSidebar.Changed)
+    async def _sidebar_changed(self, event: FilterSidebar.Changed) -> None:
+        c: SidebarChoice = event.choice
+        since = self.clock() - c.range_ms if c.range_ms else None
+        flt = self.filter.with_(kinds=c.kinds, categories=c.categories, results=c.results,
+                                since_ms=since, newest_first=c.newest_first)
+        self.query_one(FeedView).set_context(self._row_context())
+        if flt != self.filter:
+            self.filter = flt
+            self.query_text = format_filter(flt, self.store.name_of)
+            await self.query_one(FeedView).load(flt)
+
+    def _pick(self, attribute: str) -> int | None:
+        record = self.query_one(FeedView).current
+        if record is None:
+            return None
+        if attribute == "actor":
+            return getattr(record, "actor_id", None) or getattr(record, "requested_by", None)
+        value = getattr(record, "target_id", None) or getattr(record, "member_id", None)
+        return value or getattr(record, "resource_id", None)
+
+    async def action_filter_actor(self) -> None:
+        actor = self._pick("actor")
+        if actor is None:
+            self.bell()
+            return
+        await self.apply_filter(self.filter.with_(actor_ids=frozenset({actor})))
+
+    async def action_filter_target(self) -> None:
+        target = self._pick("target")
+        if target is None:
+            self.bell()
+            return
+        await self.apply_filter(self.filter.with_(target_ids=frozenset({target})))
+
+    async def action_clear_filter(self) -> None:
+        self.find_filter = None
+        await self.apply_filter(Filter(newest_first=self.filter.newest_first), "")
+
+    def action_search(self) -> None:
+        self.query_one(SearchBar).open(self.query_text)
+
+    @on(SearchBar.Submitted)
+    async def _search_submitted(self, event: SearchBar.Submitted) -> None:
+        bar = self.query_one(SearchBar)
+        try:
+            parsed = parse(event.query, now_ms=self.clock(), resolve=self._resolve,
+                           base=Filter(newest_first=self.filter.newest_first))
+        except QueryError as e:
+            bar.show_error(str(e), e.column)
+            return
+        flt = parsed.filter
+        if parsed.actor_role_ids:
+            members = await self._members_with_roles(parsed.actor_role_ids)
+            if not members:
+                bar.show_error("role: nobody holds that role in the stored guild state", event.query.find("role:"))
+                return
+            flt = flt.with_(actor_ids=flt.actor_ids | members if flt.actor_ids else members)
+        bar.show_error(None)
+        bar.remove_class("-open")
+        self.query_one(FeedView).focus()
+        if event.find:
+            self.find_filter = flt
+            await self.action_find(1)
+        else:
+            self.find_filter = None
+            await self.apply_filter(flt, event.query.strip())
+
+    @on(SearchBar.Closed)
+    def _search_closed(self) -> None:
+        self.query_one(FeedView).focus()
+
+    async def action_find(self, direction: int) -> None:
+        """n / N: the next / previous record matching the find query, within the filter."""
+        if self.find_filter is None:
+            self.bell()
+            return
+        feed = self.query_one(FeedView)
+        here = feed.current
+        combined = _combine(self.filter, self.find_filter)
+        down = direction > 0  # down the list
+        older = down == self.filter.newest_first
+        probe = combined.with_(newest_first=not older)
+        anchor = None
+        if here is not None:
+            anchor = here.id - 1 if older else here.id + 1
+        refs = await tl.page_refs(self.store.reader, probe, anchor=anchor, limit=1)
+        if not refs or not await feed.jump_to_id(refs[0].id):
+            self.notify("No more matches.", markup=False)
+
+    def _resolve(self, kind: str, text: str) -> list[int]:
+        low = text.lower()
+        kinds = ("user",) if kind == "user" else (kind,)
+        return [i for (k, i), n in self.store.names_snapshot().items() if k in kinds and n.lower() == low]
+
+    def _known_users(self) -> list[str]:
+        return sorted({n for (k, _), n in self.store.names_snapshot().items() if k == "user"})[:5000]
+
+    def _known_roles(self) -> list[str]:
+        return sorted({n for (k, _), n in self.store.names_snapshot().items() if k == "role"})
+
+    async def _members_with_roles(self, role_ids: frozenset[int]) -> frozenset[int]:
+        found: set[int] = set()
+        for gid in self.filter.guild_ids or await self._guild_ids():
+            snapshot = await self.store.guild_state(gid) or {}
+            for m in snapshot.get("members") or []:
+                roles = {int(r) for r in m.get("roles") or [] if str(r).isdigit()}
+                user = m.get("user") or {}
+                if roles & role_ids and str(user.get("id", "")).isdigit():
+                    found.add(int(user["id"]))
+        return frozenset(found)
+
+    async def _guild_ids(self) -> list[int]:
+        rows = await self.store.reader.execute_fetchall("SELECT guild_id FROM guild_state")
+        return [int(r[0]) for r in rows]
+
+    # -- panes ----------------------------------------------------------------------------------
+
+    def action_toggle_sidebar(self) -> None:
+        self._user_toggled_sidebar = True
+        self.query_one(FilterSidebar).toggle_class("-hidden")
+        self.call_after_refresh(self._apply_context)
+
+    def action_toggle_pending(self) -> None:
+        self._user_toggled_pending = True
+        self.query_one(PendingPane).toggle_class("-hidden")
+        self.call_after_refresh(self._apply_context)
+
+    def action_sidebar_width(self, delta: int) -> None:
+        sidebar = self.query_one(FilterSidebar)
+        width = sidebar.styles.width.value if sidebar.styles.width else 26
+        sidebar.styles.width = max(16, min(60, int(width) + delta))
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    async def jump_to(self, record_id: int) -> None:
+        if not await self.query_one(FeedView).jump_to_id(record_id):
+            self.notify(f"Record {record_id} is not in the current filter.", markup=False, severity="warning")
+
+    @work(thread=True, group="export", exclusive=True, exit_on_error=False)
+    def action_export(self, fmt: str) -> None:
+        """Export what the filter shows to the data folder, off the UI loop."""
+        from console import paths
+        from console.store.export import export
+
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.clock() / 1000))
+        target = paths.data_dir() / f"export-{stamp}.{fmt}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with target.open("wb") as out:
+            result = export(self.store.path, self.filter, fmt, out)
+        self.call_from_thread(self.notify, f"Exported {result.rows} records to {target}", markup=False)
+
+
+def _combine(base: Filter, find: Filter) -> Filter:
+    """The filter AND the find query: fields set in ``find`` narrow ``base``."""
+    changes: dict[str, Any] = {}
+    for name in ("kinds", "actions", "categories", "actor_ids", "target_ids", "results", "reason_codes",
+                 "capabilities", "sources", "states", "guild_ids"):
+        value = getattr(find, name)
+        if value:
+            current = getattr(base, name)
+            changes[name] = current & value if current else value
+    if find.text:
+        changes["text"] = (base.text + " " + find.text).strip()
+    if find.since_ms is not None:
+        changes["since_ms"] = max(find.since_ms, base.since_ms or 0)
+    if find.until_ms is not None:
+        changes["until_ms"] = min(find.until_ms, base.until_ms or find.until_ms)
+    return base.with_(**changes)

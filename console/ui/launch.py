@@ -61,18 +61,20 @@ class LiveSession:
         if self.sim is not None:
             await self.sim.stop_driver()
         if self.collector is not None:
+            self.collector.detach()  # the app is gone: nobody to show state changes to
             await self.collector.stop()
         if self.sim is not None:
             await self.sim.stop()
 
 
-async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=None) -> int:  # noqa: ANN001
+async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=None,  # noqa: ANN001
+               operator_id: int | None = None) -> int:
     from console import logs
 
     logs.setup(paths.log_file())  # the TUI owns the terminal: logs go to the file only
     store = await Store.open(store_path, readonly=readonly, quick_check=True)
     session = session_factory(store) if session_factory else None
-    app = ConsoleApp(store, label=label, connect=session.connect if session else None)
+    app = ConsoleApp(store, label=label, connect=session.connect if session else None, operator_id=operator_id)
     try:
         await app.run_async()
     finally:
@@ -83,14 +85,15 @@ async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=
 
 
 def run_open(settings: Settings) -> int:
-    return asyncio.run(_run(settings.db, readonly=True, label=f"store {settings.db} (offline)"))
+    return asyncio.run(_run(settings.db, readonly=True, label=f"{settings.db.name} (offline)",
+                            operator_id=settings.operator_id))
 
 
 def run_live(settings: Settings, token: Secret) -> int:
     REDACTOR.add(token)
     return asyncio.run(
         _run(settings.db, readonly=False, label="live",
-             session_factory=lambda store: LiveSession(store, settings, token))
+             session_factory=lambda store: LiveSession(store, settings, token), operator_id=settings.operator_id)
     )
 
 

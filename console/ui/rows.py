@@ -1,14 +1,17 @@
-"""Feed rows as plain Rich ``Text`` built from sanitised strings — never markup."""
+"""Feed rows: one line per record as plain Rich ``Text`` built from sanitised strings — never
+markup. Pure functions of the record and a small context, so they cache well."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from rich.text import Text
 
 from console.model import entry as entries
 from console.model.actions import action_category, action_name
+from console.model.records import Decision, Gap, RoleChange
 from console.model.sanitize import safe_text
 from console.model.snowflake import to_ms
 from console.store import StoredEntry
@@ -16,39 +19,139 @@ from console.store import StoredEntry
 NameOf = Callable[[str, int | None], str | None]
 
 
-def local_time(ms: int, tz: dt.tzinfo | None = None) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=tz or dt.UTC).astimezone(tz).strftime("%m-%d %H:%M:%S")
+@dataclass(frozen=True)
+class RowContext:
+    name_of: NameOf
+    styles: Mapping[str, str] = field(default_factory=dict)
+    tz: dt.tzinfo | None = None
+    relative: bool = False
+    now_ms: int = 0
+    compact: bool = False
 
 
-def who(kind: str, ident: int | None, name_of: NameOf) -> str:
+def clock_text(ms: int, ctx: RowContext) -> str:
+    if ctx.relative and ctx.now_ms:
+        age = max(0, ctx.now_ms - ms) // 1000
+        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+            if age >= size:
+                return f"{age // size}{unit} ago".rjust(14)
+        return f"{age}s ago".rjust(14)
+    t = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).astimezone(ctx.tz)
+    return t.strftime("%m-%d %H:%M:%S")
+
+
+def who(kind: str, ident: int | None, ctx: RowContext) -> str:
     if ident is None:
         return "—"
-    name = name_of(kind, ident)
+    name = ctx.name_of(kind, ident)
+    if ctx.compact:
+        return safe_text(name, 20) if name else str(ident)
     return f"{safe_text(name, 32)} ({ident})" if name else str(ident)
 
 
-def entry_row(e: StoredEntry, name_of: NameOf, styles: dict[str, str], tz: dt.tzinfo | None = None) -> Text:
-    """``time  action  actor → target  summary  reason`` as one unwrapped line."""
+def target_kind(action_type: int) -> str:
+    if action_type in (30, 31, 32):
+        return "role"
+    if 10 <= action_type <= 15 or 110 <= action_type <= 112 or action_type in (73, 192, 193):
+        return "channel"
+    return "user"
+
+
+def _head(text: Text, ms: int, kind: str, ctx: RowContext) -> None:
+    text.append(clock_text(ms, ctx), ctx.styles.get("muted", "dim"))
+    text.append("  ")
+    if not ctx.compact:
+        text.append(f"{kind:<8}", ctx.styles.get("muted", "dim"))
+
+
+def entry_row(e: StoredEntry, ctx: RowContext) -> Text:
+    """``time kind action actor → target summary “reason”``."""
     try:
-        parsed = entries.parse_entry(e.raw, e.guild_id)
-        summary = entries.summary(parsed)
+        summary = entries.summary(e.parsed())
     except (entries.MalformedEntry, ValueError):
         summary = ""
-    category = action_category(e.action_type)
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(local_time(to_ms(e.id), tz), styles.get("time", "dim"))
-    text.append("  ")
-    text.append(f"{action_name(e.action_type):<28.28}", styles.get(f"cat-{category}", "bold"))
-    text.append("  ")
-    target_kind = "role" if e.action_type in (30, 31, 32) else "channel" if 10 <= e.action_type <= 15 else "user"
-    text.append(who("user", e.actor_id, name_of))
-    text.append(" → ", "dim")
-    text.append(who(target_kind, e.target_id, name_of))
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
+    _head(text, to_ms(e.id), "audit", ctx)
+    width = 22 if ctx.compact else 28
+    text.append(f"{action_name(e.action_type):<{width}.{width}}", ctx.styles.get(f"action-{action_category(e.action_type)}", "bold"))
+    text.append(" ")
+    text.append(who("user", e.actor_id, ctx))
+    text.append(" → ", ctx.styles.get("muted", "dim"))
+    text.append(who(target_kind(e.action_type), e.target_id, ctx))
     if summary:
         text.append("  ")
-        text.append(safe_text(summary, 120), styles.get("summary", ""))
+        text.append(safe_text(summary, 160))
     if e.reason:
-        text.append("  “", "dim")
-        text.append(safe_text(e.reason, 200), styles.get("reason", "italic"))
-        text.append("”", "dim")
+        text.append("  “", ctx.styles.get("muted", "dim"))
+        text.append(safe_text(e.reason, 200), "italic")
+        text.append("”", ctx.styles.get("muted", "dim"))
     return text
+
+
+def decision_row(d: Decision, ctx: RowContext) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
+    _head(text, d.created_at, "decision", ctx)
+    style = ctx.styles.get("decision-allow" if d.result == "ALLOW" else "decision-deny", "bold")
+    width = 22 if ctx.compact else 28
+    text.append(f"{d.result + ' ' + d.capability:<{width}.{width}}", style)
+    text.append(" ")
+    text.append(who("user", d.actor_id, ctx) if not d.actor_name else f"{safe_text(d.actor_name, 32)} ({d.actor_id})")
+    text.append("  ")
+    text.append(d.reason_code, style)
+    text.append(f"  via {d.source}", ctx.styles.get("muted", "dim"))
+    return text
+
+
+def role_change_row(c: RoleChange, ctx: RowContext) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
+    _head(text, c.updated_at, "role", ctx)
+    final_ok = c.state == "confirmed"
+    style = ctx.styles.get("decision-allow" if final_ok else "decision-deny" if c.final else "action-role", "bold")
+    width = 22 if ctx.compact else 28
+    label = f"{'GRANT' if c.op == 'grant' else 'REVOKE'} {c.state.upper()}"
+    text.append(f"{label:<{width}.{width}}", style)
+    text.append(" ")
+    sign = "+" if c.op == "grant" else "−"
+    role = ctx.name_of("role", c.role_id)
+    text.append(f"{sign}@{safe_text(role, 32)}" if role else f"{sign}role {c.role_id}")
+    text.append(" → ", ctx.styles.get("muted", "dim"))
+    text.append(who("user", c.member_id, ctx))
+    text.append(f"  attempt {c.attempts}", ctx.styles.get("muted", "dim"))
+    if c.reason:
+        text.append("  “", ctx.styles.get("muted", "dim"))
+        text.append(safe_text(c.reason, 200), "italic")
+        text.append("”", ctx.styles.get("muted", "dim"))
+    return text
+
+
+def gap_row(g: Gap, ctx: RowContext) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis", end="")
+    _head(text, g.detected_at, "gap", ctx)
+    style = ctx.styles.get("gap", "bold yellow")
+    text.append("── GAP ", style)
+    text.append(safe_text(g.describe(), 300), style)
+    text.append(" ──", style)
+    return text
+
+
+def record_row(record: object, ctx: RowContext) -> Text:
+    if isinstance(record, StoredEntry):
+        return entry_row(record, ctx)
+    if isinstance(record, Decision):
+        return decision_row(record, ctx)
+    if isinstance(record, RoleChange):
+        return role_change_row(record, ctx)
+    if isinstance(record, Gap):
+        return gap_row(record, ctx)
+    return Text(safe_text(repr(record), 200))
+
+
+def record_key(record: object) -> tuple[str, int]:
+    """(kind, id): how bookmarks and caches name a record."""
+    if isinstance(record, Decision):
+        return ("decision", record.id)
+    if isinstance(record, RoleChange):
+        return ("role_change", record.id)
+    if isinstance(record, Gap):
+        return ("gap", record.id)
+    return ("audit", getattr(record, "id", 0))

@@ -1,0 +1,48 @@
+"""The console's own commands in Textual's command palette."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from console.ui.app import ConsoleApp
+
+
+class ConsoleCommands(Provider):
+    def _commands(self) -> list[tuple[str, object, str]]:
+        app: ConsoleApp = self.app  # type: ignore[assignment]
+        commands: list[tuple[str, object, str]] = [
+            ("Filter by the actor under the cursor", app.action_filter_actor, "only what this person did"),
+            ("Filter by the target under the cursor", app.action_filter_target, "only what was done to this"),
+            ("Clear the filter", app.action_clear_filter, "show everything"),
+            ("Toggle the filter sidebar", app.action_toggle_sidebar, "show or hide"),
+            ("Toggle the pending role changes pane", app.action_toggle_pending, "show or hide"),
+            ("Toggle details", app.action_toggle_drawer, "the detail drawer under the feed"),
+            ("Export the current filter (JSON Lines)", partial(app.action_export, "jsonl"), "to the data folder"),
+            ("Export the current filter (CSV)", partial(app.action_export, "csv"), "to the data folder"),
+            ("Help", app.action_help, "keys and the query language"),
+        ]
+        for name in sorted(app.available_themes):
+            if name.startswith("console-") or name == app.theme:
+                commands.append((f"Theme: {name}", partial(app.switch_theme, name), "switch and remember"))
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)  # type: ignore[arg-type]
+
+    async def search(self, query: str) -> Hits:
+        app: ConsoleApp = self.app  # type: ignore[assignment]
+        matcher = self.matcher(query)
+        digits = "".join(ch for ch in query if ch.isdigit())
+        if digits and len(digits) >= 5:
+            record_id = int(digits)
+            yield Hit(100.0, f"Jump to record {record_id}", partial(app.jump_to, record_id),
+                      help="the entry, decision or role change with this id")
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)  # type: ignore[arg-type]

@@ -1,0 +1,63 @@
+"""The help screen (``?`` / F1): every key, grouped, and the query language."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from console.model.query import FIELDS
+
+KEYS: list[tuple[str, list[tuple[str, str]]]] = [
+    ("Feed", [
+        ("↑ ↓ / k j", "move"), ("PgUp PgDn", "page"), ("Home", "top of the list"),
+        ("End / f", "back to the newest and follow"), ("Enter", "details of the row"),
+        ("m", "bookmark the row"), ("[ ]", "previous / next bookmark"),
+    ]),
+    ("Filter", [
+        ("/", "search bar: type a query"), ("a", "only this actor"), ("t", "only this target"),
+        ("c", "clear the filter"), ("n N", "next / previous find match"),
+    ]),
+    ("Panes", [
+        ("s", "show/hide filters"), ("p", "show/hide pending role changes"), ("Esc", "close details"),
+        ("j (in details)", "raw JSON on/off"), ("+ −", "wider / narrower sidebar"),
+    ]),
+    ("Console", [
+        ("Ctrl+P", "command palette (jump to id, theme, export, panes)"), ("? / F1", "this help"),
+        ("q", "quit"),
+    ]),
+]
+
+
+def help_renderable() -> Table:
+    table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for section, keys in KEYS:
+        table.add_row(Text(section, "bold underline"), Text(""))
+        for key, what in keys:
+            table.add_row(Text(key), Text(what))
+        table.add_row(Text(""), Text(""))
+    table.add_row(Text("Query", "bold underline"), Text(""))
+    for name, what in FIELDS.items():
+        table.add_row(Text(f"{name}:"), Text(what))
+    table.add_row(Text("words"), Text('free text in reasons, names and changes; "a phrase", prefix*'))
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark,f1", "dismiss", "Close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 84; max-width: 100%; height: 90%; border: round $primary;
+        background: $surface; padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as box:
+            box.border_title = "Help"
+            yield Static(help_renderable())

@@ -1,0 +1,427 @@
+"""The feed: a Line-API virtual list over the store's timeline (never a DataTable, never a list
+of every row).
+
+Rows are addressed by position in the filter's order. A sparse index (the id of every 1000th
+record, built in a worker) turns a position into ``anchor id + small offset``, so any depth costs
+what the top does; pages of 100 records are cached (bounded) and fetched on demand. Commits are
+coalesced by the app into one :meth:`FeedView.refresh_data` per frame. Following (default) keeps
+the newest record at hand; moving away pauses it, counts what arrived ("N new") and drops nothing.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import work
+from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from console.model.filters import Filter
+from console.store import Store
+from console.store import timeline as tl
+from console.ui.rows import RowContext, record_key, record_row
+
+PAGE = 100
+INDEX_EVERY = 1000
+MAX_PAGES = 40  # the page cache is bounded: 4 000 records at most in memory
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What the view shows: positions 0..total-1 in the filter's order."""
+
+    total: int
+    #: (position, id) pairs, sorted by position; the first is (0, id of the first record).
+    anchors: tuple[tuple[int, int], ...]
+
+
+class FeedView(ScrollView, can_focus=True):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "first", "Oldest/newest", show=False),
+        Binding("end,f", "follow", "Follow", id="follow"),
+        Binding("m", "bookmark", "Mark", id="bookmark"),
+        Binding("[", "jump_bookmark(-1)", "Prev mark", show=False),
+        Binding("]", "jump_bookmark(1)", "Next mark", show=False),
+        Binding("enter", "select", "Details", id="details"),
+    ]
+    DEFAULT_CSS = """
+    FeedView { height: 1fr; }
+    FeedView > .feed--cursor { background: $accent 30%; }
+    FeedView:focus > .feed--cursor { background: $accent 45%; }
+    FeedView > .feed--bookmark { color: $accent; text-style: bold; }
+    """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"feed--cursor", "feed--bookmark"}
+
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
+    following: reactive[bool] = reactive(True)
+    new_count: reactive[int] = reactive(0)
+
+    class Selected(Message):
+        """Enter on a row."""
+
+        def __init__(self, feed: FeedView, record: Any) -> None:
+            super().__init__()
+            self.feed = feed
+            self.record = record
+
+        @property
+        def control(self) -> FeedView:
+            return self.feed
+
+    class CursorMoved(Message):
+        def __init__(self, feed: FeedView, record: Any) -> None:
+            super().__init__()
+            self.feed = feed
+            self.record = record
+
+        @property
+        def control(self) -> FeedView:
+            return self.feed
+
+    class Changed(Message):
+        """Total, follow state or "N new" changed (for the border and the badge)."""
+
+        def __init__(self, feed: FeedView) -> None:
+            super().__init__()
+            self.feed = feed
+
+        @property
+        def control(self) -> FeedView:
+            return self.feed
+
+    def __init__(self, store: Store, context: RowContext, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.store = store
+        self.context = context
+        self.filter = Filter()
+        self.snapshot = Snapshot(0, ())
+        self.bookmarks: set[tuple[str, int]] = set()
+        self._pages: OrderedDict[int, list[Any]] = OrderedDict()
+        self._loading: set[int] = set()
+        self._strips: dict[tuple[Any, ...], Strip] = {}
+        self._generation = 0  # bumps on every reload: late page loads of an old one are dropped
+        self._last_record: Any = None
+
+    # -- data -----------------------------------------------------------------------------------
+
+    async def load(self, flt: Filter | None = None) -> None:
+        """(Re)load from scratch for ``flt``: first page now, sparse index in the background."""
+        if flt is not None:
+            self.filter = flt
+        self._generation += 1
+        generation = self._generation
+        first = await tl.page_refs(self.store.reader, self.filter, limit=PAGE)
+        records = await tl.fetch(self.store.reader, first)
+        total = await tl.count(self.store.reader, self.filter)
+        if generation != self._generation:
+            return
+        anchors = ((0, first[0].id),) if first else ()
+        self.snapshot = Snapshot(total, anchors)
+        self._pages.clear()
+        self._loading.clear()
+        self._strips.clear()
+        if records:
+            self._pages[0] = records
+        self.new_count = 0
+        self.following = True
+        self.cursor = 0 if self.filter.newest_first else max(0, total - 1)
+        self._resize()
+        if not self.filter.newest_first:
+            self.scroll_end(animate=False, immediate=True)
+        else:
+            self.scroll_home(animate=False, immediate=True)
+        self.refresh()
+        self.post_message(self.Changed(self))
+        if total > INDEX_EVERY:
+            self._build_index(generation)
+
+    @work(group="feed-index", exclusive=True, exit_on_error=False)
+    async def _build_index(self, generation: int) -> None:
+        total, ids = await tl.sparse_index(self.store.reader, self.filter, INDEX_EVERY)
+        if generation != self._generation or not ids:
+            return
+        anchors = tuple((i * INDEX_EVERY, anchor) for i, anchor in enumerate(ids))
+        if self.filter.newest_first and self.snapshot.anchors and anchors[0][1] != self.snapshot.anchors[0][1]:
+            # Records arrived while the index was built: our snapshot's top is older/newer; rebase
+            # by how many records lie before the snapshot's first id.
+            shift = await tl.count(self.store.reader, self.filter, newer_than=self.snapshot.anchors[0][1])
+            if generation != self._generation:
+                return
+            anchors = tuple((p - shift, i) for p, i in anchors if p - shift >= 0)
+            anchors = ((0, self.snapshot.anchors[0][1]),) + tuple(a for a in anchors if a[0] > 0)
+            total -= shift
+        self.snapshot = Snapshot(total, anchors)
+        self._resize()
+
+    async def refresh_data(self, inserted_ids: list[int] | None = None) -> None:
+        """New records were committed. Following: show them. Paused: count them, keep the view."""
+        generation = self._generation
+        snap = self.snapshot
+        if not snap.anchors:
+            await self.load()
+            return
+        desc = self.filter.newest_first
+        if desc:
+            top = snap.anchors[0][1]
+            newer = await tl.count(self.store.reader, self.filter, newer_than=top)
+            in_middle = bool(inserted_ids) and min(inserted_ids) < top
+            if generation != self._generation:
+                return
+            if self.following:
+                if newer or in_middle:
+                    await self.load()  # cheap: first page + count; index rebuilt in background
+                return
+            self.new_count = newer
+            if in_middle:
+                self._pages.clear()
+                self._strips.clear()
+                self.refresh()
+            self.post_message(self.Changed(self))
+        else:
+            total = await tl.count(self.store.reader, self.filter)
+            if generation != self._generation:
+                return
+            added = total - snap.total
+            self.snapshot = Snapshot(total, snap.anchors)
+            # The last (partial) page gains rows: drop it so it is fetched again.
+            self._pages.pop(max(0, snap.total - 1) // PAGE, None)
+            self._strips.clear()
+            self._resize()
+            if self.following:
+                self.cursor = max(0, total - 1)
+                self.scroll_end(animate=False, immediate=True)
+            else:
+                self.new_count += max(0, added)
+            self.refresh()
+            self.post_message(self.Changed(self))
+
+    def record_at(self, position: int) -> Any:
+        page = self._pages.get(position // PAGE)
+        if page is None:
+            self._request_page(position // PAGE)
+            return None
+        self._pages.move_to_end(position // PAGE)
+        index = position % PAGE
+        return page[index] if index < len(page) else None
+
+    def _request_page(self, page_no: int) -> None:
+        if page_no in self._loading or page_no * PAGE >= self.snapshot.total:
+            return
+        self._loading.add(page_no)
+        self._load_page(page_no, self._generation)
+
+    @work(group="feed-pages", exit_on_error=False)
+    async def _load_page(self, page_no: int, generation: int) -> None:
+        try:
+            start = page_no * PAGE
+            positions = [p for p, _ in self.snapshot.anchors]
+            k = max(0, bisect.bisect_right(positions, start) - 1)
+            if not self.snapshot.anchors:
+                return
+            anchor_pos, anchor_id = self.snapshot.anchors[k]
+            refs = await tl.page_refs(self.store.reader, self.filter, anchor=anchor_id,
+                                      offset=start - anchor_pos, limit=PAGE)
+            records = await tl.fetch(self.store.reader, refs)
+        finally:
+            self._loading.discard(page_no)
+        if generation != self._generation:
+            return
+        self._pages[page_no] = records
+        while len(self._pages) > MAX_PAGES:
+            self._pages.popitem(last=False)
+        self.refresh()
+        if self.cursor // PAGE == page_no:
+            self._announce_cursor()
+
+    # -- geometry and painting ------------------------------------------------------------------
+
+    def _resize(self) -> None:
+        self.virtual_size = Size(self.size.width, self.snapshot.total)
+
+    def on_resize(self) -> None:
+        self._strips.clear()
+        self._resize()
+        # Opening the drawer shrinks the feed: keep the row being looked at in view.
+        self.call_after_refresh(self._scroll_to_cursor)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def set_context(self, context: RowContext) -> None:
+        self.context = context
+        self._strips.clear()
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        position = self.scroll_offset.y + y
+        width = self.scrollable_content_region.width
+        if position >= self.snapshot.total:
+            if self.snapshot.total == 0 and y == 1:
+                note = ("  Nothing matches this filter (c clears it)." if not self.filter.is_empty
+                        else "  No records yet: entries appear here as Discord sends them.")
+                text = Text(note, self.context.styles.get("muted", "dim"), no_wrap=True, end="")
+                return Strip(list(text.render(self.app.console))).crop(0, width).extend_cell_length(
+                    width, self.rich_style)
+            return Strip.blank(width, self.rich_style)
+        record = self.record_at(position)
+        if record is None:
+            return Strip([], 0).extend_cell_length(width, self.rich_style)
+        key = record_key(record)
+        is_cursor = position == self.cursor
+        marked = key in self.bookmarks
+        cache_key = (key, width, is_cursor, marked, self.has_focus)
+        strip = self._strips.get(cache_key)
+        if strip is None:
+            text = record_row(record, self.context)
+            line = Text("★ " if marked else "  ", no_wrap=True, end="")
+            if marked:
+                line.stylize(self.get_component_rich_style("feed--bookmark"))
+            line.append_text(text)
+            base = self.rich_style
+            if is_cursor:
+                base = base + self.get_component_rich_style("feed--cursor")
+            segments = list(line.render(self.app.console))
+            strip = Strip(segments).crop(0, width).apply_style(base)
+            strip = strip.extend_cell_length(width, base)
+            if len(self._strips) > 2000:
+                self._strips.clear()
+            self._strips[cache_key] = strip
+        return strip
+
+    # -- cursor and follow ----------------------------------------------------------------------
+
+    @property
+    def current(self) -> Any:
+        return self.record_at(self.cursor) if self.snapshot.total else None
+
+    def _newest_position(self) -> int:
+        return 0 if self.filter.newest_first else max(0, self.snapshot.total - 1)
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._refresh_position(old)
+        self._refresh_position(new)
+        self._announce_cursor()
+
+    def _refresh_position(self, position: int) -> None:
+        y = position - self.scroll_offset.y
+        if 0 <= y < self.size.height:
+            self.refresh(Region(0, y, self.size.width, 1))
+
+    def _announce_cursor(self) -> None:
+        record = self.current
+        if record is not None and record is not self._last_record:
+            self._last_record = record
+            self.post_message(self.CursorMoved(self, record))
+
+    def _move_to(self, position: int) -> None:
+        if not self.snapshot.total:
+            return
+        position = max(0, min(self.snapshot.total - 1, position))
+        self.cursor = position
+        self._scroll_to_cursor()
+        following = position == self._newest_position()
+        if following != self.following:
+            self.following = following
+            if following:
+                self.call_later(self._resume)
+            self.post_message(self.Changed(self))
+
+    def _scroll_to_cursor(self) -> None:
+        top = self.scroll_offset.y
+        height = max(1, self.scrollable_content_region.height)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, immediate=True)
+
+    def action_cursor(self, delta: int) -> None:
+        self._move_to(self.cursor + delta)
+
+    def action_page(self, delta: int) -> None:
+        self._move_to(self.cursor + delta * max(1, self.scrollable_content_region.height - 1))
+
+    def action_first(self) -> None:
+        """Home: the top of the list (the newest when newest-first)."""
+        self._move_to(0)
+
+    def action_follow(self) -> None:
+        """End / f: back to the newest record, and keep following."""
+        self._move_to(self._newest_position())
+        if not self.following or self.new_count:
+            self.following = True
+            self.call_later(self._resume)
+
+    async def _resume(self) -> None:
+        if self.new_count or self.filter.newest_first:
+            await self.load()
+        else:
+            self._move_to(self._newest_position())
+
+    def action_select(self) -> None:
+        record = self.current
+        if record is not None:
+            self.post_message(self.Selected(self, record))
+
+    def action_bookmark(self) -> None:
+        record = self.current
+        if record is None:
+            return
+        key = record_key(record)
+        self.bookmarks ^= {key}
+        self._strips.clear()
+        self._refresh_position(self.cursor)
+        self.post_message(self.Changed(self))
+
+    async def action_jump_bookmark(self, direction: int) -> None:
+        """``[`` / ``]``: the previous / next bookmarked record (in the current filter)."""
+        if not self.bookmarks:
+            self.app.bell()
+            return
+        current = self.current
+        ids = sorted(i for _, i in self.bookmarks)
+        here = current.id if current is not None else None
+        desc = self.filter.newest_first
+        # "next" goes down the list: to older ids when newest-first.
+        if here is None:
+            candidates = ids
+        elif (direction > 0) == desc:
+            candidates = [i for i in reversed(ids) if i < here]
+        else:
+            candidates = [i for i in ids if i > here]
+        if not candidates:
+            self.app.bell()
+            return
+        await self.jump_to_id(candidates[0])
+
+    async def jump_to_id(self, record_id: int) -> bool:
+        """Put the cursor on the record with ``record_id``, if the filter shows it."""
+        top = self.snapshot.anchors[0][1] if self.snapshot.anchors else None
+        if top is None:
+            return False
+        desc = self.filter.newest_first
+        if desc and record_id > top:
+            await self.load()
+            top = self.snapshot.anchors[0][1] if self.snapshot.anchors else record_id
+        # Records before it in the list's order (count's "newer_than" means "listed before").
+        position = await tl.count(self.store.reader, self.filter, newer_than=record_id)
+        if desc:
+            position -= await tl.count(self.store.reader, self.filter, newer_than=top)
+        refs = await tl.page_refs(self.store.reader, self.filter, anchor=record_id, limit=1)
+        if not refs or refs[0].id != record_id:
+            return False
+        self._move_to(position)
+        return True

@@ -1,0 +1,72 @@
+"""The pending role changes pane: every grant/revoke not yet final, with attempts, age and a
+countdown to the next retry. Small and bounded, so a Rich table built from Text is enough."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from console.model.records import RoleChange
+from console.model.sanitize import safe_text
+
+
+def _age(ms: int) -> str:
+    s = max(0, ms) // 1000
+    if s >= 3600:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    if s >= 60:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s}s"
+
+
+def pending_table(changes: Sequence[RoleChange], *, now_ms: int,
+                  name_of: Callable[[str, int | None], str | None], styles: dict[str, str]) -> Table | Text:
+    if not changes:
+        return Text("No role changes pending.", styles.get("muted", "dim"))
+    table = Table(box=None, show_header=True, header_style="bold", expand=True, padding=(0, 1, 0, 0))
+    table.add_column("member", ratio=3, no_wrap=True, overflow="ellipsis")
+    table.add_column("role", ratio=3, no_wrap=True, overflow="ellipsis")
+    table.add_column("try", justify="right", no_wrap=True)
+    table.add_column("age", justify="right", no_wrap=True)
+    table.add_column("next", justify="right", no_wrap=True)
+    for c in changes:
+        member = name_of("user", c.member_id)
+        role = name_of("role", c.role_id)
+        sign = "+" if c.op == "grant" else "−"
+        next_in = "now" if c.next_attempt_at is None else _age(c.next_attempt_at - now_ms)
+        table.add_row(
+            Text(safe_text(member, 24) if member else str(c.member_id)),
+            Text(f"{sign}@{safe_text(role, 24)}" if role else f"{sign}{c.role_id}",
+                 styles.get("diff-added" if c.op == "grant" else "diff-removed", "")),
+            Text(str(c.attempts)),
+            Text(_age(now_ms - c.created_at)),
+            Text(next_in),
+        )
+    return table
+
+
+class PendingPane(VerticalScroll, can_focus=False):
+    DEFAULT_CSS = """
+    PendingPane { width: 38; border: round $primary 60%; border-title-align: left; }
+    PendingPane Static { width: 100%; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.border_title = "Pending role changes"
+        self.changes: list[RoleChange] = []
+
+    def compose(self):  # noqa: ANN201
+        yield Static(Text(""), id="pending-body")
+
+    def show(self, changes: Sequence[RoleChange], *, now_ms: int,
+             name_of: Callable[[str, int | None], str | None], styles: dict[str, str]) -> None:
+        self.changes = list(changes)
+        self.border_subtitle = f"{len(changes)} pending" if changes else ""
+        self.query_one("#pending-body", Static).update(
+            pending_table(changes, now_ms=now_ms, name_of=name_of, styles=styles)
+        )

@@ -1,0 +1,111 @@
+"""The filter sidebar: kind, category, decision, date range, order and time style.
+
+It edits only those fields of the app's filter; actor, target, role, reason code, capability,
+source and text come from the search bar (``/``) or one-key picks on the row under the cursor.
+Every label here is our own text, never a name from Discord.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Label, RadioButton, RadioSet, SelectionList, Static
+
+from console.model.actions import CATEGORIES
+from console.model.filters import KINDS, Filter
+
+RANGES = (("any", None), ("1h", 3_600_000), ("24h", 86_400_000), ("7d", 7 * 86_400_000), ("30d", 30 * 86_400_000))
+KIND_LABELS = {"audit": "audit", "decision": "decision", "role_change": "role change", "gap": "gap"}
+
+
+@dataclass(frozen=True)
+class SidebarChoice:
+    kinds: frozenset[str]
+    categories: frozenset[str]
+    results: frozenset[str]
+    range_ms: int | None
+    newest_first: bool
+    relative: bool
+
+
+class FilterSidebar(VerticalScroll, can_focus=False):
+    DEFAULT_CSS = """
+    FilterSidebar { width: 24; border: round $primary 60%; border-title-align: left; padding: 0; }
+    FilterSidebar:focus-within { border: round $primary; }
+    FilterSidebar Label { color: $text-muted; padding: 0 1; margin-top: 1; }
+    FilterSidebar SelectionList, FilterSidebar RadioSet { border: none; padding: 0; height: auto;
+        background: transparent; }
+    FilterSidebar #query { color: $text-muted; padding: 0 1; margin-top: 1; }
+    """
+
+    class Changed(Message):
+        def __init__(self, choice: SidebarChoice) -> None:
+            super().__init__()
+            self.choice = choice
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.border_title = "Filters"
+        self._syncing = False
+
+    def compose(self) -> ComposeResult:
+        yield Label("Kind")
+        yield SelectionList[str](*[(KIND_LABELS[k], k, False) for k in KINDS], id="kinds")
+        yield Label("Decision")
+        yield SelectionList[str](("ALLOW", "ALLOW", False), ("DENY", "DENY", False), id="results")
+        yield Label("Date range")
+        with RadioSet(id="range"):
+            for i, (label, _) in enumerate(RANGES):
+                yield RadioButton(label, value=i == 0)
+        yield Label("Order")
+        with RadioSet(id="order"):
+            yield RadioButton("newest first", value=True)
+            yield RadioButton("oldest first")
+        yield Label("Times")
+        with RadioSet(id="times"):
+            yield RadioButton("absolute", value=True)
+            yield RadioButton("relative")
+        yield Label("Category")
+        yield SelectionList[str](*[(c, c, False) for c in CATEGORIES], id="categories")
+        yield Static("", id="query", markup=False)
+
+    def choice(self) -> SidebarChoice:
+        kinds = frozenset(self.query_one("#kinds", SelectionList).selected)
+        categories = frozenset(self.query_one("#categories", SelectionList).selected)
+        results = frozenset(self.query_one("#results", SelectionList).selected)
+        range_index = self.query_one("#range", RadioSet).pressed_index
+        order = self.query_one("#order", RadioSet).pressed_index
+        times = self.query_one("#times", RadioSet).pressed_index
+        return SidebarChoice(
+            kinds=kinds, categories=categories, results=results,
+            range_ms=RANGES[max(0, range_index)][1], newest_first=order != 1, relative=times == 1,
+        )
+
+    def show_filter(self, flt: Filter, query_text: str) -> None:
+        """Reflect a filter set elsewhere (search bar, restore) without re-announcing it."""
+        self._syncing = True
+        try:
+            for list_id, values in (("#kinds", flt.kinds), ("#categories", flt.categories),
+                                    ("#results", flt.results)):
+                sel = self.query_one(list_id, SelectionList)
+                sel.deselect_all()
+                for v in values:
+                    sel.select(v)
+            order = self.query_one("#order", RadioSet)
+            order.query(RadioButton)[0 if flt.newest_first else 1].value = True
+        finally:
+            self.call_after_refresh(self._end_sync)
+        self.query_one("#query", Static).update(f"query: {query_text}" if query_text else "")
+
+    def _end_sync(self) -> None:
+        self._syncing = False
+
+    @on(SelectionList.SelectedChanged)
+    @on(RadioSet.Changed)
+    def _changed(self, event: object) -> None:
+        if not self._syncing:
+            self.post_message(self.Changed(self.choice()))

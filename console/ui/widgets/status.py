@@ -1,0 +1,37 @@
+"""The header line: guild · gateway state · entries/s · open gaps · operator."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from console.ingest.collector import CollectorState
+from console.model.sanitize import safe_text
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $panel; color: $foreground; padding: 0 1; }
+    """
+
+    def show(self, *, label: str, state: CollectorState, open_gaps: int, operator: str | None,
+             styles: dict[str, str], store_note: str = "") -> None:
+        text = Text(no_wrap=True, overflow="ellipsis", end="")
+        text.append(safe_text(label, 60), "bold")
+        gateway_style = {"connected": styles.get("decision-allow", "green"),
+                         "disconnected": styles.get("decision-deny", "red")}.get(state.gateway, "")
+        text.append(" · gateway ")
+        text.append(state.gateway, gateway_style)
+        if state.backfilling:
+            text.append(" (backfilling)", styles.get("gap", "yellow"))
+        text.append(f" · {state.entries_per_s:.1f}/s")
+        text.append(" · gaps ")
+        text.append(str(open_gaps), styles.get("gap", "yellow") if open_gaps else "")
+        text.append(" · operator " + (safe_text(operator, 40) if operator else "none"))
+        if store_note:
+            text.append(" · " + safe_text(store_note, 60), styles.get("muted", "dim"))
+        if state.degraded:
+            text.append(" · DEGRADED: " + safe_text(state.degraded, 80), styles.get("danger", "bold red"))
+        elif state.last_error:
+            text.append(" · " + safe_text(state.last_error, 80), styles.get("gap", "yellow"))
+        self.update(text)
