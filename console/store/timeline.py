@@ -183,3 +183,27 @@ def kind_of(record: Record) -> str:
     if isinstance(record, Gap):
         return "gap"
     return "audit"
+
+
+async def histogram(db: aiosqlite.Connection, flt: Filter, *, start_ms: int, end_ms: int, buckets: int) -> list[int]:
+    """Records per time bucket in [start_ms, end_ms): the activity sparkline of the filter."""
+    from console.model.snowflake import DISCORD_EPOCH_MS
+
+    span = max(1, end_ms - start_ms)
+    width = max(1, span // buckets)
+    windowed = flt.with_(since_ms=max(start_ms, flt.since_ms or start_ms),
+                         until_ms=min(end_ms, flt.until_ms or end_ms))
+    compound = _compound(windowed)
+    counts = [0] * buckets
+    if compound is None:
+        return counts
+    sql, args = compound
+    found = await rows(
+        db,
+        f"SELECT ((id >> 22) + ? - ?) / ? AS b, count(*) FROM ({sql}) GROUP BY b",
+        [DISCORD_EPOCH_MS, start_ms, width, *args],
+    )
+    for bucket, n in found:
+        if 0 <= bucket < buckets:
+            counts[int(bucket)] += n
+    return counts

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widgets import Footer
 
 from console.ingest.collector import CollectorState
@@ -24,6 +27,7 @@ from console.ui import session_state, theming
 from console.ui.commands import ConsoleCommands
 from console.ui.rows import RowContext
 from console.ui.screens.help import HelpScreen
+from console.ui.widgets.activity import ActivityBar
 from console.ui.widgets.drawer import DetailDrawer
 from console.ui.widgets.feed import FeedView
 from console.ui.widgets.pending import PendingPane
@@ -124,7 +128,7 @@ class ConsoleApp(App[int]):
                 session_state.update(theme=name)
 
     def watch_theme(self, theme: str) -> None:
-        self.row_styles = theming.theme_styles(self.theme_variables)
+        self.row_styles = theming.theme_styles(self.get_css_variables())
         if self.is_mounted(self):
             self._apply_context()
             self._render_status()
@@ -139,6 +143,7 @@ class ConsoleApp(App[int]):
         with Horizontal(id="main"):
             yield FilterSidebar(id="sidebar")
             with Vertical(id="center"):
+                yield ActivityBar(id="activity-bar")
                 feed = FeedView(self.store, self._row_context(), id="feed")
                 feed.border_title = "Feed"
                 yield feed
@@ -149,7 +154,7 @@ class ConsoleApp(App[int]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        self.row_styles = theming.theme_styles(self.theme_variables)
+        self.row_styles = theming.theme_styles(self.get_css_variables())
         drawer = self.query_one(DetailDrawer)
         drawer.name_of = self.store.name_of
         drawer.clock = self.clock
@@ -237,17 +242,30 @@ class ConsoleApp(App[int]):
     async def _flush_changes(self) -> None:
         self._dirty = False
         inserted, self._inserted = self._inserted, []
-        await self.query_one(FeedView).refresh_data(inserted)
-        await self._refresh_side()
+        with _closing_quietly():
+            await self.query_one(FeedView).refresh_data(inserted)
+            await self._refresh_side()
 
     async def _refresh_side(self) -> None:
+        await self._refresh_activity()
         stats = await self.store.stats()
         self.open_gaps = int(stats["open_gaps"])
         self._render_status()
         await self._refresh_pending()
 
+    async def _refresh_activity(self) -> None:
+        """The sparkline: the filter's date range, or the last 24 hours, in 60 buckets."""
+        now = self.clock()
+        start = self.filter.since_ms if self.filter.since_ms is not None else now - 86_400_000
+        end = self.filter.until_ms if self.filter.until_ms is not None else now + 1
+        counts = await tl.histogram(self.store.reader, self.filter, start_ms=start, end_ms=end, buckets=60)
+        hours = max(1, round((end - start) / 3_600_000))
+        label = f"last {hours}h" if self.filter.since_ms is None else f"{hours}h range"
+        self.query_one(ActivityBar).show(counts, label)
+
     async def _tick(self) -> None:
-        await self._refresh_pending()
+        with _closing_quietly():
+            await self._refresh_pending()
 
     async def _refresh_pending(self) -> None:
         pane = self.query_one(PendingPane)
@@ -315,18 +333,21 @@ class ConsoleApp(App[int]):
         self.query_text = format_filter(flt, self.store.name_of) if query_text is None else query_text
         self.query_one(FilterSidebar).show_filter(flt, self.query_text)
         await self.query_one(FeedView).load(flt)
+        await self._refresh_activity()
 
     @on(FilterSidebar.Changed)
     async def _sidebar_changed(self, event: FilterSidebar.Changed) -> None:
         c: SidebarChoice = event.choice
         since = self.clock() - c.range_ms if c.range_ms else None
         flt = self.filter.with_(kinds=c.kinds, categories=c.categories, results=c.results,
+                                reason_codes=c.reason_codes, sources=c.sources, text=c.text,
                                 since_ms=since, newest_first=c.newest_first)
         self.query_one(FeedView).set_context(self._row_context())
         if flt != self.filter:
             self.filter = flt
             self.query_text = format_filter(flt, self.store.name_of)
             await self.query_one(FeedView).load(flt)
+            await self._refresh_activity()
 
     def _pick(self, attribute: str) -> int | None:
         record = self.query_one(FeedView).current
@@ -398,7 +419,7 @@ class ConsoleApp(App[int]):
         combined = _combine(self.filter, self.find_filter)
         down = direction > 0  # down the list
         older = down == self.filter.newest_first
-        probe = combined.with_(newest_first=not older)
+        probe = combined.with_(newest_first=older)
         anchor = None
         if here is not None:
             anchor = here.id - 1 if older else here.id + 1
@@ -468,6 +489,19 @@ class ConsoleApp(App[int]):
         with target.open("wb") as out:
             result = export(self.store.path, self.filter, fmt, out)
         self.call_from_thread(self.notify, f"Exported {result.rows} records to {target}", markup=False)
+
+
+@contextlib.contextmanager
+def _closing_quietly() -> Iterator[None]:
+    """Timers may fire while the app shuts down: a missing widget or a closed store then means
+    "nothing to update", not a crash."""
+    try:
+        yield
+    except NoMatches:
+        pass
+    except (ValueError, sqlite3.ProgrammingError) as e:
+        if "closed" not in str(e).lower():
+            raise
 
 
 def _combine(base: Filter, find: Filter) -> Filter:

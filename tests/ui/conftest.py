@@ -37,12 +37,12 @@ def ids(seeded_template: tuple[Path, dict[str, int]]) -> dict[str, int]:
 
 @pytest.fixture
 def make_app() -> Callable[..., ConsoleApp]:
-    def make(db: Path, *, theme: str = "console-dark", **kwargs: object) -> ConsoleApp:
+    def make(db: Path, *, theme: str = "console-dark", remember: bool = False, **kwargs: object) -> ConsoleApp:
         app = ConsoleApp(
             open_store=lambda: Store.open(db, clock=frozen_clock),
             label="Sim Moderation HQ",
             clock=frozen_clock,
-            remember=False,
+            remember=remember,
             **kwargs,  # type: ignore[arg-type]
         )
         app.theme = theme

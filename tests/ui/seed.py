@@ -16,7 +16,7 @@ FROZEN_MS = 1_795_262_400_000
 
 HOSTILE = {
     "markup": "[@click=app.quit]click me[/] [bold red]x[/]",
-    "escapes": "esc\x1b]52;c;ZXZpbA==\x07 c1\x9b31m bidi\u202eevil\u202c zw\u200bx",
+    "escapes": "bidi\u202eevil\u202c esc\x1b]52;c;ZXZpbA==\x07 c1\x9b31m zw\u200bx",
 }
 
 
@@ -39,7 +39,7 @@ async def seed_store(path: Path, *, history: int = 120, hostile: bool = True) ->
     ids: dict[str, int] = {"guild": gid, "role_update": next(int(e["id"]) for e in made if e["action_type"] == 31)}
     if hostile:
         actor = sim.guild.staff_ids()[0]
-        hostile_entry = {"id": str(from_ms(FROZEN_MS - 1000)), "action_type": 22, "user_id": str(actor),
+        hostile_entry = {"id": str(from_ms(FROZEN_MS + 1)), "action_type": 22, "user_id": str(actor),
                          "target_id": str(sim.guild.regular_ids()[0]), "reason": HOSTILE["markup"] + " " + HOSTILE["escapes"]}
         await store.add_entries([hostile_entry], source="gateway", guild_id=gid, received_at=FROZEN_MS)
         await store.upsert_names(gid, "user", [(sim.guild.regular_ids()[0], HOSTILE["escapes"])])

@@ -13,10 +13,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Label, RadioButton, RadioSet, SelectionList, Static
+from textual.widgets import Input, Label, RadioButton, RadioSet, SelectionList, Static
 
 from console.model.actions import CATEGORIES
-from console.model.filters import KINDS, Filter
+from console.model.filters import DECISION_SOURCES, ENTRY_SOURCES, KINDS, REASON_CODES, Filter
 
 RANGES = (("any", None), ("1h", 3_600_000), ("24h", 86_400_000), ("7d", 7 * 86_400_000), ("30d", 30 * 86_400_000))
 KIND_LABELS = {"audit": "audit", "decision": "decision", "role_change": "role change", "gap": "gap"}
@@ -30,6 +30,9 @@ class SidebarChoice:
     range_ms: int | None
     newest_first: bool
     relative: bool
+    reason_codes: frozenset[str]
+    sources: frozenset[str]
+    text: str
 
 
 class FilterSidebar(VerticalScroll, can_focus=False):
@@ -40,6 +43,7 @@ class FilterSidebar(VerticalScroll, can_focus=False):
     FilterSidebar SelectionList, FilterSidebar RadioSet { border: none; padding: 0; height: auto;
         background: transparent; }
     FilterSidebar #query { color: $text-muted; padding: 0 1; margin-top: 1; }
+    FilterSidebar Input { border: none; height: 1; padding: 0 1; margin: 0 1 0 1; background: $boost; }
     """
 
     class Changed(Message):
@@ -69,8 +73,14 @@ class FilterSidebar(VerticalScroll, can_focus=False):
         with RadioSet(id="times"):
             yield RadioButton("absolute", value=True)
             yield RadioButton("relative")
+        yield Label("Text")
+        yield Input(placeholder="words, then Enter", id="text")
         yield Label("Category")
         yield SelectionList[str](*[(c, c, False) for c in CATEGORIES], id="categories")
+        yield Label("Source")
+        yield SelectionList[str](*[(s, s, False) for s in DECISION_SOURCES + ENTRY_SOURCES], id="sources")
+        yield Label("Reason code")
+        yield SelectionList[str](*[(r, r, False) for r in REASON_CODES], id="reason-codes")
         yield Static("", id="query", markup=False)
 
     def choice(self) -> SidebarChoice:
@@ -83,6 +93,9 @@ class FilterSidebar(VerticalScroll, can_focus=False):
         return SidebarChoice(
             kinds=kinds, categories=categories, results=results,
             range_ms=RANGES[max(0, range_index)][1], newest_first=order != 1, relative=times == 1,
+            reason_codes=frozenset(self.query_one("#reason-codes", SelectionList).selected),
+            sources=frozenset(self.query_one("#sources", SelectionList).selected),
+            text=self.query_one("#text", Input).value.strip(),
         )
 
     def show_filter(self, flt: Filter, query_text: str) -> None:
@@ -90,11 +103,13 @@ class FilterSidebar(VerticalScroll, can_focus=False):
         self._syncing = True
         try:
             for list_id, values in (("#kinds", flt.kinds), ("#categories", flt.categories),
-                                    ("#results", flt.results)):
+                                    ("#results", flt.results), ("#sources", flt.sources),
+                                    ("#reason-codes", flt.reason_codes)):
                 sel = self.query_one(list_id, SelectionList)
                 sel.deselect_all()
                 for v in values:
                     sel.select(v)
+            self.query_one("#text", Input).value = flt.text
             order = self.query_one("#order", RadioSet)
             order.query(RadioButton)[0 if flt.newest_first else 1].value = True
         finally:
@@ -106,6 +121,7 @@ class FilterSidebar(VerticalScroll, can_focus=False):
 
     @on(SelectionList.SelectedChanged)
     @on(RadioSet.Changed)
+    @on(Input.Submitted, "#text")
     def _changed(self, event: object) -> None:
         if not self._syncing:
             self.post_message(self.Changed(self.choice()))

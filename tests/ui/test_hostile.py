@@ -1,0 +1,110 @@
+"""Hostile text is inert: markup in names and reasons is shown literally and runs nothing;
+terminal escapes, C1 controls, bidi overrides and zero-width characters never reach the
+terminal as themselves."""
+
+from __future__ import annotations
+
+import os
+import re
+import pty
+import select
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from console.ui.app import ConsoleApp
+from console.ui.widgets.feed import FeedView
+
+from .seed import HOSTILE
+
+# What must never appear in the terminal's byte stream: they can only come from the data.
+FORBIDDEN = {
+    "OSC 52 clipboard write": b"\x1b]52",
+    "C1 CSI (U+009B)": "\u009b".encode(),
+    "RLO (U+202E)": "\u202e".encode(),
+    "PDF (U+202C)": "\u202c".encode(),
+    "zero-width space (U+200B)": "\u200b".encode(),
+    "BEL inside data": b"ZXZpbA==\x07",
+}
+
+
+async def test_markup_in_data_renders_literally_and_carries_no_actions(
+    make_app: Callable[..., ConsoleApp], seeded_db: Path, ids: dict[str, int]
+) -> None:
+    app = make_app(seeded_db)
+    ran: list[str] = []
+    async with app.run_test(size=(260, 40)) as pilot:
+        await pilot.pause(0.2)
+        await app.workers.wait_for_complete()
+        app.action_toggle_sidebar()
+        app.action_toggle_pending()
+        app.query_one("#pending").add_class("-hidden")
+        await pilot.pause(0.2)
+        feed = app.query_one(FeedView)
+        assert await feed.jump_to_id(ids["hostile"])
+        await pilot.pause(0.1)
+        y = feed.cursor - feed.scroll_offset.y
+        strip = feed.render_line(y)
+        text = "".join(seg.text for seg in strip)
+        assert "[@click=app.quit]click me[/]" in text
+        assert "\\x1b]52;c;" in text and "<U+202E>" in text and "\\x9b" in text
+        assert not any(ch in text for ch in "\x1b\x9b\u202e\u200b\x07")
+        # No segment anywhere on screen carries a click action from the data.
+        for row in range(feed.size.height):
+            for seg in feed.render_line(row):
+                meta = seg.style.meta if seg.style else {}
+                assert "@click" not in meta, meta
+        # Clicking right on the injected "link" runs nothing.
+        app.action_quit = lambda: ran.append("quit")  # type: ignore[method-assign]
+        x = text.index("[@click") + 2
+        await pilot.click(FeedView, offset=(x, y))
+        await pilot.pause(0.2)
+        assert ran == [] and app.is_running
+
+
+def test_no_data_originated_escape_reaches_the_terminal(seeded_db: Path) -> None:
+    """The real command in a pseudo-terminal: read everything it draws, then quit."""
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the console, on a 260×40 pseudo-terminal
+        os.environ.update({"TERM": "xterm-256color", "COLUMNS": "260", "LINES": "40"})
+        os.execvp(sys.executable, [sys.executable, "-m", "console", "open", "--db", str(seeded_db)])
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 260, 0, 0))
+    os.kill(pid, signal.SIGWINCH)
+    out = bytearray()
+    deadline = time.monotonic() + 8
+    sent_quit = False
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            if not sent_quit and b"records" in out and time.monotonic() > deadline - 5:
+                os.write(fd, b"q")
+                sent_quit = True
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+    screen = bytes(out)
+    assert b"records" in screen, screen[-2000:]
+    # The hostile reason was drawn (visibly escaped) ...
+    assert b"[@click=app.quit]click me[/]" in screen
+    assert b"bidi<U+202E>evil<U+202C>" in screen, re.findall(rb".{60}bidi.{60}", screen)[:3]
+    # ... and none of its bytes reached the terminal as themselves.
+    found = {what: needle for what, needle in FORBIDDEN.items() if needle in screen}
+    assert not found, f"data-originated bytes reached the terminal: {found}"
+    assert HOSTILE["escapes"].encode() not in screen
