@@ -190,7 +190,7 @@ async def histogram(db: aiosqlite.Connection, flt: Filter, *, start_ms: int, end
     from console.model.snowflake import DISCORD_EPOCH_MS
 
     span = max(1, end_ms - start_ms)
-    width = max(1, span // buckets)
+    width = max(1, -(-span // buckets))  # ceiling: the last instant of the range still fits
     windowed = flt.with_(since_ms=max(start_ms, flt.since_ms or start_ms),
                          until_ms=min(end_ms, flt.until_ms or end_ms))
     compound = _compound(windowed)

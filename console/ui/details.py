@@ -618,15 +618,29 @@ def _field_table() -> Table:
     return grid
 
 
-def _times(ctx: _Ctx, ms: int | None) -> Text:
+def _times(ctx: _Ctx, ms: int | None, *, local: bool = True) -> Text:
+    """Exact UTC (with ms) and how long ago; the local time too when the zone is not UTC."""
     if ms is None:
         return Text("—", ctx.style("muted"))
     text = Text(utc_time(ms))
-    text.append(f"  local {local_time(ms, ctx.tz)}", ctx.style("muted"))
     rel = relative(ms, ctx.now_ms)
     if rel:
-        text.append(f"  ({rel})", ctx.style("muted"))
+        text.append(f" ({rel})", ctx.style("muted"))
+    short = _short_local(ms, ctx.tz) if local else ""
+    if short:
+        text.append(f" · local {short}", ctx.style("muted"))
     return text
+
+
+def _short_local(ms: int, tz: dt.tzinfo | None) -> str:
+    """``14:34:56 CEST`` (with the date when it differs from UTC's); empty when local is UTC."""
+    t = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
+    local = t.astimezone(tz)
+    if local.utcoffset() == dt.timedelta(0):
+        return ""
+    zone = local.tzname() or local.strftime("%z")
+    fmt = "%H:%M:%S" if local.date() == t.date() else "%Y-%m-%d %H:%M:%S"
+    return f"{local.strftime(fmt)} {zone}"
 
 
 def _option_rows(ctx: _Ctx, e: entries.AuditEntry) -> list[tuple[Text, Text]]:
@@ -689,7 +703,8 @@ def _render_audit(
     parts: list[RenderableType] = [_header(ctx, action_type, entry_id)]
 
     fields = _field_table()
-    fields.add_row("Time", _times(ctx, to_ms(entry_id)))
+    fields.add_row("Time", _times(ctx, to_ms(entry_id), local=False))
+    fields.add_row("Local", Text(local_time(to_ms(entry_id), ctx.tz), ctx.style("muted")))
     actor_id = parsed.actor_id if parsed else record.actor_id
     target_id: Any = parsed.target_id if parsed else record.target_id
     fields.add_row("Actor", _who(ctx, "user", actor_id))
@@ -751,14 +766,15 @@ def _changes_table(ctx: _Ctx, e: entries.AuditEntry) -> RenderableType:
     table = Table(
         box=box.SIMPLE_HEAD,
         show_edge=False,
-        expand=True,
+        expand=False,
         pad_edge=False,
         header_style=Style(bold=True),
         title=None,
     )
-    table.add_column("Change", ratio=1, overflow="fold")
-    table.add_column("Before", ratio=1, overflow="fold")
-    table.add_column("After", ratio=1, overflow="fold")
+    # Sized by content (flag names need the room more than the key does); folded when narrow.
+    table.add_column("Change", overflow="fold")
+    table.add_column("Before", overflow="fold")
+    table.add_column("After", overflow="fold")
     for c in e.changes:
         try:
             rows = _change_rows(ctx, e, c)
@@ -973,35 +989,43 @@ def _link(ctx: _Ctx, label: str, ident: int | None) -> Text:
 
 
 def _attempts(ctx: _Ctx, attempts: Sequence[Attempt]) -> RenderableType:
+    """The attempts timeline: time, HTTP status, latency, then what was observed or went wrong.
+
+    Narrow columns stay on one line; only the last column wraps, so it reads at any width.
+    """
     if not attempts:
         return Text("no attempts yet", ctx.style("muted"))
+    ordered = sorted(attempts, key=lambda a: (a.at, a.id))
+    days = {utc_time(a.at)[:10] for a in ordered}
+    one_day = len(days) == 1
     table = Table(
         box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style=Style(bold=True)
     )
     table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("Time (UTC)", no_wrap=True)
+    table.add_column(f"UTC {next(iter(days))}" if one_day else "UTC", no_wrap=True)
     table.add_column("HTTP", justify="right", no_wrap=True)
     table.add_column("Latency", justify="right", no_wrap=True)
-    table.add_column("Observed", overflow="fold")
-    table.add_column("Error", overflow="fold")
-    for i, a in enumerate(sorted(attempts, key=lambda a: (a.at, a.id)), 1):
-        status = (
-            Text("—", ctx.style("muted"))
-            if a.http_status is None
-            else Text(
-                str(a.http_status),
-                ctx.style("decision-allow")
-                if 200 <= a.http_status < 300
-                else ctx.style("decision-deny"),
+    table.add_column("Observed / error", overflow="fold", ratio=1, min_width=12)
+    for i, a in enumerate(ordered, 1):
+        if a.http_status is None:
+            status = Text("—", ctx.style("muted"))
+        else:
+            ok = 200 <= a.http_status < 300
+            status = Text(
+                str(a.http_status), ctx.style("decision-allow" if ok else "decision-deny")
             )
-        )
+        when = utc_time(a.at)[:-4]  # drop " UTC": the header says so
+        outcome: list[Text] = []
+        if a.observed:
+            outcome.append(Text(safe_text(a.observed, VALUE_MAX)))
+        if a.error:
+            outcome.append(Text(safe_text(a.error, VALUE_MAX), ctx.style("danger")))
         table.add_row(
             Text(str(i)),
-            Text(utc_time(a.at)[:-4]),
+            Text(when[11:] if one_day else when[5:]),
             status,
             Text("—", ctx.style("muted")) if a.latency_ms is None else Text(f"{a.latency_ms} ms"),
-            Text(safe_text(a.observed, VALUE_MAX)) if a.observed else Text("—", ctx.style("muted")),
-            Text(safe_text(a.error, VALUE_MAX), ctx.style("danger")) if a.error else Text(""),
+            _lines(outcome) if outcome else Text("—", ctx.style("muted")),
         )
     return table
 
