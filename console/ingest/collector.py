@@ -258,6 +258,10 @@ class Collector:
     def _overflowed(self, gid: int) -> None:
         self._overflowed_guilds.add(gid)
 
+    def detach(self) -> None:
+        """Stop reporting state changes (the screen that showed them has closed)."""
+        self._on_state = None
+
     def _set(self, **changes: Any) -> None:
         self.state = replace(self.state, **changes)
         if self._on_state:

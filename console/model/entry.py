@@ -276,7 +276,8 @@ def summary(entry: AuditEntry, role_name: Mapping[str, str] | None = None) -> st
             bits.append("allow " + ow.allow.summary())
         if not ow.deny.empty:
             bits.append("deny " + ow.deny.summary())
-        parts.append(f"{'@' if ow.type == 'role' else ''}{who}: " + ("; ".join(bits) or "no change"))
+        mention = "@" if ow.type == "role" and not str(who).startswith("@") else ""
+        parts.append(f"{mention}{who}: " + ("; ".join(bits) or "no change"))
     for ow in channel_overwrite_diffs(entry):
         parts.append(f"overwrite {ow.id}: " + " ".join(filter(None, [ow.allow.summary(), ow.deny.summary()])))
     timeout = entry.change("communication_disabled_until")

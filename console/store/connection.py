@@ -111,7 +111,8 @@ async def prepare(db: aiosqlite.Connection, path: Path, *, readonly: bool, quick
             await db.execute("PRAGMA synchronous = FULL")
         await db.execute("PRAGMA foreign_keys = ON")
         await db.execute("PRAGMA temp_store = MEMORY")
-        await db.execute("PRAGMA cache_size = -32000")
+        # Page cache per connection: the reader serves one screen at a time (U3's memory budget).
+        await db.execute(f"PRAGMA cache_size = {-8000 if readonly else -16000}")
         if quick_check and tables:
             found = await rows(db, "PRAGMA quick_check")
             problems = [r[0] for r in found if r[0] != "ok"]

@@ -577,9 +577,19 @@ class Store:
         found = await rows(self._r, "SELECT id, error, raw FROM parse_failures ORDER BY id")
         return [tuple(r) for r in found]  # type: ignore[misc]
 
+    async def quick_check(self) -> str | None:
+        """SQLite's own ``quick_check``: None when healthy, else the first problem (one line)."""
+        found = await rows(self._r, "PRAGMA quick_check")
+        problems = [r[0] for r in found if r[0] != "ok"]
+        return problems[0] if problems else None
+
+    async def open_gap_count(self) -> int:
+        row = await one(self._r, "SELECT count(*) FROM gaps WHERE status IN ('open', 'failed')")
+        return int(row[0]) if row else 0
+
     async def stats(self) -> dict[str, Any]:
         total, oldest, newest = await one(self._r, "SELECT count(*), min(id), max(id) FROM audit_entries")  # type: ignore[misc]
-        (open_gaps,) = await one(self._r, "SELECT count(*) FROM gaps WHERE status != 'recovered'")  # type: ignore[misc]
+        (open_gaps,) = await one(self._r, "SELECT count(*) FROM gaps WHERE status IN ('open', 'failed')")  # type: ignore[misc]
         return {"entries": total, "oldest_id": oldest, "newest_id": newest, "open_gaps": open_gaps}
 
     def retention_floor_id(self, now_ms: int | None = None) -> int:

@@ -96,6 +96,7 @@ class ConsoleApp(App[int]):
         self._unsubscribe: Callable[[], Any] | None = None
         self._user_toggled_pending = False
         self._user_toggled_sidebar = False
+        self._activity_at = 0.0
         self.theme_problems: list[str] = []
         self._register_themes()
 
@@ -166,11 +167,19 @@ class ConsoleApp(App[int]):
         self.call_after_refresh(self.query_one(FilterSidebar).scroll_home, animate=False)
         await self._refresh_side()
         self.set_interval(1.0, self._tick, name="pending-tick")
+        self.run_worker(self._check_store(), name="quick-check", exit_on_error=False)
         for problem in self.theme_problems:
             self.notify(safe_text(problem, 200), title="Theme not loaded", severity="warning", markup=False)
         if self._connect is not None:
             # After the first frame: importing hikari alone costs about a second.
             self.call_after_refresh(self._start_connect)
+
+    async def _check_store(self) -> None:
+        """SQLite's quick_check, after the first frame (it reads the whole file: seconds at 1M)."""
+        problem = await self.store.quick_check()
+        if problem:
+            self.notify(safe_text(f"The database reports damage: {problem}. Run `audit-console verify`.", 300),
+                        title="Store damaged", severity="error", timeout=30, markup=False)
 
     def _start_connect(self) -> None:
         assert self._connect is not None
@@ -247,14 +256,16 @@ class ConsoleApp(App[int]):
             await self._refresh_side()
 
     async def _refresh_side(self) -> None:
-        await self._refresh_activity()
-        stats = await self.store.stats()
-        self.open_gaps = int(stats["open_gaps"])
+        now = time.monotonic()
+        if now - self._activity_at >= 5.0:  # the sparkline needs no more than one update in 5 s
+            await self._refresh_activity()
+        self.open_gaps = await self.store.open_gap_count()
         self._render_status()
         await self._refresh_pending()
 
     async def _refresh_activity(self) -> None:
         """The sparkline: the filter's date range, or the last 24 hours, in 60 buckets."""
+        self._activity_at = time.monotonic()
         now = self.clock()
         start = self.filter.since_ms if self.filter.since_ms is not None else now - 86_400_000
         end = self.filter.until_ms if self.filter.until_ms is not None else now + 1

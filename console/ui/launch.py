@@ -72,7 +72,9 @@ async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=
     from console import logs
 
     logs.setup(paths.log_file())  # the TUI owns the terminal: logs go to the file only
-    store = await Store.open(store_path, readonly=readonly, quick_check=True)
+    # quick_check reads the whole file (seconds on a big store): the app runs it after the first
+    # frame and shows what it finds; a file that is not a usable database still fails here.
+    store = await Store.open(store_path, readonly=readonly, quick_check=False)
     session = session_factory(store) if session_factory else None
     app = ConsoleApp(store, label=label, connect=session.connect if session else None, operator_id=operator_id)
     try:

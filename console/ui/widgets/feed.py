@@ -11,6 +11,7 @@ the newest record at hand; moving away pauses it, counts what arrived ("N new") 
 from __future__ import annotations
 
 import bisect
+import sqlite3
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -118,18 +119,24 @@ class FeedView(ScrollView, can_focus=True):
     # -- data -----------------------------------------------------------------------------------
 
     async def load(self, flt: Filter | None = None) -> None:
-        """(Re)load from scratch for ``flt``: first page now, sparse index in the background."""
+        """(Re)load from scratch for ``flt``: the first page now; the count and the sparse index
+        in the background (a count over a million rows must not hold up the first frame)."""
         if flt is not None:
             self.filter = flt
         self._generation += 1
         generation = self._generation
-        first = await tl.page_refs(self.store.reader, self.filter, limit=PAGE)
-        records = await tl.fetch(self.store.reader, first)
-        total = await tl.count(self.store.reader, self.filter)
+        try:
+            first = await tl.page_refs(self.store.reader, self.filter, limit=PAGE)
+            records = await tl.fetch(self.store.reader, first)
+        except sqlite3.DatabaseError as e:
+            self._store_failed(e)
+            return
         if generation != self._generation:
             return
+        # Until the count arrives: exact when the first page is short, else "at least this".
+        provisional = len(records) if len(records) < PAGE else PAGE * 2
         anchors = ((0, first[0].id),) if first else ()
-        self.snapshot = Snapshot(total, anchors)
+        self.snapshot = Snapshot(provisional, anchors)
         self._pages.clear()
         self._loading.clear()
         self._strips.clear()
@@ -137,34 +144,58 @@ class FeedView(ScrollView, can_focus=True):
             self._pages[0] = records
         self.new_count = 0
         self.following = True
-        self.cursor = 0 if self.filter.newest_first else max(0, total - 1)
         self._resize()
-        if not self.filter.newest_first:
-            self.scroll_end(animate=False, immediate=True)
-        else:
-            self.scroll_home(animate=False, immediate=True)
+        self.cursor = 0 if self.filter.newest_first else max(0, provisional - 1)
+        self.scroll_home(animate=False, immediate=True)
         self.refresh()
         self.post_message(self.Changed(self))
-        if total > INDEX_EVERY:
-            self._build_index(generation)
+        if len(records) == PAGE or not self.filter.newest_first:
+            self._count_and_index(generation)
 
     @work(group="feed-index", exclusive=True, exit_on_error=False)
+    async def _count_and_index(self, generation: int) -> None:
+        try:
+            total = await tl.count(self.store.reader, self.filter)
+            if generation != self._generation:
+                return
+            self._set_total(total)
+            if total > INDEX_EVERY:
+                await self._build_index(generation)
+        except sqlite3.DatabaseError as e:
+            self._store_failed(e)
+
+    def _set_total(self, total: int) -> None:
+        snap = self.snapshot
+        self.snapshot = Snapshot(total, snap.anchors)
+        self._resize()
+        if not self.filter.newest_first and self.following:
+            # Oldest first: the newest is at the bottom; the page there is fetched on demand.
+            self.cursor = max(0, total - 1)
+            self.scroll_end(animate=False, immediate=True)
+        self.refresh()
+        self.post_message(self.Changed(self))
+
+    def _store_failed(self, error: Exception) -> None:
+        self.app.notify(f"Reading the store failed: {error}", title="Store error", severity="error",
+                        timeout=20, markup=False)
+
     async def _build_index(self, generation: int) -> None:
         total, ids = await tl.sparse_index(self.store.reader, self.filter, INDEX_EVERY)
         if generation != self._generation or not ids:
             return
         anchors = tuple((i * INDEX_EVERY, anchor) for i, anchor in enumerate(ids))
         if self.filter.newest_first and self.snapshot.anchors and anchors[0][1] != self.snapshot.anchors[0][1]:
-            # Records arrived while the index was built: our snapshot's top is older/newer; rebase
-            # by how many records lie before the snapshot's first id.
+            # Records arrived while the index was built: rebase on our snapshot's first record.
             shift = await tl.count(self.store.reader, self.filter, newer_than=self.snapshot.anchors[0][1])
             if generation != self._generation:
                 return
-            anchors = tuple((p - shift, i) for p, i in anchors if p - shift >= 0)
-            anchors = ((0, self.snapshot.anchors[0][1]),) + tuple(a for a in anchors if a[0] > 0)
+            anchors = ((0, self.snapshot.anchors[0][1]),) + tuple(
+                (p - shift, i) for p, i in anchors if p - shift > 0
+            )
             total -= shift
         self.snapshot = Snapshot(total, anchors)
         self._resize()
+        self.refresh()
 
     async def refresh_data(self, inserted_ids: list[int] | None = None) -> None:
         """New records were committed. Following: show them. Paused: count them, keep the view."""
@@ -173,40 +204,66 @@ class FeedView(ScrollView, can_focus=True):
         if not snap.anchors:
             await self.load()
             return
-        desc = self.filter.newest_first
-        if desc:
-            top = snap.anchors[0][1]
-            newer = await tl.count(self.store.reader, self.filter, newer_than=top)
-            in_middle = bool(inserted_ids) and min(inserted_ids) < top
-            if generation != self._generation:
-                return
-            if self.following:
-                if newer or in_middle:
-                    await self.load()  # cheap: first page + count; index rebuilt in background
-                return
+        try:
+            if self.filter.newest_first:
+                await self._refresh_newest_first(generation, snap, inserted_ids)
+            else:
+                await self._refresh_oldest_first(generation, snap)
+        except sqlite3.DatabaseError as e:
+            self._store_failed(e)
+
+    async def _refresh_newest_first(self, generation: int, snap: Snapshot, inserted_ids: list[int] | None) -> None:
+        top = snap.anchors[0][1]
+        newer = await tl.count(self.store.reader, self.filter, newer_than=top)
+        in_middle = bool(inserted_ids) and min(inserted_ids or [0]) < top
+        if generation != self._generation:
+            return
+        if not self.following:
             self.new_count = newer
-            if in_middle:
+            if in_middle:  # backfill filled in older records: positions below moved
                 self._pages.clear()
                 self._strips.clear()
                 self.refresh()
             self.post_message(self.Changed(self))
+            return
+        if in_middle:
+            await self.load()
+            return
+        if not newer:
+            return
+        # The common live case: records only at the top. Shift every position by ``newer``
+        # rather than reloading: no count over the store, no index rebuild.
+        first = await tl.page_refs(self.store.reader, self.filter, limit=PAGE)
+        records = await tl.fetch(self.store.reader, first)
+        if generation != self._generation or not first:
+            return
+        anchors = ((0, first[0].id),) + tuple((p + newer, i) for p, i in snap.anchors)
+        self.snapshot = Snapshot(snap.total + newer, anchors)
+        self._pages.clear()
+        self._strips.clear()
+        self._pages[0] = records
+        self._resize()
+        self.refresh()
+        self.post_message(self.Changed(self))
+
+    async def _refresh_oldest_first(self, generation: int, snap: Snapshot) -> None:
+        # Oldest first is for reading history; a full count here is affordable.
+        total = await tl.count(self.store.reader, self.filter)
+        newer = total - snap.total
+        if generation != self._generation or newer <= 0:
+            return
+        self.snapshot = Snapshot(total, snap.anchors)
+        # The last (partial) page gains rows: drop it so it is fetched again.
+        self._pages.pop(max(0, snap.total - 1) // PAGE, None)
+        self._strips.clear()
+        self._resize()
+        if self.following:
+            self.cursor = max(0, total - 1)
+            self.scroll_end(animate=False, immediate=True)
         else:
-            total = await tl.count(self.store.reader, self.filter)
-            if generation != self._generation:
-                return
-            added = total - snap.total
-            self.snapshot = Snapshot(total, snap.anchors)
-            # The last (partial) page gains rows: drop it so it is fetched again.
-            self._pages.pop(max(0, snap.total - 1) // PAGE, None)
-            self._strips.clear()
-            self._resize()
-            if self.following:
-                self.cursor = max(0, total - 1)
-                self.scroll_end(animate=False, immediate=True)
-            else:
-                self.new_count += max(0, added)
-            self.refresh()
-            self.post_message(self.Changed(self))
+            self.new_count += newer
+        self.refresh()
+        self.post_message(self.Changed(self))
 
     def record_at(self, position: int) -> Any:
         page = self._pages.get(position // PAGE)

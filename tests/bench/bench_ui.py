@@ -1,0 +1,319 @@
+"""UI benchmark for performance.md goals U1–U4 and S1 (not collected by pytest). Run as a file::
+
+    python tests/bench/bench_ui.py --db /tmp/bench-1m.db          # builds the 1M fixture if missing
+
+Every goal is a ratio to a floor measured in the same run (interleaved, median of reps) or an
+absolute budget from issue 3: first frame ≤ 150 ms and ≤ 2× the same widget over an in-memory
+list; page-down paint ≤ 20 ms median; filter change → first page ≤ 100 ms p95; RSS ≤ bare
+Textual app + 50 MB; with the simulator pushing 1,000 entries/s, key → frame ≤ 50 ms p95 and
+loop lag p99 ≤ 10 ms; spawn → first screen ≤ 1.25× a trivial Textual app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import pty
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+for p in (str(ROOT), str(ROOT / "tests" / "bench")):
+    if p not in sys.path:
+        sys.path.insert(0, p)
+
+from bench_store import HEADER, LagProbe, Line, _row_count, build_fixture, ms, p95, pct  # noqa: E402
+
+from console.model.filters import Filter  # noqa: E402
+from console.store import Store  # noqa: E402
+from console.store import timeline as tl  # noqa: E402
+
+
+def _clock() -> int:
+    return int(time.time() * 1000)
+
+
+def make_app(db: Path) -> Any:
+    from console.ui.app import ConsoleApp
+
+    return ConsoleApp(open_store=lambda: Store.open(db, readonly=True, quick_check=False), label="bench",
+                      remember=False)
+
+
+async def _first_frame(db: Path) -> float:
+    """Attach → the feed's first page painted (the app's own store, real SQLite)."""
+    from console.ui.widgets.feed import FeedView
+
+    app = make_app(db)
+    t0 = time.perf_counter()
+    async with app.run_test(size=(160, 50)) as pilot:
+        feed = app.query_one(FeedView)
+        while not feed._pages:
+            await asyncio.sleep(0.001)
+        await pilot.pause(0)  # one more refresh: the frame with the rows
+        return time.perf_counter() - t0
+
+
+class _MemoryTimeline:
+    """The same feed widget fed from a Python list (the comparison floor of U1/U2)."""
+
+    def __init__(self, records: list[Any]) -> None:
+        self.records = records
+
+    async def page_refs(self, db: Any, flt: Filter, *, anchor: int | None = None, offset: int = 0,
+                        limit: int = 100) -> list[Any]:
+        start = 0 if anchor is None else next(i for i, r in enumerate(self.records) if r.id <= anchor)
+        return [tl.Ref("audit", r.id) for r in self.records[start + offset : start + offset + limit]]
+
+    async def fetch(self, db: Any, refs: list[Any]) -> list[Any]:
+        wanted = {ref.id for ref in refs}
+        by_id = {r.id: r for r in self.records if r.id in wanted}
+        return [by_id[ref.id] for ref in refs]
+
+    async def count(self, db: Any, flt: Filter, *, newer_than: int | None = None) -> int:
+        return len(self.records) if newer_than is None else sum(1 for r in self.records if r.id > newer_than)
+
+    async def sparse_index(self, db: Any, flt: Filter, every: int = 1000) -> tuple[int, list[int]]:
+        return len(self.records), [r.id for r in self.records[::every]]
+
+
+async def _first_frame_memory(db: Path, records: list[Any]) -> float:
+    from console.ui.widgets import feed as feed_module
+
+    memory = _MemoryTimeline(records)
+    real = feed_module.tl
+    feed_module.tl = memory  # type: ignore[assignment]
+    try:
+        return await _first_frame(db)
+    finally:
+        feed_module.tl = real
+
+
+async def _scroll_and_filters(db: Path) -> tuple[list[float], list[float], list[float]]:
+    """Page-down paint CPU per frame, page-down wall time, and filter change → first page."""
+    from console.ui.widgets.feed import FeedView
+
+    app = make_app(db)
+    paint, wall, filters = [], [], []
+    async with app.run_test(size=(160, 50)) as pilot:
+        feed = app.query_one(FeedView)
+        while not feed._pages:
+            await asyncio.sleep(0.001)
+        await app.workers.wait_for_complete()
+        for _ in range(100):
+            t = time.perf_counter()
+            await pilot.press("pagedown")
+            while feed.record_at(feed.cursor) is None:
+                await asyncio.sleep(0.0005)
+            await pilot.pause(0)
+            wall.append(time.perf_counter() - t)
+            feed._strips.clear()
+            c = time.process_time()
+            for y in range(feed.size.height):
+                feed.render_line(y)
+            paint.append(time.process_time() - c)
+        guild = next(iter(feed.current.guild_id for _ in [0]))
+        shapes = [Filter(actions=frozenset({22})), Filter(categories=frozenset({"role"})),
+                  Filter(actor_ids=frozenset({210_000_000_000_000_003})), Filter(guild_ids=frozenset({guild})),
+                  Filter(text="raid"), Filter(results=frozenset({"DENY"})),
+                  Filter(since_ms=_clock() - 400 * 86_400_000, until_ms=_clock() - 200 * 86_400_000), Filter()]
+        for _ in range(4):
+            for flt in shapes:
+                t = time.perf_counter()
+                await feed.load(flt)
+                filters.append(time.perf_counter() - t)
+        await app.workers.wait_for_complete()
+    return paint, wall, filters
+
+
+RSS_SCRIPT = textwrap.dedent("""
+    import asyncio, sys
+    sys.path.insert(0, {root!r})
+    async def main():
+        kind, db = sys.argv[1], sys.argv[2]
+        if kind == "bare":
+            from textual.app import App
+            from textual.widgets import Static
+            class Bare(App):
+                def compose(self):
+                    yield Static("hello")
+            app = Bare()
+        else:
+            from console.store import Store
+            from console.ui.app import ConsoleApp
+            app = ConsoleApp(open_store=lambda: Store.open(db, readonly=True, quick_check=False), label="x", remember=False)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await pilot.pause(0.2)
+            if kind != "bare":
+                for _ in range(100):
+                    await pilot.press("pagedown")
+                await app.workers.wait_for_complete()
+                await pilot.pause(0.2)
+            rss = int([l for l in open("/proc/self/status") if l.startswith("VmRSS")][0].split()[1])
+            print(rss)
+    asyncio.run(main())
+""")
+
+
+def _rss_kb(kind: str, db: Path) -> int:
+    out = subprocess.run([sys.executable, "-c", RSS_SCRIPT.format(root=str(ROOT)), kind, str(db)],
+                         capture_output=True, text=True, timeout=300)
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+TRIVIAL_APP = textwrap.dedent("""
+    from textual.app import App
+    from textual.widgets import Static
+    class Trivial(App):
+        def compose(self):
+            yield Static("records ready")
+    Trivial().run()
+""")
+
+
+def _spawn_to_screen(argv: list[str], marker: bytes, timeout: float = 30) -> float:
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["TERM"] = "xterm-256color"
+        os.execvp(argv[0], argv)
+    t0 = time.perf_counter()
+    out = bytearray()
+    try:
+        while time.perf_counter() - t0 < timeout:
+            ready, _, _ = select.select([fd], [], [], 0.01)
+            if ready:
+                try:
+                    out += os.read(fd, 65536)
+                except OSError:
+                    break
+                if marker in out:
+                    return time.perf_counter() - t0
+        return float("nan")
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
+async def _live(db: Path, rate: int, seconds: float) -> tuple[list[float], list[float], int]:
+    """The simulator pushing ``rate`` entries/s through hikari into the app's store: key → frame."""
+    from console.config import Settings
+    from console.sim import SimServer
+    from console.ui.app import ConsoleApp
+    from console.ui.launch import LiveSession
+
+    store = await Store.open(db)
+    session = LiveSession(store, Settings(db=db), None, demo={"seed": 5, "rate": 0})
+    app = ConsoleApp(store, label="bench live", connect=session.connect, remember=False)
+    keys: list[float] = []
+    async with app.run_test(size=(160, 50)) as pilot:
+        while session.collector is None or session.collector.state.gateway != "connected":
+            await asyncio.sleep(0.05)
+        assert session.sim is not None
+        sim: SimServer = session.sim
+        sim.start_driver(rate)
+        with LagProbe() as probe:
+            end = time.perf_counter() + seconds
+            direction = "down"
+            while time.perf_counter() < end:
+                t = time.perf_counter()
+                await pilot.press(direction)
+                await pilot.pause(0)
+                keys.append(time.perf_counter() - t)
+                direction = "up" if direction == "down" else "down"
+                await asyncio.sleep(0.05)
+        await sim.stop_driver()
+        lags = list(probe.lags)
+        stored = session.collector.state.stored if session.collector else 0
+    await session.close()
+    await store.close()
+    return keys, lags, stored
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--db", type=Path, help="fixture DB (built when missing)")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--live-seconds", type=float, default=10.0)
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
+        db = args.db or Path(tmp) / f"fixture-{args.rows}.db"
+        if not db.exists():
+            build_fixture(db, args.rows)
+        rows = _row_count(db)
+        print(f"fixture {db}: {rows:,} entries", flush=True)
+        lines: list[Line] = []
+
+        # U1: first frame, interleaved with the same widget over an in-memory list (100k records).
+        async def load_memory() -> list[Any]:
+            store = await Store.open(db, readonly=True, quick_check=False)
+            records = await store.page(limit=100_000)
+            await store.close()
+            return records
+
+        memory = asyncio.run(load_memory())
+        real, mem = [], []
+        for _ in range(args.reps):
+            real.append(asyncio.run(_first_frame(db)))
+            mem.append(asyncio.run(_first_frame_memory(db, memory)))
+        r, m = statistics.median(real), statistics.median(mem)
+        lines.append(Line("U1", f"first frame, {rows:,}-row store", ms(r), ms(m), f"{r / m:.2f}",
+                          "<= 150 ms and <= 2x memory", r <= 0.150 and r / m <= 2.0))
+        print(lines[-1].render(), flush=True)
+        del memory
+
+        paint, wall, filters = asyncio.run(_scroll_and_filters(db))
+        med = statistics.median(paint)
+        lines.append(Line("U2", "page-down paint CPU per frame (median)", ms(med), "", "", "<= 20 ms", med <= 0.020))
+        lines.append(Line("U2", "page-down wall incl. page fetch (median)", ms(statistics.median(wall)), "", "",
+                          "info", None))
+        lines.append(Line("U2", "filter change -> first page p95", ms(p95(filters)), "", "", "<= 100 ms",
+                          p95(filters) <= 0.100))
+        for line in lines[-3:]:
+            print(line.render(), flush=True)
+
+        bare = statistics.median(_rss_kb("bare", db) for _ in range(2))
+        app = statistics.median(_rss_kb("app", db) for _ in range(2))
+        lines.append(Line("U3", "RSS after first paint + 100 page-downs", f"{app / 1024:.1f} MB",
+                          f"{bare / 1024:.1f} MB", f"+{(app - bare) / 1024:.1f}", "<= bare + 50 MB",
+                          app - bare <= 50 * 1024))
+        print(lines[-1].render(), flush=True)
+
+        trivial_file = Path(tmp) / "trivial.py"
+        trivial_file.write_text(TRIVIAL_APP)
+        t_app, t_triv = [], []
+        for _ in range(args.reps):
+            t_triv.append(_spawn_to_screen([sys.executable, str(trivial_file)], b"records ready"))
+            t_app.append(_spawn_to_screen([sys.executable, "-m", "console", "open", "--db", str(db)], b"records"))
+        a, t = statistics.median(t_app), statistics.median(t_triv)
+        lines.append(Line("S1", "spawn -> first screen (open)", ms(a), ms(t), f"{a / t:.2f}", "<= 1.25x trivial",
+                          a / t <= 1.25))
+        print(lines[-1].render(), flush=True)
+
+        live_db = Path(tmp) / "live.db"
+        keys, lags, stored = asyncio.run(_live(live_db, 1000, args.live_seconds))
+        lines.append(Line("U4", f"key -> frame p95, sim at 1000/s ({stored:,} stored)", ms(p95(keys)), "", "",
+                          "<= 50 ms", p95(keys) <= 0.050))
+        lines.append(Line("U4", "loop lag p99 while ingesting 1000/s", ms(pct(lags, 0.99)), "", "", "<= 10 ms",
+                          pct(lags, 0.99) <= 0.010))
+        for line in lines[-2:]:
+            print(line.render(), flush=True)
+
+        print()
+        print(HEADER)
+        for line in lines:
+            print(line.render())
+        return 0 if all(line.ok is not False for line in lines) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,147 @@
+"""Writing: idempotent ingest, in-place updates with revisions, parse failures, sync state,
+gaps and names — all against a real SQLite file."""
+
+from __future__ import annotations
+
+import copy
+import sqlite3
+from pathlib import Path
+
+import orjson
+from store_helpers import NOW_MS, T0_MS, raw_entry, snowflake
+
+from console.model import entry as entries
+from console.store import IngestResult, Store
+
+G = 1_000_000_000_000_001
+
+
+def _delete_entry(count: str) -> dict[str, object]:
+    return raw_entry(
+        snowflake(T0_MS, 1), 72, user_id=5, target_id=6, options={"channel_id": "7", "count": count}
+    )
+
+
+async def test_same_payload_twice_is_one_row(store: Store) -> None:
+    raw = raw_entry(snowflake(T0_MS), 22, user_id=5, target_id=6, reason="raid")
+    first = await store.add_entries([raw], source="gateway", guild_id=G)
+    second = await store.add_entries([copy.deepcopy(raw)], source="backfill", guild_id=G)
+    assert first.inserted == [int(raw["id"])]
+    assert second.inserted == [] and second.updated == [] and second.duplicates == 1
+    assert await store.count() == 1
+    (stored,) = await store.page()
+    assert stored.source == "gateway" and stored.revision == 0 and stored.received_at == NOW_MS
+    assert stored.raw == raw
+    assert await store.revisions(stored.id) == []
+
+
+async def test_duplicates_inside_one_batch(store: Store) -> None:
+    raw = raw_entry(snowflake(T0_MS), 22, user_id=5, target_id=6)
+    result = await store.add_entries([raw, raw, raw], source="backfill", guild_id=G)
+    assert len(result.inserted) == 1 and await store.count() == 1
+
+
+async def test_gateway_and_rest_payloads_hash_equal(store: Store) -> None:
+    rest = raw_entry(snowflake(T0_MS), 20, user_id=5, target_id=6, reason="bye")
+    gateway = {"guild_id": str(G), **{k: rest[k] for k in reversed(list(rest))}}  # other key order
+    assert entries.content_hash(rest) == entries.content_hash(gateway)
+    await store.add_entries([gateway], source="gateway")  # guild id from the payload
+    result = await store.add_entries([rest], source="backfill", guild_id=G)
+    assert result.duplicates == 1 and result.updated == []
+    (stored,) = await store.page()
+    assert stored.guild_id == G and stored.revision == 0
+
+
+async def test_in_place_update_keeps_revision(store: Store) -> None:
+    old, new = _delete_entry("3"), _delete_entry("5")
+    await store.add_entries([old], source="gateway", guild_id=G)
+    seen: list[IngestResult] = []
+    store.add_listener(seen.append)
+    result = await store.add_entries([new], source="backfill", guild_id=G, received_at=NOW_MS + 9)
+    entry_id = int(new["id"])
+    assert result.updated == [entry_id] and result.inserted == []
+    assert seen and seen[0].updated == [entry_id]
+    stored = await store.get_entry(entry_id)
+    assert stored is not None and stored.revision == 1 and stored.raw["options"]["count"] == "5"
+    ((rev, raw_json, replaced_at),) = await store.revisions(entry_id)
+    assert rev == 0 and orjson.loads(raw_json) == old and replaced_at == NOW_MS + 9
+    # The full-text row follows the update (old content not found twice, new content found).
+    assert await store.count() == 1
+    # The same update again changes nothing.
+    again = await store.add_entries([new], source="backfill", guild_id=G)
+    assert again.duplicates == 1 and len(await store.revisions(entry_id)) == 1
+
+
+async def test_reason_update_refreshes_full_text(store: Store) -> None:
+    from console.model.filters import Filter
+
+    eid = snowflake(T0_MS)
+    await store.add_entries([raw_entry(eid, 22, reason="phishing link")], source="gateway", guild_id=G)
+    await store.add_entries([raw_entry(eid, 22, reason="raid account")], source="backfill", guild_id=G)
+    assert await store.count(Filter(text="phishing")) == 0
+    assert [e.id for e in await store.page(Filter(text="raid"))] == [eid]
+
+
+async def test_parse_failures_are_kept(store: Store, db_path: Path) -> None:
+    bad = [
+        {"action_type": 22},  # no id
+        {"id": "not-a-number", "action_type": 22},
+        {"id": str(snowflake(T0_MS)), "action_type": "ban"},
+        ["not", "an", "object"],
+        {"id": str(snowflake(T0_MS, 2)), "action_type": 22},  # fine but no guild anywhere
+    ]
+    good = raw_entry(snowflake(T0_MS, 3), 22)
+    result = await store.add_entries([*bad, good], source="backfill", guild_id=None)
+    assert result.failures == 6 and result.inserted == []  # "good" has no guild either
+    result = await store.add_entries([good], source="backfill", guild_id=G)
+    assert result.inserted == [int(good["id"])]
+    failures = await store.parse_failures()
+    assert len(failures) == 6
+    assert all(error and raw for _, error, raw in failures)
+    assert orjson.loads(failures[0][2]) == bad[0]
+    assert failures[3][2]  # a non-object payload is stored too
+
+
+async def test_hwm_only_moves_up(store: Store) -> None:
+    assert await store.hwm(G) is None
+    await store.set_hwm(G, 100)
+    await store.set_hwm(G, 50)
+    assert await store.hwm(G) == 100
+    await store.set_hwm(G, 150)
+    assert await store.hwm(G) == 150
+    assert await store.hwm(G + 1) is None
+
+
+async def test_max_entry_id_per_guild(store: Store) -> None:
+    await store.add_entries([raw_entry(snowflake(T0_MS, 1), 22)], source="backfill", guild_id=G)
+    await store.add_entries([raw_entry(snowflake(T0_MS, 2), 22)], source="backfill", guild_id=G + 1)
+    assert await store.max_entry_id(G) == snowflake(T0_MS, 1)
+    assert await store.max_entry_id(G + 2) is None
+
+
+async def test_gaps_open_and_close(store: Store, db_path: Path) -> None:
+    gap = await store.open_gap(G, "reconnect", from_id=123, started_at=NOW_MS - 1000)
+    assert gap.status == "open" and (await store.stats())["open_gaps"] == 1
+    closed = await store.close_gap(gap, status="partial", recovered=7, refreshed=2, beyond_retention_ms=86_400_000)
+    (stored,) = await store.gaps(G)
+    assert stored == closed
+    assert (stored.status, stored.recovered, stored.refreshed, stored.ended_at) == ("partial", 7, 2, NOW_MS)
+    assert "cannot be recovered" in stored.describe()
+    assert await store.gaps(G + 1) == []
+
+
+async def test_names_upsert_and_reload(store: Store, db_path: Path) -> None:
+    assert await store.upsert_names(G, "user", [(5, "alice"), (6, "bob")]) == 2
+    assert await store.upsert_names(G, "user", [(5, "alice"), (6, "robert")]) == 1
+    assert store.name_of("user", 6) == "robert" and store.name_of("role", 6) is None
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        assert sorted(db.execute("SELECT id, name FROM names")) == [(5, "alice"), (6, "robert")]
+    finally:
+        db.close()
+    await store.close()
+    reopened = await Store.open(db_path)
+    try:
+        assert reopened.names_snapshot() == {("user", 5): "alice", ("user", 6): "robert"}
+    finally:
+        await reopened.close()

@@ -1,0 +1,186 @@
+"""Opening the store: create, migrate, reopen; every unusable file becomes one StoreError line
+and a file that is not ours is never altered."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from store_helpers import T0_MS, raw_entry, snowflake
+
+from console.store import Store, StoreError
+from console.store.schema import APPLICATION_ID, SCHEMA_VERSION
+
+
+def _one_line(e: pytest.ExceptionInfo[StoreError]) -> str:
+    text = str(e.value)
+    assert text and "\n" not in text and "Traceback" not in text
+    return text
+
+
+async def test_create_sets_identity_wal_and_schema(db_path: Path) -> None:
+    s = await Store.open(db_path)
+    await s.close()
+    db = sqlite3.connect(db_path)
+    try:
+        assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"audit_entries", "audit_revisions", "audit_fts", "names", "gaps", "sync_state"} <= tables
+    finally:
+        db.close()
+
+
+async def test_clean_close_leaves_one_self_contained_file(db_path: Path) -> None:
+    s = await Store.open(db_path)
+    await s.add_entries([raw_entry(snowflake(T0_MS), 22)], source="backfill", guild_id=1)
+    await s.close()
+    assert not Path(str(db_path) + "-wal").exists()
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    assert db.execute("SELECT count(*) FROM audit_entries").fetchone()[0] == 1
+    db.close()
+
+
+async def test_reopen_keeps_entries_and_readonly_cannot_write(db_path: Path) -> None:
+    s = await Store.open(db_path)
+    await s.add_entries([raw_entry(snowflake(T0_MS, i), 22) for i in range(3)], source="backfill", guild_id=1)
+    await s.close()
+    s = await Store.open(db_path)
+    assert await s.count() == 3
+    await s.close()
+    ro = await Store.open(db_path, readonly=True)
+    try:
+        assert ro.readonly and await ro.count() == 3
+        with pytest.raises(StoreError, match="read-only"):
+            await ro.add_entries([raw_entry(snowflake(T0_MS, 9), 22)], source="backfill", guild_id=1)
+    finally:
+        await ro.close()
+
+
+async def test_migrates_an_empty_sqlite_file(db_path: Path) -> None:
+    sqlite3.connect(db_path).close()  # zero-byte file: a brand new database
+    s = await Store.open(db_path)
+    await s.close()
+    db = sqlite3.connect(db_path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    db.close()
+
+
+async def test_not_sqlite(tmp_path: Path) -> None:
+    p = tmp_path / "notes.db"
+    p.write_bytes(b"these are my notes, not a database\n" * 10)
+    before = p.read_bytes()
+    with pytest.raises(StoreError) as e:
+        await Store.open(p)
+    assert "not an SQLite file" in _one_line(e)
+    assert p.read_bytes() == before
+
+
+async def test_directory(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as e:
+        await Store.open(tmp_path)
+    assert "folder" in _one_line(e)
+
+
+async def test_missing_file_readonly(tmp_path: Path) -> None:
+    p = tmp_path / "nope.db"
+    with pytest.raises(StoreError) as e:
+        await Store.open(p, readonly=True)
+    assert "no database" in _one_line(e)
+    assert not p.exists()
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+async def test_foreign_sqlite_db_refused_and_unchanged(tmp_path: Path, readonly: bool) -> None:
+    p = tmp_path / "other-app.db"
+    db = sqlite3.connect(p)
+    db.execute("CREATE TABLE things (id INTEGER PRIMARY KEY, name TEXT)")
+    db.execute("INSERT INTO things (name) VALUES ('keep me')")
+    db.commit()
+    db.close()
+    before = p.read_bytes()
+    with pytest.raises(StoreError) as e:
+        await Store.open(p, readonly=readonly)
+    assert "not an Audit Console one" in _one_line(e)
+    assert p.read_bytes() == before
+    assert not Path(str(p) + "-wal").exists()
+
+
+async def test_newer_schema_refused(db_path: Path) -> None:
+    s = await Store.open(db_path)
+    await s.close()
+    db = sqlite3.connect(db_path)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(StoreError) as e:
+        await Store.open(db_path)
+    assert "newer" in _one_line(e)
+
+
+async def _filled(db_path: Path) -> bytes:
+    s = await Store.open(db_path)
+    await s.add_entries(
+        [raw_entry(snowflake(T0_MS, i), 22, reason="x" * 200) for i in range(1500)],
+        source="backfill", guild_id=1,
+    )
+    await s.close()
+    return db_path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda d: d[: len(d) // 3], id="truncated"),
+        pytest.param(lambda d: d[:100], id="header-only"),
+        pytest.param(lambda d: d[:8192] + bytes(range(256)) * 16 + d[8192 + 4096 :], id="garbled-page"),
+    ],
+)
+@pytest.mark.parametrize("readonly", [False, True])
+async def test_damaged_db(db_path: Path, damage, readonly: bool) -> None:  # type: ignore[no-untyped-def]
+    data = await _filled(db_path)
+    db_path.write_bytes(damage(data))
+    with pytest.raises(StoreError) as e:
+        await Store.open(db_path, readonly=readonly, busy_timeout=0.2)
+    assert "damaged" in _one_line(e)
+
+
+async def test_second_writer_refused(db_path: Path) -> None:
+    first = await Store.open(db_path)
+    try:
+        with pytest.raises(StoreError) as e:
+            await Store.open(db_path)
+        assert "in use by another Audit Console" in _one_line(e)
+        # A reader may still browse it while it collects.
+        ro = await Store.open(db_path, readonly=True)
+        await ro.close()
+    finally:
+        await first.close()
+    again = await Store.open(db_path)  # the lock went with the first writer
+    await again.close()
+
+
+async def test_locked_by_exclusive_transaction(db_path: Path) -> None:
+    s = await Store.open(db_path)
+    await s.close()
+    other = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        other.execute("BEGIN EXCLUSIVE")
+        # WAL lets readers through, so opening works; the first write reports the lock.
+        s = await Store.open(db_path, busy_timeout=0.1)
+        try:
+            with pytest.raises(StoreError) as e:
+                await s.add_entries([raw_entry(snowflake(T0_MS), 22)], source="backfill", guild_id=1)
+            assert "locked" in _one_line(e)
+        finally:
+            await s.close()
+        other.execute("ROLLBACK")
+        # Rollback-journal mode (another program switched it): opening itself is blocked.
+        other.execute("PRAGMA journal_mode = DELETE")
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(StoreError) as e:
+            await Store.open(db_path, busy_timeout=0.1)
+        assert "locked" in _one_line(e)
+    finally:
+        other.close()
