@@ -279,7 +279,13 @@ def summary(entry: AuditEntry, role_name: Mapping[str, str] | None = None) -> st
         mention = "@" if ow.type == "role" and not str(who).startswith("@") else ""
         parts.append(f"{mention}{who}: " + ("; ".join(bits) or "no change"))
     for ow in channel_overwrite_diffs(entry):
-        parts.append(f"overwrite {ow.id}: " + " ".join(filter(None, [ow.allow.summary(), ow.deny.summary()])))
+        bits = []
+        if not ow.allow.empty:
+            bits.append("allow " + ow.allow.summary())
+        if not ow.deny.empty:
+            bits.append("deny " + ow.deny.summary())
+        name = role_name.get(ow.id or "", ow.id)
+        parts.append(f"overwrite {name}: " + "; ".join(bits))
     timeout = entry.change("communication_disabled_until")
     if timeout is not None:
         parts.append(f"timeout until {_readable_time(timeout.new)}" if timeout.new else "timeout lifted")

@@ -278,10 +278,18 @@ class SimServer:
             self._driver = None
 
     async def _drive(self, rate_per_s: float) -> None:
-        interval = 1.0 / rate_per_s if rate_per_s > 0 else 1.0
+        # Paced by elapsed time, not by one sleep per entry: sleeps overshoot, and at 1,000/s
+        # a per-entry sleep would deliver a fraction of the rate asked for.
+        loop = asyncio.get_running_loop()
+        start, made = loop.time(), 0
+        tick = min(0.02, 1.0 / rate_per_s) if rate_per_s > 0 else 1.0
         while True:
-            await asyncio.sleep(interval)
-            self.emit_random(1)
+            await asyncio.sleep(tick)
+            due = int((loop.time() - start) * rate_per_s) - made
+            if due > 0:
+                burst = min(due, max(1, int(rate_per_s)))  # never more than a second's worth
+                self.emit_random(burst)
+                made += due
 
     # ------------------------------------------------------------------ member role changes (REST)
 

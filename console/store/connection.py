@@ -19,18 +19,19 @@ _HEADER = b"SQLite format 3\x00"
 
 
 async def one(db: aiosqlite.Connection, sql: str, args: Sequence[Any] = ()) -> Any:
-    """The first row, with the statement finalised.
+    """The first row of a query that returns few rows (aggregates, lookups by key).
 
-    A cursor left open keeps its read transaction open, and that connection then goes on seeing
-    an old snapshot of a WAL database: always read through :func:`one` or :func:`rows`.
+    Every read goes through :func:`one` or :func:`rows`, which run the statement to completion
+    in one call: a cursor left open keeps its read transaction open, and that connection then
+    goes on seeing an old snapshot of a WAL database. One await per query also matters: each
+    costs a round trip through the event loop the UI draws on.
     """
-    async with db.execute(sql, args) as cur:
-        return await cur.fetchone()
+    found = await db.execute_fetchall(sql, args)
+    return next(iter(found), None)
 
 
 async def rows(db: aiosqlite.Connection, sql: str, args: Sequence[Any] = ()) -> list[Any]:
-    async with db.execute(sql, args) as cur:
-        return list(await cur.fetchall())
+    return list(await db.execute_fetchall(sql, args))
 
 
 def describe(exc: BaseException, path: Path) -> str:
@@ -89,9 +90,12 @@ async def connect(path: Path, *, readonly: bool) -> aiosqlite.Connection:
 async def prepare(db: aiosqlite.Connection, path: Path, *, readonly: bool, quick_check: bool) -> None:
     """Check the file is ours and healthy, set pragmas, migrate. Raises StoreError."""
     try:
-        (app_id,) = await one(db, "PRAGMA application_id")
-        (version,) = await one(db, "PRAGMA user_version")
-        (tables,) = await one(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'")
+        app_id, version, tables = await one(
+            db,
+            "SELECT (SELECT application_id FROM pragma_application_id()),"
+            " (SELECT user_version FROM pragma_user_version()),"
+            " (SELECT count(*) FROM sqlite_master WHERE type = 'table')",
+        )
         if app_id != APPLICATION_ID and (app_id != 0 or tables):
             raise StoreError(f"{path} is an SQLite database, but not an Audit Console one; refusing to touch it")
         if version > SCHEMA_VERSION:
@@ -101,7 +105,7 @@ async def prepare(db: aiosqlite.Connection, path: Path, *, readonly: bool, quick
         if readonly:
             if version < SCHEMA_VERSION:
                 raise StoreError(f"{path} needs upgrading: open it once with a collecting command first")
-            await db.execute("PRAGMA query_only = ON")
+            await db.execute("PRAGMA query_only = ON")  # noqa: ASYNC - one statement, cheap
         else:
             await db.execute("PRAGMA busy_timeout = 5000")
             (mode,) = await one(db, "PRAGMA journal_mode = WAL")
@@ -109,10 +113,11 @@ async def prepare(db: aiosqlite.Connection, path: Path, *, readonly: bool, quick
                 raise StoreError(f"database {path}: cannot switch to WAL mode (got {mode})")
             # FULL: acknowledged entries survive power loss too (security-reliability.md §2).
             await db.execute("PRAGMA synchronous = FULL")
-        await db.execute("PRAGMA foreign_keys = ON")
-        await db.execute("PRAGMA temp_store = MEMORY")
         # Page cache per connection: the reader serves one screen at a time (U3's memory budget).
-        await db.execute(f"PRAGMA cache_size = {-8000 if readonly else -16000}")
+        # One call for the three pragmas: every await is a trip through the UI's event loop.
+        await db.executescript(
+            f"PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = {-8000 if readonly else -16000};"
+        )
         if quick_check and tables:
             found = await rows(db, "PRAGMA quick_check")
             problems = [r[0] for r in found if r[0] != "ok"]

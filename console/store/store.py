@@ -578,9 +578,19 @@ class Store:
         return [tuple(r) for r in found]  # type: ignore[misc]
 
     async def quick_check(self) -> str | None:
-        """SQLite's own ``quick_check``: None when healthy, else the first problem (one line)."""
-        found = await rows(self._r, "PRAGMA quick_check")
-        problems = [r[0] for r in found if r[0] != "ok"]
+        """SQLite's own ``quick_check``: None when healthy, else the first problem (one line).
+
+        It reads the whole file (seconds at a million entries), so it gets a connection of its
+        own: the feed's queries must not queue behind it.
+        """
+        db = await connect(self.path, readonly=True)
+        try:
+            found = await rows(db, "PRAGMA quick_check")
+        except sqlite3.DatabaseError as e:
+            return str(e)
+        finally:
+            await db.close()
+        problems = [" ".join(str(r[0]).split()) for r in found if r[0] != "ok"]
         return problems[0] if problems else None
 
     async def open_gap_count(self) -> int:

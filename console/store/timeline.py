@@ -118,8 +118,11 @@ async def page_refs(
     return [Ref(CODE_KINDS[k], i) for i, k in found]
 
 
-async def count(db: aiosqlite.Connection, flt: Filter, *, newer_than: int | None = None) -> int:
-    """How many records match (``newer_than``: only those past that id in the filter's order)."""
+async def count(
+    db: aiosqlite.Connection, flt: Filter, *, newer_than: int | None = None, cap: int | None = None
+) -> int:
+    """How many records match (``newer_than``: only those listed before that id in the filter's
+    order). With ``cap``, counting stops there: a count the UI can afford at any store size."""
     extra, extra_args = "", []
     if newer_than is not None:
         extra, extra_args = ("id > ?" if flt.newest_first else "id < ?"), [newer_than]
@@ -127,7 +130,10 @@ async def count(db: aiosqlite.Connection, flt: Filter, *, newer_than: int | None
     if compound is None:
         return 0
     sql, args = compound
-    row = await one(db, f"SELECT count(*) FROM ({sql})", args)
+    if cap is not None:
+        row = await one(db, f"SELECT count(*) FROM (SELECT 1 FROM ({sql}) LIMIT ?)", [*args, cap])
+    else:
+        row = await one(db, f"SELECT count(*) FROM ({sql})", args)
     return int(row[0]) if row else 0
 
 

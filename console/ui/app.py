@@ -97,6 +97,8 @@ class ConsoleApp(App[int]):
         self._user_toggled_pending = False
         self._user_toggled_sidebar = False
         self._activity_at = 0.0
+        self._status_pending = False
+        self._busy = False
         self.theme_problems: list[str] = []
         self._register_themes()
 
@@ -233,24 +235,34 @@ class ConsoleApp(App[int]):
     # -- live updates ---------------------------------------------------------------------------
 
     def collector_state(self, state: CollectorState) -> None:
-        """Called by the session whenever the collector's state changes."""
+        """Called by the session whenever the collector's state changes (at every committed
+        batch while ingesting): the header is redrawn at most four times a second."""
         self.state = state
-        if self.is_running and self.screen_stack:
+        if not (self.is_running and self.screen_stack) or self._status_pending:
+            return
+        self._status_pending = True
+        self.set_timer(0.25, self._render_status_later)
+
+    def _render_status_later(self) -> None:
+        self._status_pending = False
+        with contextlib.suppress(NoMatches):
             self._render_status()
 
     def notice(self, message: str, *, severity: str = "information") -> None:
         self.notify(safe_text(message, 300), severity=severity, markup=False)  # type: ignore[arg-type]
 
     def _committed(self, result: IngestResult) -> None:
-        # Coalesce: a burst of commits becomes one feed refresh per frame-ish interval.
+        # Coalesce: a burst of commits becomes one feed refresh per interval: 10 a second when
+        # it is quiet, 4 a second under a flood (each repaint is a frame's worth of loop time).
         self._inserted += result.inserted
         if not self._dirty:
             self._dirty = True
-            self.set_timer(0.1, self._flush_changes)
+            self.set_timer(0.25 if self._busy else 0.1, self._flush_changes)
 
     async def _flush_changes(self) -> None:
         self._dirty = False
         inserted, self._inserted = self._inserted, []
+        self._busy = len(inserted) > 25
         with _closing_quietly():
             await self.query_one(FeedView).refresh_data(inserted)
             await self._refresh_side()
@@ -298,16 +310,18 @@ class ConsoleApp(App[int]):
     def _feed_changed(self, event: FeedView.Changed) -> None:
         feed = event.feed
         total = feed.snapshot.total
-        subtitle = f"{total:,} records"
+        subtitle = f"≥ {total:,} records" if feed.approximate else f"{total:,} records"
         if not feed.following:
             subtitle += f" · paused · {feed.new_count:,} new" if feed.new_count else " · paused"
         else:
             subtitle += " · following"
         if feed.bookmarks:
             subtitle += f" · ★{len(feed.bookmarks)}"
-        feed.border_subtitle = subtitle
-        feed.border_title = "Feed" + (f" · {self.query_text}" if self.query_text else "")
-        feed.set_class(not feed.following, "-paused")
+        title = "Feed" + (f" · {self.query_text}" if self.query_text else "")
+        if feed.border_subtitle != subtitle:
+            feed.border_subtitle = subtitle
+        if feed.border_title != title:
+            feed.border_title = title
 
     @on(FeedView.Selected)
     async def _feed_selected(self, event: FeedView.Selected) -> None:

@@ -41,6 +41,7 @@ from console.model import entry as entries  # noqa: E402
 from console.model.filters import Filter  # noqa: E402
 from console.model.snowflake import DISCORD_EPOCH_MS  # noqa: E402
 from console.store import Store, queries  # noqa: E402
+from console.store import timeline  # noqa: E402
 from console.store import export as exporter  # noqa: E402
 from console.store.connection import _split  # noqa: E402
 from console.store.schema import APPLICATION_ID, MIGRATIONS  # noqa: E402
@@ -398,6 +399,7 @@ async def bench_queries(path: Path, runs: int, lines: list[Line]) -> None:
             "count FTS common term": Filter(text="spam"),
         }
         ctimes: dict[str, list[float]] = {k: [] for k in counts}
+        capped: dict[str, list[float]] = {k: [] for k in counts}
         for _ in range(3):  # warm the cache
             for flt in shapes.values():
                 await store.page(flt, limit=100)
@@ -422,6 +424,11 @@ async def bench_queries(path: Path, runs: int, lines: list[Line]) -> None:
                 t = time.perf_counter()
                 await store.count(flt)
                 ctimes[name].append(time.perf_counter() - t)
+                # What the feed shows first: a count capped at 10,000 ("≥ 10,000"), the exact one
+                # following in the background (performance.md Q4: "otherwise an approximation").
+                t = time.perf_counter()
+                await timeline.count(store.reader, flt, cap=10_000)
+                capped[name].append(time.perf_counter() - t)
         f95 = p95(floor)
         budget = max(0.010, 20 * f95)
         for name in shapes:
@@ -433,8 +440,9 @@ async def bench_queries(path: Path, runs: int, lines: list[Line]) -> None:
         a0, ad = p95(deep["actor depth 0"]), p95(deep["actor deep"])
         lines.append(Line("Q2", f"actor page {actor_depth:,} deep p95", ms(ad), ms(a0), f"{ad / a0:.2f}", "<= 2 x depth 0", ad <= 2 * a0))
         for name in counts:
-            v = p95(ctimes[name])
-            lines.append(Line("Q4", f"{name} p95", ms(v), "", "", "<= 25 ms (else approximate)", v <= 0.025))
+            v, c = p95(ctimes[name]), p95(capped[name])
+            lines.append(Line("Q4", f"{name} exact p95", ms(v), "", "", "info (shown when ready)", None))
+            lines.append(Line("Q4", f"{name} as shown (cap 10k) p95", ms(c), "", "", "<= 25 ms", c <= 0.025))
     finally:
         raw.close()
         await store.close()

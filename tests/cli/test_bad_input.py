@@ -124,3 +124,36 @@ def test_corrupt_database(tmp_path: Path) -> None:
     db.write_bytes(bytes(data))
     result = run("export", "--format", "csv", "--db", str(db))
     assert_one_line(result, 2, "damaged")
+
+
+def test_a_second_console_and_a_locked_database(tmp_path: Path) -> None:
+    import asyncio
+
+    from console.store import Store
+
+    db = tmp_path / "a.db"
+    env = {"DISCORD_TOKEN": FAKE_TOKEN}
+
+    async def hold_and_run(args: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
+        store = await Store.open(db)  # this process is "the other console"
+        try:
+            return await asyncio.to_thread(run, *args, env=env)
+        finally:
+            await store.close()
+
+    result = asyncio.run(hold_and_run(("backfill", "--guild", "1", "--db", str(db),
+                                       "--rest-url", "http://127.0.0.1:9/api/v10")))
+    assert_one_line(result, 2, "in use by another Audit Console", "audit-console open")
+    # Reading alongside is fine.
+    assert run("export", "--format", "jsonl", "--db", str(db)).returncode == 0
+
+    # Another program holding a write lock: one line once the wait is over, nothing written.
+    holder = sqlite3.connect(db, isolation_level=None, timeout=0)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        result = run("backfill", "--guild", "1", "--db", str(db), "--rest-url", "http://127.0.0.1:9/api/v10",
+                     env=env)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert_one_line(result, 2, "locked")

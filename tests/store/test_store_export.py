@@ -113,7 +113,9 @@ CASES: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = [
         {},
         {
             "action": "CHANNEL_UPDATE", "category": "channel", "target_name": "general",
-            "summary": f"overwrite {BOB}: −SEND_MESSAGES overwrite {R1}: +SEND_MESSAGES overwrite {G}: +VIEW_CHANNEL",
+            # Allow and deny kept apart: G's overwrite *denies* VIEW_CHANNEL.
+            "summary": f"overwrite {BOB}: deny −SEND_MESSAGES overwrite Helpers: allow +SEND_MESSAGES"
+                       f" overwrite {G}: deny +VIEW_CHANNEL",
             "overwrites": [
                 ow(BOB, "member", deny_removed=["SEND_MESSAGES"]),
                 ow(R1, "role", allow_added=["SEND_MESSAGES"]),

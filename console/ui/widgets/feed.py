@@ -34,6 +34,7 @@ from console.ui.rows import RowContext, record_key, record_row
 PAGE = 100
 INDEX_EVERY = 1000
 MAX_PAGES = 40  # the page cache is bounded: 4 000 records at most in memory
+COUNT_CAP = 10_000  # counts past this are shown as "≥ 10,000" until the exact one arrives
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,8 @@ class FeedView(ScrollView, can_focus=True):
         self._strips: dict[tuple[Any, ...], Strip] = {}
         self._generation = 0  # bumps on every reload: late page loads of an old one are dropped
         self._last_record: Any = None
+        #: True while the total shown is a capped count (at least that many).
+        self.approximate = False
 
     # -- data -----------------------------------------------------------------------------------
 
@@ -135,6 +138,7 @@ class FeedView(ScrollView, can_focus=True):
             return
         # Until the count arrives: exact when the first page is short, else "at least this".
         provisional = len(records) if len(records) < PAGE else PAGE * 2
+        self.approximate = len(records) == PAGE
         anchors = ((0, first[0].id),) if first else ()
         self.snapshot = Snapshot(provisional, anchors)
         self._pages.clear()
@@ -155,7 +159,16 @@ class FeedView(ScrollView, can_focus=True):
     @work(group="feed-index", exclusive=True, exit_on_error=False)
     async def _count_and_index(self, generation: int) -> None:
         try:
+            # A capped count first (fast at any size: "≥ 10,000"), then the exact one.
+            capped = await tl.count(self.store.reader, self.filter, cap=COUNT_CAP)
+            if generation != self._generation:
+                return
+            self.approximate = capped >= COUNT_CAP
+            self._set_total(capped)
+            if not self.approximate:
+                return
             total = await tl.count(self.store.reader, self.filter)
+            self.approximate = False
             if generation != self._generation:
                 return
             self._set_total(total)
@@ -239,8 +252,8 @@ class FeedView(ScrollView, can_focus=True):
             return
         anchors = ((0, first[0].id),) + tuple((p + newer, i) for p, i in snap.anchors)
         self.snapshot = Snapshot(snap.total + newer, anchors)
+        # Pages are positional and must go; strips are keyed by record, so they stay valid.
         self._pages.clear()
-        self._strips.clear()
         self._pages[0] = records
         self._resize()
         self.refresh()
@@ -423,7 +436,8 @@ class FeedView(ScrollView, can_focus=True):
             self.call_later(self._resume)
 
     async def _resume(self) -> None:
-        if self.new_count or self.filter.newest_first:
+        """Following again: show what arrived while paused (nothing was dropped)."""
+        if self.new_count:
             await self.load()
         else:
             self._move_to(self._newest_position())

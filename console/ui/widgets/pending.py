@@ -65,8 +65,15 @@ class PendingPane(VerticalScroll, can_focus=False):
 
     def show(self, changes: Sequence[RoleChange], *, now_ms: int,
              name_of: Callable[[str, int | None], str | None], styles: dict[str, str]) -> None:
+        # Only when something shown changed (ages tick once a second): an update reflows the screen.
+        key = (tuple((c.id, c.attempts, c.state, c.next_attempt_at) for c in changes), now_ms // 1000)
+        if key == getattr(self, "_shown", None):
+            return
+        self._shown = key
         self.changes = list(changes)
-        self.border_subtitle = f"{len(changes)} pending" if changes else ""
+        subtitle = f"{len(changes)} pending" if changes else ""
+        if self.border_subtitle != subtitle:
+            self.border_subtitle = subtitle
         self.query_one("#pending-body", Static).update(
             pending_table(changes, now_ms=now_ms, name_of=name_of, styles=styles)
         )

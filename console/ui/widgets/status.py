@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from console.ingest.collector import CollectorState
 from console.model.sanitize import safe_text
 
 
-class StatusBar(Static):
+class StatusBar(Widget):
+    """One line; repainted only when its text changes, and never re-laid out (a Static's update
+    reflows the whole screen, which costs a frame at every committed batch)."""
+
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $panel; color: $foreground; padding: 0 1; }
     """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._text = Text("")
+
+    def render(self) -> Text:
+        return self._text
+
+    def update(self, text: Text) -> None:
+        if text != self._text:
+            self._text = text
+            self.refresh()
 
     def show(self, *, label: str, state: CollectorState, open_gaps: int, operator: str | None,
              styles: dict[str, str], store_note: str = "") -> None:
