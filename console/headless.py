@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from console.config import Settings
-from console.ingest.collector import Collector, CollectorState
+from console.ingest.collector import Collector
+from console.ingest.state import CollectorState
 from console.model.filters import Filter
 from console.secret import REDACTOR, Secret
 from console.store import Store

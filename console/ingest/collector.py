@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from console.ingest.backfill import Backfiller, BackfillResult
 from console.ingest.names import names_from_dispatch, names_from_guild
 from console.ingest.source import AuditLogSource, SourceError
+from console.ingest.state import CollectorState
 from console.ingest.writer import BatchWriter
 from console.store import IngestResult, Store
 from console.store.errors import StoreError
@@ -35,18 +36,6 @@ class Gateway(Protocol):
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class CollectorState:
-    gateway: str = "offline"  # offline | connecting | connected | resuming | disconnected | closed
-    backfilling: frozenset[int] = frozenset()
-    degraded: str | None = None
-    entries_per_s: float = 0.0
-    stored: int = 0
-    last_error: str | None = None
-    guild_ids: frozenset[int] = frozenset()
-    sessions: int = 0
 
 
 @dataclass(slots=True)

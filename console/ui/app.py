@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.widgets import Footer
 
-from console.ingest.collector import CollectorState
+from console.ingest.state import CollectorState
 from console.model.filters import Filter
 from console.model.query import QueryError, format_filter, parse
 from console.model.records import RoleChange
@@ -24,7 +24,6 @@ from console.model.sanitize import safe_text
 from console.store import IngestResult, Store
 from console.store import timeline as tl
 from console.ui import session_state, theming
-from console.ui.commands import ConsoleCommands
 from console.ui.rows import RowContext
 from console.ui.screens.help import HelpScreen
 from console.ui.widgets.activity import ActivityBar
@@ -38,6 +37,13 @@ from console.ui.widgets.status import StatusBar
 Connect = Callable[["ConsoleApp"], Awaitable[None]]
 
 
+def _console_commands() -> Any:
+    """The palette's provider, imported when the palette first opens (not at startup)."""
+    from console.ui.commands import ConsoleCommands
+
+    return ConsoleCommands
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -45,7 +51,7 @@ def _now_ms() -> int:
 class ConsoleApp(App[int]):
     TITLE = "Audit Console"
     CSS_PATH = "app.tcss"
-    COMMANDS: ClassVar = App.COMMANDS | {ConsoleCommands}
+    COMMANDS: ClassVar = App.COMMANDS | {_console_commands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("slash", "search", "Search", id="search"),

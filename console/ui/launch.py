@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
+from typing import Any
 
 from console import paths
 from console.config import Settings
-from console.ingest.collector import Collector
 from console.secret import REDACTOR, Secret
 from console.store import Store
 from console.ui.app import ConsoleApp
@@ -23,10 +23,11 @@ class LiveSession:
         self.settings = settings
         self.token = token
         self.demo = demo
-        self.collector: Collector | None = None
+        self.collector: Any = None  # a Collector once connected
         self.sim = None
 
     async def connect(self, app: ConsoleApp) -> None:
+        from console.ingest.collector import Collector
         from console.ingest.source import SourceError
 
         rest_url, token = self.settings.rest_url, self.token

@@ -10,15 +10,15 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.color import Color, ColorParseError
 from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
 
 from console.model.actions import CATEGORIES
 from console.model.records import Attempt
-from console.ui import details
-from console.ui.details import NameOf
+from console.ui.theming import theme_styles
+
+NameOf = Callable[[str, int | None], str | None]
 
 HINT = "Select a row and press Enter"
 
@@ -143,6 +143,8 @@ class DetailDrawer(VerticalScroll):
         return Text(HINT, style=Style(dim=True, italic=True))
 
     def _render_record(self) -> RenderableType:
+        from console.ui import details  # only when something is shown: keeps startup lean
+
         return details.render_record(
             self._record,
             name_of=self.name_of,
@@ -155,16 +157,10 @@ class DetailDrawer(VerticalScroll):
     def _renderer_styles(self) -> Mapping[str, str]:
         if self.palette is not None:
             return self.palette
-        out: dict[str, str] = {}
-        variables = self.app.theme_variables if self.is_attached else {}
-        for key in STYLE_KEYS:
-            value = variables.get(key)
-            if value:
-                try:
-                    out[key] = Color.parse(value).hex
-                except ColorParseError:
-                    continue
-        return out
+        if not self.is_attached:
+            return {}
+        # get_css_variables(), not theme_variables: the latter lags a theme switch by a refresh.
+        return theme_styles(self.app.get_css_variables())
 
     def _theme_changed(self, _theme: object) -> None:
         if self.palette is None:

@@ -71,27 +71,21 @@ class FeedView(ScrollView, can_focus=True):
     following: reactive[bool] = reactive(True)
     new_count: reactive[int] = reactive(0)
 
-    class Selected(Message):
+    class _RecordMessage(Message):
+        def __init__(self, feed: FeedView, record: Any) -> None:
+            super().__init__()
+            self.feed = feed
+            self.record = record
+
+        @property
+        def control(self) -> FeedView:
+            return self.feed
+
+    class Selected(_RecordMessage):
         """Enter on a row."""
 
-        def __init__(self, feed: FeedView, record: Any) -> None:
-            super().__init__()
-            self.feed = feed
-            self.record = record
-
-        @property
-        def control(self) -> FeedView:
-            return self.feed
-
-    class CursorMoved(Message):
-        def __init__(self, feed: FeedView, record: Any) -> None:
-            super().__init__()
-            self.feed = feed
-            self.record = record
-
-        @property
-        def control(self) -> FeedView:
-            return self.feed
+    class CursorMoved(_RecordMessage):
+        """The cursor is on another record (the open drawer follows it)."""
 
     class Changed(Message):
         """Total, follow state or "N new" changed (for the border and the badge)."""

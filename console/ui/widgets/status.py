@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
-from console.ingest.collector import CollectorState
+from console.ingest.state import CollectorState
 from console.model.sanitize import safe_text
 
 
