@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from console.model import permissions as perms
+from console.model.actions import action_name
 from console.model.snowflake import to_ms
 
 #: Change keys whose values are permission bitfields (decimal strings).
@@ -298,11 +299,15 @@ def summary(entry: AuditEntry, role_name: Mapping[str, str] | None = None) -> st
         parts.append(f"rule {opts['auto_moderation_rule_name']}")
     if not parts:
         shown = [c for c in entry.changes if c.key not in PERMISSION_KEYS | {"$add", "$remove", "id", "type"}]
+        # A *_DELETE entry's old values describe what was deleted, not something cleared.
+        deleted = action_name(entry.action_type).endswith("_DELETE")
         for c in shown[:3]:
             if c.key == "nick" or (c.has_old and c.has_new):
                 parts.append(f"{c.key}: {_short(c.old)} → {_short(c.new)}")
             elif c.has_new:
                 parts.append(f"{c.key}={_short(c.new)}")
+            elif deleted:
+                parts.append(f"{c.key}={_short(c.old)}")
             else:
                 parts.append(f"{c.key} cleared")
         if len(shown) > 3:
