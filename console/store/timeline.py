@@ -36,18 +36,24 @@ def _plain_words(flt: Filter) -> list[str]:
     return [w.strip('"*') for w in flt.text.split() if w.strip('"*')]
 
 
-def _branch(kind: str, flt: Filter) -> tuple[str, list[Any]] | None:
+def _branch(kind: str, flt: Filter) -> tuple[str, list[Any], str] | None:
     """``SELECT id, <code> FROM …`` for one kind, or None when the filter excludes it."""
     if not flt.includes_kind(kind):
         return None
     where: list[str] = []
     args: list[Any] = []
+    id_col = "id"
     if kind == "audit":
         where, args, match = queries.entry_where(flt)
-        if match is not None:
+        table = "audit_entries"
+        if match is not None and not where:
+            # Text alone: read the full-text index directly, in rowid (= id) order, so a page
+            # or a capped count stops early instead of collecting every match first.
+            table, id_col = "audit_fts", "rowid"
+            where, args = ["audit_fts MATCH ?"], [match]
+        elif match is not None:
             where.append("id IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?)")
             args.append(match)
-        table = "audit_entries"
     else:
         table = {"decision": "decisions", "role_change": "role_changes", "gap": "gaps"}[kind]
         if flt.guild_ids:
@@ -74,13 +80,13 @@ def _branch(kind: str, flt: Filter) -> tuple[str, list[Any]] | None:
                 where.append("(reason LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\')")
                 args += [_like(word)] * 2
     low, high = queries.id_bounds(flt)
-    bounds, bargs = queries._bounds("id", low, high)
+    bounds, bargs = queries._bounds(id_col, low, high)
     where += bounds
     args += bargs
-    sql = f"SELECT id, {KIND_CODES[kind]} AS k FROM {table}"
+    sql = f"SELECT {id_col} AS id, {KIND_CODES[kind]} AS k FROM {table}"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    return sql, args
+    return sql, args, id_col
 
 
 def _compound(flt: Filter, extra: str = "", extra_args: Sequence[Any] = ()) -> tuple[str, list[Any]] | None:
@@ -89,9 +95,10 @@ def _compound(flt: Filter, extra: str = "", extra_args: Sequence[Any] = ()) -> t
         branch = _branch(kind, flt)
         if branch is None:
             continue
-        sql, bargs = branch
+        sql, bargs, id_col = branch
         if extra:
-            sql += (" AND " if " WHERE " in sql else " WHERE ") + extra
+            # ``{id}``: the branch's own id column (rowid when reading the full-text index).
+            sql += (" AND " if " WHERE " in sql else " WHERE ") + extra.replace("{id}", id_col)
             bargs = [*bargs, *extra_args]
         parts.append(sql)
         args += bargs
@@ -108,7 +115,7 @@ async def page_refs(
     desc = flt.newest_first
     extra, extra_args = "", []
     if anchor is not None:
-        extra, extra_args = ("id <= ?" if desc else "id >= ?"), [anchor]
+        extra, extra_args = ("{id} <= ?" if desc else "{id} >= ?"), [anchor]
     compound = _compound(flt, extra, extra_args)
     if compound is None:
         return []
@@ -125,7 +132,7 @@ async def count(
     order). With ``cap``, counting stops there: a count the UI can afford at any store size."""
     extra, extra_args = "", []
     if newer_than is not None:
-        extra, extra_args = ("id > ?" if flt.newest_first else "id < ?"), [newer_than]
+        extra, extra_args = ("{id} > ?" if flt.newest_first else "{id} < ?"), [newer_than]
     compound = _compound(flt, extra, extra_args)
     if compound is None:
         return 0

@@ -234,3 +234,33 @@ async def test_keyset_is_stable_while_newer_entries_arrive(store: Store) -> None
     await store.add_entries([raw_entry(x, 22) for x in newer], source="gateway", guild_id=1)
     rest = [e.id for p in [await store.page(before=page[-1].id, limit=100)] for e in p]
     assert [e.id for e in page] + rest == sorted(first, reverse=True)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+async def test_timeline_matches_reference(filled_db: Path, name: str) -> None:
+    """The feed's timeline (compound query, anchor + offset pages, capped counts) shows exactly
+    what the reference filter keeps — including text-only filters read from the index directly."""
+    from console.store import timeline
+
+    flt = CASES[name]
+    want = reference(ROWS, flt, NAMES)
+    s = await Store.open(filled_db, readonly=True)
+    try:
+        got: list[int] = []
+        refs = await timeline.page_refs(s.reader, flt, limit=41)
+        anchor = refs[0].id if refs else None
+        offset = 0
+        while refs:
+            got += [r.id for r in refs]
+            offset += len(refs)
+            refs = await timeline.page_refs(s.reader, flt, anchor=anchor, offset=offset, limit=41)
+        assert got == want
+        assert await timeline.count(s.reader, flt) == len(want)
+        assert await timeline.count(s.reader, flt, cap=10) == min(10, len(want))
+        if want:
+            total, anchors = await timeline.sparse_index(s.reader, flt, every=7)
+            assert total == len(want) and anchors == want[::7]
+            middle = want[len(want) // 2]
+            assert await timeline.count(s.reader, flt, newer_than=middle) == want.index(middle)
+    finally:
+        await s.close()
