@@ -9,6 +9,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, ClassVar
 
+from rich.segment import Segment, Segments
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -107,6 +108,26 @@ class ConsoleApp(App[int]):
         self._busy = False
         self.theme_problems: list[str] = []
         self._register_themes()
+
+    def _fatal_error(self) -> None:
+        """An unhandled exception: the traceback goes to the log file (redacted); the terminal
+        gets one line. Textual's default prints a traceback with every frame's locals."""
+        import logging
+
+        from console import paths
+        from console.secret import REDACTOR
+
+        error = self._exception
+        logging.getLogger("console.ui").error(
+            "unhandled exception in the console", exc_info=(type(error), error, error.__traceback__)
+            if error is not None else True,
+        )
+        what = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+        line = REDACTOR.redact(f"audit-console: internal error: {safe_text(what, 200)} (details in {paths.log_file()})")
+        self.bell()
+        # Raw segments: printed as they are, never re-wrapped to the terminal's width.
+        self._exit_renderables.append(Segments([Segment(line), Segment.line()]))
+        self._close_messages_no_wait()
 
     # -- themes ---------------------------------------------------------------------------------
 
