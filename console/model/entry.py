@@ -193,7 +193,8 @@ def overwrite_diff(entry: AuditEntry) -> OverwriteDiff | None:
     )
 
 
-def _overwrite_map(value: Any) -> dict[str, Mapping[str, Any]]:
+def overwrite_map(value: Any) -> dict[str, Mapping[str, Any]]:
+    """A ``permission_overwrites`` value (a list of overwrite objects) keyed by target id."""
     out: dict[str, Mapping[str, Any]] = {}
     if isinstance(value, list):
         for ow in value:
@@ -207,7 +208,7 @@ def channel_overwrite_diffs(entry: AuditEntry) -> list[OverwriteDiff]:
     c = entry.change("permission_overwrites")
     if c is None:
         return []
-    old, new = _overwrite_map(c.old), _overwrite_map(c.new)
+    old, new = overwrite_map(c.old), overwrite_map(c.new)
     diffs = []
     for target in sorted(old.keys() | new.keys()):
         o, n = old.get(target, {}), new.get(target, {})

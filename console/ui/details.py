@@ -523,22 +523,13 @@ def _overwrite_target(
     return _role(ctx, ident, name_then, guild_id)
 
 
-def _overwrite_map(value: Any) -> dict[str, Mapping[str, Any]]:
-    out: dict[str, Mapping[str, Any]] = {}
-    if isinstance(value, list):
-        for ow in value:
-            if isinstance(ow, Mapping) and ow.get("id") is not None:
-                out[str(ow["id"])] = ow
-    return out
-
-
 def _overwrite_rows(ctx: _Ctx, e: entries.AuditEntry, c: entries.Change) -> list[Row]:
     """``permission_overwrites`` on channel entries: allow/deny diffs per role or member."""
     if not (isinstance(c.old, list | type(None)) and isinstance(c.new, list | type(None))):
         return [
             (_key_text(ctx, c.key), _plain(ctx, c.old, c.has_old), _plain(ctx, c.new, c.has_new))
         ]
-    old, new = _overwrite_map(c.old), _overwrite_map(c.new)
+    old, new = entries.overwrite_map(c.old), entries.overwrite_map(c.new)
     rows: list[Row] = []
     for target in sorted(old.keys() | new.keys(), key=lambda t: (len(t), t)):
         o, n = old.get(target, {}), new.get(target, {})

@@ -57,6 +57,13 @@ def target_kind(action_type: int) -> str:
     return "user"
 
 
+def _reason(text: Text, reason: str | None, ctx: RowContext) -> None:
+    if reason:
+        text.append("  “", ctx.styles.get("muted", "dim"))
+        text.append(safe_text(reason, 200), "italic")
+        text.append("”", ctx.styles.get("muted", "dim"))
+
+
 def _head(text: Text, ms: int, kind: str, ctx: RowContext) -> None:
     text.append(clock_text(ms, ctx), ctx.styles.get("muted", "dim"))
     text.append("  ")
@@ -81,10 +88,7 @@ def entry_row(e: StoredEntry, ctx: RowContext) -> Text:
     if summary:
         text.append("  ")
         text.append(safe_text(summary, 160))
-    if e.reason:
-        text.append("  “", ctx.styles.get("muted", "dim"))
-        text.append(safe_text(e.reason, 200), "italic")
-        text.append("”", ctx.styles.get("muted", "dim"))
+    _reason(text, e.reason, ctx)
     return text
 
 
@@ -117,10 +121,7 @@ def role_change_row(c: RoleChange, ctx: RowContext) -> Text:
     text.append(" → ", ctx.styles.get("muted", "dim"))
     text.append(who("user", c.member_id, ctx))
     text.append(f"  attempt {c.attempts}", ctx.styles.get("muted", "dim"))
-    if c.reason:
-        text.append("  “", ctx.styles.get("muted", "dim"))
-        text.append(safe_text(c.reason, 200), "italic")
-        text.append("”", ctx.styles.get("muted", "dim"))
+    _reason(text, c.reason, ctx)
     return text
 
 
