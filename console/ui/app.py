@@ -194,7 +194,8 @@ class ConsoleApp(App[int]):
         await feed.load(self.filter)
         feed.focus()
         self.call_after_refresh(self.query_one(FilterSidebar).scroll_home, animate=False)
-        await self._refresh_side()
+        # The header's counts, the sparkline and the pending pane come after the first frame.
+        self.call_after_refresh(self._refresh_side)
         self.set_interval(1.0, self._tick, name="pending-tick")
         self.run_worker(self._check_store(), name="quick-check", exit_on_error=False)
         for problem in self.theme_problems:
