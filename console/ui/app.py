@@ -66,6 +66,8 @@ class ConsoleApp(App[int]):
         Binding("escape", "close_drawer", "Close", show=False),
         Binding("plus", "sidebar_width(2)", "Wider", show=False),
         Binding("minus", "sidebar_width(-2)", "Narrower", show=False),
+        Binding("left_curly_bracket", "drawer_height(-3)", "Shorter details", show=False),
+        Binding("right_curly_bracket", "drawer_height(3)", "Taller details", show=False),
         Binding("question_mark,f1", "help", "Help", id="help"),
     ]
 
@@ -524,6 +526,11 @@ class ConsoleApp(App[int]):
         sidebar = self.query_one(FilterSidebar)
         width = sidebar.styles.width.value if sidebar.styles.width else 26
         sidebar.styles.width = max(16, min(60, int(width) + delta))
+
+    def action_drawer_height(self, delta: int) -> None:
+        drawer = self.query_one(DetailDrawer)
+        current = drawer.outer_size.height or 14
+        drawer.styles.height = max(5, min(self.size.height - 8, current + delta))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -228,3 +228,29 @@ async def test_palette_lists_console_commands(make_app: Callable[..., ConsoleApp
         assert any(n.startswith("Theme: console-high-contrast") for n in names)
         hits = [hit async for hit in provider.search("1573669306368917723")]
         assert hits and "Jump to record" in str(hits[0].match_display)
+
+
+async def test_tab_takes_the_suggestion_and_panes_resize(make_app: Callable[..., ConsoleApp], seeded_db: Path,
+                                                          ids: dict[str, int]) -> None:
+    app = make_app(seeded_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"action:MEMBER_BAN_A")
+        await pilot.pause(0.2)
+        await pilot.press("tab")
+        assert app.query_one("#search-input", Input).value == "action:MEMBER_BAN_ADD"
+        await pilot.press("escape")
+        feed = app.query_one(FeedView)
+        assert await feed.jump_to_id(ids["role_update"])
+        await pilot.press("enter")
+        await settle(pilot)
+        drawer = app.query_one(DetailDrawer)
+        before = drawer.outer_size.height
+        await pilot.press("right_curly_bracket")
+        await pilot.pause(0.1)
+        assert drawer.outer_size.height == before + 3
+        sidebar = app.query_one("#sidebar")
+        width = sidebar.outer_size.width
+        await pilot.press("plus")
+        await pilot.pause(0.1)
+        assert sidebar.outer_size.width == width + 2

@@ -25,6 +25,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     ("Panes", [
         ("s", "show/hide filters"), ("p", "show/hide pending role changes"), ("Esc", "close details"),
         ("j (in details)", "raw JSON on/off"), ("+ −", "wider / narrower sidebar"),
+        ("{ }", "shorter / taller details"), ("Tab (in search)", "take the suggestion"),
     ]),
     ("Console", [
         ("Ctrl+P", "command palette (jump to id, theme, export, panes)"), ("? / F1", "this help"),

@@ -39,6 +39,7 @@ class SearchBar(Vertical):
     BINDINGS = [
         Binding("escape", "close", "Close search"),
         Binding("ctrl+f", "find", "Find (no filter)"),
+        Binding("tab", "complete", "Complete", show=False, priority=True),
     ]
 
     class Submitted(Message):
@@ -72,6 +73,12 @@ class SearchBar(Vertical):
     def action_close(self) -> None:
         self.remove_class("-open")
         self.post_message(self.Closed())
+
+    def action_complete(self) -> None:
+        """Tab: take the suggestion shown after the cursor (field, action name, known user)."""
+        box = self.query_one(Input)
+        box.cursor_position = len(box.value)
+        box.action_cursor_right()  # at the end of the text, this accepts the suggestion
 
     def action_find(self) -> None:
         self.post_message(self.Submitted(self.query_one(Input).value, find=True))
