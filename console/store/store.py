@@ -453,6 +453,10 @@ class Store:
         found = await rows(self._r, "SELECT kind, id, name FROM names")
         self._names = {(k, i): n for k, i, n in found}
 
+    async def reload_names(self) -> None:
+        """Re-read the names cache (another process may have learnt new names)."""
+        await self._load_names()
+
     def name_of(self, kind: str, ident: int | None) -> str | None:
         """Cached display name (raw, unsanitised)."""
         return None if ident is None else self._names.get((kind, ident))
@@ -592,6 +596,11 @@ class Store:
             await db.close()
         problems = [" ".join(str(r[0]).split()) for r in found if r[0] != "ok"]
         return problems[0] if problems else None
+
+    async def data_version(self) -> int:
+        """Changes whenever another connection (another process's collector) commits."""
+        row = await one(self._r, "PRAGMA data_version")
+        return int(row[0]) if row else 0
 
     async def open_gap_count(self) -> int:
         row = await one(self._r, "SELECT count(*) FROM gaps WHERE status IN ('open', 'failed')")

@@ -199,6 +199,11 @@ class ConsoleApp(App[int]):
         # The header's counts, the sparkline and the pending pane come after the first frame.
         self.call_after_refresh(self._refresh_side)
         self.set_interval(1.0, self._tick, name="pending-tick")
+        if self.store.readonly:
+            # Browsing a store another process collects into: its commits don't reach our
+            # listeners, so watch SQLite's data_version and refresh when it moves.
+            self._data_version = await self.store.data_version()
+            self.set_interval(1.0, self._watch_other_writers, name="watch-writers")
         self.run_worker(self._check_store(), name="quick-check", exit_on_error=False)
         for problem in self.theme_problems:
             self.notify(safe_text(problem, 200), title="Theme not loaded", severity="warning", markup=False)
@@ -317,6 +322,14 @@ class ConsoleApp(App[int]):
         hours = max(1, round((end - start) / 3_600_000))
         label = f"last {hours}h" if self.filter.since_ms is None else f"{hours}h range"
         self.query_one(ActivityBar).show(counts, label)
+
+    async def _watch_other_writers(self) -> None:
+        with _closing_quietly():
+            version = await self.store.data_version()
+            if version != self._data_version:
+                self._data_version = version
+                await self.store.reload_names()
+                self._committed(IngestResult())
 
     async def _tick(self) -> None:
         with _closing_quietly():

@@ -254,3 +254,31 @@ async def test_tab_takes_the_suggestion_and_panes_resize(make_app: Callable[...,
         await pilot.press("plus")
         await pilot.pause(0.1)
         assert sidebar.outer_size.width == width + 2
+
+
+async def test_browsing_follows_another_processs_collector(seeded_db: Path, ids: dict[str, int]) -> None:
+    """`open` while `collect` writes the same file: the new entries show up (no shared listener)."""
+    from console.store import Store
+
+    from .seed import frozen_clock
+
+    app = ConsoleApp(open_store=lambda: Store.open(seeded_db, readonly=True, clock=frozen_clock),
+                     label="browse", clock=frozen_clock, remember=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        feed = app.query_one(FeedView)
+        total = feed.snapshot.total
+        writer = await Store.open(seeded_db, clock=frozen_clock)  # "the collector"
+        try:
+            new = [{"id": str(from_ms(FROZEN_MS + 5000 + i)), "action_type": 22, "user_id": "1", "target_id": "2",
+                    "reason": "from the collector"} for i in range(3)]
+            await writer.add_entries(new, source="gateway", guild_id=ids["guild"], received_at=FROZEN_MS)
+        finally:
+            await writer.close()
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if feed.snapshot.total == total + 3:
+                break
+        await settle(pilot)
+        assert feed.snapshot.total == total + 3
+        assert feed.current.id == int(new[-1]["id"])
