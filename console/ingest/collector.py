@@ -237,7 +237,7 @@ class Collector:
 
     def _committed(self, result: IngestResult) -> None:
         now = time.monotonic()
-        if result.inserted:
+        if result.inserted and result.source == "gateway":  # live entries/s, not backfill pages
             self._rate.add(len(result.inserted), now)
         self._set(stored=self.state.stored + len(result.inserted), entries_per_s=self._rate.per_s(now))
 

@@ -45,6 +45,8 @@ class IngestResult:
     duplicates: int = 0
     failures: int = 0
     guild_ids: set[int] = field(default_factory=set)
+    #: "gateway" (live) or "backfill"; empty for commits that are not entries.
+    source: str = ""
 
     def merge(self, other: IngestResult) -> None:
         self.inserted += other.inserted
@@ -279,7 +281,7 @@ class Store:
         ``parse_failures``. Listeners are told only after COMMIT.
         """
         now = received_at if received_at is not None else self._clock()
-        result = IngestResult()
+        result = IngestResult(source=source)
         prepared: dict[int, tuple[Any, ...]] = {}
         fts: dict[int, tuple[Any, ...]] = {}
         hashes: dict[int, bytes] = {}

@@ -106,6 +106,7 @@ class ConsoleApp(App[int]):
         self._user_toggled_pending = False
         self._user_toggled_sidebar = False
         self._activity_at = 0.0
+        self._activity_total = 0
         self._status_pending = False
         self._busy = False
         self.theme_problems: list[str] = []
@@ -306,7 +307,8 @@ class ConsoleApp(App[int]):
 
     async def _refresh_side(self) -> None:
         now = time.monotonic()
-        if now - self._activity_at >= 5.0:  # the sparkline needs no more than one update in 5 s
+        # The sparkline needs no more than one update in 5 s — unless it still shows nothing.
+        if now - self._activity_at >= 5.0 or not self._activity_total:
             await self._refresh_activity()
         self.open_gaps = await self.store.open_gap_count()
         self._render_status()
@@ -319,6 +321,7 @@ class ConsoleApp(App[int]):
         start = self.filter.since_ms if self.filter.since_ms is not None else now - 86_400_000
         end = self.filter.until_ms if self.filter.until_ms is not None else now + 1
         counts = await tl.histogram(self.store.reader, self.filter, start_ms=start, end_ms=end, buckets=60)
+        self._activity_total = sum(counts)
         hours = max(1, round((end - start) / 3_600_000))
         label = f"last {hours}h" if self.filter.since_ms is None else f"{hours}h range"
         self.query_one(ActivityBar).show(counts, label)
@@ -346,8 +349,19 @@ class ConsoleApp(App[int]):
         if self.operator_id is not None:
             name = self.store.name_of("user", self.operator_id)
             operator = f"{name} ({self.operator_id})" if name else str(self.operator_id)
-        self.query_one(StatusBar).show(label=self.label, state=self.state, open_gaps=self.open_gaps,
+        self.query_one(StatusBar).show(label=self._guild_label(), state=self.state, open_gaps=self.open_gaps,
                                        operator=operator, styles=self.row_styles)
+
+    def _guild_label(self) -> str:
+        """The guild(s) by name once known (GUILD_CREATE stores them), else the session's label."""
+        ids = sorted(self.state.guild_ids) or sorted(i for (k, i) in self.store.names_snapshot() if k == "guild")
+        named = [self.store.name_of("guild", g) for g in ids[:3]]
+        if not ids or not any(named):
+            return self.label
+        shown = ", ".join(n or str(g) for n, g in zip(named, ids, strict=False))
+        if len(ids) > 3:
+            shown += f" +{len(ids) - 3}"
+        return shown + (" (offline)" if self.store.readonly else "")
 
     # -- feed events ----------------------------------------------------------------------------
 
