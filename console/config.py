@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from console import paths
+from console.model import snowflake
 from console.secret import Secret, check_token_shape
 
 DISCORD_REST_URL = "https://discord.com/api/v10"
@@ -43,12 +44,13 @@ class Settings:
 
 
 def _snowflake(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not (
-        isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, bool) or not (
+        isinstance(text, int) or (isinstance(text, str) and text.isascii() and text.isdigit())
     ):
         raise ConfigError(f"{where}: expected a Discord id (digits), got {value!r}")
-    n = int(value)
-    if not 0 < n < 2**63:
+    n = snowflake.parse(text)  # the range every stored id is held to
+    if n is None:
         raise ConfigError(f"{where}: {value!r} is not a Discord id")
     return n
 

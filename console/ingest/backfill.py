@@ -17,6 +17,7 @@ from console.ingest.names import names_from_audit_page
 from console.ingest.source import AuditLogSource, SourceError
 from console.model.records import Gap
 from console.model.snowflake import RETENTION_MS, to_ms
+from console.model.snowflake import parse as parse_id
 from console.store import Store
 
 log = logging.getLogger("console.ingest")
@@ -82,7 +83,7 @@ class Backfiller:
                 refreshed += len(result.updated)
                 if self._on_progress:
                     self._on_progress(pages, recovered)
-                ids = [i for i in (_entry_id(r) for r in raws) if i is not None]
+                ids = [i for i in (parse_id(r.get("id")) for r in raws if isinstance(r, Mapping)) if i is not None]
                 if not ids or max(ids) <= cursor:
                     break
                 cursor = max(ids)
@@ -125,12 +126,3 @@ def _entries_of(page: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     if not isinstance(entries, list):
         raise SourceError("Discord sent an audit-log page without audit_log_entries")
     return entries
-
-
-def _entry_id(raw: Any) -> int | None:
-    value = raw.get("id") if isinstance(raw, Mapping) else None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None

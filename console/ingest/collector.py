@@ -17,6 +17,7 @@ from console.ingest.names import names_from_dispatch, names_from_guild
 from console.ingest.source import AuditLogSource, SourceError
 from console.ingest.state import CollectorState
 from console.ingest.writer import BatchWriter
+from console.model.snowflake import parse as parse_id
 from console.store import IngestResult, Store
 from console.store.errors import StoreError
 
@@ -125,21 +126,21 @@ class Collector:
     def on_dispatch(self, name: str, payload: Mapping[str, Any]) -> None:
         """Every raw dispatch (from hikari's ShardPayloadEvent, before hikari's own parsing)."""
         if name == "GUILD_AUDIT_LOG_ENTRY_CREATE":
-            gid = _gid(payload)
+            gid = parse_id(payload.get("guild_id"))
             if self._wanted(gid):
                 self.writer.submit(gid, payload, "gateway")
         elif name == "READY":
             guilds = payload.get("guilds") if isinstance(payload.get("guilds"), list) else []
-            ids = [_gid({"guild_id": g.get("id")}) for g in guilds if isinstance(g, Mapping)]
+            ids = [parse_id(g.get("id")) for g in guilds if isinstance(g, Mapping)]
             self._session_started([g for g in ids if g is not None and self._wanted(g)])
         elif name == "RESUMED":
             self._set(gateway="connected")
         elif name == "GUILD_CREATE":
-            gid = _gid({"guild_id": payload.get("id")})
+            gid = parse_id(payload.get("id"))
             if self._wanted(gid):
                 self._spawn(self._guild_created(gid, payload), "guild-create")
         elif name in NAME_EVENTS:
-            gid = _gid(payload)
+            gid = parse_id(payload.get("guild_id"))
             if self._wanted(gid):
                 found = names_from_dispatch(name, payload)
                 if found:
@@ -264,12 +265,3 @@ class Collector:
                 raise TimeoutError("collector did not become idle")
             await asyncio.sleep(0.02)
         await self.writer.flush(timeout)
-
-
-def _gid(payload: Mapping[str, Any]) -> int | None:
-    value = payload.get("guild_id")
-    if isinstance(value, str) and value.isdigit() and len(value) <= 19:
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    return None

@@ -5,13 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-
-def _id(value: Any) -> int | None:
-    if isinstance(value, str) and value.isdigit() and len(value) <= 19:
-        return int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
-        return value
-    return None
+from console.model.snowflake import parse as parse_id
 
 
 def user_name(user: Mapping[str, Any]) -> str | None:
@@ -25,7 +19,7 @@ def _pairs(items: Any, name_of: Any) -> list[tuple[int, str]]:
     if isinstance(items, list):
         for item in items:
             if isinstance(item, Mapping):
-                i, n = _id(item.get("id")), name_of(item)
+                i, n = parse_id(item.get("id")), name_of(item)
                 if i is not None and isinstance(n, str):
                     out.append((i, n))
     return out
@@ -48,7 +42,7 @@ def names_from_guild(guild: Mapping[str, Any]) -> dict[str, list[tuple[int, str]
     members = guild.get("members") if isinstance(guild.get("members"), list) else []
     users = [m.get("user") for m in members if isinstance(m, Mapping) and isinstance(m.get("user"), Mapping)]
     return {
-        "guild": [(i, n) for i, n in [(_id(guild.get("id")), guild.get("name"))] if i and isinstance(n, str)],
+        "guild": [(i, n) for i, n in [(parse_id(guild.get("id")), guild.get("name"))] if i and isinstance(n, str)],
         "role": _pairs(guild.get("roles"), _name),
         "channel": _pairs(guild.get("channels"), _name) + _pairs(guild.get("threads"), _name),
         "user": _pairs(users, user_name),

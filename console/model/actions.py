@@ -111,6 +111,28 @@ def action_name(value: int) -> str:
     return known[0] if known else f"UNKNOWN ({value})"
 
 
+def target_kind(value: int) -> str | None:
+    """What an entry's ``target_id`` names: ``guild``, ``channel``, ``role`` or ``user`` — or None
+    where it varies (webhooks, invites, emoji …). discord-protocol.md §2, "Targets by action type"."""
+    if value == 1:
+        return "guild"
+    if 10 <= value <= 15 or 110 <= value <= 112 or value in (73, 192, 193):
+        return "channel"
+    if 30 <= value <= 32:
+        return "role"
+    if 20 <= value <= 28 or value in (72, 74, 75) or 143 <= value <= 146:
+        return "user"
+    return None
+
+
+def target_name_kinds(value: int) -> tuple[str, ...]:
+    """Where to look a target's name up: the kind the action's target names first, then the
+    others in turn (for types whose target varies)."""
+    first = target_kind(value)
+    rest = tuple(k for k in ("user", "role", "channel") if k != first)
+    return (first, *rest) if first else rest
+
+
 def documented_name(value: int) -> str | None:
     """The documented name, or None (the export contract's ``action`` field)."""
     known = ACTION_TYPES.get(value)

@@ -17,6 +17,7 @@ import orjson
 
 from console.model import permissions as perms
 from console.model.actions import action_name
+from console.model.snowflake import parse as parse_id
 from console.model.snowflake import to_ms
 
 #: Change keys whose values are permission bitfields (decimal strings).
@@ -85,21 +86,11 @@ class AuditEntry:
         return None
 
 
-def _snowflake(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, str) and value.isdigit() and len(value) <= 20:
-        return int(value)
-    return None
-
-
 def parse_entry(raw: Mapping[str, Any], guild_id: int | None = None) -> AuditEntry:
     """Parse a raw entry (REST page item or gateway dispatch). Raises MalformedEntry."""
     if not isinstance(raw, Mapping):
         raise MalformedEntry(f"entry is a {type(raw).__name__}, not an object")
-    entry_id = _snowflake(raw.get("id"))
+    entry_id = parse_id(raw.get("id"))
     if entry_id is None:
         raise MalformedEntry(f"entry has no usable id: {raw.get('id')!r}")
     action = raw.get("action_type")
@@ -108,7 +99,7 @@ def parse_entry(raw: Mapping[str, Any], guild_id: int | None = None) -> AuditEnt
             action = int(action)
         else:
             raise MalformedEntry(f"entry {entry_id} has no usable action_type: {action!r}")
-    gid = _snowflake(raw.get("guild_id")) or guild_id
+    gid = parse_id(raw.get("guild_id")) or guild_id
     target = raw.get("target_id")
     reason = raw.get("reason")
     changes: list[Change] = []
@@ -128,7 +119,7 @@ def parse_entry(raw: Mapping[str, Any], guild_id: int | None = None) -> AuditEnt
         id=entry_id,
         guild_id=gid,
         action_type=action,
-        actor_id=_snowflake(raw.get("user_id")),
+        actor_id=parse_id(raw.get("user_id")),
         target_id=None if target is None else str(target),
         reason=reason if isinstance(reason, str) else (None if reason is None else str(reason)),
         changes=tuple(changes),

@@ -64,8 +64,9 @@ from typing import Any, Final
 import orjson
 
 from console.model import entry as entries
-from console.model.actions import action_category, documented_name
+from console.model.actions import action_category, documented_name, target_name_kinds
 from console.model.snowflake import iso_utc, to_ms
+from console.model.snowflake import parse as parse_id
 
 EXPORT_FORMAT_VERSION: Final = 1
 #: The JSON document's ``format`` marker.
@@ -73,29 +74,6 @@ EXPORT_FORMAT_NAME: Final = "audit-console-export"
 
 #: (kind, id) → display name, or None. Kinds: ``user``, ``role``, ``channel``, ``guild``.
 NameLookup = Callable[[str, int], "str | None"]
-
-# Where to look a target's name up first, by action type (a target id names a user, a role or a
-# channel depending on the action; unknown types try each kind in turn).
-_ROLE_TARGET: Final = frozenset({30, 31, 32})
-_CHANNEL_TARGET: Final = frozenset({10, 11, 12, 13, 14, 15, 73, 110, 111, 112})
-_USER_FIRST: Final = ("user", "role", "channel")
-_ROLE_FIRST: Final = ("role", "user", "channel")
-_CHANNEL_FIRST: Final = ("channel", "user", "role")
-
-
-def _target_kinds(action_type: int) -> tuple[str, str, str]:
-    if action_type in _ROLE_TARGET:
-        return _ROLE_FIRST
-    if action_type in _CHANNEL_TARGET:
-        return _CHANNEL_FIRST
-    return _USER_FIRST
-
-
-def _id_int(value: str | None) -> int | None:
-    if value is not None and value.isdigit() and len(value) <= 20:
-        return int(value)
-    return None
-
 
 class _RoleNames:
     """The ``Mapping.get`` that :func:`entries.summary` needs, backed by a name lookup."""
@@ -106,7 +84,7 @@ class _RoleNames:
         self._names = names
 
     def get(self, key: str, default: str) -> str:
-        ident = _id_int(key)
+        ident = parse_id(key)
         found = self._names("role", ident) if ident is not None else None
         return found if found is not None else default
 
@@ -156,9 +134,9 @@ def audit_record(
     gid = e.guild_id if e.guild_id is not None else guild_id
     actor_name = lookup("user", e.actor_id) if e.actor_id is not None else None
     target_name = None
-    target_int = _id_int(e.target_id)
+    target_int = parse_id(e.target_id)
     if target_int is not None:
-        for kind in _target_kinds(e.action_type):
+        for kind in target_name_kinds(e.action_type):
             target_name = lookup(kind, target_int)
             if target_name is not None:
                 break

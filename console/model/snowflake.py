@@ -11,6 +11,27 @@ DISCORD_EPOCH_MS = 1_420_070_400_000
 RETENTION_MS = 45 * 24 * 3600 * 1000
 
 
+#: SQLite keys rows on a signed 64-bit INTEGER: a larger "id" cannot be one we store.
+MAX_ID = 2**63 - 1
+
+
+def parse(value: object) -> int | None:
+    """A Discord id as sent (a decimal string, or an int) → int, or None when it is not one.
+
+    The one place ids from payloads are read: ASCII digits only (``"²".isdigit()`` is true, and
+    ``int("²")`` fails), and 0 < id ≤ MAX_ID, so no stored id can overflow SQLite's INTEGER.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        n = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        n = int(value)
+    else:
+        return None
+    return n if 0 < n <= MAX_ID else None
+
+
 def to_ms(snowflake: int) -> int:
     """Unix time in milliseconds at which the snowflake was made."""
     return (int(snowflake) >> 22) + DISCORD_EPOCH_MS

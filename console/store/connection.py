@@ -105,7 +105,7 @@ async def prepare(db: aiosqlite.Connection, path: Path, *, readonly: bool, quick
         if readonly:
             if version < SCHEMA_VERSION:
                 raise StoreError(f"{path} needs upgrading: open it once with a collecting command first")
-            await db.execute("PRAGMA query_only = ON")  # noqa: ASYNC - one statement, cheap
+            await db.execute("PRAGMA query_only = ON")
         else:
             await db.execute("PRAGMA busy_timeout = 5000")
             (mode,) = await one(db, "PRAGMA journal_mode = WAL")

@@ -12,15 +12,18 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import aiosqlite
 import orjson
 
 from console.model import entry as entries
+from console.model.actions import target_name_kinds
 from console.model.filters import Filter
 from console.model.records import Attempt, Decision, Gap, RoleChange
 from console.model.snowflake import RETENTION_MS, SnowflakeFactory, from_ms
+from console.model.snowflake import parse as parse_id
 from console.store import queries
 from console.store.connection import check_file, connect, describe, one, prepare, rows
 from console.store.errors import StoreError, StoreFullError
@@ -48,13 +51,6 @@ class IngestResult:
     #: "gateway" (live) or "backfill"; empty for commits that are not entries.
     source: str = ""
 
-    def merge(self, other: IngestResult) -> None:
-        self.inserted += other.inserted
-        self.updated += other.updated
-        self.duplicates += other.duplicates
-        self.failures += other.failures
-        self.guild_ids |= other.guild_ids
-
 
 @dataclass(frozen=True, slots=True)
 class StoredEntry:
@@ -80,13 +76,6 @@ class StoredEntry:
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> StoredEntry:
         return cls(*row)
-
-
-def _int_or_none(value: str | None) -> int | None:
-    if value is not None and value.isdigit() and len(value) <= 19:
-        n = int(value)
-        return n if n < 2**63 else None
-    return None
 
 
 class _Lock:
@@ -140,7 +129,8 @@ class Store:
         self._clock = clock
         self._write_lock = asyncio.Lock()
         self._listeners: list[Listener] = []
-        self._names: dict[tuple[str, int], str] = {}
+        #: kind ("user", "role", "channel", "guild") → id → name.
+        self._names: dict[str, dict[int, str]] = {}
         self.ids = SnowflakeFactory()
         self.closed = False
 
@@ -303,7 +293,7 @@ class Store:
                 continue
             h = entries.content_hash(raw)
             hashes[e.id] = h
-            target = _int_or_none(e.target_id)
+            target = parse_id(e.target_id)
             prepared[e.id] = (
                 e.id, e.guild_id, e.action_type, e.actor_id, target, e.reason,
                 e.created_ms, now, source, raw_json, h,
@@ -366,11 +356,11 @@ class Store:
     def _fts_names(self, e: entries.AuditEntry) -> str:
         found = []
         if e.actor_id is not None:
-            found.append(self._names.get(("user", e.actor_id), ""))
-        target = _int_or_none(e.target_id)
+            found.append(self.name_of("user", e.actor_id) or "")
+        target = parse_id(e.target_id)
         if target is not None:
-            for kind in ("user", "role", "channel"):
-                name = self._names.get((kind, target))
+            for kind in target_name_kinds(e.action_type):
+                name = self.name_of(kind, target)
                 if name:
                     found.append(name)
                     break
@@ -453,7 +443,10 @@ class Store:
 
     async def _load_names(self) -> None:
         found = await rows(self._r, "SELECT kind, id, name FROM names")
-        self._names = {(k, i): n for k, i, n in found}
+        names: dict[str, dict[int, str]] = {}
+        for k, i, n in found:
+            names.setdefault(k, {})[i] = n
+        self._names = names
 
     async def reload_names(self) -> None:
         """Re-read the names cache (another process may have learnt new names)."""
@@ -461,14 +454,17 @@ class Store:
 
     def name_of(self, kind: str, ident: int | None) -> str | None:
         """Cached display name (raw, unsanitised)."""
-        return None if ident is None else self._names.get((kind, ident))
+        return None if ident is None else self._names.get(kind, {}).get(ident)
 
-    def names_snapshot(self) -> dict[tuple[str, int], str]:
-        return dict(self._names)
+    def names(self, kind: str) -> Mapping[int, str]:
+        """Every cached name of one kind, read-only and without a copy (it is read per keystroke
+        and per header repaint; a copy of a large guild's members would cost each time)."""
+        return MappingProxyType(self._names.get(kind, {}))
 
     async def upsert_names(self, guild_id: int | None, kind: str, items: Iterable[tuple[int, str]]) -> int:
         """Remember names; returns how many changed. Writes only what changed."""
-        changed = [(i, n) for i, n in items if isinstance(n, str) and self._names.get((kind, i)) != n]
+        known = self._names.setdefault(kind, {})
+        changed = [(i, n) for i, n in items if isinstance(n, str) and known.get(i) != n]
         if not changed:
             return 0
         now = self._clock()
@@ -479,7 +475,7 @@ class Store:
                 [(kind, i, guild_id, n, now) for i, n in changed],
             )
         for i, n in changed:
-            self._names[(kind, i)] = n
+            known[i] = n
         return len(changed)
 
     async def save_guild_state(self, guild_id: int, snapshot: Mapping[str, Any]) -> None:

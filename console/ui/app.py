@@ -162,12 +162,10 @@ class ConsoleApp(App[int]):
 
     def watch_theme(self, theme: str) -> None:
         self.row_styles = theming.theme_styles(self.get_css_variables())
-        if self.is_mounted(self):
+        # A theme set in __init__ (the remembered one) arrives before there is a screen.
+        if self.screen_stack and self.query(FeedView):
             self._apply_context()
             self._render_status()
-
-    def is_mounted(self, widget: Any) -> bool:
-        return bool(self.screen_stack) and widget.is_attached
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -354,7 +352,7 @@ class ConsoleApp(App[int]):
 
     def _guild_label(self) -> str:
         """The guild(s) by name once known (GUILD_CREATE stores them), else the session's label."""
-        ids = sorted(self.state.guild_ids) or sorted(i for (k, i) in self.store.names_snapshot() if k == "guild")
+        ids = sorted(self.state.guild_ids) or sorted(self.store.names("guild"))
         named = [self.store.name_of("guild", g) for g in ids[:3]]
         if not ids or not any(named):
             return self.label
@@ -513,14 +511,13 @@ class ConsoleApp(App[int]):
 
     def _resolve(self, kind: str, text: str) -> list[int]:
         low = text.lower()
-        kinds = ("user",) if kind == "user" else (kind,)
-        return [i for (k, i), n in self.store.names_snapshot().items() if k in kinds and n.lower() == low]
+        return [i for i, n in self.store.names(kind).items() if n.lower() == low]
 
     def _known_users(self) -> list[str]:
-        return sorted({n for (k, _), n in self.store.names_snapshot().items() if k == "user"})[:5000]
+        return sorted(set(self.store.names("user").values()))[:5000]
 
     def _known_roles(self) -> list[str]:
-        return sorted({n for (k, _), n in self.store.names_snapshot().items() if k == "role"})
+        return sorted(set(self.store.names("role").values()))
 
     async def _members_with_roles(self, role_ids: frozenset[int]) -> frozenset[int]:
         found: set[int] = set()

@@ -28,7 +28,7 @@ from rich.text import Text
 
 from console.model import entry as entries
 from console.model import permissions as perms
-from console.model.actions import action_category, action_name
+from console.model.actions import action_category, action_name, target_kind
 from console.model.records import Attempt, Decision, Gap, RoleChange
 from console.model.sanitize import safe_text
 from console.model.snowflake import to_ms
@@ -276,19 +276,6 @@ def _role(ctx: _Ctx, ident: Any, name_then: str | None = None, guild_id: int | N
     return text
 
 
-def _target_kind(action_type: int) -> str | None:
-    """What an entry's ``target_id`` points at (discord-protocol.md §2, "Targets")."""
-    if action_type == 1:
-        return "guild"
-    if 10 <= action_type <= 15 or 110 <= action_type <= 112 or action_type in (73, 192, 193):
-        return "channel"
-    if 30 <= action_type <= 32:
-        return "role"
-    if 20 <= action_type <= 28 or action_type in (72, 74, 75) or 143 <= action_type <= 146:
-        return "user"
-    return None
-
-
 # -- permission diffs ------------------------------------------------------------------------------
 
 
@@ -441,7 +428,7 @@ def _change_rows(ctx: _Ctx, e: entries.AuditEntry, c: entries.Change) -> list[Ro
             ow = entries.overwrite_diff(e)
             kind = "user" if ow is not None and ow.type == "member" else "role"
         elif key == "id":
-            kind = _target_kind(e.action_type)
+            kind = target_kind(e.action_type)
         before, after = _value_cells(ctx, c, lambda v: _entity(ctx, kind, v))
         return [(_key_text(ctx, key), before, after)]
     if key == "type" and e.action_type in (13, 14, 15):
@@ -699,7 +686,7 @@ def _render_audit(
     actor_id = parsed.actor_id if parsed else record.actor_id
     target_id: Any = parsed.target_id if parsed else record.target_id
     fields.add_row("Actor", _who(ctx, "user", actor_id))
-    kind = _target_kind(action_type)
+    kind = target_kind(action_type)
     target = _entity(ctx, kind, target_id)
     if target_id is not None and kind is None:
         target.append(" (id)", ctx.style("muted"))

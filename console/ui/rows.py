@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from rich.text import Text
 
 from console.model import entry as entries
-from console.model.actions import action_category, action_name
+from console.model.actions import action_category, action_name, target_kind
 from console.model.records import Decision, Gap, RoleChange
 from console.model.sanitize import safe_text
 from console.model.snowflake import to_ms
@@ -49,14 +49,6 @@ def who(kind: str, ident: int | None, ctx: RowContext) -> str:
     return f"{safe_text(name, 32)} ({ident})" if name else str(ident)
 
 
-def target_kind(action_type: int) -> str:
-    if action_type in (30, 31, 32):
-        return "role"
-    if 10 <= action_type <= 15 or 110 <= action_type <= 112 or action_type in (73, 192, 193):
-        return "channel"
-    return "user"
-
-
 def _reason(text: Text, reason: str | None, ctx: RowContext) -> None:
     if reason:
         text.append("  “", ctx.styles.get("muted", "dim"))
@@ -84,7 +76,7 @@ def entry_row(e: StoredEntry, ctx: RowContext) -> Text:
     text.append(" ")
     text.append(who("user", e.actor_id, ctx))
     text.append(" → ", ctx.styles.get("muted", "dim"))
-    text.append(who(target_kind(e.action_type), e.target_id, ctx))
+    text.append(who(target_kind(e.action_type) or "user", e.target_id, ctx))
     if summary:
         text.append("  ")
         text.append(safe_text(summary, 160))

@@ -142,6 +142,19 @@ async def test_names_upsert_and_reload(store: Store, db_path: Path) -> None:
     await store.close()
     reopened = await Store.open(db_path)
     try:
-        assert reopened.names_snapshot() == {("user", 5): "alice", ("user", 6): "robert"}
+        cached = {k: dict(reopened.names(k)) for k in ("user", "role", "channel", "guild") if reopened.names(k)}
+        assert cached == {"user": {5: "alice", 6: "robert"}}
     finally:
         await reopened.close()
+
+
+async def test_ids_sqlite_cannot_hold_are_kept_as_parse_failures(store: Store) -> None:
+    """A 20-digit "id" (or one in non-ASCII digits) used to raise OverflowError mid-batch, which
+    lost the whole batch and stopped the live writer; now it is a parse failure like any other."""
+    good = {"id": "123456789012345678", "action_type": 22, "user_id": "5", "target_id": "6"}
+    huge = {"id": "99999999999999999999", "action_type": 22, "user_id": "5", "target_id": "6"}
+    odd = {"id": "１２３", "action_type": 22, "user_id": "5", "target_id": "²"}
+    result = await store.add_entries([good, huge, odd], source="gateway", guild_id=9)
+    assert result.inserted == [123456789012345678]
+    assert result.failures == 2
+    assert len(await store.parse_failures()) == 2
