@@ -84,6 +84,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="-", help="output file, or - for standard output (default)")
     _filters(p)
 
+    p = sub.add_parser("explain", help="why a member may or may not do something (exit 0 allowed, 1 denied)")
+    p.add_argument("--db", type=Path, help="the store whose guild state to use (default: %s)" % paths.default_db())
+    p.add_argument("--config", type=Path, help="config file (default: %s)" % paths.config_file())
+    p.add_argument("--state", type=Path, metavar="FILE",
+                   help='a guild snapshot as Discord\'s REST returns it: {"guild", "channels", "members"}')
+    p.add_argument("--policy", type=Path, metavar="FILE", help="policy file (default: the config's, else built-in)")
+    p.add_argument("--guild", dest="guild_id", required=True, metavar="ID")
+    p.add_argument("--member", required=True, metavar="ID")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--capability", metavar="NAME", help="e.g. roles.grant (the whole policy)")
+    what.add_argument("--permission", metavar="NAME", help="e.g. MANAGE_ROLES (Discord's algorithm alone)")
+    p.add_argument("--channel", metavar="ID", help="in this channel (default: guild-wide)")
+    p.add_argument("--json", action="store_true", help='print {"allowed", "reason_code", "permissions", "path"}')
+
+    p = sub.add_parser("policy", help="check a policy file, or print the commented example")
+    psub = p.add_subparsers(dest="policy_command", metavar="ACTION", parser_class=_Parser, required=True)
+    psub.add_parser("example", help="print the commented example policy")
+    pc = psub.add_parser("check", help="validate a policy file (exit 0 valid, 2 invalid) and print its version")
+    pc.add_argument("file", type=Path)
+
     p = sub.add_parser("sim", help="run the simulated Discord alone and print the REST URL")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
     p.add_argument("--seed", type=int, default=1)
@@ -197,6 +217,49 @@ def cmd_export(args: argparse.Namespace) -> int:
     return export(settings, flt, args.format, args.out)
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from console.headless import explain
+
+    settings = settings_from(args)
+    if args.policy:
+        settings = settings.with_(policy=args.policy.expanduser())
+    guild_id = parse_id(args.guild_id, "--guild")
+    member_id = parse_id(args.member, "--member")
+    channel_id = parse_id(args.channel, "--channel") if args.channel else None
+    answer = explain(settings, guild_id, member_id, capability=args.capability, permission=args.permission,
+                     channel_id=channel_id, state=args.state)
+    if args.json:
+        import orjson
+
+        sys.stdout.write(orjson.dumps(answer.as_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        from console.model.sanitize import safe_text
+
+        what = args.capability or args.permission.upper()
+        verdict = "ALLOWED" if answer.allowed else "DENIED"
+        code = f" ({answer.reason_code})" if answer.reason_code else ""
+        lines = [f"{what}: {verdict}{code}", *answer.lines()]
+        sys.stdout.write("\n".join(safe_text(line, 2000) for line in lines) + "\n")
+    return EXIT_OK if answer.allowed else EXIT_FAILED
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    from console.policy.document import PolicyError, load_policy
+
+    if args.policy_command == "example":
+        from importlib.resources import files
+
+        sys.stdout.write(files("console.policy").joinpath("example.toml").read_text(encoding="utf-8"))
+        return EXIT_OK
+    try:
+        policy = load_policy(args.file.expanduser())
+    except PolicyError as e:
+        raise ConfigError(str(e)) from None
+    sys.stdout.write(f"{args.file}: valid, version {policy.version}: {len(policy.grants)} grants, "
+                     f"{len(policy.overrides)} overrides, {len(policy.capabilities)} capabilities\n")
+    return EXIT_OK
+
+
 def cmd_sim(args: argparse.Namespace) -> int:
     from console.headless import run_sim
 
@@ -213,6 +276,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "collect": cmd_collect,
     "backfill": cmd_backfill,
     "export": cmd_export,
+    "explain": cmd_explain,
+    "policy": cmd_policy,
     "sim": cmd_sim,
 }
 

@@ -38,6 +38,14 @@ class Settings:
     """The console's theme; remembered when changed in the TUI."""
     recheck_interval_s: float = 300.0
     """How often to re-read the newest page (Discord updates some entries in place)."""
+    policy: Path | None = None
+    """The policy file (TOML); default ``policy.toml`` beside the config, else the built-in policy."""
+
+    def policy_path(self) -> Path | None:
+        if self.policy is not None:
+            return self.policy
+        default = paths.policy_file()
+        return default if default.exists() else None
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -107,6 +115,10 @@ def load(path: Path | None = None) -> Settings:
         out["operator_id"] = _snowflake(data["operator_id"], f"{where}: operator_id")
     if "token_file" in data:
         out["token_file"] = Path(str(data["token_file"])).expanduser()
+    if "policy" in data:
+        if not isinstance(data["policy"], str):
+            raise ConfigError(f"{where}: policy must be a path string")
+        out["policy"] = Path(data["policy"]).expanduser()
     if "theme" in data:
         if not isinstance(data["theme"], str):
             raise ConfigError(f"{where}: theme must be a string")

@@ -125,6 +125,48 @@ async def _check_readable(db: Path) -> None:
     await store.close()
 
 
+def explain(settings: Settings, guild_id: int, member_id: int, *, capability: str | None, permission: str | None,
+            channel_id: int | None, state: Path | None) -> Any:
+    """The answer to ``audit-console explain`` (an ``Explanation``). Never records a decision: a
+    question is not an action. Bad input raises ConfigError (exit 2)."""
+    from console.config import ConfigError
+    from console.policy import explain as ex
+    from console.policy.document import PolicyError
+    from console.policy.gatekeeper import GateError
+    from console.policy.policy_file import PolicyFile
+
+    try:
+        policy = PolicyFile(settings.policy_path()) if capability else None
+        if state is not None:
+            guild = ex.load_state(state)
+            if guild.id != guild_id:
+                raise ConfigError(f"--state holds guild {guild.id}, not --guild {guild_id}")
+        else:
+            guild = asyncio.run(_stored_guild(settings, guild_id))
+        now = now_ms()
+        if capability:
+            assert policy is not None
+            return ex.explain_capability(policy.policy, guild, member_id, capability, channel_id=channel_id,
+                                         now_ms=now)
+        assert permission is not None
+        return ex.explain_permission(guild, member_id, permission, channel_id=channel_id, now_ms=now)
+    except (ex.ExplainError, PolicyError, GateError) as e:
+        raise ConfigError(str(e)) from None
+
+
+async def _stored_guild(settings: Settings, guild_id: int) -> Any:
+    from console.policy.gatekeeper import Gatekeeper
+    from console.policy.policy_file import PolicyFile
+    from console.store.connection import check_file
+
+    check_file(settings.db, must_exist=True)
+    store = await Store.open(settings.db, readonly=True)
+    try:
+        return await Gatekeeper(store, PolicyFile(None)).guild(guild_id)
+    finally:
+        await store.close()
+
+
 def run_sim(*, port: int, seed: int, rate: float) -> int:
     from console.sim import SimConfig
     from console.sim.server import run_standalone

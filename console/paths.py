@@ -40,3 +40,8 @@ def log_file() -> Path:
 
 def config_file() -> Path:
     return Path(os.environ.get("AUDIT_CONSOLE_CONFIG") or config_dir() / "config.toml")
+
+
+def policy_file() -> Path:
+    """The policy used when neither the config nor --policy names one (if it exists)."""
+    return config_dir() / "policy.toml"

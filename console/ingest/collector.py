@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from console.ingest.backfill import Backfiller, BackfillResult
+from console.ingest.guild_state import STATE_EVENTS, GuildStates
 from console.ingest.names import names_from_dispatch, names_from_guild
 from console.ingest.source import AuditLogSource, SourceError
 from console.ingest.state import CollectorState
@@ -82,6 +83,12 @@ class Collector:
         self.backfills: list[BackfillResult] = []
         self._unsubscribe = store.add_listener(self._committed)
         self._background: list[asyncio.Task[Any]] = []
+        #: Roles, channels and members as last seen: the policy's Discord gate reads these.
+        self.guilds = GuildStates()
+        self._saving = False
+        #: Called with every raw dispatch after the collector's own handling (the reconciler
+        #: watches GUILD_MEMBER_UPDATE, the bot INTERACTION_CREATE).
+        self.dispatch_listeners: list[Callable[[str, Mapping[str, Any]], None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -116,6 +123,8 @@ class Collector:
             with contextlib.suppress(BaseException):
                 await task
         await self.writer.stop()
+        with contextlib.suppress(StoreError):
+            await self._save_guild_states(delay=0)
         if self.state.gateway == "connected":
             await self._mark_live()
         self._set(gateway="closed")
@@ -138,13 +147,23 @@ class Collector:
         elif name == "GUILD_CREATE":
             gid = parse_id(payload.get("id"))
             if self._wanted(gid):
+                self.guilds.guild_created(gid, payload)  # type: ignore[arg-type]
                 self._spawn(self._guild_created(gid, payload), "guild-create")
-        elif name in NAME_EVENTS:
+        if name in NAME_EVENTS:
             gid = parse_id(payload.get("guild_id"))
             if self._wanted(gid):
                 found = names_from_dispatch(name, payload)
                 if found:
                     self._spawn(self._save_names(gid, found), "names")
+        if name in STATE_EVENTS and self.guilds.apply(name, payload) is not None and not self._saving:
+            # Coalesce: a burst of member updates becomes one write a second later.
+            self._saving = True
+            self._spawn(self._save_guild_states(), "guild-state")
+        for listener in self.dispatch_listeners:
+            try:
+                listener(name, payload)
+            except Exception:  # one listener's bug must not stop ingestion
+                log.exception("dispatch listener failed on %s", name)
 
     def on_connection(self, connected: bool) -> None:
         if connected:
@@ -184,13 +203,18 @@ class Collector:
 
     async def _guild_created(self, gid: int, payload: Mapping[str, Any]) -> None:
         await self._save_names(gid, names_from_guild(payload))
-        snapshot = {
-            "guild": {k: v for k, v in payload.items() if k not in ("members", "channels", "threads", "presences",
-                                                                   "voice_states")},
-            "channels": payload.get("channels") or [],
-            "members": payload.get("members") or [],
-        }
-        await self.store.save_guild_state(gid, snapshot)
+        await self._save_guild_states(delay=0)
+
+    async def _save_guild_states(self, delay: float = 1.0) -> None:
+        try:
+            await asyncio.sleep(delay)
+        finally:
+            self._saving = False
+        for gid in list(self.guilds.dirty):
+            self.guilds.dirty.discard(gid)
+            rest = self.guilds.rest(gid)
+            if rest is not None:
+                await self.store.save_guild_state(gid, rest)
 
     async def _save_names(self, gid: int | None, found: Mapping[str, list[tuple[int, str]]]) -> None:
         for kind, items in found.items():

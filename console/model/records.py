@@ -122,7 +122,7 @@ class RoleChange:
     COLUMNS: ClassVar[str] = (
         "id, guild_id, member_id, role_id, op, reason, requested_by, source, decision_id, state, created_at,"
         " updated_at, next_attempt_at, deadline_at, attempts, observed_at, error, linked_entry_id, message_id,"
-        " cancelled_by"
+        " cancelled_by, message_state, message_error"
     )
     FINAL: ClassVar[frozenset[str]] = frozenset({"confirmed", "reverted", "failed", "expired", "cancelled"})
 
@@ -146,6 +146,9 @@ class RoleChange:
     linked_entry_id: int | None
     message_id: str | None
     cancelled_by: int | None
+    #: The audit message: None (no channel set), "pending", "posted" or "failed" (with the error).
+    message_state: str | None = None
+    message_error: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> RoleChange:
@@ -154,3 +157,6 @@ class RoleChange:
     @property
     def final(self) -> bool:
         return self.state in self.FINAL
+
+    def with_(self, **changes: Any) -> RoleChange:
+        return replace(self, **changes)

@@ -161,6 +161,27 @@ MIGRATIONS: Final[list[str]] = [
     """
     CREATE INDEX IF NOT EXISTS audit_actor ON audit_entries (actor_id, id);
     """,
+    # 3: break-glass sessions. The policy engine asks "is one active for this person now?";
+    # activation, use and the end are decisions in the feed, this table holds the window.
+    """
+    CREATE TABLE break_glass (
+        id           INTEGER PRIMARY KEY,      -- snowflake (our own)
+        guild_id     INTEGER NOT NULL,
+        user_id      INTEGER NOT NULL,
+        started_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        ended_at     INTEGER,                  -- turned off early (NULL: ran to expiry or still on)
+        ended_by     INTEGER,
+        decision_id  INTEGER                   -- the decision that allowed the activation
+    );
+    CREATE INDEX break_glass_user ON break_glass (guild_id, user_id, id);
+    """,
+    # 4: the audit message a final role change posts, retried until it is posted (never silent).
+    """
+    ALTER TABLE role_changes ADD COLUMN message_state TEXT;
+    ALTER TABLE role_changes ADD COLUMN message_error TEXT;
+    CREATE INDEX role_changes_message ON role_changes (message_state, id);
+    """,
 ]
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

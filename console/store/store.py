@@ -536,12 +536,45 @@ class Store:
             )
         self._notify(IngestResult(guild_ids={d.guild_id}))
 
+    async def start_break_glass(self, guild_id: int, user_id: int, *, session_id: int, started_ms: int,
+                                expires_ms: int, decision_id: int | None) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO break_glass (id, guild_id, user_id, started_at, expires_at, decision_id)"
+                " VALUES (?,?,?,?,?,?)",
+                (session_id, guild_id, user_id, started_ms, expires_ms, decision_id),
+            )
+
+    async def end_break_glass(self, guild_id: int, user_id: int, *, ended_ms: int, ended_by: int) -> int:
+        """End every session of ``user_id`` still running at ``ended_ms``; how many there were."""
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "UPDATE break_glass SET ended_at = ?, ended_by = ?"
+                " WHERE guild_id = ? AND user_id = ? AND ended_at IS NULL AND expires_at > ?",
+                (ended_ms, ended_by, guild_id, user_id, ended_ms),
+            )
+            return cur.rowcount
+
+    async def break_glass_session(self, guild_id: int, user_id: int) -> tuple[int, int, int | None] | None:
+        """The newest session of ``user_id``: (started, expires, ended) in ms, or None."""
+        row = await one(
+            self._r,
+            "SELECT started_at, expires_at, ended_at FROM break_glass WHERE guild_id = ? AND user_id = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (guild_id, user_id),
+        )
+        return None if row is None else (int(row[0]), int(row[1]), None if row[2] is None else int(row[2]))
+
+    async def get_decision(self, decision_id: int) -> Decision | None:
+        row = await one(self._r, f"SELECT {Decision.COLUMNS} FROM decisions WHERE id = ?", (decision_id,))
+        return None if row is None else Decision.from_row(row)
+
     async def record_role_change(self, c: RoleChange) -> None:
         """Insert or replace a role change (its state moves as the reconciler works)."""
         async with self.transaction() as db:
             await db.execute(
-                f"INSERT OR REPLACE INTO role_changes ({RoleChange.COLUMNS}) VALUES ({','.join('?' * 20)})",
-                tuple(getattr(c, name.strip()) for name in RoleChange.COLUMNS.split(",")),
+                f"INSERT OR REPLACE INTO role_changes ({RoleChange.COLUMNS}) VALUES ({','.join('?' * len(_RC_FIELDS))})",
+                tuple(getattr(c, name) for name in _RC_FIELDS),
             )
         self._notify(IngestResult(guild_ids={c.guild_id}))
 
@@ -552,6 +585,39 @@ class Store:
                 " VALUES (?,?,?,?,?,?)",
                 (a.change_id, a.at, a.http_status, a.latency_ms, a.observed, a.error),
             )
+
+    async def role_change(self, change_id: int) -> RoleChange | None:
+        row = await one(self._r, f"SELECT {RoleChange.COLUMNS} FROM role_changes WHERE id = ?", (change_id,))
+        return None if row is None else RoleChange.from_row(row)
+
+    async def unposted_role_changes(self, limit: int = 100) -> list[RoleChange]:
+        """Final changes whose audit message is still to be posted (or failed and is retried)."""
+        found = await rows(
+            self._r, f"SELECT {RoleChange.COLUMNS} FROM role_changes WHERE message_state IN ('pending', 'failed')"
+            " ORDER BY id LIMIT ?", (limit,),
+        )
+        return [RoleChange.from_row(r) for r in found]
+
+    async def role_entries(self, guild_id: int, member_id: int, after_id: int) -> list[StoredEntry]:
+        """MEMBER_ROLE_UPDATE entries about ``member_id`` newer than ``after_id`` (oldest first):
+        where the reconciler finds who undid a change."""
+        found = await rows(
+            self._r, f"SELECT {_ENTRY_COLUMNS} FROM audit_entries WHERE guild_id = ? AND target_id = ?"
+            " AND action_type = 25 AND id > ? ORDER BY id LIMIT 50", (guild_id, member_id, after_id),
+        )
+        return [StoredEntry.from_row(r) for r in found]
+
+    async def setting(self, key: str) -> str | None:
+        row = await one(self._r, "SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    async def set_setting(self, key: str, value: str | None) -> None:
+        async with self.transaction() as db:
+            if value is None:
+                await db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                await db.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
+                                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
     async def pending_role_changes(self, limit: int = 200) -> list[RoleChange]:
         found = await rows(
@@ -612,6 +678,9 @@ class Store:
     def retention_floor_id(self, now_ms: int | None = None) -> int:
         """The oldest entry id Discord still serves (45 days)."""
         return from_ms((now_ms if now_ms is not None else self._clock()) - RETENTION_MS)
+
+
+_RC_FIELDS = tuple(name.strip() for name in RoleChange.COLUMNS.split(","))
 
 
 async def _close_all(writer: aiosqlite.Connection | None, reader: aiosqlite.Connection | None,

@@ -1,0 +1,1 @@
+"""Policy: RBAC engine, policy file, Discord permission resolver, explain."""
