@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from console.sim.config import Knobs, SimConfig
 from console.sim.guild import SimGuild
+from console.sim.interactions import Invocation
 from console.sim.server import SimServer, run_standalone
 
-__all__ = ["Knobs", "SimConfig", "SimGuild", "SimServer", "run_standalone"]
+__all__ = ["Invocation", "Knobs", "SimConfig", "SimGuild", "SimServer", "run_standalone"]

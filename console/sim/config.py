@@ -65,3 +65,6 @@ class Knobs:
     """Role PUT/DELETE on these answer 403 Missing Permissions."""
     rest_fail_status: int | None = None
     """Answer every REST request with this status (e.g. 503) while set: an outage."""
+    interaction_ack_timeout_s: float | None = None
+    """Refuse initial responses (404 Unknown interaction) this long after the interaction was
+    dispatched, as Discord does after 3 s. None = no deadline, so slow test machines don't flake."""

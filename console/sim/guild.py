@@ -10,6 +10,7 @@ import datetime as dt
 import random
 from typing import Any
 
+from console.model.permissions import ALL as ALL_PERMISSIONS
 from console.model.permissions import NAME_TO_BIT
 from console.model.snowflake import DISCORD_EPOCH_MS, from_ms
 
@@ -56,6 +57,10 @@ class IdMaker:
             self._last = max(self._last, candidate)
         return candidate
 
+
+_ADMINISTRATOR = perms("ADMINISTRATOR")
+#: What a timed-out member keeps (owner and administrators are exempt from timeouts).
+_TIMEOUT_KEEPS = perms("VIEW_CHANNEL", "READ_MESSAGE_HISTORY")
 
 # Role layout, lowest first: (name, permissions, color, hoist, kind). ``kind`` marks roles
 # the scenario treats specially. Bits above 31 (threads, polls, pins) appear on purpose.
@@ -519,6 +524,56 @@ class SimGuild:
 
     def channel_ids(self, *types: int) -> list[int]:
         return [cid for cid, ch in self.channels.items() if not types or ch["type"] in types]
+
+    def base_permissions(self, uid: int) -> int:
+        """Guild-level permissions (Discord's algorithm): the owner and ADMINISTRATOR get all,
+        everyone else the OR of @everyone and their roles. 0 for non-members."""
+        member = self.members.get(uid)
+        if member is None:
+            return 0
+        if uid == self.owner_id:
+            return ALL_PERMISSIONS
+        value = int(self.roles[self.guild_id]["permissions"])
+        for rid in member["roles"]:
+            if rid in self.roles:
+                value |= int(self.roles[rid]["permissions"])
+        return ALL_PERMISSIONS if value & _ADMINISTRATOR else value
+
+    def channel_permissions(self, uid: int, cid: int, now_ms: int | None = None) -> int:
+        """Permissions in a channel: base, then the @everyone, role and member overwrites.
+
+        A member timed out at ``now_ms`` keeps only VIEW_CHANNEL and READ_MESSAGE_HISTORY
+        (owner and administrators are exempt): the value Discord puts in interaction payloads.
+        """
+        if uid not in self.members:
+            return 0
+        base = self.base_permissions(uid)
+        if base & _ADMINISTRATOR:  # owner and administrators: overwrites and timeouts don't apply
+            return base
+        overwrites = {
+            int(o["id"]): o for o in self.channels.get(cid, {}).get("permission_overwrites", [])
+        }
+
+        def apply(value: int, allow: int, deny: int) -> int:
+            return (value & ~deny) | allow
+
+        value = base
+        if (everyone := overwrites.get(self.guild_id)) is not None:
+            value = apply(value, int(everyone["allow"]), int(everyone["deny"]))
+        allow = deny = 0
+        for rid in self.members[uid]["roles"]:
+            if (ow := overwrites.get(rid)) is not None and ow["type"] == 0:
+                allow, deny = allow | int(ow["allow"]), deny | int(ow["deny"])
+        value = apply(value, allow, deny)
+        if (own := overwrites.get(uid)) is not None and own["type"] == 1:
+            value = apply(value, int(own["allow"]), int(own["deny"]))
+        if now_ms is not None and self.timed_out(uid, now_ms):
+            value &= _TIMEOUT_KEEPS
+        return value
+
+    def timed_out(self, uid: int, now_ms: int) -> bool:
+        until = self.members[uid]["communication_disabled_until"]
+        return until is not None and dt.datetime.fromisoformat(until).timestamp() * 1000 > now_ms
 
     def partial_role(self, rid: int) -> JSON:
         return {

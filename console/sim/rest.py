@@ -3,6 +3,9 @@
 Success bodies are ``application/json`` (hikari raises on anything else); errors use Discord's
 ``{"code", "message"}`` body; rate-limit headers come on every response and a 429 carries
 ``retry_after`` in the body plus ``Retry-After`` so hikari sleeps and retries.
+
+The slash command routes live in ``console.sim.commands`` (registration) and
+``console.sim.interactions`` (answers); this middleware serves them too.
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ API = "/api/v10"
 #: Action types whose target_id is a user (the page's ``users`` must include them).
 _USER_TARGETS = frozenset({20, 21, 22, 23, 24, 25, 28, 72, 74, 75, 143, 144, 145, 146})
 
+#: Interaction callbacks and interaction webhooks authenticate with the interaction token in
+#: the path; Discord wants no Authorization header there (hikari sends none).
+TOKEN_IN_PATH = (f"{API}/interactions/", f"{API}/webhooks/")
+#: Routes Discord does not rate-limit: interaction callbacks.
+UNLIMITED = f"{API}/interactions/"
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -53,7 +62,7 @@ def error(
     return json_response(body, status)
 
 
-def _form_error(field: str, code: str, message: str) -> web.Response:
+def form_error(field: str, code: str, message: str) -> web.Response:
     return error(
         400, 50035, "Invalid Form Body", {field: {"_errors": [{"code": code, "message": message}]}}
     )
@@ -112,8 +121,37 @@ class RestApi:
             return await handler(request)
         self.requests += 1
         knobs = self.sim.knobs
-        major = request.match_info.get("guild") or request.match_info.get("channel") or ""
-        resource = request.match_info.route.resource
+        headers: dict[str, str] = {}
+        # Discord sets no rate limit on interaction callbacks; hikari logs an error if it sees
+        # bucket headers there, so that route gets neither headers nor 429s.
+        if not request.path.startswith(UNLIMITED):
+            limited, headers = self._rate_limit(request)
+            if limited is not None:
+                return limited
+        if knobs.rest_fail_status:
+            return error(knobs.rest_fail_status, 0, f"{knobs.rest_fail_status}: simulated outage")
+        if (
+            request.path != f"{API}/gateway"
+            and not request.path.startswith(TOKEN_IN_PATH)
+            and not self._authorised(request)
+        ):
+            return error(401, 0, "401: Unauthorized")
+        try:
+            response = await handler(request)
+        except web.HTTPNotFound:
+            response = error(404, 0, "404: Not Found")
+        except web.HTTPMethodNotAllowed:
+            response = error(405, 0, "405: Method Not Allowed")
+        response.headers.update(headers)
+        return response
+
+    def _rate_limit(self, request: web.Request) -> tuple[web.Response | None, dict[str, str]]:
+        """Count the request in its bucket: a 429 to answer, or the headers for the answer."""
+        knobs = self.sim.knobs
+        info = request.match_info
+        # Discord's major parameters: guild, channel, or a webhook's (interaction's) token.
+        major = info.get("guild") or info.get("channel") or info.get("token") or ""
+        resource = info.route.resource
         template = resource.canonical if resource is not None else request.path
         bucket = f"{request.method}:{template}:{major}"
         bucket_hash = f"{zlib.crc32(f'{request.method} {template}'.encode()):08x}"
@@ -130,7 +168,7 @@ class RestApi:
             scope = knobs.rate_limit_scope if forced else "user"
             self.rate_limited += 1
             log.info("429 on %s %s (retry_after %.3fs)", request.method, request.path, retry_after)
-            return json_response(
+            limited = json_response(
                 {
                     "message": "You are being rate limited.",
                     "retry_after": retry_after,
@@ -147,27 +185,15 @@ class RestApi:
                     "X-RateLimit-Scope": scope,
                 },
             )
-        if knobs.rest_fail_status:
-            return error(knobs.rest_fail_status, 0, f"{knobs.rest_fail_status}: simulated outage")
-        if request.path not in (f"{API}/gateway",) and not self._authorised(request):
-            return error(401, 0, "401: Unauthorized")
-        try:
-            response = await handler(request)
-        except web.HTTPNotFound:
-            response = error(404, 0, "404: Not Found")
-        except web.HTTPMethodNotAllowed:
-            response = error(405, 0, "405: Method Not Allowed")
+            return limited, {}
         # Reset is wall-clock epoch seconds (hikari compares it with its own clock), not sim time.
-        response.headers.update(
-            {
-                "X-RateLimit-Limit": str(knobs.bucket_limit),
-                "X-RateLimit-Remaining": str(max(0, remaining)),
-                "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
-                "X-RateLimit-Reset-After": f"{reset_after:.3f}",
-                "X-RateLimit-Bucket": bucket_hash,
-            }
-        )
-        return response
+        return None, {
+            "X-RateLimit-Limit": str(knobs.bucket_limit),
+            "X-RateLimit-Remaining": str(max(0, remaining)),
+            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": bucket_hash,
+        }
 
     def _authorised(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")
@@ -268,9 +294,9 @@ class RestApi:
         try:
             limit = int(request.query.get("limit", "1"))
         except ValueError:
-            return _form_error("limit", "NUMBER_TYPE_COERCE", "Value is not int.")
+            return form_error("limit", "NUMBER_TYPE_COERCE", "Value is not int.")
         if not 1 <= limit <= 1000:
-            return _form_error(
+            return form_error(
                 "limit", "NUMBER_TYPE_MAX", "int value should be between 1 and 1000."
             )
         after = self._snowflake(request.query.get("after")) or 0
@@ -295,16 +321,16 @@ class RestApi:
         try:
             limit = int(q.get("limit", "50"))
         except ValueError:
-            return _form_error("limit", "NUMBER_TYPE_COERCE", "Value is not int.")
+            return form_error("limit", "NUMBER_TYPE_COERCE", "Value is not int.")
         if not 1 <= limit <= 100:
-            return _form_error("limit", "NUMBER_TYPE_MAX", "int value should be between 1 and 100.")
+            return form_error("limit", "NUMBER_TYPE_MAX", "int value should be between 1 and 100.")
         try:
             action_type = int(q["action_type"]) if q.get("action_type") else None
         except ValueError:
-            return _form_error("action_type", "NUMBER_TYPE_COERCE", "Value is not int.")
+            return form_error("action_type", "NUMBER_TYPE_COERCE", "Value is not int.")
         before, after, user_id = (self._snowflake(q.get(k)) for k in ("before", "after", "user_id"))
         if -1 in (before, after, user_id):
-            return _form_error(
+            return form_error(
                 "before" if before == -1 else "after" if after == -1 else "user_id",
                 "NUMBER_TYPE_COERCE",
                 "Value is not snowflake.",
@@ -386,38 +412,71 @@ class RestApi:
         cid = self._snowflake(request.match_info["channel"])
         if cid not in g.channels:
             return error(404, 10003, "Unknown Channel")
-        try:
-            body = await request.json()
-        except ValueError:
+        body = await read_json_body(request)
+        if not isinstance(body, dict):
             return error(400, 50109, "The request body contains invalid JSON.")
-        content = body.get("content") or ""
-        if not content and not body.get("embeds"):
-            return error(400, 50006, "Cannot send an empty message")
-        if len(content) > 2000:
-            return _form_error(
-                "content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length."
-            )
-        now = self.sim.now_ms()
-        message = {
-            "id": str(g.ids.make(now)),
-            "type": 0,
-            "channel_id": str(cid),
-            "guild_id": str(g.guild_id),
-            "author": g.user_object(g.bot_id),
-            "content": content,
-            "timestamp": iso(now),
-            "edited_timestamp": None,
-            "tts": bool(body.get("tts", False)),
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
-            "attachments": [],
-            "embeds": body.get("embeds") or [],
-            "pinned": False,
-            "flags": int(body.get("flags") or 0),
-            "components": [],
-            "nonce": body.get("nonce"),
-        }
+        if (err := message_body_error(body)) is not None:
+            return err
+        message = message_object(
+            self.sim, channel_id=cid, body=body, author=g.user_object(g.bot_id)
+        )
         g.messages.append(message)
         g.channels[cid]["last_message_id"] = message["id"]
         return json_response(message)
+
+
+# ---------------------------------------------------------------------- message helpers
+
+
+async def read_json_body(request: web.Request) -> Any:
+    """The JSON body, also from a multipart upload's ``payload_json`` part; None if invalid."""
+    try:
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            raw = form.get("payload_json")
+            return json.loads(raw if isinstance(raw, str) else "")
+        return await request.json()
+    except ValueError:
+        return None
+
+
+def message_body_error(body: dict[str, Any], *, edit: bool = False) -> web.Response | None:
+    """Discord's checks on a message body: not empty (unless an edit), at most 2000 chars."""
+    content = body.get("content") or ""
+    if not isinstance(content, str):
+        return form_error("content", "STRING_TYPE_CONVERT", "Could not interpret value as string.")
+    if not edit and not content and not body.get("embeds") and not body.get("components"):
+        return error(400, 50006, "Cannot send an empty message")
+    if len(content) > 2000:
+        return form_error("content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length.")
+    return None
+
+
+def message_object(
+    sim: SimServer, *, channel_id: int, body: dict[str, Any], author: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    """A message as Discord returns it, made from a create-message body (``extra`` on top)."""
+    g = sim.guild
+    now = sim.now_ms()
+    message = {
+        "id": str(g.ids.make(now)),
+        "type": 0,
+        "channel_id": str(channel_id),
+        "guild_id": str(g.guild_id),
+        "author": author,
+        "content": body.get("content") or "",
+        "timestamp": iso(now),
+        "edited_timestamp": None,
+        "tts": bool(body.get("tts", False)),
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": body.get("embeds") or [],
+        "pinned": False,
+        "flags": int(body.get("flags") or 0),
+        "components": body.get("components") or [],
+        "nonce": body.get("nonce"),
+    }
+    message.update(extra)
+    return message

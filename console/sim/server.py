@@ -3,6 +3,31 @@
 The real hikari client connects to it: ``GatewayBot(sim.token, rest_url=sim.rest_url, …)``.
 The ground truth — every audit-log entry ever created, member roles, messages — lives in
 ``sim.guild`` so tests can compare what the console stored with what "Discord" did.
+
+Slash commands
+--------------
+The bot registers guild commands through REST as on Discord (``set_application_commands``,
+``create_slash_command``); they land in ``sim.commands`` (a ``CommandRegistry``: ``all()``,
+``by_name(name)``). The application id is the bot's id, the same as ``GET
+/oauth2/applications/@me`` answers (``sim.application_id``).
+
+``sim.invoke_command(member_id, name, options, channel_id=None)`` is a member using a
+registered command: it checks the options against the registered definition (as the Discord
+client would), dispatches INTERACTION_CREATE in Discord's exact shape (member with computed
+permissions, ``data.resolved`` for user/role/channel options, a fresh interaction token) and
+returns an ``Invocation``. Options use Discord's nested form, snowflakes as str or int::
+
+    inv = sim.invoke_command(mod_id, "audit", [
+        {"name": "role", "type": 2, "options": [
+            {"name": "grant", "type": 1, "options": [
+                {"name": "member", "type": 6, "value": member_id},
+                {"name": "role", "type": 8, "value": role_id}]}]}])
+    body = await inv.wait_response(timeout=5)   # {"type": 4, "data": {"content": …, "flags": 64}}
+    await inv.wait_followups(1)                 # follow-up messages (inv.followups)
+
+``Invocation`` also has ``original`` (the response message, edits applied), ``edits``,
+``rejected`` (callbacks refused with 40060), ``ephemeral`` and ``messages``. Answer routes and
+their errors (10062, 40060, 10015) are described in ``console.sim.interactions``.
 """
 
 from __future__ import annotations
@@ -20,10 +45,12 @@ from typing import Any, TextIO
 from aiohttp import web
 
 from console.model.actions import ACTION_TYPES, AGGREGATED_ACTIONS
+from console.sim.commands import CommandApi, CommandRegistry
 from console.sim.config import Knobs, SimConfig
 from console.sim.effects import apply_entry
 from console.sim.gateway import Gateway
-from console.sim.guild import DAY_MS, SimGuild
+from console.sim.guild import DAY_MS, JSON, SimGuild
+from console.sim.interactions import InteractionApi, Invocation, command_interaction
 from console.sim.rest import RestApi
 from console.sim.scenario import FUTURE_ACTION_TYPE, ActivityStream, Entry, make_entry
 
@@ -58,6 +85,11 @@ class SimServer:
             random.Random(f"sim-{seed}-gateway"),
         )
         self.rest = RestApi(self)
+        self.commands = CommandRegistry(self.guild, self.now_ms)
+        """The application's guild commands, as registered through REST."""
+        self.invocations: list[Invocation] = []
+        """Every ``invoke_command`` so far, oldest first."""
+        self._rng_interactions = random.Random(f"sim-{seed}-interactions")
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._driver: asyncio.Task[None] | None = None
@@ -70,6 +102,8 @@ class SimServer:
     async def start(self) -> None:
         app = web.Application(middlewares=[self.rest.middleware])
         self.rest.routes(app)
+        CommandApi(self).routes(app)
+        InteractionApi(self).routes(app)
         # /resume is the resume_gateway_url: hikari must reconnect there to RESUME.
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/resume", self.gateway.handle)
@@ -129,6 +163,11 @@ class SimServer:
     @property
     def bot_id(self) -> int:
         return self.guild.bot_id
+
+    @property
+    def application_id(self) -> int:
+        """The bot's application (same id as the bot user, as for Discord bots made since 2019)."""
+        return self.guild.application_id
 
     @property
     def token(self) -> str:
@@ -261,6 +300,60 @@ class SimServer:
             self.gateway.dispatch(
                 "GUILD_MEMBER_ADD", self.guild.member_object(uid, with_guild_id=True)
             )
+
+    # ------------------------------------------------------------------ slash commands
+
+    def invoke_command(
+        self,
+        member_id: int,
+        name: str,
+        options: list[JSON] | None = None,
+        *,
+        channel_id: int | None = None,
+    ) -> Invocation:
+        """A member uses the registered slash command ``name``: INTERACTION_CREATE is dispatched.
+
+        ``options`` are Discord's nested options (sub-command group → sub-command → values);
+        ``type`` may be left out (taken from the registration). ``channel_id`` defaults to
+        #general. Raises LookupError for an unregistered command and ValueError for a member,
+        channel or options the Discord client would not allow. Synchronous: the dispatch is
+        queued at once; await the returned Invocation's ``wait_response()`` for the answer.
+        """
+        command = self.commands.by_name(name)
+        if command is None:
+            raise LookupError(f"/{name} is not registered (Discord only sends registered commands)")
+        if member_id not in self.guild.members:
+            raise ValueError(f"{member_id} is not a member of the guild")
+        cid = self._command_channel() if channel_id is None else channel_id
+        if cid not in self.guild.channels:
+            raise ValueError(f"unknown channel {cid}")
+        now = self.now_ms()
+        interaction_id = self.guild.ids.make(now)
+        payload = command_interaction(
+            self.guild,
+            command,
+            interaction_id=interaction_id,
+            token=self._interaction_token(interaction_id),
+            member_id=member_id,
+            channel_id=cid,
+            options=copy.deepcopy(options or []),
+            now_ms=now,
+        )
+        invocation = Invocation(payload)
+        self.invocations.append(invocation)
+        self.gateway.dispatch("INTERACTION_CREATE", payload)
+        return invocation
+
+    def _command_channel(self) -> int:
+        general = self.guild.core_channels.get("general")
+        if general in self.guild.channels:
+            return general  # type: ignore[return-value]
+        return self.guild.channel_ids(0)[0]
+
+    def _interaction_token(self, interaction_id: int) -> str:
+        """Shaped like Discord's: base64 of ``interaction:<id>:<secret>`` (seeded, reproducible)."""
+        raw = f"interaction:{interaction_id}:{self._rng_interactions.getrandbits(256):064x}"
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     # ------------------------------------------------------------------ background driver
 
