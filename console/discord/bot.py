@@ -77,3 +77,22 @@ class HikariGateway:
 
     async def _disconnected(self, event: hikari.ShardDisconnectedEvent) -> None:
         self._events.on_connection(False)
+
+
+async def attach_services(gateway: HikariGateway, collector: Any, services: Any) -> Any:
+    """After ``collector.start(gateway)``: act on Discord (role changes, audit messages, /audit).
+
+    Returns the SlashResponder (close it on shutdown). Pending role changes resume here.
+    """
+    from console.discord.interactions import SlashResponder
+    from console.discord.role_api import HikariRoleApi
+
+    me = gateway.bot.get_me()
+    resumed = await services.connect(HikariRoleApi(gateway.bot.rest), bot_id=int(me.id) if me else None)
+    if resumed:
+        log.info("resuming %d pending role changes", resumed)
+    responder = SlashResponder(gateway.bot, services.slash)
+    collector.dispatch_listeners += [services.on_dispatch, responder.on_dispatch]
+    for guild_id in collector.state.guild_ids:
+        await responder.register(guild_id)
+    return responder

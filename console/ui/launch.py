@@ -25,6 +25,8 @@ class LiveSession:
         self.demo = demo
         self.collector: Any = None  # a Collector once connected
         self.sim = None
+        self.services: Any = None  # console.services.Services once connected
+        self._responder: Any = None
 
     async def connect(self, app: ConsoleApp) -> None:
         from console.ingest.collector import Collector
@@ -39,6 +41,11 @@ class LiveSession:
             self.sim.seed_history(200, days_back=3)
             rest_url, token = self.sim.rest_url, Secret(self.sim.token)
             app.label = f"demo guild {self.sim.guild_id}"
+            from console.sim.demo_policy import write_demo_policy
+
+            policy_path, operator = write_demo_policy(self.sim, paths.data_dir() / "demo-policy.toml")
+            self.settings = self.settings.with_(policy=policy_path, operator_id=operator)
+            app.operator_id = operator
         assert token is not None
         REDACTOR.add(token)
         from console.discord.bot import HikariGateway  # hikari: only now, after the first frame
@@ -55,12 +62,28 @@ class LiveSession:
         except SourceError as e:
             app.notice(str(e), severity="error")
             return
+        from console.discord.bot import attach_services
+        from console.policy.document import PolicyError
+        from console.services import Services
+
+        try:
+            self.services = Services(self.store, self.settings, live_guild=self.collector.guilds.snapshot)
+        except PolicyError as e:  # checked before the screen; changed since
+            app.notice(f"policy not loaded, nothing will be done for anyone: {e}", severity="error")
+            return
+        self._responder = await attach_services(gateway, self.collector, self.services)
+        self.services.start_policy_watch()
+        app.attach_services(self.services)
         if self.sim is not None and self.demo and self.demo["rate"] > 0:
             self.sim.start_driver(self.demo["rate"])
 
     async def close(self) -> None:
         if self.sim is not None:
             await self.sim.stop_driver()
+        if self._responder is not None:
+            await self._responder.close()
+        if self.services is not None:
+            await self.services.close()
         if self.collector is not None:
             self.collector.detach()  # the app is gone: nobody to show state changes to
             await self.collector.stop()
@@ -87,6 +110,18 @@ async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=
     return app.return_code or 0
 
 
+def check_policy(settings: Settings) -> None:
+    """A bad policy file is one line and exit 2 before any screen (ConfigError)."""
+    from console.config import ConfigError
+    from console.policy.document import PolicyError
+    from console.policy.policy_file import PolicyFile
+
+    try:
+        PolicyFile(settings.policy_path())
+    except PolicyError as e:
+        raise ConfigError(str(e)) from None
+
+
 def run_open(settings: Settings) -> int:
     return asyncio.run(_run(settings.db, readonly=True, label=f"{settings.db.name} (offline)",
                             operator_id=settings.operator_id))
@@ -94,6 +129,7 @@ def run_open(settings: Settings) -> int:
 
 def run_live(settings: Settings, token: Secret) -> int:
     REDACTOR.add(token)
+    check_policy(settings)
     return asyncio.run(
         _run(settings.db, readonly=False, label="live",
              session_factory=lambda store: LiveSession(store, settings, token), operator_id=settings.operator_id)

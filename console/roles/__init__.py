@@ -1,0 +1,1 @@
+"""Role changes that are confirmed: requests (policy first), the reconciler, audit messages."""

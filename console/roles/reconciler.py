@@ -1,0 +1,375 @@
+"""The reconciler: a grant or revoke is done when the console *sees* it applied.
+
+Discord sometimes answers a role PUT/DELETE with 204 and never applies it, or applies it and a
+concurrent update undoes it. So an HTTP 204 is not a confirmation. For each change:
+
+- the intent is committed before the first API call (a crash never loses a request);
+- one change per member at a time, oldest first (a grant and a revoke of one member never race);
+- PUT/DELETE with ``X-Audit-Log-Reason`` = the reason and the request id;
+- confirmation only by observing the member: GUILD_MEMBER_UPDATE, or a member fetch when the
+  next attempt is due and no event came;
+- while not observed: retry after ``first_s``, backing off by ``factor`` with ± ``jitter`` up to
+  ``cap_s``, until ``deadline_s`` (then ``expired``); a 429's retry-after is honoured;
+- final states: ``confirmed`` (observed time), ``reverted`` (applied, then undone by someone else,
+  linked to the audit entry that undid it), ``failed`` (403/404/400, with the error), ``expired``,
+  ``cancelled`` (who cancelled).
+
+Every HTTP call and observation is an attempt row (time, status, latency, what was seen): the
+drawer's timeline. Pending changes survive a restart: :meth:`Reconciler.start` resumes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from console.model.records import Attempt, RoleChange
+from console.model.snowflake import from_ms
+from console.model.snowflake import parse as parse_id
+from console.roles.api import ApiResult, RoleApi
+from console.store import Store
+from console.store.errors import StoreError
+
+log = logging.getLogger("console.roles")
+
+REASON_MAX = 512  # Discord's limit for X-Audit-Log-Reason
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    first_s: float = 2.0
+    factor: float = 2.0
+    cap_s: float = 30.0
+    jitter: float = 0.25
+    deadline_s: float = 600.0
+    #: How long after confirming a change the console still watches for someone undoing it.
+    revert_watch_s: float = 120.0
+    #: How long to look for the audit entry of a revert (it can arrive after the member update).
+    link_wait_s: float = 30.0
+    concurrency: int = 8
+
+    def delay_s(self, attempts: int, rng: random.Random) -> float:
+        base = min(self.cap_s, self.first_s * self.factor ** max(0, attempts - 1))
+        return max(0.05, base * (1 + rng.uniform(-self.jitter, self.jitter)))
+
+
+def applied(change: RoleChange, roles: frozenset[int]) -> bool:
+    return (change.role_id in roles) == (change.op == "grant")
+
+
+def audit_reason(change: RoleChange) -> str:
+    tag = f" [request {change.id}]"
+    text = (change.reason or "").strip() or "no reason given"
+    return text[: REASON_MAX - len(tag)] + tag
+
+
+def describe_error(result: ApiResult) -> str:
+    known = {
+        (403, 50013): "403 Missing Permissions: the role is at or above the bot's highest role, or the bot "
+                      "lacks MANAGE_ROLES",
+        (404, 10007): "404 Unknown Member: the member left the guild",
+        (404, 10011): "404 Unknown Role: the role no longer exists",
+    }
+    found = known.get((result.status, result.code))  # type: ignore[arg-type]
+    if found:
+        return found
+    status = "no answer" if result.status is None else str(result.status)
+    return f"{status}: {result.error or 'error'}"
+
+
+class Reconciler:
+    def __init__(
+        self,
+        store: Store,
+        api: RoleApi,
+        *,
+        bot_id: int | None = None,
+        schedule: Schedule = Schedule(),
+        rng: random.Random | None = None,
+        on_final: Callable[[RoleChange], Any] | None = None,
+    ) -> None:
+        self.store = store
+        self.api = api
+        self.bot_id = bot_id
+        self.schedule = schedule
+        self._rng = rng or random.Random()
+        self._on_final = on_final
+        self._pending: dict[int, RoleChange] = {}
+        self._watch: dict[int, tuple[RoleChange, int]] = {}  # confirmed changes: (change, watch until ms)
+        self._seen: dict[tuple[int, int], tuple[frozenset[int], int]] = {}  # (guild, member) -> roles, at
+        self._busy: set[tuple[int, int]] = set()
+        self._cancel: dict[int, int] = {}  # change id -> who cancelled
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loop_task: asyncio.Task[Any] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> int:
+        """Resume what a previous run left pending; how many changes that was."""
+        for change in await self.store.pending_role_changes(limit=10_000):
+            # Resuming: due now (the first look is a member fetch if an attempt was made).
+            self._pending[change.id] = change.with_(next_attempt_at=min(change.next_attempt_at or 0, self._now()))
+        self._loop_task = asyncio.get_running_loop().create_task(self._run(), name="reconciler")
+        self._wake.set()
+        return len(self._pending)
+
+    async def stop(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+        for task in [*self._tasks, *([self._loop_task] if self._loop_task else [])]:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        self._tasks.clear()
+
+    def pending(self) -> list[RoleChange]:
+        return sorted(self._pending.values(), key=lambda c: c.id)
+
+    # -- requests -------------------------------------------------------------------------------
+
+    async def submit(self, guild_id: int, member_id: int, role_id: int, op: str, *, reason: str | None,
+                     requested_by: int | None, source: str, decision_id: int | None) -> RoleChange:
+        """Commit the intent, then let the worker act on it. The caller has checked the policy."""
+        if op not in ("grant", "revoke"):
+            raise ValueError("op must be grant or revoke")
+        now = self._now()
+        change = RoleChange(
+            id=self.store.ids.make(now), guild_id=guild_id, member_id=member_id, role_id=role_id, op=op,
+            reason=(reason or "")[:REASON_MAX] or None, requested_by=requested_by, source=source,
+            decision_id=decision_id, state="pending", created_at=now, updated_at=now, next_attempt_at=now,
+            deadline_at=now + int(self.schedule.deadline_s * 1000), attempts=0, observed_at=None, error=None,
+            linked_entry_id=None, message_id=None, cancelled_by=None,
+        )
+        await self.store.record_role_change(change)
+        self._pending[change.id] = change
+        self._wake.set()
+        return change
+
+    async def retry_now(self, change_id: int) -> bool:
+        change = self._pending.get(change_id)
+        if change is None:
+            return False
+        self._pending[change_id] = change.with_(next_attempt_at=self._now())
+        self._wake.set()
+        return True
+
+    async def cancel(self, change_id: int, by: int | None) -> bool:
+        """Cancel a pending change (a person asked). A call already on its way is not recalled."""
+        change = self._pending.get(change_id)
+        if change is None:
+            return False
+        if (change.guild_id, change.member_id) in self._busy:
+            self._cancel[change_id] = by or 0  # the worker finishes the call, then cancels
+            return True
+        await self._finish(change, "cancelled", cancelled_by=by)
+        return True
+
+    # -- observation ----------------------------------------------------------------------------
+
+    def on_dispatch(self, name: str, payload: Mapping[str, Any]) -> None:
+        """GUILD_MEMBER_UPDATE shows a member's roles now: confirmation (or a revert)."""
+        if name != "GUILD_MEMBER_UPDATE":
+            return
+        gid = parse_id(payload.get("guild_id"))
+        user = payload.get("user")
+        uid = parse_id(user.get("id")) if isinstance(user, Mapping) else None
+        raw_roles = payload.get("roles")
+        if gid is None or uid is None or not isinstance(raw_roles, list):
+            return
+        roles = frozenset(r for r in (parse_id(x) for x in raw_roles) if r is not None)
+        now = self._now()
+        self._seen[(gid, uid)] = (roles, now)
+        for change in list(self._pending.values()):
+            if (change.guild_id, change.member_id) == (gid, uid) and change.attempts and applied(change, roles):
+                self._pending[change.id] = change.with_(next_attempt_at=now)  # confirm on the next turn
+                self._wake.set()
+        for cid, (change, until) in list(self._watch.items()):
+            if now > until:
+                del self._watch[cid]
+            elif (change.guild_id, change.member_id) == (gid, uid) and not applied(change, roles):
+                del self._watch[cid]
+                self._spawn(self._reverted(change, now), f"revert-{cid}")
+
+    # -- the worker -----------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            now = self._now()
+            first: dict[tuple[int, int], RoleChange] = {}
+            for change in sorted(self._pending.values(), key=lambda c: c.id):
+                first.setdefault((change.guild_id, change.member_id), change)  # oldest per member only
+            waits = []
+            for key, change in first.items():
+                if key in self._busy:
+                    continue
+                due = change.next_attempt_at or 0
+                if due <= now and len(self._busy) < self.schedule.concurrency:
+                    self._busy.add(key)
+                    self._spawn(self._work(change.id), f"role-change-{change.id}")
+                else:
+                    waits.append(max(0, due - now))
+            timeout = min([*waits, 1000]) / 1000
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def _work(self, change_id: int) -> None:
+        change = self._pending.get(change_id)
+        if change is None:
+            return
+        key = (change.guild_id, change.member_id)
+        try:
+            await self._step(change)
+        except StoreError as e:
+            log.error("role change %s: the store failed: %s", change_id, e)
+            current = self._pending.get(change_id)
+            if current is not None:  # try again later; the intent is on disk
+                self._pending[change_id] = current.with_(next_attempt_at=self._now() + 5000)
+        except Exception:
+            log.exception("role change %s failed unexpectedly", change_id)
+            current = self._pending.get(change_id)
+            if current is not None:
+                self._pending[change_id] = current.with_(next_attempt_at=self._now() + 5000)
+        finally:
+            self._busy.discard(key)
+            self._wake.set()
+
+    async def _step(self, change: RoleChange) -> None:
+        now = self._now()
+        if change.id in self._cancel:
+            await self._finish(change, "cancelled", cancelled_by=self._cancel.pop(change.id) or None)
+            return
+        if change.deadline_at is not None and now >= change.deadline_at:
+            await self._finish(change, "expired", error=f"not observed applied after {change.attempts} attempts")
+            return
+        if change.attempts:
+            # An event since the last call may already show it applied.
+            seen = self._seen.get((change.guild_id, change.member_id))
+            if seen is not None and seen[1] >= change.updated_at and applied(change, seen[0]):
+                await self._attempt(change, None, 0, "GUILD_MEMBER_UPDATE: role " + self._present(change))
+                await self._finish(change, "confirmed", observed_at=seen[1])
+                return
+            # No event: look at the member.
+            result, roles = await self.api.member_roles(change.guild_id, change.member_id)
+            if roles is not None:
+                seen_text = f"member fetch: role {'present' if change.role_id in roles else 'absent'}"
+                await self._attempt(change, result.status, result.latency_ms, seen_text)
+                if applied(change, roles):
+                    await self._finish(change, "confirmed", observed_at=self._now())
+                    return
+            else:
+                await self._attempt(change, result.status, result.latency_ms, "member fetch failed",
+                                    describe_error(result))
+                if result.status == 404:
+                    await self._finish(change, "failed", error=describe_error(result))
+                    return
+        if change.id in self._cancel:  # cancelled while we looked
+            await self._finish(change, "cancelled", cancelled_by=self._cancel.pop(change.id) or None)
+            return
+        call = self.api.add_role if change.op == "grant" else self.api.remove_role
+        result = await call(change.guild_id, change.member_id, change.role_id, audit_reason(change))
+        verb = "PUT" if change.op == "grant" else "DELETE"
+        attempts = change.attempts + 1
+        if result.ok:
+            await self._attempt(change, result.status, result.latency_ms, f"{verb} accepted; waiting to see it")
+            delay = self.schedule.delay_s(attempts, self._rng)
+        elif result.permanent:
+            await self._attempt(change, result.status, result.latency_ms, f"{verb} refused", describe_error(result))
+            await self._finish(change.with_(attempts=attempts), "failed", error=describe_error(result))
+            return
+        else:
+            await self._attempt(change, result.status, result.latency_ms, f"{verb} not accepted",
+                                describe_error(result))
+            delay = result.retry_after_s if result.retry_after_s is not None else self.schedule.delay_s(
+                attempts, self._rng)
+        now = self._now()
+        due = now + int(delay * 1000)
+        if change.deadline_at is not None:
+            due = min(due, change.deadline_at)
+        updated = change.with_(attempts=attempts, next_attempt_at=due, updated_at=now,
+                               error=None if result.ok else describe_error(result))
+        await self.store.record_role_change(updated)
+        if change.id in self._pending:
+            current = self._pending[change.id]
+            # An event that arrived during the call marked it due now: keep that.
+            if current.next_attempt_at is not None and current.next_attempt_at < change.next_attempt_at:  # type: ignore[operator]
+                updated = updated.with_(next_attempt_at=now)
+            self._pending[change.id] = updated
+
+    @staticmethod
+    def _present(change: RoleChange) -> str:
+        return "present" if change.op == "grant" else "absent"
+
+    async def _attempt(self, change: RoleChange, status: int | None, latency_ms: int, observed: str,
+                       error: str | None = None) -> None:
+        await self.store.record_attempt(Attempt(0, change.id, self._now(), status, latency_ms, observed, error))
+
+    async def _finish(self, change: RoleChange, state: str, **fields: Any) -> None:
+        now = self._now()
+        channel = await self.store.setting(audit_channel_key(change.guild_id))
+        final = change.with_(state=state, updated_at=now, next_attempt_at=None,
+                             message_state="pending" if channel else None, **fields)
+        await self.store.record_role_change(final)
+        self._pending.pop(change.id, None)
+        self._cancel.pop(change.id, None)
+        if state == "confirmed":
+            self._watch[change.id] = (final, now + int(self.schedule.revert_watch_s * 1000))
+        if self._on_final is not None:
+            self._on_final(final)
+
+    async def _reverted(self, change: RoleChange, seen_ms: int) -> None:
+        """Someone undid a confirmed change: record it, then find the audit entry that did it."""
+        latest = await self.store.role_change(change.id) or change
+        await self._attempt(latest, None, 0, f"GUILD_MEMBER_UPDATE: role {'absent' if change.op == 'grant' else 'present'}"
+                                             " again after confirmation")
+        channel = await self.store.setting(audit_channel_key(change.guild_id))
+        reverted = latest.with_(state="reverted", updated_at=seen_ms,
+                                error="undone by someone else after it was applied",
+                                message_state="pending" if channel else None)
+        await self.store.record_role_change(reverted)
+        if self._on_final is not None:
+            self._on_final(reverted)
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.schedule.link_wait_s
+        after = from_ms(change.created_at)  # the undo came after the request
+        while loop.time() < give_up:
+            entry_id = await self._find_undo(change, after)
+            if entry_id is not None:
+                await self.store.record_role_change(reverted.with_(linked_entry_id=entry_id))
+                return
+            await asyncio.sleep(0.5)
+        log.warning("role change %s was reverted; no audit entry for it arrived", change.id)
+
+    async def _find_undo(self, change: RoleChange, after_id: int) -> int | None:
+        key = "$remove" if change.op == "grant" else "$add"
+        for entry in await self.store.role_entries(change.guild_id, change.member_id, after_id):
+            raw = orjson.loads(entry.raw)
+            if self.bot_id is not None and parse_id(raw.get("user_id")) == self.bot_id:
+                continue  # our own change, not the undo
+            for ch in raw.get("changes") or ():
+                if ch.get("key") == key and any(parse_id(r.get("id")) == change.role_id
+                                                for r in ch.get("new_value") or () if isinstance(r, Mapping)):
+                    return entry.id
+        return None
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _now(self) -> int:
+        return self.store.now_ms()
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def audit_channel_key(guild_id: int) -> str:
+    return f"audit_channel:{guild_id}"
