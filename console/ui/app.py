@@ -63,6 +63,11 @@ class ConsoleApp(App[int]):
         Binding("N", "find(-1)", "Prev match", show=False),
         Binding("s", "toggle_sidebar", "Filters", id="toggle-sidebar"),
         Binding("p", "toggle_pending", "Pending", id="toggle-pending"),
+        # Not in the footer (it is full at 120 columns): the help screen and the palette list them.
+        Binding("g", "role_dialog", "Grant/revoke", show=False, id="role-dialog"),
+        Binding("e", "explain", "Explain", show=False, id="explain"),
+        Binding("r", "retry_change", "Retry", show=False),
+        Binding("x", "cancel_change", "Cancel change", show=False),
         Binding("escape", "close_drawer", "Close", show=False),
         Binding("plus", "sidebar_width(2)", "Wider", show=False),
         Binding("minus", "sidebar_width(-2)", "Narrower", show=False),
@@ -80,6 +85,7 @@ class ConsoleApp(App[int]):
         connect: Connect | None = None,
         clock: Callable[[], int] = _now_ms,
         operator_id: int | None = None,
+        services: Any = None,
         remember: bool = True,
         theme_dirs: list[Any] | None = None,
     ) -> None:
@@ -91,6 +97,8 @@ class ConsoleApp(App[int]):
         self.label = label
         self.clock = clock
         self.operator_id = operator_id
+        #: console.services.Services: the gatekeeper always; role changes once connected.
+        self.services = services
         self._connect = connect
         self._remember = remember
         self._theme_dirs = theme_dirs
@@ -281,6 +289,18 @@ class ConsoleApp(App[int]):
         self._status_pending = False
         with contextlib.suppress(NoMatches):
             self._render_status()
+
+    def attach_services(self, services: Any) -> None:
+        """The live session is connected: the policy, role changes and their reconciler."""
+        self.services = services
+
+        def policy_changed(found: Any) -> None:
+            if found.error:
+                self.notice(found.error, severity="error")
+            else:
+                self.notice(f"Policy {found.version} is in force.")
+
+        services.on_policy = policy_changed
 
     def notice(self, message: str, *, severity: str = "information") -> None:
         self.notify(safe_text(message, 300), severity=severity, markup=False)  # type: ignore[arg-type]
@@ -540,6 +560,98 @@ class ConsoleApp(App[int]):
         self._user_toggled_sidebar = True
         self.query_one(FilterSidebar).toggle_class("-hidden")
         self.call_after_refresh(self._apply_context)
+
+    # -- acting: explain, grant/revoke, retry/cancel ---------------------------------------------
+
+    def _guild_for(self, record: Any) -> int | None:
+        gid = getattr(record, "guild_id", None)
+        if gid:
+            return int(gid)
+        ids = self.state.guild_ids
+        return next(iter(ids)) if len(ids) == 1 else None
+
+    def _member_under_cursor(self) -> int | None:
+        """The row's target when it is a member we know, else whoever acted."""
+        target = self._pick("target")
+        if target is not None and self.store.name_of("user", target) is not None:
+            return target
+        return self._pick("actor")
+
+    def action_explain(self) -> None:
+        from console.ui.screens.explain import ExplainScreen
+
+        record = self.query_one(FeedView).current
+        gatekeeper = self.services.gatekeeper if self.services is not None else None
+        self.push_screen(ExplainScreen(guild_id=self._guild_for(record), member_id=self._member_under_cursor(),
+                                       name_of=self.store.name_of, gatekeeper=gatekeeper, now_ms=self.clock))
+
+    def action_role_dialog(self) -> None:
+        from console.ui.screens.role_dialog import RoleDialog
+
+        if self.services is None or self.services.roles is None:
+            self.notice("Role changes need a connection to Discord: `audit-console run` (or the demo).",
+                        severity="warning")
+            return
+        if self.operator_id is None:
+            self.notice("Set operator_id in the config: the console acts as that Discord user.", severity="warning")
+            return
+        record = self.query_one(FeedView).current
+        guild_id = self._guild_for(record)
+        if guild_id is None:
+            self.notice("Which guild? Move to a row of the guild first.", severity="warning")
+            return
+        operator = self.store.name_of("user", self.operator_id) or str(self.operator_id)
+
+        async def submitted(form: Any) -> None:
+            if form is not None:
+                await self._request_role_change(guild_id, form)
+
+        self.push_screen(RoleDialog(member_id=self._member_under_cursor(), roles=lambda: self.store.names("role"),
+                                    operator=safe_text(operator, 40)), callback=submitted)
+
+    async def _request_role_change(self, guild_id: int, form: Any) -> None:
+        from console.policy.gatekeeper import GateError
+
+        try:
+            done = await self.services.roles.request(guild_id, self.operator_id, form.member_id, form.role_id,
+                                                     form.op, reason=form.reason, source="TUI")
+        except (GateError, ValueError) as e:
+            self.notice(f"Cannot decide: {e}", severity="error")
+            return
+        verdict = done.checked.verdict
+        if done.change is None:
+            step = verdict.deciding_step
+            self.notice(f"Denied: {verdict.reason_code} — {step['step']}: {step['found']}", severity="error")
+        else:
+            self.notice(f"{form.op.capitalize()} allowed ({verdict.reason_code}): request {done.change.id} is pending "
+                        "until the console sees it applied.")
+        await self._refresh_pending()
+
+    def _change_under_cursor(self) -> Any:
+        pane = self.query_one(PendingPane)
+        if pane.has_focus and pane.selected is not None:
+            return pane.selected
+        record = self.query_one(FeedView).current
+        if isinstance(record, RoleChange) and not record.final:
+            return record
+        return pane.selected
+
+    async def action_retry_change(self) -> None:
+        change = self._change_under_cursor()
+        reconciler = self.services.reconciler if self.services is not None else None
+        if change is None or reconciler is None or not await reconciler.retry_now(change.id):
+            self.bell()
+            return
+        self.notice(f"Retrying request {change.id} now.")
+
+    async def action_cancel_change(self) -> None:
+        change = self._change_under_cursor()
+        reconciler = self.services.reconciler if self.services is not None else None
+        if change is None or reconciler is None or not await reconciler.cancel(change.id, self.operator_id):
+            self.bell()
+            return
+        self.notice(f"Request {change.id} cancelled.")
+        await self._refresh_pending()
 
     def action_toggle_pending(self) -> None:
         self._user_toggled_pending = True

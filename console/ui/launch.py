@@ -46,6 +46,10 @@ class LiveSession:
             policy_path, operator = write_demo_policy(self.sim, paths.data_dir() / "demo-policy.toml")
             self.settings = self.settings.with_(policy=policy_path, operator_id=operator)
             app.operator_id = operator
+            from console.roles.reconciler import audit_channel_key
+
+            await self.store.set_setting(audit_channel_key(self.sim.guild_id),
+                                         str(self.sim.guild.core_channels["mod-log"]))
         assert token is not None
         REDACTOR.add(token)
         from console.discord.bot import HikariGateway  # hikari: only now, after the first frame
@@ -92,7 +96,7 @@ class LiveSession:
 
 
 async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=None,  # noqa: ANN001
-               operator_id: int | None = None) -> int:
+               operator_id: int | None = None, settings: Settings | None = None) -> int:
     from console import logs
 
     logs.setup(paths.log_file())  # the TUI owns the terminal: logs go to the file only
@@ -100,7 +104,9 @@ async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=
     # frame and shows what it finds; a file that is not a usable database still fails here.
     store = await Store.open(store_path, readonly=readonly, quick_check=False)
     session = session_factory(store) if session_factory else None
-    app = ConsoleApp(store, label=label, connect=session.connect if session else None, operator_id=operator_id)
+    services = _offline_services(store, settings) if settings is not None and session is None else None
+    app = ConsoleApp(store, label=label, connect=session.connect if session else None, operator_id=operator_id,
+                     services=services)
     try:
         await app.run_async()
     finally:
@@ -108,6 +114,17 @@ async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=
             await session.close()
         await store.close()
     return app.return_code or 0
+
+
+def _offline_services(store: Store, settings: Settings) -> Any:
+    """Browsing offline: the gatekeeper answers explain from the stored guild state."""
+    from console.policy.document import PolicyError
+    from console.services import Services
+
+    try:
+        return Services(store, settings)
+    except PolicyError:
+        return None  # explain says it has no policy; browsing does not need one
 
 
 def check_policy(settings: Settings) -> None:
@@ -124,7 +141,7 @@ def check_policy(settings: Settings) -> None:
 
 def run_open(settings: Settings) -> int:
     return asyncio.run(_run(settings.db, readonly=True, label=f"{settings.db.name} (offline)",
-                            operator_id=settings.operator_id))
+                            operator_id=settings.operator_id, settings=settings))
 
 
 def run_live(settings: Settings, token: Secret) -> int:

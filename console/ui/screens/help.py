@@ -27,6 +27,12 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("j (in details)", "raw JSON on/off"), ("+ −", "wider / narrower sidebar"),
         ("{ }", "shorter / taller details"), ("Tab (in search)", "take the suggestion"),
     ]),
+    ("Act", [
+        ("g", "grant or revoke a role (member under the cursor); the policy decides first"),
+        ("e", "explain: why may (or may not) a member do something"),
+        ("Tab to Pending, ↑ ↓", "choose a pending role change"),
+        ("r / x", "retry it now / cancel it"),
+    ]),
     ("Console", [
         ("Ctrl+P", "command palette (jump to id, theme, export, panes)"), ("? / F1", "this help"),
         ("q", "quit"),

@@ -1,0 +1,114 @@
+"""Grant or revoke a role (``g``): member, role (name or id), reason up to 512 characters. The
+console acts as the configured operator; the policy decides first, and an ALLOW becomes a pending
+change the pending pane follows until the console sees it applied."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
+
+from console.model.sanitize import safe_text
+from console.model.snowflake import parse as parse_id
+from console.roles.reconciler import REASON_MAX
+
+
+@dataclass(frozen=True, slots=True)
+class RoleForm:
+    member_id: int
+    role_id: int
+    op: str
+    reason: str
+
+
+class RoleDialog(ModalScreen[RoleForm | None]):
+    """Returns the filled-in form (the app submits it and shows the policy's answer)."""
+
+    DEFAULT_CSS = """
+    RoleDialog { align: center middle; }
+    RoleDialog > Vertical { width: 76; height: auto; border: round $primary; background: $surface; padding: 0 1; }
+    RoleDialog Input { border: none; height: 1; padding: 0 1; background: $boost; }
+    RoleDialog Input:focus { background: $primary 30%; }
+    RoleDialog Label { color: $text-muted; margin-top: 1; }
+    RoleDialog RadioSet { border: none; height: auto; layout: horizontal; }
+    RoleDialog #problem { color: $error; height: auto; margin-top: 1; }
+    RoleDialog Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, *, member_id: int | None, roles: Callable[[], Mapping[int, str]], operator: str) -> None:
+        super().__init__()
+        self.member_id = member_id
+        # id -> name, read when needed (names arrive from Discord while the dialog is open);
+        # names come from Discord: shown sanitised, matched exactly.
+        self.roles = roles
+        self.operator = operator
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text.assemble(("Grant or revoke a role", "bold"), (f"  as {self.operator}", "dim")))
+            with RadioSet(id="op"):
+                yield RadioButton("grant", value=True)
+                yield RadioButton("revoke")
+            yield Label("Member (id)")
+            yield Input(str(self.member_id or ""), id="member", placeholder="a Discord user id")
+            yield Label("Role (name or id)")
+            names = sorted({safe_text(n, 100) for n in self.roles().values()})
+            yield Input("", id="role", placeholder="e.g. Verified", suggester=SuggestFromList(names))
+            yield Label(f"Reason (up to {REASON_MAX} characters; goes to Discord's audit log)")
+            yield Input("", id="reason", max_length=REASON_MAX)
+            yield Static("", id="problem")
+            with Horizontal():
+                yield Button("Cancel", id="cancel")
+                yield Button("Submit", id="submit", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#member" if not self.member_id else "#role", Input).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#submit")
+    @on(Input.Submitted, "#reason")
+    def _submit(self) -> None:
+        form, problem = self.read()
+        if form is None:
+            self.query_one("#problem", Static).update(Text(problem))
+            return
+        self.dismiss(form)
+
+    @on(Input.Submitted, "#member")
+    @on(Input.Submitted, "#role")
+    def _next(self) -> None:
+        self.focus_next()
+
+    def read(self) -> tuple[RoleForm | None, str]:
+        member = parse_id(self.query_one("#member", Input).value.strip())
+        if member is None:
+            return None, "The member must be a Discord id (digits)."
+        role_text = self.query_one("#role", Input).value.strip()
+        role = parse_id(role_text)
+        if role is None:
+            matches = [rid for rid, name in self.roles().items() if safe_text(name, 100) == role_text]
+            if len(matches) != 1:
+                return None, (f"No role named {safe_text(role_text, 60)!r}." if not matches
+                              else f"{len(matches)} roles are named that: use the id.")
+            role = matches[0]
+        reason = self.query_one("#reason", Input).value.strip()
+        if not reason:
+            return None, "Say why: the reason goes to Discord's audit log with the request id."
+        op = "revoke" if self.query_one("#op", RadioSet).pressed_index == 1 else "grant"
+        return RoleForm(member, role, op, reason), ""

@@ -1,0 +1,181 @@
+"""Acting from the console against the simulated guild (real hikari client, real store): grant a
+role from the dialog and watch it go from pending to confirmed; explain a member; retry and
+cancel from the pending pane."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from console.config import Settings
+from console.roles.reconciler import Schedule
+from console.store import Store
+from console.ui.app import ConsoleApp
+from console.ui.launch import LiveSession
+from console.ui.screens.explain import ExplainScreen
+from console.ui.screens.role_dialog import RoleDialog
+from console.ui.widgets.pending import PendingPane
+
+
+async def eventually(predicate: Any, timeout: float = 10.0, what: str = "condition", app: Any = None) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            notes = [str(n.message) for n in app._notifications] if app is not None else []
+            focus = app.focused if app is not None else None
+            raise AssertionError(f"timed out waiting for {what}; notices: {notes}; focus {focus}")
+        await asyncio.sleep(0.05)
+
+
+class Demo:
+    """The demo's session (simulator + collector + services), started when the app has drawn."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.session: LiveSession | None = None
+
+    async def connect(self, app: ConsoleApp) -> None:
+        self.session = LiveSession(app.store, Settings(db=self.db), None, demo={"seed": 3, "rate": 0})
+        await self.session.connect(app)
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+    @contextlib.asynccontextmanager
+    async def run(self, app: ConsoleApp) -> AsyncIterator[Any]:
+        """``app.run_test`` that stops the session before the app closes the store it opened."""
+        async with app.run_test(size=(140, 40)) as pilot:
+            try:
+                yield pilot
+            finally:
+                await self.close()
+
+
+@pytest.fixture
+async def demo(tmp_path: Path) -> AsyncIterator[tuple[ConsoleApp, Demo]]:
+    d = Demo(tmp_path / "demo.db")
+    app = ConsoleApp(open_store=lambda: Store.open(d.db), label="demo", connect=d.connect, remember=False)
+    yield app, d
+    await d.close()
+    if app.store is not None and not app.store.closed:
+        await app.store.close()
+
+
+async def ready(app: ConsoleApp, d: Demo) -> Any:
+    await eventually(lambda: app.services is not None and app.services.roles is not None, what="connected")
+    sim = d.session.sim  # type: ignore[union-attr]
+    await eventually(lambda: sim.guild_id in d.session.collector.guilds, what="guild state")  # type: ignore[union-attr]
+    # Shorter retries than production so a dropped change is retried within the test.
+    d.session.services.reconciler.schedule = Schedule(first_s=0.3, cap_s=1.0, deadline_s=30)  # type: ignore[union-attr]
+    return sim
+
+
+def has_role(sim: Any, uid: int, rid: int) -> bool:
+    return rid in [int(r) for r in sim.guild.member_object(uid)["roles"]]
+
+
+async def type_into(pilot: Any, app: ConsoleApp, selector: str, text: str) -> None:
+    field = app.screen.query_one(selector)
+    field.value = ""
+    field.focus()
+    await pilot.press(*text)
+
+
+async def test_grant_from_the_dialog_goes_pending_then_confirmed(demo) -> None:
+    app, d = demo
+    async with d.run(app) as pilot:
+        sim = await ready(app, d)
+        verified = sim.guild.role_id("Verified")
+        member = next(u for u in sim.guild.regular_ids() if not has_role(sim, u, verified))
+        sim.knobs.role_drop_probability = 1.0  # Discord says 204 and does nothing: stays pending
+
+        await pilot.press("g")
+        await eventually(lambda: isinstance(app.screen, RoleDialog), what="dialog", app=app)
+        await type_into(pilot, app, "#member", str(member))
+        await pilot.press("enter")
+        assert app.screen.focused.id == "role", "Enter moves to the next field"
+        await pilot.press(*"Verified", "enter", *"welcome aboard", "enter")
+        await eventually(lambda: not isinstance(app.screen, RoleDialog), what="dialog closed")
+
+        pane = app.query_one(PendingPane)
+        await eventually(lambda: pane.changes and pane.changes[0].attempts >= 1, what="pending with an attempt")
+        change = pane.changes[0]
+        assert (change.member_id, change.role_id, change.op, change.source) == (member, verified, "grant", "TUI")
+        assert change.decision_id is not None
+        assert not has_role(sim, member, verified)
+
+        sim.knobs.role_drop_probability = 0.0  # the next retry is applied, and seen
+        await eventually(lambda: not pane.changes, what="no longer pending")
+        final = await app.store.role_change(change.id)
+        assert final.state == "confirmed" and final.observed_at is not None and final.attempts >= 2
+        assert has_role(sim, member, verified)
+        attempts = await app.store.attempts(change.id)
+        assert any("accepted" in (a.observed or "") for a in attempts)
+        assert any("present" in (a.observed or "") for a in attempts)
+
+
+async def test_denied_in_the_dialog_says_why(demo) -> None:
+    app, d = demo
+    async with d.run(app) as pilot:
+        sim = await ready(app, d)
+        # The operator (a moderator) may not grant a role above their own: the Discord gate.
+        await pilot.press("g")
+        await eventually(lambda: isinstance(app.screen, RoleDialog), what="dialog", app=app)
+        await type_into(pilot, app, "#member", str(sim.guild.regular_ids()[0]))
+        await type_into(pilot, app, "#role", "Admin")
+        await type_into(pilot, app, "#reason", "testing")
+        await pilot.press("enter")
+        await eventually(lambda: any("DISCORD_GATE_DENIED" in str(n.message) for n in app._notifications),
+                         what="a denial notice")
+        assert not app.query_one(PendingPane).changes
+
+
+async def test_explain_shows_the_path(demo) -> None:
+    app, d = demo
+    async with d.run(app) as pilot:
+        sim = await ready(app, d)
+        trial = next(u for u in sim.guild.staff_ids()
+                     if has_role(sim, u, sim.guild.role_id("Trial Mod")))
+        await pilot.press("e")
+        await eventually(lambda: isinstance(app.screen, ExplainScreen), what="explain")
+        await type_into(pilot, app, "#member", str(trial))
+        await pilot.press("enter")
+        body = app.screen.query_one("#answer-body")
+        await eventually(lambda: "DISCORD_GATE_DENIED" in str(body.content), what="the answer")
+        assert "→ discord_gate: lacks MANAGE_ROLES guild-wide" in str(body.content)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ExplainScreen)
+
+
+async def test_retry_and_cancel_from_the_pending_pane(demo) -> None:
+    app, d = demo
+    async with d.run(app) as pilot:
+        sim = await ready(app, d)
+        services = d.session.services
+        services.reconciler.schedule = Schedule(first_s=60, cap_s=60, deadline_s=600)  # no retry on its own
+        sim.knobs.role_drop_probability = 1.0
+        verified = sim.guild.role_id("Verified")
+        member = next(u for u in sim.guild.regular_ids() if not has_role(sim, u, verified))
+        done = await services.roles.request(sim.guild_id, app.operator_id, member, verified, "grant",
+                                            reason="r", source="TUI")
+        pane = app.query_one(PendingPane)
+        await eventually(lambda: pane.changes and pane.changes[0].attempts == 1, what="first attempt")
+        pane.focus()
+        await pilot.press("r")
+        await eventually(lambda: pane.changes and pane.changes[0].attempts == 2, what="retried now")
+        await pilot.press("x")
+        await eventually(lambda: not pane.changes, what="cancelled")
+        final = await app.store.role_change(done.change.id)
+        assert final.state == "cancelled" and final.cancelled_by == app.operator_id
