@@ -41,6 +41,7 @@ def _common(p: argparse.ArgumentParser, *, rest: bool = True, token: bool = Fals
         p.add_argument("--rest-url", help="Discord REST base URL (a simulator or proxy); default Discord's")
     if token:
         p.add_argument("--token-file", type=Path, help="file holding the bot token (mode 600); else $DISCORD_TOKEN")
+        p.add_argument("--policy", type=Path, metavar="FILE", help="policy file (default: the config's, else built-in)")
 
 
 def _filters(p: argparse.ArgumentParser) -> None:
@@ -98,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", metavar="ID", help="in this channel (default: guild-wide)")
     p.add_argument("--json", action="store_true", help='print {"allowed", "reason_code", "permissions", "path"}')
 
+    p = sub.add_parser("role", help="grant or revoke a role as the operator; exit 0 once seen applied")
+    rsub = p.add_subparsers(dest="role_op", metavar="ACTION", parser_class=_Parser, required=True)
+    for op in ("grant", "revoke"):
+        rp = rsub.add_parser(op, help=f"{op} a role (checked by the policy, confirmed by observing the member)")
+        _common(rp, token=True)
+        rp.add_argument("--guild", dest="guild_id", required=True, metavar="ID")
+        rp.add_argument("--member", required=True, metavar="ID")
+        rp.add_argument("--role", required=True, metavar="ID")
+        rp.add_argument("--reason", required=True, help="why (up to 512 characters; goes to Discord's audit log)")
+        rp.add_argument("--wait", type=float, default=120.0, metavar="SECONDS",
+                        help="how long to wait for confirmation (default 120; 0: hand in and exit)")
+
     p = sub.add_parser("policy", help="check a policy file, or print the commented example")
     psub = p.add_subparsers(dest="policy_command", metavar="ACTION", parser_class=_Parser, required=True)
     psub.add_parser("example", help="print the commented example policy")
@@ -120,6 +133,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         s = s.with_(db=args.db.expanduser())
     if getattr(args, "rest_url", None):
         s = s.with_(rest_url=check_rest_url(args.rest_url))
+    if getattr(args, "policy", None):
+        s = s.with_(policy=args.policy.expanduser())
     guilds = getattr(args, "guild", None)
     if guilds:
         s = s.with_(guild_ids=tuple(parse_id(g, "--guild") for g in _split(guilds)))
@@ -190,9 +205,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_collect(args: argparse.Namespace) -> int:
     from console.config import load_token
     from console.headless import collect
+    from console.services import check_policy
 
     settings = settings_from(args)
     token = load_token(settings, args.token_file)
+    check_policy(settings)
     logs.setup(paths.log_file(), stderr=True)
     return asyncio.run(collect(settings, token))
 
@@ -221,8 +238,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from console.headless import explain
 
     settings = settings_from(args)
-    if args.policy:
-        settings = settings.with_(policy=args.policy.expanduser())
     guild_id = parse_id(args.guild_id, "--guild")
     member_id = parse_id(args.member, "--member")
     channel_id = parse_id(args.channel, "--channel") if args.channel else None
@@ -241,6 +256,33 @@ def cmd_explain(args: argparse.Namespace) -> int:
         lines = [f"{what}: {verdict}{code}", *answer.lines()]
         sys.stdout.write("\n".join(safe_text(line, 2000) for line in lines) + "\n")
     return EXIT_OK if answer.allowed else EXIT_FAILED
+
+
+def cmd_role(args: argparse.Namespace) -> int:
+    from console.config import load_token
+    from console.headless import role_change
+    from console.roles.reconciler import REASON_MAX
+    from console.services import check_policy
+
+    settings = settings_from(args)
+    guild_id = parse_id(args.guild_id, "--guild")
+    member_id = parse_id(args.member, "--member")
+    role_id = parse_id(args.role, "--role")
+    reason = " ".join(args.reason.split())
+    if not reason:
+        raise ConfigError("--reason: say why (it goes to Discord's audit log)")
+    if len(reason) > REASON_MAX:
+        raise ConfigError(f"--reason is {len(reason)} characters; Discord takes at most {REASON_MAX}")
+    if not 0 <= args.wait <= 86_400:
+        raise ConfigError("--wait must be 0 to 86400 seconds")
+    check_policy(settings)
+    token, token_problem = None, None
+    try:
+        token = load_token(settings, args.token_file)
+    except ConfigError as e:
+        token_problem = str(e)  # not needed when a collector runs on the store; said when it is
+    return asyncio.run(role_change(settings, token, op=args.role_op, guild_id=guild_id, member_id=member_id,
+                                   role_id=role_id, reason=reason, wait_s=args.wait, token_problem=token_problem))
 
 
 def cmd_policy(args: argparse.Namespace) -> int:
@@ -278,6 +320,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "export": cmd_export,
     "explain": cmd_explain,
     "policy": cmd_policy,
+    "role": cmd_role,
     "sim": cmd_sim,
 }
 

@@ -52,9 +52,11 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
     collector = Collector(store, guild_ids=settings.guild_ids, recheck_interval_s=settings.recheck_interval_s,
                           on_state=report)
     gateway = HikariGateway(token, rest_url=settings.rest_url, events=collector)
+    services = responder = None
     try:
         await collector.start(gateway)
         last["started"] = True
+        services, responder = await _act(store, settings, collector, gateway)
         _err(f"audit-console: collecting into {settings.db} (SIGTERM or Ctrl-C to stop)")
         while not stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
@@ -64,10 +66,30 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
         _err("audit-console: stopping: flushing what is queued…")
     finally:
         last["started"] = False
+        if responder is not None:
+            await responder.close()
+        if services is not None:
+            await services.close()
         await collector.stop()
         await store.close()
     _err(f"audit-console: stopped cleanly; {collector.state.stored} entries stored this run")
     return 0
+
+
+async def _act(store: Store, settings: Settings, collector: Collector, gateway: Any) -> tuple[Any, Any]:
+    """Role changes, audit messages and /audit for the collecting process (it runs 24/7)."""
+    from console.discord.bot import attach_services
+    from console.services import Services
+
+    services = Services(store, settings, live_guild=collector.guilds.snapshot)
+    responder = await attach_services(gateway, collector, services)
+
+    def policy_changed(found: Any) -> None:
+        _err(f"audit-console: {found.error}" if found.error else f"audit-console: policy {found.version} in force")
+
+    services.on_policy = policy_changed
+    services.start_policy_watch()
+    return services, responder
 
 
 async def backfill(settings: Settings, token: Secret) -> int:
@@ -165,6 +187,122 @@ async def _stored_guild(settings: Settings, guild_id: int) -> Any:
         return await Gatekeeper(store, PolicyFile(None)).guild(guild_id)
     finally:
         await store.close()
+
+
+async def role_change(settings: Settings, token: Secret | None, *, op: str, guild_id: int, member_id: int,
+                      role_id: int, reason: str, wait_s: float, token_problem: str | None = None) -> int:
+    """``audit-console role grant|revoke``: as the configured operator, checked by the policy.
+
+    If a collector runs on the store, the request is handed to it (written beside it) and this
+    command watches the store; otherwise this command connects (REST only) and carries the change
+    out itself, confirming by fetching the member. Exit 0 when confirmed (or handed in with
+    ``--no-wait``), 1 when denied or not confirmed.
+    """
+    from console.config import ConfigError
+    from console.model.snowflake import SnowflakeFactory
+    from console.policy.gatekeeper import GateError
+    from console.roles.requests import CAPABILITY
+    from console.services import Services
+    from console.store.errors import StoreError
+
+    if settings.operator_id is None:
+        raise ConfigError("set operator_id in the config: the console acts as that Discord user")
+    try:
+        store = await Store.open(settings.db)
+        handoff = False
+    except StoreError as e:
+        if "in use by another Audit Console" not in str(e):
+            raise
+        store = await Store.open(settings.db, collector_lock=False)
+        store.ids = SnowflakeFactory(worker=30)  # apart from the collector's ids
+        handoff = True
+    services = Services(store, settings)
+    session = None
+    try:
+        if not handoff:
+            if token is None:
+                raise ConfigError(f"no collector runs on this store, so this command connects itself: "
+                                  f"{token_problem or 'it needs the bot token (--token-file or $DISCORD_TOKEN)'}")
+            session = await _connect_rest(settings, token, services, guild_id, [settings.operator_id, member_id])
+        from console.policy.engine import Request
+
+        request = Request(settings.operator_id, CAPABILITY[op], "role", role_id, None, role_id)
+        try:
+            checked = await services.gatekeeper.check(guild_id, request, "CLI")
+        except GateError as e:
+            raise ConfigError(str(e)) from None
+        verdict = checked.verdict
+        if not checked.allowed:
+            step = verdict.deciding_step
+            _err(f"audit-console: denied: {verdict.reason_code} — {step['step']}: {step['found']}")
+            return 1
+        if handoff:
+            from console.roles.reconciler import new_change
+
+            change = new_change(store, guild_id, member_id, role_id, op, reason=reason,
+                                requested_by=settings.operator_id, source="CLI", decision_id=checked.decision.id,
+                                deadline_s=services.schedule.deadline_s)
+            await store.record_role_change(change)
+            where = "handed to the running collector"
+        else:
+            assert services.roles is not None
+            done = await services.roles.request(guild_id, settings.operator_id, member_id, role_id, op,
+                                                reason=reason, source="CLI")
+            change = done.change  # type: ignore[assignment]
+            where = "carrying it out"
+        _err(f"audit-console: allowed ({verdict.reason_code}); request {change.id} pending, {where}")
+        if wait_s <= 0:
+            return 0
+        return await _watch_change(store, change.id, wait_s)
+    finally:
+        await services.close()
+        if session is not None:
+            await session.__aexit__(None, None, None)
+        await store.close()
+
+
+async def _connect_rest(settings: Settings, token: Secret, services: Any, guild_id: int,
+                        member_ids: list[int]) -> Any:
+    from console.discord.rest import RestSession, fetch_guild_state
+    from console.discord.role_api import HikariRoleApi
+
+    REDACTOR.add(token)
+    session = RestSession(token.reveal(), settings.rest_url)
+    await session.__aenter__()
+    try:
+        state = await fetch_guild_state(session.rest, guild_id, member_ids, rest_url=settings.rest_url)
+        await services.store.save_guild_state(guild_id, state)
+        me = await session.rest.fetch_my_user()
+        await services.connect(HikariRoleApi(session.rest), bot_id=int(me.id))
+    except BaseException:
+        await session.__aexit__(None, None, None)
+        raise
+    return session
+
+
+async def _watch_change(store: Store, change_id: int, wait_s: float) -> int:
+    """Print each attempt as it is recorded; the final state decides the exit code."""
+    loop = asyncio.get_running_loop()
+    deadline, shown = loop.time() + wait_s, 0
+    while loop.time() < deadline:
+        attempts = await store.attempts(change_id)
+        for a in attempts[shown:]:
+            status = f"HTTP {a.http_status}" if a.http_status else "event"
+            _err(f"audit-console:   {status}: {a.observed}" + (f" ({a.error})" if a.error else ""))
+        shown = len(attempts)
+        change = await store.role_change(change_id)
+        if change is not None and change.final:
+            from console.model.snowflake import iso_utc
+
+            if change.state == "confirmed":
+                _err(f"audit-console: confirmed: seen applied at {iso_utc(change.observed_at or 0)} "
+                     f"after {change.attempts} attempt(s)")
+                return 0
+            _err(f"audit-console: {change.state}: {change.error or ''}".rstrip(": "))
+            return 1
+        await asyncio.sleep(0.2)
+    _err(f"audit-console: still pending after {wait_s:.0f} s; the collector keeps trying (request {change_id})")
+    return 1
 
 
 def run_sim(*, port: int, seed: int, rate: float) -> int:

@@ -86,3 +86,14 @@ class Services:
             await self.reconciler.stop()
         if self.poster is not None:
             await self.poster.stop()
+
+
+def check_policy(settings: Settings) -> None:
+    """A bad policy file is one line and exit 2 before anything starts (ConfigError)."""
+    from console.config import ConfigError
+    from console.policy.document import PolicyError
+
+    try:
+        PolicyFile(settings.policy_path())
+    except PolicyError as e:
+        raise ConfigError(str(e)) from None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,7 +55,28 @@ class RestSession:
         self._rest.start()
         return RawAuditLogSource(self._rest, self._rest_url)
 
+    @property
+    def rest(self) -> Any:
+        """hikari's REST client (after ``async with``)."""
+        return self._rest
+
     async def __aexit__(self, *exc: object) -> None:
         if self._rest is not None:
             await self._rest.close()
         await self._app.close()
+
+
+async def fetch_guild_state(rest: Any, guild_id: int, member_ids: list[int], *, rest_url: str) -> dict[str, Any]:
+    """The guild's roles and channels and the given members, as Discord's REST returns them:
+    the snapshot the policy's Discord gate reads (``explain --state`` takes the same shape)."""
+    try:
+        guild = await rest._request(routes.GET_GUILD.compile(guild=guild_id))  # type: ignore[attr-defined]
+        channels = await rest._request(routes.GET_GUILD_CHANNELS.compile(guild=guild_id))  # type: ignore[attr-defined]
+        members = []
+        for uid in member_ids:
+            with contextlib.suppress(hikari.NotFoundError):  # not a member: the gate says so
+                members.append(await rest._request(  # type: ignore[attr-defined]
+                    routes.GET_GUILD_MEMBER.compile(guild=guild_id, user=uid)))
+    except EXPECTED as e:
+        raise to_source_error(e, rest_url=rest_url, guild_id=guild_id) from None
+    return {"guild": guild, "channels": channels, "members": members}

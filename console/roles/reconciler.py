@@ -109,14 +109,14 @@ class Reconciler:
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loop_task: asyncio.Task[Any] | None = None
+        self._adopt_at = 0.0
+        self._finished: set[int] = set()  # final here, maybe not yet read back by _adopt
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> int:
         """Resume what a previous run left pending; how many changes that was."""
-        for change in await self.store.pending_role_changes(limit=10_000):
-            # Resuming: due now (the first look is a member fetch if an attempt was made).
-            self._pending[change.id] = change.with_(next_attempt_at=min(change.next_attempt_at or 0, self._now()))
+        await self._adopt()
         self._loop_task = asyncio.get_running_loop().create_task(self._run(), name="reconciler")
         self._wake.set()
         return len(self._pending)
@@ -138,16 +138,8 @@ class Reconciler:
     async def submit(self, guild_id: int, member_id: int, role_id: int, op: str, *, reason: str | None,
                      requested_by: int | None, source: str, decision_id: int | None) -> RoleChange:
         """Commit the intent, then let the worker act on it. The caller has checked the policy."""
-        if op not in ("grant", "revoke"):
-            raise ValueError("op must be grant or revoke")
-        now = self._now()
-        change = RoleChange(
-            id=self.store.ids.make(now), guild_id=guild_id, member_id=member_id, role_id=role_id, op=op,
-            reason=(reason or "")[:REASON_MAX] or None, requested_by=requested_by, source=source,
-            decision_id=decision_id, state="pending", created_at=now, updated_at=now, next_attempt_at=now,
-            deadline_at=now + int(self.schedule.deadline_s * 1000), attempts=0, observed_at=None, error=None,
-            linked_entry_id=None, message_id=None, cancelled_by=None,
-        )
+        change = new_change(self.store, guild_id, member_id, role_id, op, reason=reason, requested_by=requested_by,
+                            source=source, decision_id=decision_id, deadline_s=self.schedule.deadline_s)
         await self.store.record_role_change(change)
         self._pending[change.id] = change
         self._wake.set()
@@ -200,9 +192,23 @@ class Reconciler:
 
     # -- the worker -----------------------------------------------------------------------------
 
+    async def _adopt(self) -> None:
+        """Take on pending changes from the store that this process does not know: the ones a
+        previous run left (resume) and the ones ``audit-console role`` handed in."""
+        for change in await self.store.pending_role_changes(limit=10_000):
+            if change.id not in self._pending and change.id not in self._finished:
+                # Due now: if an attempt was made before, the first look is a member fetch.
+                self._pending[change.id] = change.with_(next_attempt_at=min(change.next_attempt_at or 0,
+                                                                            self._now()))
+
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
+            if loop.time() >= self._adopt_at:
+                self._adopt_at = loop.time() + 2.0
+                with contextlib.suppress(StoreError):
+                    await self._adopt()
             now = self._now()
             first: dict[tuple[int, int], RoleChange] = {}
             for change in sorted(self._pending.values(), key=lambda c: c.id):
@@ -319,6 +325,7 @@ class Reconciler:
                              message_state="pending" if channel else None, **fields)
         await self.store.record_role_change(final)
         self._pending.pop(change.id, None)
+        self._finished.add(change.id)
         self._cancel.pop(change.id, None)
         if state == "confirmed":
             self._watch[change.id] = (final, now + int(self.schedule.revert_watch_s * 1000))
@@ -351,7 +358,7 @@ class Reconciler:
     async def _find_undo(self, change: RoleChange, after_id: int) -> int | None:
         key = "$remove" if change.op == "grant" else "$add"
         for entry in await self.store.role_entries(change.guild_id, change.member_id, after_id):
-            raw = orjson.loads(entry.raw)
+            raw = entry.raw if isinstance(entry.raw, Mapping) else orjson.loads(entry.raw)
             if self.bot_id is not None and parse_id(raw.get("user_id")) == self.bot_id:
                 continue  # our own change, not the undo
             for ch in raw.get("changes") or ():
@@ -369,6 +376,21 @@ class Reconciler:
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def new_change(store: Store, guild_id: int, member_id: int, role_id: int, op: str, *, reason: str | None,
+               requested_by: int | None, source: str, decision_id: int | None, deadline_s: float) -> RoleChange:
+    """A pending change, due now (to be committed before any call is made)."""
+    if op not in ("grant", "revoke"):
+        raise ValueError("op must be grant or revoke")
+    now = store.now_ms()
+    return RoleChange(
+        id=store.ids.make(now), guild_id=guild_id, member_id=member_id, role_id=role_id, op=op,
+        reason=(reason or "")[:REASON_MAX] or None, requested_by=requested_by, source=source,
+        decision_id=decision_id, state="pending", created_at=now, updated_at=now, next_attempt_at=now,
+        deadline_at=now + int(deadline_s * 1000), attempts=0, observed_at=None, error=None,
+        linked_entry_id=None, message_id=None, cancelled_by=None,
+    )
 
 
 def audit_channel_key(guild_id: int) -> str:

@@ -145,16 +145,18 @@ class Store:
         quick_check: bool = True,
         clock: Callable[[], int] = _now_ms,
         busy_timeout: float = 5.0,
+        collector_lock: bool = True,
     ) -> Store:
         """Open (creating and migrating unless ``readonly``). Raises StoreError with one line.
 
         ``busy_timeout`` (seconds) is how long a statement waits for another program's lock
-        before failing with "locked".
+        before failing with "locked". ``collector_lock`` False writes beside a running
+        collector (``role grant`` hands it a request); SQLite serialises the writes.
         """
         p = Path(path).expanduser()
         check_file(p, must_exist=readonly)
         lock = None
-        if not readonly:
+        if not readonly and collector_lock:
             lock = _Lock(p)
             lock.acquire()
         writer = reader = None

@@ -127,18 +127,6 @@ def _offline_services(store: Store, settings: Settings) -> Any:
         return None  # explain says it has no policy; browsing does not need one
 
 
-def check_policy(settings: Settings) -> None:
-    """A bad policy file is one line and exit 2 before any screen (ConfigError)."""
-    from console.config import ConfigError
-    from console.policy.document import PolicyError
-    from console.policy.policy_file import PolicyFile
-
-    try:
-        PolicyFile(settings.policy_path())
-    except PolicyError as e:
-        raise ConfigError(str(e)) from None
-
-
 def run_open(settings: Settings) -> int:
     return asyncio.run(_run(settings.db, readonly=True, label=f"{settings.db.name} (offline)",
                             operator_id=settings.operator_id, settings=settings))
@@ -146,6 +134,8 @@ def run_open(settings: Settings) -> int:
 
 def run_live(settings: Settings, token: Secret) -> int:
     REDACTOR.add(token)
+    from console.services import check_policy
+
     check_policy(settings)
     return asyncio.run(
         _run(settings.db, readonly=False, label="live",

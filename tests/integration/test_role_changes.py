@@ -1,0 +1,178 @@
+"""Role changes that are confirmed, against the simulated Discord (real hikari client, real store):
+drops and delays, a revert by someone else, permanent errors, and the audit messages."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from console.roles.reconciler import Schedule, audit_channel_key
+from console.sim import SimConfig, SimServer
+from console.sim.demo_policy import demo_operator, demo_policy_text
+
+from .conftest import eventually
+from .test_slash_commands import Live, start_live, stop_live
+
+
+@pytest.fixture
+async def big_sim() -> AsyncIterator[SimServer]:
+    server = SimServer(SimConfig(seed=11, heartbeat_interval_ms=500, member_count=80))
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def live(big_sim: SimServer, tmp_path: Path) -> AsyncIterator[Live]:
+    lv = await start_live(big_sim, tmp_path, demo_policy_text(big_sim))
+    lv.services.reconciler.schedule = Schedule(first_s=0.3, cap_s=1.0, deadline_s=60, link_wait_s=10)
+    lv.services.poster.retry_s = 0.2
+    try:
+        yield lv
+    finally:
+        await stop_live(lv)
+
+
+def roles_of(sim: SimServer, uid: int) -> set[int]:
+    return {int(r) for r in sim.guild.member_object(uid)["roles"]} if uid in sim.guild.members else set()
+
+
+def applications(sim: SimServer) -> Counter:
+    """How many times each (member, role, add) was really applied: one audit entry each (the
+    drop knob is set not to log, so an entry means the change happened)."""
+    seen: Counter = Counter()
+    for e in sim.guild.audit_log:
+        if e["action_type"] == 25:
+            for ch in e["changes"]:
+                for r in ch["new_value"]:
+                    seen[(int(e["target_id"]), int(r["id"]), ch["key"] == "$add")] += 1
+    return seen
+
+
+async def all_final(live: Live, ids: list[int]) -> bool:
+    rows = await live.store.reader.execute_fetchall(
+        f"SELECT count(*) FROM role_changes WHERE state = 'pending' AND id IN ({','.join(map(str, ids))})")
+    return rows[0][0] == 0
+
+
+async def test_200_requests_under_drops_and_delays_all_reach_a_true_final_state(big_sim: SimServer,
+                                                                                live: Live) -> None:
+    sim = big_sim
+    operator = demo_operator(sim)
+    before = applications(sim)
+    grantable = [sim.guild.role_id(n) for n in ("Muted", "Members", "Verified", "Event Hosts", "Helpers")]
+    members = sim.guild.regular_ids()
+    forbidden = sim.guild.role_id("Event Hosts")
+    leavers = members[:10]
+    plan: list[tuple[int, int, str]] = []
+    for uid in members[10:]:
+        for rid in grantable:
+            if rid != forbidden:
+                plan.append((uid, rid, "revoke" if rid in roles_of(sim, uid) else "grant"))
+    plan = plan[:180] + [(uid, forbidden, "grant") for uid in members[10:20]] + [
+        (uid, grantable[2], "grant") for uid in leavers]
+    assert len(plan) == 200
+
+    sim.knobs.role_drop_probability = 0.2
+    sim.knobs.role_drop_logs_entry = False
+    sim.knobs.role_delay_probability = 0.3
+    sim.knobs.role_delay_s = 0.5
+    sim.knobs.forbidden_role_ids = {forbidden}
+    for uid in leavers:
+        sim.member_leave(uid)
+
+    ids = []
+    for uid, rid, op in plan:
+        done = await live.services.roles.request(sim.guild_id, operator, uid, rid, op, reason="bulk", source="CLI")
+        assert done.change is not None, done.checked.verdict.path
+        ids.append(done.change.id)
+    await eventually(lambda: all_final(live, ids), timeout=120, what="every change final")
+
+    changes = [await live.store.role_change(i) for i in ids]
+    states = Counter(c.state for c in changes)
+    assert states == {"confirmed": 180, "failed": 20}, states
+    after = applications(sim)
+    for (uid, rid, op), c in zip(plan, changes, strict=True):
+        key = (uid, rid, op == "grant")
+        if c.state == "confirmed":
+            assert (rid in roles_of(sim, uid)) == (op == "grant"), "confirmed means really applied"
+            assert after[key] - before[key] == 1, "applied exactly once"
+            assert c.observed_at is not None
+        else:
+            assert after[key] - before[key] == 0
+            assert ("403 Missing Permissions" if rid == forbidden else "404 Unknown Member") in c.error
+    dropped = sum(1 for c in changes if c.state == "confirmed" and c.attempts > 1)
+    assert dropped > 0, "some were dropped by Discord and applied on a retry"
+
+
+async def test_a_revert_by_someone_else_is_linked_to_its_audit_entry(big_sim: SimServer, live: Live) -> None:
+    sim = big_sim
+    verified = sim.guild.role_id("Verified")
+    uid = next(u for u in sim.guild.regular_ids() if verified not in roles_of(sim, u))
+    sim.knobs.role_revert_probability = 1.0
+    sim.knobs.role_revert_after_s = 0.5
+    done = await live.services.roles.request(sim.guild_id, demo_operator(sim), uid, verified, "grant",
+                                             reason="trial", source="TUI")
+
+    async def linked() -> bool:
+        c = await live.store.role_change(done.change.id)
+        return c.state == "reverted" and c.linked_entry_id is not None
+
+    await eventually(linked, timeout=30, what="reverted and linked")
+    c = await live.store.role_change(done.change.id)
+    undo = next(e for e in sim.guild.audit_log if int(e["id"]) == c.linked_entry_id)
+    assert undo["changes"][0]["key"] == "$remove" and int(undo["target_id"]) == uid
+    assert int(undo["user_id"]) != sim.bot_id
+    assert c.observed_at is not None, "it was seen applied before it was undone"
+    stored = await live.store.get_entry(c.linked_entry_id)
+    assert stored is not None, "the linked entry is in the store"
+
+
+async def test_audit_messages_say_what_happened_and_failures_are_retried(big_sim: SimServer, live: Live) -> None:
+    sim = big_sim
+    mod_log = sim.guild.core_channels["mod-log"]
+    verified = sim.guild.role_id("Verified")
+    uid = next(u for u in sim.guild.regular_ids() if verified not in roles_of(sim, u))
+    # First an audit channel that does not exist: the message fails visibly, then is retried.
+    await live.store.set_setting(audit_channel_key(sim.guild_id), "123456789012345678")
+    done = await live.services.roles.request(sim.guild_id, demo_operator(sim), uid, verified, "grant",
+                                             reason="Passed @everyone verification", source="TUI")
+
+    async def message_state(state: str) -> bool:
+        return (await live.store.role_change(done.change.id)).message_state == state
+
+    await eventually(lambda: message_state("failed"), what="the post failed")
+    assert "Unknown Channel" in (await live.store.role_change(done.change.id)).message_error
+    await live.store.set_setting(audit_channel_key(sim.guild_id), str(mod_log))
+    await eventually(lambda: message_state("posted"), what="posted after the channel was fixed")
+
+    change = await live.store.role_change(done.change.id)
+    message = next(m for m in sim.guild.messages if m["id"] == change.message_id)
+    assert int(message["channel_id"]) == mod_log
+    text = message["content"]
+    assert text.splitlines()[0] == f"✅ Grant <@&{verified}> — confirmed"
+    assert f"Member: <@{uid}> ({uid})" in text
+    assert f"Observed: <t:{change.observed_at // 1000}:F>" in text
+    assert "Reason: Passed @\u200beveryone verification" in text, "no @everyone in the audit channel"
+    assert re.search(rf"Request {change.id} by <@\d+> via TUI, 1 attempt", text)
+
+    muted = sim.guild.role_id("Muted")
+    sim.knobs.forbidden_role_ids = {muted}
+    other = next(u for u in sim.guild.regular_ids() if muted not in roles_of(sim, u))
+    failed = await live.services.roles.request(sim.guild_id, demo_operator(sim), other, muted, "grant", reason="x",
+                                               source="TUI")
+
+    async def failed_posted() -> bool:
+        return (await live.store.role_change(failed.change.id)).message_state == "posted"
+
+    await eventually(failed_posted, what="the failure posted")
+    c = await live.store.role_change(failed.change.id)
+    text = next(m for m in sim.guild.messages if m["id"] == c.message_id)["content"]
+    assert text.splitlines()[0] == f"❌ Grant <@&{muted}> — failed"
+    assert "Cause: 403 Missing Permissions" in text and "Observed:" not in text
