@@ -947,14 +947,26 @@ def _render_role_change(
         grid.add_row("Cancelled by", _who(ctx, "user", rc.cancelled_by))
     grid.add_row("Decision", _link(ctx, "decision", rc.decision_id))
     grid.add_row("Audit entry", _link(ctx, "entry", rc.linked_entry_id))
-    if rc.message_id:
-        grid.add_row("Message", Text(safe_text(rc.message_id, 32)))
+    grid.add_row("Audit message", _message_status(ctx, rc))
 
     parts: list[RenderableType] = [head, grid, Text(""), Text("Attempts", Style(bold=True))]
     parts.append(_attempts(ctx, attempts))
     if show_raw:
         parts += [Text(""), render_raw_json(_record_dict(rc), ctx)]
     return Group(*parts)
+
+
+def _message_status(ctx: _Ctx, rc: RoleChange) -> Text:
+    """Where the audit message stands: a failure stays visible until it is posted."""
+    state = getattr(rc, "message_state", None)
+    if state == "posted":
+        return Text(f"posted (message {safe_text(rc.message_id, 32)})" if rc.message_id else "posted")
+    if state == "failed":
+        return Text(f"not posted, retrying: {safe_text(getattr(rc, 'message_error', None) or '?', 200)}",
+                    ctx.style("danger"))
+    if state == "pending":
+        return Text("to be posted")
+    return Text("none (no audit channel set)" if rc.final else "when final", ctx.style("muted"))
 
 
 def _link(ctx: _Ctx, label: str, ident: int | None) -> Text:

@@ -511,6 +511,7 @@ def test_final_role_change_and_no_attempts() -> None:
             "observed_at": T0,
             "linked_entry_id": 1234567890123456789,
             "message_id": "999",
+            "message_state": "posted",
             "error": None,
         }
     )
@@ -519,8 +520,11 @@ def test_final_role_change_and_no_attempts() -> None:
     assert "Next attempt" not in out
     assert row(out, "Observed").startswith("Observed 2024-05-01 12:34:56.789 UTC")
     assert row(out, "Audit entry").startswith("Audit entry entry 1234567890123456789")
-    assert row(out, "Message") == "Message 999"
+    assert row(out, "Audit message") == "Audit message posted (message 999)"
     assert "no attempts yet" in out
+    failed = type(rc)(**{**{f: getattr(done, f) for f in rc.__slots__}, "message_state": "failed",
+                         "message_error": "404: Unknown Channel"})
+    assert row(plain(failed), "Audit message") == "Audit message not posted, retrying: 404: Unknown Channel"
 
 
 # -- gaps ----------------------------------------------------------------------------------------
