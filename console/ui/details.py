@@ -877,8 +877,15 @@ def _path(ctx: _Ctx, path: Any, decided_style: Style) -> RenderableType:
             body.append(_step_value(step["found"]))
         if decided:
             body.append("  ◀ decided", decided_style)
-        extras = [(k, v) for k, v in step.items() if k not in ("step", "found", "decided")]
+        # "outcome" repeats the decided mark; the gate's "detail" is the resolver's own steps.
+        extras = [(k, v) for k, v in step.items() if k not in ("step", "found", "decided", "outcome")
+                  and v is not None]
         for k, v in extras:
+            if k == "detail" and isinstance(v, list):
+                for line in v:
+                    body.append("\n  · ", ctx.style("muted"))
+                    body.append(_step_value(line))
+                continue
             body.append(f"\n{safe_text(k, 32)}: ", ctx.style("muted"))
             body.append(_step_value(v))
         table.add_row(num, body)

@@ -716,3 +716,26 @@ def test_utc_and_relative_helpers() -> None:
     assert details.relative(T0 - 125_000, T0) == "2m5s ago"
     assert details.relative(T0, T0) == "now"
     assert details.relative(T0, None) == ""
+
+
+def test_a_decision_from_the_engine_shows_its_gate_steps() -> None:
+    """A real engine decision: the deciding step marked, the resolver's steps as bullet lines,
+    no raw ``outcome`` keys."""
+    from console.policy.document import parse_policy
+    from console.policy.engine import Request, evaluate
+    from console.policy.gatekeeper import to_decision
+    from console.policy.guild import GuildSnapshot
+
+    g = GuildSnapshot.from_rest({
+        "guild": {"id": str(GUILD), "name": "g", "owner_id": "1", "roles": [
+            {"id": str(GUILD), "name": "@everyone", "position": 0, "permissions": "1024"},
+            {"id": str(HELPERS), "name": "Helpers", "position": 2, "permissions": "0"}]},
+        "members": [{"user": {"id": str(ALICE), "username": "alice"}, "roles": [str(HELPERS)]}]})
+    policy = parse_policy(f'[[grants]]\nrole = "{HELPERS}"\ncapability = "roles.grant"\neffect = "ALLOW"\n'.encode())
+    request = Request(ALICE, "roles.grant", "role", HELPERS, None, HELPERS)
+    verdict = evaluate(policy, g, request, now_ms=T0)
+    out = plain(to_decision(GUILD, T0, 1_300_000_000_000_000_000, request, verdict, "BOT"))
+    assert "DECISION DENY  DISCORD_GATE_DENIED" in out
+    assert re.search(r"5\.\s+discord_gate → lacks MANAGE_ROLES guild-wide\s+◀ decided", out)
+    assert "· roles @everyone, @Helpers give VIEW_CHANNEL" in out
+    assert "outcome" not in out
