@@ -146,6 +146,9 @@ class GuildSnapshot:
     _members_ix: dict[int, _MemberIndex] = field(init=False, repr=False, compare=False)
     _layers: dict[int, _Layers] = field(init=False, repr=False, compare=False)
     _rank: dict[int, int] = field(init=False, repr=False, compare=False)
+    #: Explained resolutions by (member, channel, timed out): the snapshot never changes, so the
+    #: wording is made once (the gatekeeper records the explained path of every decision).
+    _explained: dict[tuple[int, int | None, bool], Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         gid = self.id
@@ -182,6 +185,7 @@ class GuildSnapshot:
         object.__setattr__(self, "_members_ix", members_ix)
         object.__setattr__(self, "_layers", layers)
         object.__setattr__(self, "_rank", rank)
+        object.__setattr__(self, "_explained", {})
 
     @property
     def everyone(self) -> Role:

@@ -147,8 +147,18 @@ def resolve(
                 f"is not in the snapshot of guild {guild.id}"
             )
     if explain:
-        return _explained(guild, member_id, m, channel_id, layers, now_ms)
+        until = m.timeout_until_ms
+        key = (member_id, channel_id, until is not None and until > now_ms)
+        found = guild._explained.get(key)
+        if found is None:
+            found = _explained(guild, member_id, m, channel_id, layers, now_ms)
+            if len(guild._explained) < _EXPLAINED_MAX:
+                guild._explained[key] = found
+        return found
     return Resolution(_fast(member_id, m, layers, now_ms))
+
+
+_EXPLAINED_MAX: Final = 20_000  # a bound on what one snapshot remembers
 
 
 def _fast(member_id: int, m: _MemberIndex, layers: _Layers | None, now_ms: int) -> int:

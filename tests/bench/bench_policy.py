@@ -88,12 +88,20 @@ def main() -> None:
     base = timed(bare, args.n)
     full = timed(lambda: evaluate(policy, guild, request, now_ms=0), args.n)
     fast = timed(lambda: evaluate(policy, guild, request, now_ms=0, explain=False), args.n)
+
+    def cold() -> None:  # the snapshot's wording cache emptied: the first check after a change
+        guild._explained.clear()
+        evaluate(policy, guild, request, now_ms=0)
+
+    first = timed(cold, args.n)
     print(f"{'what':<52} {'median':>9} {'ratio':>7}  goal")
     print(f"{'bare loop: 20 dict lookups':<52} {base:>7.2f}µs {1:>7.1f}")
-    print(f"{'evaluate + gate in channel, explained path':<52} {full:>7.2f}µs {full / base:>7.1f}  <= 50 µs "
+    print(f"{'evaluate + gate in channel, explained (as recorded)':<52} {full:>7.2f}µs {full / base:>7.1f}  <= 50 µs "
           f"{'MET' if full <= 50 else 'NOT MET'}")
     print(f"{'evaluate + gate in channel, path without detail':<52} {fast:>7.2f}µs {fast / base:>7.1f}  <= 50 µs "
           f"{'MET' if fast <= 50 else 'NOT MET'}")
+    print(f"{'  the same, explained, first time after a change':<52} {first:>7.2f}µs {first / base:>7.1f}  <= 50 µs "
+          f"{'MET' if first <= 50 else 'NOT MET'}")
     print("(250 roles, member with 20, channel with 100 overwrites, 121 grants, 30 overrides)")
 
 
