@@ -8,7 +8,7 @@ With member chunking off, large guilds are partial: members appear as they join,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from console.model.snowflake import parse as parse_id
@@ -151,5 +151,3 @@ def snapshot_or_error(states: GuildStates, guild_id: int) -> tuple[GuildSnapshot
         return None, f"no guild state for guild {guild_id} yet (the console fills it in when it connects)"
     return snap, None
 
-
-Listener = Callable[[str, int, Mapping[str, Any]], None]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from console.model.records import Decision
 from console.policy.engine import BreakGlassSession, Request, UnknownCapability, Verdict, evaluate
@@ -115,19 +114,3 @@ def to_decision(guild_id: int, now_ms: int, decision_id: int, request: Request, 
         result=verdict.result, reason_code=verdict.reason_code, path=[dict(s) for s in verdict.path],
         policy_version=verdict.policy_version,
     )
-
-
-def explain_lines(verdict: Verdict) -> list[str]:
-    """The decision path as plain lines (CLI and bot answers); the deciding step is marked."""
-    out = []
-    for step in verdict.path:
-        mark = "→" if step["decided"] else " "
-        outcome = f" [{step['outcome']}]" if step.get("outcome") else ""
-        out.append(f"{mark} {step['step']}: {step['found']}{outcome}")
-        for detail in step.get("detail") or ():
-            out.append(f"    · {detail}")
-    return out
-
-
-def path_json(verdict: Verdict) -> list[dict[str, Any]]:
-    return [dict(s) for s in verdict.path]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,21 +11,8 @@ from console.discord.bot import HikariGateway
 from console.ingest.collector import Collector
 from console.secret import Secret
 from console.sim import SimConfig, SimServer
+from console.sim.testing import eventually
 from console.store import Store
-
-
-async def eventually(predicate: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> None:
-    """Poll an (async or sync) predicate until it is true."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ cancel from the pending pane."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 
 from console.config import Settings
+from console.sim.testing import eventually as wait_until
 from console.roles.reconciler import Schedule
 from console.store import Store
 from console.ui.app import ConsoleApp
@@ -23,18 +23,11 @@ from console.ui.widgets.pending import PendingPane
 
 
 async def eventually(predicate: Any, timeout: float = 10.0, what: str = "condition", app: Any = None) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = predicate()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            notes = [str(n.message) for n in app._notifications] if app is not None else []
-            focus = app.focused if app is not None else None
-            raise AssertionError(f"timed out waiting for {what}; notices: {notes}; focus {focus}")
-        await asyncio.sleep(0.05)
+    def describe() -> str:
+        notes = [str(n.message) for n in app._notifications] if app is not None else []
+        return f"notices: {notes}; focus {app.focused if app is not None else None}"
+
+    await wait_until(predicate, timeout, what, describe)
 
 
 class Demo:
