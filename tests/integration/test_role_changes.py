@@ -176,3 +176,23 @@ async def test_audit_messages_say_what_happened_and_failures_are_retried(big_sim
     text = next(m for m in sim.guild.messages if m["id"] == c.message_id)["content"]
     assert text.splitlines()[0] == f"❌ Grant <@&{muted}> — failed"
     assert "Cause: 403 Missing Permissions" in text and "Observed:" not in text
+
+
+async def test_429_bursts_are_waited_out(big_sim: SimServer, live: Live) -> None:
+    """Every third REST call is answered 429: the retry-after is honoured and every change still
+    ends confirmed, applied once."""
+    sim = big_sim
+    verified = sim.guild.role_id("Verified")
+    members = [u for u in sim.guild.regular_ids() if verified not in roles_of(sim, u)][:12]
+    before = applications(sim)
+    sim.knobs.rate_limit_every = 3
+    sim.knobs.rate_limit_retry_after = 0.2
+    ids = []
+    for uid in members:
+        done = await live.services.roles.request(sim.guild_id, demo_operator(sim), uid, verified, "grant",
+                                                 reason="burst", source="CLI")
+        ids.append(done.change.id)
+    await eventually(lambda: all_final(live, ids), timeout=60, what="every change final")
+    assert {(await live.store.role_change(i)).state for i in ids} == {"confirmed"}
+    after = applications(sim)
+    assert all(after[(u, verified, True)] - before[(u, verified, True)] == 1 for u in members)

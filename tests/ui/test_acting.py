@@ -5,13 +5,18 @@ cancel from the pending pane."""
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from rich.console import Console
+
 from console.config import Settings
+from console.model.filters import Filter
+from console.model.records import Decision
 from console.sim.testing import eventually as wait_until
 from console.roles.reconciler import Schedule
 from console.store import Store
@@ -19,6 +24,8 @@ from console.ui.app import ConsoleApp
 from console.ui.launch import LiveSession
 from console.ui.screens.explain import ExplainScreen
 from console.ui.screens.role_dialog import RoleDialog
+from console.ui.widgets.drawer import DetailDrawer
+from console.ui.widgets.feed import FeedView
 from console.ui.widgets.pending import PendingPane
 
 
@@ -133,6 +140,20 @@ async def test_denied_in_the_dialog_says_why(demo) -> None:
         await eventually(lambda: any("DISCORD_GATE_DENIED" in str(n.message) for n in app._notifications),
                          what="a denial notice")
         assert not app.query_one(PendingPane).changes
+
+        # The decision is in the feed: the DENY filter finds it, and the drawer shows its path.
+        await app.apply_filter(Filter(results=frozenset({"DENY"})))
+        feed = app.query_one(FeedView)
+        await eventually(lambda: isinstance(feed.current, Decision), what="the decision row")
+        assert (feed.current.reason_code, feed.current.source) == ("DISCORD_GATE_DENIED", "TUI")
+        await pilot.press("enter")
+        drawer = app.query_one(DetailDrawer)
+        await eventually(lambda: drawer.record is feed.current, what="the drawer")
+        console = Console(width=120, record=True, file=io.StringIO(), color_system=None)
+        console.print(drawer._render_record())
+        shown = console.export_text()
+        assert "Decision path" in shown and "discord_gate → " in shown and "◀ decided" in shown
+        assert "is below @Admin" in shown or "is @Admin itself" in shown
 
 
 async def test_explain_shows_the_path(demo) -> None:
