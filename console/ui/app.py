@@ -65,7 +65,7 @@ class ConsoleApp(App[int]):
         Binding("p", "toggle_pending", "Pending", id="toggle-pending"),
         # Not in the footer (it is full at 120 columns): the help screen and the palette list them.
         Binding("g", "role_dialog", "Grant/revoke", show=False, id="role-dialog"),
-        Binding("e", "explain", "Explain", show=False, id="explain"),
+        Binding("w", "explain", "Why (explain)", show=False, id="explain"),
         Binding("r", "retry_change", "Retry", show=False),
         Binding("x", "cancel_change", "Cancel change", show=False),
         Binding("escape", "close_drawer", "Close", show=False),

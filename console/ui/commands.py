@@ -19,7 +19,7 @@ class ConsoleCommands(Provider):
             ("Filter by the target under the cursor", app.action_filter_target, "only what was done to this"),
             ("Clear the filter", app.action_clear_filter, "show everything"),
             ("Grant or revoke a role", app.action_role_dialog, "checked by the policy, then confirmed (g)"),
-            ("Explain a member's permissions", app.action_explain, "why may or may not they do something (e)"),
+            ("Explain a member's permissions", app.action_explain, "why may or may not they do something (w)"),
             ("Toggle the filter sidebar", app.action_toggle_sidebar, "show or hide"),
             ("Toggle the pending role changes pane", app.action_toggle_pending, "show or hide"),
             ("Toggle details", app.action_toggle_drawer, "the detail drawer under the feed"),

@@ -162,7 +162,7 @@ async def test_explain_shows_the_path(demo) -> None:
         sim = await ready(app, d)
         trial = next(u for u in sim.guild.staff_ids()
                      if has_role(sim, u, sim.guild.role_id("Trial Mod")))
-        await pilot.press("e")
+        await pilot.press("w")
         await eventually(lambda: isinstance(app.screen, ExplainScreen), what="explain")
         await type_into(pilot, app, "#member", str(trial))
         await pilot.press("enter")

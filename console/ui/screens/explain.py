@@ -1,4 +1,4 @@
-"""Explain (``e``): why may or may not a member do something — a capability through the whole
+"""Explain (``w``, "why"): why may or may not a member do something — a capability through the whole
 policy, or one Discord permission — with the same path the CLI prints. A question, not an action:
 it is not recorded (the operator's own ``policy.explain`` check is)."""
 

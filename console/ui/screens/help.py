@@ -29,7 +29,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     ]),
     ("Act", [
         ("g", "grant or revoke a role (member under the cursor); the policy decides first"),
-        ("e", "explain: why may (or may not) a member do something"),
+        ("w", "why: explain what a member may (or may not) do"),
         ("Tab to Pending, ↑ ↓", "choose a pending role change"),
         ("r / x", "retry it now / cancel it"),
     ]),
