@@ -225,31 +225,31 @@ async def role_change(settings: Settings, token: Secret | None, *, op: str, guil
                                   f"{token_problem or 'it needs the bot token (--token-file or $DISCORD_TOKEN)'}")
             session = await _connect_rest(settings, token, services, guild_id, [settings.operator_id, member_id])
         from console.policy.engine import Request
+        from console.roles.reconciler import new_change
 
-        request = Request(settings.operator_id, CAPABILITY[op], "role", role_id, None, role_id)
         try:
-            checked = await services.gatekeeper.check(guild_id, request, "CLI")
+            if handoff:  # check here, then leave the work to the collector
+                request = Request(settings.operator_id, CAPABILITY[op], "role", role_id, None, role_id)
+                checked = await services.gatekeeper.check(guild_id, request, "CLI")
+                change = None
+                if checked.allowed:
+                    change = new_change(store, guild_id, member_id, role_id, op, reason=reason,
+                                        requested_by=settings.operator_id, source="CLI",
+                                        decision_id=checked.decision.id, deadline_s=services.schedule.deadline_s)
+                    await store.record_role_change(change)
+                where = "handed to the running collector"
+            else:
+                assert services.roles is not None
+                done = await services.roles.request(guild_id, settings.operator_id, member_id, role_id, op,
+                                                    reason=reason, source="CLI")
+                checked, change, where = done.checked, done.change, "carrying it out"
         except GateError as e:
             raise ConfigError(str(e)) from None
         verdict = checked.verdict
-        if not checked.allowed:
+        if change is None:
             step = verdict.deciding_step
             _err(f"audit-console: denied: {verdict.reason_code} — {step['step']}: {step['found']}")
             return 1
-        if handoff:
-            from console.roles.reconciler import new_change
-
-            change = new_change(store, guild_id, member_id, role_id, op, reason=reason,
-                                requested_by=settings.operator_id, source="CLI", decision_id=checked.decision.id,
-                                deadline_s=services.schedule.deadline_s)
-            await store.record_role_change(change)
-            where = "handed to the running collector"
-        else:
-            assert services.roles is not None
-            done = await services.roles.request(guild_id, settings.operator_id, member_id, role_id, op,
-                                                reason=reason, source="CLI")
-            change = done.change  # type: ignore[assignment]
-            where = "carrying it out"
         _err(f"audit-console: allowed ({verdict.reason_code}); request {change.id} pending, {where}")
         if wait_s <= 0:
             return 0

@@ -1,0 +1,96 @@
+"""`audit-console role grant|revoke` as a person runs it: alone (it connects over REST and carries
+the change out) and beside a running `collect` (it hands the request over and watches it)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from console.sim import SimServer
+from console.sim.demo_policy import demo_operator, demo_policy_text
+from console.sim.testing import eventually
+from console.store import Store
+
+from .test_role_restart import start_collect
+
+
+def setup(sim: SimServer, tmp: Path) -> dict[str, str]:
+    (tmp / "token").write_text(sim.token)
+    (tmp / "token").chmod(0o600)
+    (tmp / "policy.toml").write_text(demo_policy_text(sim))
+    (tmp / "config.toml").write_text(f'operator_id = "{demo_operator(sim)}"\n')
+    return {**os.environ, "AUDIT_CONSOLE_CONFIG": str(tmp / "config.toml"), "XDG_STATE_HOME": str(tmp / "state")}
+
+
+async def run_role(sim: SimServer, tmp: Path, env: dict[str, str], *args: str) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "console", "role", *args, "--db", str(tmp / "audit.db"), "--rest-url", sim.rest_url,
+        "--token-file", str(tmp / "token"), "--policy", str(tmp / "policy.toml"),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode or 0, err.decode()
+
+
+def has_role(sim: SimServer, uid: int, rid: int) -> bool:
+    return rid in [int(r) for r in sim.guild.member_object(uid)["roles"]]
+
+
+async def test_alone_it_connects_and_confirms(sim: SimServer, tmp_path: Path) -> None:
+    env = setup(sim, tmp_path)
+    verified = sim.guild.role_id("Verified")
+    uid = next(u for u in sim.guild.regular_ids() if not has_role(sim, u, verified))
+    sim.knobs.role_drop_probability = 1.0
+    sim.knobs.role_drop_logs_entry = False
+    asyncio.get_running_loop().call_later(1.0, setattr, sim.knobs, "role_drop_probability", 0.0)
+
+    code, err = await run_role(sim, tmp_path, env, "grant", "--guild", str(sim.guild_id), "--member", str(uid),
+                               "--role", str(verified), "--reason", "verified by hand")
+    assert code == 0, err
+    assert "allowed (RBAC_GRANT_ALLOW); request" in err and "carrying it out" in err
+    assert "PUT accepted; waiting to see it" in err
+    assert "member fetch: role present" in err and "confirmed: seen applied at" in err
+    assert has_role(sim, uid, verified)
+    store = await Store.open(tmp_path / "audit.db", readonly=True)
+    try:
+        rows = await store.reader.execute_fetchall("SELECT source, result FROM decisions")
+        assert [tuple(r) for r in rows] == [("CLI", "ALLOW")]
+    finally:
+        await store.close()
+
+
+async def test_denied_and_bad_input(sim: SimServer, tmp_path: Path) -> None:
+    env = setup(sim, tmp_path)
+    admin = sim.guild.role_id("Admin")
+    uid = sim.guild.regular_ids()[0]
+    code, err = await run_role(sim, tmp_path, env, "grant", "--guild", str(sim.guild_id), "--member", str(uid),
+                               "--role", str(admin), "--reason", "x")
+    assert code == 1 and "denied: DISCORD_GATE_DENIED — discord_gate:" in err
+    assert not has_role(sim, uid, admin)
+    code, err = await run_role(sim, tmp_path, env, "grant", "--guild", str(sim.guild_id), "--member", str(uid),
+                               "--role", str(admin), "--reason", "x" * 600)
+    assert code == 2 and err.count("\n") == 1 and "at most 512" in err
+    no_operator = {**env, "AUDIT_CONSOLE_CONFIG": str(tmp_path / "none.toml")}
+    (tmp_path / "none.toml").write_text("")
+    code, err = await run_role(sim, tmp_path, no_operator, "revoke", "--guild", str(sim.guild_id), "--member",
+                               str(uid), "--role", str(admin), "--reason", "x")
+    assert code == 2 and err.count("\n") == 1 and "operator_id" in err
+
+
+async def test_beside_a_running_collector_it_hands_the_request_over(sim: SimServer, tmp_path: Path) -> None:
+    env = setup(sim, tmp_path)
+    collector = start_collect(sim, tmp_path, "collect.log")
+    try:
+        await eventually(lambda: sim.commands.by_name("audit") is not None, timeout=30, what="collector up")
+        verified = sim.guild.role_id("Verified")
+        uid = next(u for u in sim.guild.regular_ids() if not has_role(sim, u, verified))
+        code, err = await run_role(sim, tmp_path, env, "grant", "--guild", str(sim.guild_id), "--member", str(uid),
+                                   "--role", str(verified), "--reason", "handed over")
+        assert code == 0, err + (tmp_path / "collect.log").read_text()
+        assert "handed to the running collector" in err and "confirmed" in err
+        assert has_role(sim, uid, verified)
+    finally:
+        collector.send_signal(signal.SIGTERM)
+        assert collector.wait(30) == 0, (tmp_path / "collect.log").read_text()
