@@ -182,6 +182,14 @@ MIGRATIONS: Final[list[str]] = [
     ALTER TABLE role_changes ADD COLUMN message_error TEXT;
     CREATE INDEX role_changes_message ON role_changes (message_state, id);
     """,
+    # 5: integrity chain and retention (being written: replace this body)
+    """
+    SELECT 1;
+    """,
+    # 6: alerts (being written: replace this body)
+    """
+    SELECT 1;
+    """,
 ]
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
