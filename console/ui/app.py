@@ -184,6 +184,7 @@ class ConsoleApp(App[int]):
             with Vertical(id="center"):
                 yield ActivityBar(id="activity-bar")
                 feed = FeedView(self.store, self._row_context(), id="feed")
+                feed.on_bookmarks = self._view_changed
                 feed.border_title = "Feed"
                 yield feed
                 drawer = DetailDrawer(id="drawer")
@@ -200,6 +201,8 @@ class ConsoleApp(App[int]):
         self._unsubscribe = self.store.add_listener(self._committed)
         self._layout_for_width(self.size.width)
         feed = self.query_one(FeedView)
+        if self._remember:
+            self._restore_view()
         await feed.load(self.filter)
         feed.focus()
         self.call_after_refresh(self.query_one(FilterSidebar).scroll_home, animate=False)
@@ -230,6 +233,9 @@ class ConsoleApp(App[int]):
         self.run_worker(self._connect(self), name="connect", group="gateway", exit_on_error=False)
 
     async def on_unmount(self) -> None:
+        if self._remember:
+            with contextlib.suppress(NoMatches):
+                self._save_view()
         if self._unsubscribe:
             self._unsubscribe()
         if self._open_store is not None and self.store is not None:
@@ -430,10 +436,105 @@ class ConsoleApp(App[int]):
 
     # -- filters --------------------------------------------------------------------------------
 
+    # -- the session: last filter, bookmarks, layout; saved filters -------------------------------
+
+    def _store_key(self) -> str:
+        return str(getattr(self.store, "path", "") or "memory")
+
+    def _restore_view(self) -> None:
+        from console.ui import session
+
+        view = session.view_of(session_state.load(), self._store_key())
+        flt = session.filter_from_json(view.get("filter"), self.clock())
+        if flt is not None:
+            self.filter = flt
+            self.query_text = format_filter(flt, self.store.name_of)
+            self.query_one(FilterSidebar).show_filter(flt, self.query_text)
+        self.query_one(FeedView).bookmarks = session.bookmarks_from_json(view.get("bookmarks"))
+        layout = session.Layout.from_json(view.get("layout"))
+        if layout.sidebar is not None:
+            self._user_toggled_sidebar = True
+            self.query_one(FilterSidebar).set_class(not layout.sidebar, "-hidden")
+        if layout.pending is not None:
+            self._user_toggled_pending = True
+            self.query_one(PendingPane).set_class(not layout.pending, "-hidden")
+        if layout.sidebar_width is not None:
+            self.query_one(FilterSidebar).styles.width = layout.sidebar_width
+        if layout.drawer_height is not None:
+            self.query_one(DetailDrawer).styles.height = layout.drawer_height
+
+    def _view_changed(self) -> None:
+        """Remember the view now (a small file; a crash must not forget what the moderator set)."""
+        if self._remember and self.is_running:
+            with contextlib.suppress(NoMatches):
+                self._save_view()
+
+    def _save_view(self) -> None:
+        from console.ui import session
+
+        sidebar, pending = self.query_one(FilterSidebar), self.query_one(PendingPane)
+        width = sidebar.styles.width.value if sidebar.styles.width else None
+        height = self.query_one(DetailDrawer).styles.height
+        layout = session.Layout(
+            sidebar=not sidebar.has_class("-hidden") if self._user_toggled_sidebar else None,
+            pending=not pending.has_class("-hidden") if self._user_toggled_pending else None,
+            sidebar_width=int(width) if width else None,
+            drawer_height=int(height.value) if height is not None and height.is_cells else None,
+        )
+        view = {"filter": session.filter_to_json(self.filter, self.clock()),
+                "bookmarks": sorted([k, i] for k, i in self.query_one(FeedView).bookmarks),
+                "layout": layout.to_json()}
+        session_state.save(session.with_view(session_state.load(), self._store_key(), view))
+
+    def saved_filter_names(self) -> list[str]:
+        from console.ui import session
+
+        return sorted(session.saved_filters(session_state.load()))
+
+    def save_filter_as(self, name: str) -> None:
+        from console.ui import session
+
+        name = "".join(ch for ch in name if ch not in "[]\\").strip()  # shown in the palette
+        if not name:
+            return
+        data = session_state.load()
+        saved = session.saved_filters(data)
+        saved[name] = session.filter_to_json(self.filter, self.clock())
+        session_state.save({**data, "saved_filters": saved})
+        self.notice(f"Filter saved as {name!r}.")
+
+    async def use_saved_filter(self, name: str) -> None:
+        from console.ui import session
+
+        flt = session.filter_from_json(session.saved_filters(session_state.load()).get(name), self.clock())
+        if flt is None:
+            self.notice(f"No usable saved filter {name!r}.", severity="warning")
+            return
+        await self.apply_filter(flt)
+
+    def forget_saved_filter(self, name: str) -> None:
+        from console.ui import session
+
+        data = session_state.load()
+        saved = session.saved_filters(data)
+        if saved.pop(name, None) is not None:
+            session_state.save({**data, "saved_filters": saved})
+            self.notice(f"Saved filter {name!r} forgotten.")
+
+    def action_save_filter(self) -> None:
+        from console.ui.screens.name_prompt import NamePrompt
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.save_filter_as(name)
+
+        self.push_screen(NamePrompt("Save the current filter as", self.query_text), callback=chosen)
+
     async def apply_filter(self, flt: Filter, query_text: str | None = None) -> None:
         self.filter = flt
         self.query_text = format_filter(flt, self.store.name_of) if query_text is None else query_text
         self.query_one(FilterSidebar).show_filter(flt, self.query_text)
+        self._view_changed()
         await self.query_one(FeedView).load(flt)
         await self._refresh_activity()
 
@@ -448,6 +549,7 @@ class ConsoleApp(App[int]):
         if flt != self.filter:
             self.filter = flt
             self.query_text = format_filter(flt, self.store.name_of)
+            self._view_changed()
             await self.query_one(FeedView).load(flt)
             await self._refresh_activity()
 
@@ -559,6 +661,7 @@ class ConsoleApp(App[int]):
     def action_toggle_sidebar(self) -> None:
         self._user_toggled_sidebar = True
         self.query_one(FilterSidebar).toggle_class("-hidden")
+        self._view_changed()
         self.call_after_refresh(self._apply_context)
 
     # -- acting: explain, grant/revoke, retry/cancel ---------------------------------------------
@@ -656,17 +759,20 @@ class ConsoleApp(App[int]):
     def action_toggle_pending(self) -> None:
         self._user_toggled_pending = True
         self.query_one(PendingPane).toggle_class("-hidden")
+        self._view_changed()
         self.call_after_refresh(self._apply_context)
 
     def action_sidebar_width(self, delta: int) -> None:
         sidebar = self.query_one(FilterSidebar)
         width = sidebar.styles.width.value if sidebar.styles.width else 26
         sidebar.styles.width = max(16, min(60, int(width) + delta))
+        self._view_changed()
 
     def action_drawer_height(self, delta: int) -> None:
         drawer = self.query_one(DetailDrawer)
         current = drawer.outer_size.height or 14
         drawer.styles.height = max(5, min(self.size.height - 8, current + delta))
+        self._view_changed()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -26,7 +26,11 @@ class ConsoleCommands(Provider):
             ("Export the current filter (JSON Lines)", partial(app.action_export, "jsonl"), "to the data folder"),
             ("Export the current filter (CSV)", partial(app.action_export, "csv"), "to the data folder"),
             ("Help", app.action_help, "keys and the query language"),
+            ("Save the current filter as…", app.action_save_filter, "by name, for later"),
         ]
+        for name in app.saved_filter_names():
+            commands.append((f"Saved filter: {name}", partial(app.use_saved_filter, name), "apply it"))
+            commands.append((f"Forget saved filter: {name}", partial(app.forget_saved_filter, name), "remove it"))
         for name in sorted(app.available_themes):
             if name.startswith("console-") or name == app.theme:
                 commands.append((f"Theme: {name}", partial(app.switch_theme, name), "switch and remember"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import sqlite3
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -105,6 +106,8 @@ class FeedView(ScrollView, can_focus=True):
         self.filter = Filter()
         self.snapshot = Snapshot(0, ())
         self.bookmarks: set[tuple[str, int]] = set()
+        #: Told when a bookmark is set or cleared (the app remembers them between runs).
+        self.on_bookmarks: Callable[[], None] | None = None
         self._pages: OrderedDict[int, list[Any]] = OrderedDict()
         self._loading: set[int] = set()
         self._strips: dict[tuple[Any, ...], Strip] = {}
@@ -450,6 +453,8 @@ class FeedView(ScrollView, can_focus=True):
         self._strips.clear()
         self._refresh_position(self.cursor)
         self.post_message(self.Changed(self))
+        if self.on_bookmarks is not None:
+            self.on_bookmarks()
 
     async def action_jump_bookmark(self, direction: int) -> None:
         """``[`` / ``]``: the previous / next bookmarked record (in the current filter)."""

@@ -1,0 +1,77 @@
+"""Restarting the console restores the session: the last filter (an open-ended window stays "the
+last N"), bookmarks, pane layout and theme; filters saved by name come back through the palette."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from console.model.filters import Filter
+from console.ui import session, session_state
+from console.ui.app import ConsoleApp
+from console.ui.widgets.drawer import DetailDrawer
+from console.ui.widgets.feed import FeedView
+from console.ui.widgets.sidebar import FilterSidebar
+
+from .test_pilot import first_audit_row, settle
+
+
+async def test_restart_restores_filter_bookmarks_layout_and_theme(make_app: Callable[..., ConsoleApp],
+                                                                   seeded_db: Path) -> None:
+    app = make_app(seeded_db, remember=True)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        row = await first_audit_row(pilot)
+        await pilot.press("m")  # bookmark it
+        await pilot.press("a")  # only this actor
+        await settle(pilot)
+        await app.apply_filter(app.filter.with_(since_ms=app.clock() - 7 * 86_400_000))
+        await pilot.press("s", "plus", "plus")  # hide the filters (wider first: remembered too)
+        await pilot.press("right_curly_bracket")
+        app.switch_theme("console-high-contrast")
+        app.save_filter_as("that actor, 7 days")
+        await settle(pilot)
+        before = (app.filter, set(app.query_one(FeedView).bookmarks))
+
+    again = make_app(seeded_db, remember=True, theme="console-dark")
+    again.theme = session_state.load().get("theme", "console-dark")  # what __init__ does when it remembers
+    async with again.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        assert again.filter == before[0] and again.filter.actor_ids == {row.actor_id}
+        assert set(again.query_one(FeedView).bookmarks) == before[1] and before[1]
+        sidebar = again.query_one(FilterSidebar)
+        assert sidebar.has_class("-hidden")
+        assert sidebar.styles.width.value == 28  # 24 + 2 + 2
+        assert again.query_one(DetailDrawer).styles.height is not None
+        assert again.theme == "console-high-contrast"
+        assert "actor:" in (again.query_one(FeedView).border_title or "")
+
+        await again.apply_filter(Filter())
+        assert "that actor, 7 days" in again.saved_filter_names()
+        await again.use_saved_filter("that actor, 7 days")
+        await settle(pilot)
+        assert again.filter.actor_ids == {row.actor_id}
+
+
+def test_an_open_window_stays_relative_and_bad_data_is_ignored() -> None:
+    week = 7 * 86_400_000
+    saved = session.filter_to_json(Filter(since_ms=1_000_000 - week, kinds=frozenset({"audit"})), now_ms=1_000_000)
+    assert saved == {"kinds": ["audit"], "last_ms": week}
+    later = session.filter_from_json(saved, now_ms=5_000_000)
+    assert later == Filter(since_ms=5_000_000 - week, kinds=frozenset({"audit"}))
+    fixed = Filter(since_ms=10, until_ms=20)
+    assert session.filter_from_json(session.filter_to_json(fixed, 99), 12345) == fixed
+    for bad in (None, [], {"actor_ids": "x"}, {"actor_ids": ["abc"]}, {"text": 5}, {"since_ms": True}):
+        assert session.filter_from_json(bad, 0) is None
+    assert session.bookmarks_from_json([["audit", 5], ["x"], "y", ["gap", True]]) == {("audit", 5)}
+    assert session.Layout.from_json({"sidebar": "yes", "sidebar_width": 999, "drawer_height": 9}) == session.Layout(
+        drawer_height=9)
+
+
+async def test_an_unreadable_session_file_is_ignored(make_app: Callable[..., ConsoleApp], seeded_db: Path) -> None:
+    session_state.state_file().parent.mkdir(parents=True, exist_ok=True)
+    session_state.state_file().write_text("{not json")
+    app = make_app(seeded_db, remember=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.filter == Filter()
