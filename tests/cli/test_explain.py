@@ -127,3 +127,17 @@ def test_policy_example_and_check(tmp_path: Path):
     assert ok.returncode == 0 and "valid, version" in ok.stdout
     (tmp_path / "p.toml").write_text(example.stdout.replace('effect = "DENY"', 'effect = "NOPE"', 1))
     assert_one_line(run("policy", "check", str(tmp_path / "p.toml")), 2, "effect must be")
+
+
+@pytest.mark.parametrize("command", ["run", "collect", "role"])
+def test_a_bad_policy_stops_acting_commands_with_one_line(command: str, tmp_path: Path):
+    from .test_bad_input import FAKE_TOKEN
+
+    (tmp_path / "p.toml").write_text('[[grants]]\nrole = "12"\ncapability = "roles.grnt"\neffect = "ALLOW"\n')
+    extra = ["grant", "--guild", "1", "--member", "2", "--role", "3", "--reason", "x"] if command == "role" else [
+        "--guild", "1"]
+    args = [command, *extra[:1]] if command == "role" else [command]
+    r = run(*args, *extra[1:] if command == "role" else extra, "--policy", str(tmp_path / "p.toml"),
+            "--db", str(tmp_path / "a.db"), env={"DISCORD_TOKEN": FAKE_TOKEN})
+    assert_one_line(r, 2, "p.toml:3: grants[0].capability: unknown capability 'roles.grnt'")
+    assert not (tmp_path / "a.db").exists(), "nothing is created before the policy is known good"
