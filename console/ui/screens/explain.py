@@ -29,7 +29,7 @@ class ExplainScreen(ModalScreen[None]):
     ExplainScreen > Vertical { width: 90%; max-width: 110; height: 85%; border: round $primary;
         background: $surface; padding: 0 1; }
     ExplainScreen Input { border: none; height: 1; padding: 0 1; background: $boost; }
-    ExplainScreen Input:focus { background: $primary 30%; }
+    ExplainScreen Input:focus { border: none; background: $primary 30%; }
     ExplainScreen Label { color: $text-muted; margin-top: 1; }
     ExplainScreen #answer { height: 1fr; margin-top: 1; }
     """

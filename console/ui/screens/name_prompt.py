@@ -19,6 +19,7 @@ class NamePrompt(ModalScreen[str | None]):
     DEFAULT_CSS = """
     NamePrompt { align: center middle; }
     NamePrompt > Vertical { width: 64; height: auto; border: round $primary; background: $surface; padding: 0 1; }
+    NamePrompt Input:focus { border: none; background: $primary 30%; }
     NamePrompt Input { border: none; height: 1; padding: 0 1; background: $boost; margin-top: 1; }
     NamePrompt #hint { color: $text-muted; margin-top: 1; }
     """

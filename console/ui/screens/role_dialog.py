@@ -37,7 +37,7 @@ class RoleDialog(ModalScreen[RoleForm | None]):
     RoleDialog { align: center middle; }
     RoleDialog > Vertical { width: 76; height: auto; border: round $primary; background: $surface; padding: 0 1; }
     RoleDialog Input { border: none; height: 1; padding: 0 1; background: $boost; }
-    RoleDialog Input:focus { background: $primary 30%; }
+    RoleDialog Input:focus { border: none; background: $primary 30%; }
     RoleDialog Label { color: $text-muted; margin-top: 1; }
     RoleDialog RadioSet { border: none; height: auto; layout: horizontal; }
     RoleDialog #problem { color: $error; height: auto; margin-top: 1; }
