@@ -234,8 +234,16 @@ class Store:
         """``BEGIN IMMEDIATE`` … ``COMMIT`` on the writer, rolled back on any error or cancel."""
         db = self._writer()
         async with self._write_lock:
+            begin = asyncio.ensure_future(db.execute("BEGIN IMMEDIATE"))
             try:
-                await db.execute("BEGIN IMMEDIATE")
+                await asyncio.shield(begin)
+            except asyncio.CancelledError:
+                # The BEGIN goes on in aiosqlite's thread: undo it once done, then stay cancelled
+                # (otherwise the next writer meets "cannot start a transaction within a transaction").
+                with contextlib.suppress(Exception):
+                    await begin
+                    await db.execute("ROLLBACK")
+                raise
             except sqlite3.Error as e:
                 raise self._write_error(e) from None
             try:

@@ -184,3 +184,32 @@ async def test_locked_by_exclusive_transaction(db_path: Path) -> None:
         assert "locked" in _one_line(e)
     finally:
         other.close()
+
+
+async def test_a_writer_cancelled_while_beginning_leaves_no_open_transaction(tmp_path) -> None:
+    """A task cancelled during BEGIN IMMEDIATE (aiosqlite runs it on in its thread) must not leave
+    the transaction open for the next writer."""
+    import asyncio
+
+    from console.store import Store
+
+    store = await Store.open(tmp_path / "c.db")
+    try:
+        for delay in range(12):
+            async def write() -> None:
+                async with store.transaction() as db:
+                    await db.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')"
+                                     " ON CONFLICT (key) DO UPDATE SET value = 'w'")
+
+            task = asyncio.ensure_future(write())
+            for _ in range(delay):
+                await asyncio.sleep(0)
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            await store.set_setting("after", str(delay))  # fails if a transaction was left open
+            assert await store.setting("after") == str(delay)
+    finally:
+        await store.close()
