@@ -84,6 +84,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, choices=("csv", "json", "jsonl"))
     p.add_argument("--out", default="-", help="output file, or - for standard output (default)")
     _filters(p)
+    p.add_argument("--query", metavar="QUERY",
+                   help="a search-bar query, e.g. 'actor:123 action:MEMBER_BAN_ADD since:7d \"raid\"' (ANDs with the flags)")
+
+    p = sub.add_parser("report", help="what happened in a period: actions, denials, break-glass, alerts")
+    _common(p, rest=False)
+    p.add_argument("--since", metavar="WHEN", default="7d", help="start: 7d, 12h, 2w or a date/time (default 7d)")
+    p.add_argument("--until", metavar="WHEN", help="end (default now); same forms as --since")
+    p.add_argument("--guild", action="append", default=[], metavar="ID", help="only this guild (repeatable)")
+    p.add_argument("--format", default="markdown", choices=("markdown", "json"), help="default markdown")
+    p.add_argument("--out", default="-", help="output file, or - for standard output (default)")
+
+    p = sub.add_parser("verify", help="check the store: SQLite's integrity and the hash chain (exit 0 ok, 1 not)")
+    _common(p, rest=False)
+    p.add_argument("--heads", action="store_true", help="also print each guild's last chain link (keep it elsewhere)")
+
+    p = sub.add_parser("prune", help="remove records older than each guild's retention (config retention_days)")
+    _common(p, rest=False)
+    p.add_argument("--dry-run", action="store_true", help="only say what would be removed")
 
     p = sub.add_parser("explain", help="why a member may or may not do something (exit 0 allowed, 1 denied)")
     p.add_argument("--db", type=Path, help="the store whose guild state to use (default: %s)" % paths.default_db())
@@ -230,8 +248,32 @@ def cmd_export(args: argparse.Namespace) -> int:
     from console.headless import export
 
     settings = settings_from(args)
-    flt = build_filter(args, int(time.time() * 1000))
-    return export(settings, flt, args.format, args.out)
+    now_ms = int(time.time() * 1000)
+    flt = build_filter(args, now_ms)
+    return export(settings, flt, args.format, args.out, query=args.query, now_ms=now_ms)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import time
+
+    from console.reports.command import run
+
+    settings = settings_from(args)
+    guilds = [parse_id(g, "--guild") for g in _split(args.guild)]
+    return run(settings.db, since=args.since, until=args.until, guild_ids=guilds, fmt=args.format, out=args.out,
+               now_ms=int(time.time() * 1000))
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from console.maintenance import run_verify
+
+    return run_verify(settings_from(args).db, heads=args.heads)
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from console.maintenance import run_prune
+
+    return run_prune(settings_from(args), dry_run=args.dry_run)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -319,6 +361,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "backfill": cmd_backfill,
     "export": cmd_export,
     "explain": cmd_explain,
+    "verify": cmd_verify,
+    "prune": cmd_prune,
+    "report": cmd_report,
     "policy": cmd_policy,
     "role": cmd_role,
     "sim": cmd_sim,

@@ -8,12 +8,18 @@ import stat
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from console import paths
 from console.model import snowflake
+from console.model.retention import Retention, RetentionError
+from console.alerts.settings import AlertSettings, AlertSettingsError
+from console.alerts.settings import parse as parse_alerts
 from console.secret import Secret, check_token_shape
+
+if TYPE_CHECKING:
+    from console.reports.schedule import ReportSchedule
 
 DISCORD_REST_URL = "https://discord.com/api/v10"
 
@@ -40,6 +46,12 @@ class Settings:
     """How often to re-read the newest page (Discord updates some entries in place)."""
     policy: Path | None = None
     """The policy file (TOML); default ``policy.toml`` beside the config, else the built-in policy."""
+    retention: Retention = field(default_factory=Retention)
+    """How long each guild's records are kept (``retention_days`` and the ``[retention]`` table)."""
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    """Alert rules, thresholds, bell and channel (the ``[alerts]`` table; defaults in console/alerts)."""
+    reports: ReportSchedule | None = None
+    """Scheduled reports in ``collect`` (the ``[reports]`` table: every, folder, channel)."""
 
     def policy_path(self) -> Path | None:
         if self.policy is not None:
@@ -96,7 +108,7 @@ def load(path: Path | None = None) -> Settings:
         raise ConfigError(f"config {file}: {e}") from None
     known = {f.name for f in fields(Settings)}
     for key in data:
-        if key not in known and key not in ("guilds",):
+        if key not in known and key not in ("guilds", "retention_days"):
             raise ConfigError(f"config {file}: unknown setting {key!r}")
     s = Settings()
     out: dict[str, Any] = {}
@@ -128,6 +140,20 @@ def load(path: Path | None = None) -> Settings:
         if isinstance(v, bool) or not isinstance(v, int | float) or v < 10:
             raise ConfigError(f"{where}: recheck_interval_s must be a number of seconds ≥ 10")
         out["recheck_interval_s"] = float(v)
+    if "retention_days" in data or "retention" in data:
+        try:
+            out["retention"] = Retention.parse(data.get("retention_days"), data.get("retention"), where)
+        except RetentionError as e:
+            raise ConfigError(str(e)) from None
+    if "alerts" in data:
+        try:
+            out["alerts"] = parse_alerts(data["alerts"], where)
+        except AlertSettingsError as e:
+            raise ConfigError(str(e)) from None
+    if "reports" in data:
+        from console.reports.schedule import parse_schedule
+
+        out["reports"] = parse_schedule(data["reports"], where)
     return replace(s, **out)
 
 

@@ -52,11 +52,19 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
     collector = Collector(store, guild_ids=settings.guild_ids, recheck_interval_s=settings.recheck_interval_s,
                           on_state=report)
     gateway = HikariGateway(token, rest_url=settings.rest_url, events=collector)
-    services = responder = None
+    services = responder = alerts = reports = None
+    retention = start_retention(store, settings, _err)
     try:
+        alerts = await start_alerts(store, settings)  # before the start's backfill commits
         await collector.start(gateway)
         last["started"] = True
         services, responder = await _act(store, settings, collector, gateway)
+        if services.poster is not None:
+            alerts.connect(services.poster.api)
+        from console.reports.schedule import start_reports
+
+        reports = start_reports(store, settings, services, lambda done: _err("audit-console: report: "
+                                                                              + "; ".join(done)))
         _err(f"audit-console: collecting into {settings.db} (SIGTERM or Ctrl-C to stop)")
         while not stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
@@ -66,6 +74,11 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
         _err("audit-console: stopping: flushing what is queued…")
     finally:
         last["started"] = False
+        await retention.stop()
+        if reports is not None:
+            await reports.stop()
+        if alerts is not None:
+            await alerts.stop()
         if responder is not None:
             await responder.close()
         if services is not None:
@@ -90,6 +103,30 @@ async def _act(store: Store, settings: Settings, collector: Collector, gateway: 
     services.on_policy = policy_changed
     services.start_policy_watch()
     return services, responder
+
+
+def start_retention(store: Store, settings: Settings, say: Any = None) -> Any:
+    """Retention in a collecting process: prune soon after start, then hourly (nothing when every
+    guild keeps its records forever)."""
+    from console.store.integrity import RetentionTask
+
+    def pruned(results: list[Any]) -> None:
+        if say is not None:
+            for r in results:
+                if r.total:
+                    say(f"audit-console: retention: {r.describe()}")
+
+    return RetentionTask(store, settings.retention, on_pruned=pruned).start()
+
+
+async def start_alerts(store: Store, settings: Settings) -> Any:
+    """The alert rules over what this process stores (console/alerts); ``connect(api)`` once
+    connected posts them to the alerts channel too."""
+    from console.alerts.runner import AlertRunner
+
+    runner = AlertRunner(store, settings.alerts)
+    await runner.start()
+    return runner
 
 
 async def backfill(settings: Settings, token: Secret) -> int:
@@ -117,12 +154,15 @@ async def backfill(settings: Settings, token: Secret) -> int:
     return 0
 
 
-def export(settings: Settings, flt: Filter, fmt: str, out: str) -> int:
+def export(settings: Settings, flt: Filter, fmt: str, out: str, *, query: str | None = None,
+           now_ms: int | None = None) -> int:
     from console.store.connection import check_file
     from console.store.export import export as run_export
 
     check_file(settings.db, must_exist=True)
     asyncio.run(_check_readable(settings.db))
+    if query:
+        flt = _query_filter(settings.db, query, flt, now_ms)
     if out == "-":
         result = run_export(settings.db, flt, fmt, sys.stdout.buffer)
         sys.stdout.flush()
@@ -139,6 +179,24 @@ def export(settings: Settings, flt: Filter, fmt: str, out: str) -> int:
             raise ConfigError(f"cannot write {path}: {e.strerror or e}") from None
         _err(f"audit-console: exported {result.rows} records to {path}")
     return 0
+
+
+def _query_filter(db: Path, query: str, flt: Filter, now_ms: int | None) -> Filter:
+    """``--query`` parsed like the search bar and ANDed with the flags; a bad query is one line
+    pointing at its column (exit 2)."""
+    from console.config import ConfigError
+    from console.model.query import QueryError
+    from console.store.export import open_readonly
+    from console.store.export_query import query_filter
+
+    reader = open_readonly(db)
+    try:
+        return query_filter(reader, query, now_ms=now_ms if now_ms is not None else int(time.time() * 1000),
+                            base=flt)
+    except QueryError as e:
+        raise ConfigError(f"--query: {e} (at column {e.column + 1}: {query[e.column:][:20]!r})") from None
+    finally:
+        reader.close()
 
 
 async def _check_readable(db: Path) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "console"
-CORE = ["console.model", "console.store", "console.ingest", "console.policy", "console.config", "console.secret", "console.sim"]
+CORE = ["console.model", "console.store", "console.ingest", "console.policy", "console.config", "console.secret", "console.sim",
+        "console.reports"]
 
 
 def _modules(package: str) -> list[str]:

@@ -58,6 +58,7 @@ export can no longer drive the terminal or reorder what a reader sees.
 from __future__ import annotations
 
 import re
+from datetime import date as _date
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -157,9 +158,14 @@ def audit_record(
         "received_at": _iso(received_at_ms),
         "source": source,
         "revision": revision,
-        "changes": [{"key": c.key, "old": c.old, "new": c.new} for c in e.changes],
-        "options": e.options,
     }
+    return _add_details(record, e, lookup)
+
+
+def _add_details(record: dict[str, Any], e: entries.AuditEntry, lookup: NameLookup) -> dict[str, Any]:
+    """``changes``, ``options``, ``summary`` and the typed diffs that apply, in field order."""
+    record["changes"] = [{"key": c.key, "old": c.old, "new": c.new} for c in e.changes]
+    record["options"] = e.options
     if not e.changes and not e.options:
         # Bans, kicks and most other entries: nothing below applies (the fast path).
         record["summary"] = ""
@@ -180,6 +186,271 @@ def audit_record(
         record["roles_added"] = [i for i, _ in entries.roles_added(e)]
         record["roles_removed"] = [i for i, _ in entries.roles_removed(e)]
     return record
+
+
+# -- the export's hot path -----------------------------------------------------------------------
+
+#: "HH:MM:SS" for every second of a day, and ".mmmZ" for every millisecond: an ISO time becomes
+#: three lookups (the export writes two per row; strftime was a third of its time).
+_HMS: Final = tuple(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400))
+_MILLIS: Final = tuple(f".{m:03d}Z" for m in range(1000))
+_DISCORD_EPOCH_MS: Final = 1_420_070_400_000
+_UNIX_ORDINAL: Final = _date(1970, 1, 1).toordinal()
+
+
+class AuditRecords:
+    """Builds :func:`audit_record`'s exact output from a stored row, without the per-row work.
+
+    Names are looked up in per-kind dicts, action names, categories and target-name kinds are
+    computed once per action type, ISO times come from tables, and the parsed entry and its
+    summary are only made for entries that have changes or options. Anything unusual (a payload
+    the store would not hold in this shape) goes through :func:`audit_record` itself, so the
+    output is identical by construction.
+    """
+
+    __slots__ = ("_by_kind", "_types", "_lookup", "_days", "_details")
+
+    def __init__(self, names: Mapping[tuple[str, int], str]) -> None:
+        by_kind: dict[str, dict[int, str]] = {"user": {}, "role": {}, "channel": {}, "guild": {}}
+        for (kind, ident), name in names.items():
+            by_kind.setdefault(kind, {})[ident] = name
+        self._by_kind = by_kind
+        self._types: dict[int, tuple[str | None, str, tuple[dict[int, str], ...]]] = {}
+        self._days: dict[int, str] = {}
+        self._details: dict[bytes, tuple[tuple[str, Any], ...]] = {}
+
+        def lookup(kind: str, ident: int) -> str | None:
+            table = by_kind.get(kind)
+            return None if table is None else table.get(ident)
+
+        self._lookup = lookup
+
+    def _type(self, action_type: int) -> tuple[str | None, str, tuple[dict[int, str], ...]]:
+        found = self._types.get(action_type)
+        if found is None:
+            tables = tuple(self._by_kind.get(k, {}) for k in target_name_kinds(action_type))
+            found = self._types[action_type] = (
+                documented_name(action_type), action_category(action_type), tables,
+            )
+        return found
+
+    def iso(self, ms: int) -> str:
+        if ms < 0:
+            return iso_utc(ms)
+        day, rem = divmod(ms, 86_400_000)
+        date = self._days.get(day)
+        if date is None:
+            if len(self._days) >= 4096:
+                self._days.clear()
+            date = self._days[day] = _date.fromordinal(day + _UNIX_ORDINAL).isoformat() + "T"
+        secs, milli = divmod(rem, 1000)
+        return date + _HMS[secs] + _MILLIS[milli]
+
+    def record(self, raw: Any, guild_id: int | None, received_at_ms: int, source: str,
+               revision: int) -> dict[str, Any]:
+        """The record of one stored entry (``raw`` already decoded)."""
+        get = raw.get
+        eid = get("id")
+        action = get("action_type")
+        user = get("user_id")
+        target = get("target_id")
+        reason = get("reason")
+        rgid = get("guild_id")
+        # The shapes ingest stores; anything else takes the reference path.
+        if (
+            type(eid) is not str or not (eid.isascii() and eid.isdigit() and 0 < len(eid) <= 19)
+            or eid[0] == "0" or type(action) is not int
+            or not (user is None or (type(user) is str and user.isascii() and user.isdigit()
+                                     and 0 < len(user) <= 19 and user[0] != "0"))
+            or not (target is None or type(target) is str)
+            or not (reason is None or type(reason) is str)
+            or rgid is not None
+        ):
+            return audit_record(raw, guild_id=guild_id, received_at_ms=received_at_ms, source=source,
+                                revision=revision, names=self._lookup)
+        ident = int(eid)
+        if ident > 2**63 - 1:
+            return audit_record(raw, guild_id=guild_id, received_at_ms=received_at_ms, source=source,
+                                revision=revision, names=self._lookup)
+        name, category, tables = self._type(action)
+        target_name = None
+        if target is not None and target.isascii() and target.isdigit() and len(target) <= 19:
+            t = int(target)
+            if 0 < t:
+                for table in tables:
+                    target_name = table.get(t)
+                    if target_name is not None:
+                        break
+        raw_changes = get("changes")
+        options = get("options")
+        record: dict[str, Any] = {
+            "format_version": EXPORT_FORMAT_VERSION,
+            "kind": "audit",
+            "id": eid,
+            "guild_id": None if guild_id is None else str(guild_id),
+            "action_type": action,
+            "action": name,
+            "category": category,
+            "actor_id": user,
+            "actor_name": None if user is None else self._by_kind["user"].get(int(user)),
+            "target_id": target,
+            "target_name": target_name,
+            "reason": reason,
+            "created_at": self.iso((ident >> 22) + _DISCORD_EPOCH_MS),
+            "received_at": self.iso(received_at_ms),
+            "source": source,
+            "revision": revision,
+        }
+        if not raw_changes and not options:
+            record["changes"] = []
+            record["options"] = options if isinstance(options, Mapping) else None
+            record["summary"] = ""
+            return record
+        # Changes or options: the details are a function of (type, changes, options) alone, and
+        # those repeat (the same role added, the same nickname, the same count), so they are
+        # computed once per distinct content. Cached values are shared between records, which
+        # are only serialised, never changed.
+        try:
+            key = orjson.dumps((action, raw_changes, options))
+        except TypeError:
+            key = None
+        details = self._details.get(key) if key is not None else None
+        if details is None:
+            scratch: dict[str, Any] = {}
+            _add_details(scratch, entries.parse_entry(raw, guild_id), self._lookup)
+            details = tuple(scratch.items())
+            if key is not None:
+                if len(self._details) >= _DETAILS_MAX:
+                    self._details.clear()  # bounded: memory stays flat on any store
+                self._details[key] = details
+        record.update(details)
+        return record
+
+
+#: Details cached by content: 1,024 keeps the E2 memory budget (4,096 measured +54 MB at 1M rows).
+_DETAILS_MAX = 1024
+
+
+# -- decisions, role changes, gaps --------------------------------------------------------------
+
+#: Stored columns, in the order the record builders below read them (store/timeline.py, records.py).
+DECISION_COLUMNS: Final = (
+    "id, guild_id, created_at, actor_id, actor_name, actor_roles, actor_admin, actor_owner, capability,"
+    " resource_type, resource_id, source, result, reason_code, path, policy_version"
+)
+ROLE_CHANGE_COLUMNS: Final = (
+    "id, guild_id, member_id, role_id, op, reason, requested_by, source, decision_id, state, created_at,"
+    " updated_at, next_attempt_at, deadline_at, attempts, observed_at, error, linked_entry_id, message_id,"
+    " cancelled_by, message_state, message_error"
+)
+GAP_COLUMNS: Final = (
+    "id, guild_id, reason, from_id, started_at, detected_at, ended_at, status, recovered, refreshed,"
+    " beyond_retention_ms, error"
+)
+
+
+def _sid(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _time(ms: Any) -> str | None:
+    return None if ms is None else iso_utc(int(ms))
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, str | bytes):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
+def decision_record(row: tuple[Any, ...]) -> dict[str, Any]:
+    """The record of one stored policy decision (a row of :data:`DECISION_COLUMNS`)."""
+    (ident, gid, created, actor, actor_name, roles, admin, owner, capability, resource_type,
+     resource_id, source, result, reason_code, path, version) = row
+    roles = _json_value(roles)
+    return {
+        "format_version": EXPORT_FORMAT_VERSION,
+        "kind": "decision",
+        "id": str(ident),
+        "guild_id": _sid(gid),
+        "created_at": _time(created),
+        "actor_id": _sid(actor),
+        "actor_name": actor_name,
+        "actor_roles": [str(r) for r in roles] if isinstance(roles, list) else [],
+        "actor_admin": bool(admin),
+        "actor_owner": bool(owner),
+        "capability": capability,
+        "resource_type": resource_type,
+        "resource_id": _sid(resource_id),
+        "source": source,
+        "result": result,
+        "reason_code": reason_code,
+        "path": _json_value(path),
+        "policy_version": version,
+    }
+
+
+def role_change_record(row: tuple[Any, ...], names: NameLookup | None = None) -> dict[str, Any]:
+    """The record of one stored role change (a row of :data:`ROLE_CHANGE_COLUMNS`)."""
+    (ident, gid, member, role, op, reason, requested_by, source, decision_id, state, created,
+     updated, next_attempt, deadline, attempts, observed, error, linked, message_id, cancelled_by,
+     message_state, message_error) = row
+    lookup = names or _no_names
+    return {
+        "format_version": EXPORT_FORMAT_VERSION,
+        "kind": "role_change",
+        "id": str(ident),
+        "guild_id": _sid(gid),
+        "created_at": _time(created),
+        "member_id": _sid(member),
+        "member_name": lookup("user", member) if member is not None else None,
+        "role_id": _sid(role),
+        "role_name": lookup("role", role) if role is not None else None,
+        "op": op,
+        "reason": reason,
+        "requested_by": _sid(requested_by),
+        "requested_by_name": lookup("user", requested_by) if requested_by is not None else None,
+        "source": source,
+        "decision_id": _sid(decision_id),
+        "state": state,
+        "updated_at": _time(updated),
+        "next_attempt_at": _time(next_attempt),
+        "deadline_at": _time(deadline),
+        "attempts": attempts,
+        "observed_at": _time(observed),
+        "error": error,
+        "linked_entry_id": _sid(linked),
+        "message_id": _sid(message_id),
+        "cancelled_by": _sid(cancelled_by),
+        "message_state": message_state,
+        "message_error": message_error,
+    }
+
+
+def gap_record(row: tuple[Any, ...]) -> dict[str, Any]:
+    """The record of one gap marker (a row of :data:`GAP_COLUMNS`)."""
+    (ident, gid, reason, from_id, started, detected, ended, status, recovered, refreshed,
+     beyond, error) = row
+    return {
+        "format_version": EXPORT_FORMAT_VERSION,
+        "kind": "gap",
+        "id": str(ident),
+        "guild_id": _sid(gid),
+        "created_at": _time(to_ms(ident)),
+        "reason": reason,
+        "from_id": _sid(from_id),
+        "started_at": _time(started),
+        "detected_at": _time(detected),
+        "ended_at": _time(ended),
+        "status": status,
+        "recovered": recovered,
+        "refreshed": refreshed,
+        "beyond_retention_ms": beyond,
+        "error": error,
+    }
 
 
 # -- JSON ---------------------------------------------------------------------------------------
@@ -209,14 +480,27 @@ def escape_json(data: bytes) -> bytes:
     return _UNSAFE_JSON.sub(_escape_match, data)
 
 
+# Records only ever hold string keys (decoded JSON and our own dicts), so orjson's fast path is
+# tried first: OPT_NON_STR_KEYS makes every dump about 5x slower (it was most of an export's
+# time). A non-string key (never seen) falls back to it, so the output is the same either way.
+_NON_STR: Final = orjson.OPT_NON_STR_KEYS
+
+
+def _raw_dumps(value: Any, option: int = 0) -> bytes:
+    try:
+        return orjson.dumps(value, option=option)
+    except TypeError:
+        return orjson.dumps(value, option=option | _NON_STR)
+
+
 def dumps(value: Any) -> bytes:
     """Compact JSON bytes, escaped by :func:`escape_json`."""
-    return escape_json(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
+    return escape_json(_raw_dumps(value))
 
 
 def json_line(record: Mapping[str, Any]) -> bytes:
     """One JSON Lines line (with its ``\\n``)."""
-    return escape_json(orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE))
+    return escape_json(_raw_dumps(record, orjson.OPT_APPEND_NEWLINE))
 
 
 # -- CSV ----------------------------------------------------------------------------------------
@@ -267,6 +551,17 @@ CSV_COLUMNS: Final[tuple[str, ...]] = (
     "overwrites",
     "roles_added",
     "roles_removed",
+    *(EXTRA_COLUMNS := (
+        # Decisions, role changes and gaps (appended, so the audit columns keep their places).
+        "actor_roles", "actor_admin", "actor_owner", "capability", "resource_type", "resource_id",
+        "result", "reason_code", "path", "policy_version",
+        "member_id", "member_name", "role_id", "role_name", "op", "requested_by", "requested_by_name",
+        "decision_id", "state", "updated_at", "next_attempt_at", "deadline_at", "attempts",
+        "observed_at", "error", "linked_entry_id", "message_id", "cancelled_by", "message_state",
+        "message_error",
+        "from_id", "started_at", "detected_at", "ended_at", "status", "recovered", "refreshed",
+        "beyond_retention_ms",
+    )),
 )
 
 _FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r", "\0", "＝", "＋", "－", "＠")
@@ -330,4 +625,30 @@ def csv_row(record: Mapping[str, Any]) -> list[str]:
     row.append("" if ows is None else _cell(ows))
     row.append(_joined(get("roles_added")))
     row.append(_joined(get("roles_removed")))
+    row += _EMPTY_EXTRA_CELLS
     return row
+
+
+_EMPTY_EXTRA_CELLS: Final = ("",) * len(EXTRA_COLUMNS)
+#: Columns a decision, role change or gap fills (the rest of its row is empty).
+_OTHER_KIND_COLUMNS: Final = tuple(
+    c for c in CSV_COLUMNS if c in (
+        "format_version", "kind", "id", "guild_id", "actor_id", "actor_name", "reason", "created_at",
+        "source",
+    ) or c in EXTRA_COLUMNS
+)
+
+
+def _list_cell(value: Any) -> str:
+    return _joined(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else _cell(value)
+
+
+def any_csv_row(record: Mapping[str, Any]) -> list[str]:
+    """One CSV row for a record of any kind (audit rows: :func:`csv_row`)."""
+    if record.get("kind") == "audit":
+        return csv_row(record)
+    get = record.get
+    return [
+        (_list_cell(get(c)) if c == "actor_roles" else _cell(get(c))) if c in _OTHER_KIND_COLUMNS else ""
+        for c in CSV_COLUMNS
+    ]

@@ -107,3 +107,32 @@ def fts_query(text: str) -> str:
         if word:
             out.append('"' + word + '"' + ("*" if prefix else ""))
     return " AND ".join(out)
+
+
+_SET_FIELDS = ("kinds", "actions", "categories", "actor_ids", "target_ids", "results", "reason_codes",
+               "capabilities", "sources", "states", "guild_ids")
+
+
+class EmptyNarrowing(ValueError):
+    """Two filters share nothing in a field: their AND would match nothing."""
+
+
+def narrow(base: Filter, extra: Filter, *, strict: bool = False) -> Filter:
+    """``base`` AND ``extra``: every field ``extra`` sets narrows ``base`` (the search bar's find,
+    ``export --query`` with flags). With ``strict``, a field that would narrow to nothing raises
+    :class:`EmptyNarrowing` (an empty set would mean "any" and match everything)."""
+    changes: dict[str, object] = {}
+    for name in _SET_FIELDS:
+        value = getattr(extra, name)
+        if value:
+            current = getattr(base, name)
+            if strict and current and not current & value:
+                raise EmptyNarrowing(name)
+            changes[name] = current & value if current else value
+    if extra.text:
+        changes["text"] = (base.text + " " + extra.text).strip()
+    if extra.since_ms is not None:
+        changes["since_ms"] = max(extra.since_ms, base.since_ms if base.since_ms is not None else extra.since_ms)
+    if extra.until_ms is not None:
+        changes["until_ms"] = min(extra.until_ms, base.until_ms if base.until_ms is not None else extra.until_ms)
+    return base.with_(**changes)

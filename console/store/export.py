@@ -1,4 +1,4 @@
-"""Streaming export of audit entries to CSV, JSON or JSON Lines (format: model/export_format.py).
+"""Streaming export of the feed's records to CSV, JSON or JSON Lines (format: model/export_format.py).
 
 :func:`export` is synchronous and meant for a worker thread (:func:`export_async` runs it in
 ``asyncio.to_thread``): it opens its own read-only stdlib ``sqlite3`` connection, so the UI's
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import heapq
 import io
 import sqlite3
 import threading
@@ -28,7 +29,7 @@ from console.model import export_format as fmt_
 from console.model.actions import documented_name
 from console.model.filters import Filter
 from console.model.snowflake import iso_utc
-from console.store import queries
+from console.store import queries, timeline
 from console.store.connection import check_file, describe
 from console.store.errors import StoreError
 from console.store.schema import APPLICATION_ID
@@ -138,6 +139,72 @@ def _rows(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None) -> Ite
             after = last
 
 
+#: The other kinds of record the feed shows, their tables and stored columns.
+_OTHER_KINDS: Final = (
+    ("decision", "decisions", fmt_.DECISION_COLUMNS),
+    ("role_change", "role_changes", fmt_.ROLE_CHANGE_COLUMNS),
+    ("gap", "gaps", fmt_.GAP_COLUMNS),
+)
+
+
+def _other_kinds(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None) -> list[tuple[str, str, str]]:
+    """Decisions, role changes and gaps to export: those the filter includes, as in the feed
+    (``Filter.includes_kind``), and only when one matches — an export of audit entries alone
+    keeps the unmerged hot path. With ``ids``, every kind (the ids say which records)."""
+    if ids is not None:
+        return list(_OTHER_KINDS)
+    found = []
+    for kind, table, columns in _OTHER_KINDS:
+        sql = _other_sql(flt, kind, table, "1")
+        if sql is not None and db.execute(f"SELECT 1 FROM ({sql[0]}) LIMIT 1", sql[1]).fetchone():
+            found.append((kind, table, columns))
+    return found
+
+
+def _other_sql(flt: Filter, kind: str, table: str, columns: str) -> tuple[str, list[Any]] | None:
+    """The records of one other kind matching ``flt``, in the filter's order (the feed's SQL)."""
+    branch = timeline._branch(kind, flt)
+    if branch is None:
+        return None
+    sql, args, _ = branch
+    order = "DESC" if flt.newest_first else "ASC"
+    return f"SELECT {columns} FROM {table} WHERE id IN (SELECT id FROM ({sql})) ORDER BY id {order}", args
+
+
+def _other_rows(db: sqlite3.Connection, flt: Filter, kind: str, table: str, columns: str,
+                ids: Sequence[int] | None) -> Iterator[tuple[int, str, tuple[Any, ...]]]:
+    if ids is not None:
+        wanted = sorted(set(ids), reverse=flt.newest_first)
+        order = "DESC" if flt.newest_first else "ASC"
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in db.execute(f"SELECT {columns} FROM {table} WHERE id IN ({marks}) ORDER BY id {order}",
+                                  chunk).fetchall():
+                yield row[0], kind, row
+        return
+    found = _other_sql(flt, kind, table, columns)
+    if found is None:
+        return
+    cur = db.execute(*found)
+    while batch := cur.fetchmany(BATCH):
+        for row in batch:
+            yield row[0], kind, row
+
+
+def _count(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None,
+           others: list[tuple[str, str, str]]) -> int:
+    if ids is not None:
+        return len(set(ids))
+    sql, args = queries.entry_count(flt)
+    total = int(db.execute(sql, args).fetchone()[0])
+    for kind, table, _ in others:
+        found = _other_sql(flt, kind, table, "1")
+        if found is not None:
+            total += int(db.execute(f"SELECT count(*) FROM ({found[0]})", found[1]).fetchone()[0])
+    return total
+
+
 def export(
     db_path: str | Path,
     flt: Filter,
@@ -150,11 +217,14 @@ def export(
     cancel: threading.Event | None = None,
     now_ms: int | None = None,
 ) -> ExportResult:
-    """Write every audit entry matching ``flt`` (or exactly ``ids``) to ``out`` in ``fmt``.
+    """Write every record matching ``flt`` (or exactly ``ids``) to ``out`` in ``fmt``.
+
+    Records of every kind the filter includes (``Filter.includes_kind``, as in the feed): audit
+    entries, decisions, role changes and gaps, interleaved by id.
 
     ``out`` may be binary or text (opened with ``newline=""`` for CSV). ``names`` maps
     ``(kind, id)`` to display names; by default the store's ``names`` table is used. When ``ids``
-    is given (bookmarks, the row under the cursor) only those entries are exported, in the
+    is given (bookmarks, the row under the cursor) only those records (of any kind) are exported, in the
     filter's order, and the other filter fields are ignored. ``progress(done, total)`` is called
     after every batch; ``cancel`` is checked as often. A cancelled JSON export is still a valid
     document, with ``"complete": false``. Raises ValueError for an unknown format and StoreError
@@ -187,18 +257,10 @@ def _export(
     now_ms: int | None,
 ) -> ExportResult:
     name_map = load_names(db) if names is None else names
-    name_get = name_map.get
-
-    def lookup(kind: str, ident: int) -> str | None:
-        return name_get((kind, ident))
-
+    others = _other_kinds(db, flt, ids)
     total: int | None = None
     if progress is not None:
-        if ids is not None:
-            total = len(set(ids))
-        else:
-            sql, args = queries.entry_count(flt)
-            total = db.execute(sql, args).fetchone()[0]
+        total = _count(db, flt, ids, others)
         progress(0, total)
 
     text_out = isinstance(out, io.TextIOBase)
@@ -211,9 +273,10 @@ def _export(
             sink = wrapper
         writer = csv.writer(sink, quoting=csv.QUOTE_ALL)
         writer.writerow(fmt_.CSV_COLUMNS)
+        to_row = fmt_.any_csv_row if others else fmt_.csv_row
 
         def write_batch(records: list[dict[str, Any]]) -> None:
-            writer.writerows([fmt_.csv_row(r) for r in records])
+            writer.writerows([to_row(r) for r in records])
     else:
         write_bytes: Callable[[bytes], Any]
         if text_out:
@@ -245,17 +308,29 @@ def _export(
 
     done = 0
     cancelled = False
-    record = fmt_.audit_record
+    record = fmt_.AuditRecords(name_map).record
     loads = orjson.loads
     try:
-        for batch in _rows(db, flt, ids):
+        batches: Iterator[list[Any]] = _rows(db, flt, ids)
+        if others:
+            batches = _merged(db, flt, ids, others, record, name_map, loads)
+            record = None  # type: ignore[assignment]
+        for batch in batches:
             if cancel is not None and cancel.is_set():
                 cancelled = True
                 break
+            if record is None:
+                # Already records (the merged timeline builds them as it goes).
+                for start in range(0, len(batch), _SLICE):
+                    write_batch(batch[start : start + _SLICE])
+                    time.sleep(0)
+                done += len(batch)
+                if progress is not None:
+                    progress(done, total)
+                continue
             for start in range(0, len(batch), _SLICE):
                 records = [
-                    record(loads(raw), guild_id=gid, received_at_ms=recv, source=src, revision=rev,
-                           names=lookup)
+                    record(loads(raw), gid, recv, src, rev)
                     for _id, gid, recv, src, rev, raw in batch[start : start + _SLICE]
                 ]
                 write_batch(records)
@@ -275,6 +350,76 @@ def _export(
             wrapper.flush()
             wrapper.detach()
     return ExportResult(rows=done, cancelled=cancelled)
+
+
+def _merged(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None,
+            others: list[tuple[str, str, str]], audit: Callable[..., dict[str, Any]],
+            names: Mapping[tuple[str, int], str], loads: Callable[[Any], Any]) -> Iterator[list[dict[str, Any]]]:
+    """Batches of records of every included kind, interleaved by id like the feed."""
+    def lookup(kind: str, ident: int) -> str | None:
+        return names.get((kind, ident))
+
+    def audit_rows() -> Iterator[tuple[int, str, tuple[Any, ...]]]:
+        for batch in _rows(db, flt, ids):
+            for row in batch:
+                yield row[0], "audit", row
+
+    streams = [audit_rows(), *(_other_rows(db, flt, k, t, c, ids) for k, t, c in others)]
+    merged = heapq.merge(*streams, key=lambda item: item[0], reverse=flt.newest_first)
+    out: list[dict[str, Any]] = []
+    for _id, kind, row in merged:
+        if kind == "audit":
+            _i, gid, recv, src, rev, raw = row
+            out.append(audit(loads(raw), gid, recv, src, rev))
+        elif kind == "decision":
+            out.append(fmt_.decision_record(row))
+        elif kind == "role_change":
+            out.append(fmt_.role_change_record(row, lookup))
+        else:
+            out.append(fmt_.gap_record(row))
+        if len(out) >= BATCH:
+            yield out
+            out = []
+    if out:
+        yield out
+
+
+def default_name(fmt: str, now_ms: int) -> str:
+    """``export-20261122-053000.csv``: a timestamped name that sorts by time (UTC)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now_ms / 1000))
+    return f"export-{stamp}.{fmt}"
+
+
+def export_to_file(
+    db_path: str | Path,
+    flt: Filter,
+    fmt: str,
+    path: str | Path,
+    *,
+    ids: Sequence[int] | None = None,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> ExportResult:
+    """:func:`export` into ``path`` through ``path.part``, renamed into place only when complete.
+
+    A cancelled or failed export removes the partial file, so nothing half-written is ever left
+    under either name. Raises OSError when the file cannot be written, StoreError, ValueError.
+    """
+    target = Path(path).expanduser()
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}: use csv, json or jsonl")
+    tmp = target.with_name(target.name + ".part")
+    try:
+        with tmp.open("wb") as f:
+            result = export(db_path, flt, fmt, f, ids=ids, progress=progress, cancel=cancel)
+        if result.cancelled:
+            tmp.unlink(missing_ok=True)
+        else:
+            tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return result
 
 
 async def export_async(

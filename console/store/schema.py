@@ -182,13 +182,45 @@ MIGRATIONS: Final[list[str]] = [
     ALTER TABLE role_changes ADD COLUMN message_error TEXT;
     CREATE INDEX role_changes_message ON role_changes (message_state, id);
     """,
-    # 5: integrity chain and retention (being written: replace this body)
+    # 5: the integrity chain (console/store/integrity.py). Per guild, every stored record (an
+    # audit entry and each of its in-place revisions, a decision, a role change's final state)
+    # and every retention prune is one link: link = sha256(previous link ‖ seq, kind, record id,
+    # revision, time, content hash). ``chain_heads`` holds each guild's last link, so a chain cut
+    # short at its end is found too. Written in the same transaction as the records themselves.
     """
-    SELECT 1;
+    CREATE TABLE chain (
+        guild_id     INTEGER NOT NULL,
+        seq          INTEGER NOT NULL,         -- 1, 2, 3, ... per guild
+        kind         INTEGER NOT NULL,         -- 0 entry, 1 decision, 2 role change, 9 prune
+        record_id    INTEGER NOT NULL,         -- the record's id (prune: the cut-off id)
+        revision     INTEGER NOT NULL,
+        at           INTEGER NOT NULL,         -- when linked (Unix ms)
+        content_hash BLOB NOT NULL,            -- sha256 of the record's canonical content (16 bytes)
+        link         BLOB NOT NULL,            -- sha256 (32 bytes)
+        note         TEXT,                     -- prune: JSON {cutoff_ms, days, links_before, base, removed}
+        PRIMARY KEY (guild_id, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX chain_record ON chain (kind, record_id, seq);
+
+    CREATE TABLE chain_heads (
+        guild_id INTEGER PRIMARY KEY,
+        seq      INTEGER NOT NULL,
+        link     BLOB NOT NULL
+    );
     """,
-    # 6: alerts (being written: replace this body)
+    # 6: alerts raised by the rules in console/alerts (the list on `!`, reports count them).
     """
-    SELECT 1;
+    CREATE TABLE alerts (
+        id          INTEGER PRIMARY KEY,       -- snowflake (our own): time order
+        guild_id    INTEGER NOT NULL,
+        created_at  INTEGER NOT NULL,
+        rule        TEXT NOT NULL,             -- ban_wave | dangerous_permission | bot_added | ...
+        severity    TEXT NOT NULL CHECK (severity IN ('warning', 'error')),
+        summary     TEXT NOT NULL,             -- plain text, sanitised
+        record_ids  TEXT NOT NULL,             -- JSON list of the entry/decision ids behind it
+        posted      TEXT                       -- channel message: NULL none, 'posted', or the error
+    );
+    CREATE INDEX alerts_guild ON alerts (guild_id, id);
     """,
 ]
 

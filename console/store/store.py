@@ -24,7 +24,7 @@ from console.model.filters import Filter
 from console.model.records import Attempt, Decision, Gap, RoleChange
 from console.model.snowflake import RETENTION_MS, SnowflakeFactory, from_ms
 from console.model.snowflake import parse as parse_id
-from console.store import queries
+from console.store import integrity, queries
 from console.store.connection import check_file, connect, describe, one, prepare, rows
 from console.store.errors import StoreError, StoreFullError
 
@@ -167,6 +167,10 @@ class Store:
                 await writer.execute(busy)
                 await prepare(writer, p, readonly=False, quick_check=quick_check)
                 await writer.execute(busy)  # prepare() sets its own default
+                try:
+                    await integrity.adopt(writer, clock())  # links records older than the chain, once
+                except sqlite3.Error as e:
+                    raise StoreError(describe(e, p)) from None
             reader = await connect(p, readonly=True)
             await reader.execute(busy)
             await prepare(reader, p, readonly=True, quick_check=quick_check and readonly)
@@ -285,6 +289,7 @@ class Store:
         prepared: dict[int, tuple[Any, ...]] = {}
         fts: dict[int, tuple[Any, ...]] = {}
         hashes: dict[int, bytes] = {}
+        linked: dict[int, bytes] = {}  # the integrity chain's content hash of each new row
         failures: list[tuple[Any, ...]] = []
         for n, raw in enumerate(raws):
             if n and n % 50 == 0:
@@ -304,24 +309,28 @@ class Store:
             h = entries.content_hash(raw)
             hashes[e.id] = h
             target = parse_id(e.target_id)
-            prepared[e.id] = (
+            prepared[e.id] = row = (
                 e.id, e.guild_id, e.action_type, e.actor_id, target, e.reason,
                 e.created_ms, now, source, raw_json, h,
             )
+            linked[e.id] = integrity.entry_hash(row[:9], raw_json)
             fts[e.id] = (e.id, e.reason or "", self._fts_names(e), entries.changes_text(e))
             result.guild_ids.add(e.guild_id)
         async with self.transaction() as db:
             existing: dict[int, tuple[bytes, int, str]] = {}
+            stored_heads: dict[int, tuple[Any, ...]] = {}  # what an in-place update keeps
             ids = list(prepared)
             for i in range(0, len(ids), 500):
                 chunk = ids[i : i + 500]
                 marks = ",".join("?" * len(chunk))
                 found = await rows(
                     db,
-                    f"SELECT id, content_hash, revision, raw FROM audit_entries WHERE id IN ({marks})", chunk
+                    f"SELECT id, content_hash, revision, raw, {integrity.ENTRY_HEAD} FROM audit_entries"
+                    f" WHERE id IN ({marks})", chunk
                 )
-                for rid, h, rev, old_raw in found:
+                for rid, h, rev, old_raw, *head in found:
                     existing[rid] = (h, rev, old_raw)
+                    stored_heads[rid] = tuple(head)
             new_rows = [r for i, r in prepared.items() if i not in existing]
             changed = [i for i in existing if existing[i][0] != hashes[i]]
             result.duplicates = len(existing) - len(changed)
@@ -353,6 +362,17 @@ class Store:
                     [fts[i] for i in changed],
                 )
                 result.updated = changed
+            links: dict[int, list[integrity.Item]] = {}
+            for r in new_rows:
+                links.setdefault(r[1], []).append((integrity.ENTRY, r[0], 0, linked[r[0]], None))
+            for i in changed:
+                # Discord changed it in place: the new content is the entry's next link.
+                head = list(stored_heads[i])
+                head[5] = prepared[i][5]
+                links.setdefault(head[1], []).append(
+                    (integrity.ENTRY, i, existing[i][1] + 1, integrity.entry_hash(head, prepared[i][9]), None)
+                )
+            await integrity.append(db, links, now)
             if failures:
                 await db.executemany(
                     "INSERT INTO parse_failures (guild_id, received_at, source, error, raw) VALUES (?,?,?,?,?)",
@@ -544,6 +564,7 @@ class Store:
                  int(d.actor_admin), int(d.actor_owner), d.capability, d.resource_type, d.resource_id, d.source,
                  d.result, d.reason_code, orjson.dumps(d.path).decode(), d.policy_version),
             )
+            await integrity.link_decision(db, d.id, self._clock())
         self._notify(IngestResult(guild_ids={d.guild_id}))
 
     async def start_break_glass(self, guild_id: int, user_id: int, *, session_id: int, started_ms: int,
@@ -586,6 +607,8 @@ class Store:
                 f"INSERT OR REPLACE INTO role_changes ({RoleChange.COLUMNS}) VALUES ({','.join('?' * len(_RC_FIELDS))})",
                 tuple(getattr(c, name) for name in _RC_FIELDS),
             )
+            if c.final:
+                await integrity.link_role_change(db, c.id, self._clock())
         self._notify(IngestResult(guild_ids={c.guild_id}))
 
     async def record_attempt(self, a: Attempt) -> None:
@@ -684,6 +707,10 @@ class Store:
         total, oldest, newest = await one(self._r, "SELECT count(*), min(id), max(id) FROM audit_entries")  # type: ignore[misc]
         (open_gaps,) = await one(self._r, "SELECT count(*) FROM gaps WHERE status IN ('open', 'failed')")  # type: ignore[misc]
         return {"entries": total, "oldest_id": oldest, "newest_id": newest, "open_gaps": open_gaps}
+
+    async def kept_since(self) -> int | None:
+        """Retention's newest cut-off (ms): everything after it is kept (None: nothing pruned)."""
+        return await integrity.reach(self._r)
 
     def retention_floor_id(self, now_ms: int | None = None) -> int:
         """The oldest entry id Discord still serves (45 days)."""

@@ -18,7 +18,7 @@ from textual.css.query import NoMatches
 from textual.widgets import Footer
 
 from console.ingest.state import CollectorState
-from console.model.filters import Filter
+from console.model.filters import Filter, narrow
 from console.model.query import QueryError, format_filter, parse
 from console.model.records import RoleChange
 from console.model.sanitize import safe_text
@@ -53,6 +53,8 @@ class ConsoleApp(App[int]):
     TITLE = "Audit Console"
     CSS_PATH = "app.tcss"
     COMMANDS: ClassVar = App.COMMANDS | {_console_commands}
+    #: Ring the terminal bell on a new alert (config ``[alerts] bell``; set by the launcher).
+    alert_bell: bool = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("slash", "search", "Search", id="search"),
@@ -74,6 +76,9 @@ class ConsoleApp(App[int]):
         Binding("left_curly_bracket", "drawer_height(-3)", "Shorter details", show=False),
         Binding("right_curly_bracket", "drawer_height(3)", "Taller details", show=False),
         Binding("question_mark,f1", "help", "Help", id="help"),
+        Binding("exclamation_mark", "alerts", "Alerts", show=False, id="alerts"),
+        Binding("R", "report(7)", "Report", show=False, id="report"),
+        Binding("e", "export", "Export", show=False, id="export"),
     ]
 
     def __init__(
@@ -108,6 +113,8 @@ class ConsoleApp(App[int]):
         self.find_filter: Filter | None = None
         self.row_styles: dict[str, str] = dict(theming.VARIABLE_DEFAULTS)
         self.open_gaps = 0
+        #: Retention's newest cut-off (ms): the store keeps everything after it (None: no prune yet).
+        self.kept_since: int | None = None
         self._dirty = False
         self._inserted: list[int] = []
         self._unsubscribe: Callable[[], Any] | None = None
@@ -215,6 +222,10 @@ class ConsoleApp(App[int]):
             self._data_version = await self.store.data_version()
             self.set_interval(1.0, self._watch_other_writers, name="watch-writers")
         self.run_worker(self._check_store(), name="quick-check", exit_on_error=False)
+        from console.ui.alerts import AlertWatch
+
+        self.alert_watch = AlertWatch(self)
+        await self.alert_watch.start()
         for problem in self.theme_problems:
             self.notify(safe_text(problem, 200), title="Theme not loaded", severity="warning", markup=False)
         if self._connect is not None:
@@ -335,6 +346,10 @@ class ConsoleApp(App[int]):
         if now - self._activity_at >= 5.0 or not self._activity_total:
             await self._refresh_activity()
         self.open_gaps = await self.store.open_gap_count()
+        kept = await self.store.kept_since()
+        if kept != self.kept_since:
+            self.kept_since = kept
+            self.post_message(FeedView.Changed(self.query_one(FeedView)))
         self._render_status()
         await self._refresh_pending()
 
@@ -400,6 +415,8 @@ class ConsoleApp(App[int]):
             subtitle += " · following"
         if feed.bookmarks:
             subtitle += f" · ★{len(feed.bookmarks)}"
+        if self.kept_since is not None:  # retention removed what is older
+            subtitle += " · since " + time.strftime("%Y-%m-%d", time.gmtime(self.kept_since / 1000))
         title = "Feed" + (f" · {self.query_text}" if self.query_text else "")
         if feed.border_subtitle != subtitle:
             feed.border_subtitle = subtitle
@@ -688,6 +705,11 @@ class ConsoleApp(App[int]):
         self.push_screen(ExplainScreen(guild_id=self._guild_for(record), member_id=self._member_under_cursor(),
                                        name_of=self.store.name_of, gatekeeper=gatekeeper, now_ms=self.clock))
 
+    def action_report(self, days: int = 7) -> None:
+        from console.ui.screens.report import ReportScreen
+
+        self.push_screen(ReportScreen(self.store, days=days, now_ms=self.clock))
+
     def action_role_dialog(self) -> None:
         from console.ui.screens.role_dialog import RoleDialog
 
@@ -777,22 +799,35 @@ class ConsoleApp(App[int]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    async def action_alerts(self) -> None:
+        """The alerts list; Enter there jumps to the newest record behind the chosen alert."""
+        from console.alerts import records
+        from console.ui.screens.alerts import AlertsScreen
+
+        async def chosen(record_id: int | None) -> None:
+            if record_id is not None:
+                await self.jump_to(record_id)
+
+        self.push_screen(AlertsScreen(await records.newest(self.store.reader)), chosen)
+
     async def jump_to(self, record_id: int) -> None:
         if not await self.query_one(FeedView).jump_to_id(record_id):
             self.notify(f"Record {record_id} is not in the current filter.", markup=False, severity="warning")
 
-    @work(thread=True, group="export", exclusive=True, exit_on_error=False)
-    def action_export(self, fmt: str) -> None:
-        """Export what the filter shows to the data folder, off the UI loop."""
+    def action_export(self, fmt: str = "csv") -> None:
+        """``e`` (and the palette): the export dialog — format, file, what; it runs off the UI loop."""
         from console import paths
-        from console.store.export import export
+        from console.ui.screens.export_dialog import ExportDialog, ExportJob
 
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(self.clock() / 1000))
-        target = paths.data_dir() / f"export-{stamp}.{fmt}"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("wb") as out:
-            result = export(self.store.path, self.filter, fmt, out)
-        self.call_from_thread(self.notify, f"Exported {result.rows} records to {target}", markup=False)
+        feed = self.query_one(FeedView)
+        current = feed.current
+        folder = paths.data_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        self.push_screen(ExportDialog(ExportJob(
+            db_path=self.store.path, filter=self.filter, folder=folder, now_ms=self.clock(),
+            bookmarks=tuple(sorted(i for _, i in feed.bookmarks)),
+            current=None if current is None else current.id, fmt=fmt,
+        )))
 
 
 @contextlib.contextmanager
@@ -810,17 +845,4 @@ def _closing_quietly() -> Iterator[None]:
 
 def _combine(base: Filter, find: Filter) -> Filter:
     """The filter AND the find query: fields set in ``find`` narrow ``base``."""
-    changes: dict[str, Any] = {}
-    for name in ("kinds", "actions", "categories", "actor_ids", "target_ids", "results", "reason_codes",
-                 "capabilities", "sources", "states", "guild_ids"):
-        value = getattr(find, name)
-        if value:
-            current = getattr(base, name)
-            changes[name] = current & value if current else value
-    if find.text:
-        changes["text"] = (base.text + " " + find.text).strip()
-    if find.since_ms is not None:
-        changes["since_ms"] = max(find.since_ms, base.since_ms or 0)
-    if find.until_ms is not None:
-        changes["until_ms"] = min(find.until_ms, base.until_ms or find.until_ms)
-    return base.with_(**changes)
+    return narrow(base, find)

@@ -20,12 +20,16 @@ class ConsoleCommands(Provider):
             ("Clear the filter", app.action_clear_filter, "show everything"),
             ("Grant or revoke a role", app.action_role_dialog, "checked by the policy, then confirmed (g)"),
             ("Explain a member's permissions", app.action_explain, "why may or may not they do something (w)"),
+            ("Report: last 7 days", partial(app.action_report, 7), "actions, denials, break-glass, alerts (R)"),
+            ("Report: last 30 days", partial(app.action_report, 30), "the same over 30 days"),
             ("Toggle the filter sidebar", app.action_toggle_sidebar, "show or hide"),
             ("Toggle the pending role changes pane", app.action_toggle_pending, "show or hide"),
             ("Toggle details", app.action_toggle_drawer, "the detail drawer under the feed"),
-            ("Export the current filter (JSON Lines)", partial(app.action_export, "jsonl"), "to the data folder"),
-            ("Export the current filter (CSV)", partial(app.action_export, "csv"), "to the data folder"),
+            ("Export… (CSV)", partial(app.action_export, "csv"), "the filter, bookmarks or the row (e)"),
+            ("Export… (JSON)", partial(app.action_export, "json"), "the filter, bookmarks or the row (e)"),
+            ("Export… (JSON Lines)", partial(app.action_export, "jsonl"), "the filter, bookmarks or the row (e)"),
             ("Help", app.action_help, "keys and the query language"),
+            ("Alerts", app.action_alerts, "every alert raised, newest first (!)"),
             ("Save the current filter as…", app.action_save_filter, "by name, for later"),
         ]
         for name in app.saved_filter_names():

@@ -27,6 +27,8 @@ class LiveSession:
         self.sim = None
         self.services: Any = None  # console.services.Services once connected
         self._responder: Any = None
+        self.alerts: Any = None  # console.alerts.runner.AlertRunner while connected
+        self.retention: Any = None  # console.store.integrity.RetentionTask while connected
 
     async def connect(self, app: ConsoleApp) -> None:
         from console.ingest.collector import Collector
@@ -61,6 +63,12 @@ class LiveSession:
             on_state=app.collector_state,
         )
         gateway = HikariGateway(token, rest_url=rest_url, events=self.collector)
+        from console.headless import start_alerts
+
+        self.alerts = await start_alerts(self.store, self.settings)  # before the start's backfill
+        from console.headless import start_retention
+
+        self.retention = start_retention(self.store, self.settings)
         try:
             await self.collector.start(gateway)
         except SourceError as e:
@@ -77,6 +85,8 @@ class LiveSession:
             return
         self._responder = await attach_services(gateway, self.collector, self.services)
         self.services.start_policy_watch()
+        if self.services.poster is not None:
+            self.alerts.connect(self.services.poster.api)
         app.attach_services(self.services)
         if self.sim is not None and self.demo and self.demo["rate"] > 0:
             self.sim.start_driver(self.demo["rate"])
@@ -84,6 +94,10 @@ class LiveSession:
     async def close(self) -> None:
         if self.sim is not None:
             await self.sim.stop_driver()
+        if self.alerts is not None:
+            await self.alerts.stop()
+        if self.retention is not None:
+            await self.retention.stop()
         if self._responder is not None:
             await self._responder.close()
         if self.services is not None:
@@ -107,6 +121,7 @@ async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=
     services = _offline_services(store, settings) if settings is not None and session is None else None
     app = ConsoleApp(store, label=label, connect=session.connect if session else None, operator_id=operator_id,
                      services=services)
+    app.alert_bell = (settings or getattr(session, "settings", None) or Settings()).alerts.bell
     try:
         await app.run_async()
     finally:

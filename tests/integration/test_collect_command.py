@@ -54,6 +54,10 @@ def test_collect_then_sigterm_then_backfill(tmp_path: Path) -> None:
         reasons = [r[0] for r in c.execute("SELECT reason FROM gaps ORDER BY id")]
         c.close()
         assert reasons == ["first-sync", "manual"]
+        # Everything the gateway, the backfills and the rechecks stored is in the integrity chain.
+        verify = subprocess.run([sys.executable, "-m", "console", "verify", "--db", str(db)],
+                                capture_output=True, text=True, timeout=60)
+        assert verify.returncode == 0 and "verify: ok" in verify.stdout, verify.stdout + verify.stderr
     finally:
         sim.terminate()
         sim.wait(10)

@@ -94,3 +94,7 @@ async def test_sigkill_with_changes_pending_then_resume(sim: SimServer, tmp_path
     for uid in members:
         assert verified in [int(r) for r in sim.guild.member_object(uid)["roles"]]
         assert counts[(uid, verified)] == 1, "applied exactly once"
+    # Killed mid-flight and restarted: the decisions and final states are all in the chain.
+    from console.store import integrity
+
+    assert integrity.verify(db).problems == []

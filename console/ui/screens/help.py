@@ -35,6 +35,9 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     ]),
     ("Console", [
         ("Ctrl+P", "command palette (jump to id, theme, export, panes)"), ("? / F1", "this help"),
+        ("!", "alerts: every alert raised (Enter jumps to its record)"),
+        ("R", "report: the last 7 days (who did what, denials, break-glass, alerts)"),
+        ("e", "export: CSV, JSON or JSON Lines of the filter, the bookmarks or the row"),
         ("q", "quit"),
     ]),
 ]

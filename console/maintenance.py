@@ -1,0 +1,98 @@
+"""``audit-console verify`` and ``audit-console prune``: the store's integrity and retention.
+
+verify: SQLite's own ``integrity_check``, then every guild's hash chain against the records;
+one line per problem on standard output, exit 0 when all is well (a one-line summary), 1 when
+something is wrong, 2 on bad input. prune: applies the configured retention now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+from pathlib import Path
+
+from console.config import ConfigError, Settings
+from console.store.connection import check_file, describe
+from console.store.errors import StoreError
+from console.store.schema import APPLICATION_ID, SCHEMA_VERSION
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _out(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def _check_ours(path: Path) -> None:
+    """Bad input (exit 2): no file, not SQLite, not ours, or newer than this console."""
+    if not path.exists():
+        raise ConfigError(f"no database at {path}")
+    check_file(path, must_exist=True)
+    try:
+        db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=5.0)
+        try:
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        return  # unreadable: integrity_check says how (exit 1)
+    if app_id != APPLICATION_ID:
+        raise StoreError(f"{path} is an SQLite database, but not an Audit Console one")
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{path} was written by a newer Audit Console (schema {version}, this one knows {SCHEMA_VERSION})")
+
+
+def run_verify(path: Path, *, heads: bool = False) -> int:
+    from console.store import integrity
+
+    path = path.expanduser()
+    _check_ours(path)
+    try:
+        report = integrity.verify(path)
+    except sqlite3.Error as e:
+        _out(describe(e, path))
+        return EXIT_FAILED
+    if report.damaged:
+        _out(report.problems[0])
+        return EXIT_FAILED
+    for line in report.problems:
+        _out(line)
+    if heads:
+        for gid, (seq, link) in sorted(report.heads.items()):
+            _out(f"guild {gid}: head link {seq} {link}")
+    if report.problems:
+        sys.stderr.write(f"audit-console verify: {report.summary()} in {path}\n")
+        return EXIT_FAILED
+    _out(f"audit-console verify: {report.summary()}")
+    return EXIT_OK
+
+
+def run_prune(settings: Settings, *, dry_run: bool) -> int:
+    return asyncio.run(_prune(settings, dry_run))
+
+
+async def _prune(settings: Settings, dry_run: bool) -> int:
+    from console.store import Store, integrity
+
+    path = settings.db.expanduser()
+    if not path.exists():
+        raise ConfigError(f"no database at {path}")
+    retention = settings.retention
+    # Beside a running collector too: SQLite serialises the writes, and the chain's head is read
+    # inside each transaction.
+    store = await (Store.open(path, readonly=True) if dry_run else Store.open(path, collector_lock=False))
+    try:
+        if retention.forever:
+            _out("retention is forever for every guild (set retention_days or a [retention] table in the config);"
+                 " nothing to prune")
+        else:
+            for result in await integrity.prune(store, retention, dry_run=dry_run):
+                _out(result.describe())
+        oldest, cut = await integrity.store_reach(store.reader)
+        _out(integrity.reach_text(oldest, cut))
+    finally:
+        await store.close()
+    return EXIT_OK

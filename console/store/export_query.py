@@ -1,0 +1,63 @@
+"""``export --query``: the search bar's query language (model/query.py) for the command line.
+
+Names (``actor:alice``) resolve against the store's ``names`` table and ``role:`` expands to the
+members holding the role in the stored guild state, as the TUI's search bar does. The query ANDs
+with the other filter flags: a field set by both narrows to what both allow.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import orjson
+
+from console.model import filters
+from console.model.filters import Filter
+from console.model.query import QueryError, parse
+
+
+def narrow(base: Filter, extra: Filter) -> Filter:
+    """``base`` AND ``extra`` (the app's find rule); QueryError when a field would match nothing."""
+    try:
+        return filters.narrow(base, extra, strict=True)
+    except filters.EmptyNarrowing as e:
+        # An empty set would mean "any": say so rather than export everything.
+        raise QueryError(f"the query's {e} and the flags' have nothing in common", 0) from None
+
+
+def _members_with_roles(db: sqlite3.Connection, role_ids: frozenset[int], guild_ids: frozenset[int]) -> frozenset[int]:
+    found: set[int] = set()
+    for gid, snapshot in db.execute("SELECT guild_id, snapshot FROM guild_state"):
+        if guild_ids and gid not in guild_ids:
+            continue
+        try:
+            state = orjson.loads(snapshot)
+        except orjson.JSONDecodeError:
+            continue
+        for m in state.get("members") or [] if isinstance(state, dict) else []:
+            roles = {int(r) for r in m.get("roles") or [] if str(r).isdigit()}
+            user = m.get("user") or {}
+            if roles & role_ids and str(user.get("id", "")).isdigit():
+                found.add(int(user["id"]))
+    return frozenset(found)
+
+
+def query_filter(db: sqlite3.Connection, text: str, *, now_ms: int, base: Filter) -> Filter:
+    """``base`` narrowed by the query ``text``. Raises QueryError (with the column) on a bad query."""
+
+    def resolve(kind: str, name: str) -> list[int]:
+        rows = db.execute("SELECT id FROM names WHERE kind = ? AND lower(name) = lower(?)", (kind, name))
+        return [int(r[0]) for r in rows]
+
+    parsed = parse(text, now_ms=now_ms, resolve=resolve, base=Filter(newest_first=base.newest_first))
+    flt = parsed.filter
+    if parsed.actor_role_ids:
+        members = _members_with_roles(db, parsed.actor_role_ids, flt.guild_ids | base.guild_ids)
+        if not members:
+            raise QueryError("role: nobody holds that role in the stored guild state", max(0, text.find("role:")))
+        flt = flt.with_(actor_ids=flt.actor_ids & members if flt.actor_ids else members)
+    combined = narrow(base, flt)
+    if combined.since_ms is not None and combined.until_ms is not None and combined.since_ms >= combined.until_ms:
+        raise QueryError("since must be before until (with --since/--until)", 0)
+    return combined

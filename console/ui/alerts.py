@@ -1,0 +1,66 @@
+"""Alerts in the TUI: new rows in the ``alerts`` table become toasts (and the bell, when the
+config turns it on). The table is watched rather than the runner called, so ``open`` beside a
+``collect`` shows that collector's alerts too."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from typing import TYPE_CHECKING
+
+from console.alerts import records
+from console.alerts.engine import Alert
+from console.model.sanitize import safe_text
+from console.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from console.ui.app import ConsoleApp
+
+RULE_TITLES = {
+    "ban_wave": "Wave of bans/kicks",
+    "dangerous_permission": "Dangerous permission granted",
+    "bot_added": "Bot added",
+    "break_glass": "Break-glass",
+    "deny_burst": "Burst of denials",
+    "first_use": "First use of a capability",
+    "override_repeat": "Override used again and again",
+}
+#: More at once than this becomes one summary toast (a flood of toasts hides the screen).
+MAX_TOASTS = 3
+
+
+class AlertWatch:
+    def __init__(self, app: ConsoleApp) -> None:
+        self.app = app
+        self.last_id: int | None = None
+
+    async def start(self, interval_s: float = 1.0) -> None:
+        """Alerts raised before the console started are in the list (``!``), not toasts."""
+        with contextlib.suppress(StoreError, sqlite3.Error):
+            self.last_id = await records.newest_id(self.app.store.reader)
+        self.app.set_interval(interval_s, self.check, name="alerts-watch")
+
+    async def check(self) -> list[Alert]:
+        if self.last_id is None or self.app.store.closed:
+            return []
+        try:
+            new = await records.newest(self.app.store.reader, after_id=self.last_id, limit=50)
+        except (StoreError, sqlite3.Error):
+            return []
+        if not new:
+            return []
+        self.last_id = new[0].id
+        new.reverse()  # oldest first
+        for alert in new[:MAX_TOASTS]:
+            self.toast(alert)
+        if len(new) > MAX_TOASTS:
+            self.app.notify(f"{len(new) - MAX_TOASTS} more alerts: press ! for the list", title="Alerts",
+                            severity="warning", markup=False)
+        if getattr(self.app, "alert_bell", False):
+            self.app.bell()
+        return new
+
+    def toast(self, alert: Alert) -> None:
+        severity = "error" if alert.severity == "error" else "warning"
+        self.app.notify(safe_text(alert.summary, 300), title=RULE_TITLES.get(alert.rule, alert.rule),
+                        severity=severity, timeout=15 if severity == "error" else 8, markup=False)

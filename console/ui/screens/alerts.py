@@ -1,0 +1,72 @@
+"""The alerts list (``!``): every alert raised, newest first; Enter jumps to the first record
+behind the selected one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Static
+
+from console.alerts.engine import Alert
+from console.model.sanitize import safe_text
+from console.model.snowflake import iso_utc
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
+
+
+class AlertsScreen(ModalScreen[int | None]):
+    """Dismissed with the record id to jump to, or None."""
+
+    BINDINGS = [Binding("escape,q,exclamation_mark", "dismiss(None)", "Close"),
+                Binding("enter", "open", "Jump to the record", show=False)]
+    DEFAULT_CSS = """
+    AlertsScreen { align: center middle; }
+    AlertsScreen > Vertical { width: 96%; height: 90%; border: round $primary; background: $surface; }
+    AlertsScreen DataTable { height: 1fr; }
+    AlertsScreen #alerts-empty { padding: 1 2; }
+    """
+
+    def __init__(self, alerts: list[Alert]) -> None:
+        super().__init__()
+        self.alerts = alerts
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = f"Alerts ({len(self.alerts)})"
+            box.border_subtitle = "Enter: jump to the record · Esc: close"
+            if not self.alerts:
+                yield Static("No alerts raised.", id="alerts-empty")
+            table: DataTable[Any] = DataTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
+            table.display = bool(self.alerts)
+            yield table
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("time (UTC)", "severity", "rule", "guild", "summary", "records")
+        for a in self.alerts:
+            table.add_row(
+                Text(iso_utc(a.created_at)[:19].replace("T", " ")),
+                Text(a.severity, SEVERITY_STYLE.get(a.severity, "")),
+                Text(a.rule),
+                Text(str(a.guild_id)),
+                Text(safe_text(a.summary, 160)),
+                Text(f"{len(a.record_ids)}: {', '.join(map(str, a.record_ids[:3]))}{' …' if len(a.record_ids) > 3 else ''}"),
+                key=str(a.id),
+            )
+        if self.alerts:
+            table.focus()
+
+    def action_open(self) -> None:
+        table = self.query_one(DataTable)
+        if not self.alerts or table.cursor_row is None:
+            return
+        alert = self.alerts[table.cursor_row]
+        self.dismiss(alert.record_ids[-1] if alert.record_ids else None)
+
+    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_open()

@@ -1,0 +1,391 @@
+"""The integrity chain and retention, against real SQLite files and a frozen clock.
+
+Retention never removes a record inside its guild's window, removes every one outside it, and
+the chain still verifies afterwards (pruning is itself a link). Edits, deletions and insertions
+made behind the console's back are found."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from store_helpers import NOW_MS, raw_entry, snowflake
+
+from console.config import ConfigError, load
+from console.model.records import Attempt, Decision, RoleChange
+from console.model.retention import DAY_MS, Retention
+from console.model.snowflake import from_ms
+from console.store import Store
+from console.store import integrity
+
+G1, G2 = 1_000_000_000_000_001, 1_000_000_000_000_002
+ACTOR, TARGET, ROLE = 2_000_000_000_000_001, 3_000_000_000_000_001, 4_000_000_000_000_001
+
+
+class Clock:
+    def __init__(self, now: int) -> None:
+        self.now = now
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def decision(gid: int, at_ms: int, low: int = 1) -> Decision:
+    return Decision(
+        id=from_ms(at_ms) | low, guild_id=gid, created_at=at_ms, actor_id=ACTOR, actor_name="mod ✓",
+        actor_roles=[ROLE], actor_admin=False, actor_owner=False, capability="roles.grant", resource_type="role",
+        resource_id=ROLE, source="TUI", result="DENY", reason_code="NO_GRANT",
+        path=[{"step": "RBAC", "found": "nothing", "decided": True}], policy_version="sha256:abc",
+    )
+
+
+def change(gid: int, at_ms: int, state: str = "pending", low: int = 2) -> RoleChange:
+    return RoleChange(
+        id=from_ms(at_ms) | low, guild_id=gid, member_id=TARGET, role_id=ROLE, op="grant", reason="promotion",
+        requested_by=ACTOR, source="TUI", decision_id=None, state=state, created_at=at_ms, updated_at=at_ms,
+        next_attempt_at=None, deadline_at=at_ms + 600_000, attempts=1, observed_at=None, error=None,
+        linked_entry_id=None, message_id=None, cancelled_by=None,
+    )
+
+
+def entry_at(ms: int, low: int, reason: str | None = None) -> dict[str, Any]:
+    return raw_entry(snowflake(ms, low), 22, user_id=ACTOR, target_id=TARGET, reason=reason or f"reason {low}")
+
+
+async def seed_days(store: Store, gid: int, days: list[float], *, low: int = 0) -> list[int]:
+    """One entry ``d`` days before NOW_MS for each d, stored oldest first (as backfill does)."""
+    raws = [entry_at(NOW_MS - int(d * DAY_MS), low + i) for i, d in enumerate(sorted(days, reverse=True))]
+    await store.add_entries(raws, source="backfill", guild_id=gid)
+    return [int(r["id"]) for r in raws]
+
+
+def assert_verifies(path: Path) -> integrity.VerifyReport:
+    report = integrity.verify(path)
+    assert report.problems == [], report.problems
+    return report
+
+
+def problems(path: Path) -> list[str]:
+    return integrity.verify(path).problems
+
+
+def ids_in(path: Path, table: str) -> set[int]:
+    db = sqlite3.connect(path)
+    try:
+        return {r[0] for r in db.execute(f"SELECT id FROM {table}")}
+    finally:
+        db.close()
+
+
+def edit(path: Path, *statements: tuple[str, tuple[Any, ...]]) -> None:
+    db = sqlite3.connect(path)
+    try:
+        for sql, args in statements:
+            db.execute(sql, args)
+        db.commit()
+    finally:
+        db.close()
+
+
+# -- the chain ------------------------------------------------------------------------------------
+
+
+async def test_fresh_store_verifies_and_every_record_is_linked(db_path: Path) -> None:
+    store = await Store.open(db_path, clock=lambda: NOW_MS)
+    try:
+        await seed_days(store, G1, [1, 2, 3])
+        await seed_days(store, G2, [1, 5], low=100)
+        await store.record_decision(decision(G1, NOW_MS - 1000))
+        await store.record_role_change(change(G1, NOW_MS - 900))  # pending: not linked yet
+    finally:
+        await store.close()
+    report = assert_verifies(db_path)
+    assert report.records == 6 and report.guilds == 2 and report.links == 6
+    assert set(report.heads) == {G1, G2}
+    assert "reaches back to" in report.summary()
+
+
+async def test_in_place_updates_are_new_links_and_verify(db_path: Path) -> None:
+    store = await Store.open(db_path, clock=lambda: NOW_MS)
+    raw = entry_at(NOW_MS - DAY_MS, 1, reason="3 messages")
+    try:
+        await store.add_entries([raw], source="gateway", guild_id=G1)
+        for n in (4, 5):
+            result = await store.add_entries([{**raw, "reason": f"{n} messages"}], source="backfill", guild_id=G1)
+            assert result.updated == [int(raw["id"])]
+        assert (await store.add_entries([{**raw, "reason": "5 messages"}], source="backfill", guild_id=G1)).duplicates
+    finally:
+        await store.close()
+    report = assert_verifies(db_path)
+    assert report.links == 3  # revisions 0, 1, 2; the duplicate made none
+    edit(db_path, ("UPDATE audit_revisions SET raw = replace(raw, '3 messages', '30 messages')", ()))
+    assert problems(db_path) == [f"guild {G1}: entry {raw['id']}: its earlier revision 0 was edited"]
+    edit(db_path, ("DELETE FROM audit_revisions WHERE revision = 1", ()))
+    assert f"guild {G1}: entry {raw['id']}: its earlier revision 1 was deleted" in problems(db_path)
+
+
+async def test_edits_deletions_and_forgeries_are_found(db_path: Path) -> None:
+    store = await Store.open(db_path, clock=lambda: NOW_MS)
+    try:
+        ids = await seed_days(store, G1, [9, 8, 7, 6, 5, 4, 3, 2, 1])
+        d = decision(G1, NOW_MS - 1000)
+        await store.record_decision(d)
+        c = change(G1, NOW_MS - 900, "confirmed")
+        await store.record_role_change(c)
+    finally:
+        await store.close()
+    assert_verifies(db_path)
+    edit(db_path, ("UPDATE audit_entries SET reason = 'nothing to see' WHERE id = ?", (ids[0],)),
+         ("UPDATE audit_entries SET actor_id = 42 WHERE id = ?", (ids[1],)),
+         ("DELETE FROM audit_entries WHERE id = ?", (ids[3],)),
+         ("DELETE FROM audit_entries WHERE id IN (?, ?, ?)", tuple(ids[5:8])),
+         ("UPDATE decisions SET result = 'ALLOW' WHERE id = ?", (d.id,)),
+         ("UPDATE role_changes SET state = 'reverted' WHERE id = ?", (c.id,)),
+         ("INSERT INTO audit_entries (id, guild_id, action_type, actor_id, target_id, reason, created_at,"
+          " received_at, source, raw, content_hash) SELECT id + 1, guild_id, action_type, actor_id, target_id,"
+          " 'forged', created_at, received_at, source, raw, content_hash FROM audit_entries WHERE id = ?",
+          (ids[8],)))
+    found = problems(db_path)
+    p = f"guild {G1}: "
+    assert found == [
+        p + f"entry {ids[0]} edited after it was stored (reason changed)",
+        p + f"entry {ids[1]} edited after it was stored (actor changed)",
+        p + f"entry {ids[3]} deleted",
+        p + f"3 entries (ids {ids[5]} to {ids[7]}) deleted",
+        p + f"entry {ids[8] + 1} is not in the chain (added behind the console's back)",
+        p + f"decision {d.id} edited after it was stored (content changed)",
+        p + f"role change {c.id} edited after it was stored (content changed)",
+    ]
+
+
+async def test_a_chain_cut_short_or_altered_is_found(db_path: Path) -> None:
+    store = await Store.open(db_path, clock=lambda: NOW_MS)
+    try:
+        await seed_days(store, G1, [5, 4, 3, 2, 1])
+    finally:
+        await store.close()
+    edit(db_path, ("UPDATE chain SET at = at + 1 WHERE seq = 2", ()))
+    assert problems(db_path) == [f"guild {G1}: link 2 was altered (it does not follow from link 1)"]
+    edit(db_path, ("UPDATE chain SET at = at - 1 WHERE seq = 2", ()), ("DELETE FROM chain WHERE seq = 3", ()))
+    found = problems(db_path)
+    assert found[0] == f"guild {G1}: link 3 missing"
+    edit(db_path, ("DELETE FROM chain WHERE seq > 2", ()))
+    found = problems(db_path)
+    assert found[0] == f"guild {G1}: chain truncated after link 2 (its head is link 5)"
+    assert f"guild {G1}: 3 entries (ids" in found[1] and found[1].endswith("are not in the chain (added behind the console's back)")
+
+
+async def test_role_change_final_states_are_linked_once_each(db_path: Path) -> None:
+    store = await Store.open(db_path, clock=lambda: NOW_MS)
+    try:
+        c = change(G1, NOW_MS - 5000)
+        await store.record_role_change(c)
+        await store.record_attempt(Attempt(0, c.id, NOW_MS - 4000, 204, 80, "applied", None))
+        confirmed = c.with_(state="confirmed", observed_at=NOW_MS - 3000, updated_at=NOW_MS - 3000,
+                            message_state="pending")
+        await store.record_role_change(confirmed)
+        await store.record_role_change(confirmed.with_(message_state="posted", message_id="99"))  # bookkeeping
+        reverted = confirmed.with_(state="reverted", updated_at=NOW_MS - 1000, error="undone")
+        await store.record_role_change(reverted)
+        await store.record_role_change(reverted.with_(linked_entry_id=12345))
+    finally:
+        await store.close()
+    assert assert_verifies(db_path).links == 3  # confirmed, reverted, reverted with its entry
+    edit(db_path, ("DELETE FROM role_change_attempts", ()), ("DELETE FROM role_changes", ()))
+    assert problems(db_path) == [f"guild {G1}: role change {c.id} deleted"]
+
+
+async def test_records_stored_before_the_chain_are_adopted_on_open(db_path: Path) -> None:
+    store = await Store.open(db_path, clock=lambda: NOW_MS)
+    try:
+        await seed_days(store, G1, [3, 2, 1])
+        await store.record_decision(decision(G1, NOW_MS - 1000))
+    finally:
+        await store.close()
+    # As a store of schema 4 looked after the migration: the tables, no links.
+    edit(db_path, ("DELETE FROM chain", ()), ("DELETE FROM chain_heads", ()),
+         ("DELETE FROM meta WHERE key = ?", (integrity.STARTED_KEY,)))
+    assert "has not been started" in problems(db_path)[0]
+    store = await Store.open(db_path, clock=lambda: NOW_MS)
+    await store.close()
+    assert assert_verifies(db_path).links == 4
+
+
+async def test_verify_reports_a_damaged_file_in_one_line(db_path: Path) -> None:
+    store = await Store.open(db_path, clock=lambda: NOW_MS)
+    try:
+        for day in range(40):
+            await seed_days(store, G1, [day + i / 100 for i in range(50)], low=day * 100)
+    finally:
+        await store.close()
+    size = db_path.stat().st_size
+    with db_path.open("r+b") as f:
+        f.seek(size // 2)
+        f.write(b"\xde\xad\xbe\xef" * 2048)
+    report = integrity.verify(db_path)
+    assert report.damaged and len(report.problems) == 1
+    assert "is damaged" in report.problems[0] and "\n" not in report.problems[0]
+
+
+# -- retention ------------------------------------------------------------------------------------
+
+
+async def test_retention_removes_everything_outside_the_window_and_nothing_inside(db_path: Path) -> None:
+    clock = Clock(NOW_MS)
+    store = await Store.open(db_path, clock=clock)
+    window = 30 * DAY_MS
+    cutoff = NOW_MS - window
+    try:
+        days = [400, 120, 31, 30.0001, 29.9999, 10, 1, 0]
+        g1 = await seed_days(store, G1, days)
+        # The exact edge: one entry made at the cut-off ms (kept), one a millisecond before (removed).
+        edge_in, edge_out = entry_at(cutoff, 900), entry_at(cutoff - 1, 901)
+        await store.add_entries([edge_out, edge_in], source="backfill", guild_id=G1)
+        g2 = await seed_days(store, G2, days, low=200)
+        old_d, new_d = decision(G1, NOW_MS - 40 * DAY_MS), decision(G1, NOW_MS - DAY_MS)
+        for d in (old_d, new_d):
+            await store.record_decision(d)
+        old_c = change(G1, NOW_MS - 50 * DAY_MS, "confirmed")
+        stuck = change(G1, NOW_MS - 60 * DAY_MS, "pending", low=3)  # not final: never pruned
+        new_c = change(G1, NOW_MS - 2 * DAY_MS, "failed")
+        for c in (old_c, stuck, new_c):
+            await store.record_role_change(c)
+        await store.record_attempt(Attempt(0, old_c.id, old_c.created_at, 204, 80, "applied", None))
+        old_gap = await store.open_gap(G1, "start", from_id=None, started_at=None)
+        await store.close_gap(old_gap, status="recovered", recovered=3)
+        # Revisions of an old entry go with it.
+        g1_old = dict(entry_at(NOW_MS - 400 * DAY_MS, 0))
+        await store.add_entries([{**g1_old, "reason": "edited by Discord"}], source="backfill", guild_id=G1)
+        assert_verifies(db_path)
+
+        retention = Retention(default_days=None, per_guild=((G1, 30),))
+        dry = await integrity.prune(store, retention, dry_run=True)
+        assert [(r.guild_id, r.removed["entries"], r.removed["decisions"], r.removed["role changes"]) for r in dry] \
+            == [(G1, 5, 1, 1)]
+        assert len(ids_in(db_path, "audit_entries")) == 2 * len(days) + 2  # a dry run removes nothing
+
+        done = await integrity.prune(store, retention)
+        assert [r.total for r in done] == [7]
+    finally:
+        await store.close()
+
+    kept = ids_in(db_path, "audit_entries")
+    outside = {i for i in g1 if i < from_ms(cutoff)} | {int(edge_out["id"])}
+    inside = {i for i in g1 if i >= from_ms(cutoff)} | {int(edge_in["id"])}
+    assert len(outside) == 5 and len(inside) == 5
+    assert inside <= kept and not (outside & kept)
+    assert set(g2) <= kept  # G2 keeps its records forever
+    assert ids_in(db_path, "decisions") == {new_d.id}
+    assert ids_in(db_path, "role_changes") == {stuck.id, new_c.id}
+    assert ids_in(db_path, "role_change_attempts") == set()
+    assert ids_in(db_path, "gaps") == {old_gap.id}  # made "now": inside the window
+    db = sqlite3.connect(db_path)
+    try:
+        assert db.execute("SELECT count(*) FROM audit_revisions").fetchone()[0] == 0
+        fts = {r[0] for r in db.execute("SELECT rowid FROM audit_fts")}
+        assert fts == kept
+    finally:
+        db.close()
+    report = assert_verifies(db_path)
+    assert report.pruned_before == {G1: cutoff}
+    assert "retention removed what was older than" in report.summary()
+
+    # Someone deleting inside the window after a prune is still found.
+    victim = min(inside)
+    edit(db_path, ("DELETE FROM audit_entries WHERE id = ?", (victim,)))
+    assert problems(db_path) == [f"guild {G1}: entry {victim} deleted"]
+
+
+async def test_pruning_again_later_compacts_the_chain_and_still_verifies(db_path: Path) -> None:
+    clock = Clock(NOW_MS)
+    store = await Store.open(db_path, clock=clock)
+    retention = Retention(default_days=90)
+    try:
+        await seed_days(store, G1, [float(d) for d in range(200, 0, -1)])
+        assert sum(r.total for r in await integrity.prune(store, retention)) == 110
+        assert_verifies(db_path)
+        # A month later: more arrives, more falls out of the window.
+        clock.now = NOW_MS + 30 * DAY_MS
+        raws = [entry_at(NOW_MS + d * DAY_MS, 5000 + d) for d in range(1, 30)]
+        await store.add_entries(raws, source="gateway", guild_id=G1)
+        await store.record_decision(decision(G1, clock.now - 100 * DAY_MS))  # late, already outside
+        results = await integrity.prune(store, retention)
+        assert results[0].removed["entries"] == 30 and results[0].removed["decisions"] == 1
+        assert await store.kept_since() == clock.now - 90 * DAY_MS
+        # A third run finds nothing to do and adds no link.
+        assert [r.total for r in await integrity.prune(store, retention)] == [0]
+    finally:
+        await store.close()
+    report = assert_verifies(db_path)
+    db = sqlite3.connect(db_path)
+    try:
+        first_seq = db.execute("SELECT min(seq) FROM chain").fetchone()[0]
+        kinds = [r[0] for r in db.execute("SELECT kind FROM chain WHERE kind > 2 ORDER BY seq")]
+    finally:
+        db.close()
+    # Links of what retention removed went too: the chain now starts at the oldest record kept
+    # (1-110 went with the first prune, 111-140 with the second).
+    assert first_seq == 141
+    assert kinds == [integrity.PRUNE, integrity.COMPACT] * 2
+    assert report.records == 60 + 29  # days 1-60 of the first ones, the 29 new; not the late decision
+    edit(db_path, ("DELETE FROM chain WHERE kind = ?", (integrity.COMPACT,)))
+    assert any("links 1 to" in line and "missing" in line for line in problems(db_path))
+
+
+async def test_a_prune_that_crashed_halfway_still_verifies_and_the_next_one_finishes(db_path: Path) -> None:
+    store = await Store.open(db_path, clock=lambda: NOW_MS)
+    try:
+        await seed_days(store, G1, [float(d) for d in range(100, 0, -1)])
+        original = integrity._compact
+
+        async def crash(*args: Any) -> None:
+            raise RuntimeError("power cut")
+
+        integrity._compact = crash  # type: ignore[assignment]
+        try:
+            with pytest.raises(RuntimeError):
+                await integrity.prune(store, Retention(30), chunk=7)
+        finally:
+            integrity._compact = original  # type: ignore[assignment]
+        assert_verifies(db_path)
+        assert [r.total for r in await integrity.prune(store, Retention(30))] == [0]
+    finally:
+        await store.close()
+    assert_verifies(db_path)
+
+
+async def test_retention_task_prunes_on_a_schedule(db_path: Path) -> None:
+    store = await Store.open(db_path, clock=lambda: NOW_MS)
+    try:
+        await seed_days(store, G1, [100, 1])
+        seen: list[list[integrity.PruneResult]] = []
+        task = integrity.RetentionTask(store, Retention(90), interval_s=0.01, first_delay_s=0, on_pruned=seen.append)
+        task.start()
+        for _ in range(200):
+            if task.runs >= 2:
+                break
+            await asyncio.sleep(0.01)
+        await task.stop()
+        assert task.runs >= 2 and len(seen) == 1 and seen[0][0].removed["entries"] == 1
+        assert integrity.RetentionTask(store, Retention()).start()._task is None  # forever: no task
+    finally:
+        await store.close()
+    assert_verifies(db_path)
+
+
+def test_retention_config(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'retention_days = 90\n[retention]\n"{G1}" = 30\n"{G2}" = "forever"\n')
+    r = load(cfg).retention
+    assert (r.days(G1), r.days(G2), r.days(5_000_000_000_000_000)) == (30, None, 90)
+    assert r.cutoff_ms(G1, NOW_MS) == NOW_MS - 30 * DAY_MS and r.cutoff_ms(G2, NOW_MS) is None
+    assert r.describe(G2) == "forever" and r.describe(G1) == "30 days"
+    assert Retention().forever
+    for bad in ("retention_days = 45", 'retention_days = "soon"', "retention_days = true", '[retention]\n"x" = 30',
+                "retention = 5"):
+        cfg.write_text(bad + "\n")
+        with pytest.raises(ConfigError):
+            load(cfg)
