@@ -8,7 +8,6 @@ with the other filter flags: a field set by both narrows to what both allow.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 import orjson
 

@@ -437,7 +437,7 @@ async def bench_queries(path: Path, runs: int, lines: list[Line]) -> None:
                 lines.append(Line("Q5", f"{name} p95", ms(v), ms(f95), f"{v / f95:.1f}", "<= 50 ms", v <= 0.050))
                 continue
             lines.append(Line("Q1", f"{name} p95", ms(v), ms(f95), f"{v / f95:.1f}",
-                              f"<= max(10 ms, 20x floor)", v <= budget))
+                              "<= max(10 ms, 20x floor)", v <= budget))
         d0, dd = p95(deep["depth 0"]), p95(deep[f"depth {depth:,}"])
         lines.append(Line("Q2", f"page at depth {depth:,} p95", ms(dd), ms(d0), f"{dd / d0:.2f}", "<= 2 x depth 0", dd <= 2 * d0))
         a0, ad = p95(deep["actor depth 0"]), p95(deep["actor deep"])
