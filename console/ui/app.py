@@ -815,7 +815,31 @@ class ConsoleApp(App[int]):
             self.notify(f"Record {record_id} is not in the current filter.", markup=False, severity="warning")
 
     def action_export(self, fmt: str = "csv") -> None:
-        """``e`` (and the palette): the export dialog — format, file, what; it runs off the UI loop."""
+        """``e`` (and the palette): the export dialog — format, file, what; it runs off the UI loop.
+        Connected and acting as an operator, the policy's ``console.export`` decides first."""
+        self.run_worker(self._export_checked(fmt), group="export-check", exclusive=True)
+
+    async def _export_checked(self, fmt: str) -> None:
+        guild_id = self._guild_for(self.query_one(FeedView).current)
+        live = self.services is not None and self.services.roles is not None and not self.store.readonly
+        if live and self.operator_id is not None and guild_id is not None:
+            from console.policy.engine import Request
+            from console.policy.gatekeeper import GateError
+
+            try:
+                checked = await self.services.gatekeeper.check(
+                    guild_id, Request(self.operator_id, "console.export", "guild", guild_id), "TUI")
+            except GateError as e:
+                self.notice(f"Cannot decide: {e}", severity="error")
+                return
+            if not checked.allowed:
+                step = checked.verdict.deciding_step
+                self.notice(f"Export denied: {checked.verdict.reason_code} — {step['step']}: {step['found']}",
+                            severity="error")
+                return
+        self._open_export_dialog(fmt)
+
+    def _open_export_dialog(self, fmt: str) -> None:
         from console import paths
         from console.ui.screens.export_dialog import ExportDialog, ExportJob
 

@@ -193,3 +193,24 @@ async def test_retry_and_cancel_from_the_pending_pane(demo) -> None:
         await eventually(lambda: not pane.changes, what="cancelled")
         final = await app.store.role_change(done.change.id)
         assert final.state == "cancelled" and final.cancelled_by == app.operator_id
+
+
+async def test_export_is_checked_by_the_policy_when_acting(demo) -> None:
+    from console.ui.screens.export_dialog import ExportDialog
+
+    app, d = demo
+    async with d.run(app) as pilot:
+        sim = await ready(app, d)
+        helpers = sim.guild.role_id("Helpers")
+        moderator = app.operator_id
+        app.operator_id = next(u for u in sim.guild.staff_ids() if has_role(sim, u, helpers))  # no export grant
+        await pilot.press("e")
+        await eventually(lambda: any("Export denied: NO_GRANT" in str(n.message) for n in app._notifications),
+                         what="the denial", app=app)
+        assert not isinstance(app.screen, ExportDialog)
+        app.operator_id = moderator  # the demo policy lets moderators export
+        await pilot.press("e")
+        await eventually(lambda: isinstance(app.screen, ExportDialog), what="the export dialog", app=app)
+        rows = await app.store.reader.execute_fetchall(
+            "SELECT result, reason_code, source FROM decisions WHERE capability = 'console.export' ORDER BY id")
+        assert [tuple(r) for r in rows] == [("DENY", "NO_GRANT", "TUI"), ("ALLOW", "RBAC_GRANT_ALLOW", "TUI")]
