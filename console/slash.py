@@ -14,7 +14,7 @@ from typing import Any
 
 from console.model.snowflake import parse as parse_id
 from console.policy.engine import Request
-from console.policy.explain import ExplainError, explain_capability
+from console.policy.explain import ExplainError
 from console.policy.gatekeeper import Checked, GateError, Gatekeeper
 from console.roles.reconciler import audit_channel_key
 from console.roles.requests import RoleRequests
@@ -138,11 +138,8 @@ class SlashHandler:
         who = parse_id(inv.options.get("member")) or inv.actor_id
         channel = parse_id(inv.options.get("channel"))
         capability = str(inv.options.get("capability") or "")
-        guild = await self.gatekeeper.guild(inv.guild_id)
-        session = await self.gatekeeper.session(inv.guild_id, who)
         try:
-            answer = explain_capability(self.gatekeeper.policy.policy, guild, who, capability, channel_id=channel,
-                                        now_ms=self.gatekeeper.store.now_ms(), break_glass=session)
+            answer = await self.gatekeeper.explain(inv.guild_id, who, capability, channel)
         except ExplainError as e:
             return f"Cannot explain: {e}"
         head = f"<@{who}> {capability}: **{'ALLOWED' if answer.allowed else 'DENIED'}** ({answer.reason_code})"

@@ -18,6 +18,7 @@ from console.alerts.engine import ENTRY_TYPES, Alert, AlertEngine
 from console.alerts.settings import AlertSettings
 from console.model import entry as entries
 from console.model.records import Decision
+from console.model.sanitize import discord_line
 from console.roles.api import RoleApi
 from console.store import IngestResult, Store
 from console.store.connection import one, rows
@@ -33,7 +34,7 @@ POST_RETRY_S = 2.0
 def channel_text(alert: Alert) -> str:
     """The channel message: one line, no mention can ping (mentions are also disabled on post)."""
     icon = "🚨" if alert.severity == "error" else "⚠️"
-    flat = " ".join(alert.summary.split()).replace("@", "@\u200b")
+    flat = discord_line(alert.summary)
     ids = ", ".join(map(str, alert.record_ids[:10])) + (" …" if len(alert.record_ids) > 10 else "")
     return f"{icon} Audit Console alert ({alert.rule}): {flat[:1500]}" + (f"\nRecords: {ids}" if ids else "")
 

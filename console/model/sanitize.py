@@ -63,3 +63,10 @@ def code_points(value: str, limit: int = 64) -> str:
     """``U+0041 U+202E …``: the code points of a (short) string for a detail view."""
     shown = " ".join(f"U+{ord(ch):04X}" for ch in value[:limit])
     return shown + (" …" if len(value) > limit else "")
+
+
+def discord_line(text: str, limit: int | None = None) -> str:
+    """Text going into a message the console posts on Discord: one line, and an ``@`` that can
+    never form a mention (mentions are also disabled when posting), bounded with an ellipsis."""
+    flat = " ".join(text.split()).replace("@", "@\u200b")
+    return flat if limit is None or len(flat) <= limit else flat[: limit - 1] + "…"

@@ -10,13 +10,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from console.model.records import Decision
+from console.model.permissions import FLAGS
 from console.policy.engine import BreakGlassSession, Request, UnknownCapability, Verdict, evaluate
+from console.policy.explain import Explanation, explain_capability, explain_permission
 from console.policy.guild import GuildSnapshot, SnapshotError
 from console.policy.policy_file import PolicyFile
 from console.policy.resolver import UnknownChannel, UnknownMember
 from console.store import Store
 
 SOURCES = ("TUI", "CLI", "BOT")
+PERMISSION_NAMES = frozenset(FLAGS.values())
 
 
 class GateError(Exception):
@@ -83,6 +86,18 @@ class Gatekeeper:
         if record:
             await self.store.record_decision(decision)
         return Checked(verdict, decision)
+
+    async def explain(self, guild_id: int, member_id: int, what: str, channel_id: int | None) -> Explanation:
+        """Why may ``member_id`` do ``what`` (a capability, or a Discord permission name) here, with
+        their break-glass session counted. A question, not an action: nothing is recorded.
+        Raises GateError (no usable guild state) or ExplainError (unknown member, channel, name)."""
+        guild = await self.guild(guild_id)
+        now = self.store.now_ms()
+        if what.upper() in PERMISSION_NAMES:
+            return explain_permission(guild, member_id, what.upper(), channel_id=channel_id, now_ms=now)
+        session = await self.session(guild_id, member_id)
+        return explain_capability(self.policy.policy, guild, member_id, what, channel_id=channel_id, now_ms=now,
+                                  break_glass=session)
 
     async def break_glass(self, guild_id: int, actor_id: int, *, on: bool, source: str,
                           minutes: int | None = None) -> tuple[Checked, str]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from console.model.sanitize import discord_line
 from console.model.snowflake import iso_utc
 from console.reports.compute import Report, compute
 from console.reports.render import summary_line, to_json, to_markdown
@@ -96,8 +97,7 @@ def channel_summary(report: Report, label: str, file_name: str | None) -> str:
 
 
 def _clean(text: str, limit: int = 40) -> str:
-    flat = " ".join(text.split()).replace("@", "@\u200b").replace("<", "‹")
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return discord_line(text.replace("<", "‹"), limit)  # "<" too: no <@id> either
 
 
 class ReportScheduler:

@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 from console.model.records import RoleChange
+from console.model.sanitize import discord_line
 from console.roles.api import RoleApi
 from console.roles.reconciler import audit_channel_key, describe_error
 from console.store import Store
@@ -25,13 +26,6 @@ HEADLINE = {
 }
 
 
-def _clean(text: str, limit: int) -> str:
-    """A reason inside a Discord message: one line, no mention tricks (mentions are also disabled
-    when posting), bounded."""
-    flat = " ".join(text.split()).replace("@", "@\u200b")
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 def audit_message(change: RoleChange) -> str:
     """``<@member> (id) · Grant <@&role>`` with the *observed* time as a Discord timestamp."""
     action = f"{'Grant' if change.op == 'grant' else 'Revoke'} <@&{change.role_id}>"
@@ -39,9 +33,9 @@ def audit_message(change: RoleChange) -> str:
              f"Member: <@{change.member_id}> ({change.member_id})"]
     if change.observed_at is not None:
         lines.append(f"Observed: <t:{change.observed_at // 1000}:F>")
-    lines.append(f"Reason: {_clean(change.reason, 900) if change.reason else 'none given'}")
+    lines.append(f"Reason: {discord_line(change.reason, 900) if change.reason else 'none given'}")
     if change.state in ("failed", "expired", "reverted") and change.error:
-        lines.append(f"Cause: {_clean(change.error, 300)}")
+        lines.append(f"Cause: {discord_line(change.error, 300)}")
     if change.state == "reverted" and change.linked_entry_id:
         lines.append(f"Undone by audit entry {change.linked_entry_id}")
     if change.state == "cancelled" and change.cancelled_by:

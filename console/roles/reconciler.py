@@ -178,9 +178,11 @@ class Reconciler:
             return
         roles = frozenset(r for r in (parse_id(x) for x in raw_roles) if r is not None)
         now = self._now()
-        self._seen[(gid, uid)] = (roles, now)
-        for change in list(self._pending.values()):
-            if (change.guild_id, change.member_id) == (gid, uid) and change.attempts and applied(change, roles):
+        mine = [c for c in self._pending.values() if (c.guild_id, c.member_id) == (gid, uid)]
+        if mine:  # only members with a change in hand: a big guild's updates are not ours to keep
+            self._seen[(gid, uid)] = (roles, now)
+        for change in mine:
+            if change.attempts and applied(change, roles):
                 self._pending[change.id] = change.with_(next_attempt_at=now)  # confirm on the next turn
                 self._wake.set()
         for cid, (change, until) in list(self._watch.items()):
@@ -195,7 +197,10 @@ class Reconciler:
     async def _adopt(self) -> None:
         """Take on pending changes from the store that this process does not know: the ones a
         previous run left (resume) and the ones ``audit-console role`` handed in."""
-        for change in await self.store.pending_role_changes(limit=10_000):
+        found = await self.store.pending_role_changes(limit=10_000)
+        # A change finished here stays "pending" only in a read that raced its final write.
+        self._finished &= {c.id for c in found}
+        for change in found:
             if change.id not in self._pending and change.id not in self._finished:
                 # Due now: if an attempt was made before, the first look is a member fetch.
                 self._pending[change.id] = change.with_(next_attempt_at=min(change.next_attempt_at or 0,
@@ -326,6 +331,9 @@ class Reconciler:
         await self.store.record_role_change(final)
         self._pending.pop(change.id, None)
         self._finished.add(change.id)
+        key = (change.guild_id, change.member_id)
+        if not any((c.guild_id, c.member_id) == key for c in self._pending.values()):
+            self._seen.pop(key, None)
         self._cancel.pop(change.id, None)
         if state == "confirmed":
             self._watch[change.id] = (final, now + int(self.schedule.revert_watch_s * 1000))

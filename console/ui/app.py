@@ -222,15 +222,19 @@ class ConsoleApp(App[int]):
             self._data_version = await self.store.data_version()
             self.set_interval(1.0, self._watch_other_writers, name="watch-writers")
         self.run_worker(self._check_store(), name="quick-check", exit_on_error=False)
-        from console.ui.alerts import AlertWatch
-
-        self.alert_watch = AlertWatch(self)
-        await self.alert_watch.start()
+        # Alerts are watched from after the first frame (one more query is not startup's to pay).
+        self.call_after_refresh(self._watch_alerts)
         for problem in self.theme_problems:
             self.notify(safe_text(problem, 200), title="Theme not loaded", severity="warning", markup=False)
         if self._connect is not None:
             # After the first frame: importing hikari alone costs about a second.
             self.call_after_refresh(self._start_connect)
+
+    async def _watch_alerts(self) -> None:
+        from console.ui.alerts import AlertWatch
+
+        self.alert_watch = AlertWatch(self)
+        await self.alert_watch.start()
 
     async def _check_store(self) -> None:
         """SQLite's quick_check, after the first frame (it reads the whole file: seconds at 1M)."""
@@ -637,7 +641,7 @@ class ConsoleApp(App[int]):
             return
         feed = self.query_one(FeedView)
         here = feed.current
-        combined = _combine(self.filter, self.find_filter)
+        combined = narrow(self.filter, self.find_filter)  # the find query ANDs the filter
         down = direction > 0  # down the list
         older = down == self.filter.newest_first
         probe = combined.with_(newest_first=older)
@@ -703,7 +707,7 @@ class ConsoleApp(App[int]):
         record = self.query_one(FeedView).current
         gatekeeper = self.services.gatekeeper if self.services is not None else None
         self.push_screen(ExplainScreen(guild_id=self._guild_for(record), member_id=self._member_under_cursor(),
-                                       name_of=self.store.name_of, gatekeeper=gatekeeper, now_ms=self.clock))
+                                       name_of=self.store.name_of, gatekeeper=gatekeeper))
 
     def action_report(self, days: int = 7) -> None:
         from console.ui.screens.report import ReportScreen
@@ -865,8 +869,3 @@ def _closing_quietly() -> Iterator[None]:
     except (ValueError, sqlite3.ProgrammingError) as e:
         if "closed" not in str(e).lower():
             raise
-
-
-def _combine(base: Filter, find: Filter) -> Filter:
-    """The filter AND the find query: fields set in ``find`` narrow ``base``."""
-    return narrow(base, find)

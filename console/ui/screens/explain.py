@@ -19,7 +19,7 @@ from console.model.permissions import FLAGS
 from console.model.sanitize import safe_text
 from console.model.snowflake import parse as parse_id
 from console.policy.document import BUILTIN_CAPABILITIES
-from console.policy.explain import ExplainError, Explanation, explain_capability, explain_permission
+from console.policy.explain import ExplainError, Explanation
 from console.policy.gatekeeper import GateError
 
 
@@ -35,14 +35,12 @@ class ExplainScreen(ModalScreen[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Close")]
 
-    def __init__(self, *, guild_id: int | None, member_id: int | None, name_of: Any, gatekeeper: Any,
-                 now_ms: Any) -> None:
+    def __init__(self, *, guild_id: int | None, member_id: int | None, name_of: Any, gatekeeper: Any) -> None:
         super().__init__()
         self.guild_id = guild_id
         self.member_id = member_id
         self.name_of = name_of
         self.gatekeeper = gatekeeper
-        self.now_ms = now_ms
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -78,13 +76,7 @@ class ExplainScreen(ModalScreen[None]):
             body.update(Text("No guild yet: explain needs the guild state a connected console keeps.", "bold"))
             return
         try:
-            guild = await self.gatekeeper.guild(self.guild_id)
-            if what.upper() in FLAGS.values():
-                answer = explain_permission(guild, member, what.upper(), channel_id=channel, now_ms=self.now_ms())
-            else:
-                session = await self.gatekeeper.session(self.guild_id, member)
-                answer = explain_capability(self.gatekeeper.policy.policy, guild, member, what, channel_id=channel,
-                                            now_ms=self.now_ms(), break_glass=session)
+            answer = await self.gatekeeper.explain(self.guild_id, member, what, channel)
         except (ExplainError, GateError) as e:
             body.update(Text(safe_text(str(e), 300), "bold"))
             return
