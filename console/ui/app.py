@@ -185,9 +185,13 @@ class ConsoleApp(App[int]):
     # -- layout ---------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # The width-dependent classes are given before anything is styled: set after mounting
+        # (_layout_for_width), they restyle every widget once more (about 50 ms of startup).
+        width = self.size.width
+        self.screen.set_class(width < 110, "-narrow")
         yield StatusBar(id="status")
         with Horizontal(id="main"):
-            yield FilterSidebar(id="sidebar")
+            yield FilterSidebar(id="sidebar", classes="-hidden" if width < 100 else None)
             with Vertical(id="center"):
                 yield ActivityBar(id="activity-bar")
                 feed = FeedView(self.store, self._row_context(), id="feed")
@@ -196,7 +200,7 @@ class ConsoleApp(App[int]):
                 yield feed
                 drawer = DetailDrawer(id="drawer")
                 yield drawer
-            yield PendingPane(id="pending")
+            yield PendingPane(id="pending", classes=None if width >= 150 else "-hidden")
         yield SearchBar(QuerySuggester(self._known_users, self._known_roles), id="search")
         yield Footer()
 
