@@ -288,7 +288,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.json:
         import orjson
 
-        sys.stdout.write(orjson.dumps(answer.as_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        from console.model.export_format import escape_json
+
+        # Names from Discord may hold C1 controls and bidi/zero-width characters: escaped, as in exports.
+        sys.stdout.write(escape_json(orjson.dumps(answer.as_json(), option=orjson.OPT_INDENT_2)).decode() + "\n")
     else:
         from console.model.sanitize import safe_text
 

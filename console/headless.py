@@ -102,6 +102,10 @@ async def _act(store: Store, settings: Settings, collector: Collector, gateway: 
 
     services.on_policy = policy_changed
     services.start_policy_watch()
+    if services.reconciler is not None:
+        services.reconciler.on_pause = lambda why: _err(
+            f"audit-console: role changes paused: the store cannot be written ({why})" if why
+            else "audit-console: role changes resumed: the store can be written again")
     return services, responder
 
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from console.config import ConfigError, Settings
-from console.store.connection import check_file, describe
+from console.store.connection import check_file, describe, readonly_uri
 from console.store.errors import StoreError
 from console.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
@@ -31,7 +31,7 @@ def _check_ours(path: Path) -> None:
         raise ConfigError(f"no database at {path}")
     check_file(path, must_exist=True)
     try:
-        db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=5.0)
+        db = sqlite3.connect(readonly_uri(path), uri=True, timeout=5.0)
         try:
             app_id = db.execute("PRAGMA application_id").fetchone()[0]
             version = db.execute("PRAGMA user_version").fetchone()[0]

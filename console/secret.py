@@ -67,7 +67,8 @@ def check_token_shape(token: Secret) -> str | None:
 
 
 class RedactingFilter(logging.Filter):
-    """Replaces every registered secret (and its id prefix part) in log records."""
+    """Replaces every registered secret in log records. (A token's first part alone, the bot's
+    public user id in base64, is not a secret and is left as it is.)"""
 
     def __init__(self) -> None:
         super().__init__()

@@ -10,6 +10,7 @@ import hikari
 from hikari.impl import config as hikari_config
 
 from console.discord.errors import EXPECTED, to_source_error
+from console.discord.payloads import frame_reader, loads
 from console.discord.rest import RawAuditLogSource
 from console.ingest.source import SourceError
 from console.secret import Secret
@@ -23,6 +24,8 @@ class Events(Protocol):
     def on_dispatch(self, name: str, payload: Any) -> None: ...
 
     def on_connection(self, connected: bool) -> None: ...
+
+    def on_unreadable(self, raw: bytes, error: str) -> None: ...
 
 
 class HikariGateway:
@@ -41,7 +44,11 @@ class HikariGateway:
             cache_settings=hikari_config.CacheSettings(components=hikari.api.CacheComponents.NONE),
             auto_chunk_members=False,
             suppress_optimization_warning=True,
+            loads=loads,  # REST: lenient where orjson is strict (console.discord.payloads)
         )
+        # The shards' reader (hikari 2.7.0 passes ``_loads`` to each shard it starts, after the
+        # REST client took its own): an unreadable frame is kept and skipped, never fatal.
+        self.bot._loads = frame_reader(events.on_unreadable)  # type: ignore[attr-defined]
         self.source = RawAuditLogSource(self.bot.rest, rest_url)
         self.bot.subscribe(hikari.ShardPayloadEvent, self._payload)
         self.bot.subscribe(hikari.ShardConnectedEvent, self._connected)

@@ -8,9 +8,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import hikari
+import orjson
 from hikari.internal import data_binding, routes
 
 from console.discord.errors import EXPECTED, to_source_error
+from console.discord.payloads import UnreadableJSON, loads
+from console.ingest.source import UnreadablePage
 
 
 class RawAuditLogSource:
@@ -33,11 +36,20 @@ class RawAuditLogSource:
         try:
             # A private method: hikari has no public raw-JSON call. Pinned to hikari==2.7.0.
             page = await self._rest._request(route, query=query)  # type: ignore[attr-defined]
+        except UnreadableJSON as e:
+            raise UnreadablePage(f"Discord sent an audit-log page that is not JSON: {e.error}", e.raw) from None
         except EXPECTED as e:
             raise to_source_error(e, rest_url=self._rest_url, guild_id=guild_id) from None
         if not isinstance(page, Mapping):
-            raise to_source_error(ValueError("audit-log page is not an object"), rest_url=self._rest_url)
+            raise UnreadablePage("Discord sent an audit-log page that is not an object", _raw_of(page))
         return page
+
+
+def _raw_of(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        return repr(value).encode("utf-8", "backslashreplace")
 
 
 class RestSession:
@@ -46,7 +58,7 @@ class RestSession:
     def __init__(self, token_value: str, rest_url: str) -> None:
         self._token = token_value
         self._rest_url = rest_url
-        self._app = hikari.RESTApp(url=rest_url)
+        self._app = hikari.RESTApp(url=rest_url, loads=loads)
         self._rest: Any = None
 
     async def __aenter__(self) -> RawAuditLogSource:

@@ -13,8 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from console.ingest.names import names_from_audit_page
-from console.ingest.source import AuditLogSource, SourceError
+from console.ingest.source import AuditLogSource, SourceError, UnreadablePage
 from console.model.records import Gap
 from console.model.snowflake import RETENTION_MS, to_ms
 from console.model.snowflake import parse as parse_id
@@ -64,7 +66,9 @@ class Backfiller:
             reason = "first-sync" if await store.max_entry_id(guild_id) is None else reason
         else:
             hwm_start = hwm
-        started_at = None
+        # Where the gateway last delivered (or the hwm, if later). A guild whose log was empty at
+        # every backfill so far has no hwm, but live_until still says when the connection dropped.
+        started_at = live_until
         if hwm_start is not None:
             started_at = max(to_ms(hwm_start), live_until or 0)
         gap = await store.open_gap(guild_id, reason, from_id=hwm_start, started_at=started_at)
@@ -92,6 +96,8 @@ class Backfiller:
                     break
         except SourceError as e:
             log.info("backfill of guild %s failed: %s", guild_id, e)  # reported through the gap
+            if isinstance(e, UnreadablePage):
+                await store.add_parse_failure(guild_id, "backfill", str(e), e.raw)
             gap = await store.close_gap(gap, status="failed", recovered=recovered, refreshed=refreshed, error=str(e))
             return BackfillResult(gap, pages, recovered, refreshed)
         # Only now, with every page committed, may the high-water mark move.
@@ -124,5 +130,9 @@ class Backfiller:
 def _entries_of(page: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     entries = page.get("audit_log_entries") if isinstance(page, Mapping) else None
     if not isinstance(entries, list):
-        raise SourceError("Discord sent an audit-log page without audit_log_entries")
+        try:
+            raw = orjson.dumps(page, option=orjson.OPT_NON_STR_KEYS)
+        except (TypeError, orjson.JSONEncodeError):
+            raw = repr(page).encode("utf-8", "backslashreplace")
+        raise UnreadablePage("Discord sent an audit-log page without audit_log_entries", raw)
     return entries

@@ -82,7 +82,14 @@ class Collector:
         self.state = CollectorState(guild_ids=self.guild_filter)
         self.backfills: list[BackfillResult] = []
         self._unsubscribe = store.add_listener(self._committed)
+        # Any failed write (a backfill page, a role change), not only the writer's, degrades.
+        self._unsubscribe_writes = store.add_write_listener(self._degraded)
+        self._probing = False
         self._background: list[asyncio.Task[Any]] = []
+        self._retrying: set[int] = set()  # guilds with a backfill retry waiting
+        self._backfill_failures: dict[int, int] = {}  # failed backfills in a row, per guild
+        #: Seconds before the first retry of a failed backfill (doubling, up to 5 min).
+        self.retry_first_s = 5.0
         #: Roles, channels and members as last seen: the policy's Discord gate reads these.
         self.guilds = GuildStates()
         self._saving = False
@@ -105,9 +112,9 @@ class Collector:
             await self.writer.stop()
             raise
         loop = asyncio.get_running_loop()
-        self._background = [
+        self._background += [
             loop.create_task(self._every(self._recheck_interval, self._recheck), name="recheck"),
-            loop.create_task(self._every(self._live_mark_interval, self._mark_live), name="live-mark"),
+            loop.create_task(self._every(self._live_mark_interval, self._tick_live), name="live-mark"),
         ]
 
     async def stop(self) -> None:
@@ -129,6 +136,7 @@ class Collector:
             await self._mark_live()
         self._set(gateway="closed")
         self._unsubscribe()
+        self._unsubscribe_writes()
 
     # -- called by the gateway ------------------------------------------------------------------
 
@@ -136,7 +144,8 @@ class Collector:
         """Every raw dispatch (from hikari's ShardPayloadEvent, before hikari's own parsing)."""
         if name == "GUILD_AUDIT_LOG_ENTRY_CREATE":
             gid = parse_id(payload.get("guild_id"))
-            if self._wanted(gid):
+            if self._wanted(gid) or gid is None:
+                # No usable guild id: the store keeps it as a parse failure, never dropped unseen.
                 self.writer.submit(gid, payload, "gateway")
         elif name == "READY":
             guilds = payload.get("guilds") if isinstance(payload.get("guilds"), list) else []
@@ -164,6 +173,11 @@ class Collector:
                 listener(name, payload)
             except Exception:  # one listener's bug must not stop ingestion
                 log.exception("dispatch listener failed on %s", name)
+
+    def on_unreadable(self, raw: bytes, error: str) -> None:
+        """A gateway frame that could not be read at all: keep its bytes as a parse failure."""
+        log.warning("%s (%d bytes kept as a parse failure)", error, len(raw))
+        self._spawn(self.store.add_parse_failure(None, "gateway", error, raw), "parse-failure")
 
     def on_connection(self, connected: bool) -> None:
         if connected:
@@ -194,12 +208,39 @@ class Collector:
             self.backfills.append(result)
             if result.gap.status == "failed":
                 self._set(last_error=result.gap.error)
+                self._retry_backfill(guild_id)
+            else:
+                self._backfill_failures.pop(guild_id, None)
             return result
         except StoreError as e:
             self._set(last_error=str(e))
+            self._retry_backfill(guild_id)
             return None
         finally:
             self._set(backfilling=self.state.backfilling - {guild_id})
+
+    def _retry_backfill(self, guild_id: int) -> None:
+        """A backfill that failed (Discord unreachable, the store locked) is tried again 5 s, 10 s,
+        … up to 5 min later: what it was to recover would otherwise stay missing until the next
+        new session. (A store that cannot be written is the degraded state's: it backfills when
+        space returns.)"""
+        if guild_id in self._retrying or self.store.closed or self.store.write_failure is not None:
+            return
+        n = self._backfill_failures[guild_id] = self._backfill_failures.get(guild_id, 0) + 1
+        delay = min(300.0, self.retry_first_s * 2 ** (n - 1))
+        self._retrying.add(guild_id)
+
+        async def later() -> None:
+            try:
+                await asyncio.sleep(delay)
+            finally:
+                self._retrying.discard(guild_id)
+            if self.state.gateway != "closed":
+                await self.backfill(guild_id, "retry after a failed backfill")
+
+        # With the periodic jobs: cancelled by stop(), not waited for by wait_idle().
+        self._background = [t for t in self._background if not t.done()]
+        self._background.append(asyncio.get_running_loop().create_task(later(), name=f"backfill-retry-{guild_id}"))
 
     async def _guild_created(self, gid: int, payload: Mapping[str, Any]) -> None:
         await self._save_names(gid, names_from_guild(payload))
@@ -230,8 +271,13 @@ class Collector:
             except SourceError as e:
                 log.warning("recheck of guild %s failed: %s", gid, e)
 
-    async def _mark_live(self) -> None:
-        if self.state.guild_ids and not self.store.closed:
+    async def _tick_live(self) -> None:
+        """The periodic mark. Not during an outage: "live until now" would move the next gap's
+        start past entries that never arrived (the drop itself was marked when it happened)."""
+        await self._mark_live(live=self.state.gateway == "connected")
+
+    async def _mark_live(self, *, live: bool = True) -> None:
+        if live and self.state.guild_ids and not self.store.closed:
             with contextlib.suppress(StoreError):
                 await self.store.set_live_until(self.state.guild_ids, self.store.now_ms())
         # A bounded buffer overflowed while the disk was full: backfill recovers what we dropped.
@@ -267,7 +313,30 @@ class Collector:
         self._set(stored=self.state.stored + len(result.inserted), entries_per_s=self._rate.per_s(now))
 
     def _degraded(self, reason: str | None) -> None:
+        was = self.state.degraded
+        if reason == was:
+            return
         self._set(degraded=reason)
+        if reason is not None and not self._probing:
+            self._probing = True
+            self._spawn(self._probe_writable(), "store-probe")
+        elif reason is None and was is not None:
+            # Space is back: what could not be stored meanwhile (a backfill that failed, a
+            # session that began while degraded, a buffer that overflowed) comes back by backfill.
+            self._overflowed_guilds.clear()
+            for gid in self.state.guild_ids:
+                self._spawn(self.backfill(gid, "store-recovered"), f"backfill-{gid}")
+
+    async def _probe_writable(self) -> None:
+        """While degraded, try a commit every second: with nothing else to write (a quiet guild)
+        nobody would notice the space coming back."""
+        try:
+            while self.state.degraded is not None and not self.store.closed:
+                await asyncio.sleep(1.0)
+                with contextlib.suppress(StoreError):
+                    await self.store.probe_write()
+        finally:
+            self._probing = False
 
     def _overflowed(self, gid: int) -> None:
         self._overflowed_guilds.add(gid)

@@ -14,13 +14,23 @@ def user_name(user: Mapping[str, Any]) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def _storable(name: str) -> bool:
+    """False for a name with a lone surrogate (a payload read leniently): SQLite cannot bind it,
+    and a names cache can do without it (the entry keeps the raw payload)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _pairs(items: Any, name_of: Any) -> list[tuple[int, str]]:
     out = []
     if isinstance(items, list):
         for item in items:
             if isinstance(item, Mapping):
                 i, n = parse_id(item.get("id")), name_of(item)
-                if i is not None and isinstance(n, str):
+                if i is not None and isinstance(n, str) and _storable(n):
                     out.append((i, n))
     return out
 

@@ -16,3 +16,14 @@ class AuditLogSource(Protocol):
 
 class SourceError(Exception):
     """Discord refused or could not be reached; the message is one line."""
+
+
+class UnreadablePage(SourceError):
+    """Discord answered with a page that cannot be used (not JSON, not an audit-log page).
+
+    ``raw`` is what it sent: the backfill keeps it as a parse failure, nothing is dropped unseen.
+    """
+
+    def __init__(self, message: str, raw: bytes) -> None:
+        super().__init__(message)
+        self.raw = raw

@@ -17,6 +17,7 @@ import orjson
 
 from console.model import permissions as perms
 from console.model.actions import action_name
+from console.model.snowflake import MAX_ID
 from console.model.snowflake import parse as parse_id
 from console.model.snowflake import to_ms
 
@@ -99,6 +100,8 @@ def parse_entry(raw: Mapping[str, Any], guild_id: int | None = None) -> AuditEnt
             action = int(action)
         else:
             raise MalformedEntry(f"entry {entry_id} has no usable action_type: {action!r}")
+    if not 0 <= action <= MAX_ID:  # SQLite's INTEGER is signed 64-bit: 2**64-1 would not bind
+        raise MalformedEntry(f"entry {entry_id} has an action_type out of range: {action}")
     gid = parse_id(raw.get("guild_id")) or guild_id
     target = raw.get("target_id")
     reason = raw.get("reason")

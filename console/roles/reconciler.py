@@ -111,6 +111,9 @@ class Reconciler:
         self._loop_task: asyncio.Task[Any] | None = None
         self._adopt_at = 0.0
         self._finished: set[int] = set()  # final here, maybe not yet read back by _adopt
+        #: Why role changes are paused (the store cannot be written), None while they run.
+        self.paused: str | None = None
+        self.on_pause: Callable[[str | None], Any] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -182,7 +185,9 @@ class Reconciler:
         if mine:  # only members with a change in hand: a big guild's updates are not ours to keep
             self._seen[(gid, uid)] = (roles, now)
         for change in mine:
-            if change.attempts and applied(change, roles):
+            # Also while the first call is in flight (attempts still 0): the event then often
+            # arrives before the 204, and the look that confirms it can follow the call at once.
+            if applied(change, roles):
                 self._pending[change.id] = change.with_(next_attempt_at=now)  # confirm on the next turn
                 self._wake.set()
         for cid, (change, until) in list(self._watch.items()):
@@ -254,6 +259,11 @@ class Reconciler:
             self._wake.set()
 
     async def _step(self, change: RoleChange) -> None:
+        if self.store.write_failure is not None:
+            if not await self._writable(change):
+                return
+        elif self.paused is not None:  # another write went through first
+            self._set_paused(None)
         now = self._now()
         if change.id in self._cancel:
             await self._finish(change, "cancelled", cancelled_by=self._cancel.pop(change.id) or None)
@@ -314,6 +324,35 @@ class Reconciler:
             if current.next_attempt_at is not None and current.next_attempt_at < change.next_attempt_at:  # type: ignore[operator]
                 updated = updated.with_(next_attempt_at=now)
             self._pending[change.id] = updated
+
+    async def _writable(self, change: RoleChange) -> bool:
+        """The store failed its last write (full disk, I/O error): call nothing on Discord, since
+        what happens could not be recorded (security-reliability.md: degraded mode stops
+        moderation actions). Recording the pause in the change's timeline is also the probe that
+        ends it. False (and due again in a second) while the store still fails."""
+        reason = self.store.write_failure
+        self._set_paused(reason)
+        try:
+            await self._attempt(change, None, 0, "not called: role changes paused, the store could not be written",
+                                reason)
+        except StoreError:
+            current = self._pending.get(change.id)
+            if current is not None:
+                self._pending[change.id] = current.with_(next_attempt_at=self._now() + 1000)
+            return False
+        self._set_paused(None)
+        return True
+
+    def _set_paused(self, reason: str | None) -> None:
+        if reason == self.paused:
+            return
+        self.paused = reason
+        if reason:
+            log.error("role changes paused: the store cannot be written: %s", reason)
+        else:
+            log.warning("role changes resumed: the store can be written again")
+        if self.on_pause is not None:
+            self.on_pause(reason)
 
     @staticmethod
     def _present(change: RoleChange) -> str:

@@ -14,6 +14,8 @@ import contextlib
 import json
 import logging
 import random
+import socket
+import struct
 import time
 import zlib
 from collections import deque
@@ -80,9 +82,13 @@ class Session:
 class Connection:
     """One websocket: an ordered writer (a shared zlib stream needs strict ordering)."""
 
-    def __init__(self, ws: web.WebSocketResponse, compress: str | None, path: str) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, compress: str | None, path: str, transport: Any = None
+    ) -> None:
         self.ws = ws
         self.path = path
+        self.transport = transport
+        """The TCP transport under the websocket: ``reset`` aborts it."""
         self._zlib = zlib.compressobj() if compress == "zlib-stream" else None
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.session: Session | None = None
@@ -103,10 +109,22 @@ class Connection:
                         self._zlib.compress(frame) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
                     )
                 else:
-                    await self.ws.send_str(frame.decode())
+                    await self.ws.send_str(frame.decode(errors="replace"))
             except (ConnectionError, RuntimeError) as exc:  # peer went away mid-send
                 log.debug("gateway send failed: %r", exc)
                 return
+
+    def reset(self) -> None:
+        """Drop the TCP connection with a RST: no close frame, no FIN, as a NAT or a crashed
+        load balancer does. SO_LINGER 0 makes the kernel answer with RST on close."""
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
 
     async def close(self, code: int, reason: str = "") -> None:
         self.server_close_code = code
@@ -223,6 +241,14 @@ class Gateway:
             *(c.close(code, "sim disconnect") for c in list(self.connections_open))
         )
 
+    def reset_all(self) -> int:
+        """Reset every connection at the TCP level (RST, no close frame): the client sees
+        "connection reset by peer" and resumes; the sessions stay resumable. Returns how many."""
+        conns = list(self.connections_open)
+        for conn in conns:
+            conn.reset()
+        return len(conns)
+
     async def send_reconnect(self) -> None:
         """op 7: the client closes (3000) and resumes."""
         for conn in list(self.connections_open):
@@ -240,7 +266,16 @@ class Gateway:
 
     # ------------------------------------------------------------------ dispatch
 
-    def dispatch(self, name: str, data: JSON, *, only: Session | None = None) -> None:
+    def dispatch_raw(self, name: str, d: bytes) -> None:
+        """A dispatch whose ``d`` is ``d`` byte for byte: what ``dispatch`` cannot encode (invalid
+        UTF-8, lone surrogate escapes, 2**70, truncated JSON), for the payload fuzz. Buffered and
+        replayed on RESUME like any dispatch; a plain-text connection gets it decoded with
+        replacement characters (a text frame cannot carry invalid UTF-8)."""
+        self.dispatch(name, {}, d=d)
+
+    def dispatch(
+        self, name: str, data: JSON, *, only: Session | None = None, d: bytes | None = None
+    ) -> None:
         """Send a dispatch to every session that wants it (buffered for detached sessions)."""
         now = time.monotonic()
         for session in list(self.sessions.values()) if only is None else [only]:
@@ -255,7 +290,10 @@ class Gateway:
             if not session.wants(name, data, self.guild.bot_id):
                 continue
             session.seq += 1
-            frame = _frame(0, data, session.seq, name)
+            if d is None:
+                frame = _frame(0, data, session.seq, name)
+            else:
+                frame = b'{"op":0,"d":' + d + b',"s":%d,"t":%s}' % (session.seq, _dumps(name))
             session.buffer.append((session.seq, frame))
             while len(session.buffer) > self.config.replay_buffer:
                 session.buffer.popleft()
@@ -269,7 +307,9 @@ class Gateway:
         # compress=False: Discord does not negotiate permessage-deflate; zlib-stream is in-band.
         ws = web.WebSocketResponse(compress=False, max_msg_size=1 << 20, timeout=2.0)
         await ws.prepare(request)
-        conn = Connection(ws, compress if compress == "zlib-stream" else None, request.path)
+        conn = Connection(
+            ws, compress if compress == "zlib-stream" else None, request.path, request.transport
+        )
         self.connections += 1
         self.connection_paths.append(request.path)
         self.connections_open.add(conn)

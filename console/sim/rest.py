@@ -94,6 +94,10 @@ class RestApi:
         """REST requests received (including 429-answered ones)."""
         self.rate_limited = 0
         self._buckets = _Buckets()
+        self.raw_audit_pages: list[bytes] = []
+        """Bodies the next audit-log requests get instead of the real page, byte for byte and
+        oldest first (200, application/json): the payload fuzz serves truncated JSON, invalid
+        UTF-8 and mangled entries through hikari's real request path with this."""
 
     def routes(self, app: web.Application) -> None:
         r = app.router
@@ -317,6 +321,8 @@ class RestApi:
         """Discord's semantics: before → newest first, after → oldest first, 45-day retention."""
         if (err := self._guild_or_404(request)) is not None:
             return err
+        if self.raw_audit_pages:
+            return web.Response(body=self.raw_audit_pages.pop(0), content_type="application/json")
         q = request.query
         try:
             limit = int(q.get("limit", "50"))

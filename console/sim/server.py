@@ -96,6 +96,9 @@ class SimServer:
         self._pending: set[asyncio.Task[None]] = set()
         self.bumps = 0
         """In-place count increments so far (MESSAGE_DELETE / MEMBER_MOVE / MEMBER_DISCONNECT)."""
+        self.role_ops_applied: list[tuple[int, int, bool, str | None]] = []
+        """Role PUT/DELETEs that changed a member: (member, role, add, reason). A dropped op
+        (knob) is not here even when it logged an audit entry: the ground truth of role changes."""
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -443,6 +446,7 @@ class SimServer:
     ) -> None:
         # No change (already has it / never had it): Discord answers 204 and logs nothing.
         if self._role_would_change(uid, rid, add):
+            self.role_ops_applied.append((uid, rid, add, reason))
             self._publish(self._role_entry(uid, rid, add, reason, actor))
 
     def _revert_role(self, uid: int, rid: int, add: bool) -> None:

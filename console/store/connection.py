@@ -51,8 +51,11 @@ def describe(exc: BaseException, path: Path) -> str:
     return f"database {path}: {text}"
 
 
-def check_file(path: Path, *, must_exist: bool) -> None:
-    """Refuse what is plainly not a usable database file before SQLite touches it."""
+def check_file(path: Path, *, must_exist: bool, write: bool = False) -> None:
+    """Refuse what is plainly not a usable database file before SQLite touches it (SQLite would
+    leave a -shm file beside it even when the open then fails). ``write``: the caller is going to
+    write, so a read-only file or folder is refused here too (SQLite would open it read-only
+    without a word, and the first write would fail far from here)."""
     if not path.exists():
         if must_exist:
             raise StoreError(f"no database at {path}")
@@ -68,17 +71,52 @@ def check_file(path: Path, *, must_exist: bool) -> None:
         raise StoreError(f"{path} is a folder, not a database")
     try:
         with path.open("rb") as f:
-            head = f.read(16)
+            head = f.read(100)
     except OSError as e:
         raise StoreError(f"cannot read database {path}: {e.strerror or e}") from None
-    if head and head != _HEADER:
+    if head and head[:16] != _HEADER:
         raise StoreError(f"{path} is not an Audit Console database (not an SQLite file)")
+    if not head and must_exist:
+        raise StoreError(f"{path} is empty: there is no Audit Console store in it yet")
+    wal = Path(str(path) + "-wal")
+    if len(head) == 100 and not (wal.exists() and wal.stat().st_size):
+        # No WAL content: the header is current. Refuse another program's file or a newer
+        # store from it, before SQLite creates anything beside the file.
+        version, app_id = int.from_bytes(head[60:64], "big"), int.from_bytes(head[68:72], "big")
+        if app_id not in (0, APPLICATION_ID):
+            raise StoreError(f"{path} is an SQLite database, but not an Audit Console one; refusing to touch it")
+        if app_id == APPLICATION_ID and version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{path} was written by a newer Audit Console (schema {version}, this one knows {SCHEMA_VERSION})"
+            )
+    if write:
+        if not os.access(path, os.W_OK):
+            raise StoreError(f"database {path} is read-only (no write permission); "
+                             "browse it with `audit-console open`")
+        if not os.access(path.parent, os.W_OK):
+            raise StoreError(f"cannot write in folder {path.parent} (SQLite keeps its -wal and -shm files "
+                             "beside the database); browse it with `audit-console open`")
+
+
+def readonly_uri(path: Path) -> str:
+    """The URI that reads a store and writes nothing.
+
+    A WAL reader needs SQLite's -shm file, which it cannot create in a folder it may not write
+    (a store on a read-only mount, an archive): there, when no -wal holds anything, nobody can be
+    writing the file either, so it is opened immutable, which needs no -shm.
+    """
+    p = Path(path).resolve()
+    uri = p.as_uri() + "?mode=ro"
+    wal = p.with_name(p.name + "-wal")
+    if not os.access(p.parent, os.W_OK) and not (wal.exists() and wal.stat().st_size):
+        uri += "&immutable=1"
+    return uri
 
 
 async def connect(path: Path, *, readonly: bool) -> aiosqlite.Connection:
     try:
         if readonly:
-            uri = Path(path).resolve().as_uri() + "?mode=ro"
+            uri = readonly_uri(path)
             db = await aiosqlite.connect(uri, uri=True, isolation_level=None, timeout=5.0)
         else:
             db = await aiosqlite.connect(str(path), isolation_level=None, timeout=5.0)

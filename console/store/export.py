@@ -30,7 +30,7 @@ from console.model.actions import documented_name
 from console.model.filters import Filter
 from console.model.snowflake import iso_utc
 from console.store import queries, timeline
-from console.store.connection import check_file, describe
+from console.store.connection import check_file, describe, readonly_uri
 from console.store.errors import StoreError
 from console.store.schema import APPLICATION_ID
 
@@ -75,7 +75,7 @@ def open_readonly(db_path: str | Path) -> sqlite3.Connection:
     path = Path(db_path).expanduser()
     check_file(path, must_exist=True)
     try:
-        db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=5.0,
+        db = sqlite3.connect(readonly_uri(path), uri=True, timeout=5.0,
                              check_same_thread=False)
     except sqlite3.Error as e:
         raise StoreError(describe(e, path)) from None

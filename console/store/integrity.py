@@ -42,7 +42,7 @@ from console.model.records import RoleChange
 from console.model.retention import DAY_MS, Retention
 from console.model.snowflake import from_ms, to_ms
 from console.model.snowflake import parse as parse_id
-from console.store.connection import one, rows
+from console.store.connection import one, readonly_uri, rows
 
 log = logging.getLogger("console.store.integrity")
 
@@ -325,7 +325,7 @@ class _Problems:
 
 
 def _connect_ro(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None, timeout=5.0)
+    db = sqlite3.connect(readonly_uri(Path(path)), uri=True, isolation_level=None, timeout=5.0)
     db.execute("PRAGMA query_only = ON")
     db.execute("PRAGMA busy_timeout = 5000")
     return db

@@ -50,6 +50,9 @@ class IngestResult:
     guild_ids: set[int] = field(default_factory=set)
     #: "gateway" (live) or "backfill"; empty for commits that are not entries.
     source: str = ""
+    #: Records of other kinds changed in place, as (kind, id): a role change moving on, a gap
+    #: closing. (Entries changed in place are in ``updated``.)
+    changed: list[tuple[str, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +136,10 @@ class Store:
         self._names: dict[str, dict[int, str]] = {}
         self.ids = SnowflakeFactory()
         self.closed = False
+        #: Why the last write failed (a full disk, an I/O error) until a write commits again: the
+        #: console is degraded meanwhile, and the reconciler calls nothing on Discord.
+        self.write_failure: str | None = None
+        self._write_listeners: list[Callable[[str | None], None]] = []
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -154,10 +161,11 @@ class Store:
         collector (``role grant`` hands it a request); SQLite serialises the writes.
         """
         p = Path(path).expanduser()
-        check_file(p, must_exist=readonly)
+        check_file(p, must_exist=readonly, write=not readonly)
         lock = None
         if not readonly and collector_lock:
-            lock = _Lock(p)
+            # The real file's name: a second console reaching it through a symlink meets the same lock.
+            lock = _Lock(p.resolve())
             lock.acquire()
         writer = reader = None
         try:
@@ -252,10 +260,14 @@ class Store:
                 raise self._write_error(e) from None
             try:
                 yield db
-            except BaseException:
+            except BaseException as e:
                 with contextlib.suppress(Exception):
                     # Shielded: a cancelled task must never leave the transaction open.
                     await asyncio.shield(db.execute("ROLLBACK"))
+                # A big transaction spills pages before COMMIT, so a full disk can fail any
+                # statement: it must reach callers as the StoreFullError they handle.
+                if isinstance(e, sqlite3.Error) and isinstance(failed := self._write_error(e), StoreFullError):
+                    raise failed from None
                 raise
             try:
                 await asyncio.shield(db.execute("COMMIT"))
@@ -263,12 +275,27 @@ class Store:
                 with contextlib.suppress(Exception):
                     await db.execute("ROLLBACK")
                 raise self._write_error(e) from None
+            self._write_state(None)
 
     def _write_error(self, e: sqlite3.Error) -> StoreError:
         low = str(e).lower()
         if "full" in low or "i/o" in low or "disk" in low:
-            return StoreFullError(describe(e, self.path))
+            failed = StoreFullError(describe(e, self.path))
+            self._write_state(str(failed))
+            return failed
         return StoreError(describe(e, self.path))
+
+    def add_write_listener(self, listener: Callable[[str | None], None]) -> Callable[[], None]:
+        """Told the reason when writes start failing (full disk, I/O error), None when one commits
+        again. Returns the unsubscribe function."""
+        self._write_listeners.append(listener)
+        return lambda: self._write_listeners.remove(listener) if listener in self._write_listeners else None
+
+    def _write_state(self, failure: str | None) -> None:
+        if failure != self.write_failure:
+            self.write_failure = failure
+            for listener in list(self._write_listeners):
+                listener(failure)
 
     async def add_entries(
         self,
@@ -291,6 +318,7 @@ class Store:
         hashes: dict[int, bytes] = {}
         linked: dict[int, bytes] = {}  # the integrity chain's content hash of each new row
         failures: list[tuple[Any, ...]] = []
+        later: list[Mapping[str, Any]] = []  # second copies of an id in this batch
         for n, raw in enumerate(raws):
             if n and n % 50 == 0:
                 # Parsing costs ~20 µs a row: give the loop a turn so a 1000-row batch never
@@ -307,6 +335,15 @@ class Store:
                 failures.append((guild_id, now, source, str(exc)[:500], _dump_any(raw)))
                 continue
             h = entries.content_hash(raw)
+            if e.id in hashes:
+                # The same entry twice in one batch (a count bumped between gateway and REST):
+                # identical, it is a duplicate; changed, it is applied after this batch as an
+                # update, so the earlier content is kept as a revision instead of vanishing.
+                if hashes[e.id] == h:
+                    result.duplicates += 1
+                else:
+                    later.append(raw)
+                continue
             hashes[e.id] = h
             target = parse_id(e.target_id)
             prepared[e.id] = row = (
@@ -333,7 +370,7 @@ class Store:
                     stored_heads[rid] = tuple(head)
             new_rows = [r for i, r in prepared.items() if i not in existing]
             changed = [i for i in existing if existing[i][0] != hashes[i]]
-            result.duplicates = len(existing) - len(changed)
+            result.duplicates += len(existing) - len(changed)
             if new_rows:
                 await db.executemany(
                     "INSERT INTO audit_entries (id, guild_id, action_type, actor_id, target_id, reason,"
@@ -381,6 +418,12 @@ class Store:
                 result.failures = len(failures)
         if result.inserted or result.updated or result.failures:
             self._notify(result)
+        if later:
+            more = await self.add_entries(later, source=source, guild_id=guild_id, received_at=received_at)
+            result.updated = [*result.updated, *more.updated]
+            result.inserted = [*result.inserted, *more.inserted]
+            result.duplicates += more.duplicates
+            result.failures += more.failures
         return result
 
     def _fts_names(self, e: entries.AuditEntry) -> str:
@@ -456,7 +499,7 @@ class Store:
                 " error = ?, ended_at = ? WHERE id = ?",
                 (status, recovered, refreshed, beyond_retention_ms, error, now, gap.id),
             )
-        self._notify(IngestResult(guild_ids={gap.guild_id}))
+        self._notify(IngestResult(guild_ids={gap.guild_id}, changed=[("gap", gap.id)]))
         return gap.with_(status=status, recovered=recovered, refreshed=refreshed,
                          beyond_retention_ms=beyond_retention_ms, error=error, ended_at=now)
 
@@ -609,7 +652,7 @@ class Store:
             )
             if c.final:
                 await integrity.link_role_change(db, c.id, self._clock())
-        self._notify(IngestResult(guild_ids={c.guild_id}))
+        self._notify(IngestResult(guild_ids={c.guild_id}, changed=[("role_change", c.id)]))
 
     async def record_attempt(self, a: Attempt) -> None:
         async with self.transaction() as db:
@@ -652,6 +695,13 @@ class Store:
                 await db.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
                                  " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
+    async def probe_write(self) -> None:
+        """A write that leaves nothing behind: whether a commit goes through now (StoreFullError
+        if not). Used while degraded, when nothing else may be writing."""
+        async with self.transaction() as db:
+            await db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('write_probe', '1')")
+            await db.execute("DELETE FROM meta WHERE key = 'write_probe'")
+
     async def pending_role_changes(self, limit: int = 200) -> list[RoleChange]:
         found = await rows(
             self._r,
@@ -673,6 +723,17 @@ class Store:
             (entry_id,),
         )
         return [tuple(r) for r in found]  # type: ignore[misc]
+
+    async def add_parse_failure(self, guild_id: int | None, source: str, error: str, raw: bytes) -> None:
+        """Keep something Discord sent that is not even JSON (a gateway frame, a REST page).
+
+        ``raw`` is stored as UTF-8 text with undecodable bytes as ``\\xNN`` escapes."""
+        text = raw.decode("utf-8", "backslashreplace")
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO parse_failures (guild_id, received_at, source, error, raw) VALUES (?,?,?,?,?)",
+                (guild_id, self._clock(), source, error[:500], text),
+            )
 
     async def parse_failures(self) -> list[tuple[int, str, str]]:
         found = await rows(self._r, "SELECT id, error, raw FROM parse_failures ORDER BY id")

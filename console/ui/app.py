@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import time
@@ -10,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, ClassVar
 
 from rich.segment import Segment, Segments
+from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -25,7 +27,7 @@ from console.model.sanitize import safe_text
 from console.store import IngestResult, Store
 from console.store import timeline as tl
 from console.ui import session_state, theming
-from console.ui.rows import RowContext
+from console.ui.rows import RowContext, record_key
 from console.ui.screens.help import HelpScreen
 from console.ui.widgets.activity import ActivityBar
 from console.ui.widgets.drawer import DetailDrawer
@@ -117,6 +119,12 @@ class ConsoleApp(App[int]):
         self.kept_since: int | None = None
         self._dirty = False
         self._inserted: list[int] = []
+        self._changed: set[tuple[str, int]] = set()  # records changed in place since the last refresh
+        self._store_checked = asyncio.Event()
+        #: SQLite's quick_check finding, once it ran (None: healthy).
+        self.store_problem: str | None = None
+        #: The reconciler paused role changes (the store cannot be written).
+        self.roles_paused = False
         self._unsubscribe: Callable[[], Any] | None = None
         self._user_toggled_pending = False
         self._user_toggled_sidebar = False
@@ -242,14 +250,28 @@ class ConsoleApp(App[int]):
 
     async def _check_store(self) -> None:
         """SQLite's quick_check, after the first frame (it reads the whole file: seconds at 1M)."""
-        problem = await self.store.quick_check()
-        if problem:
-            self.notify(safe_text(f"The database reports damage: {problem}. Run `audit-console verify`.", 300),
+        try:
+            self.store_problem = await self.store.quick_check()
+        finally:
+            self._store_checked.set()
+        if self.store_problem:
+            self.notify(safe_text(f"The database reports damage: {self.store_problem}. "
+                                  "Run `audit-console verify`.", 300),
                         title="Store damaged", severity="error", timeout=30, markup=False)
 
     def _start_connect(self) -> None:
+        self.run_worker(self._connect_when_checked(), name="connect", group="gateway", exit_on_error=False)
+
+    async def _connect_when_checked(self) -> None:
+        """Connect only into a healthy store: a collector writing into damaged pages spreads the
+        damage (the quick_check runs after the first frame, so startup does not wait for it)."""
         assert self._connect is not None
-        self.run_worker(self._connect(self), name="connect", group="gateway", exit_on_error=False)
+        await self._store_checked.wait()
+        if self.store_problem:
+            self.notice("Not connecting: nothing is written into a damaged store. "
+                        "Run `audit-console verify`, then restore a backup.", severity="error")
+            return
+        await self._connect(self)
 
     async def on_unmount(self) -> None:
         if self._remember:
@@ -326,6 +348,19 @@ class ConsoleApp(App[int]):
                 self.notice(f"Policy {found.version} is in force.")
 
         services.on_policy = policy_changed
+        if getattr(services, "reconciler", None) is not None:
+            services.reconciler.on_pause = self._roles_paused
+
+    def _roles_paused(self, why: str | None) -> None:
+        """The reconciler stopped calling Discord (the store cannot be written), or resumed."""
+        self.roles_paused = why is not None
+        if why is not None:
+            self.notice(f"Role changes paused: the store cannot be written ({why}). Nothing is sent to "
+                        "Discord until a write goes through again.", severity="error")
+        else:
+            self.notice("Role changes resumed: the store can be written again.")
+        with contextlib.suppress(NoMatches):
+            self._render_status()
 
     def notice(self, message: str, *, severity: str = "information") -> None:
         self.notify(safe_text(message, 300), severity=severity, markup=False)  # type: ignore[arg-type]
@@ -336,6 +371,8 @@ class ConsoleApp(App[int]):
         # moving feed costs a frame of loop time; at 4 a second the loop lag p99 was 15-20 ms
         # at 1,000 entries/s, at 2 a second 5-9 ms (bench_ui U4). Nobody reads 1,000 rows/s.
         self._inserted += result.inserted
+        self._changed.update(result.changed)
+        self._changed.update(("audit", i) for i in result.updated)
         if not self._dirty:
             self._dirty = True
             self.set_timer(0.5 if self._busy else 0.1, self._flush_changes)
@@ -343,9 +380,14 @@ class ConsoleApp(App[int]):
     async def _flush_changes(self) -> None:
         self._dirty = False
         inserted, self._inserted = self._inserted, []
+        changed, self._changed = self._changed, set()
         self._busy = len(inserted) > 25
         with _closing_quietly():
-            await self.query_one(FeedView).refresh_data(inserted)
+            feed = self.query_one(FeedView)
+            await feed.refresh_data(inserted, changed)
+            current = feed.current
+            if current is not None and record_key(current) in changed and self.query_one(DetailDrawer).has_class("-open"):
+                await self._show_details(current)  # the record in the drawer moved on
             await self._refresh_side()
 
     async def _refresh_side(self) -> None:
@@ -397,7 +439,7 @@ class ConsoleApp(App[int]):
             name = self.store.name_of("user", self.operator_id)
             operator = f"{name} ({self.operator_id})" if name else str(self.operator_id)
         self.query_one(StatusBar).show(label=self._guild_label(), state=self.state, open_gaps=self.open_gaps,
-                                       operator=operator, styles=self.row_styles)
+                                       operator=operator, styles=self.row_styles, roles_paused=self.roles_paused)
 
     def _guild_label(self) -> str:
         """The guild(s) by name once known (GUILD_CREATE stores them), else the session's label."""
@@ -425,10 +467,12 @@ class ConsoleApp(App[int]):
             subtitle += f" · ★{len(feed.bookmarks)}"
         if self.kept_since is not None:  # retention removed what is older
             subtitle += " · since " + time.strftime("%Y-%m-%d", time.gmtime(self.kept_since / 1000))
-        title = "Feed" + (f" · {self.query_text}" if self.query_text else "")
+        # A Text, not a str (a str title is markup): the query may hold pasted hostile text.
+        title = Text("Feed" + (f" · {safe_text(self.query_text, 200)}" if self.query_text else ""))
         if feed.border_subtitle != subtitle:
             feed.border_subtitle = subtitle
-        if feed.border_title != title:
+        if getattr(feed, "_title_shown", None) != title.plain:
+            feed._title_shown = title.plain  # type: ignore[attr-defined]
             feed.border_title = title
 
     @on(FeedView.Selected)

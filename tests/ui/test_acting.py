@@ -4,6 +4,7 @@ cancel from the pending pane."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 from collections.abc import AsyncIterator
@@ -214,3 +215,57 @@ async def test_export_is_checked_by_the_policy_when_acting(demo) -> None:
         rows = await app.store.reader.execute_fetchall(
             "SELECT result, reason_code, source FROM decisions WHERE capability = 'console.export' ORDER BY id")
         assert [tuple(r) for r in rows] == [("DENY", "NO_GRANT", "TUI"), ("ALLOW", "RBAC_GRANT_ALLOW", "TUI")]
+
+
+class _FullDisk:
+    """The store's writing connection with every COMMIT failing as SQLite fails on a full disk
+    (SQLITE_FULL) while ``full``: the disk, not our code, is what is faked."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self.full = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    async def execute(self, sql: str, *args: Any) -> Any:
+        if self.full and sql.strip().upper() == "COMMIT":
+            import sqlite3
+
+            raise sqlite3.OperationalError("database or disk is full")
+        return await self._conn.execute(sql, *args)
+
+
+async def test_role_changes_pause_while_the_store_cannot_be_written(demo) -> None:
+    """A grant allowed just before the disk fills is not sent to Discord; the header says role
+    changes are paused, and when space returns the grant goes through and the header clears.
+    (tests/faults/case_disk.py does the same with a real full disk, against `collect`.)"""
+    from console.ui.widgets.status import StatusBar
+
+    app, d = demo
+    async with d.run(app):
+        sim = await ready(app, d)
+        services = d.session.services  # type: ignore[union-attr]
+        services.reconciler.schedule = Schedule(first_s=1.0, cap_s=1.0, deadline_s=60)
+        verified = sim.guild.role_id("Verified")
+        member = next(u for u in sim.guild.regular_ids() if not has_role(sim, u, verified))
+        sim.knobs.role_drop_probability = 1.0  # the first call is answered 204 and not applied
+        done = await services.roles.request(sim.guild_id, app.operator_id, member, verified, "grant",
+                                            reason="before the disk filled", source="TUI")
+        await eventually(lambda: app.store.role_change(done.change.id), what="intent committed")
+        await asyncio.sleep(0.3)  # the first (dropped) call is made
+        disk = _FullDisk(app.store._w)
+        app.store._w = disk  # type: ignore[assignment]
+        sim.knobs.role_drop_probability = 0.0  # from now on, any call would apply the role
+        sim.emit_random(5)  # the collector's next commit fails too: the console is degraded
+        header = app.query_one(StatusBar)
+        await eventually(lambda: "ROLE CHANGES PAUSED" in header.render().plain, what="paused shown", app=app)
+        assert "DEGRADED" in header.render().plain
+        assert any("Role changes paused" in str(n.message) for n in app._notifications)
+        await asyncio.sleep(2.5)  # two retry intervals: no call goes out while paused
+        assert not has_role(sim, member, verified)
+        disk.full = False
+        await eventually(lambda: "ROLE CHANGES PAUSED" not in header.render().plain, what="resumed", app=app)
+        await eventually(lambda: has_role(sim, member, verified), what="granted after space returned", app=app)
+        final = await app.store.role_change(done.change.id)
+        assert final is not None and final.state in ("pending", "confirmed")

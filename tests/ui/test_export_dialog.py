@@ -14,6 +14,7 @@ from textual.widgets import Input, RadioButton
 from console.store.export import export
 from console.ui.app import ConsoleApp
 from console.ui.screens.export_dialog import ExportDialog
+from console.ui.screens.help import HelpScreen
 from console.ui.widgets.feed import FeedView
 
 from .test_pilot import first_audit_row, settle
@@ -58,6 +59,10 @@ async def test_e_exports_the_current_filter(make_app: Callable[..., ConsoleApp],
         kinds = {json.loads(line)["kind"] for line in target.read_text().splitlines()}
         assert {"audit", "decision"} <= kinds  # the seeded feed holds more than audit entries
         assert any(f"to {target}" in n.message for n in app._notifications)
+        # The console goes on answering keys (a dialog that never finished closing froze it).
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
 
 
 async def test_bookmarks_and_the_row_under_the_cursor(make_app: Callable[..., ConsoleApp], seeded_db: Path,

@@ -62,6 +62,7 @@ class ExportDialog(ModalScreen[int | None]):
         self.running = False
         self.stop = threading.Event()
         self._path_edited = False
+        self._dismissed = False  # (not ``_closing``: Textual's own message pump uses that name)
 
     def compose(self) -> ComposeResult:
         marks = len(self.job.bookmarks)
@@ -162,7 +163,14 @@ class ExportDialog(ModalScreen[int | None]):
     def _finish(self, rows: int | None, message: str) -> None:
         self.running = False
         self.app.notify(message, markup=False, severity="information" if rows is not None else "warning")
-        self.dismiss(rows)
+        self._dismiss_once(rows)
+
+    def _dismiss_once(self, rows: int | None) -> None:
+        # Once only: a second Esc while the screen is being popped (an export just cancelled
+        # or finished) would dismiss it again, and Textual raises.
+        if not self._dismissed:
+            self._dismissed = True
+            self.dismiss(rows)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -170,4 +178,4 @@ class ExportDialog(ModalScreen[int | None]):
             self.stop.set()  # the worker removes the partial file, then closes the dialog
             self._status("Cancelling …")
         else:
-            self.dismiss(None)
+            self._dismiss_once(None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -206,8 +206,10 @@ class FeedView(ScrollView, can_focus=True):
         self._resize()
         self.refresh()
 
-    async def refresh_data(self, inserted_ids: list[int] | None = None) -> None:
-        """New records were committed. Following: show them. Paused: count them, keep the view."""
+    async def refresh_data(self, inserted_ids: list[int] | None = None,
+                           changed: Iterable[tuple[str, int]] = ()) -> None:
+        """New records were committed. Following: show them. Paused: count them, keep the view.
+        ``changed`` records (kind, id) were changed in place: those on screen are read again."""
         generation = self._generation
         snap = self.snapshot
         if not snap.anchors:
@@ -218,8 +220,30 @@ class FeedView(ScrollView, can_focus=True):
                 await self._refresh_newest_first(generation, snap, inserted_ids)
             else:
                 await self._refresh_oldest_first(generation, snap)
+            await self._reread(set(changed), generation)
         except sqlite3.DatabaseError as e:
             self._store_failed(e)
+
+    async def _reread(self, changed: set[tuple[str, int]], generation: int) -> None:
+        """Replace the loaded copies of ``changed`` records (a pending grant now confirmed, a
+        count bumped) in place: the row is redrawn without reloading its page."""
+        if not changed:
+            return
+        stale = [(page_no, i, key) for page_no, page in self._pages.items()
+                 for i, record in enumerate(page) if (key := record_key(record)) in changed]
+        if not stale:
+            return
+        fresh = await tl.fetch(self.store.reader, [tl.Ref(kind, ident) for _, _, (kind, ident) in stale])
+        if generation != self._generation:
+            return
+        by_key = {record_key(r): r for r in fresh}
+        for page_no, i, key in stale:
+            page = self._pages.get(page_no)
+            if page is not None and i < len(page) and record_key(page[i]) == key and key in by_key:
+                page[i] = by_key[key]
+        for cache_key in [k for k in self._strips if k[0] in changed]:
+            del self._strips[cache_key]
+        self.refresh()
 
     async def _refresh_newest_first(self, generation: int, snap: Snapshot, inserted_ids: list[int] | None) -> None:
         top = snap.anchors[0][1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -17,6 +18,7 @@ from textual.widgets import Input, Label, RadioButton, RadioSet, SelectionList, 
 
 from console.model.actions import CATEGORIES
 from console.model.filters import DECISION_SOURCES, ENTRY_SOURCES, KINDS, REASON_CODES, Filter
+from console.model.sanitize import safe_text
 
 RANGES = (("any", None), ("1h", 3_600_000), ("24h", 86_400_000), ("7d", 7 * 86_400_000), ("30d", 30 * 86_400_000))
 KIND_LABELS = {"audit": "audit", "decision": "decision", "role_change": "role change", "gap": "gap"}
@@ -114,7 +116,8 @@ class FilterSidebar(VerticalScroll, can_focus=False):
             order.query(RadioButton)[0 if flt.newest_first else 1].value = True
         finally:
             self.call_after_refresh(self._end_sync)
-        self.query_one("#query", Static).update(f"query: {query_text}" if query_text else "")
+        # Plain text, never markup: the query may hold text pasted from a hostile reason.
+        self.query_one("#query", Static).update(Text("query: " + safe_text(query_text, 300)) if query_text else "")
 
     def _end_sync(self) -> None:
         self._syncing = False

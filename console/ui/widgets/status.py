@@ -30,7 +30,7 @@ class StatusBar(Widget):
             self.refresh()
 
     def show(self, *, label: str, state: CollectorState, open_gaps: int, operator: str | None,
-             styles: dict[str, str], store_note: str = "") -> None:
+             styles: dict[str, str], store_note: str = "", roles_paused: bool = False) -> None:
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append(safe_text(label, 60), "bold")
         gateway_style = {"connected": styles.get("decision-allow", "green"),
@@ -45,6 +45,8 @@ class StatusBar(Widget):
         text.append(" · operator " + (safe_text(operator, 40) if operator else "none"))
         if store_note:
             text.append(" · " + safe_text(store_note, 60), styles.get("muted", "dim"))
+        if roles_paused:
+            text.append(" · ROLE CHANGES PAUSED", styles.get("danger", "bold red"))
         if state.degraded:
             text.append(" · DEGRADED: " + safe_text(state.degraded, 80), styles.get("danger", "bold red"))
         elif state.last_error:
