@@ -15,7 +15,8 @@ rendered through every widget and written by every export, report and explain ou
 
 Lone surrogates (``\\ud800``) cannot reach the store: Discord's JSON would carry them as
 ``"\\ud800"`` escapes, which orjson (hikari's and ours) refuses to decode, and SQLite refuses to
-encode them; the in-process renderers are checked with them by ``test_hostile_render.py``.
+encode them (a payload holding one is kept as a parse failure); safe_text shows them as
+``<U+D800>`` (tests/test_sanitize.py).
 """
 
 from __future__ import annotations
