@@ -14,7 +14,6 @@ import asyncio
 import io
 import logging
 import resource
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -63,23 +62,6 @@ async def test_full_disk_inside_a_transaction_degrades_the_writer_and_loses_noth
         await store.close()
 
 
-class FullDisk:
-    """The store's writing connection with every COMMIT failing the way SQLite fails on a full
-    disk (SQLITE_FULL), while ``full``: the disk, not our code, is what is faked."""
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-        self.full = True
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._conn, name)
-
-    async def execute(self, sql: str, *args: Any) -> Any:
-        if self.full and sql.strip().upper() == "COMMIT":
-            raise sqlite3.OperationalError("database or disk is full")
-        return await self._conn.execute(sql, *args)
-
-
 class Discord:
     """The Discord side of the reconciler: records every call and applies it at once."""
 
@@ -104,7 +86,7 @@ class Discord:
         return ApiResult(200, 1), "1"
 
 
-async def test_reconciler_calls_nothing_while_the_store_cannot_be_written(tmp_path: Path) -> None:
+async def test_reconciler_calls_nothing_while_the_store_cannot_be_written(tmp_path: Path, fill_disk: Any) -> None:
     store = await Store.open(tmp_path / "audit.db")
     discord = Discord()
     reconciler = Reconciler(store, discord, schedule=Schedule(first_s=0.2))  # type: ignore[arg-type]
@@ -115,8 +97,7 @@ async def test_reconciler_calls_nothing_while_the_store_cannot_be_written(tmp_pa
         change = new_change(store, GUILD, 42, 7, "grant", reason="verified", requested_by=1, source="CLI",
                             decision_id=None, deadline_s=60)
         await store.record_role_change(change)
-        disk = FullDisk(store._w)
-        store._w = disk  # type: ignore[assignment]
+        disk = fill_disk(store)
         with pytest.raises(StoreFullError):
             await store.probe_write()
         assert store.write_failure is not None
@@ -159,7 +140,7 @@ def test_a_full_log_file_is_one_line_not_a_traceback_per_record(tmp_path: Path, 
     assert "space again" in (tmp_path / "console.log").read_text()
 
 
-async def test_space_coming_back_backfills_what_could_not_be_stored(tmp_path: Path) -> None:
+async def test_space_coming_back_backfills_what_could_not_be_stored(tmp_path: Path, fill_disk: Any) -> None:
     """A new gateway session while the disk is full: its backfill fails, and what the guild did
     before the client identified again never arrives live. Space coming back must backfill it."""
     from console.discord.bot import HikariGateway
@@ -175,8 +156,7 @@ async def test_space_coming_back_backfills_what_could_not_be_stored(tmp_path: Pa
         await collector.start(HikariGateway(Secret(sim.token), rest_url=sim.rest_url, events=collector))
         await eventually(lambda: collector.backfills, 20, "first backfill")
         await collector.wait_idle()
-        disk = FullDisk(store._w)
-        store._w = disk  # type: ignore[assignment]
+        disk = fill_disk(store)
         sim.emit_random(3)
         await eventually(lambda: collector.state.degraded is not None, 5, "degraded")
         sessions = collector.state.sessions

@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from rich.console import Console
 
 from console.config import Settings
 from console.model.filters import Filter
 from console.model.records import Decision
-from console.sim.testing import eventually as wait_until
 from console.roles.reconciler import Schedule
+from console.sim.testing import eventually as wait_until
 from console.store import Store
 from console.ui.app import ConsoleApp
 from console.ui.launch import LiveSession
@@ -217,26 +216,7 @@ async def test_export_is_checked_by_the_policy_when_acting(demo) -> None:
         assert [tuple(r) for r in rows] == [("DENY", "NO_GRANT", "TUI"), ("ALLOW", "RBAC_GRANT_ALLOW", "TUI")]
 
 
-class _FullDisk:
-    """The store's writing connection with every COMMIT failing as SQLite fails on a full disk
-    (SQLITE_FULL) while ``full``: the disk, not our code, is what is faked."""
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-        self.full = True
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._conn, name)
-
-    async def execute(self, sql: str, *args: Any) -> Any:
-        if self.full and sql.strip().upper() == "COMMIT":
-            import sqlite3
-
-            raise sqlite3.OperationalError("database or disk is full")
-        return await self._conn.execute(sql, *args)
-
-
-async def test_role_changes_pause_while_the_store_cannot_be_written(demo) -> None:
+async def test_role_changes_pause_while_the_store_cannot_be_written(demo, fill_disk) -> None:
     """A grant allowed just before the disk fills is not sent to Discord; the header says role
     changes are paused, and when space returns the grant goes through and the header clears.
     (tests/faults/case_disk.py does the same with a real full disk, against `collect`.)"""
@@ -254,8 +234,7 @@ async def test_role_changes_pause_while_the_store_cannot_be_written(demo) -> Non
                                             reason="before the disk filled", source="TUI")
         await eventually(lambda: app.store.role_change(done.change.id), what="intent committed")
         await asyncio.sleep(0.3)  # the first (dropped) call is made
-        disk = _FullDisk(app.store._w)
-        app.store._w = disk  # type: ignore[assignment]
+        disk = fill_disk(app.store)
         sim.knobs.role_drop_probability = 0.0  # from now on, any call would apply the role
         sim.emit_random(5)  # the collector's next commit fails too: the console is degraded
         header = app.query_one(StatusBar)
