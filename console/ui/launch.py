@@ -118,9 +118,9 @@ async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=
     # frame and shows what it finds; a file that is not a usable database still fails here.
     store = await Store.open(store_path, readonly=readonly, quick_check=False)
     session = session_factory(store) if session_factory else None
-    services = _offline_services(store, settings) if settings is not None and session is None else None
+    offline = settings is not None and session is None
     app = ConsoleApp(store, label=label, connect=session.connect if session else None, operator_id=operator_id,
-                     services=services)
+                     services_factory=(lambda: _offline_services(store, settings)) if offline else None)
     app.alert_bell = (settings or getattr(session, "settings", None) or Settings()).alerts.bell
     try:
         await app.run_async()

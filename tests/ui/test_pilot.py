@@ -282,3 +282,31 @@ async def test_browsing_follows_another_processs_collector(seeded_db: Path, ids:
         await settle(pilot)
         assert feed.snapshot.total == total + 3
         assert feed.current.id == int(new[-1]["id"])
+
+
+async def test_offline_gatekeeper_is_built_when_explain_first_needs_it(
+        make_app: Callable[..., ConsoleApp], seeded_db: Path) -> None:
+    """`open` hands the app a way to build the gatekeeper, not the gatekeeper (that is ~40 ms of
+    startup): nothing is built until `w`, and it is built once."""
+    from console.config import Settings
+    from console.services import Services
+    from console.ui.screens.explain import ExplainScreen
+
+    built: list[Services] = []
+
+    def factory() -> Services:
+        built.append(Services(app.store, Settings(db=seeded_db, policy=None)))
+        return built[-1]
+
+    app = make_app(seeded_db, services_factory=factory)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert built == []
+        for _ in range(2):
+            await pilot.press("w")
+            await settle(pilot)
+            assert isinstance(app.screen, ExplainScreen)
+            assert app.screen.gatekeeper is built[0].gatekeeper
+            await pilot.press("escape")
+            await settle(pilot)
+        assert len(built) == 1
