@@ -792,7 +792,8 @@ class ConsoleApp(App[int]):
                 await self._request_role_change(guild_id, form)
 
         self.push_screen(RoleDialog(member_id=self._member_under_cursor(), roles=lambda: self.store.names("role"),
-                                    operator=safe_text(operator, 40)), callback=submitted)
+                                    users=lambda: self.store.names("user"), operator=safe_text(operator, 40)),
+                         callback=submitted)
 
     async def _request_role_change(self, guild_id: int, form: Any) -> None:
         from console.policy.gatekeeper import GateError

@@ -202,7 +202,7 @@ async def run_app(db: Path, home: Path, seeded: Seeded, *, now_ms: int, click_al
                         app.pop_screen()
                     await pilot.pause(0.05)
                 app.push_screen(RoleDialog(member_id=seeded.member_id, roles=lambda: store.names("role"),
-                                           operator=safe_text(more.next(), 40)))
+                                           users=lambda: store.names("user"), operator=safe_text(more.next(), 40)))
                 await pilot.pause(0.3)
                 await pilot.press(*"HZ")
                 await pilot.pause(0.3)

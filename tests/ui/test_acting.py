@@ -104,6 +104,8 @@ async def test_grant_from_the_dialog_goes_pending_then_confirmed(demo) -> None:
         await pilot.press("g")
         await eventually(lambda: isinstance(app.screen, RoleDialog), what="dialog", app=app)
         await type_into(pilot, app, "#member", str(member))
+        who = str(app.screen.query_one("#member-who").content)
+        assert who == f"→ {app.store.name_of('user', member)} ({member})", "the dialog says whom the id is"
         await pilot.press("enter")
         assert app.screen.focused.id == "role", "Enter moves to the next field"
         await pilot.press(*"Verified", "enter", *"welcome aboard", "enter")

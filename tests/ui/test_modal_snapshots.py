@@ -90,7 +90,8 @@ def test_role_dialog(snap_compare: Any, make_app: Callable[..., ConsoleApp], see
         # Offline there is no reconciler, so `g` says so (tests/ui/test_acting.py drives it live);
         # the dialog itself is the same screen.
         app.push_screen(RoleDialog(member_id=ids["member"],
-                                   roles=lambda: app.store.names("role"), operator="Head Mod"))
+                                   roles=lambda: app.store.names("role"), users=lambda: app.store.names("user"),
+                                   operator="Head Mod"))
         await _steady(pilot)
 
     assert snap_compare(make_app(seeded_db), terminal_size=SIZE, run_before=run)

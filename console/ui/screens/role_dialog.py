@@ -1,6 +1,7 @@
-"""Grant or revoke a role (``g``): member, role (name or id), reason up to 512 characters. The
-console acts as the configured operator; the policy decides first, and an ALLOW becomes a pending
-change the pending pane follows until the console sees it applied."""
+"""Grant or revoke a role (``g``): member and role (each by name or id), reason up to 512
+characters. Under each field the dialog says whom or what it resolves to, so a mistyped id is seen
+before it is submitted. The console acts as the configured operator; the policy decides first, and
+an ALLOW becomes a pending change the pending pane follows until the console sees it applied."""
 
 from __future__ import annotations
 
@@ -40,17 +41,21 @@ class RoleDialog(ModalScreen[RoleForm | None]):
     RoleDialog Input:focus { border: none; background: $primary 30%; }
     RoleDialog Label { color: $text-muted; margin-top: 1; }
     RoleDialog RadioSet { border: none; height: auto; layout: horizontal; }
+    RoleDialog .who { color: $text-muted; height: 1; padding: 0 1; }
+    RoleDialog .who.-unknown { color: $warning; }
     RoleDialog #problem { color: $error; height: auto; margin-top: 1; }
     RoleDialog Horizontal { height: auto; margin-top: 1; align-horizontal: right; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, *, member_id: int | None, roles: Callable[[], Mapping[int, str]], operator: str) -> None:
+    def __init__(self, *, member_id: int | None, roles: Callable[[], Mapping[int, str]],
+                 users: Callable[[], Mapping[int, str]] | None = None, operator: str) -> None:
         super().__init__()
         self.member_id = member_id
         # id -> name, read when needed (names arrive from Discord while the dialog is open);
         # names come from Discord: shown sanitised, matched exactly.
         self.roles = roles
+        self.users = users or dict
         self.operator = operator
 
     def compose(self) -> ComposeResult:
@@ -59,11 +64,15 @@ class RoleDialog(ModalScreen[RoleForm | None]):
             with RadioSet(id="op"):
                 yield RadioButton("grant", value=True)
                 yield RadioButton("revoke")
-            yield Label("Member (id)")
-            yield Input(str(self.member_id or ""), id="member", placeholder="a Discord user id")
+            yield Label("Member (name or id)")
+            users = sorted({safe_text(n, 100) for n in self.users().values()})[:5000]
+            yield Input(str(self.member_id or ""), id="member", placeholder="a name or a Discord user id",
+                        suggester=SuggestFromList(users))
+            yield Static("", id="member-who", classes="who")
             yield Label("Role (name or id)")
             names = sorted({safe_text(n, 100) for n in self.roles().values()})
             yield Input("", id="role", placeholder="e.g. Verified", suggester=SuggestFromList(names))
+            yield Static("", id="role-who", classes="who")
             yield Label(f"Reason (up to {REASON_MAX} characters; goes to Discord's audit log)")
             yield Input("", id="reason", max_length=REASON_MAX)
             yield Static("", id="problem")
@@ -73,6 +82,31 @@ class RoleDialog(ModalScreen[RoleForm | None]):
 
     def on_mount(self) -> None:
         self.query_one("#member" if not self.member_id else "#role", Input).focus()
+        self._show_who("member")
+
+    @on(Input.Changed, "#member")
+    @on(Input.Changed, "#role")
+    def _changed(self, event: Input.Changed) -> None:
+        self._show_who(event.input.id or "")
+
+    def _show_who(self, field: str) -> None:
+        """Under the field: the name the id belongs to, or the id a name resolves to, or why not."""
+        text = self.query_one(f"#{field}", Input).value.strip()
+        who = self.query_one(f"#{field}-who", Static)
+        if not text:
+            who.update("")
+            return
+        names = self.users() if field == "member" else self.roles()
+        found, problem = _resolve(text, names, "member" if field == "member" else "role")
+        if found is None:
+            who.update(Text(problem))
+        elif (name := names.get(found)) is not None:
+            shown = safe_text(name, 60)
+            who.update(Text(f"→ {'@' if field == 'role' else ''}{shown} ({found})"))
+        else:
+            who.update(Text(f"→ {found}: not a {'member' if field == 'member' else 'role'} the console "
+                            "has seen; check the id"))
+        who.set_class(found is None or found not in names, "-unknown")
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -96,19 +130,29 @@ class RoleDialog(ModalScreen[RoleForm | None]):
         self.focus_next()
 
     def read(self) -> tuple[RoleForm | None, str]:
-        member = parse_id(self.query_one("#member", Input).value.strip())
+        member, problem = _resolve(self.query_one("#member", Input).value.strip(), self.users(), "member")
         if member is None:
-            return None, "The member must be a Discord id (digits)."
-        role_text = self.query_one("#role", Input).value.strip()
-        role = parse_id(role_text)
+            return None, problem
+        role, problem = _resolve(self.query_one("#role", Input).value.strip(), self.roles(), "role")
         if role is None:
-            matches = [rid for rid, name in self.roles().items() if safe_text(name, 100) == role_text]
-            if len(matches) != 1:
-                return None, (f"No role named {safe_text(role_text, 60)!r}." if not matches
-                              else f"{len(matches)} roles are named that: use the id.")
-            role = matches[0]
+            return None, problem
         reason = self.query_one("#reason", Input).value.strip()
         if not reason:
             return None, "Say why: the reason goes to Discord's audit log with the request id."
         op = "revoke" if self.query_one("#op", RadioSet).pressed_index == 1 else "grant"
         return RoleForm(member, role, op, reason), ""
+
+
+def _resolve(text: str, names: Mapping[int, str], what: str) -> tuple[int | None, str]:
+    """An id as typed, or the one id whose (sanitised) name is exactly ``text``."""
+    if not text:
+        return None, f"Which {what}? A name or a Discord id."
+    ident = parse_id(text)
+    if ident is not None:
+        return ident, ""
+    matches = [i for i, name in names.items() if safe_text(name, 100) == text]
+    if len(matches) == 1:
+        return matches[0], ""
+    if matches:
+        return None, f"{len(matches)} {what}s are named that: use the id."
+    return None, f"No {what} named {safe_text(text, 60)!r}."
