@@ -55,6 +55,10 @@ class IngestResult:
     changed: list[tuple[str, int]] = field(default_factory=list)
 
 
+#: What quick_check runs (tests swap in a slow statement to prove it can be stopped).
+QUICK_CHECK_SQL = "PRAGMA quick_check"
+
+
 @dataclass(frozen=True, slots=True)
 class StoredEntry:
     id: int
@@ -140,6 +144,8 @@ class Store:
         #: console is degraded meanwhile, and the reconciler calls nothing on Discord.
         self.write_failure: str | None = None
         self._write_listeners: list[Callable[[str | None], None]] = []
+        self._scan: aiosqlite.Connection | None = None  # see scanner()
+        self._scan_opening = asyncio.Lock()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -198,9 +204,16 @@ class Store:
         if self.closed:
             return
         self.closed = True
-        # Reader first: the writer, closing last, checkpoints and removes the WAL, so a cleanly
+        for db in (self._scan, self._r):
+            if db is not None:
+                # A read still running (an exact count or the sparse index over a million
+                # entries: ~1 s) has nobody left to answer, and the close would queue behind it.
+                # Writes are never interrupted.
+                with contextlib.suppress(Exception):
+                    await db.interrupt()
+        # Readers first: the writer, closing last, checkpoints and removes the WAL, so a cleanly
         # closed store is one self-contained file (a read-only connection cannot do that).
-        for db in (self._r, self._w):
+        for db in (self._scan, self._r, self._w):
             if db is not None:
                 with contextlib.suppress(Exception):
                     await db.close()
@@ -212,6 +225,24 @@ class Store:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    async def scanner(self) -> aiosqlite.Connection:
+        """A read connection of its own for scans of a whole filter — exact counts, the sparse
+        index, the sparkline. At a million entries they read for up to a second, and the page
+        fetches and lookups on ``reader`` must not queue behind them (keys waited a second after
+        opening a big store). Opened on first use."""
+        async with self._scan_opening:
+            if self.closed:
+                raise ValueError("the store is closed")
+            if self._scan is None:
+                db = await connect(self.path, readonly=True)
+                try:
+                    await prepare(db, self.path, readonly=True, quick_check=False)
+                except BaseException:
+                    await db.close()
+                    raise
+                self._scan = db
+            return self._scan
 
     @property
     def reader(self) -> aiosqlite.Connection:
@@ -747,9 +778,14 @@ class Store:
         """
         db = await connect(self.path, readonly=True)
         try:
-            found = await rows(db, "PRAGMA quick_check")
+            found = await rows(db, QUICK_CHECK_SQL)
         except sqlite3.DatabaseError as e:
             return str(e)
+        except asyncio.CancelledError:
+            # The check runs on in aiosqlite's thread, and closing queues behind it: quitting the
+            # console a moment after opening a big store waited seconds for it. Stop it now.
+            await db.interrupt()
+            raise
         finally:
             await db.close()
         problems = [" ".join(str(r[0]).split()) for r in found if r[0] != "ok"]

@@ -399,7 +399,7 @@ class ConsoleApp(App[int]):
         now = time.monotonic()
         # The sparkline needs no more than one update in 5 s — unless it still shows nothing.
         if now - self._activity_at >= 5.0 or not self._activity_total:
-            await self._refresh_activity()
+            self._refresh_activity()
         self.open_gaps = await self.store.open_gap_count()
         kept = await self.store.kept_since()
         if kept != self.kept_since:
@@ -408,17 +408,23 @@ class ConsoleApp(App[int]):
         self._render_status()
         await self._refresh_pending()
 
-    async def _refresh_activity(self) -> None:
-        """The sparkline: the filter's date range, or the last 24 hours, in 60 buckets."""
+    def _refresh_activity(self) -> None:
+        """The sparkline: the filter's date range, or the last 24 hours, in 60 buckets. In a
+        worker: over a big store the query reads for up to a second, and neither keys, nor a
+        newer filter (it replaces this one), nor quitting should wait for it."""
         self._activity_at = time.monotonic()
+        self.run_worker(self._activity(self.filter), group="activity", exclusive=True, exit_on_error=False)
+
+    async def _activity(self, flt: Filter) -> None:
         now = self.clock()
-        start = self.filter.since_ms if self.filter.since_ms is not None else now - 86_400_000
-        end = self.filter.until_ms if self.filter.until_ms is not None else now + 1
-        counts = await tl.histogram(self.store.reader, self.filter, start_ms=start, end_ms=end, buckets=60)
-        self._activity_total = sum(counts)
-        hours = max(1, round((end - start) / 3_600_000))
-        label = f"last {hours}h" if self.filter.since_ms is None else f"{hours}h range"
-        self.query_one(ActivityBar).show(counts, label)
+        start = flt.since_ms if flt.since_ms is not None else now - 86_400_000
+        end = flt.until_ms if flt.until_ms is not None else now + 1
+        with _closing_quietly():
+            counts = await tl.histogram(await self.store.scanner(), flt, start_ms=start, end_ms=end, buckets=60)
+            self._activity_total = sum(counts)
+            hours = max(1, round((end - start) / 3_600_000))
+            label = f"last {hours}h" if flt.since_ms is None else f"{hours}h range"
+            self.query_one(ActivityBar).show(counts, label)
 
     async def _watch_other_writers(self) -> None:
         with _closing_quietly():
@@ -610,7 +616,7 @@ class ConsoleApp(App[int]):
         self.query_one(FilterSidebar).show_filter(flt, self.query_text)
         self._view_changed()
         await self.query_one(FeedView).load(flt)
-        await self._refresh_activity()
+        self._refresh_activity()
 
     @on(FilterSidebar.Changed)
     async def _sidebar_changed(self, event: FilterSidebar.Changed) -> None:
@@ -625,7 +631,7 @@ class ConsoleApp(App[int]):
             self.query_text = format_filter(flt, self.store.name_of)
             self._view_changed()
             await self.query_one(FeedView).load(flt)
-            await self._refresh_activity()
+            self._refresh_activity()
 
     def _pick(self, attribute: str) -> int | None:
         record = self.query_one(FeedView).current

@@ -213,3 +213,56 @@ async def test_a_writer_cancelled_while_beginning_leaves_no_open_transaction(tmp
             assert await store.setting("after") == str(delay)
     finally:
         await store.close()
+
+
+async def test_a_cancelled_quick_check_stops_at_once(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """quick_check reads the whole file on its own connection (seconds at 1M entries). Quitting
+    cancels it; without an interrupt the connection's close queued behind the running check."""
+    import asyncio
+    import time
+
+    from console.store import store as store_module
+
+    # A statement that runs for ~20 s unless interrupted, in place of reading a huge file.
+    monkeypatch.setattr(store_module, "QUICK_CHECK_SQL",
+                        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 150000000)"
+                        " SELECT count(*) FROM c")
+    s = await Store.open(db_path)
+    try:
+        check = asyncio.create_task(s.quick_check())
+        await asyncio.sleep(0.3)
+        assert not check.done()
+        started = time.perf_counter()
+        check.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await check
+        assert time.perf_counter() - started < 5
+    finally:
+        await s.close()
+
+
+async def test_scans_do_not_hold_up_reads_or_closing(db_path: Path) -> None:
+    """Whole-filter scans (exact counts, the sparse index, the sparkline) run on a connection of
+    their own: a page read does not queue behind one, and closing stops one at once."""
+    import asyncio
+    import time
+
+    from console.store.connection import one
+
+    slow = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 150000000)"
+            " SELECT count(*) FROM c")  # ~20 s unless interrupted
+    s = await Store.open(db_path)
+    scanner = await s.scanner()
+    assert scanner is not s.reader and await s.scanner() is scanner
+    scan = asyncio.create_task(one(scanner, slow))
+    await asyncio.sleep(0.3)
+    started = time.perf_counter()
+    assert await one(s.reader, "SELECT count(*) FROM audit_entries") == (0,)
+    assert time.perf_counter() - started < 2, "a read waited for the scan"
+    started = time.perf_counter()
+    await s.close()
+    assert time.perf_counter() - started < 5, "closing waited for the scan"
+    with pytest.raises(sqlite3.OperationalError, match="interrupted"):
+        await scan
+    with pytest.raises(ValueError):
+        await s.scanner()

@@ -163,14 +163,14 @@ class FeedView(ScrollView, can_focus=True):
             self._set_total(capped)
             if not self.approximate:
                 return
-            total = await tl.count(self.store.reader, self.filter)
+            total = await tl.count(await self.store.scanner(), self.filter)
             self.approximate = False
             if generation != self._generation:
                 return
             self._set_total(total)
             if total > INDEX_EVERY:
                 await self._build_index(generation)
-        except sqlite3.DatabaseError as e:
+        except (sqlite3.DatabaseError, ValueError) as e:  # ValueError: the store closed meanwhile
             self._store_failed(e)
 
     def _set_total(self, total: int) -> None:
@@ -185,11 +185,13 @@ class FeedView(ScrollView, can_focus=True):
         self.post_message(self.Changed(self))
 
     def _store_failed(self, error: Exception) -> None:
+        if self.store.closed:
+            return  # closing stops the reads still running (Store.close): nothing failed
         self.app.notify(f"Reading the store failed: {error}", title="Store error", severity="error",
                         timeout=20, markup=False)
 
     async def _build_index(self, generation: int) -> None:
-        total, ids = await tl.sparse_index(self.store.reader, self.filter, INDEX_EVERY)
+        total, ids = await tl.sparse_index(await self.store.scanner(), self.filter, INDEX_EVERY)
         if generation != self._generation or not ids:
             return
         anchors = tuple((i * INDEX_EVERY, anchor) for i, anchor in enumerate(ids))
