@@ -3,6 +3,7 @@ behind the selected one."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -31,9 +32,10 @@ class AlertsScreen(ModalScreen[int | None]):
     AlertsScreen #alerts-empty { padding: 1 2; }
     """
 
-    def __init__(self, alerts: list[Alert]) -> None:
+    def __init__(self, alerts: list[Alert], name_of: Callable[[str, int | None], str | None] | None = None) -> None:
         super().__init__()
         self.alerts = alerts
+        self.name_of = name_of or (lambda _kind, _id: None)
 
     def compose(self) -> ComposeResult:
         with Vertical() as box:
@@ -47,14 +49,16 @@ class AlertsScreen(ModalScreen[int | None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("time (UTC)", "severity", "rule", "guild", "summary", "records")
+        # What happened first; the guild (by name: a snowflake took a fifth of the width) after.
+        table.add_columns("time (UTC)", "severity", "rule", "summary", "guild", "records")
         for a in self.alerts:
+            guild = self.name_of("guild", a.guild_id)
             table.add_row(
                 Text(iso_utc(a.created_at)[:19].replace("T", " ")),
                 Text(a.severity, SEVERITY_STYLE.get(a.severity, "")),
                 Text(a.rule),
-                Text(str(a.guild_id)),
                 Text(safe_text(a.summary, 160)),
+                Text(safe_text(guild, 32) if guild else str(a.guild_id)),
                 Text(f"{len(a.record_ids)}: {', '.join(map(str, a.record_ids[:3]))}{' …' if len(a.record_ids) > 3 else ''}"),
                 key=str(a.id),
             )
