@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="export records as CSV, JSON or JSON Lines")
     _common(p, rest=False)
     p.add_argument("--format", required=True, choices=("csv", "json", "jsonl"))
-    p.add_argument("--out", default="-", help="output file, or - for standard output (default)")
+    p.add_argument("-o", "--out", default="-", help="output file, or - for standard output (default)")
     _filters(p)
     p.add_argument("--query", metavar="QUERY",
                    help="a search-bar query, e.g. 'actor:123 action:MEMBER_BAN_ADD since:7d \"raid\"' (ANDs with the flags)")
@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", metavar="WHEN", help="end (default now); same forms as --since")
     p.add_argument("--guild", action="append", default=[], metavar="ID", help="only this guild (repeatable)")
     p.add_argument("--format", default="markdown", choices=("markdown", "json"), help="default markdown")
-    p.add_argument("--out", default="-", help="output file, or - for standard output (default)")
+    p.add_argument("-o", "--out", default="-", help="output file, or - for standard output (default)")
 
     p = sub.add_parser("verify", help="check the store: SQLite's integrity and the hash chain (exit 0 ok, 1 not)")
     _common(p, rest=False)

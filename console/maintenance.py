@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from console.config import ConfigError, Settings
-from console.store.connection import check_file, describe, readonly_uri
+from console.store.connection import NO_DATABASE_HINT, check_file, describe, readonly_uri
 from console.store.errors import StoreError
 from console.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
@@ -28,7 +28,7 @@ def _out(line: str) -> None:
 def _check_ours(path: Path) -> None:
     """Bad input (exit 2): no file, not SQLite, not ours, or newer than this console."""
     if not path.exists():
-        raise ConfigError(f"no database at {path}")
+        raise ConfigError(f"no database at {path}{NO_DATABASE_HINT}")
     check_file(path, must_exist=True)
     try:
         db = sqlite3.connect(readonly_uri(path), uri=True, timeout=5.0)
@@ -79,7 +79,7 @@ async def _prune(settings: Settings, dry_run: bool) -> int:
 
     path = settings.db.expanduser()
     if not path.exists():
-        raise ConfigError(f"no database at {path}")
+        raise ConfigError(f"no database at {path}{NO_DATABASE_HINT}")
     retention = settings.retention
     # Beside a running collector too: SQLite serialises the writes, and the chain's head is read
     # inside each transaction.

@@ -51,6 +51,11 @@ def describe(exc: BaseException, path: Path) -> str:
     return f"database {path}: {text}"
 
 
+#: Said after "no database at …": a new user's first `open` or `export` lands here.
+NO_DATABASE_HINT = (" (nothing collected there yet: `audit-console demo` tries the console on a simulated guild;"
+                    " `collect` or `run` fill a store)")
+
+
 def check_file(path: Path, *, must_exist: bool, write: bool = False) -> None:
     """Refuse what is plainly not a usable database file before SQLite touches it (SQLite would
     leave a -shm file beside it even when the open then fails). ``write``: the caller is going to
@@ -58,7 +63,7 @@ def check_file(path: Path, *, must_exist: bool, write: bool = False) -> None:
     without a word, and the first write would fail far from here)."""
     if not path.exists():
         if must_exist:
-            raise StoreError(f"no database at {path}")
+            raise StoreError(f"no database at {path}{NO_DATABASE_HINT}")
         parent = path.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)

@@ -97,6 +97,8 @@ def test_unusable_databases_are_refused_and_left_untouched(tmp_path: Path) -> No
 
     assert_one_line(run("export", "--format", "csv", "--db", str(tmp_path)), 2, "is a folder")
     assert_one_line(run("open", "--db", str(tmp_path / "none.db")), 2, "no database at")
+    # A new user's first `open` says where to start.
+    assert_one_line(run("open", "--db", str(tmp_path / "none.db")), 2, "audit-console demo")
 
 
 def test_corrupt_database(tmp_path: Path) -> None:

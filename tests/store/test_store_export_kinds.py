@@ -201,11 +201,13 @@ def test_cli_query_filters_like_the_search_bar(db_path: Path, tmp_path: Path,
 
     asyncio.run(build())
     out = tmp_path / "q.jsonl"
-    code = main(["export", "--db", str(db_path), "--format", "jsonl", "--out", str(out),
-                 "--query", f'actor:{MOD} action:MEMBER_KICK "raid"'])
-    assert code == 0
-    got = [json.loads(x) for x in out.read_text().splitlines()]
-    assert [(r["kind"], r["action"], r["reason"]) for r in got] == [("audit", "MEMBER_KICK", "raid incoming")]
+    for out_flag in ("--out", "-o"):
+        out.unlink(missing_ok=True)
+        code = main(["export", "--db", str(db_path), "--format", "jsonl", out_flag, str(out),
+                     "--query", f'actor:{MOD} action:MEMBER_KICK "raid"'])
+        assert code == 0
+        got = [json.loads(x) for x in out.read_text().splitlines()]
+        assert [(r["kind"], r["action"], r["reason"]) for r in got] == [("audit", "MEMBER_KICK", "raid incoming")]
     # ANDed with the flags: --action MEMBER_BAN_ADD and action:MEMBER_KICK have nothing in common.
     code = main(["export", "--db", str(db_path), "--format", "jsonl", "--out", str(out), "--action",
                  "MEMBER_BAN_ADD", "--query", "action:MEMBER_KICK"])
