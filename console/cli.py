@@ -373,9 +373,24 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost subcommand's parser (``role grant``, ``export``), else the top one."""
+    chosen = parser
+    for dest in ("command", "role_op", "policy_command"):
+        name = getattr(args, dest, None)
+        subs = [a for a in chosen._actions if isinstance(a, argparse._SubParsersAction)]
+        if not name or not subs or name not in subs[0].choices:
+            break
+        chosen = subs[0].choices[name]
+    return chosen
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # Said by the command's own parser, so the hint points at `audit-console export --help`.
+        _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")
     if not args.command:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT

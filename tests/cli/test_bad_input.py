@@ -37,7 +37,9 @@ FAKE_TOKEN = "OTAwMDAwMDAwMDAwMDAwMDQy.sim.token-that-is-long-enough-xx"
     [
         (("bogus",), "invalid choice"),
         (("export", "--format", "xml"), "invalid choice"),
-        (("export", "--format", "csv", "--bogus"), "unrecognized arguments"),
+        (("export", "--format", "csv", "--bogus"), "unrecognized arguments: --bogus (see audit-console export --help)"),
+        (("role", "revoke", "--guild", "1", "--member", "2", "--role", "3", "--reason", "x", "--bogus"),
+         "unrecognized arguments: --bogus (see audit-console role revoke --help)"),
         (("export", "--format", "csv", "--since", "yesterday"), "bad date"),
         (("export", "--format", "csv", "--action", "MEMBER_EXPLODE"), "unknown action"),
         (("export", "--format", "csv", "--actor", "bob"), "expected a Discord id"),
