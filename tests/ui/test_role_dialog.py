@@ -50,6 +50,8 @@ async def test_member_and_role_by_name_or_id(make_app: Callable[..., ConsoleApp]
         assert "not a member the console has seen" in unknown
         assert dialog.query_one("#member-who").has_class("-unknown")
         assert (await _type(pilot, dialog, "member", "nobody at all")) == "No member named 'nobody at all'."
+        partial = await _type(pilot, dialog, "member", name[:-1])
+        assert partial.endswith("start with that: keep typing, → completes."), partial
         assert dialog.read()[0] is None
 
 

@@ -97,7 +97,13 @@ class RoleDialog(ModalScreen[RoleForm | None]):
             who.update("")
             return
         names = self.users() if field == "member" else self.roles()
-        found, problem = _resolve(text, names, "member" if field == "member" else "role")
+        what = "member" if field == "member" else "role"
+        found, problem = _resolve(text, names, what)
+        if found is None and problem.startswith("No "):
+            # Still typing, most likely: say how many names it could become.
+            starts = sum(1 for name in names.values() if safe_text(name, 100).startswith(text))
+            if starts:
+                problem = f"{starts} {what}{'s' if starts > 1 else ''} start with that: keep typing, → completes."
         if found is None:
             who.update(Text(problem))
         elif (name := names.get(found)) is not None:
