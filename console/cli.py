@@ -376,13 +376,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
     """The innermost subcommand's parser (``role grant``, ``export``), else the top one."""
     chosen = parser
-    for dest in ("command", "role_op", "policy_command"):
-        name = getattr(args, dest, None)
+    while True:
         subs = [a for a in chosen._actions if isinstance(a, argparse._SubParsersAction)]
-        if not name or not subs or name not in subs[0].choices:
-            break
+        name = getattr(args, subs[0].dest, None) if subs else None
+        if name not in (subs[0].choices if subs else ()):
+            return chosen
         chosen = subs[0].choices[name]
-    return chosen
 
 
 def main(argv: Sequence[str] | None = None) -> int:

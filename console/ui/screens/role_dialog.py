@@ -98,20 +98,14 @@ class RoleDialog(ModalScreen[RoleForm | None]):
             return
         names = self.users() if field == "member" else self.roles()
         what = "member" if field == "member" else "role"
-        found, problem = _resolve(text, names, what)
-        if found is None and problem.startswith("No "):
-            # Still typing, most likely: say how many names it could become.
-            starts = sum(1 for name in names.values() if safe_text(name, 100).startswith(text))
-            if starts:
-                problem = f"{starts} {what}{'s' if starts > 1 else ''} start with that: keep typing, → completes."
+        found, problem = _resolve(text, names, what, typing=True)
         if found is None:
             who.update(Text(problem))
         elif (name := names.get(found)) is not None:
             shown = safe_text(name, 60)
             who.update(Text(f"→ {'@' if field == 'role' else ''}{shown} ({found})"))
         else:
-            who.update(Text(f"→ {found}: not a {'member' if field == 'member' else 'role'} the console "
-                            "has seen; check the id"))
+            who.update(Text(f"→ {found}: not a {what} the console has seen; check the id"))
         who.set_class(found is None or found not in names, "-unknown")
 
     def action_cancel(self) -> None:
@@ -149,16 +143,27 @@ class RoleDialog(ModalScreen[RoleForm | None]):
         return RoleForm(member, role, op, reason), ""
 
 
-def _resolve(text: str, names: Mapping[int, str], what: str) -> tuple[int | None, str]:
-    """An id as typed, or the one id whose (sanitised) name is exactly ``text``."""
+def _resolve(text: str, names: Mapping[int, str], what: str, *, typing: bool = False) -> tuple[int | None, str]:
+    """An id as typed, or the one id whose (sanitised) name is exactly ``text``. ``typing``: when
+    nothing matches exactly, say how many names it could still become (one pass over the names:
+    this runs on every keystroke)."""
     if not text:
         return None, f"Which {what}? A name or a Discord id."
     ident = parse_id(text)
     if ident is not None:
         return ident, ""
-    matches = [i for i, name in names.items() if safe_text(name, 100) == text]
+    matches: list[int] = []
+    starts = 0
+    for i, name in names.items():
+        clean = safe_text(name, 100)
+        if clean == text:
+            matches.append(i)
+        elif typing and clean.startswith(text):
+            starts += 1
     if len(matches) == 1:
         return matches[0], ""
     if matches:
         return None, f"{len(matches)} {what}s are named that: use the id."
+    if starts:
+        return None, f"{starts} {what}{'s' if starts > 1 else ''} start with that: keep typing, → completes."
     return None, f"No {what} named {safe_text(text, 60)!r}."
