@@ -18,7 +18,7 @@ import io
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final, Literal
@@ -29,7 +29,7 @@ from console.model import export_format as fmt_
 from console.model.actions import documented_name
 from console.model.filters import Filter
 from console.model.snowflake import iso_utc
-from console.store import queries, timeline
+from console.store import export_workers, queries, timeline
 from console.store.connection import check_file, describe, readonly_uri
 from console.store.errors import StoreError
 from console.store.schema import APPLICATION_ID
@@ -38,7 +38,7 @@ ExportFormat = Literal["csv", "json", "jsonl"]
 FORMATS: Final[tuple[str, ...]] = ("csv", "json", "jsonl")
 Progress = Callable[[int, "int | None"], None]
 
-_COLUMNS: Final = "id, guild_id, received_at, source, revision, raw"
+COLUMNS: Final = "id, guild_id, received_at, source, revision, raw"
 #: Rows per keyset page (one short read transaction each) and per fetchmany/write.
 PAGE: Final = 5000
 BATCH: Final = 1000
@@ -108,16 +108,16 @@ def _rows(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None) -> Ite
             chunk = wanted[i : i + 500]
             marks = ",".join("?" * len(chunk))
             rows = db.execute(
-                f"SELECT {_COLUMNS} FROM audit_entries WHERE id IN ({marks}) ORDER BY id {order}", chunk
+                f"SELECT {COLUMNS} FROM audit_entries WHERE id IN ({marks}) ORDER BY id {order}", chunk
             ).fetchall()
             if rows:
                 yield rows
         return
     # Oldest-first exports stop at what was stored when they began (no chasing live ingest).
-    (ceiling,) = db.execute("SELECT max(id) FROM audit_entries").fetchone()
+    ceiling = _ceiling(db)
     before = after = None
     while True:
-        sql, args = queries.entry_page(flt, before=before, after=after, limit=PAGE, columns=_COLUMNS)
+        sql, args = queries.entry_page(flt, before=before, after=after, limit=PAGE, columns=COLUMNS)
         cur = db.execute(sql, args)
         got = 0
         last = None
@@ -137,6 +137,12 @@ def _rows(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None) -> Ite
             before = last
         else:
             after = last
+
+
+def _ceiling(db: sqlite3.Connection) -> int | None:
+    """The newest entry id stored now: where an export that started now ends."""
+    (ceiling,) = db.execute("SELECT max(id) FROM audit_entries").fetchone()
+    return ceiling
 
 
 #: The other kinds of record the feed shows, their tables and stored columns.
@@ -264,92 +270,119 @@ def _export(
         progress(0, total)
 
     text_out = isinstance(out, io.TextIOBase)
-    wrapper: io.TextIOWrapper | None = None
-    if fmt == "csv":
-        if text_out:
-            sink: Any = out
-        else:
-            wrapper = io.TextIOWrapper(out, encoding="utf-8", newline="")  # type: ignore[arg-type]
-            sink = wrapper
-        writer = csv.writer(sink, quoting=csv.QUOTE_ALL)
-        writer.writerow(fmt_.CSV_COLUMNS)
-        to_row = fmt_.any_csv_row if others else fmt_.csv_row
-
-        def write_batch(records: list[dict[str, Any]]) -> None:
-            writer.writerows([to_row(r) for r in records])
+    write_bytes: Callable[[bytes], Any]
+    if text_out:
+        def write_bytes(data: bytes) -> Any:
+            return out.write(data.decode("utf-8"))  # type: ignore[arg-type]
     else:
-        write_bytes: Callable[[bytes], Any]
-        if text_out:
-            def write_bytes(data: bytes) -> Any:
-                return out.write(data.decode("utf-8"))  # type: ignore[arg-type]
-        else:
-            write_bytes = out.write  # type: ignore[assignment]
-        if fmt == "json":
-            head = {
-                "format": fmt_.EXPORT_FORMAT_NAME,
-                "format_version": fmt_.EXPORT_FORMAT_VERSION,
-                "exported_at": iso_utc(now_ms if now_ms is not None else int(time.time() * 1000)),
-                "filter": filter_description(flt),
-            }
-            if ids is not None:
-                head["ids"] = sorted({str(i) for i in ids})
-            # The header object without its closing brace, then the records array.
-            write_bytes(fmt_.dumps(head)[:-1] + b',"records":[\n')
-            first = True
+        write_bytes = out.write  # type: ignore[assignment]
+    if fmt == "csv":
+        write_bytes(csv_text([fmt_.CSV_COLUMNS]))
+    elif fmt == "json":
+        head = {
+            "format": fmt_.EXPORT_FORMAT_NAME,
+            "format_version": fmt_.EXPORT_FORMAT_VERSION,
+            "exported_at": iso_utc(now_ms if now_ms is not None else int(time.time() * 1000)),
+            "filter": filter_description(flt),
+        }
+        if ids is not None:
+            head["ids"] = sorted({str(i) for i in ids})
+        # The header object without its closing brace, then the records array.
+        write_bytes(fmt_.dumps(head)[:-1] + b',"records":[\n')
+    first = True
 
-            def write_batch(records: list[dict[str, Any]]) -> None:
-                nonlocal first
-                data = b",\n".join(fmt_.dumps(r) for r in records)
-                write_bytes(data if first else b",\n" + data)
-                first = False
-        else:
-            def write_batch(records: list[dict[str, Any]]) -> None:
-                write_bytes(b"".join(fmt_.json_line(r) for r in records))
+    def write_chunk(data: bytes) -> None:
+        nonlocal first
+        if data:
+            write_bytes(b",\n" + data if fmt == "json" and not first else data)
+            first = False
 
+    encode = encoder(fmt, fmt_.any_csv_row if others else fmt_.csv_row)
     done = 0
     cancelled = False
-    record = fmt_.AuditRecords(name_map).record
-    loads = orjson.loads
-    try:
-        batches: Iterator[list[Any]] = _rows(db, flt, ids)
-        if others:
-            batches = _merged(db, flt, ids, others, record, name_map, loads)
-            record = None  # type: ignore[assignment]
-        for batch in batches:
-            if cancel is not None and cancel.is_set():
-                cancelled = True
-                break
-            if record is None:
-                # Already records (the merged timeline builds them as it goes).
-                for start in range(0, len(batch), _SLICE):
-                    write_batch(batch[start : start + _SLICE])
-                    time.sleep(0)
-                done += len(batch)
-                if progress is not None:
-                    progress(done, total)
-                continue
-            for start in range(0, len(batch), _SLICE):
-                records = [
-                    record(loads(raw), gid, recv, src, rev)
-                    for _id, gid, recv, src, rev, raw in batch[start : start + _SLICE]
-                ]
-                write_batch(records)
-                done += len(records)
-                # Hand the GIL over: otherwise the UI loop's thread waits up to the 5 ms switch
-                # interval at every wake-up while this thread formats rows (performance.md E2).
-                time.sleep(0)
+    if not others and ids is None and export_workers.worth_it(db, flt, total):
+        # A big export of audit entries: rendered by worker processes, several chunks at once.
+        # This thread only reads ids (whole table pages: the id is the rowid), once, in order:
+        # its page cache would hold nothing it reads again.
+        db.execute(f"PRAGMA cache_size = {export_workers.CACHE}")
+        for rows, data in export_workers.render(path, flt, fmt, name_map, _ceiling(db), db, cancel):
+            write_chunk(data)
+            done += rows
             if progress is not None:
                 progress(done, total)
         if cancel is not None and cancel.is_set():
             cancelled = True
-        if fmt == "json":
-            tail = {"count": done, "complete": not cancelled}
-            write_bytes(b"\n]," + fmt_.dumps(tail)[1:] + b"\n")
-    finally:
-        if wrapper is not None:
-            wrapper.flush()
-            wrapper.detach()
+        return _finish(fmt, write_bytes, done, cancelled)
+    record = fmt_.AuditRecords(name_map).record
+    loads = orjson.loads
+    batches: Iterator[list[Any]] = _rows(db, flt, ids)
+    if others:
+        batches = _merged(db, flt, ids, others, record, name_map, loads)
+        record = None  # type: ignore[assignment]
+    for batch in batches:
+        if cancel is not None and cancel.is_set():
+            cancelled = True
+            break
+        if record is None:
+            # Already records (the merged timeline builds them as it goes).
+            for start in range(0, len(batch), _SLICE):
+                write_chunk(encode(batch[start : start + _SLICE]))
+                time.sleep(0)
+            done += len(batch)
+            if progress is not None:
+                progress(done, total)
+            continue
+        for start in range(0, len(batch), _SLICE):
+            records = [
+                record(loads(raw), gid, recv, src, rev)
+                for _id, gid, recv, src, rev, raw in batch[start : start + _SLICE]
+            ]
+            write_chunk(encode(records))
+            done += len(records)
+            # Hand the GIL over: otherwise the UI loop's thread waits up to the 5 ms switch
+            # interval at every wake-up while this thread formats rows (performance.md E2).
+            time.sleep(0)
+        if progress is not None:
+            progress(done, total)
+    if cancel is not None and cancel.is_set():
+        cancelled = True
+    return _finish(fmt, write_bytes, done, cancelled)
+
+
+def _finish(fmt: str, write_bytes: Callable[[bytes], Any], done: int, cancelled: bool) -> ExportResult:
+    if fmt == "json":
+        tail = {"count": done, "complete": not cancelled}
+        write_bytes(b"\n]," + fmt_.dumps(tail)[1:] + b"\n")
     return ExportResult(rows=done, cancelled=cancelled)
+
+
+def csv_text(rows: Iterable[Sequence[str]]) -> bytes:
+    """Rows as CSV bytes (UTF-8, every cell quoted, CRLF line ends)."""
+    buf = io.StringIO(newline="")
+    csv.writer(buf, quoting=csv.QUOTE_ALL).writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def encoder(fmt: str, to_row: Callable[[Mapping[str, Any]], list[str]] = fmt_.csv_row,
+            ) -> Callable[[list[dict[str, Any]]], bytes]:
+    """Records → the bytes of their rows in ``fmt`` (JSON: comma-separated, no brackets)."""
+    if fmt == "csv":
+        buf = io.StringIO(newline="")
+        writer = csv.writer(buf, quoting=csv.QUOTE_ALL)
+
+        def encode(records: list[dict[str, Any]]) -> bytes:
+            writer.writerows([to_row(r) for r in records])
+            data = buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+            return data.encode("utf-8")
+    elif fmt == "json":
+        def encode(records: list[dict[str, Any]]) -> bytes:
+            return b",\n".join([fmt_.dumps(r) for r in records])
+    else:
+        def encode(records: list[dict[str, Any]]) -> bytes:
+            return b"".join([fmt_.json_line(r) for r in records])
+    return encode
 
 
 def _merged(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None,

@@ -79,12 +79,16 @@ def _bounds(column: str, low: int | None, high: int | None) -> tuple[list[str], 
 
 
 def entry_page(
-    flt: Filter, *, before: int | None, after: int | None, limit: int, columns: str
+    flt: Filter, *, before: int | None, after: int | None, limit: int, columns: str,
+    order: str | None = None,
 ) -> tuple[str, list[Any]]:
-    """One page: ``before`` pages towards older entries, ``after`` towards newer ones."""
+    """One page: ``before`` pages towards older entries, ``after`` towards newer ones
+    (``order``, ``"ASC"`` or ``"DESC"``, overrides that: an id range in a chosen order)."""
     where, args, match = entry_where(flt)
     low, high = id_bounds(flt, before, after)
-    if before is not None:
+    if order is not None:
+        pass
+    elif before is not None:
         order = "DESC"
     elif after is not None:
         order = "ASC"

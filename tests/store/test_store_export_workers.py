@@ -1,0 +1,172 @@
+"""Big exports rendered by worker processes (console/store/export_workers.py): real processes over
+a real store, with the size thresholds lowered so that a few hundred entries take that path.
+
+The reference is the same export on the single-thread path: the bytes must be identical, in
+every format and order, for filtered exports, for hostile text and for every kind of change."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from store_helpers import NAMES, NOW_MS, T0_MS, dataset, raw_entry, snowflake
+
+from console.model.filters import Filter
+from console.store import Store, StoreError, export_workers
+from console.store.export import ExportResult, export
+
+G = 1_000_000_000_000_001
+ACTOR = 2_000_000_000_000_000
+HOSTILE = ["=HYPERLINK(\"x\")", "-1", "\x1b]52;c;aGk=\x07 osc", "\u202eevil \u200b", "quote \" and , comma",
+           "line\nbreak", "全角＝1"]
+
+
+@pytest.fixture
+async def varied_db(db_path: Path) -> Path:
+    """Four hundred seeded entries (bans, nicknames, permission changes, bulk deletes, unknown
+    actions) plus hostile reasons, role changes and overwrites, with names for most ids."""
+    s = await Store.open(db_path, clock=lambda: NOW_MS)
+    try:
+        for (kind, ident), name in NAMES.items():
+            await s.upsert_names(G, kind, [(ident, name)])
+        rows = dataset(seed=11, n=400)
+        for row in rows:
+            await s.add_entries([row.raw], source="backfill", guild_id=row.guild_id)
+        extra = [
+            raw_entry(snowflake(T0_MS - 10_000 + i, i), 22, user_id=ACTOR, target_id=ACTOR + 1, reason=r)
+            for i, r in enumerate(HOSTILE)
+        ]
+        extra.append(raw_entry(snowflake(T0_MS - 1000, 99), 25, user_id=ACTOR, target_id=ACTOR + 1, changes=[
+            {"key": "$add", "new_value": [{"id": "3000000000000004", "name": "helpers crew"}]},
+            {"key": "$remove", "new_value": [{"id": "3000000000000005"}]},
+        ]))
+        extra.append(raw_entry(snowflake(T0_MS - 900, 98), 13, user_id=ACTOR, target_id=42,
+                               options={"id": "3000000000000004", "type": "0", "role_name": "helpers crew"},
+                               changes=[{"key": "allow", "new_value": str(1 << 3 | 1 << 60)}]))
+        await s.add_entries(extra, source="gateway", guild_id=G)
+    finally:
+        await s.close()
+    return db_path
+
+
+def _export(path: Path, fmt: str, flt: Filter, *, workers: bool, monkeypatch: pytest.MonkeyPatch,
+            **kw: Any) -> tuple[bytes, ExportResult]:
+    with monkeypatch.context() as m:
+        m.setattr(export_workers, "MIN_ROWS", 0 if workers else 10**9)
+        m.setattr(export_workers, "WORKERS", 2)
+        m.setattr(export_workers, "CHUNK", 7)  # many ranges, each one's edges exercised
+        out = io.BytesIO()
+        result = export(path, flt, fmt, out, now_ms=NOW_MS, **kw)
+    return out.getvalue(), result
+
+
+FILTERS = {
+    "newest first": Filter(),
+    "oldest first": Filter(newest_first=False),
+    "text and actor": Filter(text="raid", actor_ids=frozenset({ACTOR + 1, 2_000_000_000_000_001})),
+    "one action, oldest first": Filter(actions=frozenset({22}), newest_first=False),
+}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
+@pytest.mark.parametrize("name", list(FILTERS))
+def test_workers_write_exactly_what_one_thread_writes(varied_db: Path, fmt: str, name: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    flt = FILTERS[name]
+    alone, r1 = _export(varied_db, fmt, flt, workers=False, monkeypatch=monkeypatch)
+    shared, r2 = _export(varied_db, fmt, flt, workers=True, monkeypatch=monkeypatch)
+    assert r1 == r2 and r1.rows > 0
+    assert shared == alone
+    # And it is the whole, valid document (the comparison alone would pass two equal wrongs).
+    if fmt == "json":
+        assert json.loads(shared)["count"] == r1.rows
+    elif fmt == "jsonl":
+        assert len([json.loads(x) for x in shared.splitlines()]) == r1.rows
+    else:
+        assert len(list(csv.reader(io.StringIO(shared.decode(), newline="")))) == r1.rows + 1
+
+
+def test_the_ranges_cover_every_entry_once(varied_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data, result = _export(varied_db, "jsonl", Filter(), workers=True, monkeypatch=monkeypatch)
+    ids = [int(json.loads(x)["id"]) for x in data.splitlines()]
+    assert len(ids) == len(set(ids)) == result.rows == 409
+    assert ids == sorted(ids, reverse=True)
+
+
+def _children() -> list[int]:
+    found = []
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def test_cancel_stops_the_workers_and_json_stays_valid(varied_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cancel = threading.Event()
+    seen: list[int] = []
+
+    def progress(done: int, total: int | None) -> None:
+        seen.append(done)
+        if done >= 20:
+            cancel.set()
+
+    data, result = _export(varied_db, "json", Filter(), workers=True, monkeypatch=monkeypatch,
+                           progress=progress, cancel=cancel)
+    doc = json.loads(data)
+    assert result.cancelled and 20 <= result.rows < 409
+    assert (doc["count"], doc["complete"], len(doc["records"])) == (result.rows, False, result.rows)
+    assert seen[0] == 0 and seen[-1] == result.rows
+    assert _children() == []  # no worker left behind
+
+
+def test_a_killed_worker_ends_the_export_with_one_line(varied_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def progress(done: int, total: int | None) -> None:
+        if done:
+            for pid in _children():
+                os.kill(pid, signal.SIGKILL)
+
+    with pytest.raises(StoreError, match="^an export worker process stopped unexpectedly; the export is incomplete$"):
+        _export(varied_db, "jsonl", Filter(), workers=True, monkeypatch=monkeypatch, progress=progress)
+    assert _children() == []
+
+
+def test_workers_are_out_of_ctrl_c_reach_and_never_see_the_token(
+        varied_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl+C in a terminal signals its foreground process group: the workers are not in it (the
+    caller stops them; none dies mid-range with a traceback on the user's screen). And the bot
+    token is not in their environment."""
+    monkeypatch.setenv("DISCORD_TOKEN", "canary-token-for-workers")
+    seen: list[tuple[int, bytes]] = []
+
+    def progress(done: int, total: int | None) -> None:
+        if done and not seen:
+            seen.extend((os.getpgid(pid), Path(f"/proc/{pid}/environ").read_bytes()) for pid in _children())
+
+    data, result = _export(varied_db, "jsonl", Filter(), workers=True, monkeypatch=monkeypatch, progress=progress)
+    assert result.rows == 409 and data.count(b"\n") == 409
+    assert len(seen) == 2
+    assert all(group != os.getpgrp() for group, _ in seen)
+    assert all(b"canary-token-for-workers" not in env and b"DISCORD_TOKEN" not in env for _, env in seen)
+
+
+def test_small_exports_start_no_process(varied_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below MIN_ROWS the processes would cost more than they save: the caller renders."""
+    started: list[int] = []
+
+    def progress(done: int, total: int | None) -> None:
+        started.extend(_children())
+
+    with monkeypatch.context() as m:
+        m.setattr(export_workers, "MIN_ROWS", 410)
+        export(varied_db, Filter(), "jsonl", io.BytesIO(), progress=progress)
+        assert started == []
+        m.setattr(export_workers, "MIN_ROWS", 409)
+        m.setattr(export_workers, "CHUNK", 100)
+        export(varied_db, Filter(), "jsonl", io.BytesIO(), progress=progress)
+        assert len(set(started)) == export_workers.WORKERS
