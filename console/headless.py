@@ -162,6 +162,7 @@ def export(settings: Settings, flt: Filter, fmt: str, out: str, *, query: str | 
            now_ms: int | None = None) -> int:
     from console.store.connection import check_file
     from console.store.export import export as run_export
+    from console.store.export import export_to_file
 
     check_file(settings.db, must_exist=True)
     asyncio.run(_check_readable(settings.db))
@@ -173,10 +174,8 @@ def export(settings: Settings, flt: Filter, fmt: str, out: str, *, query: str | 
     else:
         path = Path(out).expanduser()
         try:
-            tmp = path.with_name(path.name + ".part")
-            with tmp.open("wb") as f:
-                result = run_export(settings.db, flt, fmt, f)
-            tmp.replace(path)  # never leave a half-written export under the real name
+            # Through <name>.part, renamed when complete; removed on any failure or Ctrl+C.
+            result = export_to_file(settings.db, flt, fmt, path)
         except OSError as e:
             from console.config import ConfigError
 
