@@ -51,11 +51,18 @@ async def test_e_exports_the_current_filter(make_app: Callable[..., ConsoleApp],
         await pilot.pause()
         assert dialog.query_one("#path", Input).value.endswith(".jsonl")
         target = tmp_path / "feed.jsonl"
+        shown: list[str] = []
+        status = dialog._status
+        dialog._status = lambda text, error=False: (shown.append(text), status(text, error=error))  # type: ignore[method-assign]
         await _run(pilot, app, dialog, target)
         assert not isinstance(app.screen, ExportDialog)
         expected = io.BytesIO()
         export(seeded_db, app.filter, "jsonl", expected)
         assert target.read_bytes() == expected.getvalue()
+        # The dialog said how far it had got, in records of the expected total.
+        total = len(target.read_text().splitlines())
+        assert f"Exporting to {target} … {total:,} of {total:,} records" in shown
+        assert f"Exporting to {target} … 0 of {total:,} records" in shown
         kinds = {json.loads(line)["kind"] for line in target.read_text().splitlines()}
         assert {"audit", "decision"} <= kinds  # the seeded feed holds more than audit entries
         assert any(f"to {target}" in n.message for n in app._notifications)

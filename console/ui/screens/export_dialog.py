@@ -137,8 +137,13 @@ class ExportDialog(ModalScreen[int | None]):
     def _run(self, path: Path, ids: tuple[int, ...] | None) -> None:
         bar = self.query_one("#progress", ProgressBar)
 
+        def show(done: int, total: int | None) -> None:
+            bar.update(progress=done, total=total)
+            of = f" of {total:,}" if total is not None else ""
+            self._status(f"Exporting to {path} … {done:,}{of} records")
+
         def progress(done: int, total: int | None) -> None:
-            self.app.call_from_thread(bar.update, progress=done, total=total)
+            self.app.call_from_thread(show, done, total)
 
         try:
             result = export_to_file(self.job.db_path, self.job.filter, self.fmt, path, ids=ids,
