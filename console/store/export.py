@@ -15,6 +15,7 @@ import asyncio
 import csv
 import heapq
 import io
+import logging
 import sqlite3
 import threading
 import time
@@ -33,6 +34,8 @@ from console.store import export_workers, queries, timeline
 from console.store.connection import check_file, describe, readonly_uri
 from console.store.errors import StoreError
 from console.store.schema import APPLICATION_ID
+
+log = logging.getLogger("console.store")
 
 ExportFormat = Literal["csv", "json", "jsonl"]
 FORMATS: Final[tuple[str, ...]] = ("csv", "json", "jsonl")
@@ -305,14 +308,18 @@ def _export(
         # This thread only reads ids (whole table pages: the id is the rowid), once, in order:
         # its page cache would hold nothing it reads again.
         db.execute(f"PRAGMA cache_size = {export_workers.CACHE}")
-        for rows, data in export_workers.render(path, flt, fmt, name_map, _ceiling(db), db, cancel):
-            write_chunk(data)
-            done += rows
-            if progress is not None:
-                progress(done, total)
-        if cancel is not None and cancel.is_set():
-            cancelled = True
-        return _finish(fmt, write_bytes, done, cancelled)
+        try:
+            for rows, data in export_workers.render(path, flt, fmt, name_map, _ceiling(db), db, cancel):
+                write_chunk(data)
+                done += rows
+                if progress is not None:
+                    progress(done, total)
+        except export_workers.Unavailable as e:
+            log.warning("export rendered in this thread: %s", e)  # nothing was written yet
+        else:
+            if cancel is not None and cancel.is_set():
+                cancelled = True
+            return _finish(fmt, write_bytes, done, cancelled)
     record = fmt_.AuditRecords(name_map).record
     loads = orjson.loads
     batches: Iterator[list[Any]] = _rows(db, flt, ids)

@@ -158,8 +158,16 @@ class _Worker:
             self.proc.stdout.close()
 
 
+class Unavailable(Exception):
+    """No worker could render the first range: nothing was written, the caller renders instead."""
+
+
+class _WorkerDied(StoreError):
+    pass
+
+
 def _died() -> StoreError:
-    return StoreError("an export worker process stopped unexpectedly; the export is incomplete")
+    return _WorkerDied("an export worker process stopped unexpectedly; the export is incomplete")
 
 
 def render(
@@ -171,11 +179,17 @@ def render(
     db: sqlite3.Connection,
     cancel: threading.Event | None,
 ) -> Iterator[tuple[int, bytes]]:
-    """``(rows, bytes)`` for each range of the export, in order. Raises StoreError."""
+    """``(rows, bytes)`` for each range of the export, in order. Raises StoreError, or
+    :class:`Unavailable` (before anything is yielded) when the workers cannot run."""
     setup = pickle.dumps((str(path), flt, fmt, dict(names)))
     workers: list[_Worker] = []
+    yielded = False
     try:
-        workers = [_Worker(setup) for _ in range(WORKERS)]
+        try:
+            for _ in range(WORKERS):
+                workers.append(_Worker(setup))
+        except OSError as e:
+            raise Unavailable(f"cannot start an export worker: {e}") from None
         todo = ranges(db, flt, ceiling)
         # Ranges go to the workers in turn, so the results come back in order by reading them in
         # the same turn; each worker queues up to two, so it never waits for the next one.
@@ -194,7 +208,14 @@ def render(
         while order and not (cancel is not None and cancel.is_set()):
             result = order.popleft().result()
             fill()  # before handing the bytes over, so the workers stay busy while they are written
+            yielded = True
             yield result
+    except _WorkerDied:
+        if yielded:
+            raise
+        # Nothing written yet: a worker that cannot even start (no usable interpreter, a broken
+        # environment) leaves the export to the caller's own thread.
+        raise Unavailable("an export worker stopped before its first range") from None
     finally:
         for worker in workers:
             worker.stop()
@@ -245,7 +266,7 @@ def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
 
 if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller owns Ctrl+C (see _Worker)
-    with suppress(OSError):
+    with suppress(OSError, AttributeError):  # no os.nice on Windows
         os.nice(NICE)
     # Rendering allocates millions of short-lived, acyclic dicts and lists: with the default
     # threshold the cycle collector runs every 700 of them, for nothing.

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -170,3 +171,20 @@ def test_small_exports_start_no_process(varied_db: Path, monkeypatch: pytest.Mon
         m.setattr(export_workers, "CHUNK", 100)
         export(varied_db, Filter(), "jsonl", io.BytesIO(), progress=progress)
         assert len(set(started)) == export_workers.WORKERS
+
+
+@pytest.mark.parametrize("broken", ["no interpreter", "an interpreter that exits at once"])
+def test_workers_that_cannot_start_leave_the_export_to_this_thread(
+        varied_db: Path, tmp_path: Path, broken: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing written yet, so nothing lost: the same bytes, from the caller's own thread."""
+    alone, r1 = _export(varied_db, "csv", Filter(), workers=False, monkeypatch=monkeypatch)
+    if broken == "no interpreter":
+        monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    else:
+        fake = tmp_path / "python"
+        fake.write_text("#!/bin/sh\nexit 3\n")
+        fake.chmod(0o755)
+        monkeypatch.setattr(sys, "executable", str(fake))
+    shared, r2 = _export(varied_db, "csv", Filter(), workers=True, monkeypatch=monkeypatch)
+    assert (shared, r2) == (alone, r1)
+    assert _children() == []
