@@ -303,13 +303,18 @@ def _export(
     encode = encoder(fmt, fmt_.any_csv_row if others else fmt_.csv_row)
     done = 0
     cancelled = False
-    if not others and ids is None and export_workers.worth_it(db, flt, total):
-        # A big export of audit entries: rendered by worker processes, several chunks at once.
-        # This thread only reads ids (whole table pages: the id is the rowid), once, in order:
-        # its page cache would hold nothing it reads again.
+    if ids is None and export_workers.worth_it(db, flt, total):
+        # A big export: audit entries rendered by worker processes, several ranges at once,
+        # with any decisions, role changes and gaps (far fewer) rendered here and merged in.
+        # This thread reads ids (whole table pages: the id is the rowid) once, in order: its
+        # page cache would hold nothing it reads again.
         db.execute(f"PRAGMA cache_size = {export_workers.CACHE}")
+        chunks = export_workers.render(path, flt, fmt, name_map, _ceiling(db), db, cancel, split=bool(others))
+        if others:
+            chunks = _interleaved(chunks, _other_records(db, flt, others, name_map), encode, flt.newest_first,
+                                  b",\n" if fmt == "json" else b"")
         try:
-            for rows, data in export_workers.render(path, flt, fmt, name_map, _ceiling(db), db, cancel):
+            for rows, data in chunks:
                 write_chunk(data)
                 done += rows
                 if progress is not None:
@@ -390,6 +395,46 @@ def encoder(fmt: str, to_row: Callable[[Mapping[str, Any]], list[str]] = fmt_.cs
         def encode(records: list[dict[str, Any]]) -> bytes:
             return b"".join([fmt_.json_line(r) for r in records])
     return encode
+
+
+def _other_records(db: sqlite3.Connection, flt: Filter, others: list[tuple[str, str, str]],
+                   names: Mapping[tuple[str, int], str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(id, record)`` of every decision, role change and gap matching ``flt``, in its order."""
+    def lookup(kind: str, ident: int) -> str | None:
+        return names.get((kind, ident))
+
+    build = {"decision": fmt_.decision_record, "gap": fmt_.gap_record,
+             "role_change": lambda row: fmt_.role_change_record(row, lookup)}
+    streams = [_other_rows(db, flt, k, t, c, None) for k, t, c in others]
+    for ident, kind, row in heapq.merge(*streams, key=lambda item: item[0], reverse=flt.newest_first):
+        yield ident, build[kind](row)
+
+
+def _interleaved(chunks: Iterator[tuple[int, list[tuple[int, bytes]]]],
+                 others: Iterator[tuple[int, dict[str, Any]]],
+                 encode: Callable[[list[dict[str, Any]]], bytes], newest_first: bool,
+                 sep: bytes) -> Iterator[tuple[int, bytes]]:
+    """The workers' audit records with the other kinds merged in by id, as :func:`_merged`
+    orders them (an audit entry first on a tie); ``(rows, bytes)`` per range."""
+    pending = next(others, None)
+
+    def before(ident: int, audit_id: int) -> bool:
+        return ident > audit_id if newest_first else ident < audit_id
+
+    for _rows_in_range, records in chunks:
+        parts: list[bytes] = []
+        for audit_id, data in records:
+            while pending is not None and before(pending[0], audit_id):
+                parts.append(encode([pending[1]]))
+                pending = next(others, None)
+            parts.append(data)
+        yield len(parts), sep.join(parts)
+    tail: list[bytes] = []
+    while pending is not None:
+        tail.append(encode([pending[1]]))
+        pending = next(others, None)
+    if tail:
+        yield len(tail), sep.join(tail)
 
 
 def _merged(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None,

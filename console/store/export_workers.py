@@ -137,7 +137,7 @@ class _Worker:
         self._send(pickle.dumps((low, high)))
         self.busy += 1
 
-    def result(self) -> tuple[int, bytes]:
+    def result(self) -> tuple[int, Any]:
         assert self.proc.stdout is not None
         try:
             reply = pickle.load(self.proc.stdout)
@@ -178,10 +178,14 @@ def render(
     ceiling: int | None,
     db: sqlite3.Connection,
     cancel: threading.Event | None,
-) -> Iterator[tuple[int, bytes]]:
-    """``(rows, bytes)`` for each range of the export, in order. Raises StoreError, or
-    :class:`Unavailable` (before anything is yielded) when the workers cannot run."""
-    setup = pickle.dumps((str(path), flt, fmt, dict(names)))
+    *,
+    split: bool = False,
+) -> Iterator[tuple[int, Any]]:
+    """``(rows, bytes)`` for each range of the export, in order; with ``split``, ``(rows,
+    [(id, bytes of one record), …])`` instead, for a caller that interleaves other records.
+    Raises StoreError, or :class:`Unavailable` (before anything is yielded) when the workers
+    cannot run."""
+    setup = pickle.dumps((str(path), flt, fmt, dict(names), split))
     workers: list[_Worker] = []
     yielded = False
     try:
@@ -226,7 +230,7 @@ def render(
 
 def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """Read the setup, then render each requested range until stdin closes."""
-    path, flt, fmt, names = pickle.load(stdin)
+    path, flt, fmt, names, split = pickle.load(stdin)
     from console.store.export import COLUMNS, encoder, open_readonly
 
     try:
@@ -250,14 +254,20 @@ def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
                                            limit=-1, columns=COLUMNS, order=order)
             try:
                 cur = db.execute(sql, args)
-                parts, n = [], 0
-                # A slice at a time: a whole range's records at once would triple the memory.
-                while rows := cur.fetchmany(_SLICE):
-                    parts.append(encode([
-                        record(loads(raw), gid, recv, src, rev) for _id, gid, recv, src, rev, raw in rows
-                    ]))
-                    n += len(rows)
-                reply = ("ok", n, sep.join(parts))
+                if split:
+                    # One record at a time, each with its id: the caller merges other kinds in.
+                    done = [(i, encode([record(loads(raw), gid, recv, src, rev)]))
+                            for i, gid, recv, src, rev, raw in cur]
+                    reply = ("ok", len(done), done)
+                else:
+                    parts, n = [], 0
+                    # A slice at a time: a whole range's records at once would triple the memory.
+                    while rows := cur.fetchmany(_SLICE):
+                        parts.append(encode([
+                            record(loads(raw), gid, recv, src, rev) for _id, gid, recv, src, rev, raw in rows
+                        ]))
+                        n += len(rows)
+                    reply = ("ok", n, sep.join(parts))
             except sqlite3.Error as e:
                 reply = ("error", describe(e, Path(path)))
         pickle.dump(reply, stdout, protocol=pickle.HIGHEST_PROTOCOL)

@@ -20,6 +20,7 @@ import pytest
 from store_helpers import NAMES, NOW_MS, T0_MS, dataset, raw_entry, snowflake
 
 from console.model.filters import Filter
+from console.model.records import Decision, RoleChange
 from console.store import Store, StoreError, export_workers
 from console.store.export import ExportResult, export
 
@@ -55,6 +56,34 @@ async def varied_db(db_path: Path) -> Path:
     finally:
         await s.close()
     return db_path
+
+
+@pytest.fixture
+async def mixed_db(varied_db: Path) -> Path:
+    """The varied store plus decisions, role changes and a gap, spread through its history
+    (and beyond both ends), one decision sharing an audit entry's id."""
+    rows = dataset(seed=11, n=400)
+    s = await Store.open(varied_db, clock=lambda: NOW_MS)
+    try:
+        for i, row in enumerate(rows[::37]):
+            ident = row.id if i == 3 else row.id + 1 + i
+            await s.record_decision(Decision(
+                id=ident, guild_id=G, created_at=T0_MS + i, actor_id=ACTOR, actor_name="=mod",
+                actor_roles=[3_000_000_000_000_004], actor_admin=False, actor_owner=False,
+                capability="roles.grant", resource_type="role", resource_id=3_000_000_000_000_004,
+                source="TUI", result="DENY" if i % 2 else "ALLOW", reason_code="RBAC",
+                path=[{"step": "grant", "found": bool(i % 2)}], policy_version="v1"))
+        for i, ident in enumerate((snowflake(T0_MS - 50_000, 7), rows[100].id + 5, rows[-1].id + 9)):
+            await s.record_role_change(RoleChange(
+                id=ident, guild_id=G, member_id=ACTOR + 1, role_id=3_000_000_000_000_004, op="grant",
+                reason=HOSTILE[i], requested_by=ACTOR, source="TUI", decision_id=None, state="pending",
+                created_at=T0_MS, updated_at=T0_MS, next_attempt_at=None, deadline_at=None, attempts=i,
+                observed_at=None, error=None, linked_entry_id=None, message_id=None, cancelled_by=None,
+                message_state=None, message_error=None))
+        await s.open_gap(G, "reconnect", from_id=None, started_at=T0_MS)
+    finally:
+        await s.close()
+    return varied_db
 
 
 def _export(path: Path, fmt: str, flt: Filter, *, workers: bool, monkeypatch: pytest.MonkeyPatch,
@@ -188,3 +217,18 @@ def test_workers_that_cannot_start_leave_the_export_to_this_thread(
     shared, r2 = _export(varied_db, "csv", Filter(), workers=True, monkeypatch=monkeypatch)
     assert (shared, r2) == (alone, r1)
     assert _children() == []
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
+@pytest.mark.parametrize("newest_first", [True, False], ids=["newest first", "oldest first"])
+def test_other_kinds_are_merged_in_exactly_as_one_thread_does(
+        mixed_db: Path, fmt: str, newest_first: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    flt = Filter(newest_first=newest_first)
+    alone, r1 = _export(mixed_db, fmt, flt, workers=False, monkeypatch=monkeypatch)
+    shared, r2 = _export(mixed_db, fmt, flt, workers=True, monkeypatch=monkeypatch)
+    assert r1 == r2
+    assert r1.rows == 409 + 11 + 3 + 1
+    assert shared == alone
+    if fmt == "jsonl":
+        kinds = [json.loads(x)["kind"] for x in shared.splitlines()]
+        assert {k: kinds.count(k) for k in set(kinds)} == {"audit": 409, "decision": 11, "role_change": 3, "gap": 1}
