@@ -12,6 +12,7 @@ thread: a Textual caller should forward progress with ``post_message`` (thread-s
 from __future__ import annotations
 
 import asyncio
+import bisect
 import csv
 import heapq
 import io
@@ -410,25 +411,34 @@ def _other_records(db: sqlite3.Connection, flt: Filter, others: list[tuple[str, 
         yield ident, build[kind](row)
 
 
-def _interleaved(chunks: Iterator[tuple[int, list[tuple[int, bytes]]]],
+def _interleaved(chunks: Iterator[tuple[int, tuple[list[int], list[int], bytes]]],
                  others: Iterator[tuple[int, dict[str, Any]]],
                  encode: Callable[[list[dict[str, Any]]], bytes], newest_first: bool,
                  sep: bytes) -> Iterator[tuple[int, bytes]]:
     """The workers' audit records with the other kinds merged in by id, as :func:`_merged`
-    orders them (an audit entry first on a tie); ``(rows, bytes)`` per range."""
+    orders them (an audit entry first on a tie); ``(rows, bytes)`` per range. A range with no
+    other record inside it is passed on whole."""
     pending = next(others, None)
-
-    def before(ident: int, audit_id: int) -> bool:
-        return ident > audit_id if newest_first else ident < audit_id
-
-    for _rows_in_range, records in chunks:
+    # Audit records that come before another record with this id: ids >= it (newest first) or
+    # <= it (oldest first); bisect on the range's ids, negated when they descend.
+    key = (lambda x: -x) if newest_first else None
+    for rows, (ids, ends, data) in chunks:
         parts: list[bytes] = []
-        for audit_id, data in records:
-            while pending is not None and before(pending[0], audit_id):
-                parts.append(encode([pending[1]]))
-                pending = next(others, None)
-            parts.append(data)
-        yield len(parts), sep.join(parts)
+        start = 0  # index of the first audit record not yet placed
+        while pending is not None and ids:
+            ident = pending[0]
+            if newest_first and ident < ids[-1] or not newest_first and ident > ids[-1]:
+                break  # after every record of this range
+            k = bisect.bisect_right(ids, -ident if newest_first else ident, key=key)
+            if k > start:
+                parts.append(data[(ends[start - 1] + len(sep) if start else 0) : ends[k - 1]])
+                start = k
+            parts.append(encode([pending[1]]))
+            rows += 1
+            pending = next(others, None)
+        if start < len(ids):
+            parts.append(data[(ends[start - 1] + len(sep) if start else 0) :] if start else data)
+        yield rows, sep.join(parts)
     tail: list[bytes] = []
     while pending is not None:
         tail.append(encode([pending[1]]))
