@@ -321,7 +321,7 @@ def _export(
                 if progress is not None:
                     progress(done, total)
         except export_workers.Unavailable as e:
-            log.warning("export rendered in this thread: %s", e)  # nothing was written yet
+            log.warning("export: no helper processes (%s); exporting in this process", e)  # nothing written yet
         else:
             if cancel is not None and cancel.is_set():
                 cancelled = True

@@ -123,7 +123,11 @@ class _Worker:
             start_new_session=True,
         )
         self.busy = 0
-        self._send(setup)
+        try:
+            self._send(setup)
+        except StoreError:
+            self.stop()  # gone already: reap it here, nobody else holds it
+            raise
 
     def _send(self, data: bytes) -> None:
         assert self.proc.stdin is not None
