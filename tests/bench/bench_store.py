@@ -521,6 +521,38 @@ def bench_export(path: Path, reps: int, lines: list[Line]) -> None:
                           f"{app / alone:.2f}", "info: workers' gain", None))
 
 
+def bench_export_mixed(path: Path, work: Path, lines: list[Line], decisions: int = 2000) -> None:
+    """The same export with decisions in the store (a copy of the fixture): the helpers' merged
+    path, where this process renders the decisions and splices them in by id."""
+    from console.model.records import Decision
+
+    copy = work / "mixed.db"
+    shutil.copyfile(path, copy)
+
+    async def add() -> None:
+        store = await Store.open(copy, quick_check=False)
+        try:
+            ids = [r[0] for r in await (await store.reader.execute(
+                "SELECT id FROM audit_entries ORDER BY id LIMIT ? OFFSET 1", (decisions * 500,))).fetchall()][::500]
+            for ident in ids:
+                await store.record_decision(Decision(
+                    id=ident + 1, guild_id=1, created_at=0, actor_id=5, actor_name="m", actor_roles=[],
+                    actor_admin=False, actor_owner=False, capability="roles.grant", resource_type="role",
+                    resource_id=1, source="TUI", result="ALLOW", reason_code="X", path=[], policy_version="v1"))
+        finally:
+            await store.close()
+
+    asyncio.run(add())
+    for fmt in ("csv", "jsonl"):
+        with open(os.devnull, "wb") as sink:
+            t = time.perf_counter()
+            rate = app_export(copy, fmt, sink) / (time.perf_counter() - t)
+        lines.append(Line("E1", f"  {fmt.upper()} with {decisions:,} decisions merged in (rows/s)", f"{rate:,.0f}",
+                          "", "", "info", None))
+    for f in work.glob("mixed.db*"):
+        f.unlink()
+
+
 _RSS_CHILD = r"""
 import sys, os
 sys.path.insert(0, sys.argv[1])
@@ -635,6 +667,7 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(bench_queries(db, args.runs, lines))
         if "E" in only:
             bench_export(db, args.reps, lines)
+            bench_export_mixed(db, work, lines)
         if "E" in only or "E2" in only:
             bench_export_rss(db, lines)
             bench_export_lag(db, lines)
