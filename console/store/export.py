@@ -399,14 +399,16 @@ def encoder(fmt: str, to_row: Callable[[Mapping[str, Any]], list[str]] = fmt_.cs
 
 
 def _other_records(db: sqlite3.Connection, flt: Filter, others: list[tuple[str, str, str]],
-                   names: Mapping[tuple[str, int], str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(id, record)`` of every decision, role change and gap matching ``flt``, in its order."""
+                   names: Mapping[tuple[str, int], str],
+                   ids: Sequence[int] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(id, record)`` of every decision, role change and gap matching ``flt`` (or among
+    ``ids``), in its order; kinds in ``others``' order on a tie."""
     def lookup(kind: str, ident: int) -> str | None:
         return names.get((kind, ident))
 
     build = {"decision": fmt_.decision_record, "gap": fmt_.gap_record,
              "role_change": lambda row: fmt_.role_change_record(row, lookup)}
-    streams = [_other_rows(db, flt, k, t, c, None) for k, t, c in others]
+    streams = [_other_rows(db, flt, k, t, c, ids) for k, t, c in others]
     for ident, kind, row in heapq.merge(*streams, key=lambda item: item[0], reverse=flt.newest_first):
         yield ident, build[kind](row)
 
@@ -450,28 +452,18 @@ def _interleaved(chunks: Iterator[tuple[int, tuple[list[int], list[int], bytes]]
 def _merged(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None,
             others: list[tuple[str, str, str]], audit: Callable[..., dict[str, Any]],
             names: Mapping[tuple[str, int], str], loads: Callable[[Any], Any]) -> Iterator[list[dict[str, Any]]]:
-    """Batches of records of every included kind, interleaved by id like the feed."""
-    def lookup(kind: str, ident: int) -> str | None:
-        return names.get((kind, ident))
-
-    def audit_rows() -> Iterator[tuple[int, str, tuple[Any, ...]]]:
+    """Batches of records of every included kind, interleaved by id like the feed (an audit
+    entry first on a tie)."""
+    def audit_records() -> Iterator[tuple[int, dict[str, Any]]]:
         for batch in _rows(db, flt, ids):
-            for row in batch:
-                yield row[0], "audit", row
+            for ident, gid, recv, src, rev, raw in batch:
+                yield ident, audit(loads(raw), gid, recv, src, rev)
 
-    streams = [audit_rows(), *(_other_rows(db, flt, k, t, c, ids) for k, t, c in others)]
-    merged = heapq.merge(*streams, key=lambda item: item[0], reverse=flt.newest_first)
+    merged = heapq.merge(audit_records(), _other_records(db, flt, others, names, ids),
+                         key=lambda item: item[0], reverse=flt.newest_first)
     out: list[dict[str, Any]] = []
-    for _id, kind, row in merged:
-        if kind == "audit":
-            _i, gid, recv, src, rev, raw = row
-            out.append(audit(loads(raw), gid, recv, src, rev))
-        elif kind == "decision":
-            out.append(fmt_.decision_record(row))
-        elif kind == "role_change":
-            out.append(fmt_.role_change_record(row, lookup))
-        else:
-            out.append(fmt_.gap_record(row))
+    for _id, rec in merged:
+        out.append(rec)
         if len(out) >= BATCH:
             yield out
             out = []

@@ -13,9 +13,8 @@ stdout. Not ``multiprocessing``: its spawn re-runs the caller's main module in e
 breaks any program without a ``__main__`` guard, and a fork would copy the running console's
 locks mid-use. A worker gets the caller's environment without the bot token (it reads a file and
 needs no secret), sits outside the terminal's process group (Ctrl+C goes to the caller, which
-stops it), writes nothing to the terminal, and runs
-at a lower priority, so the console that asked for the export stays responsive while the
-workers use the cores. At most ``2 × WORKERS`` ranges are in flight, so memory stays flat
+stops it), writes nothing to the terminal, and runs at a lower priority, so the console that
+asked for the export stays responsive while the workers use the cores. At most ``2 × WORKERS`` ranges are in flight, so memory stays flat
 whatever the row count.
 """
 
@@ -58,7 +57,6 @@ NICE = 10
 CACHE = -4000
 #: Rows rendered at once inside a range.
 _SLICE = 500
-
 
 
 def worth_it(db: sqlite3.Connection, flt: Filter, total: int | None) -> bool:
@@ -108,7 +106,7 @@ _SECRET_ENV = ("DISCORD_TOKEN",)
 
 
 class _Worker:
-    """One worker process and the ranges it was given, oldest first."""
+    """One worker process; it answers the ranges it was given in the order it got them."""
 
     def __init__(self, setup: bytes) -> None:
         env = {k: v for k, v in os.environ.items() if k not in _SECRET_ENV}
@@ -122,7 +120,6 @@ class _Worker:
             # workers, rather than killing them mid-range with a traceback on the user's screen.
             start_new_session=True,
         )
-        self.busy = 0
         try:
             self._send(setup)
         except StoreError:
@@ -139,7 +136,6 @@ class _Worker:
 
     def submit(self, low: int | None, high: int) -> None:
         self._send(pickle.dumps((low, high)))
-        self.busy += 1
 
     def result(self) -> tuple[int, Any]:
         assert self.proc.stdout is not None
@@ -147,7 +143,6 @@ class _Worker:
             reply = pickle.load(self.proc.stdout)
         except (EOFError, OSError, pickle.UnpicklingError):
             raise _died() from None
-        self.busy -= 1
         if reply[0] != "ok":
             raise StoreError(str(reply[1]))
         return reply[1], reply[2]

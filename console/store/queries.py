@@ -86,14 +86,13 @@ def entry_page(
     (``order``, ``"ASC"`` or ``"DESC"``, overrides that: an id range in a chosen order)."""
     where, args, match = entry_where(flt)
     low, high = id_bounds(flt, before, after)
-    if order is not None:
-        pass
-    elif before is not None:
-        order = "DESC"
-    elif after is not None:
-        order = "ASC"
-    else:
-        order = "DESC" if flt.newest_first else "ASC"
+    if order is None:
+        if before is not None:
+            order = "DESC"
+        elif after is not None:
+            order = "ASC"
+        else:
+            order = "DESC" if flt.newest_first else "ASC"
     if match is not None:
         # Ordering the FTS side by rowid (= entry id = time) keeps full-text pages index-fast.
         fb, fargs = _bounds("rowid", low, high)
