@@ -17,7 +17,6 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
-from textual.widgets import Footer
 
 from console.ingest.state import CollectorState
 from console.model.filters import Filter, narrow
@@ -32,6 +31,7 @@ from console.ui.screens.help import HelpScreen
 from console.ui.widgets.activity import ActivityBar
 from console.ui.widgets.drawer import DetailDrawer
 from console.ui.widgets.feed import FeedView
+from console.ui.widgets.keys_footer import KeysFooter
 from console.ui.widgets.pending import PendingPane
 from console.ui.widgets.search import QuerySuggester, SearchBar
 from console.ui.widgets.sidebar import FilterSidebar, SidebarChoice
@@ -216,7 +216,7 @@ class ConsoleApp(App[int]):
                 yield drawer
             yield PendingPane(id="pending", classes=None if width >= 150 else "-hidden")
         yield SearchBar(QuerySuggester(self._known_users, self._known_roles), id="search")
-        yield Footer()
+        yield KeysFooter()
 
     async def on_mount(self) -> None:
         self.row_styles = theming.theme_styles(self.get_css_variables())

@@ -34,6 +34,7 @@ for p in (str(ROOT), str(ROOT / "tests" / "bench")):
 
 from bench_store import HEADER, LagProbe, Line, _row_count, build_fixture, ms, p95, pct  # noqa: E402
 
+from console import logs  # noqa: E402
 from console.model.filters import Filter  # noqa: E402
 from console.store import Store  # noqa: E402
 from console.store import timeline as tl  # noqa: E402
@@ -301,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--live-seconds", type=float, default=10.0)
     args = ap.parse_args(argv)
+    # The live phase raises alerts (the simulator's traffic is a raid): their log lines would bury
+    # the table on stderr. The app logs to its file only, as the TUI does.
+    logs.setup(None)
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
         db = args.db or Path(tmp) / f"fixture-{args.rows}.db"
         if not db.exists():
