@@ -139,6 +139,8 @@ class ConsoleApp(App[int]):
         self._status_pending = False
         self._busy = False
         self.theme_problems: list[str] = []
+        #: Called once, shortly after the first frame has been drawn.
+        self.after_first_frame: list[Callable[[], Any]] = []
         self._register_themes()
 
     def _fatal_error(self) -> None:
@@ -232,6 +234,7 @@ class ConsoleApp(App[int]):
         self.call_after_refresh(self.query_one(FilterSidebar).scroll_home, animate=False)
         # The header's counts, the sparkline and the pending pane come after the first frame.
         self.call_after_refresh(self._refresh_side)
+        self.call_after_refresh(self._first_frame_drawn)
         self.set_interval(1.0, self._tick, name="pending-tick")
         if self.store.readonly:
             # Browsing a store another process collects into: its commits don't reach our
@@ -246,6 +249,17 @@ class ConsoleApp(App[int]):
         if self._connect is not None:
             # After the first frame: importing hikari alone costs about a second.
             self.call_after_refresh(self._start_connect)
+
+    def _first_frame_drawn(self) -> None:
+        # A moment later: the frame is written by the driver's thread, which needs the GIL.
+        hooks, self.after_first_frame = self.after_first_frame, []
+
+        def run_hooks() -> None:
+            for hook in hooks:
+                hook()
+
+        if hooks:
+            self.set_timer(0.05, run_hooks, name="after-first-frame")
 
     async def _watch_alerts(self) -> None:
         from console.ui.alerts import AlertWatch

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,7 @@ async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=
     app = ConsoleApp(store, label=label, connect=session.connect if session else None, operator_id=operator_id,
                      services_factory=(lambda: _offline_services(store, settings)) if offline else None)
     app.alert_bell = (settings or getattr(session, "settings", None) or Settings()).alerts.bell
+    app.after_first_frame.append(gc.enable)  # the CLI pauses it while the console starts
     try:
         await app.run_async()
     finally:
