@@ -251,6 +251,8 @@ class ConsoleApp(App[int]):
             self.call_after_refresh(self._start_connect)
 
     def _first_frame_drawn(self) -> None:
+        """The feed has drawn its records: the rest of the screen now."""
+        self.query_one(FilterSidebar).show_choices()
         # A moment later: the frame is written by the driver's thread, which needs the GIL.
         hooks, self.after_first_frame = self.after_first_frame, []
 

@@ -75,3 +75,27 @@ async def test_an_unreadable_session_file_is_ignored(make_app: Callable[..., Con
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert app.filter == Filter()
+
+
+async def test_restored_filter_shows_in_the_sidebar_controls(make_app: Callable[..., ConsoleApp],
+                                                             seeded_db: Path) -> None:
+    """The controls mount a frame after the screen: a filter restored before that still shows."""
+    from textual.widgets import Input, RadioSet, SelectionList
+
+    app = make_app(seeded_db, remember=True)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        await app.apply_filter(Filter(kinds=frozenset({"audit"}), categories=frozenset({"role"}),
+                                      text="raid", newest_first=False), "kind:audit category:role \"raid\"")
+        await settle(pilot)
+
+    again = make_app(seeded_db, remember=True)
+    async with again.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        sidebar = again.query_one(FilterSidebar)
+        assert set(sidebar.query_one("#kinds", SelectionList).selected) == {"audit"}
+        assert set(sidebar.query_one("#categories", SelectionList).selected) == {"role"}
+        assert sidebar.query_one("#text", Input).value == "raid"
+        assert sidebar.query_one("#order", RadioSet).pressed_index == 1
+        assert "raid" in str(sidebar.query_one("#query").render())
+        assert again.filter.kinds == {"audit"} and not again.filter.newest_first

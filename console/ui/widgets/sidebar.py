@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Label, RadioButton, RadioSet, SelectionList, Static
 
@@ -37,26 +37,10 @@ class SidebarChoice:
     text: str
 
 
-class FilterSidebar(VerticalScroll, can_focus=False):
-    DEFAULT_CSS = """
-    FilterSidebar { width: 24; border: round $primary 60%; border-title-align: left; padding: 0; }
-    FilterSidebar:focus-within { border: round $primary; }
-    FilterSidebar Label { color: $text-muted; padding: 0 1; margin-top: 1; }
-    FilterSidebar SelectionList, FilterSidebar RadioSet { border: none; padding: 0; height: auto;
-        background: transparent; }
-    FilterSidebar #query { color: $text-muted; padding: 0 1; margin-top: 1; }
-    FilterSidebar Input { border: none; height: 1; padding: 0 1; margin: 0 1 0 1; background: $boost; }
-    """
+class FilterChoices(Vertical):
+    """The sidebar's controls (mounted by :meth:`FilterSidebar.show_choices`)."""
 
-    class Changed(Message):
-        def __init__(self, choice: SidebarChoice) -> None:
-            super().__init__()
-            self.choice = choice
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.border_title = "Filters"
-        self._syncing = False
+    DEFAULT_CSS = "FilterChoices { height: auto; }"
 
     def compose(self) -> ComposeResult:
         yield Label("Kind")
@@ -85,7 +69,52 @@ class FilterSidebar(VerticalScroll, can_focus=False):
         yield SelectionList[str](*[(r, r, False) for r in REASON_CODES], id="reason-codes")
         yield Static("", id="query", markup=False)
 
+    def on_mount(self) -> None:
+        sidebar = self.parent
+        if isinstance(sidebar, FilterSidebar):
+            sidebar._choices_mounted()
+
+
+class FilterSidebar(VerticalScroll, can_focus=False):
+    DEFAULT_CSS = """
+    FilterSidebar { width: 24; border: round $primary 60%; border-title-align: left; padding: 0; }
+    FilterSidebar:focus-within { border: round $primary; }
+    FilterSidebar Label { color: $text-muted; padding: 0 1; margin-top: 1; }
+    FilterSidebar SelectionList, FilterSidebar RadioSet { border: none; padding: 0; height: auto;
+        background: transparent; }
+    FilterSidebar #query { color: $text-muted; padding: 0 1; margin-top: 1; }
+    FilterSidebar Input { border: none; height: 1; padding: 0 1; margin: 0 1 0 1; background: $boost; }
+    """
+
+    class Changed(Message):
+        def __init__(self, choice: SidebarChoice) -> None:
+            super().__init__()
+            self.choice = choice
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.border_title = "Filters"
+        self._syncing = False
+        #: A filter shown before the controls were mounted: shown once they are.
+        self._pending: tuple[Filter, str] | None = None
+        self.ready = False
+
+    def show_choices(self) -> None:
+        """Mount the controls. The app does it once the feed has drawn its records: they are
+        half the first screen's widgets (~70-100 ms of a ~600 ms start). The bordered, titled
+        pane is there from the first frame, so nothing moves when they arrive."""
+        if not self.ready and not self.query(FilterChoices):
+            self.mount(FilterChoices())
+
+    def _choices_mounted(self) -> None:
+        self.ready = True
+        if self._pending is not None:
+            flt, query_text = self._pending
+            self._pending = None
+            self.show_filter(flt, query_text)
+
     def choice(self) -> SidebarChoice:
+        """What the controls say (NoMatches before they are mounted: see ``ready``)."""
         kinds = frozenset(self.query_one("#kinds", SelectionList).selected)
         categories = frozenset(self.query_one("#categories", SelectionList).selected)
         results = frozenset(self.query_one("#results", SelectionList).selected)
@@ -102,6 +131,9 @@ class FilterSidebar(VerticalScroll, can_focus=False):
 
     def show_filter(self, flt: Filter, query_text: str) -> None:
         """Reflect a filter set elsewhere (search bar, restore) without re-announcing it."""
+        if not self.ready:
+            self._pending = (flt, query_text)
+            return
         self._syncing = True
         try:
             for list_id, values in (("#kinds", flt.kinds), ("#categories", flt.categories),
