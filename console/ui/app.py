@@ -253,6 +253,7 @@ class ConsoleApp(App[int]):
     def _first_frame_drawn(self) -> None:
         """The feed has drawn its records: the rest of the screen now."""
         self.query_one(FilterSidebar).show_choices()
+        self.query_one(KeysFooter).show_keys()
         # A moment later: the frame is written by the driver's thread, which needs the GIL.
         hooks, self.after_first_frame = self.after_first_frame, []
 

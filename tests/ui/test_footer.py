@@ -40,3 +40,25 @@ async def test_footer_rebuilds_only_when_its_keys_change(make_app: Callable[...,
         await settle(pilot)
         assert "Follow" in [k.description for k in keys(app)]
         assert not any(k.is_attached for k in before)  # rebuilt on a real change
+
+
+async def test_footer_keys_wait_for_show_keys() -> None:
+    """Building the keys is ~30 ms: the console's first frame goes out without them."""
+    from textual.app import App, ComposeResult
+    from textual.binding import Binding
+
+    class Small(App[None]):
+        BINDINGS = [Binding("x", "bell", "Ring")]
+
+        def compose(self) -> ComposeResult:
+            yield KeysFooter()
+
+    app = Small()
+    async with app.run_test(size=(60, 5)) as pilot:
+        await pilot.pause(0.1)
+        app.screen.refresh_bindings()
+        await pilot.pause(0.1)
+        assert keys(app) == []  # type: ignore[arg-type]
+        app.query_one(KeysFooter).show_keys()
+        await pilot.pause(0.1)
+        assert "Ring" in [k.description for k in keys(app)]  # type: ignore[arg-type]
