@@ -1,6 +1,6 @@
 """`python -m console` is the same as the `audit-console` command."""
 
-from console.cli import main
+from console.cli import entry
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(entry())

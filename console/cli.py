@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import os
 import sys
@@ -17,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final, NoReturn
 
-from console import __version__, logs, paths
+from console import __version__, gc_policy, logs, paths
 from console.config import ConfigError, Settings, check_rest_url, load, parse_id
 
 log = logging.getLogger("console.cli")
@@ -357,7 +356,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return run_sim(port=args.port, seed=args.seed, rate=args.rate)
 
 
-#: The commands that open the TUI (see main: the garbage collector waits for their first frame).
+#: The commands that open the TUI (the garbage collector waits for their first frame).
 SCREENS: Final = frozenset({"demo", "open", "run"})
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -397,18 +396,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
-    # Starting the console builds a large graph of objects that all live on (textual, rich, the
-    # widgets): the cyclic collector ran ~135 times meanwhile, a full pass among them, ~55 ms of a
-    # ~550 ms start, and found nothing worth the wait. The launcher turns it back on once the first
-    # frame is out (console.ui.launch); at the latest it is back when the command returns.
-    paused = args.command in SCREENS and gc.isenabled()
-    if paused:
-        gc.disable()
+    # The garbage collector waits while a screen starts (console.gc_policy): the launcher turns
+    # it back on once the first frame is out; at the latest it is back when the command returns.
+    paused = args.command in SCREENS and gc_policy.pause()
     try:
         return _run_command(args)
     finally:
         if paused:
-            gc.enable()
+            gc_policy.resume()
+
+
+def entry() -> int:
+    """The ``audit-console`` command and ``python -m console``: this process is the console's."""
+    gc_policy.own_process()
+    return main()
 
 
 def _run_command(args: argparse.Namespace) -> int:

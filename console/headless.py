@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from console import gc_policy
 from console.config import Settings
 from console.ingest.collector import Collector
 from console.ingest.state import CollectorState
@@ -59,6 +60,7 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
         await collector.start(gateway)
         last["started"] = True
         services, responder = await _act(store, settings, collector, gateway)
+        gc_policy.settle()  # connected, services loaded: startup is over
         if services.poster is not None:
             alerts.connect(services.poster.api)
         from console.reports.schedule import start_reports

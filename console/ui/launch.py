@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from console import paths
+from console import gc_policy, paths
 from console.config import Settings
 from console.secret import REDACTOR, Secret
 from console.store import Store
@@ -110,6 +110,18 @@ class LiveSession:
             await self.sim.stop()
 
 
+def settling(connect: Callable[[ConsoleApp], Awaitable[None]]) -> Callable[[ConsoleApp], Awaitable[None]]:
+    """``connect``, after which startup is over: hikari and the services are loaded
+    (:func:`gc_policy.settle`)."""
+    async def run(app: ConsoleApp) -> None:
+        try:
+            await connect(app)
+        finally:
+            gc_policy.settle()
+
+    return run
+
+
 async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=None,  # noqa: ANN001
                operator_id: int | None = None, settings: Settings | None = None) -> int:
     from console import logs
@@ -120,10 +132,13 @@ async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=
     store = await Store.open(store_path, readonly=readonly, quick_check=False)
     session = session_factory(store) if session_factory else None
     offline = settings is not None and session is None
-    app = ConsoleApp(store, label=label, connect=session.connect if session else None, operator_id=operator_id,
+    app = ConsoleApp(store, label=label, connect=settling(session.connect) if session else None, operator_id=operator_id,
                      services_factory=(lambda: _offline_services(store, settings)) if offline else None)
     app.alert_bell = (settings or getattr(session, "settings", None) or Settings()).alerts.bell
-    app.after_first_frame.append(gc.enable)  # the CLI pauses it while the console starts
+    app.after_first_frame.append(gc_policy.resume)  # the CLI pauses it while the console starts
+    if session is None:
+        # Browsing: startup is over once the rest of the screen (sidebar, counts) has come.
+        app.after_first_frame.append(lambda: app.set_timer(1.0, gc_policy.settle, name="gc-settle"))
     try:
         await app.run_async()
     finally:

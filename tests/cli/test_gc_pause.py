@@ -29,3 +29,11 @@ def test_a_paused_collector_stays_as_the_caller_left_it(tmp_path: Path, collecto
     gc.disable()  # someone else's choice (an embedding program): not ours to turn on
     assert main(["open", "--db", str(tmp_path / "none.db")]) == 2
     assert not gc.isenabled()
+
+
+def test_settle_freezes_nothing_in_a_process_that_only_imports_us() -> None:
+    from console import gc_policy
+
+    before = gc.get_freeze_count()
+    gc_policy.settle()  # what collect and the launcher call once started
+    assert gc.get_freeze_count() == before

@@ -43,6 +43,10 @@ def test_collect_then_sigterm_then_backfill(tmp_path: Path) -> None:
         assert collect.returncode == 0, err
         assert "stopped cleanly" in err and "Traceback" not in err
         assert fields["token"] not in err + out
+        # Once connected, the process's long-lived objects left the garbage collector's full
+        # passes (console.gc_policy: ~100 ms each otherwise, stalling the loop).
+        log_text = (Path(os.environ["XDG_STATE_HOME"]) / "audit-console" / "console.log").read_text()
+        assert "long-lived objects frozen out of the garbage collector's passes" in log_text
         stored = _count(db)
         time.sleep(1.5)  # the simulator keeps going while nobody collects
         result = subprocess.run([sys.executable, "-m", "console", "backfill", *common],

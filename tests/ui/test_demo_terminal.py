@@ -13,6 +13,7 @@ import struct
 import sys
 import termios
 import time
+from pathlib import Path
 
 
 ANSI = re.compile(rb"\x1b(\[[0-9;?<>=$]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78])")
@@ -69,4 +70,7 @@ def test_demo_shows_live_rows_and_quits_cleanly() -> None:
     assert connected_at < 30, connected_at
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
     assert b"Traceback" not in plain(screen)
+    # Connected: the long-lived objects left the garbage collector's full passes (gc_policy).
+    log_text = (Path(os.environ["XDG_STATE_HOME"]) / "audit-console" / "console.log").read_text()
+    assert "long-lived objects frozen out of the garbage collector's passes" in log_text
     print(f"demo: connected with rows after {connected_at:.1f} s")

@@ -1,0 +1,56 @@
+"""When Python's cyclic garbage collector runs in the console's own process.
+
+Two measured costs (performance.md U4, S1):
+
+* Starting a screen builds a large graph of objects that all live on (textual, rich, the
+  widgets). The collector ran ~135 times meanwhile, one full pass among them: ~55 ms of a
+  ~550 ms start, freeing nothing that mattered. It is paused until the first frame is out.
+* Once connected, the process holds ~135,000 objects that live as long as it does (hikari's and
+  aiohttp's modules and models, textual's, our widgets). Every full pass walks them all: ~100 ms
+  each, about every two seconds at 1,000 entries/s, so the event loop stalled for 100–150 ms
+  (U4 allows 50). :func:`settle` collects once, then freezes the survivors out of the collector's
+  sight (``gc.freeze``): full passes then walk only what was made since, 5–10 ms.
+
+Freezing is done only in our own process (the ``audit-console`` command), never in a program that
+imports the package, such as the tests: there it would keep whatever they hold alive for good.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+
+log = logging.getLogger("console.gc")
+
+_own_process = False
+
+
+def own_process() -> None:
+    """Called by the command's entry point: this process is the console's."""
+    global _own_process
+    _own_process = True
+
+
+def pause() -> bool:
+    """Pause the collector while a screen starts; True if this call paused it (the caller then
+    resumes it), False if it was already off (someone else's choice)."""
+    if not gc.isenabled():
+        return False
+    gc.disable()
+    return True
+
+
+def resume() -> None:
+    gc.enable()
+
+
+def settle() -> None:
+    """Startup is over: collect once, then freeze what survives (own process only)."""
+    if not _own_process:
+        return
+    started = time.perf_counter()
+    gc.collect()
+    gc.freeze()
+    log.info("started: %d long-lived objects frozen out of the garbage collector's passes (%.0f ms)",
+             gc.get_freeze_count(), (time.perf_counter() - started) * 1000)
