@@ -102,8 +102,10 @@ async def _watch(proc: asyncio.subprocess.Process, art: Artefacts, db: Path, sto
     """While it runs: its argument list, its children's argument lists and environments, and
     copies of the SQLite files (the -wal holds what was not yet checkpointed)."""
     while proc.returncode is None and not stop.is_set():
-        with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
-            art.add("argument list (/proc/pid/cmdline)", f.read())
+        try:
+            art.add("argument list (/proc/pid/cmdline)", Path(f"/proc/{proc.pid}/cmdline").read_bytes())
+        except OSError:
+            break  # it ended between the check and the read (ESRCH from a zombie's /proc)
         for child in _children(proc.pid):
             for what, kind in (("cmdline", "argument list (/proc/pid/cmdline)"),
                                ("environ", "children's environment")):
