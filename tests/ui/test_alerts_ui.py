@@ -41,6 +41,10 @@ async def test_a_new_alert_toasts_and_is_listed(seeded_db: Path, ids: dict[str, 
         row = [str(c) for c in table.get_row_at(0)]
         assert row[1:3] == ["warning", "bot_added"] and "[bold]Evil[/bold]" in row[3]
         assert row[4] == "1", "a guild the console has no name for shows its id"
+        # The highlighted alert whole, under the table (its summary column is cut at the width).
+        detail = str(screen.query_one("#alert-detail").render())
+        assert "bot [bold]Evil[/bold] (99) added by 42" in detail
+        assert f"guild 1 · 1 record: {ids['hostile']}" in detail
 
         await pilot.press("enter")
         await settle(pilot)

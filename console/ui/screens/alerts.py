@@ -30,6 +30,7 @@ class AlertsScreen(ModalScreen[int | None]):
     AlertsScreen > Vertical { width: 96%; height: 90%; border: round $primary; background: $surface; }
     AlertsScreen DataTable { height: 1fr; }
     AlertsScreen #alerts-empty { padding: 1 2; }
+    AlertsScreen #alert-detail { height: auto; max-height: 6; padding: 0 1; border-top: solid $primary 40%; }
     """
 
     def __init__(self, alerts: list[Alert], name_of: Callable[[str, int | None], str | None] | None = None) -> None:
@@ -46,6 +47,10 @@ class AlertsScreen(ModalScreen[int | None]):
             table: DataTable[Any] = DataTable(id="alerts-table", cursor_type="row", zebra_stripes=True)
             table.display = bool(self.alerts)
             yield table
+            # The highlighted alert whole: the summary column is cut at the screen's width.
+            detail = Static("", id="alert-detail", markup=False)
+            detail.display = bool(self.alerts)
+            yield detail
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -64,6 +69,18 @@ class AlertsScreen(ModalScreen[int | None]):
             )
         if self.alerts:
             table.focus()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if not 0 <= event.cursor_row < len(self.alerts):
+            return
+        a = self.alerts[event.cursor_row]
+        guild = self.name_of("guild", a.guild_id)
+        where = f"guild {safe_text(guild, 64)} ({a.guild_id})" if guild else f"guild {a.guild_id}"
+        count = len(a.record_ids)
+        shown = ", ".join(map(str, a.record_ids[:10])) + (" …" if count > 10 else "")
+        behind = f"{count} record{'' if count == 1 else 's'}: {shown}" if count else "no record"
+        # Plain text: the summary holds names and reasons from Discord.
+        self.query_one("#alert-detail", Static).update(Text(f"{safe_text(a.summary, 600)}\n{where} · {behind}"))
 
     def action_open(self) -> None:
         table = self.query_one(DataTable)
