@@ -56,6 +56,13 @@ def _reason(text: Text, reason: str | None, ctx: RowContext) -> None:
         text.append("”", ctx.styles.get("muted", "dim"))
 
 
+def _column(label: str, ctx: RowContext) -> str:
+    """``label`` in the action column's width; a cut one ends in "…" (``AUTO_MODERATION_BLOCK_``
+    read as a whole name)."""
+    width = 22 if ctx.compact else 28
+    return f"{label:<{width}}" if len(label) <= width else label[: width - 1] + "…"
+
+
 def _head(text: Text, ms: int, kind: str, ctx: RowContext) -> None:
     text.append(clock_text(ms, ctx), ctx.styles.get("muted", "dim"))
     text.append("  ")
@@ -71,8 +78,7 @@ def entry_row(e: StoredEntry, ctx: RowContext) -> Text:
         summary = ""
     text = Text(no_wrap=True, overflow="ellipsis", end="")
     _head(text, to_ms(e.id), "audit", ctx)
-    width = 22 if ctx.compact else 28
-    text.append(f"{action_name(e.action_type):<{width}.{width}}", ctx.styles.get(f"action-{action_category(e.action_type)}", "bold"))
+    text.append(_column(action_name(e.action_type), ctx), ctx.styles.get(f"action-{action_category(e.action_type)}", "bold"))
     text.append(" ")
     text.append(who("user", e.actor_id, ctx))
     text.append(" → ", ctx.styles.get("muted", "dim"))
@@ -88,8 +94,7 @@ def decision_row(d: Decision, ctx: RowContext) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis", end="")
     _head(text, d.created_at, "decision", ctx)
     style = ctx.styles.get("decision-allow" if d.result == "ALLOW" else "decision-deny", "bold")
-    width = 22 if ctx.compact else 28
-    text.append(f"{d.result + ' ' + d.capability:<{width}.{width}}", style)
+    text.append(_column(f"{d.result} {d.capability}", ctx), style)
     text.append(" ")
     text.append(who("user", d.actor_id, ctx) if not d.actor_name else f"{safe_text(d.actor_name, 32)} ({d.actor_id})")
     text.append("  ")
@@ -103,9 +108,7 @@ def role_change_row(c: RoleChange, ctx: RowContext) -> Text:
     _head(text, c.updated_at, "role", ctx)
     final_ok = c.state == "confirmed"
     style = ctx.styles.get("decision-allow" if final_ok else "decision-deny" if c.final else "action-role", "bold")
-    width = 22 if ctx.compact else 28
-    label = f"{'GRANT' if c.op == 'grant' else 'REVOKE'} {c.state.upper()}"
-    text.append(f"{label:<{width}.{width}}", style)
+    text.append(_column(f"{'GRANT' if c.op == 'grant' else 'REVOKE'} {c.state.upper()}", ctx), style)
     text.append(" ")
     sign = "+" if c.op == "grant" else "−"
     role = ctx.name_of("role", c.role_id)
