@@ -8,6 +8,8 @@ import contextlib
 import sqlite3
 from typing import TYPE_CHECKING
 
+from textual.screen import ModalScreen
+
 from console.alerts import records
 from console.alerts.engine import Alert
 from console.model.sanitize import safe_text
@@ -33,6 +35,9 @@ class AlertWatch:
     def __init__(self, app: ConsoleApp) -> None:
         self.app = app
         self.last_id: int | None = None
+        #: Alerts raised while a dialog or list was open over the feed: toasted once it closes
+        #: (toasts drawn over a dialog hid its fields and buttons).
+        self.held: list[Alert] = []
 
     async def start(self, interval_s: float = 1.0) -> None:
         """Alerts raised before the console started are in the list (``!``), not toasts."""
@@ -47,17 +52,19 @@ class AlertWatch:
             new = await records.newest(self.app.store.reader, after_id=self.last_id, limit=50)
         except (StoreError, sqlite3.Error):
             return []
-        if not new:
-            return []
-        self.last_id = new[0].id
-        new.reverse()  # oldest first
-        for alert in new[:MAX_TOASTS]:
-            self.toast(alert)
-        if len(new) > MAX_TOASTS:
-            self.app.notify(f"{len(new) - MAX_TOASTS} more alerts: press ! for the list", title="Alerts",
-                            severity="warning", markup=False)
-        if getattr(self.app, "alert_bell", False):
-            self.app.bell()
+        if new:
+            self.last_id = new[0].id
+            new.reverse()  # oldest first
+            if getattr(self.app, "alert_bell", False):
+                self.app.bell()  # the bell is not held: it is how an alert reaches someone in a dialog
+        self.held += new
+        if self.held and not isinstance(self.app.screen, ModalScreen):
+            shown, self.held = self.held, []
+            for alert in shown[:MAX_TOASTS]:
+                self.toast(alert)
+            if len(shown) > MAX_TOASTS:
+                self.app.notify(f"{len(shown) - MAX_TOASTS} more alerts: press ! for the list", title="Alerts",
+                                severity="warning", markup=False)
         return new
 
     def toast(self, alert: Alert) -> None:

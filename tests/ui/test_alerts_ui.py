@@ -70,3 +70,29 @@ async def test_alerts_from_before_the_start_are_listed_not_toasted(seeded_db: Pa
         await app.action_alerts()
         await settle(pilot)
         assert isinstance(app.screen, AlertsScreen) and app.screen.query_one(DataTable).row_count == 1
+
+
+async def test_alerts_raised_under_a_dialog_toast_when_it_closes(seeded_db: Path, ids: dict[str, int],
+                                                                  make_app: Callable[..., ConsoleApp]) -> None:
+    """Toasts drawn over a dialog hid its fields and buttons: they wait for it to close."""
+    app = make_app(seeded_db)
+    app.alert_bell = True
+    rung: list[int] = []
+    app.bell = lambda: rung.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")  # the help screen
+        await settle(pilot)
+        await records.save(app.store, Alert(created_at=FROZEN_MS, rule="ban_wave", guild_id=1, severity="error",
+                                            summary="6 bans/kicks within 2 min", record_ids=(ids["hostile"],)))
+        assert len(await app.alert_watch.check()) == 1
+        await settle(pilot)
+        assert not [t for t in app._notifications if t.title == "Wave of bans/kicks"]
+        assert rung == [1], "the bell still rings: it reaches someone reading a dialog"
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert await app.alert_watch.check() == []
+        await settle(pilot)
+        assert [t.message for t in app._notifications if t.title == "Wave of bans/kicks"] == [
+            "6 bans/kicks within 2 min"]
