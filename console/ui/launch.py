@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from console import gc_policy, paths
-from console.config import Settings
+from console.config import ConfigError, Settings
 from console.secret import REDACTOR, Secret
 from console.store import Store
 from console.ui.app import ConsoleApp
@@ -130,6 +131,12 @@ async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=
     # quick_check reads the whole file (seconds on a big store): the app runs it after the first
     # frame and shows what it finds; a file that is not a usable database still fails here.
     store = await Store.open(store_path, readonly=readonly, quick_check=False)
+    if not _has_terminal():
+        # Under a service manager or with its output redirected, the screen would be escape
+        # codes written into a log for as long as it runs.
+        await store.close()
+        raise ConfigError("the console needs a terminal (its keyboard input or its screen is not one); "
+                          "to collect on a server without one, use `audit-console collect`")
     session = session_factory(store) if session_factory else None
     offline = settings is not None and session is None
     app = ConsoleApp(store, label=label, connect=settling(session.connect) if session else None, operator_id=operator_id,
@@ -146,6 +153,14 @@ async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=
             await session.close()
         await store.close()
     return app.return_code or 0
+
+
+def _has_terminal() -> bool:
+    """Textual reads keys from stdin and draws on stderr."""
+    try:
+        return sys.stdin.isatty() and sys.__stderr__ is not None and sys.__stderr__.isatty()
+    except (AttributeError, ValueError):  # closed or replaced streams
+        return False
 
 
 def _offline_services(store: Store, settings: Settings) -> Any:

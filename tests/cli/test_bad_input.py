@@ -161,3 +161,22 @@ def test_a_second_console_and_a_locked_database(tmp_path: Path) -> None:
         holder.execute("ROLLBACK")
         holder.close()
     assert_one_line(result, 2, "locked")
+
+
+def test_the_console_without_a_terminal_says_so(tmp_path: Path) -> None:
+    """Under a service manager or with no keyboard, the screen would be escape codes written into
+    a log for as long as it ran: one line instead, pointing at `collect`."""
+    import asyncio
+
+    from console.store import Store
+
+    db = tmp_path / "audit.db"
+
+    async def make() -> None:
+        await (await Store.open(db)).close()
+
+    asyncio.run(make())
+    before = db.read_bytes()
+    assert_one_line(run("open", "--db", str(db)), 2, "needs a terminal", "audit-console collect")
+    assert db.read_bytes() == before
+    assert_one_line(run("demo", "--db", str(tmp_path / "demo.db")), 2, "needs a terminal")
