@@ -398,12 +398,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     # The garbage collector waits while a screen starts (console.gc_policy): the launcher turns
     # it back on once the first frame is out; at the latest it is back when the command returns.
-    paused = args.command in SCREENS and gc_policy.pause()
+    if args.command in SCREENS:
+        gc_policy.pause()
     try:
         return _run_command(args)
     finally:
-        if paused:
-            gc_policy.resume()
+        gc_policy.resume()
 
 
 def entry() -> int:

@@ -24,6 +24,7 @@ import time
 log = logging.getLogger("console.gc")
 
 _own_process = False
+_paused = False  # by pause(), for resume() to undo
 
 
 def own_process() -> None:
@@ -32,17 +33,21 @@ def own_process() -> None:
     _own_process = True
 
 
-def pause() -> bool:
-    """Pause the collector while a screen starts; True if this call paused it (the caller then
-    resumes it), False if it was already off (someone else's choice)."""
-    if not gc.isenabled():
-        return False
-    gc.disable()
-    return True
+def pause() -> None:
+    """Pause the collector while a screen starts (unless it is off already: someone else's
+    choice, which :func:`resume` leaves alone)."""
+    global _paused
+    if gc.isenabled():
+        gc.disable()
+        _paused = True
 
 
 def resume() -> None:
-    gc.enable()
+    """Undo :func:`pause`; a no-op when it paused nothing or was undone already."""
+    global _paused
+    if _paused:
+        _paused = False
+        gc.enable()
 
 
 def settle() -> None:
