@@ -327,11 +327,12 @@ class ConsoleApp(App[int]):
         pane.set_class(not show, "-hidden")
 
     def _row_context(self) -> RowContext:
-        sidebar_relative = False
         try:
-            sidebar_relative = self.query_one(FilterSidebar).choice().relative
-        except Exception:  # noqa: BLE001 - before the sidebar is mounted
-            sidebar_relative = False
+            sidebar: FilterSidebar | None = self.query_one(FilterSidebar)
+        except NoMatches:  # composing: the sidebar is not there yet
+            sidebar = None
+        # Its controls come after the first frame (FilterSidebar.show_choices).
+        sidebar_relative = sidebar is not None and sidebar.ready and sidebar.choice().relative
         feeds = self.query(FeedView)
         feed_width = feeds.first().size.width if feeds else self.size.width
         return RowContext(name_of=self.store.name_of, styles=self.row_styles, relative=sidebar_relative,

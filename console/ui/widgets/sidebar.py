@@ -103,7 +103,7 @@ class FilterSidebar(VerticalScroll, can_focus=False):
         """Mount the controls. The app does it once the feed has drawn its records: they are
         half the first screen's widgets (~70-100 ms of a ~600 ms start). The bordered, titled
         pane is there from the first frame, so nothing moves when they arrive."""
-        if not self.ready and not self.query(FilterChoices):
+        if not self.query(FilterChoices):
             self.mount(FilterChoices())
 
     def _choices_mounted(self) -> None:
