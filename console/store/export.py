@@ -294,11 +294,12 @@ def _export(
         # The header object without its closing brace, then the records array.
         write_bytes(fmt_.dumps(head)[:-1] + b',"records":[\n')
     first = True
+    sep = separator(fmt)
 
     def write_chunk(data: bytes) -> None:
         nonlocal first
         if data:
-            write_bytes(b",\n" + data if fmt == "json" and not first else data)
+            write_bytes(sep + data if sep and not first else data)  # no copy for CSV/JSONL
             first = False
 
     encode = encoder(fmt, fmt_.any_csv_row if others else fmt_.csv_row)
@@ -312,8 +313,7 @@ def _export(
         db.execute(f"PRAGMA cache_size = {export_workers.CACHE}")
         chunks = export_workers.render(path, flt, fmt, name_map, _ceiling(db), db, cancel, split=bool(others))
         if others:
-            chunks = _interleaved(chunks, _other_records(db, flt, others, name_map), encode, flt.newest_first,
-                                  b",\n" if fmt == "json" else b"")
+            chunks = _interleaved(chunks, _other_records(db, flt, others, name_map), encode, flt.newest_first, sep)
         try:
             for rows, data in chunks:
                 write_chunk(data)
@@ -369,6 +369,12 @@ def _finish(fmt: str, write_bytes: Callable[[bytes], Any], done: int, cancelled:
     return ExportResult(rows=done, cancelled=cancelled)
 
 
+def separator(fmt: str) -> bytes:
+    """What goes between two records' bytes in ``fmt`` (JSON's array commas; CSV and JSON Lines
+    rows end in their own newline)."""
+    return b",\n" if fmt == "json" else b""
+
+
 def csv_text(rows: Iterable[Sequence[str]]) -> bytes:
     """Rows as CSV bytes (UTF-8, every cell quoted, CRLF line ends)."""
     buf = io.StringIO(newline="")
@@ -391,7 +397,7 @@ def encoder(fmt: str, to_row: Callable[[Mapping[str, Any]], list[str]] = fmt_.cs
             return data.encode("utf-8")
     elif fmt == "json":
         def encode(records: list[dict[str, Any]]) -> bytes:
-            return b",\n".join([fmt_.dumps(r) for r in records])
+            return separator("json").join([fmt_.dumps(r) for r in records])
     else:
         def encode(records: list[dict[str, Any]]) -> bytes:
             return b"".join([fmt_.json_line(r) for r in records])
@@ -433,13 +439,13 @@ def _interleaved(chunks: Iterator[tuple[int, tuple[list[int], list[int], bytes]]
                 break  # after every record of this range
             k = bisect.bisect_right(ids, -ident if newest_first else ident, key=key)
             if k > start:
-                parts.append(data[(ends[start - 1] + len(sep) if start else 0) : ends[k - 1]])
+                parts.append(data[_record_start(ends, start, sep) : ends[k - 1]])
                 start = k
             parts.append(encode([pending[1]]))
             rows += 1
             pending = next(others, None)
         if start < len(ids):
-            parts.append(data[(ends[start - 1] + len(sep) if start else 0) :] if start else data)
+            parts.append(data[_record_start(ends, start, sep) :] if start else data)
         yield rows, sep.join(parts)
     tail: list[bytes] = []
     while pending is not None:
@@ -447,6 +453,11 @@ def _interleaved(chunks: Iterator[tuple[int, tuple[list[int], list[int], bytes]]
         pending = next(others, None)
     if tail:
         yield len(tail), sep.join(tail)
+
+
+def _record_start(ends: list[int], i: int, sep: bytes) -> int:
+    """Where record ``i`` starts in a range's buffer (records end at ``ends``, ``sep`` between)."""
+    return ends[i - 1] + len(sep) if i else 0
 
 
 def _merged(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None,

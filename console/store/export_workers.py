@@ -231,7 +231,7 @@ def render(
 def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """Read the setup, then render each requested range until stdin closes."""
     path, flt, fmt, names, split = pickle.load(stdin)
-    from console.store.export import COLUMNS, encoder, open_readonly
+    from console.store.export import COLUMNS, encoder, open_readonly, separator
 
     try:
         db = open_readonly(path)
@@ -241,7 +241,7 @@ def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
         failure = str(e) if isinstance(e, StoreError) else describe(e, Path(path))
     record, encode, loads = AuditRecords(names).record, encoder(fmt), orjson.loads
     order = "DESC" if flt.newest_first else "ASC"
-    sep = b",\n" if fmt == "json" else b""
+    sep = separator(fmt)
     while True:
         try:
             low, high = pickle.load(stdin)
