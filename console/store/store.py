@@ -24,7 +24,10 @@ from console.model.filters import Filter
 from console.model.records import Attempt, Decision, Gap, RoleChange
 from console.model.snowflake import RETENTION_MS, SnowflakeFactory, from_ms
 from console.model.snowflake import parse as parse_id
-from console.store import integrity, queries
+from console.store import queries
+
+# console.store.integrity (the hash chain) is imported where it is used: the console's start
+# (browsing, reading) needs none of it.
 from console.store.connection import check_file, connect, describe, one, prepare, rows
 from console.store.errors import StoreError, StoreFullError
 
@@ -181,6 +184,8 @@ class Store:
                 await writer.execute(busy)
                 await prepare(writer, p, readonly=False, quick_check=quick_check)
                 await writer.execute(busy)  # prepare() sets its own default
+                from console.store import integrity
+
                 try:
                     await integrity.adopt(writer, clock())  # links records older than the chain, once
                 except sqlite3.Error as e:
@@ -342,6 +347,7 @@ class Store:
         and its previous content kept in ``audit_revisions``. Payloads that cannot be keyed go to
         ``parse_failures``. Listeners are told only after COMMIT.
         """
+        from console.store import integrity
         now = received_at if received_at is not None else self._clock()
         result = IngestResult(source=source)
         prepared: dict[int, tuple[Any, ...]] = {}
@@ -631,6 +637,7 @@ class Store:
     # -- decisions and role changes (their producers: the policy engine and the reconciler) ----
 
     async def record_decision(self, d: Decision) -> None:
+        from console.store import integrity
         async with self.transaction() as db:
             await db.execute(
                 f"INSERT INTO decisions ({Decision.COLUMNS}) VALUES ({','.join('?' * 16)})",
@@ -676,6 +683,7 @@ class Store:
 
     async def record_role_change(self, c: RoleChange) -> None:
         """Insert or replace a role change (its state moves as the reconciler works)."""
+        from console.store import integrity
         async with self.transaction() as db:
             await db.execute(
                 f"INSERT OR REPLACE INTO role_changes ({RoleChange.COLUMNS}) VALUES ({','.join('?' * len(_RC_FIELDS))})",
@@ -807,6 +815,7 @@ class Store:
 
     async def kept_since(self) -> int | None:
         """Retention's newest cut-off (ms): everything after it is kept (None: nothing pruned)."""
+        from console.store import integrity
         return await integrity.reach(self._r)
 
     def retention_floor_id(self, now_ms: int | None = None) -> int:

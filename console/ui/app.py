@@ -20,17 +20,15 @@ from textual.css.query import NoMatches
 
 from console.ingest.state import CollectorState
 from console.model.filters import Filter, narrow
-from console.model.query import QueryError, format_filter, parse
 from console.model.records import RoleChange
 from console.model.sanitize import safe_text
 from console.store import IngestResult, Store
 from console.store import timeline as tl
 from console.ui import session_state, theming
 from console.ui.rows import RowContext, record_key
-from console.ui.screens.help import HelpScreen
 from console.ui.widgets.activity import ActivityBar
 from console.ui.widgets.drawer import DetailDrawer
-from console.ui.widgets.feed import FeedView
+from console.ui.widgets.feed import FeedView, FirstPage, read_first_page
 from console.ui.widgets.keys_footer import KeysFooter
 from console.ui.widgets.pending import PendingPane
 from console.ui.widgets.search import QuerySuggester, SearchBar
@@ -141,6 +139,12 @@ class ConsoleApp(App[int]):
         self.theme_problems: list[str] = []
         #: Called once, shortly after the first frame has been drawn.
         self.after_first_frame: list[Callable[[], Any]] = []
+        self._saved_view: dict[str, Any] = {}
+        self._restored_filter = False
+        self._view_shown = False
+        self._data_version = 0  # SQLite's data_version when the feed last read (browsing only)
+        #: The feed's first page, read before the screen is composed (on_load).
+        self._first_page: FirstPage | None = None
         self._register_themes()
 
     def _fatal_error(self) -> None:
@@ -169,6 +173,14 @@ class ConsoleApp(App[int]):
         # Tests open the store on the app's own loop (aiosqlite futures belong to one loop).
         if self.store is None and self._open_store is not None:
             self.store = await self._open_store()
+        if self._remember:
+            self._restore_filter()
+        if self.store.readonly:
+            self._data_version = await self.store.data_version()
+        # Before anything is composed: the feed then has its rows for the first layout, instead
+        # of a frame without them and another one (a layout and paint of the whole screen) after.
+        with contextlib.suppress(sqlite3.DatabaseError):  # the feed reads again and says why
+            self._first_page = await read_first_page(self.store, self.filter)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(theming.VARIABLE_DEFAULTS)
@@ -230,7 +242,10 @@ class ConsoleApp(App[int]):
         feed = self.query_one(FeedView)
         if self._remember:
             self._restore_view()
-        await feed.load(self.filter)
+        self._view_shown = True
+        first_page, self._first_page = self._first_page, None
+        await feed.load(self.filter, first_page=first_page)
+        self._show_feed_state(feed)  # in the first frame (its Changed message comes after it)
         self.call_after_refresh(self.query_one(FilterSidebar).scroll_home, animate=False)
         # The header's counts, the sparkline and the pending pane come after the first frame.
         self.call_after_refresh(self._refresh_side)
@@ -238,10 +253,9 @@ class ConsoleApp(App[int]):
         self.set_interval(1.0, self._tick, name="pending-tick")
         if self.store.readonly:
             # Browsing a store another process collects into: its commits don't reach our
-            # listeners, so watch SQLite's data_version and refresh when it moves.
-            self._data_version = await self.store.data_version()
+            # listeners, so watch SQLite's data_version (read in on_load, before the first page)
+            # and refresh when it moves.
             self.set_interval(1.0, self._watch_other_writers, name="watch-writers")
-        self.run_worker(self._check_store(), name="quick-check", exit_on_error=False)
         # Alerts are watched from after the first frame (one more query is not startup's to pay).
         self.call_after_refresh(self._watch_alerts)
         for problem in self.theme_problems:
@@ -254,6 +268,7 @@ class ConsoleApp(App[int]):
         """The feed has drawn its records: the rest of the screen now."""
         self.query_one(FilterSidebar).show_choices()
         self.query_one(KeysFooter).show_keys()
+        self.run_worker(self._check_store(), name="quick-check", exit_on_error=False)
         # A moment later: the frame is written by the driver's thread, which needs the GIL.
         hooks, self.after_first_frame = self.after_first_frame, []
 
@@ -296,7 +311,9 @@ class ConsoleApp(App[int]):
         await self._connect(self)
 
     async def on_unmount(self) -> None:
-        if self._remember:
+        # Only a view that was shown: an app that failed before its screen was composed would
+        # otherwise save the defaults over the moderator's last view.
+        if self._remember and self._view_shown:
             with contextlib.suppress(NoMatches):
                 self._save_view()
         if self._unsubscribe:
@@ -485,7 +502,10 @@ class ConsoleApp(App[int]):
 
     @on(FeedView.Changed)
     def _feed_changed(self, event: FeedView.Changed) -> None:
-        feed = event.feed
+        self._show_feed_state(event.feed)
+
+    def _show_feed_state(self, feed: FeedView) -> None:
+        """The feed's border: the query, how many records, following or paused, bookmarks."""
         total = feed.snapshot.total
         subtitle = f"≥ {total:,} records" if feed.approximate else f"{total:,} records"
         if not feed.following:
@@ -539,15 +559,30 @@ class ConsoleApp(App[int]):
     def _store_key(self) -> str:
         return str(getattr(self.store, "path", "") or "memory")
 
-    def _restore_view(self) -> None:
+    def _format(self, flt: Filter) -> str:
+        """``flt`` as the search bar's query text (the query language loads on first use)."""
+        from console.model.query import format_filter
+
+        return format_filter(flt, self.store.name_of)
+
+    def _restore_filter(self) -> None:
+        """The filter of the last session on this store (before the feed reads its first page)."""
         from console.ui import session
 
-        view = session.view_of(session_state.load(), self._store_key())
-        flt = session.filter_from_json(view.get("filter"), self.clock())
+        self._saved_view = session.view_of(session_state.load(), self._store_key())
+        flt = session.filter_from_json(self._saved_view.get("filter"), self.clock())
         if flt is not None:
             self.filter = flt
-            self.query_text = format_filter(flt, self.store.name_of)
-            self.query_one(FilterSidebar).show_filter(flt, self.query_text)
+            self.query_text = self._format(flt)
+            self._restored_filter = True
+
+    def _restore_view(self) -> None:
+        """The rest of the last session's view: sidebar, bookmarks, pane sizes."""
+        from console.ui import session
+
+        view = self._saved_view
+        if self._restored_filter:
+            self.query_one(FilterSidebar).show_filter(self.filter, self.query_text)
         self.query_one(FeedView).bookmarks = session.bookmarks_from_json(view.get("bookmarks"))
         layout = session.Layout.from_json(view.get("layout"))
         if layout.sidebar is not None:
@@ -630,7 +665,7 @@ class ConsoleApp(App[int]):
 
     async def apply_filter(self, flt: Filter, query_text: str | None = None) -> None:
         self.filter = flt
-        self.query_text = format_filter(flt, self.store.name_of) if query_text is None else query_text
+        self.query_text = self._format(flt) if query_text is None else query_text
         self.query_one(FilterSidebar).show_filter(flt, self.query_text)
         self._view_changed()
         await self.query_one(FeedView).load(flt)
@@ -646,7 +681,7 @@ class ConsoleApp(App[int]):
         self.query_one(FeedView).set_context(self._row_context())
         if flt != self.filter:
             self.filter = flt
-            self.query_text = format_filter(flt, self.store.name_of)
+            self.query_text = self._format(flt)
             self._view_changed()
             await self.query_one(FeedView).load(flt)
             self._refresh_activity()
@@ -678,12 +713,14 @@ class ConsoleApp(App[int]):
         self.find_filter = None
         await self.apply_filter(Filter(newest_first=self.filter.newest_first), "")
 
-    def action_search(self) -> None:
-        self.query_one(SearchBar).open(self.query_text)
+    async def action_search(self) -> None:
+        await self.query_one(SearchBar).open(self.query_text)
 
     @on(SearchBar.Submitted)
     async def _search_submitted(self, event: SearchBar.Submitted) -> None:
         bar = self.query_one(SearchBar)
+        from console.model.query import QueryError, parse
+
         try:
             parsed = parse(event.query, now_ms=self.clock(), resolve=self._resolve,
                            base=Filter(newest_first=self.filter.newest_first))
@@ -882,6 +919,8 @@ class ConsoleApp(App[int]):
         self._view_changed()
 
     def action_help(self) -> None:
+        from console.ui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     async def action_alerts(self) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import compileall
+import fcntl
 import gc
 import json
 import os
@@ -21,9 +22,11 @@ import pty
 import select
 import signal
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import textwrap
 import time
 from pathlib import Path
@@ -212,10 +215,17 @@ TRIVIAL_APP = textwrap.dedent("""
 """)
 
 
-def _spawn_to_screen(argv: list[str], marker: bytes, timeout: float = 30) -> float:
+def _spawn_to_screen(argv: list[str], marker: bytes, timeout: float = 30, size: tuple[int, int] = (120, 40)) -> float:
+    """Seconds from spawning ``argv`` in a pseudo-terminal of ``size`` (columns, lines) until
+    ``marker`` is on its screen."""
     pid, fd = pty.fork()
     if pid == 0:
         os.environ["TERM"] = "xterm-256color"
+        # A terminal has a size. A new pseudo-terminal's is 0x0, which no terminal reports:
+        # Textual then lays the screen out at its 80x25 guess and again at the driver's 80x24
+        # (two layouts and paints of the whole screen: far more for the console than for a
+        # one-line app).
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
         os.execvp(argv[0], argv)
     t0 = time.perf_counter()
     out = bytearray()

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
 
 
 class ActivityBar(Horizontal):
@@ -19,11 +18,15 @@ class ActivityBar(Horizontal):
     ActivityBar Sparkline > .sparkline--min-color { color: $primary 50%; }
     """
 
-    def compose(self) -> ComposeResult:
-        yield Static(Text("activity"), id="activity-label")
-        yield Sparkline([0], summary_function=max, id="activity")
-
     def show(self, counts: Sequence[int], label: str) -> None:
+        # Imported with the first counts, which come after the first frame (as does statistics,
+        # which it imports); until then the line is blank. Its height is fixed: nothing moves.
+        from textual.widgets import Sparkline
+
         total = sum(counts)
-        self.query_one("#activity-label", Static).update(Text(f"{label} · {total:,}"))
-        self.query_one(Sparkline).data = list(counts) or [0]
+        text, data = Text(f"{label} · {total:,}"), list(counts) or [0]
+        if not self.children:
+            self.mount(Static(text, id="activity-label"), Sparkline(data, summary_function=max, id="activity"))
+            return
+        self.query_one("#activity-label", Static).update(text)
+        self.query_one(Sparkline).data = data

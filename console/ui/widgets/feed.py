@@ -46,6 +46,15 @@ class Snapshot:
     anchors: tuple[tuple[int, int], ...]
 
 
+#: The first page of a filter: its refs and their records, in order.
+FirstPage = tuple[list[tl.Ref], list[Any]]
+
+
+async def read_first_page(store: Store, flt: Filter) -> FirstPage:
+    first = await tl.page_refs(store.reader, flt, limit=PAGE)
+    return first, await tl.fetch(store.reader, first)
+
+
 class FeedView(ScrollView, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
@@ -117,21 +126,24 @@ class FeedView(ScrollView, can_focus=True):
 
     # -- data -----------------------------------------------------------------------------------
 
-    async def load(self, flt: Filter | None = None) -> None:
+    async def load(self, flt: Filter | None = None, *, first_page: FirstPage | None = None) -> None:
         """(Re)load from scratch for ``flt``: the first page now; the count and the sparse index
-        in the background (a count over a million rows must not hold up the first frame)."""
+        in the background (a count over a million rows must not hold up the first frame).
+        ``first_page``: already read for ``flt`` (:func:`read_first_page`); then nothing here
+        waits, and the records are there for the very next frame."""
         if flt is not None:
             self.filter = flt
         self._generation += 1
         generation = self._generation
-        try:
-            first = await tl.page_refs(self.store.reader, self.filter, limit=PAGE)
-            records = await tl.fetch(self.store.reader, first)
-        except sqlite3.DatabaseError as e:
-            self._store_failed(e)
-            return
-        if generation != self._generation:
-            return
+        if first_page is None:
+            try:
+                first_page = await read_first_page(self.store, self.filter)
+            except sqlite3.DatabaseError as e:
+                self._store_failed(e)
+                return
+            if generation != self._generation:
+                return
+        first, records = first_page
         # Until the count arrives: exact when the first page is short, else "at least this".
         provisional = len(records) if len(records) < PAGE else PAGE * 2
         self.approximate = len(records) == PAGE
@@ -150,7 +162,9 @@ class FeedView(ScrollView, can_focus=True):
         self.refresh()
         self.post_message(self.Changed(self))
         if len(records) == PAGE or not self.filter.newest_first:
-            self._count_and_index(generation)
+            # Once the page is on screen: the count runs in SQLite's thread, on the core that the
+            # frame being drawn would otherwise share with it.
+            self.call_after_refresh(self._count_and_index, generation)
 
     @work(group="feed-index", exclusive=True, exit_on_error=False)
     async def _count_and_index(self, generation: int) -> None:

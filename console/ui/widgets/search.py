@@ -13,7 +13,6 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
-from console.model.query import FIELDS, complete
 from console.model.sanitize import safe_text
 
 
@@ -24,6 +23,8 @@ class QuerySuggester(Suggester):
         self._roles = roles
 
     async def get_suggestion(self, value: str) -> str | None:
+        from console.model.query import complete
+
         options = complete(value, self._users(), self._roles())
         return options[0] if options else None
 
@@ -55,14 +56,20 @@ class SearchBar(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self._suggester = suggester
 
-    def compose(self) -> ComposeResult:
+    def _controls(self) -> ComposeResult:
+        from console.model.query import FIELDS
+
         yield Input(placeholder='actor:… action:MEMBER_BAN_ADD,MEMBER_KICK since:7d "raid"',
                     suggester=self._suggester, id="search-input")
         yield Static("", id="search-error", markup=False)
         yield Static("fields: " + " ".join(f"{f}:" for f in FIELDS) + "   Enter filter · Ctrl+F find · Esc close",
                      id="search-help", markup=False)
 
-    def open(self, text: str) -> None:
+    async def open(self, text: str) -> None:
+        # The controls are mounted the first time the bar opens: the first screen does not
+        # style an input nobody has asked for yet (~5 ms of startup).
+        if not self.children:
+            await self.mount_all(self._controls())
         self.add_class("-open")
         box = self.query_one(Input)
         box.value = text

@@ -8,17 +8,15 @@ Every label here is our own text, never a name from Discord.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rich.text import Text
-from textual import on
-from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Input, Label, RadioButton, RadioSet, SelectionList, Static
 
-from console.model.actions import CATEGORIES
-from console.model.filters import DECISION_SOURCES, ENTRY_SOURCES, KINDS, REASON_CODES, Filter
-from console.model.sanitize import safe_text
+from console.model.filters import Filter
+
+if TYPE_CHECKING:
+    from console.ui.widgets.filter_choices import FilterChoices
 
 RANGES = (("any", None), ("1h", 3_600_000), ("24h", 86_400_000), ("7d", 7 * 86_400_000), ("30d", 30 * 86_400_000))
 KIND_LABELS = {"audit": "audit", "decision": "decision", "role_change": "role change", "gap": "gap"}
@@ -37,53 +35,10 @@ class SidebarChoice:
     text: str
 
 
-class FilterChoices(Vertical):
-    """The sidebar's controls (mounted by :meth:`FilterSidebar.show_choices`)."""
-
-    DEFAULT_CSS = "FilterChoices { height: auto; }"
-
-    def compose(self) -> ComposeResult:
-        yield Label("Kind")
-        yield SelectionList[str](*[(KIND_LABELS[k], k, False) for k in KINDS], id="kinds")
-        yield Label("Decision")
-        yield SelectionList[str](("ALLOW", "ALLOW", False), ("DENY", "DENY", False), id="results")
-        yield Label("Date range")
-        with RadioSet(id="range"):
-            for i, (label, _) in enumerate(RANGES):
-                yield RadioButton(label, value=i == 0)
-        yield Label("Order")
-        with RadioSet(id="order"):
-            yield RadioButton("newest first", value=True)
-            yield RadioButton("oldest first")
-        yield Label("Times")
-        with RadioSet(id="times"):
-            yield RadioButton("absolute", value=True)
-            yield RadioButton("relative")
-        yield Label("Text")
-        yield Input(placeholder="words, then Enter", id="text")
-        yield Label("Category")
-        yield SelectionList[str](*[(c, c, False) for c in CATEGORIES], id="categories")
-        yield Label("Source")
-        yield SelectionList[str](*[(s, s, False) for s in DECISION_SOURCES + ENTRY_SOURCES], id="sources")
-        yield Label("Reason code")
-        yield SelectionList[str](*[(r, r, False) for r in REASON_CODES], id="reason-codes")
-        yield Static("", id="query", markup=False)
-
-    def on_mount(self) -> None:
-        sidebar = self.parent
-        if isinstance(sidebar, FilterSidebar):
-            sidebar._choices_mounted()
-
-
 class FilterSidebar(VerticalScroll, can_focus=False):
     DEFAULT_CSS = """
     FilterSidebar { width: 24; border: round $primary 60%; border-title-align: left; padding: 0; }
     FilterSidebar:focus-within { border: round $primary; }
-    FilterSidebar Label { color: $text-muted; padding: 0 1; margin-top: 1; }
-    FilterSidebar SelectionList, FilterSidebar RadioSet { border: none; padding: 0; height: auto;
-        background: transparent; }
-    FilterSidebar #query { color: $text-muted; padding: 0 1; margin-top: 1; }
-    FilterSidebar Input { border: none; height: 1; padding: 0 1; margin: 0 1 0 1; background: $boost; }
     """
 
     class Changed(Message):
@@ -94,17 +49,21 @@ class FilterSidebar(VerticalScroll, can_focus=False):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.border_title = "Filters"
-        self._syncing = False
         #: A filter shown before the controls were mounted: shown once they are.
         self._pending: tuple[Filter, str] | None = None
         self.ready = False
+        self._controls: FilterChoices | None = None
 
     def show_choices(self) -> None:
         """Mount the controls. The app does it once the feed has drawn its records: they are
-        half the first screen's widgets (~70-100 ms of a ~600 ms start). The bordered, titled
-        pane is there from the first frame, so nothing moves when they arrive."""
-        if not self.query(FilterChoices):
-            self.mount(FilterChoices())
+        half the first screen's widgets, and the Textual widgets they are made of a fifth of its
+        imports. The bordered, titled pane is there from the first frame, so nothing moves when
+        they arrive."""
+        from console.ui.widgets.filter_choices import FilterChoices
+
+        if self._controls is None:
+            self._controls = FilterChoices()
+            self.mount(self._controls)
 
     def _choices_mounted(self) -> None:
         self.ready = True
@@ -114,49 +73,13 @@ class FilterSidebar(VerticalScroll, can_focus=False):
             self.show_filter(flt, query_text)
 
     def choice(self) -> SidebarChoice:
-        """What the controls say (NoMatches before they are mounted: see ``ready``)."""
-        kinds = frozenset(self.query_one("#kinds", SelectionList).selected)
-        categories = frozenset(self.query_one("#categories", SelectionList).selected)
-        results = frozenset(self.query_one("#results", SelectionList).selected)
-        range_index = self.query_one("#range", RadioSet).pressed_index
-        order = self.query_one("#order", RadioSet).pressed_index
-        times = self.query_one("#times", RadioSet).pressed_index
-        return SidebarChoice(
-            kinds=kinds, categories=categories, results=results,
-            range_ms=RANGES[max(0, range_index)][1], newest_first=order != 1, relative=times == 1,
-            reason_codes=frozenset(self.query_one("#reason-codes", SelectionList).selected),
-            sources=frozenset(self.query_one("#sources", SelectionList).selected),
-            text=self.query_one("#text", Input).value.strip(),
-        )
+        """What the controls say (only once they are mounted: see ``ready``)."""
+        assert self._controls is not None and self.ready
+        return self._controls.choice()
 
     def show_filter(self, flt: Filter, query_text: str) -> None:
         """Reflect a filter set elsewhere (search bar, restore) without re-announcing it."""
-        if not self.ready:
+        if not self.ready or self._controls is None:
             self._pending = (flt, query_text)
             return
-        self._syncing = True
-        try:
-            for list_id, values in (("#kinds", flt.kinds), ("#categories", flt.categories),
-                                    ("#results", flt.results), ("#sources", flt.sources),
-                                    ("#reason-codes", flt.reason_codes)):
-                sel = self.query_one(list_id, SelectionList)
-                sel.deselect_all()
-                for v in values:
-                    sel.select(v)
-            self.query_one("#text", Input).value = flt.text
-            order = self.query_one("#order", RadioSet)
-            order.query(RadioButton)[0 if flt.newest_first else 1].value = True
-        finally:
-            self.call_after_refresh(self._end_sync)
-        # Plain text, never markup: the query may hold text pasted from a hostile reason.
-        self.query_one("#query", Static).update(Text("query: " + safe_text(query_text, 300)) if query_text else "")
-
-    def _end_sync(self) -> None:
-        self._syncing = False
-
-    @on(SelectionList.SelectedChanged)
-    @on(RadioSet.Changed)
-    @on(Input.Submitted, "#text")
-    def _changed(self, event: object) -> None:
-        if not self._syncing:
-            self.post_message(self.Changed(self.choice()))
+        self._controls.show_filter(flt, query_text)

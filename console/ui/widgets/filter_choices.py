@@ -1,0 +1,110 @@
+"""The filter sidebar's controls, mounted once the feed has drawn its records
+(:meth:`FilterSidebar.show_choices`); this module, and the Textual widgets it is made of, load
+then too."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Input, Label, RadioButton, RadioSet, SelectionList, Static
+
+from console.model.actions import CATEGORIES
+from console.model.filters import DECISION_SOURCES, ENTRY_SOURCES, KINDS, REASON_CODES, Filter
+from console.model.sanitize import safe_text
+from console.ui.widgets.sidebar import KIND_LABELS, RANGES, FilterSidebar, SidebarChoice
+
+
+class FilterChoices(Vertical):
+    """The sidebar's controls (mounted by :meth:`FilterSidebar.show_choices`)."""
+
+    DEFAULT_CSS = """
+    FilterChoices { height: auto; }
+    FilterChoices Label { color: $text-muted; padding: 0 1; margin-top: 1; }
+    FilterChoices SelectionList, FilterChoices RadioSet { border: none; padding: 0; height: auto;
+        background: transparent; }
+    FilterChoices #query { color: $text-muted; padding: 0 1; margin-top: 1; }
+    FilterChoices Input { border: none; height: 1; padding: 0 1; margin: 0 1 0 1; background: $boost; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._syncing = False
+
+    def compose(self) -> ComposeResult:
+        yield Label("Kind")
+        yield SelectionList[str](*[(KIND_LABELS[k], k, False) for k in KINDS], id="kinds")
+        yield Label("Decision")
+        yield SelectionList[str](("ALLOW", "ALLOW", False), ("DENY", "DENY", False), id="results")
+        yield Label("Date range")
+        with RadioSet(id="range"):
+            for i, (label, _) in enumerate(RANGES):
+                yield RadioButton(label, value=i == 0)
+        yield Label("Order")
+        with RadioSet(id="order"):
+            yield RadioButton("newest first", value=True)
+            yield RadioButton("oldest first")
+        yield Label("Times")
+        with RadioSet(id="times"):
+            yield RadioButton("absolute", value=True)
+            yield RadioButton("relative")
+        yield Label("Text")
+        yield Input(placeholder="words, then Enter", id="text")
+        yield Label("Category")
+        yield SelectionList[str](*[(c, c, False) for c in CATEGORIES], id="categories")
+        yield Label("Source")
+        yield SelectionList[str](*[(s, s, False) for s in DECISION_SOURCES + ENTRY_SOURCES], id="sources")
+        yield Label("Reason code")
+        yield SelectionList[str](*[(r, r, False) for r in REASON_CODES], id="reason-codes")
+        yield Static("", id="query", markup=False)
+
+    def on_mount(self) -> None:
+        sidebar = self.parent
+        if isinstance(sidebar, FilterSidebar):
+            sidebar._choices_mounted()
+
+    def choice(self) -> SidebarChoice:
+        """What the controls say."""
+        kinds = frozenset(self.query_one("#kinds", SelectionList).selected)
+        categories = frozenset(self.query_one("#categories", SelectionList).selected)
+        results = frozenset(self.query_one("#results", SelectionList).selected)
+        range_index = self.query_one("#range", RadioSet).pressed_index
+        order = self.query_one("#order", RadioSet).pressed_index
+        times = self.query_one("#times", RadioSet).pressed_index
+        return SidebarChoice(
+            kinds=kinds, categories=categories, results=results,
+            range_ms=RANGES[max(0, range_index)][1], newest_first=order != 1, relative=times == 1,
+            reason_codes=frozenset(self.query_one("#reason-codes", SelectionList).selected),
+            sources=frozenset(self.query_one("#sources", SelectionList).selected),
+            text=self.query_one("#text", Input).value.strip(),
+        )
+
+    def show_filter(self, flt: Filter, query_text: str) -> None:
+        """Reflect a filter set elsewhere (search bar, restore) without re-announcing it."""
+        self._syncing = True
+        try:
+            for list_id, values in (("#kinds", flt.kinds), ("#categories", flt.categories),
+                                    ("#results", flt.results), ("#sources", flt.sources),
+                                    ("#reason-codes", flt.reason_codes)):
+                sel = self.query_one(list_id, SelectionList)
+                sel.deselect_all()
+                for v in values:
+                    sel.select(v)
+            self.query_one("#text", Input).value = flt.text
+            order = self.query_one("#order", RadioSet)
+            order.query(RadioButton)[0 if flt.newest_first else 1].value = True
+        finally:
+            self.call_after_refresh(self._end_sync)
+        # Plain text, never markup: the query may hold text pasted from a hostile reason.
+        self.query_one("#query", Static).update(Text("query: " + safe_text(query_text, 300)) if query_text else "")
+
+    def _end_sync(self) -> None:
+        self._syncing = False
+
+    @on(SelectionList.SelectedChanged)
+    @on(RadioSet.Changed)
+    @on(Input.Submitted, "#text")
+    def _changed(self, event: object) -> None:
+        if not self._syncing:
+            self.post_message(FilterSidebar.Changed(self.choice()))
