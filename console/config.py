@@ -30,6 +30,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """Everything a command runs with: defaults, then the config file, then flags."""
+
     db: Path = field(default_factory=paths.default_db)
     """The SQLite store."""
     rest_url: str = DISCORD_REST_URL

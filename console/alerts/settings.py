@@ -43,6 +43,8 @@ DEFAULT_RULES: Mapping[str, Rule] = {
 
 @dataclass(frozen=True, slots=True)
 class AlertSettings:
+    """The ``[alerts]`` settings: rules, dangerous flags, cooldowns, bell and channels."""
+
     rules: Mapping[str, Rule] = field(default_factory=lambda: dict(DEFAULT_RULES))
     #: Flags that raise ``dangerous_permission`` when granted to a role or in a channel overwrite.
     dangerous: frozenset[str] = permissions.DANGEROUS

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class CollectorState:
+    """What the collector is doing, for the header and the status command."""
+
     gateway: str = "offline"  # offline | connecting | connected | resuming | disconnected | closed
     backfilling: frozenset[int] = frozenset()
     degraded: str | None = None

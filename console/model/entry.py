@@ -66,6 +66,8 @@ class OverwriteDiff:
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
+    """One audit-log entry as Discord sent it, its changes parsed."""
+
     id: int
     guild_id: int | None
     action_type: int

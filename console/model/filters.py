@@ -19,6 +19,8 @@ ROLE_CHANGE_STATES = ("pending", "confirmed", "reverted", "failed", "expired", "
 
 @dataclass(frozen=True, slots=True)
 class Filter:
+    """What the feed, search, export and reports select; empty fields select everything."""
+
     guild_ids: frozenset[int] = frozenset()
     kinds: frozenset[str] = frozenset()
     actions: frozenset[int] = frozenset()

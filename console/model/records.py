@@ -100,6 +100,8 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
+    """One call to Discord for a role change, and what came back."""
+
     id: int
     change_id: int
     at: int

@@ -64,6 +64,8 @@ QUICK_CHECK_SQL = "PRAGMA quick_check"
 
 @dataclass(frozen=True, slots=True)
 class StoredEntry:
+    """An audit entry as stored: its columns, and the raw payload parsed on demand."""
+
     id: int
     guild_id: int
     action_type: int

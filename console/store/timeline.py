@@ -24,6 +24,8 @@ ENTRY_COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class Ref:
+    """A record's place in the timeline: its kind and id."""
+
     kind: str
     id: int
 

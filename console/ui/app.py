@@ -8,7 +8,7 @@ import contextlib
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.segment import Segment, Segments
 from rich.text import Text
@@ -32,8 +32,11 @@ from console.ui.widgets.feed import FeedView, FirstPage, read_first_page
 from console.ui.widgets.keys_footer import KeysFooter
 from console.ui.widgets.pending import PendingPane
 from console.ui.widgets.search import QuerySuggester, SearchBar
-from console.ui.widgets.sidebar import FilterSidebar, SidebarChoice
+from console.ui.widgets.sidebar import FilterSidebar
 from console.ui.widgets.status import StatusBar
+
+if TYPE_CHECKING:
+    from console.ui.widgets.filter_choices import SidebarChoice
 
 Connect = Callable[["ConsoleApp"], Awaitable[None]]
 

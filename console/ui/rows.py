@@ -21,6 +21,8 @@ NameOf = Callable[[str, int | None], str | None]
 
 @dataclass(frozen=True)
 class RowContext:
+    """What rendering a row needs beyond the record: names, colours, clock, width."""
+
     name_of: NameOf
     styles: Mapping[str, str] = field(default_factory=dict)
     tz: dt.tzinfo | None = None

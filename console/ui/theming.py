@@ -39,6 +39,8 @@ _COLOUR_KEYS = ("primary", "secondary", "accent", "warning", "error", "success",
 
 @dataclass
 class ThemeLoadResult:
+    """The themes that loaded, and the files that did not (with why)."""
+
     loaded: list[Theme] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
 

@@ -121,6 +121,7 @@ class FeedView(ScrollView, can_focus=True):
         self._strips: dict[tuple[Any, ...], Strip] = {}
         self._generation = 0  # bumps on every reload: late page loads of an old one are dropped
         self._last_record: Any = None
+        self._paint: tuple[Any, int] | None = None  # (style, width) while a paint is under way
         #: True while the total shown is a capped count (at least that many).
         self.approximate = False
 
@@ -372,20 +373,29 @@ class FeedView(ScrollView, can_focus=True):
         self._strips.clear()
         self.refresh()
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The widget's style and width once per paint, not once per row: rich_style walks the
+        # ancestors' backgrounds on every call (a fifth of the first page's paint).
+        self._paint = (self.rich_style, self.scrollable_content_region.width)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._paint = None
+
     def render_line(self, y: int) -> Strip:
         position = self.scroll_offset.y + y
-        width = self.scrollable_content_region.width
+        style, width = self._paint or (self.rich_style, self.scrollable_content_region.width)
         if position >= self.snapshot.total:
             if self.snapshot.total == 0 and y == 1:
                 note = ("  Nothing matches this filter (c clears it)." if not self.filter.is_empty
                         else "  No records yet: entries appear here as Discord sends them.")
                 text = Text(note, self.context.styles.get("muted", "dim"), no_wrap=True, end="")
                 return Strip(list(text.render(self.app.console))).crop(0, width).extend_cell_length(
-                    width, self.rich_style)
-            return Strip.blank(width, self.rich_style)
+                    width, style)
+            return Strip.blank(width, style)
         record = self.record_at(position)
         if record is None:
-            return Strip([], 0).extend_cell_length(width, self.rich_style)
+            return Strip([], 0).extend_cell_length(width, style)
         key = record_key(record)
         is_cursor = position == self.cursor
         marked = key in self.bookmarks
@@ -397,7 +407,7 @@ class FeedView(ScrollView, can_focus=True):
             if marked:
                 line.stylize(self.get_component_rich_style("feed--bookmark"))
             line.append_text(text)
-            base = self.rich_style
+            base = style
             if is_cursor:
                 base = base + self.get_component_rich_style("feed--cursor")
             segments = list(line.render(self.app.console))

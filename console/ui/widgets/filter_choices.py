@@ -4,6 +4,8 @@ then too."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -13,7 +15,25 @@ from textual.widgets import Input, Label, RadioButton, RadioSet, SelectionList, 
 from console.model.actions import CATEGORIES
 from console.model.filters import DECISION_SOURCES, ENTRY_SOURCES, KINDS, REASON_CODES, Filter
 from console.model.sanitize import safe_text
-from console.ui.widgets.sidebar import KIND_LABELS, RANGES, FilterSidebar, SidebarChoice
+from console.ui.widgets.sidebar import FilterSidebar
+
+RANGES = (("any", None), ("1h", 3_600_000), ("24h", 86_400_000), ("7d", 7 * 86_400_000), ("30d", 30 * 86_400_000))
+KIND_LABELS = {"audit": "audit", "decision": "decision", "role_change": "role change", "gap": "gap"}
+
+
+@dataclass(frozen=True)
+class SidebarChoice:
+    """What the sidebar's controls say (the app folds it into its filter)."""
+
+    kinds: frozenset[str]
+    categories: frozenset[str]
+    results: frozenset[str]
+    range_ms: int | None
+    newest_first: bool
+    relative: bool
+    reason_codes: frozenset[str]
+    sources: frozenset[str]
+    text: str
 
 
 class FilterChoices(Vertical):

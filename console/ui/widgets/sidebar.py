@@ -7,7 +7,6 @@ Every label here is our own text, never a name from Discord.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual.containers import VerticalScroll
@@ -16,24 +15,7 @@ from textual.message import Message
 from console.model.filters import Filter
 
 if TYPE_CHECKING:
-    from console.ui.widgets.filter_choices import FilterChoices
-
-RANGES = (("any", None), ("1h", 3_600_000), ("24h", 86_400_000), ("7d", 7 * 86_400_000), ("30d", 30 * 86_400_000))
-KIND_LABELS = {"audit": "audit", "decision": "decision", "role_change": "role change", "gap": "gap"}
-
-
-@dataclass(frozen=True)
-class SidebarChoice:
-    kinds: frozenset[str]
-    categories: frozenset[str]
-    results: frozenset[str]
-    range_ms: int | None
-    newest_first: bool
-    relative: bool
-    reason_codes: frozenset[str]
-    sources: frozenset[str]
-    text: str
-
+    from console.ui.widgets.filter_choices import FilterChoices, SidebarChoice
 
 class FilterSidebar(VerticalScroll, can_focus=False):
     DEFAULT_CSS = """
