@@ -143,6 +143,7 @@ class Store:
         self._listeners: list[Listener] = []
         #: kind ("user", "role", "channel", "guild") → id → name.
         self._names: dict[str, dict[int, str]] = {}
+        self._names_complete = False  # every stored name is in the cache (not only some)
         self.ids = SnowflakeFactory()
         self.closed = False
         #: Why the last write failed (a full disk, an I/O error) until a write commits again: the
@@ -164,12 +165,16 @@ class Store:
         clock: Callable[[], int] = _now_ms,
         busy_timeout: float = 5.0,
         collector_lock: bool = True,
+        names: bool = True,
     ) -> Store:
         """Open (creating and migrating unless ``readonly``). Raises StoreError with one line.
 
         ``busy_timeout`` (seconds) is how long a statement waits for another program's lock
         before failing with "locked". ``collector_lock`` False writes beside a running
         collector (``role grant`` hands it a request); SQLite serialises the writes.
+
+        ``names`` False: the names cache starts empty, for :meth:`load_names_for` and then
+        :meth:`reload_names` (the console's start: a big guild's members take a while to read).
         """
         p = Path(path).expanduser()
         check_file(p, must_exist=readonly, write=not readonly)
@@ -196,7 +201,8 @@ class Store:
             await reader.execute(busy)
             await prepare(reader, p, readonly=True, quick_check=quick_check and readonly)
             store = cls(p, writer, reader, lock, clock)
-            await store._load_names()
+            if names:
+                await store._load_names()
             return store
         except StoreError as e:
             await _close_all(writer, reader, lock)
@@ -559,6 +565,27 @@ class Store:
         for k, i, n in found:
             names.setdefault(k, {})[i] = n
         self._names = names
+        self._names_complete = True
+
+    async def load_names_for(self, wanted: Iterable[tuple[str, int | None]]) -> None:
+        """Add these names (kind, id) to the cache, and every guild's: what a first screen shows,
+        read by key instead of the whole table."""
+        if self._names_complete:
+            return
+        missing = sorted({(k, i) for k, i in wanted if i is not None and i not in self._names.get(k, {})})
+        chunk = 400  # pairs per statement, well under SQLite's limit on parameters
+        found = list(await rows(self._r, "SELECT kind, id, name FROM names WHERE kind = 'guild'"))
+        for start in range(0, len(missing), chunk):
+            part = missing[start:start + chunk]
+            found += await rows(self._r, "SELECT kind, id, name FROM names WHERE (kind, id) IN (VALUES "
+                                + ", ".join("(?, ?)" for _ in part) + ")", [v for pair in part for v in pair])
+        for k, i, n in found:
+            self._names.setdefault(k, {})[i] = n
+
+    @property
+    def names_complete(self) -> bool:
+        """Every stored name is cached (not only those :meth:`load_names_for` read)."""
+        return self._names_complete
 
     async def reload_names(self) -> None:
         """Re-read the names cache (another process may have learnt new names)."""
@@ -575,6 +602,8 @@ class Store:
 
     async def upsert_names(self, guild_id: int | None, kind: str, items: Iterable[tuple[int, str]]) -> int:
         """Remember names; returns how many changed. Writes only what changed."""
+        if not self._names_complete:  # "unchanged" needs every stored name at hand
+            await self._load_names()
         known = self._names.setdefault(kind, {})
         changed = [(i, n) for i, n in items if isinstance(n, str) and known.get(i) != n]
         if not changed:

@@ -25,7 +25,7 @@ from console.model.sanitize import safe_text
 from console.store import IngestResult, Store
 from console.store import timeline as tl
 from console.ui import session_state, theming
-from console.ui.rows import RowContext, record_key
+from console.ui.rows import RowContext, names_shown, record_key
 from console.ui.widgets.activity import ActivityBar
 from console.ui.widgets.drawer import DetailDrawer
 from console.ui.widgets.feed import FeedView, FirstPage, read_first_page
@@ -184,6 +184,13 @@ class ConsoleApp(App[int]):
         # of a frame without them and another one (a layout and paint of the whole screen) after.
         with contextlib.suppress(sqlite3.DatabaseError):  # the feed reads again and says why
             self._first_page = await read_first_page(self.store, self.filter)
+            # The names this screen shows; all of them come after the first frame.
+            wanted = [("user", self.operator_id)] + [("user", i) for i in self.filter.actor_ids | self.filter.target_ids]
+            for record in self._first_page[1]:
+                wanted += names_shown(record)
+            await self.store.load_names_for(wanted)
+        if self._restored_filter:
+            self.query_text = self._format(self.filter)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(theming.VARIABLE_DEFAULTS)
@@ -285,6 +292,8 @@ class ConsoleApp(App[int]):
         self.query_one(FilterSidebar).show_choices()
         self.query_one(KeysFooter).show_keys()
         self.run_worker(self._check_store(), name="quick-check", exit_on_error=False)
+        if not self.store.names_complete:
+            self.run_worker(self.store.reload_names(), name="names", exit_on_error=False)
         # A moment later: the frame is written by the driver's thread, which needs the GIL.
         hooks, self.after_first_frame = self.after_first_frame, []
 
@@ -588,8 +597,7 @@ class ConsoleApp(App[int]):
         self._saved_view = session.view_of(session_state.load(), self._store_key())
         flt = session.filter_from_json(self._saved_view.get("filter"), self.clock())
         if flt is not None:
-            self.filter = flt
-            self.query_text = self._format(flt)
+            self.filter = flt  # its query text once its names are read (on_load)
             self._restored_filter = True
 
     def _restore_view(self) -> None:

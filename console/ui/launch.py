@@ -130,7 +130,8 @@ async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=
     logs.setup(paths.log_file())  # the TUI owns the terminal: logs go to the file only
     # quick_check reads the whole file (seconds on a big store): the app runs it after the first
     # frame and shows what it finds; a file that is not a usable database still fails here.
-    store = await Store.open(store_path, readonly=readonly, quick_check=False)
+    # The names: the first screen's now (ConsoleApp.on_load), all of them after its first frame.
+    store = await Store.open(store_path, readonly=readonly, quick_check=False, names=False)
     if not _has_terminal():
         # Under a service manager or with its output redirected, the screen would be escape
         # codes written into a log for as long as it runs.

@@ -209,7 +209,7 @@ async def run_app(db: Path, home: Path, seeded: Seeded, *, now_ms: int, click_al
                 await _visit(pilot, app, found, f"role dialog {tag}", click_all=click_all)
                 app.pop_screen()
                 # What a moderator pastes into the search bar from a hostile reason.
-                app.action_search()
+                await app.action_search()
                 from textual.widgets import Input
 
                 box = app.query_one("#search-input", Input)

@@ -158,3 +158,22 @@ async def test_ids_sqlite_cannot_hold_are_kept_as_parse_failures(store: Store) -
     assert result.inserted == [123456789012345678]
     assert result.failures == 2
     assert len(await store.parse_failures()) == 2
+
+
+async def test_names_by_key_then_all(store: Store, db_path: Path) -> None:
+    """The console's start reads only the names its first screen shows, then all of them; a
+    write before the full read still writes only what changed."""
+    assert await store.upsert_names(G, "user", [(5, "alice"), (6, "bob"), (7, "carol")]) == 3
+    assert await store.upsert_names(None, "guild", [(G, "HQ")]) == 1
+    await store.close()
+    partial = await Store.open(db_path, names=False)
+    try:
+        assert not partial.names_complete and partial.name_of("user", 5) is None
+        await partial.load_names_for([("user", 5), ("role", 5), ("user", None), ("user", 99)])
+        assert partial.name_of("user", 5) == "alice" and partial.name_of("guild", G) == "HQ"
+        assert partial.name_of("user", 6) is None and not partial.names_complete
+        # Unchanged names are not written again, though the cache held only some of them.
+        assert await partial.upsert_names(G, "user", [(6, "bob"), (7, "caroline")]) == 1
+        assert partial.names_complete and partial.name_of("user", 6) == "bob"
+    finally:
+        await partial.close()
