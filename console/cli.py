@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Final, NoReturn
+from typing import Any, Final, NoReturn
 
 from console import __version__, gc_policy, logs, paths
 from console.config import ConfigError, Settings, check_rest_url, load, parse_id
@@ -57,28 +57,43 @@ def _filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--oldest-first", action="store_true", help="oldest first (default newest first)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line. ``only``: that command's parser alone (the others are not built: a
+    screen's start does not pay ~4 ms for twenty parsers it will not use)."""
     parser = _Parser(prog="audit-console", description="A terminal console for Discord moderators.")
     parser.add_argument("--version", action="version", version=f"audit-console {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, add in _COMMAND_PARSERS.items():
+        if only is None or name == only:
+            add(sub)
+    return parser
 
+
+def _add_demo(sub: Any) -> None:
     p = sub.add_parser("demo", help="open the console on a simulated guild (no token, no network)")
     p.add_argument("--db", type=Path, help="store for the demo (default: a fresh %s)" % paths.demo_db())
     p.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
     p.add_argument("--rate", type=float, default=2.0, help="simulated entries per second (default 2)")
 
+
+def _add_open(sub: Any) -> None:
     p = sub.add_parser("open", help="browse a store without connecting")
     _common(p, rest=False)
 
-    for name, text in (("run", "open the console on a real guild"), ("collect", "collect headless (for a server)")):
-        p = sub.add_parser(name, help=text)
-        _common(p, token=True)
-        p.add_argument("--guild", action="append", default=[], metavar="ID", help="guild to collect (repeatable)")
 
+def _add_collecting(sub: Any, name: str, text: str) -> None:
+    p = sub.add_parser(name, help=text)
+    _common(p, token=True)
+    p.add_argument("--guild", action="append", default=[], metavar="ID", help="guild to collect (repeatable)")
+
+
+def _add_backfill(sub: Any) -> None:
     p = sub.add_parser("backfill", help="fetch what Discord still has since the last stored entry, then exit")
     _common(p, token=True)
     p.add_argument("--guild", action="append", default=[], metavar="ID", required=True, help="guild (repeatable)")
 
+
+def _add_export(sub: Any) -> None:
     p = sub.add_parser("export", help="export records as CSV, JSON or JSON Lines")
     _common(p, rest=False)
     p.add_argument("--format", required=True, choices=("csv", "json", "jsonl"))
@@ -87,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--query", metavar="QUERY",
                    help="a search-bar query, e.g. 'actor:123 action:MEMBER_BAN_ADD since:7d \"raid\"' (ANDs with the flags)")
 
+
+def _add_report(sub: Any) -> None:
     p = sub.add_parser("report", help="what happened in a period: actions, denials, break-glass, alerts")
     _common(p, rest=False)
     p.add_argument("--since", metavar="WHEN", default="7d", help="start: 7d, 12h, 2w or a date/time (default 7d)")
@@ -95,14 +112,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="markdown", choices=("markdown", "json"), help="default markdown")
     p.add_argument("-o", "--out", default="-", help="output file, or - for standard output (default)")
 
+
+def _add_verify(sub: Any) -> None:
     p = sub.add_parser("verify", help="check the store: SQLite's integrity and the hash chain (exit 0 ok, 1 not)")
     _common(p, rest=False)
     p.add_argument("--heads", action="store_true", help="also print each guild's last chain link (keep it elsewhere)")
 
+
+def _add_prune(sub: Any) -> None:
     p = sub.add_parser("prune", help="remove records older than each guild's retention (config retention_days)")
     _common(p, rest=False)
     p.add_argument("--dry-run", action="store_true", help="only say what would be removed")
 
+
+def _add_explain(sub: Any) -> None:
     p = sub.add_parser("explain", help="why a member may or may not do something (exit 0 allowed, 1 denied)")
     p.add_argument("--db", type=Path, help="the store whose guild state to use (default: %s)" % paths.default_db())
     p.add_argument("--config", type=Path, help="config file (default: %s)" % paths.config_file())
@@ -117,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--channel", metavar="ID", help="in this channel (default: guild-wide)")
     p.add_argument("--json", action="store_true", help='print {"allowed", "reason_code", "permissions", "path"}')
 
+
+def _add_role(sub: Any) -> None:
     p = sub.add_parser("role", help="grant or revoke a role as the operator; exit 0 once seen applied")
     rsub = p.add_subparsers(dest="role_op", metavar="ACTION", parser_class=_Parser, required=True)
     for op in ("grant", "revoke"):
@@ -129,17 +154,38 @@ def build_parser() -> argparse.ArgumentParser:
         rp.add_argument("--wait", type=float, default=120.0, metavar="SECONDS",
                         help="how long to wait for confirmation (default 120; 0: hand in and exit)")
 
+
+def _add_policy(sub: Any) -> None:
     p = sub.add_parser("policy", help="check a policy file, or print the commented example")
     psub = p.add_subparsers(dest="policy_command", metavar="ACTION", parser_class=_Parser, required=True)
     psub.add_parser("example", help="print the commented example policy")
     pc = psub.add_parser("check", help="validate a policy file (exit 0 valid, 2 invalid) and print its version")
     pc.add_argument("file", type=Path)
 
+
+def _add_sim(sub: Any) -> None:
     p = sub.add_parser("sim", help="run the simulated Discord alone and print the REST URL")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--rate", type=float, default=2.0, help="entries per second (0: none)")
-    return parser
+
+
+#: Each command's parser, in the order ``--help`` lists them.
+_COMMAND_PARSERS: dict[str, Callable[[Any], None]] = {
+    "demo": _add_demo,
+    "open": _add_open,
+    "run": lambda sub: _add_collecting(sub, "run", "open the console on a real guild"),
+    "collect": lambda sub: _add_collecting(sub, "collect", "collect headless (for a server)"),
+    "backfill": _add_backfill,
+    "export": _add_export,
+    "report": _add_report,
+    "verify": _add_verify,
+    "prune": _add_prune,
+    "explain": _add_explain,
+    "role": _add_role,
+    "policy": _add_policy,
+    "sim": _add_sim,
+}
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -388,8 +434,9 @@ def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(words[0] if words and words[0] in _COMMAND_PARSERS else None)
+    args, extra = parser.parse_known_args(words)
     if extra:
         # Said by the command's own parser, so the hint points at `audit-console export --help`.
         _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(extra)}")

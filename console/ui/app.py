@@ -180,17 +180,21 @@ class ConsoleApp(App[int]):
             self._restore_filter()
         if self.store.readonly:
             self._data_version = await self.store.data_version()
-        # Before anything is composed: the feed then has its rows for the first layout, instead
-        # of a frame without them and another one (a layout and paint of the whole screen) after.
         with contextlib.suppress(sqlite3.DatabaseError):  # the feed reads again and says why
-            self._first_page = await read_first_page(self.store, self.filter)
-            # The names this screen shows; all of them come after the first frame.
-            wanted = [("user", self.operator_id)] + [("user", i) for i in self.filter.actor_ids | self.filter.target_ids]
-            for record in self._first_page[1]:
-                wanted += names_shown(record)
-            await self.store.load_names_for(wanted)
+            await self._read_first_screen()
         if self._restored_filter:
             self.query_text = self._format(self.filter)
+
+    async def _read_first_screen(self) -> None:
+        """Before anything is composed: the feed's first page, so that the first layout has its
+        rows (not a frame without them and another layout and paint of the whole screen after),
+        and the names that screen shows (all of them are read after its first frame)."""
+        self._first_page = await read_first_page(self.store, self.filter)
+        wanted: list[tuple[str, int | None]] = [("user", self.operator_id)]
+        wanted += [("user", i) for i in self.filter.actor_ids | self.filter.target_ids]  # the query text's
+        for record in self._first_page[1]:
+            wanted += names_shown(record)
+        await self.store.load_names_for(wanted)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(theming.VARIABLE_DEFAULTS)

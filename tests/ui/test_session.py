@@ -3,10 +3,12 @@ last N"), bookmarks, pane layout and theme; filters saved by name come back thro
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
 from console.model.filters import Filter
+from console.store import Store
 from console.ui import session, session_state
 from console.ui.app import ConsoleApp
 from console.ui.widgets.drawer import DetailDrawer
@@ -99,3 +101,24 @@ async def test_restored_filter_shows_in_the_sidebar_controls(make_app: Callable[
         assert sidebar.query_one("#order", RadioSet).pressed_index == 1
         assert "raid" in str(sidebar.query_one("#query").render())
         assert again.filter.kinds == {"audit"} and not again.filter.newest_first
+
+
+async def test_a_start_that_fails_before_its_screen_keeps_the_last_view(
+        make_app: Callable[..., ConsoleApp], seeded_db: Path) -> None:
+    app = make_app(seeded_db, remember=True)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        await app.apply_filter(Filter(kinds=frozenset({"decision"})))
+        await settle(pilot)
+    saved = session_state.load()
+    assert saved.get("views")
+
+    async def cannot_open() -> Store:
+        raise RuntimeError("the disk went away")
+
+    broken = make_app(seeded_db, remember=True)
+    broken._open_store = cannot_open
+    with contextlib.suppress(RuntimeError):
+        async with broken.run_test(size=(140, 40)) as pilot:
+            await pilot.pause()
+    assert session_state.load() == saved  # not the defaults of a view never shown
