@@ -16,6 +16,7 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
 from textual.css.query import NoMatches
 
 from console.ingest.state import CollectorState
@@ -29,7 +30,6 @@ from console.ui.rows import RowContext, names_shown, record_key
 from console.ui.widgets.activity import ActivityBar
 from console.ui.widgets.drawer import DetailDrawer
 from console.ui.widgets.feed import FeedView, FirstPage, read_first_page
-from console.ui.widgets.keys_footer import KeysFooter
 from console.ui.widgets.pending import PendingPane
 from console.ui.widgets.search import QuerySuggester, SearchBar
 from console.ui.widgets.sidebar import FilterSidebar
@@ -257,7 +257,9 @@ class ConsoleApp(App[int]):
                 yield drawer
             yield PendingPane(id="pending", classes=None if width >= 150 else "-hidden")
         yield SearchBar(QuerySuggester(self._known_users, self._known_roles), id="search")
-        yield KeysFooter()
+        # The footer's line; the footer itself (Textual's, and its CSS) comes after the first
+        # frame, which it would show without keys anyway (KeysFooter).
+        yield Widget(id="footer-slot")
 
     async def on_mount(self) -> None:
         self.row_styles = theming.theme_styles(self.get_css_variables())
@@ -294,7 +296,9 @@ class ConsoleApp(App[int]):
     def _first_frame_drawn(self) -> None:
         """The feed has drawn its records: the rest of the screen now."""
         self.query_one(FilterSidebar).show_choices()
-        self.query_one(KeysFooter).show_keys()
+        from console.ui.widgets.keys_footer import KeysFooter
+
+        self.query_one("#footer-slot").mount(KeysFooter(held=False))
         self.run_worker(self._check_store(), name="quick-check", exit_on_error=False)
         if not self.store.names_complete:
             self.run_worker(self.store.reload_names(), name="names", exit_on_error=False)

@@ -18,11 +18,19 @@ from textual.widgets import Footer
 
 
 class KeysFooter(Footer):
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, held: bool = True, **kwargs: Any) -> None:
+        """``held`` False: show the keys as soon as it is mounted (the console mounts it after
+        its first frame, when the bindings were signalled already)."""
         super().__init__(**kwargs)
         self._shown: tuple[Any, ...] | None = None
         self._scheduled = False
-        self._held = True
+        self._held = held
+
+    def on_mount(self) -> None:
+        # Footer's own on_mount (subscribing to the bindings signal) runs too: Textual calls
+        # each class's handler.
+        if not self._held:
+            self.bindings_changed(self.screen)
 
     def show_keys(self) -> None:
         """From now on, show the keys (and now, if bindings were signalled meanwhile)."""
