@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual import work
 from textual.binding import Binding, BindingType
@@ -34,6 +36,7 @@ from console.ui.rows import RowContext, record_key, record_row
 PAGE = 100
 INDEX_EVERY = 1000
 MAX_PAGES = 40  # the page cache is bounded: 4 000 records at most in memory
+_PLAIN = Style.null()  # what Text.render gives unstyled text
 COUNT_CAP = 10_000  # counts past this are shown as "≥ 10,000" until the exact one arrives
 
 
@@ -122,6 +125,7 @@ class FeedView(ScrollView, can_focus=True):
         self._generation = 0  # bumps on every reload: late page loads of an old one are dropped
         self._last_record: Any = None
         self._paint: tuple[Any, int] | None = None  # (style, width) while a paint is under way
+        self._styles: dict[str, Style] = {}  # the rows' style strings, parsed
         #: True while the total shown is a capped count (at least that many).
         self.approximate = False
 
@@ -402,21 +406,39 @@ class FeedView(ScrollView, can_focus=True):
         cache_key = (key, width, is_cursor, marked, self.has_focus)
         strip = self._strips.get(cache_key)
         if strip is None:
-            text = record_row(record, self.context)
-            line = Text("★ " if marked else "  ", no_wrap=True, end="")
-            if marked:
-                line.stylize(self.get_component_rich_style("feed--bookmark"))
-            line.append_text(text)
+            lead = ("★ ", self.get_component_rich_style("feed--bookmark")) if marked else ("  ", None)
             base = style
             if is_cursor:
                 base = base + self.get_component_rich_style("feed--cursor")
-            segments = list(line.render(self.app.console))
+            segments = self._segments([lead, *record_row(record, self.context).parts])
             strip = Strip(segments).crop(0, width).apply_style(base)
             strip = strip.extend_cell_length(width, base)
             if len(self._strips) > 2000:
                 self._strips.clear()
             self._strips[cache_key] = strip
         return strip
+
+    def _segments(self, parts: Iterable[tuple[str, str | Style | None]]) -> list[Segment]:
+        """A row's parts as segments, as ``Text.render`` would make them: unstyled neighbours
+        joined, each styled part on its own."""
+        segments: list[Segment] = []
+        plain = ""
+        for text, style in parts:
+            if style is None:
+                plain += text
+                continue
+            if plain:
+                segments.append(Segment(plain, _PLAIN))
+                plain = ""
+            if isinstance(style, str):
+                parsed = self._styles.get(style)
+                if parsed is None:
+                    parsed = self._styles[style] = self.app.console.get_style(style)
+                style = parsed
+            segments.append(Segment(text, style))
+        if plain:
+            segments.append(Segment(plain, _PLAIN))
+        return segments
 
     # -- cursor and follow ----------------------------------------------------------------------
 
