@@ -92,12 +92,12 @@ class PendingPane(VerticalScroll, can_focus=True):
         if self._args is None:
             return
         now_ms, name_of, styles = self._args
-        self.query_one("#pending-body", Static).update(pending_table(
-            self.changes, now_ms=now_ms, name_of=name_of, styles=styles,
-            cursor=self.cursor if self.has_focus else None))
-
-    def compose(self):  # noqa: ANN201
-        yield Static(Text(""), id="pending-body")
+        table = pending_table(self.changes, now_ms=now_ms, name_of=name_of, styles=styles,
+                              cursor=self.cursor if self.has_focus else None)
+        if self.children:
+            self.query_one("#pending-body", Static).update(table)
+        else:  # the first changes to show (after the first frame): the body comes with them
+            self.mount(Static(table, id="pending-body"))
 
     def show(self, changes: Sequence[RoleChange], *, now_ms: int,
              name_of: Callable[[str, int | None], str | None], styles: dict[str, str]) -> None:
