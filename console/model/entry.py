@@ -8,7 +8,6 @@ entry without a usable ``id`` or ``action_type`` is malformed.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,6 +142,8 @@ def content_hash(raw: Mapping[str, Any]) -> bytes:
         blob = orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
     except TypeError:
         blob = repr(sorted(body.items(), key=lambda kv: str(kv[0]))).encode("utf-8", "replace")
+    import hashlib  # here: a console that only browses hashes nothing (the import is ~1.5 ms of its start)
+
     return hashlib.sha256(blob).digest()[:16]
 
 

@@ -221,8 +221,9 @@ class ConsoleApp(App[int]):
                              f"-theme-{theme.name}": True, "-dark-mode": theme.dark, "-light-mode": not theme.dark},
                             update=False)
         self._refresh_truecolor_filter(self.ansi_theme)  # ANSI colours as this theme's terminal palette
-        self.stylesheet.set_variables(self.get_css_variables())
-        self.watch_theme(name)
+        variables = self.get_css_variables()  # the theme's colour system, generated once
+        self.stylesheet.set_variables(variables)
+        self.row_styles = theming.theme_styles(variables)
 
     def switch_theme(self, name: str) -> None:
         if name in self.available_themes:
