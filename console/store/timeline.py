@@ -5,8 +5,7 @@ SELECT that SQLite merges from index-ordered branches, then the rows are fetched
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -22,8 +21,7 @@ ENTRY_COLUMNS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Ref:
+class Ref(NamedTuple):
     """A record's place in the timeline: its kind and id."""
 
     kind: str

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
 
 
 from console.model import entry as entries
@@ -37,12 +38,11 @@ class Row:
         return "".join(text for text, _ in self.parts)
 
 
-@dataclass(frozen=True)
-class RowContext:
+class RowContext(NamedTuple):
     """What rendering a row needs beyond the record: names, colours, clock, width."""
 
     name_of: NameOf
-    styles: Mapping[str, str] = field(default_factory=dict)
+    styles: Mapping[str, str] = MappingProxyType({})
     tz: dt.tzinfo | None = None
     relative: bool = False
     now_ms: int = 0
