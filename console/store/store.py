@@ -24,10 +24,7 @@ from console.model.filters import Filter
 from console.model.records import Attempt, Decision, Gap, RoleChange
 from console.model.snowflake import RETENTION_MS, SnowflakeFactory, from_ms
 from console.model.snowflake import parse as parse_id
-from console.store import queries
-
-# console.store.integrity (the hash chain) is imported where it is used: the console's start
-# (browsing, reading) needs none of it.
+from console.store import queries  # integrity (the hash chain): imported where used, browsing needs none
 from console.store.connection import check_file, connect, describe, one, prepare, rows
 from console.store.errors import StoreError, StoreFullError
 

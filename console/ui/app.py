@@ -16,8 +16,8 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widget import Widget
 from textual.css.query import NoMatches
+from textual.widget import Widget
 
 from console.ingest.state import CollectorState
 from console.model.filters import Filter, narrow
@@ -263,7 +263,6 @@ class ConsoleApp(App[int]):
         yield Widget(id="footer-slot")
 
     async def on_mount(self) -> None:
-        self.row_styles = theming.theme_styles(self.get_css_variables())
         drawer = self.query_one(DetailDrawer)
         drawer.name_of = self.store.name_of
         drawer.clock = self.clock

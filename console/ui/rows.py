@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import NamedTuple
 
-
 from console.model import entry as entries
 from console.model.actions import action_category, action_name, target_kind
 from console.model.records import Decision, Gap, RoleChange
@@ -32,10 +31,6 @@ class Row:
     def append(self, text: str, style: str | None = None) -> None:
         if text:
             self.parts.append((text, style))
-
-    @property
-    def plain(self) -> str:
-        return "".join(text for text, _ in self.parts)
 
 
 class RowContext(NamedTuple):

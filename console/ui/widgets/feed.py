@@ -35,8 +35,8 @@ from console.ui.rows import RowContext, record_key, record_row
 PAGE = 100
 INDEX_EVERY = 1000
 MAX_PAGES = 40  # the page cache is bounded: 4 000 records at most in memory
-_PLAIN = Style.null()  # what Text.render gives unstyled text
 COUNT_CAP = 10_000  # counts past this are shown as "≥ 10,000" until the exact one arrives
+_PLAIN = Style.null()  # what Text.render gives unstyled text
 
 
 class Snapshot(NamedTuple):
