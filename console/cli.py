@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from console import __version__, gc_policy, logs, paths
+from console import __version__, gc_policy, logs, paths, switch_interval
 from console.config import ConfigError, Settings, check_rest_url, load, parse_id
 
 log = logging.getLogger("console.cli")
@@ -443,14 +443,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
-    # The garbage collector waits while a screen starts (console.gc_policy): the launcher turns
-    # it back on once the first frame is out; at the latest it is back when the command returns.
+    # While a screen starts the garbage collector waits (console.gc_policy) and threads get the
+    # interpreter lock sooner (console.switch_interval): the launcher undoes both once the first
+    # frame is out; at the latest they are undone when the command returns.
     if args.command in SCREENS:
         gc_policy.pause()
+        switch_interval.shorten()
     try:
         return _run_command(args)
     finally:
         gc_policy.resume()
+        switch_interval.restore()
 
 
 def entry() -> int:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from console import gc_policy, paths
+from console import gc_policy, paths, switch_interval
 from console.config import ConfigError, Settings
 from console.secret import REDACTOR, Secret
 from console.store import Store
@@ -144,6 +144,7 @@ async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=
                      services_factory=(lambda: _offline_services(store, settings)) if offline else None)
     app.alert_bell = (settings or getattr(session, "settings", None) or Settings()).alerts.bell
     app.after_first_frame.append(gc_policy.resume)  # the CLI pauses it while the console starts
+    app.after_first_frame.append(switch_interval.restore)  # the CLI shortens it meanwhile
     if session is None:
         # Browsing: startup is over once the rest of the screen (sidebar, counts) has come.
         app.after_first_frame.append(lambda: app.set_timer(1.0, gc_policy.settle, name="gc-settle"))
