@@ -9,7 +9,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from console.ingest.backfill import Backfiller, BackfillResult
@@ -346,7 +346,7 @@ class Collector:
         self._on_state = None
 
     def _set(self, **changes: Any) -> None:
-        self.state = replace(self.state, **changes)
+        self.state = self.state._replace(**changes)
         if self._on_state:
             self._on_state(self.state)
 

@@ -3,11 +3,10 @@ Its own module so the screen can show it without importing the collector."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class CollectorState:
+class CollectorState(NamedTuple):
     """What the collector is doing, for the header and the status command."""
 
     gateway: str = "offline"  # offline | connecting | connected | resuming | disconnected | closed

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -28,8 +27,7 @@ class MalformedEntry(ValueError):
     """The payload is not an audit-log entry we can key (no integer id or action type)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     """One change object. ``old``/``new`` are raw; ``has_old``/``has_new`` tell absent from null."""
 
     key: str
@@ -39,8 +37,7 @@ class Change:
     has_new: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class OverwriteDiff:
+class OverwriteDiff(NamedTuple):
     """Allow/deny changes on one channel overwrite target."""
 
     id: str | None
@@ -63,8 +60,7 @@ class OverwriteDiff:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
+class AuditEntry(NamedTuple):
     """One audit-log entry as Discord sent it, its changes parsed."""
 
     id: int
@@ -75,7 +71,12 @@ class AuditEntry:
     reason: str | None
     changes: tuple[Change, ...]
     options: Mapping[str, Any] | None
-    raw: Mapping[str, Any] = field(repr=False)
+    raw: Mapping[str, Any]
+
+    def __repr__(self) -> str:  # without the raw payload, which holds everything above again
+        return (f"AuditEntry(id={self.id!r}, guild_id={self.guild_id!r}, action_type={self.action_type!r}, "
+                f"actor_id={self.actor_id!r}, target_id={self.target_id!r}, reason={self.reason!r}, "
+                f"changes={self.changes!r}, options={self.options!r})")
 
     @property
     def created_ms(self) -> int:
@@ -185,8 +186,8 @@ def overwrite_diff(entry: AuditEntry) -> OverwriteDiff | None:
     return OverwriteDiff(
         id=None if target is None else str(target),
         type=_overwrite_type(otype),
-        allow=perms.diff(_bits(allow.old), _bits(allow.new)) if allow else perms.PermissionDiff(),
-        deny=perms.diff(_bits(deny.old), _bits(deny.new)) if deny else perms.PermissionDiff(),
+        allow=perms.diff(_bits(allow.old), _bits(allow.new)) if allow else perms.diff(None, None),
+        deny=perms.diff(_bits(deny.old), _bits(deny.new)) if deny else perms.diff(None, None),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 KINDS = ("audit", "decision", "role_change", "gap")
 RESULTS = ("ALLOW", "DENY")
@@ -17,8 +17,7 @@ ENTRY_SOURCES = ("gateway", "backfill")
 ROLE_CHANGE_STATES = ("pending", "confirmed", "reverted", "failed", "expired", "cancelled")
 
 
-@dataclass(frozen=True, slots=True)
-class Filter:
+class Filter(NamedTuple):
     """What the feed, search, export and reports select; empty fields select everything."""
 
     guild_ids: frozenset[int] = frozenset()
@@ -43,7 +42,7 @@ class Filter:
     states: frozenset[str] = frozenset()
 
     def with_(self, **changes: object) -> Filter:
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return self._replace(**changes)
 
     @property
     def is_empty(self) -> bool:

@@ -6,8 +6,7 @@ keeps unknown bits instead of dropping them. (hikari spells bits 17, 25 and 39 d
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 
 FLAGS: Final[dict[int, str]] = {
     0: "CREATE_INSTANT_INVITE",
@@ -139,14 +138,14 @@ def bits_list(value: int) -> list[int]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class PermissionDiff:
-    """What changed between two permission values; unknown bits are kept, never dropped."""
+class PermissionDiff(NamedTuple):
+    """What changed between two permission values (:func:`diff`); unknown bits are kept, never
+    dropped."""
 
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unknown_bits_added: list[int] = field(default_factory=list)
-    unknown_bits_removed: list[int] = field(default_factory=list)
+    added: list[str]
+    removed: list[str]
+    unknown_bits_added: list[int]
+    unknown_bits_removed: list[int]
 
     @property
     def empty(self) -> bool:

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import Any, NamedTuple
 
 from console.model.snowflake import RETENTION_MS
 
 
-@dataclass(frozen=True, slots=True)
-class Gap:
+class Gap(NamedTuple):
     """A stretch during which the console may have missed entries, and what backfill recovered."""
 
-    COLUMNS: ClassVar[str] = (
+    COLUMNS = (
         "id, guild_id, reason, from_id, started_at, detected_at, ended_at, status, recovered,"
         " refreshed, beyond_retention_ms, error"
     )
@@ -35,7 +33,7 @@ class Gap:
         return cls(*row)
 
     def with_(self, **changes: Any) -> Gap:
-        return replace(self, **changes)
+        return self._replace(**changes)
 
     def describe(self) -> str:
         """One line for the feed: what may be missing and what was recovered."""
@@ -60,11 +58,10 @@ class Gap:
         return f"{head}: {tail}"
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """One policy check, allowed or denied, with the path that decided it."""
 
-    COLUMNS: ClassVar[str] = (
+    COLUMNS = (
         "id, guild_id, created_at, actor_id, actor_name, actor_roles, actor_admin, actor_owner, capability,"
         " resource_type, resource_id, source, result, reason_code, path, policy_version"
     )
@@ -98,8 +95,7 @@ class Decision:
         return cls(*values)
 
 
-@dataclass(frozen=True, slots=True)
-class Attempt:
+class Attempt(NamedTuple):
     """One call to Discord for a role change, and what came back."""
 
     id: int
@@ -110,23 +106,22 @@ class Attempt:
     observed: str | None
     error: str | None
 
-    COLUMNS: ClassVar[str] = "id, change_id, at, http_status, latency_ms, observed, error"
+    COLUMNS = "id, change_id, at, http_status, latency_ms, observed, error"
 
     @classmethod
     def from_row(cls, row: Any) -> Attempt:
         return cls(*row)
 
 
-@dataclass(frozen=True, slots=True)
-class RoleChange:
+class RoleChange(NamedTuple):
     """A grant or revoke the console is carrying out until it *sees* it applied."""
 
-    COLUMNS: ClassVar[str] = (
+    COLUMNS = (
         "id, guild_id, member_id, role_id, op, reason, requested_by, source, decision_id, state, created_at,"
         " updated_at, next_attempt_at, deadline_at, attempts, observed_at, error, linked_entry_id, message_id,"
         " cancelled_by, message_state, message_error"
     )
-    FINAL: ClassVar[frozenset[str]] = frozenset({"confirmed", "reverted", "failed", "expired", "cancelled"})
+    FINAL = frozenset({"confirmed", "reverted", "failed", "expired", "cancelled"})
 
     id: int
     guild_id: int
@@ -161,4 +156,4 @@ class RoleChange:
         return self.state in self.FINAL
 
     def with_(self, **changes: Any) -> RoleChange:
-        return replace(self, **changes)
+        return self._replace(**changes)

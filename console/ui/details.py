@@ -13,7 +13,6 @@ cached name or None. ``styles`` maps theme-variable names (``action-<category>``
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -1076,8 +1075,8 @@ def _render_gap(g: Gap, ctx: _Ctx, *, show_raw: bool = False) -> RenderableType:
     return Group(*parts)
 
 
-def _record_dict(record: Any) -> dict[str, Any]:
-    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+def _record_dict(record: Decision | RoleChange | Gap) -> dict[str, Any]:
+    return record._asdict()
 
 
 # -- entry point ---------------------------------------------------------------------------------

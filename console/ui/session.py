@@ -8,12 +8,11 @@ its length, so it still means "the last 24 hours" after a restart the next day.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from console.model.filters import Filter
 
-_SETS = {f.name for f in fields(Filter) if f.name not in ("since_ms", "until_ms", "text", "newest_first")}
+_SETS = {name for name in Filter._fields if name not in ("since_ms", "until_ms", "text", "newest_first")}
 
 
 def filter_to_json(flt: Filter, now_ms: int) -> dict[str, Any]:
@@ -59,8 +58,7 @@ def filter_from_json(data: Any, now_ms: int) -> Filter | None:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class Layout:
+class Layout(NamedTuple):
     sidebar: bool | None = None  # None: decided by the terminal's width
     pending: bool | None = None
     sidebar_width: int | None = None

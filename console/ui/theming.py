@@ -5,9 +5,8 @@ console falls back to the default theme rather than failing."""
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
@@ -37,12 +36,11 @@ _COLOUR_KEYS = ("primary", "secondary", "accent", "warning", "error", "success",
                 "background", "surface", "panel", "boost")
 
 
-@dataclass
-class ThemeLoadResult:
+class ThemeLoadResult(NamedTuple):
     """The themes that loaded, and the files that did not (with why)."""
 
-    loaded: list[Theme] = field(default_factory=list)
-    failed: list[tuple[Path, str]] = field(default_factory=list)
+    loaded: list[Theme]
+    failed: list[tuple[Path, str]]
 
 
 def user_theme_dir() -> Path:
@@ -87,7 +85,7 @@ def _colour(value: Any, key: str) -> str:
 
 
 def load_themes(dirs: list[Path] | None = None) -> ThemeLoadResult:
-    result = ThemeLoadResult()
+    result = ThemeLoadResult([], [])
     for folder in dirs if dirs is not None else [SHIPPED_DIR, user_theme_dir()]:
         if not folder.is_dir():
             continue

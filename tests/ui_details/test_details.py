@@ -423,16 +423,12 @@ def test_raw_json_only_on_request_and_pretty_printed() -> None:
 
 def test_malformed_stored_entry_still_renders() -> None:
     entry = stored(31)
-    broken = type(entry)(
-        **{**{f: getattr(entry, f) for f in entry.__slots__}, "raw_json": "{not json"}
-    )
+    broken = entry._replace(raw_json="{not json")
     out = plain(broken, show_raw=True)
     assert "ROLE_UPDATE" in out
     assert "Cannot read this entry" in out
     assert "{not json" in out
-    noid = type(entry)(
-        **{**{f: getattr(entry, f) for f in entry.__slots__}, "raw_json": '{"action_type": 31}'}
-    )
+    noid = entry._replace(raw_json='{"action_type": 31}')
     assert "Cannot read this entry" in plain(noid)
 
 
@@ -462,13 +458,13 @@ def test_decision_shows_context_and_marks_the_deciding_step() -> None:
 def test_decision_allow_styles_and_odd_paths() -> None:
     d = decision()
     allow = type(d)(
-        **{**{f: getattr(d, f) for f in d.__slots__}, "result": "ALLOW", "path": ["weird", 3]}
+        **{**d._asdict(), "result": "ALLOW", "path": ["weird", 3]}
     )
     out = plain(allow)
     assert out.splitlines()[0].startswith("DECISION ALLOW")
     assert row(out, "1.") == "1. weird"
     assert row(out, "2.") == "2. 3"
-    empty = type(d)(**{**{f: getattr(d, f) for f in d.__slots__}, "path": [], "actor_admin": True})
+    empty = type(d)(**{**d._asdict(), "path": [], "actor_admin": True})
     out = plain(empty)
     assert "no steps recorded" in out
     assert "admin yes" in out
@@ -505,7 +501,7 @@ def test_final_role_change_and_no_attempts() -> None:
     rc = role_change()
     done = type(rc)(
         **{
-            **{f: getattr(rc, f) for f in rc.__slots__},
+            **rc._asdict(),
             "op": "revoke",
             "state": "confirmed",
             "observed_at": T0,
@@ -522,7 +518,7 @@ def test_final_role_change_and_no_attempts() -> None:
     assert row(out, "Audit entry").startswith("Audit entry entry 1234567890123456789")
     assert row(out, "Audit message") == "Audit message posted (message 999)"
     assert "no attempts yet" in out
-    failed = type(rc)(**{**{f: getattr(done, f) for f in rc.__slots__}, "message_state": "failed",
+    failed = type(rc)(**{**done._asdict(), "message_state": "failed",
                          "message_error": "404: Unknown Channel"})
     assert row(plain(failed), "Audit message") == "Audit message not posted, retrying: 404: Unknown Channel"
 
@@ -633,7 +629,7 @@ def hostile_records() -> list[object]:
     d = decision()
     dec = type(d)(
         **{
-            **{f: getattr(d, f) for f in d.__slots__},
+            **d._asdict(),
             "actor_id": MALLORY,
             "actor_name": h,
             "path": [{"step": h, "found": h, "decided": True, h: h}],
@@ -643,7 +639,7 @@ def hostile_records() -> list[object]:
     rc = role_change()
     rch = type(rc)(
         **{
-            **{f: getattr(rc, f) for f in rc.__slots__},
+            **rc._asdict(),
             "member_id": MALLORY,
             "reason": h,
             "error": h,
