@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from console.model import permissions, snowflake
 
@@ -14,8 +14,7 @@ class AlertSettingsError(ValueError):
     """A bad ``[alerts]`` value; console.config re-raises it as a ConfigError (one line)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
+class Rule(NamedTuple):
     """One rule: on/off and, for the counting rules, ``count`` records within ``minutes``."""
 
     enabled: bool = True
@@ -132,7 +131,7 @@ def parse(data: Any, where: str) -> AlertSettings:
 
 def _rule(name: str, value: Any, default: Rule, where: str) -> Rule:
     if isinstance(value, bool):  # `bot_added = false` as a shorthand
-        return replace(default, enabled=value)
+        return default._replace(enabled=value)
     if not isinstance(value, Mapping):
         raise AlertSettingsError(f"{where} must be true, false or a table")
     counting = default.minutes > 0
@@ -143,9 +142,9 @@ def _rule(name: str, value: Any, default: Rule, where: str) -> Rule:
         if key not in allowed:
             raise AlertSettingsError(f"{where}: unknown setting {key!r} (known: {', '.join(sorted(allowed))})")
         if key == "enabled":
-            rule = replace(rule, enabled=_bool(v, w))
+            rule = rule._replace(enabled=_bool(v, w))
         elif key == "count":
-            rule = replace(rule, count=int(_number(v, w, low=1, high=10_000, integer=True)))
+            rule = rule._replace(count=int(_number(v, w, low=1, high=10_000, integer=True)))
         else:
-            rule = replace(rule, minutes=float(_number(v, w, low=0.1, high=60 * 24 * 7)))
+            rule = rule._replace(minutes=float(_number(v, w, low=0.1, high=60 * 24 * 7)))
     return rule

@@ -14,8 +14,7 @@ Pure: parsing and the cut-off arithmetic; ``console.store.integrity`` does the p
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from console.model.snowflake import from_ms
 from console.model.snowflake import parse as parse_id
@@ -44,8 +43,7 @@ def parse_days(value: Any, where: str) -> int | None:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class Retention:
+class Retention(NamedTuple):
     """The retention in force: a default for every guild and per-guild choices."""
 
     default_days: int | None = None

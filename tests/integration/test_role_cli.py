@@ -4,8 +4,10 @@ the change out) and beside a running `collect` (it hands the request over and wa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -32,6 +34,14 @@ async def run_role(sim: SimServer, tmp: Path, env: dict[str, str], *args: str) -
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
     _, err = await asyncio.wait_for(proc.communicate(), 60)
     return proc.returncode or 0, err.decode()
+
+
+def guild_state_stored(db: Path, guild_id: int) -> bool:
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+            return conn.execute("SELECT 1 FROM guild_state WHERE guild_id = ?", (guild_id,)).fetchone() is not None
+    except sqlite3.OperationalError:  # not created yet, or its schema not yet written
+        return False
 
 
 def has_role(sim: SimServer, uid: int, rid: int) -> bool:
@@ -84,6 +94,10 @@ async def test_beside_a_running_collector_it_hands_the_request_over(sim: SimServ
     collector = start_collect(sim, tmp_path, "collect.log")
     try:
         await eventually(lambda: sim.commands.by_name("audit") is not None, timeout=30, what="collector up")
+        # The guild's state is stored a moment after the commands are registered: the request is
+        # checked against it.
+        await eventually(lambda: guild_state_stored(tmp_path / "audit.db", sim.guild_id), timeout=30,
+                         what="guild state stored")
         verified = sim.guild.role_id("Verified")
         uid = next(u for u in sim.guild.regular_ids() if not has_role(sim, u, verified))
         code, err = await run_role(sim, tmp_path, env, "grant", "--guild", str(sim.guild_id), "--member", str(uid),
