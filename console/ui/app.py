@@ -28,15 +28,15 @@ from console.store import timeline as tl
 from console.ui import session_state, theming
 from console.ui.rows import RowContext, names_shown, record_key
 from console.ui.widgets.activity import ActivityBar
-from console.ui.widgets.drawer import DetailDrawer
 from console.ui.widgets.feed import FeedView, FirstPage, read_first_page
 from console.ui.widgets.pending import PendingPane
-from console.ui.widgets.search import QuerySuggester, SearchBar
 from console.ui.widgets.sidebar import FilterSidebar
 from console.ui.widgets.status import StatusBar
 
 if TYPE_CHECKING:
+    from console.ui.widgets.drawer import DetailDrawer
     from console.ui.widgets.filter_choices import SidebarChoice
+    from console.ui.widgets.search import SearchBar
 
 Connect = Callable[["ConsoleApp"], Awaitable[None]]
 
@@ -148,6 +148,10 @@ class ConsoleApp(App[int]):
         self._data_version = 0  # SQLite's data_version when the feed last read (browsing only)
         #: The feed's first page, read before the screen is composed (on_load).
         self._first_page: FirstPage | None = None
+        # Built on first use (_drawer, _search_bar); a restored drawer height waits for it.
+        self._built_drawer: DetailDrawer | None = None
+        self._built_search: SearchBar | None = None
+        self._drawer_height: int | None = None
         self._register_themes()
 
     def _fatal_error(self) -> None:
@@ -254,18 +258,14 @@ class ConsoleApp(App[int]):
                 feed.on_bookmarks = self._view_changed
                 feed.border_title = "Feed"
                 yield feed
-                drawer = DetailDrawer(id="drawer")
-                yield drawer
+                # The detail drawer and the search bar are hidden until first used, and built
+                # then (_drawer, _search_bar): five widgets fewer to mount and style at start.
             yield PendingPane(id="pending", classes=None if width >= 150 else "-hidden")
-        yield SearchBar(QuerySuggester(self._known_users, self._known_roles), id="search")
         # The footer's line; the footer itself (Textual's, and its CSS) comes after the first
         # frame, which it would show without keys anyway (KeysFooter).
         yield Widget(id="footer-slot")
 
     async def on_mount(self) -> None:
-        drawer = self.query_one(DetailDrawer)
-        drawer.name_of = self.store.name_of
-        drawer.clock = self.clock
         self._unsubscribe = self.store.add_listener(self._committed)
         self._layout_for_width(self.size.width)
         feed = self.query_one(FeedView)
@@ -390,9 +390,8 @@ class ConsoleApp(App[int]):
 
     def _apply_context(self) -> None:
         self.query_one(FeedView).set_context(self._row_context())
-        drawer = self.query_one(DetailDrawer)
-        if drawer.has_class("-open"):
-            drawer.refresh_details()
+        if self._drawer_open():
+            self._built_drawer.refresh_details()  # type: ignore[union-attr]
 
     # -- live updates ---------------------------------------------------------------------------
 
@@ -459,7 +458,7 @@ class ConsoleApp(App[int]):
             feed = self.query_one(FeedView)
             await feed.refresh_data(inserted, changed)
             current = feed.current
-            if current is not None and record_key(current) in changed and self.query_one(DetailDrawer).has_class("-open"):
+            if current is not None and record_key(current) in changed and self._drawer_open():
                 await self._show_details(current)  # the record in the drawer moved on
             await self._refresh_side()
 
@@ -563,22 +562,37 @@ class ConsoleApp(App[int]):
 
     @on(FeedView.CursorMoved)
     async def _cursor_moved(self, event: FeedView.CursorMoved) -> None:
-        if self.query_one(DetailDrawer).has_class("-open"):
+        if self._drawer_open():
             await self._show_details(event.record)
 
+    async def _drawer(self) -> DetailDrawer:
+        """The detail drawer, built (under the feed) the first time it is needed."""
+        if self._built_drawer is None:
+            from console.ui.widgets.drawer import DetailDrawer
+
+            drawer = DetailDrawer(id="drawer", name_of=self.store.name_of, clock=self.clock)
+            if self._drawer_height is not None:
+                drawer.styles.height = self._drawer_height
+            self._built_drawer = drawer
+            await self.query_one("#center", Vertical).mount(drawer)
+        return self._built_drawer
+
+    def _drawer_open(self) -> bool:
+        return self._built_drawer is not None and self._built_drawer.has_class("-open")
+
     async def _show_details(self, record: Any) -> None:
-        drawer = self.query_one(DetailDrawer)
+        drawer = await self._drawer()
         attempts = await self.store.attempts(record.id) if isinstance(record, RoleChange) else ()
         drawer.add_class("-open")
         drawer.show(record, attempts=attempts)
 
     def action_close_drawer(self) -> None:
-        self.query_one(DetailDrawer).remove_class("-open")
+        if self._built_drawer is not None:
+            self._built_drawer.remove_class("-open")
         self.query_one(FeedView).focus()
 
     async def action_toggle_drawer(self) -> None:
-        drawer = self.query_one(DetailDrawer)
-        if drawer.has_class("-open"):
+        if self._drawer_open():
             self.action_close_drawer()
         else:
             record = self.query_one(FeedView).current
@@ -626,7 +640,7 @@ class ConsoleApp(App[int]):
         if layout.sidebar_width is not None:
             self.query_one(FilterSidebar).styles.width = layout.sidebar_width
         if layout.drawer_height is not None:
-            self.query_one(DetailDrawer).styles.height = layout.drawer_height
+            self._drawer_height = layout.drawer_height  # given to the drawer when it is built
 
     def _view_changed(self) -> None:
         """Remember the view now (a small file; a crash must not forget what the moderator set)."""
@@ -639,12 +653,13 @@ class ConsoleApp(App[int]):
 
         sidebar, pending = self.query_one(FilterSidebar), self.query_one(PendingPane)
         width = sidebar.styles.width.value if sidebar.styles.width else None
-        height = self.query_one(DetailDrawer).styles.height
+        height = self._built_drawer.styles.height if self._built_drawer is not None else None
         layout = session.Layout(
             sidebar=not sidebar.has_class("-hidden") if self._user_toggled_sidebar else None,
             pending=not pending.has_class("-hidden") if self._user_toggled_pending else None,
             sidebar_width=int(width) if width else None,
-            drawer_height=int(height.value) if height is not None and height.is_cells else None,
+            drawer_height=(int(height.value) if height is not None and height.is_cells
+                           else None if self._built_drawer is not None else self._drawer_height),
         )
         view = {"filter": session.filter_to_json(self.filter, self.clock()),
                 "bookmarks": sorted([k, i] for k, i in self.query_one(FeedView).bookmarks),
@@ -746,11 +761,19 @@ class ConsoleApp(App[int]):
         await self.apply_filter(Filter(newest_first=self.filter.newest_first), "")
 
     async def action_search(self) -> None:
-        await self.query_one(SearchBar).open(self.query_text)
+        await (await self._search_bar()).open(self.query_text)
 
-    @on(SearchBar.Submitted)
-    async def _search_submitted(self, event: SearchBar.Submitted) -> None:
-        bar = self.query_one(SearchBar)
+    async def _search_bar(self) -> SearchBar:
+        """The search bar, built (above the footer) the first time ``/`` is pressed."""
+        if self._built_search is None:
+            from console.ui.widgets.search import QuerySuggester, SearchBar
+
+            self._built_search = SearchBar(QuerySuggester(self._known_users, self._known_roles), id="search")
+            await self.mount(self._built_search, before="#footer-slot")
+        return self._built_search
+
+    async def on_search_bar_submitted(self, event: SearchBar.Submitted) -> None:
+        bar = await self._search_bar()
         from console.model.query import QueryError, parse
 
         try:
@@ -776,8 +799,7 @@ class ConsoleApp(App[int]):
             self.find_filter = None
             await self.apply_filter(flt, event.query.strip())
 
-    @on(SearchBar.Closed)
-    def _search_closed(self) -> None:
+    def on_search_bar_closed(self) -> None:
         self.query_one(FeedView).focus()
 
     async def action_find(self, direction: int) -> None:
@@ -944,8 +966,8 @@ class ConsoleApp(App[int]):
         sidebar.styles.width = max(16, min(60, int(width) + delta))
         self._view_changed()
 
-    def action_drawer_height(self, delta: int) -> None:
-        drawer = self.query_one(DetailDrawer)
+    async def action_drawer_height(self, delta: int) -> None:
+        drawer = await self._drawer()
         current = drawer.outer_size.height or 14
         drawer.styles.height = max(5, min(self.size.height - 8, current + delta))
         self._view_changed()

@@ -34,6 +34,7 @@ async def test_restart_restores_filter_bookmarks_layout_and_theme(make_app: Call
         app.save_filter_as("that actor, 7 days")
         await settle(pilot)
         before = (app.filter, set(app.query_one(FeedView).bookmarks))
+        drawer_height = app.query_one(DetailDrawer).styles.height.value
 
     again = make_app(seeded_db, remember=True, theme="console-dark")
     again.theme = session_state.load().get("theme", "console-dark")  # what __init__ does when it remembers
@@ -44,7 +45,11 @@ async def test_restart_restores_filter_bookmarks_layout_and_theme(make_app: Call
         sidebar = again.query_one(FilterSidebar)
         assert sidebar.has_class("-hidden")
         assert sidebar.styles.width.value == 28  # 24 + 2 + 2
-        assert again.query_one(DetailDrawer).styles.height is not None
+        await pilot.press("enter")  # the drawer is built when first opened, at the height it had
+        await settle(pilot)
+        drawer = again.query_one(DetailDrawer)
+        assert drawer.has_class("-open") and drawer.outer_size.height == drawer_height == 17
+        await pilot.press("escape")
         assert again.theme == "console-high-contrast"
         assert "actor:" in (again.query_one(FeedView).border_title or "")
 
@@ -53,6 +58,15 @@ async def test_restart_restores_filter_bookmarks_layout_and_theme(make_app: Call
         await again.use_saved_filter("that actor, 7 days")
         await settle(pilot)
         assert again.filter.actor_ids == {row.actor_id}
+
+    # A session that never opens the drawer keeps its height for the next one.
+    third = make_app(seeded_db, remember=True)
+    async with third.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("s")  # a change of view, saved as it happens
+        await settle(pilot)
+    view = session.view_of(session_state.load(), str(seeded_db))
+    assert view["layout"]["drawer_height"] == 17
 
 
 def test_an_open_window_stays_relative_and_bad_data_is_ignored() -> None:
