@@ -464,7 +464,6 @@ def entry() -> int:
 
 def _run_command(args: argparse.Namespace) -> int:
     logs.setup(paths.log_file())
-    from console.ingest.source import SourceError
     from console.store.errors import StoreError
 
     try:
@@ -473,7 +472,7 @@ def _run_command(args: argparse.Namespace) -> int:
         return _fail(f"{e}", EXIT_BAD_INPUT)
     except StoreError as e:
         return _fail(f"{e}", EXIT_BAD_INPUT)
-    except (SourceError, Failure) as e:
+    except Failure as e:
         return _fail(f"{e}", EXIT_FAILED)
     except KeyboardInterrupt:
         return 130
@@ -482,6 +481,10 @@ def _run_command(args: argparse.Namespace) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as e:  # the promise: never a traceback on the terminal
+        from console.ingest.source import SourceError  # here, not before: browsing never needs it
+
+        if isinstance(e, SourceError):  # Discord could not be reached or answered wrongly
+            return _fail(f"{e}", EXIT_FAILED)
         log.exception("unexpected error in %s", args.command)
         return _fail(f"internal error: {e.__class__.__name__}: {e} (details in {paths.log_file()})", EXIT_FAILED)
 
