@@ -128,34 +128,44 @@ async def _first_frame_memory(db: Path, empty: Path, records: list[Any]) -> floa
         feed_module.tl = real
 
 
-async def _scroll_and_filters(db: Path) -> tuple[list[float], list[float], list[float], list[float]]:
-    """Page-down paint CPU per frame, page-down wall time, the pilot's own time for a key that
-    does nothing (the baseline U2's net wall is measured against), filter change → first page."""
+async def _scroll_and_filters(db: Path) -> tuple[list[float], list[float], list[float]]:
+    """Page-down paint CPU per frame, page-down key → the frame showing the new page's cursor row
+    (its page fetched), filter change → first page."""
     from console.ui.widgets.feed import FeedView
 
     app = make_app(db)
-    paint, wall, filters, idle = [], [], [], []
-    async with app.run_test(size=(160, 50)) as pilot:
+    paint, wall, filters = [], [], []
+    async with app.run_test(size=(160, 50)):
         feed = app.query_one(FeedView)
         while not feed._pages:
             await asyncio.sleep(0.001)
         await app.workers.wait_for_complete()
+        painted: list[float] = []
+        original = feed.render_line
+
+        def timed(y: int) -> Any:
+            strip = original(y)
+            if feed.scroll_offset.y + y == feed.cursor and feed.record_at(feed.cursor) is not None:
+                painted.append(time.perf_counter())
+            return strip
+
+        # Timed from the key as the terminal would deliver it (the pilot's press waits for the
+        # screen in steps of its own, 48 or 70 ms from one run to the next: no baseline to subtract).
+        feed.render_line = timed  # type: ignore[method-assign]
         for _ in range(100):
+            painted.clear()
             t = time.perf_counter()
-            await pilot.press("f24")  # bound to nothing: the pilot's round trip alone
-            await pilot.pause(0)
-            idle.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            await pilot.press("pagedown")
-            while feed.record_at(feed.cursor) is None:
+            app.simulate_key("pagedown")
+            while not painted and time.perf_counter() - t < 5:
                 await asyncio.sleep(0.0005)
-            await pilot.pause(0)
-            wall.append(time.perf_counter() - t)
+            wall.append((painted[0] if painted else float("nan")) - t)
+            await asyncio.sleep(0.02)
             feed._strips.clear()
             c = time.process_time()
             for y in range(feed.size.height):
-                feed.render_line(y)
+                original(y)
             paint.append(time.process_time() - c)
+        feed.render_line = original  # type: ignore[method-assign]
         guild = next(iter(feed.current.guild_id for _ in [0]))
         shapes = [Filter(actions=frozenset({22})), Filter(categories=frozenset({"role"})),
                   Filter(actor_ids=frozenset({210_000_000_000_000_003})), Filter(guild_ids=frozenset({guild})),
@@ -167,7 +177,7 @@ async def _scroll_and_filters(db: Path) -> tuple[list[float], list[float], list[
                 await feed.load(flt)
                 filters.append(time.perf_counter() - t)
         await app.workers.wait_for_complete()
-    return paint, wall, filters, idle
+    return paint, wall, filters
 
 
 RSS_SCRIPT = textwrap.dedent("""
@@ -380,12 +390,12 @@ def main(argv: list[str] | None = None) -> int:
         print(lines[-1].render(), flush=True)
         del memory
 
-        paint, wall, filters, idle = asyncio.run(_scroll_and_filters(db))
+        paint, wall, filters = asyncio.run(_scroll_and_filters(db))
         med = statistics.median(paint)
         lines.append(Line("U2", "page-down paint CPU per frame (median)", ms(med), "", "", "<= 20 ms", med <= 0.020))
-        w, b = statistics.median(wall), statistics.median(idle)
-        lines.append(Line("U2", "page-down wall incl. page fetch, net of the pilot (median)", ms(w - b), ms(b), "",
-                          "<= 40 ms above the pilot", w - b <= 0.040))
+        w = statistics.median(wall)
+        lines.append(Line("U2", "page-down key -> frame incl. page fetch (median)", ms(w), "", "", "<= 40 ms",
+                          w <= 0.040))
         lines.append(Line("U2", "filter change -> first page p95", ms(p95(filters)), "", "", "<= 100 ms",
                           p95(filters) <= 0.100))
         for line in lines[-3:]:
