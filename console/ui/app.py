@@ -148,7 +148,8 @@ class ConsoleApp(App[int]):
         self._data_version = 0  # SQLite's data_version when the feed last read (browsing only)
         #: The feed's first page, read before the screen is composed (on_load).
         self._first_page: FirstPage | None = None
-        # Built on first use (_drawer, _search_bar); a restored drawer height waits for it.
+        # Built on first use (_drawer, _search_bar). The drawer's height as set with { and }
+        # (or restored), given to the drawer when it is built.
         self._built_drawer: DetailDrawer | None = None
         self._built_search: SearchBar | None = None
         self._drawer_height: int | None = None
@@ -653,13 +654,11 @@ class ConsoleApp(App[int]):
 
         sidebar, pending = self.query_one(FilterSidebar), self.query_one(PendingPane)
         width = sidebar.styles.width.value if sidebar.styles.width else None
-        height = self._built_drawer.styles.height if self._built_drawer is not None else None
         layout = session.Layout(
             sidebar=not sidebar.has_class("-hidden") if self._user_toggled_sidebar else None,
             pending=not pending.has_class("-hidden") if self._user_toggled_pending else None,
             sidebar_width=int(width) if width else None,
-            drawer_height=(int(height.value) if height is not None and height.is_cells
-                           else None if self._built_drawer is not None else self._drawer_height),
+            drawer_height=self._drawer_height,
         )
         view = {"filter": session.filter_to_json(self.filter, self.clock()),
                 "bookmarks": sorted([k, i] for k, i in self.query_one(FeedView).bookmarks),
@@ -968,8 +967,9 @@ class ConsoleApp(App[int]):
 
     async def action_drawer_height(self, delta: int) -> None:
         drawer = await self._drawer()
-        current = drawer.outer_size.height or 14
-        drawer.styles.height = max(5, min(self.size.height - 8, current + delta))
+        current = drawer.outer_size.height or self._drawer_height or 14  # hidden: the height it will have
+        self._drawer_height = max(5, min(self.size.height - 8, current + delta))
+        drawer.styles.height = self._drawer_height
         self._view_changed()
 
     def action_help(self) -> None:
