@@ -789,7 +789,7 @@ class ConsoleApp(App[int]):
                 return
             flt = flt.with_(actor_ids=flt.actor_ids | members if flt.actor_ids else members)
         bar.show_error(None)
-        bar.remove_class("-open")
+        bar.hide()
         self.query_one(FeedView).focus()
         if event.find:
             self.find_filter = flt

@@ -310,3 +310,25 @@ async def test_offline_gatekeeper_is_built_when_explain_first_needs_it(
             await pilot.press("escape")
             await settle(pilot)
         assert len(built) == 1
+
+
+async def test_notifications_stay_clear_of_the_search_bar(make_app: Callable[..., ConsoleApp], seeded_db: Path) -> None:
+    from textual.widgets._toast import Toast
+
+    app = make_app(seeded_db)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        box = app.query_one("#search-input", Input)
+        box.value = "actor:nobody-by-that-name since:" + "x" * 150  # an error that wraps
+        await pilot.press("enter")
+        app.notify("Wave of bans/kicks\n5 bans/kicks within 2 min\nby someone", title="Alert", markup=False)
+        await settle(pilot)
+        bar = app.query_one(SearchBar).region
+        toasts = [t.region for t in app.screen.query(Toast)]
+        assert toasts and bar.height >= 5
+        assert all(t.bottom <= bar.y for t in toasts), (toasts, bar)  # not over the query
+        await pilot.press("escape")
+        await settle(pilot)
+        footer_top = app.size.height - 1
+        assert all(t.bottom == footer_top for t in (t.region for t in app.screen.query(Toast)))  # back down

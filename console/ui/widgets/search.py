@@ -71,14 +71,19 @@ class SearchBar(Vertical):
         if not self.children:
             await self.mount_all(self._controls())
         self.add_class("-open")
+        self.screen.add_class("-searching")  # notifications move up, off the query (app.tcss)
         box = self.query_one(Input)
         box.value = text
         box.cursor_position = len(text)
         box.focus()
         self.show_error(None)
 
-    def action_close(self) -> None:
+    def hide(self) -> None:
         self.remove_class("-open")
+        self.screen.remove_class("-searching")
+
+    def action_close(self) -> None:
+        self.hide()
         self.post_message(self.Closed())
 
     def action_complete(self) -> None:
