@@ -299,7 +299,7 @@ class ConsoleApp(App[int]):
         self.query_one(FilterSidebar).show_choices()
         from console.ui.widgets.keys_footer import KeysFooter
 
-        self.query_one("#footer-slot").mount(KeysFooter(held=False))
+        self.query_one("#footer-slot").mount(KeysFooter())
         self.run_worker(self._check_store(), name="quick-check", exit_on_error=False)
         if not self.store.names_complete:
             self.run_worker(self.store.reload_names(), name="names", exit_on_error=False)

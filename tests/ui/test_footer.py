@@ -42,23 +42,19 @@ async def test_footer_rebuilds_only_when_its_keys_change(make_app: Callable[...,
         assert not any(k.is_attached for k in before)  # rebuilt on a real change
 
 
-async def test_footer_keys_wait_for_show_keys() -> None:
-    """Building the keys is ~30 ms: the console's first frame goes out without them."""
-    from textual.app import App, ComposeResult
-    from textual.binding import Binding
+async def test_footer_keys_come_after_the_first_frame(make_app: Callable[..., ConsoleApp], seeded_db: Path) -> None:
+    """Building the keys is ~30 ms: the console's first frame goes out without them, and they
+    are shown right after it."""
+    app = make_app(seeded_db)
+    in_first_frame: list[int] = []
+    first_frame_drawn = app._first_frame_drawn
 
-    class Small(App[None]):
-        BINDINGS = [Binding("x", "bell", "Ring")]
+    def take_first_frame() -> None:
+        in_first_frame.append(len(app.query(FooterKey)))
+        first_frame_drawn()
 
-        def compose(self) -> ComposeResult:
-            yield KeysFooter()
-
-    app = Small()
-    async with app.run_test(size=(60, 5)) as pilot:
-        await pilot.pause(0.1)
-        app.screen.refresh_bindings()
-        await pilot.pause(0.1)
-        assert keys(app) == []  # type: ignore[arg-type]
-        app.query_one(KeysFooter).show_keys()
-        await pilot.pause(0.1)
-        assert "Ring" in [k.description for k in keys(app)]  # type: ignore[arg-type]
+    app._first_frame_drawn = take_first_frame  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert in_first_frame == [0]
+        assert "Follow" in [k.description for k in keys(app)]

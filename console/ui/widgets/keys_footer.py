@@ -4,9 +4,9 @@ Textual's ``Footer`` recomposes (a dozen ``FooterKey`` widgets mounted and style
 here) on every bindings signal: each focus move, the app gaining focus, a screen pushed or
 popped. Startup alone sends three, and moving between panes sends one per move, while what the
 footer shows is usually the same. This one compares what it would show with what it shows and
-rebuilds only on a difference, once per refresh however many signals arrived. Its first keys
-wait for :meth:`show_keys` (the app calls it once the feed has drawn its records): building them
-is ~30 ms of the first frame otherwise.
+rebuilds only on a difference, once per refresh however many signals arrived. The console mounts
+it once the feed has drawn its records (building the keys is ~30 ms of the first frame otherwise),
+so it shows the keys as soon as it is mounted: the bindings were signalled before it was there.
 """
 
 from __future__ import annotations
@@ -18,34 +18,19 @@ from textual.widgets import Footer
 
 
 class KeysFooter(Footer):
-    def __init__(self, *, held: bool = True, **kwargs: Any) -> None:
-        """``held`` False: show the keys as soon as it is mounted (the console mounts it after
-        its first frame, when the bindings were signalled already)."""
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._shown: tuple[Any, ...] | None = None
         self._scheduled = False
-        self._held = held
 
     def on_mount(self) -> None:
         # Footer's own on_mount (subscribing to the bindings signal) runs too: Textual calls
         # each class's handler.
-        if not self._held:
-            self.bindings_changed(self.screen)
-
-    def show_keys(self) -> None:
-        """From now on, show the keys (and now, if bindings were signalled meanwhile)."""
-        if self._held:
-            self._held = False
-            # Run by this widget, as the bindings signal is: the keys bind to it (data_bind).
-            self.call_later(self._signalled)
-
-    def _signalled(self) -> None:
-        if self._bindings_ready:
-            self.bindings_changed(self.screen)
+        self.bindings_changed(self.screen)
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
-        self._bindings_ready = True
-        if self._held or not screen.app.app_focus or not self.is_attached or screen is not self.screen:
+        self._bindings_ready = True  # Footer.compose shows nothing until then
+        if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
             return
         if not self._scheduled:
             self._scheduled = True
