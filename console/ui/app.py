@@ -391,8 +391,9 @@ class ConsoleApp(App[int]):
 
     def _apply_context(self) -> None:
         self.query_one(FeedView).set_context(self._row_context())
-        if self._drawer_open():
-            self._built_drawer.refresh_details()  # type: ignore[union-attr]
+        drawer = self._open_drawer()
+        if drawer is not None:
+            drawer.refresh_details()
 
     # -- live updates ---------------------------------------------------------------------------
 
@@ -459,7 +460,7 @@ class ConsoleApp(App[int]):
             feed = self.query_one(FeedView)
             await feed.refresh_data(inserted, changed)
             current = feed.current
-            if current is not None and record_key(current) in changed and self._drawer_open():
+            if current is not None and record_key(current) in changed and self._open_drawer() is not None:
                 await self._show_details(current)  # the record in the drawer moved on
             await self._refresh_side()
 
@@ -563,7 +564,7 @@ class ConsoleApp(App[int]):
 
     @on(FeedView.CursorMoved)
     async def _cursor_moved(self, event: FeedView.CursorMoved) -> None:
-        if self._drawer_open():
+        if self._open_drawer() is not None:
             await self._show_details(event.record)
 
     async def _drawer(self) -> DetailDrawer:
@@ -578,8 +579,10 @@ class ConsoleApp(App[int]):
             await self.query_one("#center", Vertical).mount(drawer)
         return self._built_drawer
 
-    def _drawer_open(self) -> bool:
-        return self._built_drawer is not None and self._built_drawer.has_class("-open")
+    def _open_drawer(self) -> DetailDrawer | None:
+        """The drawer if it is open (None before it was ever built)."""
+        drawer = self._built_drawer
+        return drawer if drawer is not None and drawer.has_class("-open") else None
 
     async def _show_details(self, record: Any) -> None:
         drawer = await self._drawer()
@@ -593,7 +596,7 @@ class ConsoleApp(App[int]):
         self.query_one(FeedView).focus()
 
     async def action_toggle_drawer(self) -> None:
-        if self._drawer_open():
+        if self._open_drawer() is not None:
             self.action_close_drawer()
         else:
             record = self.query_one(FeedView).current
