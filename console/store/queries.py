@@ -1,8 +1,9 @@
-"""SQL for the feed and exports. Keyset pages on the snowflake id everywhere (time order), so a
+"""SQL for the feed, exports and names. Keyset pages on the snowflake id everywhere (time order), so a
 page 500 000 deep costs what the first does; date ranges become id ranges."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from console.model.actions import ACTION_TYPES, action_category
@@ -128,3 +129,37 @@ def entry_count(flt: Filter) -> tuple[str, list[Any]]:
     if where:
         sql += " WHERE " + " AND ".join(where)
     return sql, args
+
+
+_IDS_PER_SELECT = 400
+_ARGS_PER_STATEMENT = 900  # under 999, the limit of SQLite builds before 3.32
+
+
+def names_by_key(wanted: Iterable[tuple[str, int]]) -> list[tuple[str, list[Any]]]:
+    """Statements reading the names ``wanted`` (kind, id) and every guild's, each with its
+    arguments: as few statements (trips to the database thread) as SQLite's limit on arguments
+    allows.
+
+    ``kind = ? AND id IN (…)`` searches the primary key; the row-value form
+    ``(kind, id) IN (VALUES …)`` would scan the whole table, every member of a large guild."""
+    by_kind: dict[str, set[int]] = {}
+    for kind, ident in wanted:
+        by_kind.setdefault(kind, set()).add(ident)
+    selects: list[tuple[str, list[Any]]] = [("SELECT kind, id, name FROM names WHERE kind = 'guild'", [])]
+    for kind in sorted(by_kind):
+        ids = sorted(by_kind[kind])
+        for start in range(0, len(ids), _IDS_PER_SELECT):
+            part = ids[start:start + _IDS_PER_SELECT]
+            selects.append((f"SELECT kind, id, name FROM names WHERE kind = ? AND id IN ({','.join('?' * len(part))})",
+                            [kind, *part]))
+    statements: list[tuple[str, list[Any]]] = []
+    sqls: list[str] = []
+    args: list[Any] = []
+    for sql, select_args in selects:
+        if sqls and len(args) + len(select_args) > _ARGS_PER_STATEMENT:
+            statements.append((" UNION ALL ".join(sqls), args))
+            sqls, args = [], []
+        sqls.append(sql)
+        args += select_args
+    statements.append((" UNION ALL ".join(sqls), args))
+    return statements

@@ -568,13 +568,10 @@ class Store:
         read by key instead of the whole table."""
         if self._names_complete:
             return
-        missing = sorted({(k, i) for k, i in wanted if i is not None and i not in self._names.get(k, {})})
-        chunk = 400  # pairs per statement, well under SQLite's limit on parameters
-        found = list(await rows(self._r, "SELECT kind, id, name FROM names WHERE kind = 'guild'"))
-        for start in range(0, len(missing), chunk):
-            part = missing[start:start + chunk]
-            found += await rows(self._r, "SELECT kind, id, name FROM names WHERE (kind, id) IN (VALUES "
-                                + ", ".join("(?, ?)" for _ in part) + ")", [v for pair in part for v in pair])
+        missing = [(k, i) for k, i in wanted if i is not None and i not in self._names.get(k, {})]
+        found: list[Any] = []
+        for sql, args in queries.names_by_key(missing):
+            found += await rows(self._r, sql, args)
         for k, i, n in found:
             self._names.setdefault(k, {})[i] = n
 

@@ -11,7 +11,7 @@ import orjson
 from store_helpers import NOW_MS, T0_MS, raw_entry, snowflake
 
 from console.model import entry as entries
-from console.store import IngestResult, Store
+from console.store import IngestResult, Store, queries
 
 G = 1_000_000_000_000_001
 
@@ -175,5 +175,33 @@ async def test_names_by_key_then_all(store: Store, db_path: Path) -> None:
         # Unchanged names are not written again, though the cache held only some of them.
         assert await partial.upsert_names(G, "user", [(6, "bob"), (7, "caroline")]) == 1
         assert partial.names_complete and partial.name_of("user", 6) == "bob"
+    finally:
+        await partial.close()
+
+
+async def test_first_screen_names_are_read_by_key(store: Store, db_path: Path) -> None:
+    """Hundreds of names across kinds come in a few statements, each searching the primary key
+    (a large guild's members are never all read before the first frame)."""
+    await store.upsert_names(G, "user", [(i, f"user {i}") for i in range(1, 1001)])
+    await store.upsert_names(G, "role", [(i, f"role {i}") for i in range(1, 11)])
+    await store.upsert_names(None, "guild", [(G, "HQ")])
+    await store.close()
+    wanted = [("user", i) for i in range(1, 1201)] + [("role", 3), ("role", 30), ("channel", 7)]
+    statements = queries.names_by_key(wanted)
+    assert len(statements) == 2  # 1,200 users and 3 more: over the arguments one statement takes
+    assert len(queries.names_by_key(wanted[600:])) == 1
+    plain = sqlite3.connect(db_path)
+    try:
+        for sql, args in statements:
+            plan = " ".join(str(row[-1]) for row in plain.execute("EXPLAIN QUERY PLAN " + sql, args))
+            assert "SCAN names" not in plan and "SEARCH names" in plan, plan
+    finally:
+        plain.close()
+    partial = await Store.open(db_path, names=False)
+    try:
+        await partial.load_names_for([*wanted, ("user", None)])
+        assert partial.name_of("user", 1) == "user 1" and partial.name_of("user", 1000) == "user 1000"
+        assert partial.name_of("user", 1001) is None  # wanted, never stored
+        assert partial.name_of("role", 3) == "role 3" and partial.name_of("guild", G) == "HQ"
     finally:
         await partial.close()
