@@ -224,6 +224,15 @@ class ConsoleApp(App[int]):
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(theming.VARIABLE_DEFAULTS)
 
+    #: False while App.__init__ runs: the console's themes are not registered yet.
+    _themes_registered = False
+
+    def get_css_variables(self) -> dict[str, str]:
+        # App.__init__ builds its stylesheet with the variables of Textual's default theme, which
+        # the console replaces at once (_start_with_theme): generating that colour system too
+        # would cost ~2 ms of startup for nothing.
+        return super().get_css_variables() if self._themes_registered else {}
+
     def _register_themes(self) -> None:
         result = theming.load_themes(self._theme_dirs)
         for theme in result.loaded:
@@ -231,10 +240,13 @@ class ConsoleApp(App[int]):
         self.theme_problems = [f"{p.name}: {why}" for p, why in result.failed]
         saved = session_state.load().get("theme") if self._remember else None
         wanted = saved if isinstance(saved, str) else theming.DEFAULT_THEME
+        self._themes_registered = True
         if wanted in self.available_themes:
             self._start_with_theme(wanted)
         elif theming.DEFAULT_THEME in self.available_themes:
             self._start_with_theme(theming.DEFAULT_THEME)
+        else:  # every theme file broken: Textual's own default
+            self._start_with_theme(self.theme)
 
     def _start_with_theme(self, name: str) -> None:
         """The theme the app starts with: what setting ``self.theme`` does, less the stylesheet

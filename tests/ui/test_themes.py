@@ -60,3 +60,20 @@ async def test_broken_user_theme_gives_one_notice_and_a_fallback(
         assert app.theme == "mine" and app.row_styles["danger"].lower() == "#ff0000"
         # A theme that lacks the console's variables still works: defaults fill them in.
         assert app.row_styles["action-role"].lower() == VARIABLE_DEFAULTS["action-role"].lower()
+
+
+async def test_no_theme_file_loads_textual_default_then(seeded_db: Path, tmp_path: Path) -> None:
+    """Every theme file broken (the shipped ones included): the console starts in Textual's own
+    default theme, fully styled, and says why."""
+    from console.store import Store
+    from console.ui.widgets.feed import FeedView
+
+    (tmp_path / "broken.toml").write_text('name = "broken"\nprimary = "not-a-colour"\n')
+    app = ConsoleApp(open_store=lambda: Store.open(seeded_db), label="x", remember=False, theme_dirs=[tmp_path])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.2)
+        assert app.theme == "textual-dark" and not app._css_has_errors
+        assert [n.severity for n in app._notifications if "broken.toml" in n.message] == ["warning"]
+        feed = app.query_one(FeedView)
+        assert app.stylesheet._variables["primary"].lower() == app.current_theme.primary.lower()
+        assert "".join(seg.text for seg in feed.render_line(0)).strip(), "the feed shows its rows"

@@ -46,6 +46,7 @@ class FilterChoices(Vertical):
         background: transparent; }
     FilterChoices #query { color: $text-muted; padding: 0 1; margin-top: 1; }
     FilterChoices Input { border: none; height: 1; padding: 0 1; margin: 0 1 0 1; background: $boost; }
+    FilterChoices SelectionList:blur > .option-list--option-highlighted { background: transparent; }
     """
 
     def __init__(self) -> None:

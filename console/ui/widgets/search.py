@@ -36,7 +36,11 @@ class SearchBar(Vertical):
     SearchBar Input { border: tall $accent; }
     SearchBar #search-error { color: $error; height: auto; }
     SearchBar #search-help { color: $text-muted; height: 1; }
+    /* Notifications stack up from above the footer; while the search bar is open (up to six
+       lines with a wrapped error) they start above it, not over the query being typed. */
+    Screen.-searching ToastRack { margin-bottom: 7; }
     """
+    SCOPED_CSS = False  # the rule for the notifications is not about the bar's own children
     BINDINGS = [
         Binding("escape", "close", "Close search"),
         Binding("ctrl+f", "find", "Find (no filter)"),

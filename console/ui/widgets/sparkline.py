@@ -1,0 +1,20 @@
+"""The activity bar's parts, built with its first counts (after the first frame): their CSS is
+parsed then, not before the first frame."""
+
+from __future__ import annotations
+
+from textual.widgets import Sparkline, Static
+
+
+class ActivityLabel(Static):
+    DEFAULT_CSS = """
+    ActivityLabel { width: auto; color: $text-muted; padding-right: 1; }
+    """
+
+
+class ActivitySparkline(Sparkline):
+    DEFAULT_CSS = """
+    ActivitySparkline { width: 1fr; height: 1; }
+    ActivitySparkline > .sparkline--max-color { color: $accent; }
+    ActivitySparkline > .sparkline--min-color { color: $primary 50%; }
+    """
