@@ -1,8 +1,6 @@
 """What the collector reports to whoever shows it (the header, the headless progress line).
 Its own module so the screen can show it without importing the collector."""
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 

@@ -5,8 +5,6 @@ silently drops entries whose type it has no options model for). Parsing is toler
 entry without a usable ``id`` or ``action_type`` is malformed.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any, NamedTuple

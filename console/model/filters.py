@@ -1,10 +1,8 @@
 """The feed/export filter: fields AND together, choices within a field OR."""
 
-from __future__ import annotations
-
 import datetime as dt
 import re
-from typing import NamedTuple
+from typing import NamedTuple, Self
 
 KINDS = ("audit", "decision", "role_change", "gap")
 RESULTS = ("ALLOW", "DENY")
@@ -41,7 +39,7 @@ class Filter(NamedTuple):
     #: Role changes: pending, confirmed, …
     states: frozenset[str] = frozenset()
 
-    def with_(self, **changes: object) -> Filter:
+    def with_(self, **changes: object) -> Self:
         return self._replace(**changes)
 
     @property

@@ -4,8 +4,6 @@ Values are decimal strings that may exceed 64 bits: everything here works on Pyt
 keeps unknown bits instead of dropping them. (hikari spells bits 17, 25 and 39 differently.)
 """
 
-from __future__ import annotations
-
 from typing import Final, NamedTuple
 
 FLAGS: Final[dict[int, str]] = {

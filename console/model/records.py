@@ -1,8 +1,6 @@
 """Records the console makes itself: gaps (decisions and role changes join them later)."""
 
-from __future__ import annotations
-
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 
 from console.model.snowflake import RETENTION_MS
 
@@ -29,10 +27,10 @@ class Gap(NamedTuple):
     error: str | None = None
 
     @classmethod
-    def from_row(cls, row: Any) -> Gap:
+    def from_row(cls, row: Any) -> Self:
         return cls(*row)
 
-    def with_(self, **changes: Any) -> Gap:
+    def with_(self, **changes: Any) -> Self:
         return self._replace(**changes)
 
     def describe(self) -> str:
@@ -85,7 +83,7 @@ class Decision(NamedTuple):
     policy_version: str
 
     @classmethod
-    def from_row(cls, row: Any) -> Decision:
+    def from_row(cls, row: Any) -> Self:
         import orjson
 
         values = list(row)
@@ -109,7 +107,7 @@ class Attempt(NamedTuple):
     COLUMNS = "id, change_id, at, http_status, latency_ms, observed, error"
 
     @classmethod
-    def from_row(cls, row: Any) -> Attempt:
+    def from_row(cls, row: Any) -> Self:
         return cls(*row)
 
 
@@ -148,12 +146,12 @@ class RoleChange(NamedTuple):
     message_error: str | None = None
 
     @classmethod
-    def from_row(cls, row: Any) -> RoleChange:
+    def from_row(cls, row: Any) -> Self:
         return cls(*row)
 
     @property
     def final(self) -> bool:
         return self.state in self.FINAL
 
-    def with_(self, **changes: Any) -> RoleChange:
+    def with_(self, **changes: Any) -> Self:
         return self._replace(**changes)

@@ -11,10 +11,8 @@ Config (TOML)::
 Pure: parsing and the cut-off arithmetic; ``console.store.integrity`` does the pruning.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, Self
 
 from console.model.snowflake import from_ms
 from console.model.snowflake import parse as parse_id
@@ -75,7 +73,7 @@ class Retention(NamedTuple):
         return "forever" if days is None else f"{days} days"
 
     @classmethod
-    def parse(cls, default: Any, table: Any, where: str) -> Retention:
+    def parse(cls, default: Any, table: Any, where: str) -> Self:
         """From ``retention_days`` (``default``, may be None) and the ``[retention]`` table."""
         default_days = None if default is None else parse_days(default, f"{where}: retention_days")
         per: list[tuple[int, int | None]] = []

@@ -2,8 +2,6 @@
 (time) order. Every id is a snowflake, so the kinds interleave by id; a page is a compound
 SELECT that SQLite merges from index-ordered branches, then the rows are fetched by id."""
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 

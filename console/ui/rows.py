@@ -1,8 +1,6 @@
 """Feed rows: one line per record, built from sanitised strings as plain text in styled parts —
 never markup. Pure functions of the record and a small context, so they cache well."""
 
-from __future__ import annotations
-
 import datetime as dt
 from collections.abc import Callable, Mapping
 from types import MappingProxyType

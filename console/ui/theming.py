@@ -2,8 +2,6 @@
 user's ``~/.config/audit-console/themes``. A broken file is reported once and skipped; the
 console falls back to the default theme rather than failing."""
 
-from __future__ import annotations
-
 import tomllib
 from pathlib import Path
 from typing import Any, NamedTuple
