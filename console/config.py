@@ -1,14 +1,11 @@
 """Settings from the config file (TOML), the environment and flags, in that order of strength
 (flags win). Every problem is a :class:`ConfigError` with one line naming the file and key."""
 
-from __future__ import annotations
-
 import os
 import stat
 import tomllib
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Self
 from urllib.parse import urlparse
 
 from console import paths
@@ -28,12 +25,9 @@ class ConfigError(Exception):
     """Bad input from a person: one line, exit code 2."""
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Everything a command runs with: defaults, then the config file, then flags."""
-
-    db: Path = field(default_factory=paths.default_db)
-    """The SQLite store."""
+class _Fields(NamedTuple):
+    db: Path
+    """The SQLite store (default: console.paths.default_db(), as the Settings are made)."""
     rest_url: str = DISCORD_REST_URL
     """Discord's REST base (a simulator or proxy for tests)."""
     guild_ids: tuple[int, ...] = ()
@@ -48,12 +42,25 @@ class Settings:
     """How often to re-read the newest page (Discord updates some entries in place)."""
     policy: Path | None = None
     """The policy file (TOML); default ``policy.toml`` beside the config, else the built-in policy."""
-    retention: Retention = field(default_factory=Retention)
+    retention: Retention = Retention()
     """How long each guild's records are kept (``retention_days`` and the ``[retention]`` table)."""
-    alerts: AlertSettings = field(default_factory=AlertSettings)
+    alerts: AlertSettings = AlertSettings()
     """Alert rules, thresholds, bell and channel (the ``[alerts]`` table; defaults in console/alerts)."""
-    reports: ReportSchedule | None = None
+    reports: "ReportSchedule | None" = None
     """Scheduled reports in ``collect`` (the ``[reports]`` table: every, folder, channel)."""
+
+
+class Settings(_Fields):
+    """Everything a command runs with: defaults, then the config file, then flags (the fields:
+    ``_Fields``). A NamedTuple, as console.model's records are: immutable and cheap to define at
+    start; ``with_`` makes a changed copy."""
+
+    __slots__ = ()
+
+    def __new__(cls, db: Path | None = None, *args: Any, **kwargs: Any) -> Self:
+        # The default store's place is read when the settings are made (the environment may
+        # point XDG_DATA_HOME elsewhere by then), not once at import.
+        return super().__new__(cls, paths.default_db() if db is None else db, *args, **kwargs)
 
     def policy_path(self) -> Path | None:
         if self.policy is not None:
@@ -61,8 +68,8 @@ class Settings:
         default = paths.policy_file()
         return default if default.exists() else None
 
-    def with_(self, **changes: Any) -> Settings:
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+    def with_(self, **changes: Any) -> Self:
+        return self._replace(**{k: v for k, v in changes.items() if v is not None})
 
 
 def _snowflake(value: Any, where: str) -> int:
@@ -108,7 +115,7 @@ def load(path: Path | None = None) -> Settings:
         raise ConfigError(f"config {file} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config {file}: {e}") from None
-    known = {f.name for f in fields(Settings)}
+    known = set(Settings._fields)
     for key in data:
         if key not in known and key not in ("guilds", "retention_days"):
             raise ConfigError(f"config {file}: unknown setting {key!r}")
@@ -156,7 +163,7 @@ def load(path: Path | None = None) -> Settings:
         from console.reports.schedule import parse_schedule
 
         out["reports"] = parse_schedule(data["reports"], where)
-    return replace(s, **out)
+    return s._replace(**out)
 
 
 def read_token_file(path: Path) -> Secret:

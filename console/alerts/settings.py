@@ -1,10 +1,8 @@
 """Alert rules' settings: the defaults shipped in code and the ``[alerts]`` table of the config
 file. Every bad value is one line naming the key (the CLI turns it into exit 2)."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from console.model import permissions, snowflake
@@ -40,11 +38,10 @@ DEFAULT_RULES: Mapping[str, Rule] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class AlertSettings:
+class AlertSettings(NamedTuple):
     """The ``[alerts]`` settings: rules, dangerous flags, cooldowns, bell and channels."""
 
-    rules: Mapping[str, Rule] = field(default_factory=lambda: dict(DEFAULT_RULES))
+    rules: Mapping[str, Rule] = MappingProxyType(DEFAULT_RULES)
     #: Flags that raise ``dangerous_permission`` when granted to a role or in a channel overwrite.
     dangerous: frozenset[str] = permissions.DANGEROUS
     #: ``first_use`` stays silent until the guild has this many days of stored decisions.
@@ -57,7 +54,7 @@ class AlertSettings:
     bell: bool = False
     #: Where alerts are posted: one channel for every guild, and/or per guild.
     channel: int | None = None
-    channels: Mapping[int, int] = field(default_factory=dict)
+    channels: Mapping[int, int] = MappingProxyType({})
 
     def rule(self, name: str) -> Rule:
         return self.rules.get(name, Rule(enabled=False))
@@ -126,7 +123,7 @@ def parse(data: Any, where: str) -> AlertSettings:
                     raise AlertSettingsError(f"{w}: unknown permission {name!r}")
                 names.add(name.strip().upper())
             out["dangerous"] = frozenset(names)
-    return replace(s, rules=rules, **out)
+    return s._replace(rules=rules, **out)
 
 
 def _rule(name: str, value: Any, default: Rule, where: str) -> Rule:
