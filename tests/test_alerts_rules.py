@@ -71,10 +71,10 @@ def test_ban_wave_threshold_window_and_cooldown(minutes: list[float], expected: 
 def test_kicks_count_with_bans_and_thresholds_are_configurable() -> None:
     engine = AlertEngine(AlertSettings())
     assert len(feed_entries(engine, [0, 0.1, 0.2], 22) + feed_entries(engine, [0.3, 0.4], 20)) == 1
-    s = AlertSettings()._replace(rules={**AlertSettings().rules, "ban_wave": Rule(count=3, minutes=1)})
+    s = AlertSettings(rules={**AlertSettings().rules, "ban_wave": Rule(count=3, minutes=1)})
     assert len(feed_entries(AlertEngine(s), [0, 0.5, 0.9])) == 1
     assert feed_entries(AlertEngine(s), [0, 0.5, 1.1]) == []
-    off = AlertSettings()._replace(rules={**AlertSettings().rules, "ban_wave": Rule(enabled=False)})
+    off = AlertSettings(rules={**AlertSettings().rules, "ban_wave": Rule(enabled=False)})
     assert feed_entries(AlertEngine(off), [0, 0.1, 0.2, 0.3, 0.4, 0.5]) == []
 
 
@@ -109,7 +109,7 @@ def test_dangerous_permission(action: int, extra: dict, severity: str | None) ->
 
 
 def test_dangerous_permissions_list_is_configurable() -> None:
-    only_admin = AlertEngine(AlertSettings()._replace(dangerous=frozenset({"ADMINISTRATOR"})))
+    only_admin = AlertEngine(AlertSettings(dangerous=frozenset({"ADMINISTRATOR"})))
     assert only_admin.entry(entry(31, T0, **perm_change(0, 1 << 28)), now_ms=T0) == []
 
 

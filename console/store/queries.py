@@ -1,5 +1,5 @@
-"""SQL for the feed, exports and names. Keyset pages on the snowflake id everywhere (time order), so a
-page 500 000 deep costs what the first does; date ranges become id ranges."""
+"""SQL for the feed, exports and names. Keyset pages on the snowflake id everywhere (time order),
+so a page 500 000 deep costs what the first does; date ranges become id ranges."""
 
 from __future__ import annotations
 
@@ -131,6 +131,7 @@ def entry_count(flt: Filter) -> tuple[str, list[Any]]:
     return sql, args
 
 
+_NAMES_OF_KIND = "SELECT kind, id, name FROM names WHERE kind = "
 _IDS_PER_SELECT = 400
 _ARGS_PER_STATEMENT = 900  # under 999, the limit of SQLite builds before 3.32
 
@@ -145,13 +146,12 @@ def names_by_key(wanted: Iterable[tuple[str, int]]) -> list[tuple[str, list[Any]
     by_kind: dict[str, set[int]] = {}
     for kind, ident in wanted:
         by_kind.setdefault(kind, set()).add(ident)
-    selects: list[tuple[str, list[Any]]] = [("SELECT kind, id, name FROM names WHERE kind = 'guild'", [])]
+    selects: list[tuple[str, list[Any]]] = [(_NAMES_OF_KIND + "'guild'", [])]
     for kind in sorted(by_kind):
         ids = sorted(by_kind[kind])
         for start in range(0, len(ids), _IDS_PER_SELECT):
             part = ids[start:start + _IDS_PER_SELECT]
-            selects.append((f"SELECT kind, id, name FROM names WHERE kind = ? AND id IN ({','.join('?' * len(part))})",
-                            [kind, *part]))
+            selects.append((f"{_NAMES_OF_KIND}? AND id IN ({','.join('?' * len(part))})", [kind, *part]))
     statements: list[tuple[str, list[Any]]] = []
     sqls: list[str] = []
     args: list[Any] = []

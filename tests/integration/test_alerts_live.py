@@ -46,7 +46,7 @@ class Live:
         (self.tmp_path / "policy.toml").write_text(policy)
         self.store = store = await Store.open(self.tmp_path / "audit.db")
         await self._history()
-        alerts = AlertSettings()._replace(channel=self.channel)
+        alerts = AlertSettings(channel=self.channel)
         settings = Settings(db=self.tmp_path / "audit.db", policy=self.tmp_path / "policy.toml", alerts=alerts)
         # As `collect` does: the runner first, so the start's backfill is watched too.
         self.runner = AlertRunner(store, settings.alerts, poll_s=0.2)
