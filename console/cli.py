@@ -35,8 +35,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _common(p: argparse.ArgumentParser, *, rest: bool = True, token: bool = False) -> None:
-    p.add_argument("--db", type=Path, help="the SQLite store (default: %s)" % paths.default_db())
-    p.add_argument("--config", type=Path, help="config file (default: %s)" % paths.config_file())
+    p.add_argument("--db", type=Path, help=f"the SQLite store (default: {paths.default_db()})")
+    p.add_argument("--config", type=Path, help=f"config file (default: {paths.config_file()})")
     if rest:
         p.add_argument("--rest-url", help="Discord REST base URL (a simulator or proxy); default Discord's")
     if token:
@@ -46,8 +46,13 @@ def _common(p: argparse.ArgumentParser, *, rest: bool = True, token: bool = Fals
 
 def _filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--guild", action="append", default=[], metavar="ID", help="only this guild (repeatable)")
-    p.add_argument("--action", action="append", default=[], metavar="NAME",
-                   help="action name or number, e.g. MEMBER_BAN_ADD (repeatable, or comma-separated)")
+    p.add_argument(
+        "--action",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="action name or number, e.g. MEMBER_BAN_ADD (repeatable, or comma-separated)",
+    )
     p.add_argument("--category", action="append", default=[], metavar="NAME", help="action category (repeatable)")
     p.add_argument("--actor", action="append", default=[], metavar="ID", help="who did it (repeatable)")
     p.add_argument("--target", action="append", default=[], metavar="ID", help="to whom / what (repeatable)")
@@ -71,7 +76,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def _add_demo(sub: Any) -> None:
     p = sub.add_parser("demo", help="open the console on a simulated guild (no token, no network)")
-    p.add_argument("--db", type=Path, help="store for the demo (default: a fresh %s)" % paths.demo_db())
+    p.add_argument("--db", type=Path, help=f"store for the demo (default: a fresh {paths.demo_db()})")
     p.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
     p.add_argument("--rate", type=float, default=2.0, help="simulated entries per second (default 2)")
 
@@ -99,8 +104,11 @@ def _add_export(sub: Any) -> None:
     p.add_argument("--format", required=True, choices=("csv", "json", "jsonl"))
     p.add_argument("-o", "--out", default="-", help="output file, or - for standard output (default)")
     _filters(p)
-    p.add_argument("--query", metavar="QUERY",
-                   help="a search-bar query, e.g. 'actor:123 action:MEMBER_BAN_ADD since:7d \"raid\"' (ANDs with the flags)")
+    p.add_argument(
+        "--query",
+        metavar="QUERY",
+        help="a search-bar query, e.g. 'actor:123 action:MEMBER_BAN_ADD since:7d \"raid\"' (ANDs with the flags)",
+    )
 
 
 def _add_report(sub: Any) -> None:
@@ -127,10 +135,14 @@ def _add_prune(sub: Any) -> None:
 
 def _add_explain(sub: Any) -> None:
     p = sub.add_parser("explain", help="why a member may or may not do something (exit 0 allowed, 1 denied)")
-    p.add_argument("--db", type=Path, help="the store whose guild state to use (default: %s)" % paths.default_db())
-    p.add_argument("--config", type=Path, help="config file (default: %s)" % paths.config_file())
-    p.add_argument("--state", type=Path, metavar="FILE",
-                   help='a guild snapshot as Discord\'s REST returns it: {"guild", "channels", "members"}')
+    p.add_argument("--db", type=Path, help=f"the store whose guild state to use (default: {paths.default_db()})")
+    p.add_argument("--config", type=Path, help=f"config file (default: {paths.config_file()})")
+    p.add_argument(
+        "--state",
+        type=Path,
+        metavar="FILE",
+        help='a guild snapshot as Discord\'s REST returns it: {"guild", "channels", "members"}',
+    )
     p.add_argument("--policy", type=Path, metavar="FILE", help="policy file (default: the config's, else built-in)")
     p.add_argument("--guild", dest="guild_id", required=True, metavar="ID")
     p.add_argument("--member", required=True, metavar="ID")
@@ -151,8 +163,13 @@ def _add_role(sub: Any) -> None:
         rp.add_argument("--member", required=True, metavar="ID")
         rp.add_argument("--role", required=True, metavar="ID")
         rp.add_argument("--reason", required=True, help="why (up to 512 characters; goes to Discord's audit log)")
-        rp.add_argument("--wait", type=float, default=120.0, metavar="SECONDS",
-                        help="how long to wait for confirmation (default 120; 0: hand in and exit)")
+        rp.add_argument(
+            "--wait",
+            type=float,
+            default=120.0,
+            metavar="SECONDS",
+            help="how long to wait for confirmation (default 120; 0: hand in and exit)",
+        )
 
 
 def _add_policy(sub: Any) -> None:
@@ -306,8 +323,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     guilds = [parse_id(g, "--guild") for g in _split(args.guild)]
-    return run(settings.db, since=args.since, until=args.until, guild_ids=guilds, fmt=args.format, out=args.out,
-               now_ms=int(time.time() * 1000))
+    return run(
+        settings.db,
+        since=args.since,
+        until=args.until,
+        guild_ids=guilds,
+        fmt=args.format,
+        out=args.out,
+        now_ms=int(time.time() * 1000),
+    )
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -329,8 +353,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
     guild_id = parse_id(args.guild_id, "--guild")
     member_id = parse_id(args.member, "--member")
     channel_id = parse_id(args.channel, "--channel") if args.channel else None
-    answer = explain(settings, guild_id, member_id, capability=args.capability, permission=args.permission,
-                     channel_id=channel_id, state=args.state)
+    answer = explain(
+        settings,
+        guild_id,
+        member_id,
+        capability=args.capability,
+        permission=args.permission,
+        channel_id=channel_id,
+        state=args.state,
+    )
     if args.json:
         import orjson
 
@@ -372,8 +403,19 @@ def cmd_role(args: argparse.Namespace) -> int:
         token = load_token(settings, args.token_file)
     except ConfigError as e:
         token_problem = str(e)  # not needed when a collector runs on the store; said when it is
-    return asyncio.run(role_change(settings, token, op=args.role_op, guild_id=guild_id, member_id=member_id,
-                                   role_id=role_id, reason=reason, wait_s=args.wait, token_problem=token_problem))
+    return asyncio.run(
+        role_change(
+            settings,
+            token,
+            op=args.role_op,
+            guild_id=guild_id,
+            member_id=member_id,
+            role_id=role_id,
+            reason=reason,
+            wait_s=args.wait,
+            token_problem=token_problem,
+        )
+    )
 
 
 def cmd_policy(args: argparse.Namespace) -> int:
@@ -388,8 +430,10 @@ def cmd_policy(args: argparse.Namespace) -> int:
         policy = load_policy(args.file.expanduser())
     except PolicyError as e:
         raise ConfigError(str(e)) from None
-    sys.stdout.write(f"{args.file}: valid, version {policy.version}: {len(policy.grants)} grants, "
-                     f"{len(policy.overrides)} overrides, {len(policy.capabilities)} capabilities\n")
+    sys.stdout.write(
+        f"{args.file}: valid, version {policy.version}: {len(policy.grants)} grants, "
+        f"{len(policy.overrides)} overrides, {len(policy.capabilities)} capabilities\n"
+    )
     return EXIT_OK
 
 

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Self
 from urllib.parse import urlparse
 
 from console import paths
-from console.model import snowflake
-from console.model.retention import Retention, RetentionError
 from console.alerts.settings import AlertSettings, AlertSettingsError
 from console.alerts.settings import parse as parse_alerts
+from console.model import snowflake
+from console.model.retention import Retention, RetentionError
 from console.secret import Secret, check_token_shape
 
 if TYPE_CHECKING:

@@ -57,5 +57,8 @@ def settle() -> None:
     started = time.perf_counter()
     gc.collect()
     gc.freeze()
-    log.info("started: %d long-lived objects frozen out of the garbage collector's passes (%.0f ms)",
-             gc.get_freeze_count(), (time.perf_counter() - started) * 1000)
+    log.info(
+        "started: %d long-lived objects frozen out of the garbage collector's passes (%.0f ms)",
+        gc.get_freeze_count(),
+        (time.perf_counter() - started) * 1000,
+    )

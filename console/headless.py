@@ -50,8 +50,9 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
                 parts.append(f"DEGRADED: {state.degraded}")
             _err("audit-console: " + "; ".join(parts))
 
-    collector = Collector(store, guild_ids=settings.guild_ids, recheck_interval_s=settings.recheck_interval_s,
-                          on_state=report)
+    collector = Collector(
+        store, guild_ids=settings.guild_ids, recheck_interval_s=settings.recheck_interval_s, on_state=report
+    )
     gateway = HikariGateway(token, rest_url=settings.rest_url, events=collector)
     services = responder = alerts = reports = None
     retention = start_retention(store, settings, _err)
@@ -65,8 +66,9 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
             alerts.connect(services.poster.api)
         from console.reports.schedule import start_reports
 
-        reports = start_reports(store, settings, services, lambda done: _err("audit-console: report: "
-                                                                              + "; ".join(done)))
+        reports = start_reports(
+            store, settings, services, lambda done: _err("audit-console: report: " + "; ".join(done))
+        )
         _err(f"audit-console: collecting into {settings.db} (SIGTERM or Ctrl-C to stop)")
         while not stop.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
@@ -106,8 +108,10 @@ async def _act(store: Store, settings: Settings, collector: Collector, gateway: 
     services.start_policy_watch()
     if services.reconciler is not None:
         services.reconciler.on_pause = lambda why: _err(
-            f"audit-console: role changes paused: the store cannot be written ({why})" if why
-            else "audit-console: role changes resumed: the store can be written again")
+            f"audit-console: role changes paused: the store cannot be written ({why})"
+            if why
+            else "audit-console: role changes resumed: the store can be written again"
+        )
     return services, responder
 
 
@@ -160,8 +164,9 @@ async def backfill(settings: Settings, token: Secret) -> int:
     return 0
 
 
-def export(settings: Settings, flt: Filter, fmt: str, out: str, *, query: str | None = None,
-           now_ms: int | None = None) -> int:
+def export(
+    settings: Settings, flt: Filter, fmt: str, out: str, *, query: str | None = None, now_ms: int | None = None
+) -> int:
     from console.store.connection import check_file
     from console.store.export import export as run_export
     from console.store.export import export_to_file
@@ -196,10 +201,9 @@ def _query_filter(db: Path, query: str, flt: Filter, now_ms: int | None) -> Filt
 
     reader = open_readonly(db)
     try:
-        return query_filter(reader, query, now_ms=now_ms if now_ms is not None else int(time.time() * 1000),
-                            base=flt)
+        return query_filter(reader, query, now_ms=now_ms if now_ms is not None else int(time.time() * 1000), base=flt)
     except QueryError as e:
-        raise ConfigError(f"--query: {e} (at column {e.column + 1}: {query[e.column:][:20]!r})") from None
+        raise ConfigError(f"--query: {e} (at column {e.column + 1}: {query[e.column :][:20]!r})") from None
     finally:
         reader.close()
 
@@ -210,8 +214,16 @@ async def _check_readable(db: Path) -> None:
     await store.close()
 
 
-def explain(settings: Settings, guild_id: int, member_id: int, *, capability: str | None, permission: str | None,
-            channel_id: int | None, state: Path | None) -> Any:
+def explain(
+    settings: Settings,
+    guild_id: int,
+    member_id: int,
+    *,
+    capability: str | None,
+    permission: str | None,
+    channel_id: int | None,
+    state: Path | None,
+) -> Any:
     """The answer to ``audit-console explain`` (an ``Explanation``). Never records a decision: a
     question is not an action. Bad input raises ConfigError (exit 2)."""
     from console.config import ConfigError
@@ -231,8 +243,7 @@ def explain(settings: Settings, guild_id: int, member_id: int, *, capability: st
         now = now_ms()
         if capability:
             assert policy is not None
-            return ex.explain_capability(policy.policy, guild, member_id, capability, channel_id=channel_id,
-                                         now_ms=now)
+            return ex.explain_capability(policy.policy, guild, member_id, capability, channel_id=channel_id, now_ms=now)
         assert permission is not None
         return ex.explain_permission(guild, member_id, permission, channel_id=channel_id, now_ms=now)
     except (ex.ExplainError, PolicyError, GateError) as e:
@@ -252,8 +263,18 @@ async def _stored_guild(settings: Settings, guild_id: int) -> Any:
         await store.close()
 
 
-async def role_change(settings: Settings, token: Secret | None, *, op: str, guild_id: int, member_id: int,
-                      role_id: int, reason: str, wait_s: float, token_problem: str | None = None) -> int:
+async def role_change(
+    settings: Settings,
+    token: Secret | None,
+    *,
+    op: str,
+    guild_id: int,
+    member_id: int,
+    role_id: int,
+    reason: str,
+    wait_s: float,
+    token_problem: str | None = None,
+) -> int:
     """``audit-console role grant|revoke``: as the configured operator, checked by the policy.
 
     If a collector runs on the store, the request is handed to it (written beside it) and this
@@ -284,8 +305,10 @@ async def role_change(settings: Settings, token: Secret | None, *, op: str, guil
     try:
         if not handoff:
             if token is None:
-                raise ConfigError(f"no collector runs on this store, so this command connects itself: "
-                                  f"{token_problem or 'it needs the bot token (--token-file or $DISCORD_TOKEN)'}")
+                raise ConfigError(
+                    f"no collector runs on this store, so this command connects itself: "
+                    f"{token_problem or 'it needs the bot token (--token-file or $DISCORD_TOKEN)'}"
+                )
             session = await _connect_rest(settings, token, services, guild_id, [settings.operator_id, member_id])
         from console.policy.engine import Request
         from console.roles.reconciler import new_change
@@ -296,15 +319,25 @@ async def role_change(settings: Settings, token: Secret | None, *, op: str, guil
                 checked = await services.gatekeeper.check(guild_id, request, "CLI")
                 change = None
                 if checked.allowed:
-                    change = new_change(store, guild_id, member_id, role_id, op, reason=reason,
-                                        requested_by=settings.operator_id, source="CLI",
-                                        decision_id=checked.decision.id, deadline_s=services.schedule.deadline_s)
+                    change = new_change(
+                        store,
+                        guild_id,
+                        member_id,
+                        role_id,
+                        op,
+                        reason=reason,
+                        requested_by=settings.operator_id,
+                        source="CLI",
+                        decision_id=checked.decision.id,
+                        deadline_s=services.schedule.deadline_s,
+                    )
                     await store.record_role_change(change)
                 where = "handed to the running collector"
             else:
                 assert services.roles is not None
-                done = await services.roles.request(guild_id, settings.operator_id, member_id, role_id, op,
-                                                    reason=reason, source="CLI")
+                done = await services.roles.request(
+                    guild_id, settings.operator_id, member_id, role_id, op, reason=reason, source="CLI"
+                )
                 checked, change, where = done.checked, done.change, "carrying it out"
         except GateError as e:
             raise ConfigError(str(e)) from None
@@ -324,8 +357,7 @@ async def role_change(settings: Settings, token: Secret | None, *, op: str, guil
         await store.close()
 
 
-async def _connect_rest(settings: Settings, token: Secret, services: Any, guild_id: int,
-                        member_ids: list[int]) -> Any:
+async def _connect_rest(settings: Settings, token: Secret, services: Any, guild_id: int, member_ids: list[int]) -> Any:
     from console.discord.rest import RestSession, fetch_guild_state
     from console.discord.role_api import HikariRoleApi
 
@@ -358,8 +390,10 @@ async def _watch_change(store: Store, change_id: int, wait_s: float) -> int:
             from console.model.snowflake import iso_utc
 
             if change.state == "confirmed":
-                _err(f"audit-console: confirmed: seen applied at {iso_utc(change.observed_at or 0)} "
-                     f"after {change.attempts} attempt(s)")
+                _err(
+                    f"audit-console: confirmed: seen applied at {iso_utc(change.observed_at or 0)} "
+                    f"after {change.attempts} attempt(s)"
+                )
                 return 0
             _err(f"audit-console: {change.state}: {change.error or ''}".rstrip(": "))
             return 1

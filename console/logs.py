@@ -37,8 +37,10 @@ class _FileHandler(logging.FileHandler):
             self._failing = True
             err = sys.exc_info()[1]
             with contextlib.suppress(Exception):
-                sys.stderr.write(f"audit-console: cannot write the log file {self.baseFilename}: "
-                                 f"{getattr(err, 'strerror', None) or err}\n")
+                sys.stderr.write(
+                    f"audit-console: cannot write the log file {self.baseFilename}: "
+                    f"{getattr(err, 'strerror', None) or err}\n"
+                )
 
 
 class _OneLine(logging.Formatter):

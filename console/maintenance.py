@@ -42,7 +42,9 @@ def _check_ours(path: Path) -> None:
     if app_id != APPLICATION_ID:
         raise StoreError(f"{path} is an SQLite database, but not an Audit Console one")
     if version > SCHEMA_VERSION:
-        raise StoreError(f"{path} was written by a newer Audit Console (schema {version}, this one knows {SCHEMA_VERSION})")
+        raise StoreError(
+            f"{path} was written by a newer Audit Console (schema {version}, this one knows {SCHEMA_VERSION})"
+        )
 
 
 def run_verify(path: Path, *, heads: bool = False) -> int:
@@ -86,8 +88,10 @@ async def _prune(settings: Settings, dry_run: bool) -> int:
     store = await (Store.open(path, readonly=True) if dry_run else Store.open(path, collector_lock=False))
     try:
         if retention.forever:
-            _out("retention is forever for every guild (set retention_days or a [retention] table in the config);"
-                 " nothing to prune")
+            _out(
+                "retention is forever for every guild (set retention_days or a [retention] table in the config);"
+                " nothing to prune"
+            )
         else:
             for result in await integrity.prune(store, retention, dry_run=dry_run):
                 _out(result.describe())

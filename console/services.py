@@ -25,9 +25,14 @@ log = logging.getLogger("console.services")
 
 
 class Services:
-    def __init__(self, store: Store, settings: Settings, *,
-                 live_guild: Callable[[int], GuildSnapshot | None] | None = None,
-                 schedule: Schedule | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        live_guild: Callable[[int], GuildSnapshot | None] | None = None,
+        schedule: Schedule | None = None,
+    ) -> None:
         """Raises PolicyError when the policy file is missing or invalid (at start: one line)."""
         self.store = store
         self.settings = settings
@@ -60,8 +65,7 @@ class Services:
     async def connect(self, api: RoleApi, *, bot_id: int | None) -> int:
         """Start acting on Discord; resumes pending role changes (how many)."""
         self.poster = MessagePoster(self.store, api)
-        self.reconciler = Reconciler(self.store, api, bot_id=bot_id, schedule=self.schedule,
-                                     on_final=self._final)
+        self.reconciler = Reconciler(self.store, api, bot_id=bot_id, schedule=self.schedule, on_final=self._final)
         self.roles = RoleRequests(self.gatekeeper, self.reconciler)
         self.slash.roles = self.roles
         self.poster.start()

@@ -38,27 +38,62 @@ COMMAND: dict[str, Any] = {
     "description": "Audit Console: roles, explain, audit channel, break-glass",
     "type": 1,
     "options": [
-        {"name": "role", "type": SUB_COMMAND_GROUP, "description": "Grant or revoke a role, confirmed",
-         "options": [
-             {"name": "grant", "type": SUB_COMMAND, "description": "Grant a role", "options": _MEMBER_ROLE_REASON},
-             {"name": "revoke", "type": SUB_COMMAND, "description": "Revoke a role", "options": _MEMBER_ROLE_REASON},
-         ]},
-        {"name": "explain", "type": SUB_COMMAND, "description": "Why may (or may not) a member do something",
-         "options": [
-             _opt("capability", STRING, "e.g. roles.grant", required=True, choices=[
-                 {"name": c, "value": c} for c in ("roles.grant", "roles.revoke", "console.export", "policy.explain",
-                                                   "policy.break_glass", "audit.configure")]),
-             _opt("member", USER, "Who (default: you)"),
-             _opt("channel", CHANNEL, "Where (default: guild-wide)"),
-         ]},
-        {"name": "audit-set", "type": SUB_COMMAND, "description": "The channel for role-change confirmations",
-         "options": [_opt("channel", CHANNEL, "The channel", required=True, channel_types=TEXT_CHANNELS)]},
-        {"name": "break-glass", "type": SUB_COMMAND, "description": "Emergency access, time-limited",
-         "options": [
-             _opt("state", STRING, "on or off", required=True,
-                  choices=[{"name": "on", "value": "on"}, {"name": "off", "value": "off"}]),
-             _opt("minutes", INTEGER, "How long (capped by the policy)", min_value=1, max_value=1440),
-         ]},
+        {
+            "name": "role",
+            "type": SUB_COMMAND_GROUP,
+            "description": "Grant or revoke a role, confirmed",
+            "options": [
+                {"name": "grant", "type": SUB_COMMAND, "description": "Grant a role", "options": _MEMBER_ROLE_REASON},
+                {"name": "revoke", "type": SUB_COMMAND, "description": "Revoke a role", "options": _MEMBER_ROLE_REASON},
+            ],
+        },
+        {
+            "name": "explain",
+            "type": SUB_COMMAND,
+            "description": "Why may (or may not) a member do something",
+            "options": [
+                _opt(
+                    "capability",
+                    STRING,
+                    "e.g. roles.grant",
+                    required=True,
+                    choices=[
+                        {"name": c, "value": c}
+                        for c in (
+                            "roles.grant",
+                            "roles.revoke",
+                            "console.export",
+                            "policy.explain",
+                            "policy.break_glass",
+                            "audit.configure",
+                        )
+                    ],
+                ),
+                _opt("member", USER, "Who (default: you)"),
+                _opt("channel", CHANNEL, "Where (default: guild-wide)"),
+            ],
+        },
+        {
+            "name": "audit-set",
+            "type": SUB_COMMAND,
+            "description": "The channel for role-change confirmations",
+            "options": [_opt("channel", CHANNEL, "The channel", required=True, channel_types=TEXT_CHANNELS)],
+        },
+        {
+            "name": "break-glass",
+            "type": SUB_COMMAND,
+            "description": "Emergency access, time-limited",
+            "options": [
+                _opt(
+                    "state",
+                    STRING,
+                    "on or off",
+                    required=True,
+                    choices=[{"name": "on", "value": "on"}, {"name": "off", "value": "off"}],
+                ),
+                _opt("minutes", INTEGER, "How long (capped by the policy)", min_value=1, max_value=1440),
+            ],
+        },
     ],
 }
 
@@ -128,8 +163,10 @@ class SlashHandler:
         what = f"{'Grant' if op == 'grant' else 'Revoke'} <@&{role}> {'to' if op == 'grant' else 'from'} <@{member}>"
         if done.change is None:
             return f"{what}: {_denied(done.checked)}"
-        return (f"{what}: allowed ({done.checked.verdict.reason_code}). Request {done.change.id} is pending until the "
-                "console sees it applied; the audit channel gets the outcome.")
+        return (
+            f"{what}: allowed ({done.checked.verdict.reason_code}). Request {done.change.id} is pending until the "
+            "console sees it applied; the audit channel gets the outcome."
+        )
 
     async def _explain(self, inv: Invocation) -> str:
         gate = await self.gatekeeper.check(inv.guild_id, Request(inv.actor_id, "policy.explain"), "BOT")
@@ -151,7 +188,8 @@ class SlashHandler:
         if channel is None:
             return "Usage: /audit audit-set channel"
         checked = await self.gatekeeper.check(
-            inv.guild_id, Request(inv.actor_id, "audit.configure", "channel", channel, channel), "BOT")
+            inv.guild_id, Request(inv.actor_id, "audit.configure", "channel", channel, channel), "BOT"
+        )
         if not checked.allowed:
             return _denied(checked)
         await self.gatekeeper.store.set_setting(audit_channel_key(inv.guild_id), str(channel))
@@ -163,8 +201,12 @@ class SlashHandler:
             return "Usage: /audit break-glass on|off [minutes]"
         minutes = inv.options.get("minutes")
         checked, message = await self.gatekeeper.break_glass(
-            inv.guild_id, inv.actor_id, on=state == "on", source="BOT",
-            minutes=minutes if isinstance(minutes, int) else None)
+            inv.guild_id,
+            inv.actor_id,
+            on=state == "on",
+            source="BOT",
+            minutes=minutes if isinstance(minutes, int) else None,
+        )
         if not checked.allowed:
             return _denied(checked)
         return f"{message[0].upper()}{message[1:]} ({checked.verdict.reason_code})."

@@ -10,16 +10,25 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "console"
-CORE = ["console.model", "console.store", "console.ingest", "console.policy", "console.config", "console.secret", "console.sim",
-        "console.reports"]
+CORE = [
+    "console.model",
+    "console.store",
+    "console.ingest",
+    "console.policy",
+    "console.config",
+    "console.secret",
+    "console.sim",
+    "console.reports",
+]
 
 
 def _modules(package: str) -> list[str]:
     base = ROOT.parent
     folder = base / package.replace(".", "/")
     if folder.is_dir():
-        return sorted(".".join(p.with_suffix("").relative_to(base).parts) for p in folder.rglob("*.py")
-                      if p.name != "__main__.py")
+        return sorted(
+            ".".join(p.with_suffix("").relative_to(base).parts) for p in folder.rglob("*.py") if p.name != "__main__.py"
+        )
     return [package]
 
 
@@ -43,4 +52,5 @@ def test_only_discord_imports_hikari(package: str) -> None:
 
 def test_opening_the_console_does_not_import_hikari() -> None:
     loaded = _imported_after(["console.cli", "console.ui.launch", "console.ui.app"])
-    assert "hikari" not in loaded and "aiohttp" not in loaded
+    assert "hikari" not in loaded
+    assert "aiohttp" not in loaded

@@ -10,22 +10,25 @@ from hypothesis import strategies as st
 from console.model.sanitize import code_points, discord_line, safe_text
 
 
-@pytest.mark.parametrize(("raw", "shown"), [
-    ("plain name", "plain name"),
-    ("Zoë — 名前 🛡️", "Zoë — 名前 🛡️"),
-    ("[@click=app.quit]x[/]", "[@click=app.quit]x[/]"),  # markup stays text; widgets never parse it
-    ("\x1b]52;c;ZXZpbA==\x07", "\\x1b]52;c;ZXZpbA==\\x07"),  # OSC 52 clipboard write
-    ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
-    ("\x9b31m", "\\x9b31m"),  # C1 CSI
-    ("a\x7fb\x00c", "a\\x7fb\\x00c"),
-    ("line\nbreak\ttab\rcr", "line break tab cr"),
-    ("admin\u202eniamda", "admin<U+202E>niamda"),  # right-to-left override
-    ("zero\u200bwidth\ufeff", "zero<U+200B>width<U+FEFF>"),
-    ("lone \ud800 surrogate", "lone <U+D800> surrogate"),
-    ("private \ue000 use", "private <U+E000> use"),
-    (None, ""),
-    (12345, "12345"),
-])
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("plain name", "plain name"),
+        ("Zoë — 名前 🛡️", "Zoë — 名前 🛡️"),
+        ("[@click=app.quit]x[/]", "[@click=app.quit]x[/]"),  # markup stays text; widgets never parse it
+        ("\x1b]52;c;ZXZpbA==\x07", "\\x1b]52;c;ZXZpbA==\\x07"),  # OSC 52 clipboard write
+        ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
+        ("\x9b31m", "\\x9b31m"),  # C1 CSI
+        ("a\x7fb\x00c", "a\\x7fb\\x00c"),
+        ("line\nbreak\ttab\rcr", "line break tab cr"),
+        ("admin\u202eniamda", "admin<U+202E>niamda"),  # right-to-left override
+        ("zero\u200bwidth\ufeff", "zero<U+200B>width<U+FEFF>"),
+        ("lone \ud800 surrogate", "lone <U+D800> surrogate"),
+        ("private \ue000 use", "private <U+E000> use"),
+        (None, ""),
+        (12345, "12345"),
+    ],
+)
 def test_table(raw: object, shown: str) -> None:
     assert safe_text(raw) == shown
 

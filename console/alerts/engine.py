@@ -133,19 +133,35 @@ class AlertEngine:
             w = self._count("ban_wave", g, 0, e.created_ms, e.id)
             if w is not None:
                 r = s.rule("ban_wave")
-                out.append(Alert(now_ms, "ban_wave", g, "error",
-                                 f"{len(w.times)} bans/kicks within {r.minutes:g} min (latest by {self._who(e.actor_id)})",
-                                 self._ids(w)))
+                out.append(
+                    Alert(
+                        now_ms,
+                        "ban_wave",
+                        g,
+                        "error",
+                        f"{len(w.times)} bans/kicks within {r.minutes:g} min (latest by {self._who(e.actor_id)})",
+                        self._ids(w),
+                    )
+                )
         if e.action_type == BOT_ADD and s.rule("bot_added").enabled and self._once("bot_added", e.id):
-            out.append(Alert(now_ms, "bot_added", g, "warning",
-                             f"bot {self._who(_int(e.target_id))} added by {self._who(e.actor_id)}", (e.id,)))
+            out.append(
+                Alert(
+                    now_ms,
+                    "bot_added",
+                    g,
+                    "warning",
+                    f"bot {self._who(_int(e.target_id))} added by {self._who(e.actor_id)}",
+                    (e.id,),
+                )
+            )
         if s.rule("dangerous_permission").enabled:
             granted = self._dangerous(e)
             if granted and self._once("dangerous_permission", e.id):
                 severity = "error" if any("ADMINISTRATOR" in flags for _, flags in granted) else "warning"
                 where = "; ".join(f"{place}: +{' +'.join(flags)}" for place, flags in granted)
-                out.append(Alert(now_ms, "dangerous_permission", g, severity,
-                                 f"{where} by {self._who(e.actor_id)}", (e.id,)))
+                out.append(
+                    Alert(now_ms, "dangerous_permission", g, severity, f"{where} by {self._who(e.actor_id)}", (e.id,))
+                )
         return out
 
     def _dangerous(self, e: entries.AuditEntry) -> list[tuple[str, list[str]]]:
@@ -172,8 +188,9 @@ class AlertEngine:
 
     # -- decisions -------------------------------------------------------------------------------
 
-    def decision(self, d: Decision, *, now_ms: int, used_before: bool = True,
-                 history_since_ms: int | None = None) -> list[Alert]:
+    def decision(
+        self, d: Decision, *, now_ms: int, used_before: bool = True, history_since_ms: int | None = None
+    ) -> list[Alert]:
         """The alerts one recorded decision raises.
 
         ``used_before``: whether ``d.actor_id`` had an ALLOW for ``d.capability`` before this one;
@@ -186,37 +203,81 @@ class AlertEngine:
             # Every use during a session is in the feed; the alert is the first of a series.
             w = self._count("break_glass_use", g, d.actor_id, d.created_at, d.id)
             if w is not None:
-                out.append(Alert(now_ms, "break_glass", g, "error",
-                                 f"break-glass used by {who}: {safe_text(d.capability, 40)} allowed", (d.id,)))
+                out.append(
+                    Alert(
+                        now_ms,
+                        "break_glass",
+                        g,
+                        "error",
+                        f"break-glass used by {who}: {safe_text(d.capability, 40)} allowed",
+                        (d.id,),
+                    )
+                )
         if d.result == "DENY" and s.rule("deny_burst").enabled:
             w = self._count("deny_burst", g, d.actor_id, d.created_at, d.id)
             if w is not None:
                 r = s.rule("deny_burst")
-                out.append(Alert(now_ms, "deny_burst", g, "warning",
-                                 f"{len(w.times)} denials within {r.minutes:g} min for {who}", self._ids(w)))
+                out.append(
+                    Alert(
+                        now_ms,
+                        "deny_burst",
+                        g,
+                        "warning",
+                        f"{len(w.times)} denials within {r.minutes:g} min for {who}",
+                        self._ids(w),
+                    )
+                )
         if d.result == "ALLOW" and d.reason_code == "OVERRIDE_ALLOW" and s.rule("override_repeat").enabled:
             w = self._count("override_repeat", g, d.actor_id, d.created_at, d.id)
             if w is not None:
                 r = s.rule("override_repeat")
-                out.append(Alert(now_ms, "override_repeat", g, "warning",
-                                 f"override used {len(w.times)} times within {r.minutes:g} min by {who}",
-                                 self._ids(w)))
-        if (d.result == "ALLOW" and not used_before and d.reason_code != "DEFAULT_PUBLIC"
-                and s.rule("first_use").enabled and history_since_ms is not None
-                and d.created_at - history_since_ms >= s.learning_days * 86_400_000):
-            out.append(Alert(now_ms, "first_use", g, "warning",
-                             f"{who} used {safe_text(d.capability, 40)} for the first time", (d.id,)))
+                out.append(
+                    Alert(
+                        now_ms,
+                        "override_repeat",
+                        g,
+                        "warning",
+                        f"override used {len(w.times)} times within {r.minutes:g} min by {who}",
+                        self._ids(w),
+                    )
+                )
+        if (
+            d.result == "ALLOW"
+            and not used_before
+            and d.reason_code != "DEFAULT_PUBLIC"
+            and s.rule("first_use").enabled
+            and history_since_ms is not None
+            and d.created_at - history_since_ms >= s.learning_days * 86_400_000
+        ):
+            out.append(
+                Alert(
+                    now_ms,
+                    "first_use",
+                    g,
+                    "warning",
+                    f"{who} used {safe_text(d.capability, 40)} for the first time",
+                    (d.id,),
+                )
+            )
         return out
 
-    def break_glass_started(self, guild_id: int, user_id: int, *, session_id: int, decision_id: int | None,
-                            expires_ms: int, now_ms: int) -> list[Alert]:
+    def break_glass_started(
+        self, guild_id: int, user_id: int, *, session_id: int, decision_id: int | None, expires_ms: int, now_ms: int
+    ) -> list[Alert]:
         """A break-glass session was turned on (a row in ``break_glass``)."""
         if not self.settings.rule("break_glass").enabled or not self._once("break_glass", session_id):
             return []
         minutes = max(0, round((expires_ms - now_ms) / MINUTE_MS))
-        return [Alert(now_ms, "break_glass", guild_id, "error",
-                      f"break-glass turned on by {self._who(user_id)} for {minutes} min",
-                      (decision_id,) if decision_id is not None else ())]
+        return [
+            Alert(
+                now_ms,
+                "break_glass",
+                guild_id,
+                "error",
+                f"break-glass turned on by {self._who(user_id)} for {minutes} min",
+                (decision_id,) if decision_id is not None else (),
+            )
+        ]
 
 
 def _int(value: object) -> int | None:

@@ -17,8 +17,16 @@ _COLUMNS = "id, created_at, rule, guild_id, severity, summary, record_ids, poste
 
 def _from_row(row: tuple) -> Alert:  # type: ignore[type-arg]
     i, created, rule, guild, severity, summary, ids, posted = row
-    return Alert(created_at=int(created), rule=rule, guild_id=int(guild), severity=severity, summary=summary,
-                 record_ids=tuple(int(x) for x in orjson.loads(ids)), id=int(i), posted=posted)
+    return Alert(
+        created_at=int(created),
+        rule=rule,
+        guild_id=int(guild),
+        severity=severity,
+        summary=summary,
+        record_ids=tuple(int(x) for x in orjson.loads(ids)),
+        id=int(i),
+        posted=posted,
+    )
 
 
 async def save(store: Store, alert: Alert) -> Alert:
@@ -27,8 +35,16 @@ async def save(store: Store, alert: Alert) -> Alert:
     async with store.transaction() as db:
         await db.execute(
             f"INSERT INTO alerts ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
-            (stored.id, stored.created_at, stored.rule, stored.guild_id, stored.severity, stored.summary,
-             orjson.dumps(list(stored.record_ids)).decode(), stored.posted),
+            (
+                stored.id,
+                stored.created_at,
+                stored.rule,
+                stored.guild_id,
+                stored.severity,
+                stored.summary,
+                orjson.dumps(list(stored.record_ids)).decode(),
+                stored.posted,
+            ),
         )
     return stored
 

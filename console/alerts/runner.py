@@ -118,7 +118,8 @@ class AlertRunner:
             found = await rows(
                 self.store.reader,
                 f"SELECT raw, guild_id FROM audit_entries WHERE id IN ({','.join('?' * len(chunk))})"
-                f" AND action_type IN ({kinds}) ORDER BY id", chunk,
+                f" AND action_type IN ({kinds}) ORDER BY id",
+                chunk,
             )
             for raw, guild in found:
                 try:
@@ -126,8 +127,11 @@ class AlertRunner:
                 except (entries.MalformedEntry, orjson.JSONDecodeError):
                     continue
                 raised += self.engine.entry(e, now_ms=now)
-        found = await rows(self.store.reader, f"SELECT {Decision.COLUMNS} FROM decisions WHERE id > ? ORDER BY id"
-                           " LIMIT 1000", (self._decision_cursor,))
+        found = await rows(
+            self.store.reader,
+            f"SELECT {Decision.COLUMNS} FROM decisions WHERE id > ? ORDER BY id LIMIT 1000",
+            (self._decision_cursor,),
+        )
         for row in found:
             d = Decision.from_row(row)
             self._decision_cursor = max(self._decision_cursor, d.id)
@@ -135,12 +139,16 @@ class AlertRunner:
             if d.result == "ALLOW" and self.settings.rule("first_use").enabled:
                 used_before, since = await self._history(d)
             raised += self.engine.decision(d, now_ms=now, used_before=used_before, history_since_ms=since)
-        sessions = await rows(self.store.reader, "SELECT id, guild_id, user_id, expires_at, decision_id"
-                              " FROM break_glass WHERE id > ? ORDER BY id", (self._session_cursor,))
+        sessions = await rows(
+            self.store.reader,
+            "SELECT id, guild_id, user_id, expires_at, decision_id FROM break_glass WHERE id > ? ORDER BY id",
+            (self._session_cursor,),
+        )
         for sid, guild, user, expires, decision_id in sessions:
             self._session_cursor = max(self._session_cursor, int(sid))
-            raised += self.engine.break_glass_started(int(guild), int(user), session_id=int(sid),
-                                                      decision_id=decision_id, expires_ms=int(expires), now_ms=now)
+            raised += self.engine.break_glass_started(
+                int(guild), int(user), session_id=int(sid), decision_id=decision_id, expires_ms=int(expires), now_ms=now
+            )
         stored = []
         for alert in raised:
             saved = await records.save(self.store, alert)
@@ -153,11 +161,13 @@ class AlertRunner:
 
     async def _history(self, d: Decision) -> tuple[bool, int | None]:
         """(an earlier ALLOW of this capability for this person, when the guild's decisions begin)."""
-        before = await one(self.store.reader, "SELECT 1 FROM decisions WHERE actor_id = ? AND guild_id = ?"
-                           " AND capability = ? AND result = 'ALLOW' AND id < ? LIMIT 1",
-                           (d.actor_id, d.guild_id, d.capability, d.id))
-        since = await one(self.store.reader, "SELECT min(created_at) FROM decisions WHERE guild_id = ?",
-                          (d.guild_id,))
+        before = await one(
+            self.store.reader,
+            "SELECT 1 FROM decisions WHERE actor_id = ? AND guild_id = ?"
+            " AND capability = ? AND result = 'ALLOW' AND id < ? LIMIT 1",
+            (d.actor_id, d.guild_id, d.capability, d.id),
+        )
+        since = await one(self.store.reader, "SELECT min(created_at) FROM decisions WHERE guild_id = ?", (d.guild_id,))
         return before is not None, None if since is None or since[0] is None else int(since[0])
 
     # -- the channel ------------------------------------------------------------------------------
@@ -174,7 +184,8 @@ class AlertRunner:
         task.add_done_callback(self._posts.discard)
 
     async def _post_with_retries(self, alert: Alert, channel: int) -> None:
-        assert self.api is not None and alert.id is not None
+        assert self.api is not None
+        assert alert.id is not None
         error = "not tried"
         for attempt in range(POST_TRIES):
             if attempt:
@@ -184,6 +195,12 @@ class AlertRunner:
                 await asyncio.shield(records.set_posted(self.store, alert.id, "posted"))
                 return
             error = result.error or f"HTTP {result.status}"
-            log.warning("alert %s not posted to channel %s (try %d of %d): %s",
-                        alert.id, channel, attempt + 1, POST_TRIES, error)
+            log.warning(
+                "alert %s not posted to channel %s (try %d of %d): %s",
+                alert.id,
+                channel,
+                attempt + 1,
+                POST_TRIES,
+                error,
+            )
         await asyncio.shield(records.set_posted(self.store, alert.id, f"failed: {error}"[:300]))

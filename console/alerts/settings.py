@@ -22,7 +22,13 @@ class Rule(NamedTuple):
 
 #: Rule names as used in the config file, the store and the alerts list.
 RULES: tuple[str, ...] = (
-    "ban_wave", "dangerous_permission", "bot_added", "break_glass", "deny_burst", "first_use", "override_repeat",
+    "ban_wave",
+    "dangerous_permission",
+    "bot_added",
+    "break_glass",
+    "deny_burst",
+    "first_use",
+    "override_repeat",
 )
 
 #: The defaults: tight enough to catch a raid, loose enough that a busy evening of ordinary

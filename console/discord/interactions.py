@@ -67,15 +67,24 @@ class SlashResponder:
             done, _ = await asyncio.wait({work}, timeout=ACK_WITHIN_S)
             if done:
                 await rest.create_interaction_response(
-                    interaction_id, token, hikari.ResponseType.MESSAGE_CREATE, work.result(), flags=flags,
-                    user_mentions=False, role_mentions=False, mentions_everyone=False)
+                    interaction_id,
+                    token,
+                    hikari.ResponseType.MESSAGE_CREATE,
+                    work.result(),
+                    flags=flags,
+                    user_mentions=False,
+                    role_mentions=False,
+                    mentions_everyone=False,
+                )
                 return
-            await rest.create_interaction_response(interaction_id, token, hikari.ResponseType.DEFERRED_MESSAGE_CREATE,
-                                                   flags=flags)
+            await rest.create_interaction_response(
+                interaction_id, token, hikari.ResponseType.DEFERRED_MESSAGE_CREATE, flags=flags
+            )
             answer = await work
             application = self.application_id or int((await rest.fetch_application()).id)
-            await rest.edit_interaction_response(application, token, answer, user_mentions=False,
-                                                 role_mentions=False, mentions_everyone=False)
+            await rest.edit_interaction_response(
+                application, token, answer, user_mentions=False, role_mentions=False, mentions_everyone=False
+            )
         except EXPECTED as e:
             log.error("answering /audit %s failed: %s", " ".join(invocation.path), e)
         except Exception:

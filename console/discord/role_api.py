@@ -44,8 +44,9 @@ class HikariRoleApi:
         started = time.perf_counter()
         try:
             # No pings: an audit message names people, it must not summon them.
-            message = await self._rest.create_message(channel_id, content, user_mentions=False, role_mentions=False,
-                                                      mentions_everyone=False)
+            message = await self._rest.create_message(
+                channel_id, content, user_mentions=False, role_mentions=False, mentions_everyone=False
+            )
         except EXPECTED as e:
             return _failure(e, started), None
         return ApiResult(200, int((time.perf_counter() - started) * 1000)), str(message.id)

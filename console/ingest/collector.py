@@ -25,8 +25,17 @@ from console.store.errors import StoreError
 log = logging.getLogger("console.ingest")
 
 NAME_EVENTS = frozenset(
-    {"GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE",
-     "CHANNEL_CREATE", "CHANNEL_UPDATE", "THREAD_CREATE", "THREAD_UPDATE", "GUILD_UPDATE"}
+    {
+        "GUILD_MEMBER_ADD",
+        "GUILD_MEMBER_UPDATE",
+        "GUILD_ROLE_CREATE",
+        "GUILD_ROLE_UPDATE",
+        "CHANNEL_CREATE",
+        "CHANNEL_UPDATE",
+        "THREAD_CREATE",
+        "THREAD_UPDATE",
+        "GUILD_UPDATE",
+    }
 )
 
 
@@ -194,8 +203,9 @@ class Collector:
 
     def _session_started(self, guild_ids: list[int]) -> None:
         reason = "start" if self.state.sessions == 0 else "reconnect"
-        self._set(gateway="connected", sessions=self.state.sessions + 1,
-                  guild_ids=frozenset(guild_ids) | self.guild_filter)
+        self._set(
+            gateway="connected", sessions=self.state.sessions + 1, guild_ids=frozenset(guild_ids) | self.guild_filter
+        )
         for gid in set(guild_ids) | set(self.guild_filter):
             self._spawn(self.backfill(gid, reason), f"backfill-{gid}")
 

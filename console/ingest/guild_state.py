@@ -14,11 +14,22 @@ from typing import Any
 from console.model.snowflake import parse as parse_id
 from console.policy.guild import GuildSnapshot, SnapshotError
 
-STATE_EVENTS = frozenset({
-    "GUILD_UPDATE", "GUILD_ROLE_CREATE", "GUILD_ROLE_UPDATE", "GUILD_ROLE_DELETE",
-    "GUILD_MEMBER_ADD", "GUILD_MEMBER_UPDATE", "GUILD_MEMBER_REMOVE", "GUILD_MEMBERS_CHUNK",
-    "CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE", "INTERACTION_CREATE",
-})
+STATE_EVENTS = frozenset(
+    {
+        "GUILD_UPDATE",
+        "GUILD_ROLE_CREATE",
+        "GUILD_ROLE_UPDATE",
+        "GUILD_ROLE_DELETE",
+        "GUILD_MEMBER_ADD",
+        "GUILD_MEMBER_UPDATE",
+        "GUILD_MEMBER_REMOVE",
+        "GUILD_MEMBERS_CHUNK",
+        "CHANNEL_CREATE",
+        "CHANNEL_UPDATE",
+        "CHANNEL_DELETE",
+        "INTERACTION_CREATE",
+    }
+)
 _GUILD_SKIP = ("members", "channels", "threads", "presences", "voice_states")
 
 
@@ -67,12 +78,14 @@ class GuildStates:
         """From a stored snapshot or a GUILD_CREATE-shaped REST snapshot."""
         guild = rest.get("guild")
         if isinstance(guild, Mapping):
-            self._guilds[guild_id] = _Guild(dict(guild), list(rest.get("channels") or []),
-                                            list(rest.get("members") or []))
+            self._guilds[guild_id] = _Guild(
+                dict(guild), list(rest.get("channels") or []), list(rest.get("members") or [])
+            )
 
     def guild_created(self, guild_id: int, payload: Mapping[str, Any]) -> None:
-        self._guilds[guild_id] = _Guild(dict(payload), list(payload.get("channels") or []),
-                                        list(payload.get("members") or []))
+        self._guilds[guild_id] = _Guild(
+            dict(payload), list(payload.get("channels") or []), list(payload.get("members") or [])
+        )
         self.dirty.add(guild_id)
 
     def __contains__(self, guild_id: int) -> bool:
@@ -150,4 +163,3 @@ def snapshot_or_error(states: GuildStates, guild_id: int) -> tuple[GuildSnapshot
     if snap is None:
         return None, f"no guild state for guild {guild_id} yet (the console fills it in when it connects)"
     return snap, None
-

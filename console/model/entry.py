@@ -13,9 +13,8 @@ import orjson
 
 from console.model import permissions as perms
 from console.model.actions import action_name
-from console.model.snowflake import MAX_ID
+from console.model.snowflake import MAX_ID, to_ms
 from console.model.snowflake import parse as parse_id
-from console.model.snowflake import to_ms
 
 #: Change keys whose values are permission bitfields (decimal strings).
 PERMISSION_KEYS = frozenset({"permissions", "allow", "deny"})
@@ -72,9 +71,11 @@ class AuditEntry(NamedTuple):
     raw: Mapping[str, Any]
 
     def __repr__(self) -> str:  # without the raw payload, which holds everything above again
-        return (f"AuditEntry(id={self.id!r}, guild_id={self.guild_id!r}, action_type={self.action_type!r}, "
-                f"actor_id={self.actor_id!r}, target_id={self.target_id!r}, reason={self.reason!r}, "
-                f"changes={self.changes!r}, options={self.options!r})")
+        return (
+            f"AuditEntry(id={self.id!r}, guild_id={self.guild_id!r}, action_type={self.action_type!r}, "
+            f"actor_id={self.actor_id!r}, target_id={self.target_id!r}, reason={self.reason!r}, "
+            f"changes={self.changes!r}, options={self.options!r})"
+        )
 
     @property
     def created_ms(self) -> int:

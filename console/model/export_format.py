@@ -58,8 +58,8 @@ export can no longer drive the terminal or reorder what a reader sees.
 from __future__ import annotations
 
 import re
-from datetime import date as _date
 from collections.abc import Callable, Mapping
+from datetime import date as _date
 from typing import Any, Final
 
 import orjson
@@ -75,6 +75,7 @@ EXPORT_FORMAT_NAME: Final = "audit-console-export"
 
 #: (kind, id) → display name, or None. Kinds: ``user``, ``role``, ``channel``, ``guild``.
 NameLookup = Callable[[str, int], "str | None"]
+
 
 class _RoleNames:
     """The ``Mapping.get`` that :func:`entries.summary` needs, backed by a name lookup."""
@@ -230,7 +231,9 @@ class AuditRecords:
         if found is None:
             tables = tuple(self._by_kind.get(k, {}) for k in target_name_kinds(action_type))
             found = self._types[action_type] = (
-                documented_name(action_type), action_category(action_type), tables,
+                documented_name(action_type),
+                action_category(action_type),
+                tables,
             )
         return found
 
@@ -246,8 +249,7 @@ class AuditRecords:
         secs, milli = divmod(rem, 1000)
         return date + _HMS[secs] + _MILLIS[milli]
 
-    def record(self, raw: Any, guild_id: int | None, received_at_ms: int, source: str,
-               revision: int) -> dict[str, Any]:
+    def record(self, raw: Any, guild_id: int | None, received_at_ms: int, source: str, revision: int) -> dict[str, Any]:
         """The record of one stored entry (``raw`` already decoded)."""
         get = raw.get
         eid = get("id")
@@ -258,25 +260,41 @@ class AuditRecords:
         rgid = get("guild_id")
         # The shapes ingest stores; anything else takes the reference path.
         if (
-            type(eid) is not str or not (eid.isascii() and eid.isdigit() and 0 < len(eid) <= 19)
-            or eid[0] == "0" or type(action) is not int
-            or not (user is None or (type(user) is str and user.isascii() and user.isdigit()
-                                     and 0 < len(user) <= 19 and user[0] != "0"))
+            type(eid) is not str
+            or not (eid.isascii() and eid.isdigit() and 0 < len(eid) <= 19)
+            or eid[0] == "0"
+            or type(action) is not int
+            or not (
+                user is None
+                or (type(user) is str and user.isascii() and user.isdigit() and 0 < len(user) <= 19 and user[0] != "0")
+            )
             or not (target is None or type(target) is str)
             or not (reason is None or type(reason) is str)
             or rgid is not None
         ):
-            return audit_record(raw, guild_id=guild_id, received_at_ms=received_at_ms, source=source,
-                                revision=revision, names=self._lookup)
+            return audit_record(
+                raw,
+                guild_id=guild_id,
+                received_at_ms=received_at_ms,
+                source=source,
+                revision=revision,
+                names=self._lookup,
+            )
         ident = int(eid)
         if ident > 2**63 - 1:
-            return audit_record(raw, guild_id=guild_id, received_at_ms=received_at_ms, source=source,
-                                revision=revision, names=self._lookup)
+            return audit_record(
+                raw,
+                guild_id=guild_id,
+                received_at_ms=received_at_ms,
+                source=source,
+                revision=revision,
+                names=self._lookup,
+            )
         name, category, tables = self._type(action)
         target_name = None
         if target is not None and target.isascii() and target.isdigit() and len(target) <= 19:
             t = int(target)
-            if 0 < t:
+            if t > 0:
                 for table in tables:
                     target_name = table.get(t)
                     if target_name is not None:
@@ -368,8 +386,24 @@ def _json_value(value: Any) -> Any:
 
 def decision_record(row: tuple[Any, ...]) -> dict[str, Any]:
     """The record of one stored policy decision (a row of :data:`DECISION_COLUMNS`)."""
-    (ident, gid, created, actor, actor_name, roles, admin, owner, capability, resource_type,
-     resource_id, source, result, reason_code, path, version) = row
+    (
+        ident,
+        gid,
+        created,
+        actor,
+        actor_name,
+        roles,
+        admin,
+        owner,
+        capability,
+        resource_type,
+        resource_id,
+        source,
+        result,
+        reason_code,
+        path,
+        version,
+    ) = row
     roles = _json_value(roles)
     return {
         "format_version": EXPORT_FORMAT_VERSION,
@@ -395,9 +429,30 @@ def decision_record(row: tuple[Any, ...]) -> dict[str, Any]:
 
 def role_change_record(row: tuple[Any, ...], names: NameLookup | None = None) -> dict[str, Any]:
     """The record of one stored role change (a row of :data:`ROLE_CHANGE_COLUMNS`)."""
-    (ident, gid, member, role, op, reason, requested_by, source, decision_id, state, created,
-     updated, next_attempt, deadline, attempts, observed, error, linked, message_id, cancelled_by,
-     message_state, message_error) = row
+    (
+        ident,
+        gid,
+        member,
+        role,
+        op,
+        reason,
+        requested_by,
+        source,
+        decision_id,
+        state,
+        created,
+        updated,
+        next_attempt,
+        deadline,
+        attempts,
+        observed,
+        error,
+        linked,
+        message_id,
+        cancelled_by,
+        message_state,
+        message_error,
+    ) = row
     lookup = names or _no_names
     return {
         "format_version": EXPORT_FORMAT_VERSION,
@@ -432,8 +487,7 @@ def role_change_record(row: tuple[Any, ...], names: NameLookup | None = None) ->
 
 def gap_record(row: tuple[Any, ...]) -> dict[str, Any]:
     """The record of one gap marker (a row of :data:`GAP_COLUMNS`)."""
-    (ident, gid, reason, from_id, started, detected, ended, status, recovered, refreshed,
-     beyond, error) = row
+    (ident, gid, reason, from_id, started, detected, ended, status, recovered, refreshed, beyond, error) = row
     return {
         "format_version": EXPORT_FORMAT_VERSION,
         "kind": "gap",
@@ -551,17 +605,49 @@ CSV_COLUMNS: Final[tuple[str, ...]] = (
     "overwrites",
     "roles_added",
     "roles_removed",
-    *(EXTRA_COLUMNS := (
-        # Decisions, role changes and gaps (appended, so the audit columns keep their places).
-        "actor_roles", "actor_admin", "actor_owner", "capability", "resource_type", "resource_id",
-        "result", "reason_code", "path", "policy_version",
-        "member_id", "member_name", "role_id", "role_name", "op", "requested_by", "requested_by_name",
-        "decision_id", "state", "updated_at", "next_attempt_at", "deadline_at", "attempts",
-        "observed_at", "error", "linked_entry_id", "message_id", "cancelled_by", "message_state",
-        "message_error",
-        "from_id", "started_at", "detected_at", "ended_at", "status", "recovered", "refreshed",
-        "beyond_retention_ms",
-    )),
+    *(
+        EXTRA_COLUMNS := (
+            # Decisions, role changes and gaps (appended, so the audit columns keep their places).
+            "actor_roles",
+            "actor_admin",
+            "actor_owner",
+            "capability",
+            "resource_type",
+            "resource_id",
+            "result",
+            "reason_code",
+            "path",
+            "policy_version",
+            "member_id",
+            "member_name",
+            "role_id",
+            "role_name",
+            "op",
+            "requested_by",
+            "requested_by_name",
+            "decision_id",
+            "state",
+            "updated_at",
+            "next_attempt_at",
+            "deadline_at",
+            "attempts",
+            "observed_at",
+            "error",
+            "linked_entry_id",
+            "message_id",
+            "cancelled_by",
+            "message_state",
+            "message_error",
+            "from_id",
+            "started_at",
+            "detected_at",
+            "ended_at",
+            "status",
+            "recovered",
+            "refreshed",
+            "beyond_retention_ms",
+        )
+    ),
 )
 
 _FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r", "\0", "＝", "＋", "－", "＠")
@@ -632,10 +718,21 @@ def csv_row(record: Mapping[str, Any]) -> list[str]:
 _EMPTY_EXTRA_CELLS: Final = ("",) * len(EXTRA_COLUMNS)
 #: Columns a decision, role change or gap fills (the rest of its row is empty).
 _OTHER_KIND_COLUMNS: Final = tuple(
-    c for c in CSV_COLUMNS if c in (
-        "format_version", "kind", "id", "guild_id", "actor_id", "actor_name", "reason", "created_at",
+    c
+    for c in CSV_COLUMNS
+    if c
+    in (
+        "format_version",
+        "kind",
+        "id",
+        "guild_id",
+        "actor_id",
+        "actor_name",
+        "reason",
+        "created_at",
         "source",
-    ) or c in EXTRA_COLUMNS
+    )
+    or c in EXTRA_COLUMNS
 )
 
 

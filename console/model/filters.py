@@ -7,8 +7,15 @@ from typing import NamedTuple, Self
 KINDS = ("audit", "decision", "role_change", "gap")
 RESULTS = ("ALLOW", "DENY")
 REASON_CODES = (
-    "BREAK_GLASS", "ADMIN_BYPASS", "OVERRIDE_DENY", "OVERRIDE_ALLOW", "RBAC_GRANT_DENY",
-    "RBAC_GRANT_ALLOW", "DEFAULT_PUBLIC", "NO_GRANT", "DISCORD_GATE_DENIED",
+    "BREAK_GLASS",
+    "ADMIN_BYPASS",
+    "OVERRIDE_DENY",
+    "OVERRIDE_ALLOW",
+    "RBAC_GRANT_DENY",
+    "RBAC_GRANT_ALLOW",
+    "DEFAULT_PUBLIC",
+    "NO_GRANT",
+    "DISCORD_GATE_DENIED",
 )
 DECISION_SOURCES = ("TUI", "CLI", "BOT")
 ENTRY_SOURCES = ("gateway", "backfill")
@@ -45,9 +52,20 @@ class Filter(NamedTuple):
     @property
     def is_empty(self) -> bool:
         return not (
-            self.guild_ids or self.kinds or self.actions or self.categories or self.actor_ids
-            or self.target_ids or self.since_ms is not None or self.until_ms is not None or self.text
-            or self.results or self.reason_codes or self.capabilities or self.sources or self.states
+            self.guild_ids
+            or self.kinds
+            or self.actions
+            or self.categories
+            or self.actor_ids
+            or self.target_ids
+            or self.since_ms is not None
+            or self.until_ms is not None
+            or self.text
+            or self.results
+            or self.reason_codes
+            or self.capabilities
+            or self.sources
+            or self.states
         )
 
     def includes_kind(self, kind: str) -> bool:
@@ -63,8 +81,15 @@ class Filter(NamedTuple):
             "decision": not (audit_only or self.states) and (not self.sources or bool(decision_sources)),
             "role_change": not (audit_only or decision_only or self.sources),
             # Gaps are context: shown unless the filter picks out particular records.
-            "gap": not (audit_only or decision_only or self.states or self.sources or self.actor_ids
-                        or self.target_ids or self.text),
+            "gap": not (
+                audit_only
+                or decision_only
+                or self.states
+                or self.sources
+                or self.actor_ids
+                or self.target_ids
+                or self.text
+            ),
         }
         return narrowed.get(kind, False)
 
@@ -83,9 +108,7 @@ def parse_time(text: str, now_ms: int) -> int:
     try:
         parsed = dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(
-            f"bad date {text!r}: use 7d, 12h, 30m, 2w, 2026-11-01 or 2026-11-01T08:00"
-        ) from None
+        raise ValueError(f"bad date {text!r}: use 7d, 12h, 30m, 2w, 2026-11-01 or 2026-11-01T08:00") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return int(parsed.timestamp() * 1000)
@@ -108,8 +131,19 @@ def fts_query(text: str) -> str:
     return " AND ".join(out)
 
 
-_SET_FIELDS = ("kinds", "actions", "categories", "actor_ids", "target_ids", "results", "reason_codes",
-               "capabilities", "sources", "states", "guild_ids")
+_SET_FIELDS = (
+    "kinds",
+    "actions",
+    "categories",
+    "actor_ids",
+    "target_ids",
+    "results",
+    "reason_codes",
+    "capabilities",
+    "sources",
+    "states",
+    "guild_ids",
+)
 
 
 class EmptyNarrowing(ValueError):

@@ -170,14 +170,21 @@ def format_filter(flt: Filter, name_of: Callable[[str, int], str | None] | None 
     if flt.kinds:
         parts.append("kind:" + ",".join(k for k in KINDS if k in flt.kinds))
     if flt.actions:
-        parts.append("action:" + ",".join(action_name(a).replace(" ", "") if a in ACTION_TYPES else str(a)
-                                          for a in sorted(flt.actions)))
+        parts.append(
+            "action:"
+            + ",".join(action_name(a).replace(" ", "") if a in ACTION_TYPES else str(a) for a in sorted(flt.actions))
+        )
     if flt.categories:
         parts.append("category:" + ",".join(sorted(flt.categories)))
     ids("actor", "user", flt.actor_ids)
     ids("target", "user", flt.target_ids)
-    for field, values in (("decision", flt.results), ("reason", flt.reason_codes),
-                          ("capability", flt.capabilities), ("source", flt.sources), ("state", flt.states)):
+    for field, values in (
+        ("decision", flt.results),
+        ("reason", flt.reason_codes),
+        ("capability", flt.capabilities),
+        ("source", flt.sources),
+        ("state", flt.states),
+    ):
         if values:
             parts.append(f"{field}:{','.join(sorted(values))}")
     if flt.guild_ids:

@@ -35,10 +35,7 @@ class Gap(NamedTuple):
 
     def describe(self) -> str:
         """One line for the feed: what may be missing and what was recovered."""
-        if self.reason == "first-sync":
-            head = "first sync"
-        else:
-            head = f"not connected ({self.reason})"
+        head = "first sync" if self.reason == "first-sync" else f"not connected ({self.reason})"
         if self.status == "open":
             tail = "backfilling…"
         elif self.status == "failed":

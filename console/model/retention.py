@@ -37,7 +37,7 @@ def parse_days(value: Any, where: str) -> int | None:
     if value == 0 and not isinstance(value, bool):
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value not in CHOICES:
-        raise RetentionError(f"{where}: retention must be 30, 90, 180 or 365 days, or \"forever\" (got {value!r})")
+        raise RetentionError(f'{where}: retention must be 30, 90, 180 or 365 days, or "forever" (got {value!r})')
     return value
 
 

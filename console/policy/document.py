@@ -78,8 +78,7 @@ BUILTIN_CAPABILITIES: dict[str, Capability] = {
         Capability("console.export", False, "medium", "VIEW_AUDIT_LOG", False, "export records"),
         Capability("policy.explain", True, "low", None, False, "explain a decision or a permission"),
         Capability("policy.break_glass", False, "critical", None, False, "turn break-glass on or off"),
-        Capability("audit.configure", False, "medium", "MANAGE_GUILD", False,
-                   "set the audit-message channel"),
+        Capability("audit.configure", False, "medium", "MANAGE_GUILD", False, "set the audit-message channel"),
     )
 }
 
@@ -180,12 +179,14 @@ def _build(raw: bytes, source: str, data: dict[str, Any], line_of: Any, version:
         if not isinstance(g, dict):
             raise fail(line(None), f"{where} must be a table")
         _only(g, ("role", "capability", "effect", "priority"), where, line, fail)
-        grants.append(Grant(
-            role_id=_id(g, "role", where, line, fail),
-            capability=_capability_name(g, capabilities, where, line, fail),
-            effect=_effect(g, where, line, fail),
-            priority=_int(g, "priority", where, line, fail, default=0),
-        ))
+        grants.append(
+            Grant(
+                role_id=_id(g, "role", where, line, fail),
+                capability=_capability_name(g, capabilities, where, line, fail),
+                effect=_effect(g, where, line, fail),
+                priority=_int(g, "priority", where, line, fail, default=0),
+            )
+        )
 
     overrides = []
     raw_overrides = data.get("overrides", [])
@@ -200,13 +201,15 @@ def _build(raw: bytes, source: str, data: dict[str, Any], line_of: Any, version:
         reason = o.get("reason", "")
         if not isinstance(reason, str) or not reason.strip():
             raise fail(line("reason"), f"{where}.reason: say why (a non-empty string)")
-        overrides.append(Override(
-            user_id=_id(o, "user", where, line, fail),
-            capability=_capability_name(o, capabilities, where, line, fail),
-            effect=_effect(o, where, line, fail),
-            expires_ms=_expires(o, where, line, fail),
-            reason=reason.strip(),
-        ))
+        overrides.append(
+            Override(
+                user_id=_id(o, "user", where, line, fail),
+                capability=_capability_name(o, capabilities, where, line, fail),
+                effect=_effect(o, where, line, fail),
+                expires_ms=_expires(o, where, line, fail),
+                reason=reason.strip(),
+            )
+        )
 
     by_cap: dict[str, dict[int, list[Grant]]] = {}
     for g in grants:
@@ -240,9 +243,10 @@ def _capability(name: str, body: dict[str, Any], base: Capability | None, line: 
     if perm == "":
         perm = None
     if perm is not None and perm not in _FLAG_BITS:
-        raise fail(line("discord_permission"),
-                   f"{where}.discord_permission: {perm!r} is not a Discord permission (e.g. MANAGE_ROLES), "
-                   "or \"\" for none")
+        raise fail(
+            line("discord_permission"),
+            f'{where}.discord_permission: {perm!r} is not a Discord permission (e.g. MANAGE_ROLES), or "" for none',
+        )
     hierarchy = body.get("hierarchy", base.hierarchy if base else False)
     if not isinstance(hierarchy, bool):
         raise fail(line("hierarchy"), f"{where}.hierarchy must be true or false")
@@ -273,15 +277,16 @@ def _capability_name(table: dict[str, Any], caps: dict[str, Capability], where: 
     if name is None:
         raise fail(line(None), f"{where}.capability is missing")
     if name not in caps:
-        raise fail(line("capability"), f"{where}.capability: unknown capability {name!r} "
-                                       f"(known: {', '.join(sorted(caps))})")
+        raise fail(
+            line("capability"), f"{where}.capability: unknown capability {name!r} (known: {', '.join(sorted(caps))})"
+        )
     return str(name)
 
 
 def _effect(table: dict[str, Any], where: str, line: Any, fail: Any) -> str:
     effect = table.get("effect")
     if not isinstance(effect, str) or effect.upper() not in EFFECTS:
-        raise fail(line("effect" if "effect" in table else None), f"{where}.effect must be \"ALLOW\" or \"DENY\"")
+        raise fail(line("effect" if "effect" in table else None), f'{where}.effect must be "ALLOW" or "DENY"')
     return effect.upper()
 
 
@@ -300,8 +305,9 @@ def _expires(table: dict[str, Any], where: str, line: Any, fail: Any) -> int | N
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            raise fail(line("expires"), f"{where}.expires: {value!r} is not a date and time "
-                                        "(e.g. 2026-12-31T00:00:00Z)") from None
+            raise fail(
+                line("expires"), f"{where}.expires: {value!r} is not a date and time (e.g. 2026-12-31T00:00:00Z)"
+            ) from None
     if not isinstance(value, datetime) or value.tzinfo is None:
         # A time without a zone would mean different instants on different machines.
         raise fail(line("expires"), f"{where}.expires needs a time zone (e.g. 2026-12-31T00:00:00Z)")
@@ -339,14 +345,19 @@ class _Locator:
             parts = table.split(".", 1)
             name, index = table, 0
             sub = re.escape(parts[1]) if len(parts) > 1 else None
-            header = re.compile(rf'^\s*\[\s*{re.escape(parts[0])}(\s*\.\s*"?{sub}"?)?\s*\]' if sub
-                                else rf"^\s*\[\s*{re.escape(parts[0])}\s*\]")
+            header = re.compile(
+                rf'^\s*\[\s*{re.escape(parts[0])}(\s*\.\s*"?{sub}"?)?\s*\]'
+                if sub
+                else rf"^\s*\[\s*{re.escape(parts[0])}\s*\]"
+            )
         seen = -1
         for i, text in enumerate(self.lines):
             if header.match(text):
                 seen += 1
                 if seen == index:
-                    end = next((j for j in range(i + 1, len(self.lines))
-                                if self.lines[j].lstrip().startswith("[")), len(self.lines))
+                    end = next(
+                        (j for j in range(i + 1, len(self.lines)) if self.lines[j].lstrip().startswith("[")),
+                        len(self.lines),
+                    )
                     return i, end
         return None

@@ -97,8 +97,9 @@ def evaluate(
     ``UnknownChannel`` when the guild state does not hold them."""
     cap = policy.capabilities.get(request.capability)
     if cap is None:
-        raise UnknownCapability(f"unknown capability {request.capability!r} "
-                                f"(known: {', '.join(sorted(policy.capabilities))})")
+        raise UnknownCapability(
+            f"unknown capability {request.capability!r} (known: {', '.join(sorted(policy.capabilities))})"
+        )
     uid = request.actor_id
     where = resolve(guild, uid, request.channel_id, now_ms=now_ms, explain=explain)
     member = guild.members[uid]
@@ -124,8 +125,13 @@ def _step(path: list[dict[str, Any]], step: str, found: str, outcome: str | None
 
 
 def _decide(
-    policy: Policy, guild: GuildSnapshot, cap: Capability, actor: Actor, now_ms: int,
-    session: BreakGlassSession | None, path: list[dict[str, Any]],
+    policy: Policy,
+    guild: GuildSnapshot,
+    cap: Capability,
+    actor: Actor,
+    now_ms: int,
+    session: BreakGlassSession | None,
+    path: list[dict[str, Any]],
 ) -> str:
     # 1. Break-glass.
     if not policy.break_glass.enabled:
@@ -194,8 +200,14 @@ def _decide(
 
 
 def _gate(
-    policy: Policy, guild: GuildSnapshot, cap: Capability, request: Request, where: Any, code: str,
-    path: list[dict[str, Any]], explain: bool,
+    policy: Policy,
+    guild: GuildSnapshot,
+    cap: Capability,
+    request: Request,
+    where: Any,
+    code: str,
+    path: list[dict[str, Any]],
+    explain: bool,
 ) -> bool:
     if not cap.discord_permission and not (cap.hierarchy and request.role_id is not None):
         return True
@@ -205,15 +217,29 @@ def _gate(
         return True
     detail = [s.detail for s in where.steps] if explain else []
     if cap.discord_permission and not where.permissions & cap.gate_bit:
-        path.append({"step": "discord_gate", "found": f"lacks {cap.discord_permission} {place}",
-                     "decided": True, "outcome": "DENY", "detail": detail})
+        path.append(
+            {
+                "step": "discord_gate",
+                "found": f"lacks {cap.discord_permission} {place}",
+                "decided": True,
+                "outcome": "DENY",
+                "detail": detail,
+            }
+        )
         return False
     found = f"holds {cap.discord_permission} {place}" if cap.discord_permission else "no permission needed"
     if cap.hierarchy and request.role_id is not None:
         ok, why = can_manage_role(guild, request.actor_id, request.role_id)
         if not ok:
-            path.append({"step": "discord_gate", "found": f"{found}; {why}", "decided": True, "outcome": "DENY",
-                         "detail": detail})
+            path.append(
+                {
+                    "step": "discord_gate",
+                    "found": f"{found}; {why}",
+                    "decided": True,
+                    "outcome": "DENY",
+                    "detail": detail,
+                }
+            )
             return False
         found = f"{found}; {why}"
     path.append({"step": "discord_gate", "found": found, "decided": False, "outcome": None, "detail": detail})

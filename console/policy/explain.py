@@ -30,8 +30,12 @@ class Explanation:
     path: list[dict[str, Any]]
 
     def as_json(self) -> dict[str, Any]:
-        return {"allowed": self.allowed, "reason_code": self.reason_code, "permissions": self.permissions,
-                "path": self.path}
+        return {
+            "allowed": self.allowed,
+            "reason_code": self.reason_code,
+            "permissions": self.permissions,
+            "path": self.path,
+        }
 
     def lines(self) -> list[str]:
         out = []
@@ -62,9 +66,16 @@ def load_state(path: Path) -> GuildSnapshot:
         raise ExplainError(f"--state {path}: {e}") from None
 
 
-def explain_capability(policy: Policy, guild: GuildSnapshot, member_id: int, capability: str, *,
-                       channel_id: int | None, now_ms: int,
-                       break_glass: BreakGlassSession | None = None) -> Explanation:
+def explain_capability(
+    policy: Policy,
+    guild: GuildSnapshot,
+    member_id: int,
+    capability: str,
+    *,
+    channel_id: int | None,
+    now_ms: int,
+    break_glass: BreakGlassSession | None = None,
+) -> Explanation:
     resource = ("channel", channel_id) if channel_id is not None else ("guild", guild.id)
     request = Request(member_id, capability, resource[0], resource[1], channel_id)
     try:
@@ -74,8 +85,9 @@ def explain_capability(policy: Policy, guild: GuildSnapshot, member_id: int, cap
     return Explanation(v.allowed, v.reason_code, permission_names(v.permissions), [dict(s) for s in v.path])
 
 
-def explain_permission(guild: GuildSnapshot, member_id: int, permission: str, *, channel_id: int | None,
-                       now_ms: int) -> Explanation:
+def explain_permission(
+    guild: GuildSnapshot, member_id: int, permission: str, *, channel_id: int | None, now_ms: int
+) -> Explanation:
     bit = _BITS.get(permission.upper())
     if bit is None:
         raise ExplainError(f"unknown permission {permission!r} (Discord's names, e.g. MANAGE_ROLES)")
@@ -89,9 +101,14 @@ def explain_permission(guild: GuildSnapshot, member_id: int, permission: str, *,
     path: list[dict[str, Any]] = [
         {"step": s.name, "found": s.detail, "decided": False, "outcome": None} for s in r.steps
     ]
-    path.append({"step": "discord_permission",
-                 "found": f"{'holds' if allowed else 'lacks'} {permission.upper()} {place}",
-                 "decided": True, "outcome": "ALLOW" if allowed else "DENY"})
+    path.append(
+        {
+            "step": "discord_permission",
+            "found": f"{'holds' if allowed else 'lacks'} {permission.upper()} {place}",
+            "decided": True,
+            "outcome": "ALLOW" if allowed else "DENY",
+        }
+    )
     return Explanation(allowed, None if allowed else "DISCORD_GATE_DENIED", permission_names(r.permissions), path)
 
 

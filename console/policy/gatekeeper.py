@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from console.model.records import Decision
 from console.model.permissions import FLAGS
+from console.model.records import Decision
 from console.policy.engine import BreakGlassSession, Request, UnknownCapability, Verdict, evaluate
 from console.policy.explain import Explanation, explain_capability, explain_permission
 from console.policy.guild import GuildSnapshot, SnapshotError
@@ -58,8 +58,9 @@ class Gatekeeper:
         except SnapshotError as e:
             raise GateError(f"the guild state is not usable: {e}") from None
         if snap is None:
-            raise GateError(f"no guild state for guild {guild_id}: run the console connected to it first, "
-                            "or use --state FILE")
+            raise GateError(
+                f"no guild state for guild {guild_id}: run the console connected to it first, or use --state FILE"
+            )
         return snap
 
     async def session(self, guild_id: int, user_id: int) -> BreakGlassSession | None:
@@ -69,8 +70,9 @@ class Gatekeeper:
         started, expires, ended = found
         return BreakGlassSession(user_id, started, expires if ended is None else min(expires, ended))
 
-    async def check(self, guild_id: int, request: Request, source: str, *, guild: GuildSnapshot | None = None,
-                    record: bool = True) -> Checked:
+    async def check(
+        self, guild_id: int, request: Request, source: str, *, guild: GuildSnapshot | None = None, record: bool = True
+    ) -> Checked:
         """Decide and (unless ``record`` is False: explain answers questions, it does not act)
         record the decision."""
         if source not in SOURCES:
@@ -96,11 +98,13 @@ class Gatekeeper:
         if what.upper() in PERMISSION_NAMES:
             return explain_permission(guild, member_id, what.upper(), channel_id=channel_id, now_ms=now)
         session = await self.session(guild_id, member_id)
-        return explain_capability(self.policy.policy, guild, member_id, what, channel_id=channel_id, now_ms=now,
-                                  break_glass=session)
+        return explain_capability(
+            self.policy.policy, guild, member_id, what, channel_id=channel_id, now_ms=now, break_glass=session
+        )
 
-    async def break_glass(self, guild_id: int, actor_id: int, *, on: bool, source: str,
-                          minutes: int | None = None) -> tuple[Checked, str]:
+    async def break_glass(
+        self, guild_id: int, actor_id: int, *, on: bool, source: str, minutes: int | None = None
+    ) -> tuple[Checked, str]:
         """Turn break-glass on or off for ``actor_id`` (itself a checked, recorded decision)."""
         checked = await self.check(guild_id, Request(actor_id, "policy.break_glass"), source)
         if not checked.allowed:
@@ -114,18 +118,36 @@ class Gatekeeper:
             return checked, "break-glass is turned off in the policy"
         length = min(minutes or rules.max_minutes, rules.max_minutes)
         expires = now + length * 60_000
-        await self.store.start_break_glass(guild_id, actor_id, session_id=self.store.ids.make(now),
-                                           started_ms=now, expires_ms=expires, decision_id=checked.decision.id)
+        await self.store.start_break_glass(
+            guild_id,
+            actor_id,
+            session_id=self.store.ids.make(now),
+            started_ms=now,
+            expires_ms=expires,
+            decision_id=checked.decision.id,
+        )
         return checked, f"break-glass on for {length} min"
 
 
-def to_decision(guild_id: int, now_ms: int, decision_id: int, request: Request, verdict: Verdict,
-                source: str) -> Decision:
+def to_decision(
+    guild_id: int, now_ms: int, decision_id: int, request: Request, verdict: Verdict, source: str
+) -> Decision:
     a = verdict.actor
     return Decision(
-        id=decision_id, guild_id=guild_id, created_at=now_ms, actor_id=a.id, actor_name=a.name,
-        actor_roles=list(a.roles), actor_admin=a.admin, actor_owner=a.owner, capability=request.capability,
-        resource_type=request.resource_type, resource_id=request.resource_id, source=source,
-        result=verdict.result, reason_code=verdict.reason_code, path=[dict(s) for s in verdict.path],
+        id=decision_id,
+        guild_id=guild_id,
+        created_at=now_ms,
+        actor_id=a.id,
+        actor_name=a.name,
+        actor_roles=list(a.roles),
+        actor_admin=a.admin,
+        actor_owner=a.owner,
+        capability=request.capability,
+        resource_type=request.resource_type,
+        resource_id=request.resource_id,
+        source=source,
+        result=verdict.result,
+        reason_code=verdict.reason_code,
+        path=[dict(s) for s in verdict.path],
         policy_version=verdict.policy_version,
     )

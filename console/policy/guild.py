@@ -29,9 +29,7 @@ _OVERWRITE_TYPES: Final[dict[object, int]] = {0: ROLE, 1: MEMBER, "role": ROLE, 
 GUILD_VOICE: Final = 2
 GUILD_CATEGORY: Final = 4
 GUILD_STAGE_VOICE: Final = 13
-THREAD_TYPES: Final[frozenset[int]] = frozenset(
-    {10, 11, 12}
-)  # announcement, public, private thread
+THREAD_TYPES: Final[frozenset[int]] = frozenset({10, 11, 12})  # announcement, public, private thread
 VOICE_TYPES: Final[frozenset[int]] = frozenset({GUILD_VOICE, GUILD_STAGE_VOICE})
 
 
@@ -125,9 +123,7 @@ class _MemberIndex:
 
     __slots__ = ("base", "roles", "timeout_until_ms", "owner")
 
-    def __init__(
-        self, base: int, roles: frozenset[int], timeout_until_ms: int | None, owner: bool
-    ) -> None:
+    def __init__(self, base: int, roles: frozenset[int], timeout_until_ms: int | None, owner: bool) -> None:
         self.base = base  # @everyone | every known role; not yet the ADMINISTRATOR rule
         self.roles = roles  # known roles, without @everyone (which has its own overwrite layer)
         self.timeout_until_ms = timeout_until_ms
@@ -176,9 +172,7 @@ class GuildSnapshot:
 
         # Hierarchy: @everyone is always lowest (rank 0); others by position, and at equal position
         # the lower id ranks higher (discord.py's Role.__lt__ does the same).
-        others = sorted(
-            (r for r in self.roles.values() if r.id != gid), key=lambda r: (r.position, -r.id)
-        )
+        others = sorted((r for r in self.roles.values() if r.id != gid), key=lambda r: (r.position, -r.id))
         rank = {r.id: i for i, r in enumerate(others, start=1)}
         rank[gid] = 0
 
@@ -316,9 +310,7 @@ def _channel(value: object, path: str) -> Channel:
         ow = _overwrite(o, f"{path}.permission_overwrites[{i}]")
         if ow.id in overwrites:
             # Overwrites are addressed by role/member id, so Discord never sends two for one id.
-            raise SnapshotError(
-                f"{path}.permission_overwrites[{i}].id: duplicate overwrite id {ow.id}"
-            )
+            raise SnapshotError(f"{path}.permission_overwrites[{i}].id: duplicate overwrite id {ow.id}")
         overwrites[ow.id] = ow
     return Channel(cid, _str(c.get("name"), f"{path}.name"), ctype, parent_id, overwrites)
 
@@ -342,8 +334,7 @@ def _member(value: object, path: str) -> Member:
     user = _obj(_req(m, "user", f"{path}.user"), f"{path}.user")
     uid = _id(_req(user, "id", f"{path}.user.id"), f"{path}.user.id")
     roles = tuple(
-        _id(r, f"{path}.roles[{i}]")
-        for i, r in enumerate(_list(_req(m, "roles", f"{path}.roles"), f"{path}.roles"))
+        _id(r, f"{path}.roles[{i}]") for i, r in enumerate(_list(_req(m, "roles", f"{path}.roles"), f"{path}.roles"))
     )
     name = (
         _str(m.get("nick"), f"{path}.nick")

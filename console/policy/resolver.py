@@ -43,12 +43,7 @@ CONNECT: Final = _bit("CONNECT")
 
 #: Without SEND_MESSAGES these four are ignored: exactly the docs' list, nothing more
 #: (ADD_REACTIONS, CREATE_PUBLIC_THREADS, SEND_MESSAGES_IN_THREADS… are not in it).
-NEEDS_SEND: Final = (
-    _bit("MENTION_EVERYONE")
-    | _bit("SEND_TTS_MESSAGES")
-    | _bit("ATTACH_FILES")
-    | _bit("EMBED_LINKS")
-)
+NEEDS_SEND: Final = _bit("MENTION_EVERYONE") | _bit("SEND_TTS_MESSAGES") | _bit("ATTACH_FILES") | _bit("EMBED_LINKS")
 
 #: Dropped in a voice or stage channel without CONNECT. The docs give NO exact list ("other voice
 #: permissions such as MANAGE_CHANNEL", "there may be other cases"), so this is our choice: the
@@ -227,22 +222,17 @@ def _explained(
     parts = ["@everyone" if everyone else "@everyone (missing from the snapshot: nothing)"]
     parts += [_role_name(guild, r) for r in ranked]
     lagging = [r for r in member.roles if r != guild.id and r not in guild.roles]
-    note = (
-        f"; ignored {len(lagging)} role id(s) not in the guild: {_ids(lagging)}" if lagging else ""
-    )
+    note = f"; ignored {len(lagging)} role id(s) not in the guild: {_ids(lagging)}" if lagging else ""
     p = m.base
     step("base", f"roles {', '.join(parts)} give {_flags(p)}{note}", p)
 
     if p & ADMINISTRATOR:
-        givers = [
-            _role_name(guild, r) for r in ranked if guild.roles[r].permissions & ADMINISTRATOR
-        ]
+        givers = [_role_name(guild, r) for r in ranked if guild.roles[r].permissions & ADMINISTRATOR]
         if everyone is not None and everyone.permissions & ADMINISTRATOR:
             givers.insert(0, "@everyone")
         step(
             "administrator",
-            f"ADMINISTRATOR from {', '.join(givers)}: every permission, "
-            "no overwrite, implicit rule or timeout applies",
+            f"ADMINISTRATOR from {', '.join(givers)}: every permission, no overwrite, implicit rule or timeout applies",
             ALL,
         )
         return Resolution(ALL, tuple(steps))
@@ -270,9 +260,7 @@ def _explained(
             has = guild.id in src.overwrites
             step(
                 "everyone_overwrite",
-                "@everyone overwrite: allows and denies nothing"
-                if has
-                else f"no @everyone overwrite in {_chan(src)}",
+                "@everyone overwrite: allows and denies nothing" if has else f"no @everyone overwrite in {_chan(src)}",
                 p,
             )
 
@@ -330,11 +318,7 @@ def _explained(
             step(
                 "implicit_send",
                 "no SEND_MESSAGES: "
-                + (
-                    f"dropped {_flags(dropped)}"
-                    if dropped
-                    else "nothing that depends on it is held"
-                ),
+                + (f"dropped {_flags(dropped)}" if dropped else "nothing that depends on it is held"),
                 p,
             )
 
@@ -430,9 +414,7 @@ def can_manage_role(guild: GuildSnapshot, actor_id: int, role_id: int) -> tuple[
 
 
 #: (bit value, name) in name order: _flags runs on every explained step, so no sorting there.
-_BY_NAME: Final = tuple(
-    sorted(((1 << bit, name) for bit, name in _perms.FLAGS.items()), key=lambda t: t[1])
-)
+_BY_NAME: Final = tuple(sorted(((1 << bit, name) for bit, name in _perms.FLAGS.items()), key=lambda t: t[1]))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -453,9 +435,7 @@ def _flags(value: int) -> str:
 
 def _ow(allow: int, deny: int) -> str:
     """``deny Z; allow X, Y``: in the order they are applied."""
-    parts = ([f"deny {_flags(deny)}"] if deny else []) + (
-        [f"allow {_flags(allow)}"] if allow else []
-    )
+    parts = ([f"deny {_flags(deny)}"] if deny else []) + ([f"allow {_flags(allow)}"] if allow else [])
     return "; ".join(parts) if parts else "allows and denies nothing"
 
 

@@ -33,8 +33,14 @@ def period(since: str | None, until: str | None, now_ms: int) -> tuple[int, int]
 async def build(db: Path, *, since_ms: int, until_ms: int, guild_ids: Sequence[int], now_ms: int) -> Report:
     store = await Store.open(db, readonly=True)
     try:
-        return await compute(store.reader, since_ms=since_ms, until_ms=until_ms, name_of=store.name_of,
-                             guild_ids=guild_ids, now_ms=now_ms)
+        return await compute(
+            store.reader,
+            since_ms=since_ms,
+            until_ms=until_ms,
+            name_of=store.name_of,
+            guild_ids=guild_ids,
+            now_ms=now_ms,
+        )
     finally:
         await store.close()
 
@@ -53,8 +59,9 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise ConfigError(f"cannot write {path}: {e.strerror or e}") from None
 
 
-def run(db: Path, *, since: str | None, until: str | None, guild_ids: Sequence[int], fmt: str, out: str,
-        now_ms: int) -> int:
+def run(
+    db: Path, *, since: str | None, until: str | None, guild_ids: Sequence[int], fmt: str, out: str, now_ms: int
+) -> int:
     if fmt not in FORMATS:
         raise ConfigError(f"unknown --format {fmt!r} (one of: {', '.join(FORMATS)})")
     since_ms, until_ms = period(since, until, now_ms)

@@ -23,8 +23,17 @@ from console.store.connection import one, rows
 #: Reason codes that mean "someone used break-glass or a per-user override".
 ESCALATION_CODES = ("BREAK_GLASS", "OVERRIDE_ALLOW", "OVERRIDE_DENY")
 #: A member holding any of these (or the owner) counts as staff for "who has been inactive".
-STAFF_PERMISSIONS = ("ADMINISTRATOR", "BAN_MEMBERS", "KICK_MEMBERS", "MODERATE_MEMBERS", "MANAGE_ROLES",
-                     "MANAGE_MESSAGES", "MANAGE_GUILD", "MANAGE_CHANNELS", "VIEW_AUDIT_LOG")
+STAFF_PERMISSIONS = (
+    "ADMINISTRATOR",
+    "BAN_MEMBERS",
+    "KICK_MEMBERS",
+    "MODERATE_MEMBERS",
+    "MANAGE_ROLES",
+    "MANAGE_MESSAGES",
+    "MANAGE_GUILD",
+    "MANAGE_CHANNELS",
+    "VIEW_AUDIT_LOG",
+)
 _STAFF_BITS = sum(1 << NAME_TO_BIT[n] for n in STAFF_PERMISSIONS)
 #: The alerts table is another feature's; these are the column names it may use.
 _ALERT_RULE_COLUMNS = ("rule", "rule_id", "rule_name", "name")
@@ -78,31 +87,44 @@ def _in(column: str, ids: Sequence[int]) -> tuple[str, list[int]]:
 
 def _ranked(counts: Counter[Any]) -> list[Any]:
     """Most first, then by key (ids as numbers, names as text; no actor last): a stable order."""
+
     def order(k: Any) -> tuple[int, int, str]:
         return (0, k, "") if isinstance(k, int) else (1, 0, "" if k is None else str(k))
 
     return sorted(counts, key=lambda k: (-counts[k], order(k)))
 
 
-async def compute(db: Any, *, since_ms: int, until_ms: int, name_of: NameOf, guild_ids: Iterable[int] = (),
-                  now_ms: int) -> Report:
+async def compute(
+    db: Any, *, since_ms: int, until_ms: int, name_of: NameOf, guild_ids: Iterable[int] = (), now_ms: int
+) -> Report:
     """Every count of the report for ``since_ms <= time < until_ms`` over ``db`` (a reader)."""
     guilds = tuple(sorted(set(guild_ids)))
     g_clause, g_args = _in("guild_id", guilds)
 
-    found = await rows(db, "SELECT actor_id, count(*) FROM audit_entries WHERE id >= ? AND id < ?" + g_clause
-                       + " GROUP BY actor_id", [from_ms(since_ms), from_ms(until_ms), *g_args])
+    found = await rows(
+        db,
+        "SELECT actor_id, count(*) FROM audit_entries WHERE id >= ? AND id < ?" + g_clause + " GROUP BY actor_id",
+        [from_ms(since_ms), from_ms(until_ms), *g_args],
+    )
     per_actor: Counter[int | None] = Counter({a: n for a, n in found})
     by_moderator = [Person(a, name_of("user", a), per_actor[a]) for a in _ranked(per_actor)]
 
-    found = await rows(db, "SELECT action_type, count(*) FROM audit_entries WHERE id >= ? AND id < ?" + g_clause
-                       + " GROUP BY action_type", [from_ms(since_ms), from_ms(until_ms), *g_args])
+    found = await rows(
+        db,
+        "SELECT action_type, count(*) FROM audit_entries WHERE id >= ? AND id < ?" + g_clause + " GROUP BY action_type",
+        [from_ms(since_ms), from_ms(until_ms), *g_args],
+    )
     per_type: Counter[int] = Counter({t: n for t, n in found})
     by_type = [(t, action_name(t), per_type[t]) for t in _ranked(per_type)]
 
-    found = await rows(db, "SELECT result, reason_code, capability, actor_id, max(actor_name), count(*)"
-                       " FROM decisions WHERE created_at >= ? AND created_at < ?" + g_clause
-                       + " GROUP BY result, reason_code, capability, actor_id", [since_ms, until_ms, *g_args])
+    found = await rows(
+        db,
+        "SELECT result, reason_code, capability, actor_id, max(actor_name), count(*)"
+        " FROM decisions WHERE created_at >= ? AND created_at < ?"
+        + g_clause
+        + " GROUP BY result, reason_code, capability, actor_id",
+        [since_ms, until_ms, *g_args],
+    )
     decisions_total = denials_total = 0
     deny_cap: Counter[str] = Counter()
     deny_person: Counter[int] = Counter()
@@ -126,16 +148,33 @@ async def compute(db: Any, *, since_ms: int, until_ms: int, name_of: NameOf, gui
     def person(uid: int, n: int) -> Person:
         return Person(uid, name_of("user", uid) or decided_names.get(uid), n)
 
-    sessions = await rows(db, "SELECT user_id, started_at, expires_at, ended_at, guild_id FROM break_glass"
-                          " WHERE started_at >= ? AND started_at < ?" + g_clause + " ORDER BY started_at, id",
-                          [since_ms, until_ms, *g_args])
-    break_glass = [{"user_id": u, "name": name_of("user", u) or decided_names.get(u), "started_at": s,
-                    "expires_at": e, "ended_at": end, "guild_id": g} for u, s, e, end, g in sessions]
+    sessions = await rows(
+        db,
+        "SELECT user_id, started_at, expires_at, ended_at, guild_id FROM break_glass"
+        " WHERE started_at >= ? AND started_at < ?" + g_clause + " ORDER BY started_at, id",
+        [since_ms, until_ms, *g_args],
+    )
+    break_glass = [
+        {
+            "user_id": u,
+            "name": name_of("user", u) or decided_names.get(u),
+            "started_at": s,
+            "expires_at": e,
+            "ended_at": end,
+            "guild_id": g,
+        }
+        for u, s, e, end, g in sessions
+    ]
 
     alerts_recorded, alerts_by_rule = await _alerts(db, since_ms, until_ms, guilds)
 
-    found = await rows(db, "SELECT state, op, count(*) FROM role_changes WHERE created_at >= ? AND created_at < ?"
-                       + g_clause + " GROUP BY state, op", [since_ms, until_ms, *g_args])
+    found = await rows(
+        db,
+        "SELECT state, op, count(*) FROM role_changes WHERE created_at >= ? AND created_at < ?"
+        + g_clause
+        + " GROUP BY state, op",
+        [since_ms, until_ms, *g_args],
+    )
     by_state: Counter[str] = Counter()
     by_op: Counter[str] = Counter()
     for state, op, n in found:
@@ -146,24 +185,40 @@ async def compute(db: Any, *, since_ms: int, until_ms: int, name_of: NameOf, gui
     inactive = None
     if staff:
         acted = {a for a in per_actor if a is not None} | decided_by
-        inactive = [Person(uid, name_of("user", uid) or staff[uid], 0)
-                    for uid in sorted(staff) if uid not in acted]
+        inactive = [Person(uid, name_of("user", uid) or staff[uid], 0) for uid in sorted(staff) if uid not in acted]
 
-    guild_list = guilds or tuple(g for (g,) in await rows(
-        db, "SELECT DISTINCT guild_id FROM audit_entries WHERE id >= ? AND id < ? ORDER BY guild_id",
-        [from_ms(since_ms), from_ms(until_ms)]))
+    guild_list = guilds or tuple(
+        g
+        for (g,) in await rows(
+            db,
+            "SELECT DISTINCT guild_id FROM audit_entries WHERE id >= ? AND id < ? ORDER BY guild_id",
+            [from_ms(since_ms), from_ms(until_ms)],
+        )
+    )
     return Report(
-        since_ms=since_ms, until_ms=until_ms, generated_ms=now_ms, guild_ids=guild_list,
+        since_ms=since_ms,
+        until_ms=until_ms,
+        generated_ms=now_ms,
+        guild_ids=guild_list,
         guild_names={g: name_of("guild", g) for g in guild_list},
-        actions_total=sum(per_actor.values()), by_moderator=by_moderator, inactive=inactive, by_type=by_type,
-        decisions_total=decisions_total, denials_total=denials_total,
+        actions_total=sum(per_actor.values()),
+        by_moderator=by_moderator,
+        inactive=inactive,
+        by_type=by_type,
+        decisions_total=decisions_total,
+        denials_total=denials_total,
         denials_by_capability=[(c, deny_cap[c]) for c in _ranked(deny_cap)],
         denials_by_person=[person(u, deny_person[u]) for u in _ranked(deny_person)],
         escalations={c: escalations[c] for c in ESCALATION_CODES},
-        escalations_by_person=[(person(u, escalation_person[(u, c)]), c)
-                               for u, c in sorted(escalation_person, key=lambda k: (-escalation_person[k], k))],
-        break_glass_sessions=break_glass, alerts_recorded=alerts_recorded, alerts_by_rule=alerts_by_rule,
-        role_changes_by_state=dict(sorted(by_state.items())), role_changes_by_op=dict(sorted(by_op.items())),
+        escalations_by_person=[
+            (person(u, escalation_person[(u, c)]), c)
+            for u, c in sorted(escalation_person, key=lambda k: (-escalation_person[k], k))
+        ],
+        break_glass_sessions=break_glass,
+        alerts_recorded=alerts_recorded,
+        alerts_by_rule=alerts_by_rule,
+        role_changes_by_state=dict(sorted(by_state.items())),
+        role_changes_by_op=dict(sorted(by_op.items())),
     )
 
 
@@ -177,8 +232,11 @@ async def _alerts(db: Any, since_ms: int, until_ms: int, guilds: Sequence[int]) 
     if rule is None or when is None:
         return False, []
     g_clause, g_args = _in("guild_id", guilds) if "guild_id" in columns else ("", [])
-    found = await rows(db, f"SELECT {rule}, count(*) FROM alerts WHERE {when} >= ? AND {when} < ?{g_clause}"
-                           f" GROUP BY {rule}", [since_ms, until_ms, *g_args])
+    found = await rows(
+        db,
+        f"SELECT {rule}, count(*) FROM alerts WHERE {when} >= ? AND {when} < ?{g_clause} GROUP BY {rule}",
+        [since_ms, until_ms, *g_args],
+    )
     counts: Counter[str] = Counter({str(r): n for r, n in found})
     return True, [(r, counts[r]) for r in _ranked(counts)]
 
@@ -192,8 +250,11 @@ async def _staff(db: Any, guilds: Sequence[int]) -> dict[int, str]:
         try:
             data = orjson.loads(snapshot)
             guild = data.get("guild") or {}
-            perms = {parse_id(r.get("id")): parse_bits(r.get("permissions")) or 0
-                     for r in guild.get("roles") or [] if isinstance(r, dict)}
+            perms = {
+                parse_id(r.get("id")): parse_bits(r.get("permissions")) or 0
+                for r in guild.get("roles") or []
+                if isinstance(r, dict)
+            }
             owner = parse_id(guild.get("owner_id"))
             members = data.get("members") or []
         except (orjson.JSONDecodeError, AttributeError, TypeError):

@@ -39,7 +39,9 @@ def as_json(r: Report) -> dict[str, Any]:
         "until": iso_utc(r.until_ms),
         "guilds": [{"id": str(g), "name": r.guild_names.get(g)} for g in r.guild_ids],
         "totals": {
-            "actions": r.actions_total, "decisions": r.decisions_total, "denials": r.denials_total,
+            "actions": r.actions_total,
+            "decisions": r.decisions_total,
+            "denials": r.denials_total,
             "role_changes": sum(r.role_changes_by_state.values()),
             "break_glass_sessions": len(r.break_glass_sessions),
             "alerts": r.alerts_total if r.alerts_recorded else None,
@@ -53,14 +55,21 @@ def as_json(r: Report) -> dict[str, Any]:
             "by_reason_code": dict(r.escalations),
             "by_person": [{**_person(p), "reason_code": code} for p, code in r.escalations_by_person],
             "break_glass_sessions": [
-                {"user_id": str(s["user_id"]), "name": s["name"], "guild_id": str(s["guild_id"]),
-                 "started_at": iso_utc(s["started_at"]), "expires_at": iso_utc(s["expires_at"]),
-                 "ended_at": None if s["ended_at"] is None else iso_utc(s["ended_at"])}
+                {
+                    "user_id": str(s["user_id"]),
+                    "name": s["name"],
+                    "guild_id": str(s["guild_id"]),
+                    "started_at": iso_utc(s["started_at"]),
+                    "expires_at": iso_utc(s["expires_at"]),
+                    "ended_at": None if s["ended_at"] is None else iso_utc(s["ended_at"]),
+                }
                 for s in r.break_glass_sessions
             ],
         },
-        "alerts": {"recorded": r.alerts_recorded,
-                   "by_rule": [{"rule": rule, "count": n} for rule, n in r.alerts_by_rule]},
+        "alerts": {
+            "recorded": r.alerts_recorded,
+            "by_rule": [{"rule": rule, "count": n} for rule, n in r.alerts_by_rule],
+        },
         "role_changes": {"by_state": dict(r.role_changes_by_state), "by_op": dict(r.role_changes_by_op)},
     }
 
@@ -99,44 +108,70 @@ def summary_line(r: Report) -> str:
     alerts = f"{r.alerts_total} alerts" if r.alerts_recorded else "alerts not recorded"
     inactive = "" if r.inactive is None else f", {len(r.inactive)} staff inactive"
     people = sum(1 for p in r.by_moderator if p.id is not None)
-    return (f"{r.actions_total} actions by {people} {'person' if people == 1 else 'people'}{inactive}; "
-            f"{r.decisions_total} decisions, {r.denials_total} denied; "
-            f"{len(r.break_glass_sessions)} break-glass sessions, "
-            f"{r.escalations['OVERRIDE_ALLOW'] + r.escalations['OVERRIDE_DENY']} override decisions; "
-            f"{alerts}; {sum(r.role_changes_by_state.values())} role changes")
+    return (
+        f"{r.actions_total} actions by {people} {'person' if people == 1 else 'people'}{inactive}; "
+        f"{r.decisions_total} decisions, {r.denials_total} denied; "
+        f"{len(r.break_glass_sessions)} break-glass sessions, "
+        f"{r.escalations['OVERRIDE_ALLOW'] + r.escalations['OVERRIDE_DENY']} override decisions; "
+        f"{alerts}; {sum(r.role_changes_by_state.values())} role changes"
+    )
 
 
 def to_markdown(r: Report) -> str:
     guilds = ", ".join(f"{md(r.guild_names.get(g) or 'guild')} ({g})" for g in r.guild_ids) or "none"
-    out = [f"# Audit report: {_day(r.since_ms)} → {_day(r.until_ms)} UTC", "",
-           f"Guilds: {guilds}. Generated {_day(r.generated_ms)} UTC.", "",
-           f"**Summary:** {summary_line(r)}.", ""]
+    out = [
+        f"# Audit report: {_day(r.since_ms)} → {_day(r.until_ms)} UTC",
+        "",
+        f"Guilds: {guilds}. Generated {_day(r.generated_ms)} UTC.",
+        "",
+        f"**Summary:** {summary_line(r)}.",
+        "",
+    ]
     out += ["## Actions per moderator", ""]
-    out += _table(["moderator", "id", "actions"],
-                  [[_who(p), str(p.id or ""), str(p.count)] for p in r.by_moderator], "No actions in the period.")
+    out += _table(
+        ["moderator", "id", "actions"],
+        [[_who(p), str(p.id or ""), str(p.count)] for p in r.by_moderator],
+        "No actions in the period.",
+    )
     out += ["### Inactive staff", ""]
     if r.inactive is None:
         out += ["Unknown: no stored guild state names the staff (it is kept by a connected console).", ""]
     else:
-        out += _table(["staff member", "id"], [[_who(p), str(p.id)] for p in r.inactive],
-                      "None: every staff member acted.")
+        out += _table(
+            ["staff member", "id"], [[_who(p), str(p.id)] for p in r.inactive], "None: every staff member acted."
+        )
     out += ["## Actions per type", ""]
-    out += _table(["action", "type", "count"], [[md(name), str(t), str(n)] for t, name, n in r.by_type],
-                  "No actions in the period.")
+    out += _table(
+        ["action", "type", "count"],
+        [[md(name), str(t), str(n)] for t, name, n in r.by_type],
+        "No actions in the period.",
+    )
     out += ["## Denials per capability", ""]
     out += _table(["capability", "count"], [[md(c), str(n)] for c, n in r.denials_by_capability], "No denials.")
     out += ["## Denials per person", ""]
-    out += _table(["person", "id", "count"], [[_who(p), str(p.id), str(p.count)] for p in r.denials_by_person],
-                  "No denials.")
+    out += _table(
+        ["person", "id", "count"], [[_who(p), str(p.id), str(p.count)] for p in r.denials_by_person], "No denials."
+    )
     out += ["## Break-glass and overrides", ""]
     out += _table(["reason code", "decisions"], [[c, str(n)] for c, n in r.escalations.items()], "")
-    out += _table(["person", "id", "reason code", "count"],
-                  [[_who(p), str(p.id), code, str(p.count)] for p, code in r.escalations_by_person],
-                  "Nobody used break-glass or an override.")
-    out += _table(["break-glass session", "id", "started", "until"],
-                  [[md(s["name"]) if s["name"] else "*(unknown)*", str(s["user_id"]), _day(s["started_at"]),
-                    _day(min(s["expires_at"], s["ended_at"] or s["expires_at"]))] for s in r.break_glass_sessions],
-                  "No break-glass sessions started.")
+    out += _table(
+        ["person", "id", "reason code", "count"],
+        [[_who(p), str(p.id), code, str(p.count)] for p, code in r.escalations_by_person],
+        "Nobody used break-glass or an override.",
+    )
+    out += _table(
+        ["break-glass session", "id", "started", "until"],
+        [
+            [
+                md(s["name"]) if s["name"] else "*(unknown)*",
+                str(s["user_id"]),
+                _day(s["started_at"]),
+                _day(min(s["expires_at"], s["ended_at"] or s["expires_at"])),
+            ]
+            for s in r.break_glass_sessions
+        ],
+        "No break-glass sessions started.",
+    )
     out += ["## Alerts", ""]
     if not r.alerts_recorded:
         out += [ALERTS_NOT_RECORDED[0].upper() + ALERTS_NOT_RECORDED[1:] + ".", ""]

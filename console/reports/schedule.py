@@ -53,7 +53,7 @@ def parse_schedule(data: Any, where: str) -> ReportSchedule:
             raise ConfigError(f"{where}: unknown setting reports.{key}")
     every = data.get("every")
     if every not in EVERY:
-        raise ConfigError(f"{where}: reports.every must be \"weekly\" or \"monthly\", got {every!r}")
+        raise ConfigError(f'{where}: reports.every must be "weekly" or "monthly", got {every!r}')
     folder = data.get("folder")
     if folder is not None and (not isinstance(folder, str) or not folder.strip()):
         raise ConfigError(f"{where}: reports.folder must be a path string")
@@ -87,8 +87,10 @@ def channel_summary(report: Report, label: str, file_name: str | None) -> str:
     """The short channel message: counts and the busiest moderators' names (never mentions)."""
     top = [p for p in report.by_moderator if p.id is not None][:3]
     names = ", ".join(f"{_clean(p.name or str(p.id))} ({p.count})" for p in top)
-    lines = [f"📊 Audit report {label} ({iso_utc(report.since_ms)[:10]} → {iso_utc(report.until_ms)[:10]} UTC)",
-             summary_line(report) + "."]
+    lines = [
+        f"📊 Audit report {label} ({iso_utc(report.since_ms)[:10]} → {iso_utc(report.until_ms)[:10]} UTC)",
+        summary_line(report) + ".",
+    ]
     if names:
         lines.append(f"Most active: {names}")
     if file_name:
@@ -101,8 +103,16 @@ def _clean(text: str, limit: int = 40) -> str:
 
 
 class ReportScheduler:
-    def __init__(self, store: Any, schedule: ReportSchedule, *, guild_ids: Sequence[int] = (),
-                 post: Post | None = None, clock: Callable[[], int] | None = None, tick_s: float = TICK_S) -> None:
+    def __init__(
+        self,
+        store: Any,
+        schedule: ReportSchedule,
+        *,
+        guild_ids: Sequence[int] = (),
+        post: Post | None = None,
+        clock: Callable[[], int] | None = None,
+        tick_s: float = TICK_S,
+    ) -> None:
         self.store = store
         self.schedule = schedule
         self.guild_ids = tuple(guild_ids)
@@ -143,14 +153,24 @@ class ReportScheduler:
                 await self.store.set_setting(self._key("posted"), str(end))
                 done.append("posted")
             else:
-                log.warning("report %s not posted to channel %s: %s (retrying)", label, self.schedule.channel,
-                            result.error or result.status)
+                log.warning(
+                    "report %s not posted to channel %s: %s (retrying)",
+                    label,
+                    self.schedule.channel,
+                    result.error or result.status,
+                )
                 done.append(f"post failed: {result.error or result.status}")
         return done
 
     async def _compute(self, start: int, end: int) -> Report:
-        return await compute(self.store.reader, since_ms=start, until_ms=end, name_of=self.store.name_of,
-                             guild_ids=self.guild_ids, now_ms=self.clock())
+        return await compute(
+            self.store.reader,
+            since_ms=start,
+            until_ms=end,
+            name_of=self.store.name_of,
+            guild_ids=self.guild_ids,
+            now_ms=self.clock(),
+        )
 
     def start(self, on_done: Callable[[list[str]], None] | None = None) -> None:
         async def run() -> None:

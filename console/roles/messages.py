@@ -29,8 +29,10 @@ HEADLINE = {
 def audit_message(change: RoleChange) -> str:
     """``<@member> (id) · Grant <@&role>`` with the *observed* time as a Discord timestamp."""
     action = f"{'Grant' if change.op == 'grant' else 'Revoke'} <@&{change.role_id}>"
-    lines = [HEADLINE.get(change.state, "{action}").format(action=action),
-             f"Member: <@{change.member_id}> ({change.member_id})"]
+    lines = [
+        HEADLINE.get(change.state, "{action}").format(action=action),
+        f"Member: <@{change.member_id}> ({change.member_id})",
+    ]
     if change.observed_at is not None:
         lines.append(f"Observed: <t:{change.observed_at // 1000}:F>")
     lines.append(f"Reason: {discord_line(change.reason, 900) if change.reason else 'none given'}")
@@ -90,8 +92,9 @@ class MessagePoster:
     async def _post(self, change: RoleChange, now: float) -> None:
         channel = await self.store.setting(audit_channel_key(change.guild_id))
         if channel is None:
-            await self.store.record_role_change(change.with_(message_state="failed",
-                                                             message_error="no audit channel is set"))
+            await self.store.record_role_change(
+                change.with_(message_state="failed", message_error="no audit channel is set")
+            )
             self._backoff[change.id] = now + self.cap_s
             return
         result, message_id = await self.api.post_message(int(channel), audit_message(change))
@@ -99,11 +102,11 @@ class MessagePoster:
         if result.ok:
             self._backoff.pop(change.id, None)
             self._tries.pop(change.id, None)
-            await self.store.record_role_change(latest.with_(message_state="posted", message_id=message_id,
-                                                             message_error=None))
+            await self.store.record_role_change(
+                latest.with_(message_state="posted", message_id=message_id, message_error=None)
+            )
             return
         tries = self._tries[change.id] = self._tries.get(change.id, 0) + 1
         self._backoff[change.id] = now + min(self.cap_s, self.retry_s * 2 ** (tries - 1))
         log.warning("audit message for role change %s not posted: %s", change.id, describe_error(result))
-        await self.store.record_role_change(latest.with_(message_state="failed",
-                                                         message_error=describe_error(result)))
+        await self.store.record_role_change(latest.with_(message_state="failed", message_error=describe_error(result)))

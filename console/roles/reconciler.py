@@ -73,7 +73,7 @@ def audit_reason(change: RoleChange) -> str:
 def describe_error(result: ApiResult) -> str:
     known = {
         (403, 50013): "403 Missing Permissions: the role is at or above the bot's highest role, or the bot "
-                      "lacks MANAGE_ROLES",
+        "lacks MANAGE_ROLES",
         (404, 10007): "404 Unknown Member: the member left the guild",
         (404, 10011): "404 Unknown Role: the role no longer exists",
     }
@@ -138,11 +138,31 @@ class Reconciler:
 
     # -- requests -------------------------------------------------------------------------------
 
-    async def submit(self, guild_id: int, member_id: int, role_id: int, op: str, *, reason: str | None,
-                     requested_by: int | None, source: str, decision_id: int | None) -> RoleChange:
+    async def submit(
+        self,
+        guild_id: int,
+        member_id: int,
+        role_id: int,
+        op: str,
+        *,
+        reason: str | None,
+        requested_by: int | None,
+        source: str,
+        decision_id: int | None,
+    ) -> RoleChange:
         """Commit the intent, then let the worker act on it. The caller has checked the policy."""
-        change = new_change(self.store, guild_id, member_id, role_id, op, reason=reason, requested_by=requested_by,
-                            source=source, decision_id=decision_id, deadline_s=self.schedule.deadline_s)
+        change = new_change(
+            self.store,
+            guild_id,
+            member_id,
+            role_id,
+            op,
+            reason=reason,
+            requested_by=requested_by,
+            source=source,
+            decision_id=decision_id,
+            deadline_s=self.schedule.deadline_s,
+        )
         await self.store.record_role_change(change)
         self._pending[change.id] = change
         self._wake.set()
@@ -208,8 +228,7 @@ class Reconciler:
         for change in found:
             if change.id not in self._pending and change.id not in self._finished:
                 # Due now: if an attempt was made before, the first look is a member fetch.
-                self._pending[change.id] = change.with_(next_attempt_at=min(change.next_attempt_at or 0,
-                                                                            self._now()))
+                self._pending[change.id] = change.with_(next_attempt_at=min(change.next_attempt_at or 0, self._now()))
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -287,8 +306,9 @@ class Reconciler:
                     await self._finish(change, "confirmed", observed_at=self._now())
                     return
             else:
-                await self._attempt(change, result.status, result.latency_ms, "member fetch failed",
-                                    describe_error(result))
+                await self._attempt(
+                    change, result.status, result.latency_ms, "member fetch failed", describe_error(result)
+                )
                 if result.status == 404:
                     await self._finish(change, "failed", error=describe_error(result))
                     return
@@ -307,16 +327,19 @@ class Reconciler:
             await self._finish(change.with_(attempts=attempts), "failed", error=describe_error(result))
             return
         else:
-            await self._attempt(change, result.status, result.latency_ms, f"{verb} not accepted",
-                                describe_error(result))
-            delay = result.retry_after_s if result.retry_after_s is not None else self.schedule.delay_s(
-                attempts, self._rng)
+            await self._attempt(
+                change, result.status, result.latency_ms, f"{verb} not accepted", describe_error(result)
+            )
+            delay = (
+                result.retry_after_s if result.retry_after_s is not None else self.schedule.delay_s(attempts, self._rng)
+            )
         now = self._now()
         due = now + int(delay * 1000)
         if change.deadline_at is not None:
             due = min(due, change.deadline_at)
-        updated = change.with_(attempts=attempts, next_attempt_at=due, updated_at=now,
-                               error=None if result.ok else describe_error(result))
+        updated = change.with_(
+            attempts=attempts, next_attempt_at=due, updated_at=now, error=None if result.ok else describe_error(result)
+        )
         await self.store.record_role_change(updated)
         if change.id in self._pending:
             current = self._pending[change.id]
@@ -333,8 +356,9 @@ class Reconciler:
         reason = self.store.write_failure
         self._set_paused(reason)
         try:
-            await self._attempt(change, None, 0, "not called: role changes paused, the store could not be written",
-                                reason)
+            await self._attempt(
+                change, None, 0, "not called: role changes paused, the store could not be written", reason
+            )
         except StoreError:
             current = self._pending.get(change.id)
             if current is not None:
@@ -358,15 +382,17 @@ class Reconciler:
     def _present(change: RoleChange) -> str:
         return "present" if change.op == "grant" else "absent"
 
-    async def _attempt(self, change: RoleChange, status: int | None, latency_ms: int, observed: str,
-                       error: str | None = None) -> None:
+    async def _attempt(
+        self, change: RoleChange, status: int | None, latency_ms: int, observed: str, error: str | None = None
+    ) -> None:
         await self.store.record_attempt(Attempt(0, change.id, self._now(), status, latency_ms, observed, error))
 
     async def _finish(self, change: RoleChange, state: str, **fields: Any) -> None:
         now = self._now()
         channel = await self.store.setting(audit_channel_key(change.guild_id))
-        final = change.with_(state=state, updated_at=now, next_attempt_at=None,
-                             message_state="pending" if channel else None, **fields)
+        final = change.with_(
+            state=state, updated_at=now, next_attempt_at=None, message_state="pending" if channel else None, **fields
+        )
         await self.store.record_role_change(final)
         self._pending.pop(change.id, None)
         self._finished.add(change.id)
@@ -382,12 +408,19 @@ class Reconciler:
     async def _reverted(self, change: RoleChange, seen_ms: int) -> None:
         """Someone undid a confirmed change: record it, then find the audit entry that did it."""
         latest = await self.store.role_change(change.id) or change
-        await self._attempt(latest, None, 0, f"GUILD_MEMBER_UPDATE: role {'absent' if change.op == 'grant' else 'present'}"
-                                             " again after confirmation")
+        await self._attempt(
+            latest,
+            None,
+            0,
+            f"GUILD_MEMBER_UPDATE: role {'absent' if change.op == 'grant' else 'present'} again after confirmation",
+        )
         channel = await self.store.setting(audit_channel_key(change.guild_id))
-        reverted = latest.with_(state="reverted", updated_at=seen_ms,
-                                error="undone by someone else after it was applied",
-                                message_state="pending" if channel else None)
+        reverted = latest.with_(
+            state="reverted",
+            updated_at=seen_ms,
+            error="undone by someone else after it was applied",
+            message_state="pending" if channel else None,
+        )
         await self.store.record_role_change(reverted)
         if self._on_final is not None:
             self._on_final(reverted)
@@ -409,8 +442,9 @@ class Reconciler:
             if self.bot_id is not None and parse_id(raw.get("user_id")) == self.bot_id:
                 continue  # our own change, not the undo
             for ch in raw.get("changes") or ():
-                if ch.get("key") == key and any(parse_id(r.get("id")) == change.role_id
-                                                for r in ch.get("new_value") or () if isinstance(r, Mapping)):
+                if ch.get("key") == key and any(
+                    parse_id(r.get("id")) == change.role_id for r in ch.get("new_value") or () if isinstance(r, Mapping)
+                ):
                     return entry.id
         return None
 
@@ -425,18 +459,44 @@ class Reconciler:
         task.add_done_callback(self._tasks.discard)
 
 
-def new_change(store: Store, guild_id: int, member_id: int, role_id: int, op: str, *, reason: str | None,
-               requested_by: int | None, source: str, decision_id: int | None, deadline_s: float) -> RoleChange:
+def new_change(
+    store: Store,
+    guild_id: int,
+    member_id: int,
+    role_id: int,
+    op: str,
+    *,
+    reason: str | None,
+    requested_by: int | None,
+    source: str,
+    decision_id: int | None,
+    deadline_s: float,
+) -> RoleChange:
     """A pending change, due now (to be committed before any call is made)."""
     if op not in ("grant", "revoke"):
         raise ValueError("op must be grant or revoke")
     now = store.now_ms()
     return RoleChange(
-        id=store.ids.make(now), guild_id=guild_id, member_id=member_id, role_id=role_id, op=op,
-        reason=(reason or "")[:REASON_MAX] or None, requested_by=requested_by, source=source,
-        decision_id=decision_id, state="pending", created_at=now, updated_at=now, next_attempt_at=now,
-        deadline_at=now + int(deadline_s * 1000), attempts=0, observed_at=None, error=None,
-        linked_entry_id=None, message_id=None, cancelled_by=None,
+        id=store.ids.make(now),
+        guild_id=guild_id,
+        member_id=member_id,
+        role_id=role_id,
+        op=op,
+        reason=(reason or "")[:REASON_MAX] or None,
+        requested_by=requested_by,
+        source=source,
+        decision_id=decision_id,
+        state="pending",
+        created_at=now,
+        updated_at=now,
+        next_attempt_at=now,
+        deadline_at=now + int(deadline_s * 1000),
+        attempts=0,
+        observed_at=None,
+        error=None,
+        linked_entry_id=None,
+        message_id=None,
+        cancelled_by=None,
     )
 
 

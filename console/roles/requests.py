@@ -24,18 +24,27 @@ class RoleRequests:
         self.gatekeeper = gatekeeper
         self.reconciler = reconciler
 
-    async def request(self, guild_id: int, actor_id: int, member_id: int, role_id: int, op: str, *,
-                      reason: str | None, source: str) -> Requested:
+    async def request(
+        self, guild_id: int, actor_id: int, member_id: int, role_id: int, op: str, *, reason: str | None, source: str
+    ) -> Requested:
         """Raises GateError when the question cannot be answered (no guild state, unknown actor)."""
         if op not in CAPABILITY:
             raise ValueError("op must be grant or revoke")
         if reason is not None and len(reason) > REASON_MAX:
             raise ValueError(f"the reason is longer than {REASON_MAX} characters")
         checked = await self.gatekeeper.check(
-            guild_id, Request(actor_id, CAPABILITY[op], "role", role_id, None, role_id), source)
+            guild_id, Request(actor_id, CAPABILITY[op], "role", role_id, None, role_id), source
+        )
         if not checked.allowed:
             return Requested(checked, None)
-        change = await self.reconciler.submit(guild_id, member_id, role_id, op, reason=reason,
-                                              requested_by=actor_id, source=source,
-                                              decision_id=checked.decision.id)
+        change = await self.reconciler.submit(
+            guild_id,
+            member_id,
+            role_id,
+            op,
+            reason=reason,
+            requested_by=actor_id,
+            source=source,
+            decision_id=checked.decision.id,
+        )
         return Requested(checked, change)

@@ -159,9 +159,7 @@ def command_problems(body: Any) -> JSON:
     problems: JSON = {}
     ctype = body.get("type", CHAT_INPUT)
     if ctype not in COMMAND_TYPES:
-        problems["type"] = _problem(
-            "BASE_TYPE_CHOICES", f"Value must be one of {sorted(COMMAND_TYPES)}."
-        )
+        problems["type"] = _problem("BASE_TYPE_CHOICES", f"Value must be one of {sorted(COMMAND_TYPES)}.")
     if (p := _name_problem(body.get("name"), lowercase=ctype == CHAT_INPUT)) is not None:
         problems["name"] = p
     if ctype == CHAT_INPUT:
@@ -223,9 +221,7 @@ class CommandRegistry:
         return list(self.commands.values())
 
     def by_name(self, name: str, ctype: int = CHAT_INPUT) -> JSON | None:
-        return next(
-            (c for c in self.commands.values() if c["name"] == name and c["type"] == ctype), None
-        )
+        return next((c for c in self.commands.values() if c["name"] == name and c["type"] == ctype), None)
 
     def _build(self, body: JSON, cid: int, previous: JSON | None) -> JSON:
         ctype = body.get("type", CHAT_INPUT)
@@ -233,9 +229,7 @@ class CommandRegistry:
             "id": str(cid),
             "application_id": str(self._guild.application_id),
             "version": "",
-            "default_member_permissions": _permissions_string(
-                body.get("default_member_permissions")
-            ),
+            "default_member_permissions": _permissions_string(body.get("default_member_permissions")),
             "type": ctype,
             "name": body["name"],
             "name_localizations": body.get("name_localizations") or None,
@@ -265,9 +259,7 @@ class CommandRegistry:
         if not isinstance(bodies, list):
             raise CommandError(_problem("LIST_TYPE_CONVERT", "Only iterables may be used"))
         if len(bodies) > MAX_COMMANDS:
-            raise CommandError(
-                _problem("BASE_TYPE_MAX_LENGTH", f"Must be {MAX_COMMANDS} or fewer in length.")
-            )
+            raise CommandError(_problem("BASE_TYPE_MAX_LENGTH", f"Must be {MAX_COMMANDS} or fewer in length."))
         problems: JSON = {}
         seen: set[tuple[Any, Any]] = set()
         for i, body in enumerate(bodies):

@@ -23,18 +23,29 @@ GRANTS = [
 
 def demo_policy_text(sim: SimServer) -> str:
     g = sim.guild
-    lines = ["# Written by `audit-console demo` for the simulated guild.", "admin_bypass = true", "",
-             "[break_glass]", "max_minutes = 15", ""]
+    lines = [
+        "# Written by `audit-console demo` for the simulated guild.",
+        "admin_bypass = true",
+        "",
+        "[break_glass]",
+        "max_minutes = 15",
+        "",
+    ]
     for role, capability, effect, priority in GRANTS:
-        lines += ["[[grants]]", f'role = "{g.role_id(role)}"  # {role}', f'capability = "{capability}"',
-                  f'effect = "{effect}"', f"priority = {priority}", ""]
+        lines += [
+            "[[grants]]",
+            f'role = "{g.role_id(role)}"  # {role}',
+            f'capability = "{capability}"',
+            f'effect = "{effect}"',
+            f"priority = {priority}",
+            "",
+        ]
     return "\n".join(lines)
 
 
 def demo_operator(sim: SimServer) -> int:
     moderators = sim.guild.role_id("Moderators")
-    return next(u for u in sim.guild.staff_ids()
-                if moderators in [int(r) for r in sim.guild.member_object(u)["roles"]])
+    return next(u for u in sim.guild.staff_ids() if moderators in [int(r) for r in sim.guild.member_object(u)["roles"]])
 
 
 def write_demo_policy(sim: SimServer, path: Path) -> tuple[Path, int]:

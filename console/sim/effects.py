@@ -36,9 +36,7 @@ def apply_entry(guild: SimGuild, entry: dict[str, Any]) -> list[Dispatch]:  # no
             if target in guild.users:
                 out.append(("GUILD_BAN_ADD", {"guild_id": gid, "user": guild.user_object(target)}))
         if guild.remove_member(target):
-            out.append(
-                ("GUILD_MEMBER_REMOVE", {"guild_id": gid, "user": guild.user_object(target)})
-            )
+            out.append(("GUILD_MEMBER_REMOVE", {"guild_id": gid, "user": guild.user_object(target)}))
     elif at == 23 and target is not None:
         guild.bans.pop(target, None)
         if target in guild.users:

@@ -82,9 +82,7 @@ class Session:
 class Connection:
     """One websocket: an ordered writer (a shared zlib stream needs strict ordering)."""
 
-    def __init__(
-        self, ws: web.WebSocketResponse, compress: str | None, path: str, transport: Any = None
-    ) -> None:
+    def __init__(self, ws: web.WebSocketResponse, compress: str | None, path: str, transport: Any = None) -> None:
         self.ws = ws
         self.path = path
         self.transport = transport
@@ -105,9 +103,7 @@ class Connection:
                 return
             try:
                 if self._zlib is not None:
-                    await self.ws.send_bytes(
-                        self._zlib.compress(frame) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
-                    )
+                    await self.ws.send_bytes(self._zlib.compress(frame) + self._zlib.flush(zlib.Z_SYNC_FLUSH))
                 else:
                     await self.ws.send_str(frame.decode(errors="replace"))
             except (ConnectionError, RuntimeError) as exc:  # peer went away mid-send
@@ -196,9 +192,7 @@ class Gateway:
                 continue
             await asyncio.sleep(interval * self._rng.uniform(0.5, 1.5))
             if self.knobs.gateway_drop_interval_s and self.connections_open:
-                log.info(
-                    "chaos: dropping %d gateway connection(s) with 4000", len(self.connections_open)
-                )
+                log.info("chaos: dropping %d gateway connection(s) with 4000", len(self.connections_open))
                 await self.disconnect_all(4000)
 
     # ------------------------------------------------------------------ state for tests
@@ -237,9 +231,7 @@ class Gateway:
 
     async def disconnect_all(self, code: int = 4000) -> None:
         """Close every connection with ``code`` (4000/4009 → hikari reconnects and resumes)."""
-        await asyncio.gather(
-            *(c.close(code, "sim disconnect") for c in list(self.connections_open))
-        )
+        await asyncio.gather(*(c.close(code, "sim disconnect") for c in list(self.connections_open)))
 
     def reset_all(self) -> int:
         """Reset every connection at the TCP level (RST, no close frame): the client sees
@@ -273,9 +265,7 @@ class Gateway:
         replacement characters (a text frame cannot carry invalid UTF-8)."""
         self.dispatch(name, {}, d=d)
 
-    def dispatch(
-        self, name: str, data: JSON, *, only: Session | None = None, d: bytes | None = None
-    ) -> None:
+    def dispatch(self, name: str, data: JSON, *, only: Session | None = None, d: bytes | None = None) -> None:
         """Send a dispatch to every session that wants it (buffered for detached sessions)."""
         now = time.monotonic()
         for session in list(self.sessions.values()) if only is None else [only]:
@@ -307,9 +297,7 @@ class Gateway:
         # compress=False: Discord does not negotiate permessage-deflate; zlib-stream is in-band.
         ws = web.WebSocketResponse(compress=False, max_msg_size=1 << 20, timeout=2.0)
         await ws.prepare(request)
-        conn = Connection(
-            ws, compress if compress == "zlib-stream" else None, request.path, request.transport
-        )
+        conn = Connection(ws, compress if compress == "zlib-stream" else None, request.path, request.transport)
         self.connections += 1
         self.connection_paths.append(request.path)
         self.connections_open.add(conn)
@@ -465,11 +453,7 @@ class Gateway:
         query = str(d.get("query") or "").lower()
         limit = int(d.get("limit") or 0)
         uids = [int(u) for u in wanted] if wanted else list(g.members)
-        found = [
-            u
-            for u in uids
-            if u in g.members and (not query or g.users[u]["username"].startswith(query))
-        ]
+        found = [u for u in uids if u in g.members and (not query or g.users[u]["username"].startswith(query))]
         if limit:
             found = found[:limit]
         data: JSON = {

@@ -231,9 +231,7 @@ class SimGuild:
         # The simulator's own bot user and application (the token encodes this id).
         self.bot_id = self.ids.make(created_ms + rng.randint(1, 300) * DAY_MS, past=True)
         self.application_id = self.bot_id
-        self.users[self.bot_id] = self._user(
-            self.bot_id, "audit-console", "Audit Console", bot=True
-        )
+        self.users[self.bot_id] = self._user(self.bot_id, "audit-console", "Audit Console", bot=True)
         self.carl_id = self.ids.make(created_ms + rng.randint(1, 30) * DAY_MS, past=True)
         self.users[self.carl_id] = self._user(self.carl_id, "carl-bot", "Carl-bot", bot=True)
 
@@ -331,9 +329,7 @@ class SimGuild:
         def ow(target: int, kind: int, allow: int, deny: int) -> JSON:
             return {"id": str(target), "type": kind, "allow": str(allow), "deny": str(deny)}
 
-        def mk(
-            name: str, ctype: int, parent: int | None, overwrites: list[JSON], **extra: Any
-        ) -> int:
+        def mk(name: str, ctype: int, parent: int | None, overwrites: list[JSON], **extra: Any) -> int:
             cid = self.ids.make(created_ms + rng.randint(0, 100) * DAY_MS, past=True)
             channel: JSON = {
                 "id": str(cid),
@@ -430,12 +426,8 @@ class SimGuild:
             )
         self.owner_id = next(iter(self.members))  # the first Admin founded the server
         # Bots join as members with their managed roles.
-        self.members[self.carl_id] = self._member_state(
-            self.carl_id, created_ms + DAY_MS, [r("Carl-bot")], None
-        )
-        self.members[self.bot_id] = self._member_state(
-            self.bot_id, now_ms - 30 * DAY_MS, [r("Audit Console")], None
-        )
+        self.members[self.carl_id] = self._member_state(self.carl_id, created_ms + DAY_MS, [r("Carl-bot")], None)
+        self.members[self.bot_id] = self._member_state(self.bot_id, now_ms - 30 * DAY_MS, [r("Audit Console")], None)
 
     def _member_state(
         self,
@@ -467,9 +459,7 @@ class SimGuild:
     def add_new_member(self, rng: random.Random, now_ms: int) -> int:
         """A newcomer joins (keeps a long-running driver from emptying the guild)."""
         uid = self.ids.make(now_ms - rng.randint(1, 900) * DAY_MS, past=True)
-        self.users[uid] = self._user(
-            uid, self._username(rng), self._display(rng) if rng.random() < 0.7 else None
-        )
+        self.users[uid] = self._user(uid, self._username(rng), self._display(rng) if rng.random() < 0.7 else None)
         self.members[uid] = self._member_state(uid, now_ms, [self.role_id("Members")], None)
         return uid
 
@@ -498,17 +488,13 @@ class SimGuild:
         """Human members holding a staff role: the moderators who act in the audit log."""
         staff = {rid for rid, kind in self.role_kinds.items() if kind == "staff"}
         return [
-            uid
-            for uid, m in self.members.items()
-            if not self.users[uid].get("bot") and staff.intersection(m["roles"])
+            uid for uid, m in self.members.items() if not self.users[uid].get("bot") and staff.intersection(m["roles"])
         ]
 
     def regular_ids(self) -> list[int]:
         staff = set(self.staff_ids())
         return [
-            uid
-            for uid in self.members
-            if uid not in staff and not self.users[uid].get("bot") and uid != self.owner_id
+            uid for uid in self.members if uid not in staff and not self.users[uid].get("bot") and uid != self.owner_id
         ]
 
     def assignable_role_ids(self, actor: int | None = None) -> list[int]:
@@ -550,9 +536,7 @@ class SimGuild:
         base = self.base_permissions(uid)
         if base & _ADMINISTRATOR:  # owner and administrators: overwrites and timeouts don't apply
             return base
-        overwrites = {
-            int(o["id"]): o for o in self.channels.get(cid, {}).get("permission_overwrites", [])
-        }
+        overwrites = {int(o["id"]): o for o in self.channels.get(cid, {}).get("permission_overwrites", [])}
 
         def apply(value: int, allow: int, deny: int) -> int:
             return (value & ~deny) | allow
@@ -633,9 +617,7 @@ class SimGuild:
         return obj
 
     def role_objects(self) -> list[JSON]:
-        return sorted(
-            (dict(r) for r in self.roles.values()), key=lambda r: (r["position"], int(r["id"]))
-        )
+        return sorted((dict(r) for r in self.roles.values()), key=lambda r: (r["position"], int(r["id"])))
 
     def channel_objects(self) -> list[JSON]:
         return [dict(c) for c in self.channels.values()]
@@ -645,9 +627,7 @@ class SimGuild:
         system, rules = self.core_channels.get("general"), self.core_channels.get("rules")
         afk, modlog = self.core_channels.get("AFK"), self.core_channels.get("mod-log")
         # A deleted channel is no longer the guild's system/rules/afk channel.
-        system, rules, afk, modlog = (
-            c if c in self.channels else None for c in (system, rules, afk, modlog)
-        )
+        system, rules, afk, modlog = (c if c in self.channels else None for c in (system, rules, afk, modlog))
         return {
             "id": str(self.guild_id),
             "name": self.name,

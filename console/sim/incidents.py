@@ -43,9 +43,21 @@ def _with_role(sim: SimServer, role: str) -> list[int]:
 
 
 def _grant_options(member: int, role: int, reason: str) -> list[dict[str, Any]]:
-    return [{"name": "role", "options": [{"name": "grant", "options": [
-        {"name": "member", "value": str(member)}, {"name": "role", "value": str(role)},
-        {"name": "reason", "value": reason}]}]}]
+    return [
+        {
+            "name": "role",
+            "options": [
+                {
+                    "name": "grant",
+                    "options": [
+                        {"name": "member", "value": str(member)},
+                        {"name": "role", "value": str(role)},
+                        {"name": "reason", "value": reason},
+                    ],
+                }
+            ],
+        }
+    ]
 
 
 async def _command(sim: SimServer, played: Played, member: int, options: list[dict[str, Any]]) -> None:
@@ -58,12 +70,23 @@ def raid_actors(sim: SimServer) -> dict[str, int]:
     """Who does what in the raid: two moderators ban and kick, an admin breaks the glass, a
     helper keeps trying to grant roles, a moderator leans on an override."""
     mods = _with_role(sim, "Moderators")
-    return {"mod_a": mods[0], "mod_b": mods[-1] if len(mods) > 1 else mods[0],
-            "admin": _with_role(sim, "Admin")[0], "helper": _with_role(sim, "Helpers")[0]}
+    return {
+        "mod_a": mods[0],
+        "mod_b": mods[-1] if len(mods) > 1 else mods[0],
+        "admin": _with_role(sim, "Admin")[0],
+        "helper": _with_role(sim, "Helpers")[0],
+    }
 
 
-async def raid(sim: SimServer, *, bans: int = 9, kicks: int = 4, spacing_s: float = 0.05,
-               denials: int = 5, override_grants: int = 3) -> Played:
+async def raid(
+    sim: SimServer,
+    *,
+    bans: int = 9,
+    kicks: int = 4,
+    spacing_s: float = 0.05,
+    denials: int = 5,
+    override_grants: int = 3,
+) -> Played:
     """A raid and its clean-up gone wrong, within a few seconds:
 
     - ``bans`` bans and ``kicks`` kicks by two moderators,
@@ -85,22 +108,47 @@ async def raid(sim: SimServer, *, bans: int = 9, kicks: int = 4, spacing_s: floa
     staff_roles = {int(r) for u in g.staff_ids() for r in g.member_object(u)["roles"]}
     role = next(r for r in g.roles if r != g.guild_id and r not in staff_roles)
     old = int(g.roles[role]["permissions"])
-    played.add("admin", sim.emit({"action_type": 31, "user_id": str(who["mod_b"]), "target_id": str(role),
-                                  "changes": [{"key": "permissions", "old_value": str(old),
-                                               "new_value": str(old | _bit("ADMINISTRATOR"))}]}))
+    played.add(
+        "admin",
+        sim.emit(
+            {
+                "action_type": 31,
+                "user_id": str(who["mod_b"]),
+                "target_id": str(role),
+                "changes": [
+                    {"key": "permissions", "old_value": str(old), "new_value": str(old | _bit("ADMINISTRATOR"))}
+                ],
+            }
+        ),
+    )
     channel = g.core_channels["general"]
     verified = g.role_id("Verified")
-    played.add("overwrite", sim.emit({
-        "action_type": 13, "user_id": str(who["mod_b"]), "target_id": str(channel),
-        "options": {"id": str(verified), "type": "0", "role_name": g.roles[verified]["name"]},
-        "changes": [{"key": "id", "new_value": str(verified)}, {"key": "type", "new_value": 0},
+    played.add(
+        "overwrite",
+        sim.emit(
+            {
+                "action_type": 13,
+                "user_id": str(who["mod_b"]),
+                "target_id": str(channel),
+                "options": {"id": str(verified), "type": "0", "role_name": g.roles[verified]["name"]},
+                "changes": [
+                    {"key": "id", "new_value": str(verified)},
+                    {"key": "type", "new_value": 0},
                     {"key": "allow", "new_value": str(_bit("MANAGE_ROLES") | _bit("VIEW_CHANNEL"))},
-                    {"key": "deny", "new_value": "0"}]}))
+                    {"key": "deny", "new_value": "0"},
+                ],
+            }
+        ),
+    )
     if sim.commands.by_name("audit") is None:
         return played
     targets = [u for u in g.regular_ids() if verified not in [int(r) for r in g.member_object(u)["roles"]]]
-    await _command(sim, played, who["admin"], [{"name": "break-glass", "options": [
-        {"name": "state", "value": "on"}, {"name": "minutes", "value": 10}]}])
+    await _command(
+        sim,
+        played,
+        who["admin"],
+        [{"name": "break-glass", "options": [{"name": "state", "value": "on"}, {"name": "minutes", "value": 10}]}],
+    )
     await _command(sim, played, who["admin"], _grant_options(targets[0], verified, "raid: emergency verify"))
     for _ in range(denials):
         await _command(sim, played, who["helper"], _grant_options(targets[1], verified, "let me in"))
@@ -128,8 +176,9 @@ async def quiet(sim: SimServer, *, duration_s: float, rate_per_s: float = 3.0) -
     if sim.commands.by_name("audit") is not None:
         who = raid_actors(sim)
         verified = sim.guild.role_id("Verified")
-        member = next(u for u in sim.guild.regular_ids()
-                      if verified not in [int(r) for r in sim.guild.member_object(u)["roles"]])
+        member = next(
+            u for u in sim.guild.regular_ids() if verified not in [int(r) for r in sim.guild.member_object(u)["roles"]]
+        )
         await _command(sim, played, who["mod_a"], _grant_options(member, verified, "passed verification"))
         await _command(sim, played, who["helper"], _grant_options(member, verified, "can I?"))
     return played

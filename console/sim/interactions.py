@@ -204,9 +204,7 @@ def check_options(g: SimGuild, schema: list[JSON], given: list[JSON], where: str
         if otype != spec["type"]:
             raise ValueError(f"{where} {name}: type {otype}, registered as {spec['type']}")
         if otype in (SUB_COMMAND, SUB_COMMAND_GROUP):
-            inner = check_options(
-                g, spec.get("options") or [], option.get("options") or [], f"{where} {name}"
-            )
+            inner = check_options(g, spec.get("options") or [], option.get("options") or [], f"{where} {name}")
             out.append({"name": name, "type": otype, "options": inner})
         else:
             value = _coerce_value(g, spec, option.get("value"), f"{where} {name}")

@@ -42,9 +42,7 @@ UNLIMITED = f"{API}/interactions/"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def json_response(
-    body: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
         body=json.dumps(body, ensure_ascii=False).encode(),
         status=status,
@@ -53,9 +51,7 @@ def json_response(
     )
 
 
-def error(
-    status: int, code: int, message: str, errors: dict[str, Any] | None = None
-) -> web.Response:
+def error(status: int, code: int, message: str, errors: dict[str, Any] | None = None) -> web.Response:
     body: dict[str, Any] = {"message": message, "code": code}
     if errors is not None:
         body["errors"] = errors
@@ -63,9 +59,7 @@ def error(
 
 
 def form_error(field: str, code: str, message: str) -> web.Response:
-    return error(
-        400, 50035, "Invalid Form Body", {field: {"_errors": [{"code": code, "message": message}]}}
-    )
+    return error(400, 50035, "Invalid Form Body", {field: {"_errors": [{"code": code, "message": message}]}})
 
 
 class _Buckets:
@@ -159,9 +153,7 @@ class RestApi:
         template = resource.canonical if resource is not None else request.path
         bucket = f"{request.method}:{template}:{major}"
         bucket_hash = f"{zlib.crc32(f'{request.method} {template}'.encode()):08x}"
-        remaining, reset_after = self._buckets.hit(
-            bucket, knobs.bucket_limit, knobs.bucket_window_s
-        )
+        remaining, reset_after = self._buckets.hit(bucket, knobs.bucket_limit, knobs.bucket_window_s)
 
         forced = knobs.rate_limit_every and self.requests % knobs.rate_limit_every == 0
         if forced or remaining < 0:
@@ -281,9 +273,7 @@ class RestApi:
             return err
         obj = self.sim.guild.guild_object()
         if request.query.get("with_counts") == "true":
-            obj.update(
-                approximate_member_count=len(self.sim.guild.members), approximate_presence_count=0
-            )
+            obj.update(approximate_member_count=len(self.sim.guild.members), approximate_presence_count=0)
         return json_response(obj)
 
     async def get_roles(self, request: web.Request) -> web.Response:
@@ -300,9 +290,7 @@ class RestApi:
         except ValueError:
             return form_error("limit", "NUMBER_TYPE_COERCE", "Value is not int.")
         if not 1 <= limit <= 1000:
-            return form_error(
-                "limit", "NUMBER_TYPE_MAX", "int value should be between 1 and 1000."
-            )
+            return form_error("limit", "NUMBER_TYPE_MAX", "int value should be between 1 and 1000.")
         after = self._snowflake(request.query.get("after")) or 0
         uids = sorted(u for u in self.sim.guild.members if u > after)[:limit]
         return json_response([self.sim.guild.member_object(u) for u in uids])
@@ -423,9 +411,7 @@ class RestApi:
             return error(400, 50109, "The request body contains invalid JSON.")
         if (err := message_body_error(body)) is not None:
             return err
-        message = message_object(
-            self.sim, channel_id=cid, body=body, author=g.user_object(g.bot_id)
-        )
+        message = message_object(self.sim, channel_id=cid, body=body, author=g.user_object(g.bot_id))
         g.messages.append(message)
         g.channels[cid]["last_message_id"] = message["id"]
         return json_response(message)

@@ -22,9 +22,7 @@ Entry = dict[str, Any]
 FUTURE_ACTION_TYPE = 250
 
 #: Entries hikari 2.7.0 cannot deserialise (options on a type without an options converter).
-HIKARI_DROPPED: frozenset[int] = frozenset(
-    {83, 84, 85, 121, 143, 144, 145, 146, FUTURE_ACTION_TYPE}
-)
+HIKARI_DROPPED: frozenset[int] = frozenset({83, 84, 85, 121, 143, 144, 145, 146, FUTURE_ACTION_TYPE})
 
 _REASONS: tuple[str, ...] = (
     "spam",
@@ -360,16 +358,8 @@ def _build(c: _Ctx, at: int, *, integration: bool = False) -> Entry:  # noqa: C9
             ]
         elif roll < 0.9:
             old_nick = current.get("nick")
-            new_nick = (
-                None
-                if old_nick and rng.random() < 0.5
-                else rng.choice(["Moderated Nickname", "user", "💤"])
-            )
-            changes = (
-                [_chg("nick", new_nick, old_nick)]
-                if (new_nick or old_nick)
-                else [_chg("nick", "user")]
-            )
+            new_nick = None if old_nick and rng.random() < 0.5 else rng.choice(["Moderated Nickname", "user", "💤"])
+            changes = [_chg("nick", new_nick, old_nick)] if (new_nick or old_nick) else [_chg("nick", "user")]
         else:
             changes = [_chg(rng.choice(["mute", "deaf"]), True, False)]
     elif at == 25:
@@ -397,9 +387,7 @@ def _build(c: _Ctx, at: int, *, integration: bool = False) -> Entry:  # noqa: C9
         target, actor = c.sid(), g.owner_id
     elif at in (30, 31, 32):
         admin = g.role_id("Admin")
-        actor = rng.choice(
-            [uid for uid in g.staff_ids() if admin in g.members[uid]["roles"]] or [g.owner_id]
-        )
+        actor = rng.choice([uid for uid in g.staff_ids() if admin in g.members[uid]["roles"]] or [g.owner_id])
         if at == 30:
             target = c.sid()
             color = rng.choice([0, 0x1ABC9C, 0xE91E63, 0xF1C40F])
@@ -420,11 +408,7 @@ def _build(c: _Ctx, at: int, *, integration: bool = False) -> Entry:  # noqa: C9
             old = int(g.roles[rid]["permissions"])
             roll = rng.random()
             if roll < 0.3:
-                new = (
-                    old | _bit("ADMINISTRATOR")
-                    if not old & _bit("ADMINISTRATOR")
-                    else old & ~_bit("ADMINISTRATOR")
-                )
+                new = old | _bit("ADMINISTRATOR") if not old & _bit("ADMINISTRATOR") else old & ~_bit("ADMINISTRATOR")
             elif roll < 0.9:
                 new = old ^ _bit(
                     rng.choice(
@@ -449,11 +433,7 @@ def _build(c: _Ctx, at: int, *, integration: bool = False) -> Entry:  # noqa: C9
             if g.role_kinds.get(rid) == "created" and rng.random() < 0.3:
                 old_name = g.roles[rid]["name"]
                 new_name = rng.choice(
-                    [
-                        n
-                        for n in ("Giveaway Winner", "Level 10", "Artist", "Regular")
-                        if n != old_name
-                    ]
+                    [n for n in ("Giveaway Winner", "Level 10", "Artist", "Regular") if n != old_name]
                 )
                 changes.append(_chg("name", new_name, old_name))
         else:
@@ -476,9 +456,7 @@ def _build(c: _Ctx, at: int, *, integration: bool = False) -> Entry:  # noqa: C9
                 {"key": "mentionable", "old_value": False},
             ]
     elif at in (40, 41, 42):
-        code = "".join(
-            rng.choice("abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(8)
-        )
+        code = "".join(rng.choice("abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(8))
         fields = {
             "code": code,
             "channel_id": str(c.channel(0)),
@@ -599,10 +577,7 @@ def _build(c: _Ctx, at: int, *, integration: bool = False) -> Entry:  # noqa: C9
             "invitable": True,
         }
         changes = {
-            110: [
-                _chg(k, v) if v not in (False, 0) else {"key": k, "new_value": v}
-                for k, v in thread.items()
-            ],
+            110: [_chg(k, v) if v not in (False, 0) else {"key": k, "new_value": v} for k, v in thread.items()],
             111: [_chg("archived", True, False), _chg("locked", True, False)],
             112: [{"key": k, "old_value": v} for k, v in thread.items()],
         }[at]
@@ -623,9 +598,7 @@ def _build(c: _Ctx, at: int, *, integration: bool = False) -> Entry:  # noqa: C9
             )
         if rng.random() < 0.3:
             everyone = str(g.guild_id)
-            changes.append(
-                {"key": everyone, "old_value": {"id": everyone, "type": 1, "permission": True}}
-            )
+            changes.append({"key": everyone, "old_value": {"id": everyone, "type": 1, "permission": True}})
         options = {"application_id": app_id}
     elif at in (130, 131, 132):
         target = c.sid()
@@ -697,10 +670,7 @@ def _build(c: _Ctx, at: int, *, integration: bool = False) -> Entry:  # noqa: C9
             ],
         }
         changes = {
-            163: [
-                _chg(k, v) if v is not False else {"key": k, "new_value": v}
-                for k, v in prompt.items()
-            ],
+            163: [_chg(k, v) if v is not False else {"key": k, "new_value": v} for k, v in prompt.items()],
             164: [_chg("required", True, False)],
             165: [{"key": k, "old_value": v} for k, v in prompt.items()],
         }[at]
@@ -788,9 +758,7 @@ class ActivityStream:
     recent aggregated entry about a third of the time it picks one of those types.
     """
 
-    def __init__(
-        self, rng: random.Random, guild: SimGuild, weights: dict[int, float] | None = None
-    ) -> None:
+    def __init__(self, rng: random.Random, guild: SimGuild, weights: dict[int, float] | None = None) -> None:
         self.rng = rng
         self.guild = guild
         w = weights or STREAM_WEIGHTS

@@ -200,9 +200,7 @@ class SimServer:
         effects = apply_entry(self.guild, entry) if apply else []
         for name, data in effects:
             self.gateway.dispatch(name, data)
-        self.gateway.dispatch(
-            "GUILD_AUDIT_LOG_ENTRY_CREATE", {**copy.deepcopy(entry), "guild_id": str(self.guild_id)}
-        )
+        self.gateway.dispatch("GUILD_AUDIT_LOG_ENTRY_CREATE", {**copy.deepcopy(entry), "guild_id": str(self.guild_id)})
         return entry
 
     def emit(self, entry_or_action_type: Entry | int, **overrides: Any) -> Entry:
@@ -239,11 +237,7 @@ class SimServer:
         """One entry per documented type, then integration 20 and 25, then the future type 250."""
         made = [self.emit(at) for at in ACTION_TYPES]
         for at in (20, 25):
-            made.append(
-                self._publish(
-                    make_entry(at, self._rng_stream, self.guild, self.now_ms(), integration=True)
-                )
-            )
+            made.append(self._publish(make_entry(at, self._rng_stream, self.guild, self.now_ms(), integration=True)))
         made.append(self.emit(FUTURE_ACTION_TYPE))
         return made
 
@@ -253,9 +247,7 @@ class SimServer:
         With ``days_back`` over 45, the oldest ones are beyond retention: REST must hide them.
         """
         now = self.now_ms()
-        times = sorted(
-            now - int(self._rng_stream.uniform(0.01, days_back) * DAY_MS) for _ in range(n)
-        )
+        times = sorted(now - int(self._rng_stream.uniform(0.01, days_back) * DAY_MS) for _ in range(n))
         if times and days_back > 45:
             times[0] = now - int(days_back * DAY_MS)  # at least one is surely past retention
         types = list(self._stream._types)
@@ -292,17 +284,13 @@ class SimServer:
         """A member leaves on their own (no audit entry): role ops on them now get 404 10007."""
         if self.guild.remove_member(uid):
             user = self.guild.user_object(uid)
-            self.gateway.dispatch(
-                "GUILD_MEMBER_REMOVE", {"guild_id": str(self.guild_id), "user": user}
-            )
+            self.gateway.dispatch("GUILD_MEMBER_REMOVE", {"guild_id": str(self.guild_id), "user": user})
 
     def _replenish_members(self) -> None:
         """Keep a long-running stream from kicking everyone out: newcomers join."""
         if len(self.guild.regular_ids()) < max(5, self.config.member_count // 2):
             uid = self.guild.add_new_member(self._rng_stream, self.now_ms())
-            self.gateway.dispatch(
-                "GUILD_MEMBER_ADD", self.guild.member_object(uid, with_guild_id=True)
-            )
+            self.gateway.dispatch("GUILD_MEMBER_ADD", self.guild.member_object(uid, with_guild_id=True))
 
     # ------------------------------------------------------------------ slash commands
 
@@ -408,11 +396,7 @@ class SimServer:
             if k.role_drop_logs_entry and self._role_would_change(uid, rid, add):
                 self._publish(self._role_entry(uid, rid, add, reason, actor), apply=False)
             return
-        delay = (
-            k.role_delay_s
-            if k.role_delay_probability and roll() < k.role_delay_probability
-            else 0.0
-        )
+        delay = k.role_delay_s if k.role_delay_probability and roll() < k.role_delay_probability else 0.0
         revert = bool(k.role_revert_probability and roll() < k.role_revert_probability)
         if delay:
             self._later(delay, self._apply_role, uid, rid, add, reason, actor)
@@ -425,34 +409,26 @@ class SimServer:
         member = self.guild.members.get(uid)
         return member is not None and rid in self.guild.roles and (rid in member["roles"]) != add
 
-    def _role_entry(
-        self, uid: int, rid: int, add: bool, reason: str | None, actor: int | None
-    ) -> Entry:
+    def _role_entry(self, uid: int, rid: int, add: bool, reason: str | None, actor: int | None) -> Entry:
         entry: Entry = {
             "id": str(self.guild.ids.make(self.now_ms())),
             "user_id": str(actor or self.guild.bot_id),
             "target_id": str(uid),
             "action_type": 25,
-            "changes": [
-                {"key": "$add" if add else "$remove", "new_value": [self.guild.partial_role(rid)]}
-            ],
+            "changes": [{"key": "$add" if add else "$remove", "new_value": [self.guild.partial_role(rid)]}],
         }
         if reason:
             entry["reason"] = reason
         return entry
 
-    def _apply_role(
-        self, uid: int, rid: int, add: bool, reason: str | None, actor: int | None
-    ) -> None:
+    def _apply_role(self, uid: int, rid: int, add: bool, reason: str | None, actor: int | None) -> None:
         # No change (already has it / never had it): Discord answers 204 and logs nothing.
         if self._role_would_change(uid, rid, add):
             self.role_ops_applied.append((uid, rid, add, reason))
             self._publish(self._role_entry(uid, rid, add, reason, actor))
 
     def _revert_role(self, uid: int, rid: int, add: bool) -> None:
-        others = [m for m in self.guild.staff_ids() if m != self.guild.bot_id] or [
-            self.guild.owner_id
-        ]
+        others = [m for m in self.guild.staff_ids() if m != self.guild.bot_id] or [self.guild.owner_id]
         moderator = self._rng_faults.choice(others)
         log.info("knob: moderator %s reverts role %s on %s", moderator, rid, uid)
         self._apply_role(uid, rid, not add, "Reverting a change I did not approve", moderator)

@@ -6,8 +6,12 @@ import asyncio
 from collections.abc import Callable
 
 
-async def eventually(predicate: Callable[[], object], timeout: float = 20.0, what: str = "condition",
-                     describe: Callable[[], str] | None = None) -> None:
+async def eventually(
+    predicate: Callable[[], object],
+    timeout: float = 20.0,
+    what: str = "condition",
+    describe: Callable[[], str] | None = None,
+) -> None:
     """Poll an (async or sync) predicate until it is true; AssertionError naming ``what`` (and
     whatever ``describe`` says about the state) when ``timeout`` passes."""
     loop = asyncio.get_running_loop()

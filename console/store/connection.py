@@ -52,8 +52,10 @@ def describe(exc: BaseException, path: Path) -> str:
 
 
 #: Said after "no database at …": a new user's first `open` or `export` lands here.
-NO_DATABASE_HINT = (" (nothing collected there yet: `audit-console demo` tries the console on a simulated guild;"
-                    " `collect` or `run` fill a store)")
+NO_DATABASE_HINT = (
+    " (nothing collected there yet: `audit-console demo` tries the console on a simulated guild;"
+    " `collect` or `run` fill a store)"
+)
 
 
 def check_file(path: Path, *, must_exist: bool, write: bool = False) -> None:
@@ -96,11 +98,12 @@ def check_file(path: Path, *, must_exist: bool, write: bool = False) -> None:
             )
     if write:
         if not os.access(path, os.W_OK):
-            raise StoreError(f"database {path} is read-only (no write permission); "
-                             "browse it with `audit-console open`")
+            raise StoreError(f"database {path} is read-only (no write permission); browse it with `audit-console open`")
         if not os.access(path.parent, os.W_OK):
-            raise StoreError(f"cannot write in folder {path.parent} (SQLite keeps its -wal and -shm files "
-                             "beside the database); browse it with `audit-console open`")
+            raise StoreError(
+                f"cannot write in folder {path.parent} (SQLite keeps its -wal and -shm files "
+                "beside the database); browse it with `audit-console open`"
+            )
 
 
 def readonly_uri(path: Path) -> str:
@@ -159,7 +162,8 @@ async def prepare(db: aiosqlite.Connection, path: Path, *, readonly: bool, quick
         # Page cache per connection: the reader serves one screen at a time (U3's memory budget).
         # One call for the three pragmas: every await is a trip through the UI's event loop.
         await db.executescript(
-            f"PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; PRAGMA cache_size = {-8000 if readonly else -16000};"
+            "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; "
+            f"PRAGMA cache_size = {-8000 if readonly else -16000};"
         )
         if quick_check and tables:
             found = await rows(db, "PRAGMA quick_check")

@@ -61,9 +61,7 @@ def filter_description(flt: Filter) -> dict[str, Any]:
     return {
         "guild_ids": sorted(str(i) for i in flt.guild_ids),
         "kinds": sorted(flt.kinds),
-        "actions": [
-            {"action_type": a, "action": documented_name(a)} for a in sorted(flt.actions)
-        ],
+        "actions": [{"action_type": a, "action": documented_name(a)} for a in sorted(flt.actions)],
         "categories": sorted(flt.categories),
         "actor_ids": sorted(str(i) for i in flt.actor_ids),
         "target_ids": sorted(str(i) for i in flt.target_ids),
@@ -79,8 +77,7 @@ def open_readonly(db_path: str | Path) -> sqlite3.Connection:
     path = Path(db_path).expanduser()
     check_file(path, must_exist=True)
     try:
-        db = sqlite3.connect(readonly_uri(path), uri=True, timeout=5.0,
-                             check_same_thread=False)
+        db = sqlite3.connect(readonly_uri(path), uri=True, timeout=5.0, check_same_thread=False)
     except sqlite3.Error as e:
         raise StoreError(describe(e, path)) from None
     try:
@@ -181,16 +178,18 @@ def _other_sql(flt: Filter, kind: str, table: str, columns: str) -> tuple[str, l
     return f"SELECT {columns} FROM {table} WHERE id IN (SELECT id FROM ({sql})) ORDER BY id {order}", args
 
 
-def _other_rows(db: sqlite3.Connection, flt: Filter, kind: str, table: str, columns: str,
-                ids: Sequence[int] | None) -> Iterator[tuple[int, str, tuple[Any, ...]]]:
+def _other_rows(
+    db: sqlite3.Connection, flt: Filter, kind: str, table: str, columns: str, ids: Sequence[int] | None
+) -> Iterator[tuple[int, str, tuple[Any, ...]]]:
     if ids is not None:
         wanted = sorted(set(ids), reverse=flt.newest_first)
         order = "DESC" if flt.newest_first else "ASC"
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            for row in db.execute(f"SELECT {columns} FROM {table} WHERE id IN ({marks}) ORDER BY id {order}",
-                                  chunk).fetchall():
+            for row in db.execute(
+                f"SELECT {columns} FROM {table} WHERE id IN ({marks}) ORDER BY id {order}", chunk
+            ).fetchall():
                 yield row[0], kind, row
         return
     found = _other_sql(flt, kind, table, columns)
@@ -202,8 +201,7 @@ def _other_rows(db: sqlite3.Connection, flt: Filter, kind: str, table: str, colu
             yield row[0], kind, row
 
 
-def _count(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None,
-           others: list[tuple[str, str, str]]) -> int:
+def _count(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None, others: list[tuple[str, str, str]]) -> int:
     if ids is not None:
         return len(set(ids))
     sql, args = queries.entry_count(flt)
@@ -245,8 +243,7 @@ def export(
     path = Path(db_path).expanduser()
     db = open_readonly(path)
     try:
-        return _export(db, path, flt, fmt, out, names=names, ids=ids, progress=progress,
-                       cancel=cancel, now_ms=now_ms)
+        return _export(db, path, flt, fmt, out, names=names, ids=ids, progress=progress, cancel=cancel, now_ms=now_ms)
     except sqlite3.Error as e:
         raise StoreError(describe(e, path)) from None
     finally:
@@ -276,6 +273,7 @@ def _export(
     text_out = isinstance(out, io.TextIOBase)
     write_bytes: Callable[[bytes], Any]
     if text_out:
+
         def write_bytes(data: bytes) -> Any:
             return out.write(data.decode("utf-8"))  # type: ignore[arg-type]
     else:
@@ -382,8 +380,10 @@ def csv_text(rows: Iterable[Sequence[str]]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def encoder(fmt: str, to_row: Callable[[Mapping[str, Any]], list[str]] = fmt_.csv_row,
-            ) -> Callable[[list[dict[str, Any]]], bytes]:
+def encoder(
+    fmt: str,
+    to_row: Callable[[Mapping[str, Any]], list[str]] = fmt_.csv_row,
+) -> Callable[[list[dict[str, Any]]], bytes]:
     """Records → the bytes of their rows in ``fmt`` (JSON: comma-separated, no brackets)."""
     if fmt == "csv":
         buf = io.StringIO(newline="")
@@ -396,33 +396,47 @@ def encoder(fmt: str, to_row: Callable[[Mapping[str, Any]], list[str]] = fmt_.cs
             buf.truncate()
             return data.encode("utf-8")
     elif fmt == "json":
+
         def encode(records: list[dict[str, Any]]) -> bytes:
             return separator("json").join([fmt_.dumps(r) for r in records])
     else:
+
         def encode(records: list[dict[str, Any]]) -> bytes:
             return b"".join([fmt_.json_line(r) for r in records])
+
     return encode
 
 
-def _other_records(db: sqlite3.Connection, flt: Filter, others: list[tuple[str, str, str]],
-                   names: Mapping[tuple[str, int], str],
-                   ids: Sequence[int] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+def _other_records(
+    db: sqlite3.Connection,
+    flt: Filter,
+    others: list[tuple[str, str, str]],
+    names: Mapping[tuple[str, int], str],
+    ids: Sequence[int] | None = None,
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(id, record)`` of every decision, role change and gap matching ``flt`` (or among
     ``ids``), in its order; kinds in ``others``' order on a tie."""
+
     def lookup(kind: str, ident: int) -> str | None:
         return names.get((kind, ident))
 
-    build = {"decision": fmt_.decision_record, "gap": fmt_.gap_record,
-             "role_change": lambda row: fmt_.role_change_record(row, lookup)}
+    build = {
+        "decision": fmt_.decision_record,
+        "gap": fmt_.gap_record,
+        "role_change": lambda row: fmt_.role_change_record(row, lookup),
+    }
     streams = [_other_rows(db, flt, k, t, c, ids) for k, t, c in others]
     for ident, kind, row in heapq.merge(*streams, key=lambda item: item[0], reverse=flt.newest_first):
         yield ident, build[kind](row)
 
 
-def _interleaved(chunks: Iterator[tuple[int, tuple[list[int], list[int], bytes]]],
-                 others: Iterator[tuple[int, dict[str, Any]]],
-                 encode: Callable[[list[dict[str, Any]]], bytes], newest_first: bool,
-                 sep: bytes) -> Iterator[tuple[int, bytes]]:
+def _interleaved(
+    chunks: Iterator[tuple[int, tuple[list[int], list[int], bytes]]],
+    others: Iterator[tuple[int, dict[str, Any]]],
+    encode: Callable[[list[dict[str, Any]]], bytes],
+    newest_first: bool,
+    sep: bytes,
+) -> Iterator[tuple[int, bytes]]:
     """The workers' audit records with the other kinds merged in by id, as :func:`_merged`
     orders them (an audit entry first on a tie); ``(rows, bytes)`` per range. A range with no
     other record inside it is passed on whole."""
@@ -460,18 +474,26 @@ def _record_start(ends: list[int], i: int, sep: bytes) -> int:
     return ends[i - 1] + len(sep) if i else 0
 
 
-def _merged(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None,
-            others: list[tuple[str, str, str]], audit: Callable[..., dict[str, Any]],
-            names: Mapping[tuple[str, int], str], loads: Callable[[Any], Any]) -> Iterator[list[dict[str, Any]]]:
+def _merged(
+    db: sqlite3.Connection,
+    flt: Filter,
+    ids: Sequence[int] | None,
+    others: list[tuple[str, str, str]],
+    audit: Callable[..., dict[str, Any]],
+    names: Mapping[tuple[str, int], str],
+    loads: Callable[[Any], Any],
+) -> Iterator[list[dict[str, Any]]]:
     """Batches of records of every included kind, interleaved by id like the feed (an audit
     entry first on a tie)."""
+
     def audit_records() -> Iterator[tuple[int, dict[str, Any]]]:
         for batch in _rows(db, flt, ids):
             for ident, gid, recv, src, rev, raw in batch:
                 yield ident, audit(loads(raw), gid, recv, src, rev)
 
-    merged = heapq.merge(audit_records(), _other_records(db, flt, others, names, ids),
-                         key=lambda item: item[0], reverse=flt.newest_first)
+    merged = heapq.merge(
+        audit_records(), _other_records(db, flt, others, names, ids), key=lambda item: item[0], reverse=flt.newest_first
+    )
     out: list[dict[str, Any]] = []
     for _id, rec in merged:
         out.append(rec)
@@ -538,8 +560,16 @@ async def export_async(
     stop = cancel if cancel is not None else threading.Event()
     try:
         return await asyncio.to_thread(
-            export, db_path, flt, fmt, out, names=names, ids=ids, progress=progress,
-            cancel=stop, now_ms=now_ms,
+            export,
+            db_path,
+            flt,
+            fmt,
+            out,
+            names=names,
+            ids=ids,
+            progress=progress,
+            cancel=stop,
+            now_ms=now_ms,
         )
     except asyncio.CancelledError:
         stop.set()

@@ -14,8 +14,8 @@ breaks any program without a ``__main__`` guard, and a fork would copy the runni
 locks mid-use. A worker gets the caller's environment without the bot token (it reads a file and
 needs no secret), sits outside the terminal's process group (Ctrl+C goes to the caller, which
 stops it), writes nothing to the terminal, and runs at a lower priority, so the console that
-asked for the export stays responsive while the workers use the cores. At most ``2 × WORKERS`` ranges are in flight, so memory stays flat
-whatever the row count.
+asked for the export stays responsive while the workers use the cores. At most ``2 × WORKERS`` ranges are in
+flight, so memory stays flat whatever the row count.
 """
 
 from __future__ import annotations
@@ -90,8 +90,9 @@ def ranges(db: sqlite3.Connection, flt: Filter, ceiling: int | None) -> Iterator
     else:
         start: int | None = None
         while True:
-            sql, args = queries.entry_page(flt, before=top, after=None if start is None else start - 1,
-                                           limit=CHUNK, columns="id", order="ASC")
+            sql, args = queries.entry_page(
+                flt, before=top, after=None if start is None else start - 1, limit=CHUNK, columns="id", order="ASC"
+            )
             ids = db.execute(sql, args).fetchall()
             if len(ids) < CHUNK:
                 yield start, top
@@ -115,7 +116,10 @@ class _Worker:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "console.store.export_workers"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
             # Its own process group: Ctrl+C in the terminal reaches the caller, which stops the
             # workers, rather than killing them mid-range with a traceback on the user's screen.
             start_new_session=True,
@@ -250,8 +254,9 @@ def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
         if db is None:
             reply: tuple[Any, ...] = ("error", failure)
         else:
-            sql, args = queries.entry_page(flt, before=high, after=None if low is None else low - 1,
-                                           limit=-1, columns=COLUMNS, order=order)
+            sql, args = queries.entry_page(
+                flt, before=high, after=None if low is None else low - 1, limit=-1, columns=COLUMNS, order=order
+            )
             try:
                 cur = db.execute(sql, args)
                 if split:
@@ -270,9 +275,9 @@ def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
                     parts, n = [], 0
                     # A slice at a time: a whole range's records at once would triple the memory.
                     while rows := cur.fetchmany(_SLICE):
-                        parts.append(encode([
-                            record(loads(raw), gid, recv, src, rev) for _id, gid, recv, src, rev, raw in rows
-                        ]))
+                        parts.append(
+                            encode([record(loads(raw), gid, recv, src, rev) for _id, gid, recv, src, rev, raw in rows])
+                        )
                         n += len(rows)
                     reply = ("ok", n, sep.join(parts))
             except sqlite3.Error as e:

@@ -48,8 +48,13 @@ log = logging.getLogger("console.store.integrity")
 
 ENTRY, DECISION, ROLE_CHANGE, COMPACT, PRUNE = 0, 1, 2, 8, 9
 RECORD_KINDS: Final = (ENTRY, DECISION, ROLE_CHANGE)
-KIND_NAMES: Final = {ENTRY: "entry", DECISION: "decision", ROLE_CHANGE: "role change", COMPACT: "compact",
-                     PRUNE: "prune"}
+KIND_NAMES: Final = {
+    ENTRY: "entry",
+    DECISION: "decision",
+    ROLE_CHANGE: "role change",
+    COMPACT: "compact",
+    PRUNE: "prune",
+}
 _PLURALS: Final = {ENTRY: "entries", DECISION: "decisions", ROLE_CHANGE: "role changes"}
 
 #: meta key set once every record stored before the chain existed has been linked.
@@ -122,8 +127,9 @@ async def append(db: aiosqlite.Connection, by_guild: dict[int, list[Item]], at: 
     heads: dict[int, tuple[int, bytes]] = {}
     for i in range(0, len(guilds), 500):
         chunk = guilds[i : i + 500]
-        found = await rows(db, f"SELECT guild_id, seq, link FROM chain_heads WHERE guild_id IN"
-                               f" ({','.join('?' * len(chunk))})", chunk)
+        found = await rows(
+            db, f"SELECT guild_id, seq, link FROM chain_heads WHERE guild_id IN ({','.join('?' * len(chunk))})", chunk
+        )
         heads.update({g: (s, bytes(link)) for g, s, link in found})
     links: list[tuple[Any, ...]] = []
     new_heads: list[tuple[int, int, bytes]] = []
@@ -136,11 +142,13 @@ async def append(db: aiosqlite.Connection, by_guild: dict[int, list[Item]], at: 
         new_heads.append((gid, seq, prev))
     await db.executemany(
         "INSERT INTO chain (guild_id, seq, kind, record_id, revision, at, content_hash, link, note)"
-        " VALUES (?,?,?,?,?,?,?,?,?)", links,
+        " VALUES (?,?,?,?,?,?,?,?,?)",
+        links,
     )
     await db.executemany(
         "INSERT INTO chain_heads (guild_id, seq, link) VALUES (?,?,?)"
-        " ON CONFLICT (guild_id) DO UPDATE SET seq = excluded.seq, link = excluded.link", new_heads,
+        " ON CONFLICT (guild_id) DO UPDATE SET seq = excluded.seq, link = excluded.link",
+        new_heads,
     )
 
 
@@ -153,13 +161,17 @@ async def link_decision(db: aiosqlite.Connection, decision_id: int, at: int) -> 
 
 async def link_role_change(db: aiosqlite.Connection, change_id: int, at: int) -> None:
     """Link a role change's final state, once per distinct final content (a revert is a new link)."""
-    row = await one(db, f"SELECT {ROLE_CHANGE_COLUMNS} FROM role_changes WHERE id = ? AND state IN {_FINAL_SQL}",
-                    (change_id,))
+    row = await one(
+        db, f"SELECT {ROLE_CHANGE_COLUMNS} FROM role_changes WHERE id = ? AND state IN {_FINAL_SQL}", (change_id,)
+    )
     if row is None:
         return
     content = row_hash(row)
-    last = await one(db, "SELECT revision, content_hash FROM chain WHERE kind = ? AND record_id = ?"
-                         " ORDER BY seq DESC LIMIT 1", (ROLE_CHANGE, change_id))
+    last = await one(
+        db,
+        "SELECT revision, content_hash FROM chain WHERE kind = ? AND record_id = ? ORDER BY seq DESC LIMIT 1",
+        (ROLE_CHANGE, change_id),
+    )
     if last is not None and bytes(last[1]) == content:
         return
     await append(db, {row[1]: [(ROLE_CHANGE, change_id, 0 if last is None else last[0] + 1, content, None)]}, at)
@@ -187,8 +199,11 @@ async def adopt(db: aiosqlite.Connection, now_ms: int) -> int:
     try:
         after = -1
         while True:
-            page = await rows(db, f"SELECT {ENTRY_HEAD}, raw, revision FROM audit_entries WHERE id > ?"
-                                  " ORDER BY id LIMIT 2000", (after,))
+            page = await rows(
+                db,
+                f"SELECT {ENTRY_HEAD}, raw, revision FROM audit_entries WHERE id > ? ORDER BY id LIMIT 2000",
+                (after,),
+            )
             if not page:
                 break
             after = page[-1][0]
@@ -197,16 +212,17 @@ async def adopt(db: aiosqlite.Connection, now_ms: int) -> int:
                 head, raw, rev = r[:9], r[9], r[10]
                 items = by_guild.setdefault(r[1], [])
                 if rev:
-                    old = dict(await rows(db, "SELECT revision, raw FROM audit_revisions WHERE entry_id = ?",
-                                          (r[0],)))
-                    items.extend((ENTRY, r[0], k, revision_content(head, old[k], r[1]), None)
-                                 for k in range(rev) if k in old)
+                    old = dict(await rows(db, "SELECT revision, raw FROM audit_revisions WHERE entry_id = ?", (r[0],)))
+                    items.extend(
+                        (ENTRY, r[0], k, revision_content(head, old[k], r[1]), None) for k in range(rev) if k in old
+                    )
                 items.append((ENTRY, r[0], rev, entry_hash(head, raw), None))
             await append(db, by_guild, now_ms)
             made += sum(map(len, by_guild.values()))
-        for kind, sql in ((DECISION, f"SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id"),
-                          (ROLE_CHANGE, f"SELECT {ROLE_CHANGE_COLUMNS} FROM role_changes"
-                                        f" WHERE state IN {_FINAL_SQL} ORDER BY id")):
+        for kind, sql in (
+            (DECISION, f"SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id"),
+            (ROLE_CHANGE, f"SELECT {ROLE_CHANGE_COLUMNS} FROM role_changes WHERE state IN {_FINAL_SQL} ORDER BY id"),
+        ):
             by_guild = {}
             for r in await rows(db, sql):
                 by_guild.setdefault(r[1], []).append((kind, r[0], 0, row_hash(r), None))
@@ -250,8 +266,10 @@ class VerifyReport:
         if self.problems:
             n = len(self.problems)
             return f"{n} problem{'s' if n != 1 else ''} found"
-        parts = [f"ok: database intact; {self.records:,} records in {self.guilds} guild"
-                 f"{'s' if self.guilds != 1 else ''}, {self.links:,} chain links verified"]
+        parts = [
+            f"ok: database intact; {self.records:,} records in {self.guilds} guild"
+            f"{'s' if self.guilds != 1 else ''}, {self.links:,} chain links verified"
+        ]
         parts.append(reach_text(self.oldest_ms, self.pruned_before))
         return "; ".join(parts)
 
@@ -268,7 +286,8 @@ def reach_text(oldest_ms: int | None, pruned_before: dict[int, int]) -> str:
     if pruned_before:
         newest = max(pruned_before.values())
         text += f" (retention removed what was older than {day(newest)}" + (
-            f" in {len(pruned_before)} guilds)" if len(pruned_before) > 1 else ")")
+            f" in {len(pruned_before)} guilds)" if len(pruned_before) > 1 else ")"
+        )
     return text
 
 
@@ -382,19 +401,23 @@ def _verify_chain(db: sqlite3.Connection, report: VerifyReport) -> None:
     problems = _Problems()
     tables = _tables(db)
     if "chain" not in tables or "chain_heads" not in tables:
-        report.problems.append("the store predates the integrity chain: open it once with a collecting command"
-                               " (collect, run or backfill), then verify again")
+        report.problems.append(
+            "the store predates the integrity chain: open it once with a collecting command"
+            " (collect, run or backfill), then verify again"
+        )
         return
     started = db.execute("SELECT 1 FROM meta WHERE key = ?", (STARTED_KEY,)).fetchone()
     if started is None:
-        report.problems.append("the integrity chain has not been started on this store yet: open it once with a"
-                               " collecting command (collect, run or backfill), then verify again")
+        report.problems.append(
+            "the integrity chain has not been started on this store yet: open it once with a"
+            " collecting command (collect, run or backfill), then verify again"
+        )
         return
 
     # Retention's own links: what was legitimately removed, and where a compacted chain starts.
     covered: dict[int, int] = {}  # guild → records below this id may have been removed
     bases: dict[tuple[int, int], bytes] = {}  # (guild, first seq kept) → the link before it
-    for gid, seq, kind, rid, note in db.execute(
+    for gid, _seq, kind, rid, note in db.execute(
         "SELECT guild_id, seq, kind, record_id, note FROM chain WHERE kind IN (?, ?)", (PRUNE, COMPACT)
     ):
         try:
@@ -420,16 +443,30 @@ def _verify_chain(db: sqlite3.Connection, report: VerifyReport) -> None:
 
     guilds: set[int] = set(heads)
     _check_entries(db, covered, problems, report, guilds)
-    _check_rows(db, DECISION, f"SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id", covered, problems, report,
-                guilds)
-    _check_rows(db, ROLE_CHANGE, f"SELECT {ROLE_CHANGE_COLUMNS}, state IN {_FINAL_SQL} FROM role_changes ORDER BY id",
-                covered, problems, report, guilds)
+    _check_rows(
+        db, DECISION, f"SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id", covered, problems, report, guilds
+    )
+    _check_rows(
+        db,
+        ROLE_CHANGE,
+        f"SELECT {ROLE_CHANGE_COLUMNS}, state IN {_FINAL_SQL} FROM role_changes ORDER BY id",
+        covered,
+        problems,
+        report,
+        guilds,
+    )
     report.guilds = len(guilds)
     report.problems.extend(problems.render())
 
 
-def _walk_links(db: sqlite3.Connection, heads: dict[int, tuple[int, bytes]], bases: dict[tuple[int, int], bytes],
-                problems: _Problems, report: VerifyReport, seen: set[int]) -> None:
+def _walk_links(
+    db: sqlite3.Connection,
+    heads: dict[int, tuple[int, bytes]],
+    bases: dict[tuple[int, int], bytes],
+    problems: _Problems,
+    report: VerifyReport,
+    seen: set[int],
+) -> None:
     """Every link follows from the one before it; no link is missing; the head is the last."""
     guild: int | None = None
     prev: bytes | None = None
@@ -448,8 +485,10 @@ def _walk_links(db: sqlite3.Connection, heads: dict[int, tuple[int, bytes]], bas
             problems.add(gid, f"chain head does not match link {last_seq}")
 
     last_link: bytes | None = None
-    cur = db.execute("SELECT guild_id, seq, kind, record_id, revision, at, content_hash, link, note FROM chain"
-                     " ORDER BY guild_id, seq")
+    cur = db.execute(
+        "SELECT guild_id, seq, kind, record_id, revision, at, content_hash, link, note FROM chain"
+        " ORDER BY guild_id, seq"
+    )
     for gid, seq, kind, rid, rev, at, content, link, note in cur:
         content, link = bytes(content), bytes(link)
         report.links += 1
@@ -463,8 +502,9 @@ def _walk_links(db: sqlite3.Connection, heads: dict[int, tuple[int, bytes]], bas
             if base is not None:
                 prev = base  # retention removed the links before this one, and said so
             else:
-                problems.add(gid, f"link {expected} missing" if seq == expected + 1
-                             else f"links {expected} to {seq - 1} missing")
+                problems.add(
+                    gid, f"link {expected} missing" if seq == expected + 1 else f"links {expected} to {seq - 1} missing"
+                )
                 prev = None
         if kind in (PRUNE, COMPACT) and (note is None or note_hash(note) != content):
             problems.add(gid, f"link {seq} ({KIND_NAMES[kind]}) was altered")
@@ -490,8 +530,10 @@ def _check_prune(gid: int, seq: int, cutoff_id: int, at: int, note: str, problem
 
 def _links_by_record(db: sqlite3.Connection, kind: int) -> Iterator[tuple[int, list[tuple[int, int, int, bytes]]]]:
     """(record id, [(guild, seq, revision, content hash), …] in seq order), by record id."""
-    cur = db.execute("SELECT record_id, guild_id, seq, revision, content_hash FROM chain WHERE kind = ?"
-                     " ORDER BY record_id, seq", (kind,))
+    cur = db.execute(
+        "SELECT record_id, guild_id, seq, revision, content_hash FROM chain WHERE kind = ? ORDER BY record_id, seq",
+        (kind,),
+    )
     rid: int | None = None
     group: list[tuple[int, int, int, bytes]] = []
     for r, g, s, rev, h in cur:
@@ -504,8 +546,9 @@ def _links_by_record(db: sqlite3.Connection, kind: int) -> Iterator[tuple[int, l
         yield rid, group
 
 
-def _merge(records: Iterable[tuple[Any, ...]], links: Iterator[tuple[int, list[Any]]]
-           ) -> Iterator[tuple[int, tuple[Any, ...] | None, list[Any] | None]]:
+def _merge(
+    records: Iterable[tuple[Any, ...]], links: Iterator[tuple[int, list[Any]]]
+) -> Iterator[tuple[int, tuple[Any, ...] | None, list[Any] | None]]:
     """Join two id-ordered streams: (id, record or None, links or None)."""
     rec_it, link_it = iter(records), links
     rec = next(rec_it, None)
@@ -528,8 +571,9 @@ def _missing(gid: int, kind: int, rid: int, covered: dict[int, int], problems: _
     problems.run(gid, kind, "deleted", rid)
 
 
-def _check_entries(db: sqlite3.Connection, covered: dict[int, int], problems: _Problems, report: VerifyReport,
-                   guilds: set[int]) -> None:
+def _check_entries(
+    db: sqlite3.Connection, covered: dict[int, int], problems: _Problems, report: VerifyReport, guilds: set[int]
+) -> None:
     records = db.execute(f"SELECT {ENTRY_HEAD}, raw, revision, content_hash FROM audit_entries ORDER BY id")
     for rid, rec, links in _merge(records, _links_by_record(db, ENTRY)):
         if rec is None:
@@ -552,8 +596,9 @@ def _check_entries(db: sqlite3.Connection, covered: dict[int, int], problems: _P
         head, raw, revision, stored_hash = rec[:9], rec[9], rec[10], rec[11]
         lgid, _, lrev, lhash = links[-1]
         if revision != lrev:
-            problems.add(lgid, f"entry {rid} edited after it was stored (revision {revision}, the chain's last"
-                               f" is {lrev})")
+            problems.add(
+                lgid, f"entry {rid} edited after it was stored (revision {revision}, the chain's last is {lrev})"
+            )
         elif entry_hash(head, raw) != lhash:
             what = ", ".join(_entry_hints(head, raw, stored_hash, lgid)) or "content changed"
             problems.add(lgid, f"entry {rid} edited after it was stored ({what})")
@@ -571,8 +616,14 @@ def _entry_hints(head: Sequence[Any], raw: Any, stored_hash: Any, linked_guild: 
         e = entries.parse_entry(parsed, head[1])
     except (orjson.JSONDecodeError, entries.MalformedEntry, TypeError):
         return [*hints, "raw JSON changed"]
-    for name, col, value in (("reason", 5, e.reason), ("action", 2, e.action_type), ("actor", 3, e.actor_id),
-                             ("target", 4, parse_id(e.target_id)), ("time", 6, e.created_ms), ("id", 0, e.id)):
+    for name, col, value in (
+        ("reason", 5, e.reason),
+        ("action", 2, e.action_type),
+        ("actor", 3, e.actor_id),
+        ("target", 4, parse_id(e.target_id)),
+        ("time", 6, e.created_ms),
+        ("id", 0, e.id),
+    ):
         if head[col] != value:
             hints.append(f"{name} changed")
     if stored_hash is None or bytes(stored_hash) != entries.content_hash(parsed):
@@ -580,10 +631,10 @@ def _entry_hints(head: Sequence[Any], raw: Any, stored_hash: Any, linked_guild: 
     return hints
 
 
-def _check_revisions(db: sqlite3.Connection, rid: int, head: Sequence[Any], links: list[Any],
-                     problems: _Problems) -> None:
-    old = {rev: raw for rev, raw in db.execute("SELECT revision, raw FROM audit_revisions WHERE entry_id = ?",
-                                               (rid,))}
+def _check_revisions(
+    db: sqlite3.Connection, rid: int, head: Sequence[Any], links: list[Any], problems: _Problems
+) -> None:
+    old = {rev: raw for rev, raw in db.execute("SELECT revision, raw FROM audit_revisions WHERE entry_id = ?", (rid,))}
     linked = {}
     for gid, _, rev, content in links[:-1]:
         linked[rev] = content
@@ -596,8 +647,15 @@ def _check_revisions(db: sqlite3.Connection, rid: int, head: Sequence[Any], link
         problems.add(links[-1][0], f"entry {rid}: revision {rev} is not in the chain (added behind the console's back)")
 
 
-def _check_rows(db: sqlite3.Connection, kind: int, sql: str, covered: dict[int, int], problems: _Problems,
-                report: VerifyReport, guilds: set[int]) -> None:
+def _check_rows(
+    db: sqlite3.Connection,
+    kind: int,
+    sql: str,
+    covered: dict[int, int],
+    problems: _Problems,
+    report: VerifyReport,
+    guilds: set[int],
+) -> None:
     name = KIND_NAMES[kind]
     for rid, rec, links in _merge(db.execute(sql), _links_by_record(db, kind)):
         if rec is None:
@@ -621,8 +679,11 @@ def _check_rows(db: sqlite3.Connection, kind: int, sql: str, covered: dict[int, 
         problems.flush()
         lgid, _, _, lhash = links[-1]
         if row_hash(values) != lhash:
-            what = "guild changed" if gid != lgid else (
-                "no longer final" if kind == ROLE_CHANGE and not rec[-1] else "content changed")
+            what = (
+                "guild changed"
+                if gid != lgid
+                else ("no longer final" if kind == ROLE_CHANGE and not rec[-1] else "content changed")
+            )
             problems.add(lgid, f"{name} {rid} edited after it was stored ({what})")
 
 
@@ -659,8 +720,10 @@ _PRUNED: Final = (
 )
 #: Rows that belong to a pruned row and go with it.
 _DEPENDENTS: Final = {
-    "audit_entries": ("DELETE FROM audit_fts WHERE rowid IN ({ids})",
-                      "DELETE FROM audit_revisions WHERE entry_id IN ({ids})"),
+    "audit_entries": (
+        "DELETE FROM audit_fts WHERE rowid IN ({ids})",
+        "DELETE FROM audit_revisions WHERE entry_id IN ({ids})",
+    ),
     "role_changes": ("DELETE FROM role_change_attempts WHERE change_id IN ({ids})",),
 }
 
@@ -676,8 +739,14 @@ async def _table_names(db: aiosqlite.Connection) -> set[str]:
     return {r[0] for r in await rows(db, "SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
-async def prune(store: Any, retention: Retention, *, dry_run: bool = False, chunk: int = 2000,
-                guild_ids: Iterable[int] | None = None) -> list[PruneResult]:
+async def prune(
+    store: Any,
+    retention: Retention,
+    *,
+    dry_run: bool = False,
+    chunk: int = 2000,
+    guild_ids: Iterable[int] | None = None,
+) -> list[PruneResult]:
     """Remove every record outside its guild's retention window, never one inside it.
 
     Per guild: a prune link (the window and cut-off) is committed first, then the rows go in
@@ -710,8 +779,9 @@ async def prune(store: Any, retention: Retention, *, dry_run: bool = False, chun
     return results
 
 
-async def _prune_guild(store: Any, gid: int, days: int, params: dict[str, int], removed: dict[str, int],
-                       tables: set[str], chunk: int) -> None:
+async def _prune_guild(
+    store: Any, gid: int, days: int, params: dict[str, int], removed: dict[str, int], tables: set[str], chunk: int
+) -> None:
     cutoff_id = params["id"]
     note = orjson.dumps({"cutoff_ms": params["ms"], "days": days, "removed": removed}).decode()
     async with store.transaction() as db:
@@ -722,8 +792,10 @@ async def _prune_guild(store: Any, gid: int, days: int, params: dict[str, int], 
         dependents = _DEPENDENTS.get(table, ())
         while True:
             async with store.transaction() as db:
-                ids = [r[0] for r in await rows(db, f"SELECT id FROM {table} WHERE {where} ORDER BY id LIMIT {chunk}",
-                                                params)]
+                ids = [
+                    r[0]
+                    for r in await rows(db, f"SELECT id FROM {table} WHERE {where} ORDER BY id LIMIT {chunk}", params)
+                ]
                 if ids:
                     marks = ",".join("?" * len(ids))
                     for sql in dependents:
@@ -743,8 +815,11 @@ async def _compact(db: aiosqlite.Connection, gid: int, cutoff_id: int, at: int) 
     """Drop the links before the first one still needed (a record inside the window, or this
     prune's own link), and chain a compact link saying where the rest starts."""
     (first_seq,) = await one(db, "SELECT min(seq) FROM chain WHERE guild_id = ?", (gid,))
-    (inside,) = await one(db, "SELECT min(seq) FROM chain WHERE guild_id = ? AND kind IN (?, ?, ?)"
-                              " AND record_id >= ?", (gid, *RECORD_KINDS, cutoff_id))
+    (inside,) = await one(
+        db,
+        "SELECT min(seq) FROM chain WHERE guild_id = ? AND kind IN (?, ?, ?) AND record_id >= ?",
+        (gid, *RECORD_KINDS, cutoff_id),
+    )
     # The newest prune link stays too: it is what says the older records may be gone.
     (newest_prune,) = await one(db, "SELECT max(seq) FROM chain WHERE guild_id = ? AND kind = ?", (gid, PRUNE))
     candidates = [s for s in (inside, newest_prune) if s is not None]
@@ -758,8 +833,7 @@ async def _compact(db: aiosqlite.Connection, gid: int, cutoff_id: int, at: int) 
         return  # a hole just before it: leave the chain as it is for verify to report
     (covered,) = await one(db, "SELECT max(record_id) FROM chain WHERE guild_id = ? AND kind = ?", (gid, PRUNE))
     await db.execute("DELETE FROM chain WHERE guild_id = ? AND seq < ?", (gid, keep_seq))
-    note = orjson.dumps({"links_before": keep_seq, "base": bytes(base[0]).hex(),
-                         "covered_below": covered}).decode()
+    note = orjson.dumps({"links_before": keep_seq, "base": bytes(base[0]).hex(), "covered_below": covered}).decode()
     await append(db, {gid: [(COMPACT, keep_seq, 0, note_hash(note), note)]}, at)
 
 
@@ -772,8 +846,15 @@ async def reach(db: aiosqlite.Connection) -> int | None:
 class RetentionTask:
     """Applies retention in a collecting process: soon after start, then every ``interval_s``."""
 
-    def __init__(self, store: Any, retention: Retention, *, interval_s: float = 3600.0, first_delay_s: float = 30.0,
-                 on_pruned: Callable[[list[PruneResult]], Awaitable[None] | None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Any,
+        retention: Retention,
+        *,
+        interval_s: float = 3600.0,
+        first_delay_s: float = 30.0,
+        on_pruned: Callable[[list[PruneResult]], Awaitable[None] | None] | None = None,
+    ) -> None:
         self.store = store
         self.retention = retention
         self.interval_s = interval_s

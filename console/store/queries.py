@@ -80,7 +80,12 @@ def _bounds(column: str, low: int | None, high: int | None) -> tuple[list[str], 
 
 
 def entry_page(
-    flt: Filter, *, before: int | None, after: int | None, limit: int, columns: str,
+    flt: Filter,
+    *,
+    before: int | None,
+    after: int | None,
+    limit: int,
+    columns: str,
     order: str | None = None,
 ) -> tuple[str, list[Any]]:
     """One page: ``before`` pages towards older entries, ``after`` towards newer ones
@@ -150,7 +155,7 @@ def names_by_key(wanted: Iterable[tuple[str, int]]) -> list[tuple[str, list[Any]
     for kind in sorted(by_kind):
         ids = sorted(by_kind[kind])
         for start in range(0, len(ids), _IDS_PER_SELECT):
-            part = ids[start:start + _IDS_PER_SELECT]
+            part = ids[start : start + _IDS_PER_SELECT]
             selects.append((f"{_NAMES_OF_KIND}? AND id IN ({','.join('?' * len(part))})", [kind, *part]))
     statements: list[tuple[str, list[Any]]] = []
     sqls: list[str] = []

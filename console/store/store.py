@@ -46,8 +46,9 @@ class IngestResult:
 
     __slots__ = ("inserted", "updated", "duplicates", "failures", "guild_ids", "source", "changed")
 
-    def __init__(self, *, source: str = "", guild_ids: set[int] | None = None,
-                 changed: list[tuple[str, int]] | None = None) -> None:
+    def __init__(
+        self, *, source: str = "", guild_ids: set[int] | None = None, changed: list[tuple[str, int]] | None = None
+    ) -> None:
         self.inserted: list[int] = []
         self.updated: list[int] = []
         self.duplicates = 0
@@ -180,7 +181,7 @@ class Store:
         ``names`` False: the names cache starts empty, for :meth:`load_names_for` and then
         :meth:`reload_names` (the console's start: a big guild's members take a while to read).
         """
-        p = Path(path).expanduser()
+        p = Path(path).expanduser()  # noqa: ASYNC240 - once per open, before any connection exists
         check_file(p, must_exist=readonly, write=not readonly)
         lock = None
         if not readonly and collector_lock:
@@ -360,6 +361,7 @@ class Store:
         ``parse_failures``. Listeners are told only after COMMIT.
         """
         from console.store import integrity
+
         now = received_at if received_at is not None else self._clock()
         result = IngestResult(source=source)
         prepared: dict[int, tuple[Any, ...]] = {}
@@ -396,8 +398,17 @@ class Store:
             hashes[e.id] = h
             target = parse_id(e.target_id)
             prepared[e.id] = row = (
-                e.id, e.guild_id, e.action_type, e.actor_id, target, e.reason,
-                e.created_ms, now, source, raw_json, h,
+                e.id,
+                e.guild_id,
+                e.action_type,
+                e.actor_id,
+                target,
+                e.reason,
+                e.created_ms,
+                now,
+                source,
+                raw_json,
+                h,
             )
             linked[e.id] = integrity.entry_hash(row[:9], raw_json)
             fts[e.id] = (e.id, e.reason or "", self._fts_names(e), entries.changes_text(e))
@@ -412,7 +423,8 @@ class Store:
                 found = await rows(
                     db,
                     f"SELECT id, content_hash, revision, raw, {integrity.ENTRY_HEAD} FROM audit_entries"
-                    f" WHERE id IN ({marks})", chunk
+                    f" WHERE id IN ({marks})",
+                    chunk,
                 )
                 for rid, h, rev, old_raw, *head in found:
                     existing[rid] = (h, rev, old_raw)
@@ -525,8 +537,13 @@ class Store:
     async def open_gap(self, guild_id: int, reason: str, *, from_id: int | None, started_at: int | None) -> Gap:
         now = self._clock()
         gap = Gap(
-            id=self.ids.make(now), guild_id=guild_id, reason=reason, from_id=from_id,
-            started_at=started_at, detected_at=now, status="open",
+            id=self.ids.make(now),
+            guild_id=guild_id,
+            reason=reason,
+            from_id=from_id,
+            started_at=started_at,
+            detected_at=now,
+            status="open",
         )
         async with self.transaction() as db:
             await db.execute(
@@ -538,8 +555,14 @@ class Store:
         return gap
 
     async def close_gap(
-        self, gap: Gap, *, status: str, recovered: int, refreshed: int = 0,
-        beyond_retention_ms: int = 0, error: str | None = None,
+        self,
+        gap: Gap,
+        *,
+        status: str,
+        recovered: int,
+        refreshed: int = 0,
+        beyond_retention_ms: int = 0,
+        error: str | None = None,
     ) -> Gap:
         now = self._clock()
         async with self.transaction() as db:
@@ -549,8 +572,14 @@ class Store:
                 (status, recovered, refreshed, beyond_retention_ms, error, now, gap.id),
             )
         self._notify(IngestResult(guild_ids={gap.guild_id}, changed=[("gap", gap.id)]))
-        return gap.with_(status=status, recovered=recovered, refreshed=refreshed,
-                         beyond_retention_ms=beyond_retention_ms, error=error, ended_at=now)
+        return gap.with_(
+            status=status,
+            recovered=recovered,
+            refreshed=refreshed,
+            beyond_retention_ms=beyond_retention_ms,
+            error=error,
+            ended_at=now,
+        )
 
     async def gaps(self, guild_id: int | None = None) -> list[Gap]:
         sql = "SELECT " + Gap.COLUMNS + " FROM gaps"
@@ -670,18 +699,35 @@ class Store:
 
     async def record_decision(self, d: Decision) -> None:
         from console.store import integrity
+
         async with self.transaction() as db:
             await db.execute(
                 f"INSERT INTO decisions ({Decision.COLUMNS}) VALUES ({','.join('?' * 16)})",
-                (d.id, d.guild_id, d.created_at, d.actor_id, d.actor_name, orjson.dumps(d.actor_roles).decode(),
-                 int(d.actor_admin), int(d.actor_owner), d.capability, d.resource_type, d.resource_id, d.source,
-                 d.result, d.reason_code, orjson.dumps(d.path).decode(), d.policy_version),
+                (
+                    d.id,
+                    d.guild_id,
+                    d.created_at,
+                    d.actor_id,
+                    d.actor_name,
+                    orjson.dumps(d.actor_roles).decode(),
+                    int(d.actor_admin),
+                    int(d.actor_owner),
+                    d.capability,
+                    d.resource_type,
+                    d.resource_id,
+                    d.source,
+                    d.result,
+                    d.reason_code,
+                    orjson.dumps(d.path).decode(),
+                    d.policy_version,
+                ),
             )
             await integrity.link_decision(db, d.id, self._clock())
         self._notify(IngestResult(guild_ids={d.guild_id}))
 
-    async def start_break_glass(self, guild_id: int, user_id: int, *, session_id: int, started_ms: int,
-                                expires_ms: int, decision_id: int | None) -> None:
+    async def start_break_glass(
+        self, guild_id: int, user_id: int, *, session_id: int, started_ms: int, expires_ms: int, decision_id: int | None
+    ) -> None:
         async with self.transaction() as db:
             await db.execute(
                 "INSERT INTO break_glass (id, guild_id, user_id, started_at, expires_at, decision_id)"
@@ -716,9 +762,11 @@ class Store:
     async def record_role_change(self, c: RoleChange) -> None:
         """Insert or replace a role change (its state moves as the reconciler works)."""
         from console.store import integrity
+
         async with self.transaction() as db:
             await db.execute(
-                f"INSERT OR REPLACE INTO role_changes ({RoleChange.COLUMNS}) VALUES ({','.join('?' * len(_RC_FIELDS))})",
+                f"INSERT OR REPLACE INTO role_changes ({RoleChange.COLUMNS}) "
+                f"VALUES ({','.join('?' * len(_RC_FIELDS))})",
                 tuple(getattr(c, name) for name in _RC_FIELDS),
             )
             if c.final:
@@ -740,8 +788,10 @@ class Store:
     async def unposted_role_changes(self, limit: int = 100) -> list[RoleChange]:
         """Final changes whose audit message is still to be posted (or failed and is retried)."""
         found = await rows(
-            self._r, f"SELECT {RoleChange.COLUMNS} FROM role_changes WHERE message_state IN ('pending', 'failed')"
-            " ORDER BY id LIMIT ?", (limit,),
+            self._r,
+            f"SELECT {RoleChange.COLUMNS} FROM role_changes WHERE message_state IN ('pending', 'failed')"
+            " ORDER BY id LIMIT ?",
+            (limit,),
         )
         return [RoleChange.from_row(r) for r in found]
 
@@ -749,8 +799,10 @@ class Store:
         """MEMBER_ROLE_UPDATE entries about ``member_id`` newer than ``after_id`` (oldest first):
         where the reconciler finds who undid a change."""
         found = await rows(
-            self._r, f"SELECT {_ENTRY_COLUMNS} FROM audit_entries WHERE guild_id = ? AND target_id = ?"
-            " AND action_type = 25 AND id > ? ORDER BY id LIMIT 50", (guild_id, member_id, after_id),
+            self._r,
+            f"SELECT {_ENTRY_COLUMNS} FROM audit_entries WHERE guild_id = ? AND target_id = ?"
+            " AND action_type = 25 AND id > ? ORDER BY id LIMIT 50",
+            (guild_id, member_id, after_id),
         )
         return [StoredEntry.from_row(r) for r in found]
 
@@ -763,8 +815,11 @@ class Store:
             if value is None:
                 await db.execute("DELETE FROM meta WHERE key = ?", (key,))
             else:
-                await db.execute("INSERT INTO meta (key, value) VALUES (?, ?)"
-                                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+                await db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
 
     async def probe_write(self) -> None:
         """A write that leaves nothing behind: whether a commit goes through now (StoreFullError
@@ -783,13 +838,15 @@ class Store:
 
     async def attempts(self, change_id: int) -> list[Attempt]:
         found = await rows(
-            self._r, f"SELECT {Attempt.COLUMNS} FROM role_change_attempts WHERE change_id = ? ORDER BY id",
+            self._r,
+            f"SELECT {Attempt.COLUMNS} FROM role_change_attempts WHERE change_id = ? ORDER BY id",
             (change_id,),
         )
         return [Attempt.from_row(r) for r in found]
 
     async def revisions(self, entry_id: int) -> list[tuple[int, str, int]]:
-        found = await rows(self._r, 
+        found = await rows(
+            self._r,
             "SELECT revision, raw, replaced_at FROM audit_revisions WHERE entry_id = ? ORDER BY revision",
             (entry_id,),
         )
@@ -848,6 +905,7 @@ class Store:
     async def kept_since(self) -> int | None:
         """Retention's newest cut-off (ms): everything after it is kept (None: nothing pruned)."""
         from console.store import integrity
+
         return await integrity.reach(self._r)
 
     def retention_floor_id(self, now_ms: int | None = None) -> int:
@@ -858,8 +916,9 @@ class Store:
 _RC_FIELDS = tuple(name.strip() for name in RoleChange.COLUMNS.split(","))
 
 
-async def _close_all(writer: aiosqlite.Connection | None, reader: aiosqlite.Connection | None,
-                     lock: _Lock | None) -> None:
+async def _close_all(
+    writer: aiosqlite.Connection | None, reader: aiosqlite.Connection | None, lock: _Lock | None
+) -> None:
     for db in (reader, writer):
         if db is not None:
             with contextlib.suppress(Exception):

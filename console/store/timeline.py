@@ -14,9 +14,7 @@ from console.store.connection import one, rows
 
 KIND_CODES = {"audit": 0, "decision": 1, "role_change": 2, "gap": 3}
 CODE_KINDS = {v: k for k, v in KIND_CODES.items()}
-ENTRY_COLUMNS = (
-    "id, guild_id, action_type, actor_id, target_id, reason, created_at, received_at, source, raw, revision"
-)
+ENTRY_COLUMNS = "id, guild_id, action_type, actor_id, target_id, reason, created_at, received_at, source, raw, revision"
 
 
 class Ref(NamedTuple):
@@ -63,13 +61,18 @@ def _branch(kind: str, flt: Filter) -> tuple[str, list[Any], str] | None:
         if flt.target_ids and target:
             queries._in(target, flt.target_ids, where, args)
         if kind == "decision":
-            for column, values in (("result", flt.results), ("reason_code", flt.reason_codes),
-                                   ("capability", flt.capabilities), ("source", flt.sources)):
+            for column, values in (
+                ("result", flt.results),
+                ("reason_code", flt.reason_codes),
+                ("capability", flt.capabilities),
+                ("source", flt.sources),
+            ):
                 if values:
                     queries._in(column, values, where, args)
             for word in _plain_words(flt):
-                where.append("(capability LIKE ? ESCAPE '\\' OR reason_code LIKE ? ESCAPE '\\'"
-                             " OR actor_name LIKE ? ESCAPE '\\')")
+                where.append(
+                    "(capability LIKE ? ESCAPE '\\' OR reason_code LIKE ? ESCAPE '\\' OR actor_name LIKE ? ESCAPE '\\')"
+                )
                 args += [_like(word)] * 3
         elif kind == "role_change":
             if flt.states:
@@ -123,9 +126,7 @@ async def page_refs(
     return [Ref(CODE_KINDS[k], i) for i, k in found]
 
 
-async def count(
-    db: aiosqlite.Connection, flt: Filter, *, newer_than: int | None = None, cap: int | None = None
-) -> int:
+async def count(db: aiosqlite.Connection, flt: Filter, *, newer_than: int | None = None, cap: int | None = None) -> int:
     """How many records match (``newer_than``: only those listed before that id in the filter's
     order). With ``cap``, counting stops there: a count the UI can afford at any store size."""
     extra, extra_args = "", []
@@ -202,8 +203,7 @@ async def histogram(db: aiosqlite.Connection, flt: Filter, *, start_ms: int, end
 
     span = max(1, end_ms - start_ms)
     width = max(1, -(-span // buckets))  # ceiling: the last instant of the range still fits
-    windowed = flt.with_(since_ms=max(start_ms, flt.since_ms or start_ms),
-                         until_ms=min(end_ms, flt.until_ms or end_ms))
+    windowed = flt.with_(since_ms=max(start_ms, flt.since_ms or start_ms), until_ms=min(end_ms, flt.until_ms or end_ms))
     compound = _compound(windowed)
     counts = [0] * buckets
     if compound is None:

@@ -63,11 +63,20 @@ class AlertWatch:
             for alert in shown[:MAX_TOASTS]:
                 self.toast(alert)
             if len(shown) > MAX_TOASTS:
-                self.app.notify(f"{len(shown) - MAX_TOASTS} more alerts: press ! for the list", title="Alerts",
-                                severity="warning", markup=False)
+                self.app.notify(
+                    f"{len(shown) - MAX_TOASTS} more alerts: press ! for the list",
+                    title="Alerts",
+                    severity="warning",
+                    markup=False,
+                )
         return new
 
     def toast(self, alert: Alert) -> None:
         severity = "error" if alert.severity == "error" else "warning"
-        self.app.notify(safe_text(alert.summary, 300), title=RULE_TITLES.get(alert.rule, alert.rule),
-                        severity=severity, timeout=15 if severity == "error" else 8, markup=False)
+        self.app.notify(
+            safe_text(alert.summary, 300),
+            title=RULE_TITLES.get(alert.rule, alert.rule),
+            severity=severity,
+            timeout=15 if severity == "error" else 8,
+            markup=False,
+        )

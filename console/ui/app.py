@@ -182,8 +182,8 @@ class ConsoleApp(App[int]):
 
         error = self._exception
         logging.getLogger("console.ui").error(
-            "unhandled exception in the console", exc_info=(type(error), error, error.__traceback__)
-            if error is not None else True,
+            "unhandled exception in the console",
+            exc_info=(type(error), error, error.__traceback__) if error is not None else True,
         )
         what = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
         line = REDACTOR.redact(f"audit-console: internal error: {safe_text(what, 200)} (details in {paths.log_file()})")
@@ -254,9 +254,15 @@ class ConsoleApp(App[int]):
         app's CSS twice). Nothing is parsed or styled yet; the variables are all it needs."""
         self.set_reactive(App.theme, name)
         theme = self.current_theme
-        self.update_classes({**{c: False for c in self.classes if c.startswith("-theme-")},
-                             f"-theme-{theme.name}": True, "-dark-mode": theme.dark, "-light-mode": not theme.dark},
-                            update=False)
+        self.update_classes(
+            {
+                **{c: False for c in self.classes if c.startswith("-theme-")},
+                f"-theme-{theme.name}": True,
+                "-dark-mode": theme.dark,
+                "-light-mode": not theme.dark,
+            },
+            update=False,
+        )
         self._refresh_truecolor_filter(self.ansi_theme)  # ANSI colours as this theme's terminal palette
         variables = self.get_css_variables()  # the theme's colour system, generated once
         self.stylesheet.set_variables(variables)
@@ -358,9 +364,13 @@ class ConsoleApp(App[int]):
         finally:
             self._store_checked.set()
         if self.store_problem:
-            self.notify(safe_text(f"The database reports damage: {self.store_problem}. "
-                                  "Run `audit-console verify`.", 300),
-                        title="Store damaged", severity="error", timeout=30, markup=False)
+            self.notify(
+                safe_text(f"The database reports damage: {self.store_problem}. Run `audit-console verify`.", 300),
+                title="Store damaged",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
 
     def _start_connect(self) -> None:
         self.run_worker(self._connect_when_checked(), name="connect", group="gateway", exit_on_error=False)
@@ -371,8 +381,11 @@ class ConsoleApp(App[int]):
         assert self._connect is not None
         await self._store_checked.wait()
         if self.store_problem:
-            self.notice("Not connecting: nothing is written into a damaged store. "
-                        "Run `audit-console verify`, then restore a backup.", severity="error")
+            self.notice(
+                "Not connecting: nothing is written into a damaged store. "
+                "Run `audit-console verify`, then restore a backup.",
+                severity="error",
+            )
             return
         await self._connect(self)
 
@@ -418,8 +431,13 @@ class ConsoleApp(App[int]):
         sidebar_relative = sidebar is not None and sidebar.ready and sidebar.choice().relative
         feeds = self.query(FeedView)
         feed_width = feeds.first().size.width if feeds else self.size.width
-        return RowContext(name_of=self.store.name_of, styles=self.row_styles, relative=sidebar_relative,
-                          now_ms=self.clock(), compact=0 < feed_width < 100)
+        return RowContext(
+            name_of=self.store.name_of,
+            styles=self.row_styles,
+            relative=sidebar_relative,
+            now_ms=self.clock(),
+            compact=0 < feed_width < 100,
+        )
 
     def _apply_context(self) -> None:
         self.query_one(FeedView).set_context(self._row_context())
@@ -461,8 +479,11 @@ class ConsoleApp(App[int]):
         """The reconciler stopped calling Discord (the store cannot be written), or resumed."""
         self.roles_paused = why is not None
         if why is not None:
-            self.notice(f"Role changes paused: the store cannot be written ({why}). Nothing is sent to "
-                        "Discord until a write goes through again.", severity="error")
+            self.notice(
+                f"Role changes paused: the store cannot be written ({why}). Nothing is sent to "
+                "Discord until a write goes through again.",
+                severity="error",
+            )
         else:
             self.notice("Role changes resumed: the store can be written again.")
         with contextlib.suppress(NoMatches):
@@ -550,8 +571,14 @@ class ConsoleApp(App[int]):
         if self.operator_id is not None:
             name = self.store.name_of("user", self.operator_id)
             operator = f"{name} ({self.operator_id})" if name else str(self.operator_id)
-        self.query_one(StatusBar).show(label=self._guild_label(), state=self.state, open_gaps=self.open_gaps,
-                                       operator=operator, styles=self.row_styles, roles_paused=self.roles_paused)
+        self.query_one(StatusBar).show(
+            label=self._guild_label(),
+            state=self.state,
+            open_gaps=self.open_gaps,
+            operator=operator,
+            styles=self.row_styles,
+            roles_paused=self.roles_paused,
+        )
 
     def _guild_label(self) -> str:
         """The guild(s) by name once known (GUILD_CREATE stores them), else the session's label."""
@@ -695,9 +722,11 @@ class ConsoleApp(App[int]):
             sidebar_width=int(width) if width else None,
             drawer_height=self._drawer_height,
         )
-        view = {"filter": session.filter_to_json(self.filter, self.clock()),
-                "bookmarks": sorted([k, i] for k, i in self.query_one(FeedView).bookmarks),
-                "layout": layout.to_json()}
+        view = {
+            "filter": session.filter_to_json(self.filter, self.clock()),
+            "bookmarks": sorted([k, i] for k, i in self.query_one(FeedView).bookmarks),
+            "layout": layout.to_json(),
+        }
         session_state.save(session.with_view(session_state.load(), self._store_key(), view))
 
     def saved_filter_names(self) -> list[str]:
@@ -756,9 +785,16 @@ class ConsoleApp(App[int]):
     async def _sidebar_changed(self, event: FilterSidebar.Changed) -> None:
         c: SidebarChoice = event.choice
         since = self.clock() - c.range_ms if c.range_ms else None
-        flt = self.filter.with_(kinds=c.kinds, categories=c.categories, results=c.results,
-                                reason_codes=c.reason_codes, sources=c.sources, text=c.text,
-                                since_ms=since, newest_first=c.newest_first)
+        flt = self.filter.with_(
+            kinds=c.kinds,
+            categories=c.categories,
+            results=c.results,
+            reason_codes=c.reason_codes,
+            sources=c.sources,
+            text=c.text,
+            since_ms=since,
+            newest_first=c.newest_first,
+        )
         self.query_one(FeedView).set_context(self._row_context())
         if flt != self.filter:
             self.filter = flt
@@ -811,8 +847,12 @@ class ConsoleApp(App[int]):
         from console.model.query import QueryError, parse
 
         try:
-            parsed = parse(event.query, now_ms=self.clock(), resolve=self._resolve,
-                           base=Filter(newest_first=self.filter.newest_first))
+            parsed = parse(
+                event.query,
+                now_ms=self.clock(),
+                resolve=self._resolve,
+                base=Filter(newest_first=self.filter.newest_first),
+            )
         except QueryError as e:
             bar.show_error(str(e), e.column)
             return
@@ -911,8 +951,14 @@ class ConsoleApp(App[int]):
             factory, self._services_factory = self._services_factory, None
             self.services = factory()
         gatekeeper = self.services.gatekeeper if self.services is not None else None
-        self.push_screen(ExplainScreen(guild_id=self._guild_for(record), member_id=self._member_under_cursor(),
-                                       name_of=self.store.name_of, gatekeeper=gatekeeper))
+        self.push_screen(
+            ExplainScreen(
+                guild_id=self._guild_for(record),
+                member_id=self._member_under_cursor(),
+                name_of=self.store.name_of,
+                gatekeeper=gatekeeper,
+            )
+        )
 
     def action_report(self, days: int = 7) -> None:
         from console.ui.screens.report import ReportScreen
@@ -923,8 +969,9 @@ class ConsoleApp(App[int]):
         from console.ui.screens.role_dialog import RoleDialog
 
         if self.services is None or self.services.roles is None:
-            self.notice("Role changes need a connection to Discord: `audit-console run` (or the demo).",
-                        severity="warning")
+            self.notice(
+                "Role changes need a connection to Discord: `audit-console run` (or the demo).", severity="warning"
+            )
             return
         if self.operator_id is None:
             self.notice("Set operator_id in the config: the console acts as that Discord user.", severity="warning")
@@ -940,16 +987,23 @@ class ConsoleApp(App[int]):
             if form is not None:
                 await self._request_role_change(guild_id, form)
 
-        self.push_screen(RoleDialog(member_id=self._member_under_cursor(), roles=lambda: self.store.names("role"),
-                                    users=lambda: self.store.names("user"), operator=safe_text(operator, 40)),
-                         callback=submitted)
+        self.push_screen(
+            RoleDialog(
+                member_id=self._member_under_cursor(),
+                roles=lambda: self.store.names("role"),
+                users=lambda: self.store.names("user"),
+                operator=safe_text(operator, 40),
+            ),
+            callback=submitted,
+        )
 
     async def _request_role_change(self, guild_id: int, form: Any) -> None:
         from console.policy.gatekeeper import GateError
 
         try:
-            done = await self.services.roles.request(guild_id, self.operator_id, form.member_id, form.role_id,
-                                                     form.op, reason=form.reason, source="TUI")
+            done = await self.services.roles.request(
+                guild_id, self.operator_id, form.member_id, form.role_id, form.op, reason=form.reason, source="TUI"
+            )
         except (GateError, ValueError) as e:
             self.notice(f"Cannot decide: {e}", severity="error")
             return
@@ -958,8 +1012,10 @@ class ConsoleApp(App[int]):
             step = verdict.deciding_step
             self.notice(f"Denied: {verdict.reason_code} — {step['step']}: {step['found']}", severity="error")
         else:
-            self.notice(f"{form.op.capitalize()} allowed ({verdict.reason_code}): request {done.change.id} is pending "
-                        "until the console sees it applied.")
+            self.notice(
+                f"{form.op.capitalize()} allowed ({verdict.reason_code}): request {done.change.id} is pending "
+                "until the console sees it applied."
+            )
         await self._refresh_pending()
 
     def _change_under_cursor(self) -> Any:
@@ -1041,14 +1097,16 @@ class ConsoleApp(App[int]):
 
             try:
                 checked = await self.services.gatekeeper.check(
-                    guild_id, Request(self.operator_id, "console.export", "guild", guild_id), "TUI")
+                    guild_id, Request(self.operator_id, "console.export", "guild", guild_id), "TUI"
+                )
             except GateError as e:
                 self.notice(f"Cannot decide: {e}", severity="error")
                 return
             if not checked.allowed:
                 step = checked.verdict.deciding_step
-                self.notice(f"Export denied: {checked.verdict.reason_code} — {step['step']}: {step['found']}",
-                            severity="error")
+                self.notice(
+                    f"Export denied: {checked.verdict.reason_code} — {step['step']}: {step['found']}", severity="error"
+                )
                 return
         self._open_export_dialog(fmt)
 
@@ -1060,11 +1118,19 @@ class ConsoleApp(App[int]):
         current = feed.current
         folder = paths.data_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        self.push_screen(ExportDialog(ExportJob(
-            db_path=self.store.path, filter=self.filter, folder=folder, now_ms=self.clock(),
-            bookmarks=tuple(sorted(i for _, i in feed.bookmarks)),
-            current=None if current is None else current.id, fmt=fmt,
-        )))
+        self.push_screen(
+            ExportDialog(
+                ExportJob(
+                    db_path=self.store.path,
+                    filter=self.filter,
+                    folder=folder,
+                    now_ms=self.clock(),
+                    bookmarks=tuple(sorted(i for _, i in feed.bookmarks)),
+                    current=None if current is None else current.id,
+                    fmt=fmt,
+                )
+            )
+        )
 
 
 @contextlib.contextmanager

@@ -50,8 +50,12 @@ class ConsoleCommands(Provider):
         digits = "".join(ch for ch in query if ch.isdigit())
         if digits and len(digits) >= 5:
             record_id = int(digits)
-            yield Hit(100.0, f"Jump to record {record_id}", partial(app.jump_to, record_id),
-                      help="the entry, decision or role change with this id")
+            yield Hit(
+                100.0,
+                f"Jump to record {record_id}",
+                partial(app.jump_to, record_id),
+                help="the entry, decision or role change with this id",
+            )
         for name, callback, help_text in self._commands():
             score = matcher.match(name)
             if score > 0:

@@ -101,9 +101,7 @@ COMMAND_PERMISSION_TYPES: dict[int, str] = {1: "role", 2: "user", 3: "channel"}
 class _Ctx:
     """What every renderer needs: names, styles, the clock and the time zone for local times."""
 
-    def __init__(
-        self, name_of: NameOf, styles: Mapping[str, str], now_ms: int | None, tz: dt.tzinfo | None
-    ) -> None:
+    def __init__(self, name_of: NameOf, styles: Mapping[str, str], now_ms: int | None, tz: dt.tzinfo | None) -> None:
         self.name_of = name_of
         self._styles = styles
         self._cache: dict[str, Style] = {}
@@ -234,9 +232,7 @@ def _lines(parts: Iterable[Text]) -> Text:
 # -- names and ids -------------------------------------------------------------------------------
 
 
-def _who(
-    ctx: _Ctx, kind: str | None, ident: Any, *, prefix: str = "", fallback: str | None = None
-) -> Text:
+def _who(ctx: _Ctx, kind: str | None, ident: Any, *, prefix: str = "", fallback: str | None = None) -> Text:
     """``Name (id)`` with the id muted; ``id`` alone when no name is known; ``—`` for none."""
     text = Text()
     if ident is None or ident == "":
@@ -390,18 +386,12 @@ def _key_text(ctx: _Ctx, key: str, note: str = "") -> Text:
 def _change_rows(ctx: _Ctx, e: entries.AuditEntry, c: entries.Change) -> list[Row]:
     key = c.key
     if key in entries.PERMISSION_KEYS:
-        before, after = _permission_cells(
-            ctx, c.old if c.has_old else None, c.new if c.has_new else None
-        )
+        before, after = _permission_cells(ctx, c.old if c.has_old else None, c.new if c.has_new else None)
         if not c.has_old and not c.has_new:
             before, after = _absent_before(ctx), _absent_after(ctx)
         return [(_key_text(ctx, key), before, after)]
     if key in ("$add", "$remove"):
-        refs = (
-            (entries.roles_added(e) if key == "$add" else entries.roles_removed(e))
-            if c.has_new
-            else []
-        )
+        refs = (entries.roles_added(e) if key == "$add" else entries.roles_removed(e)) if c.has_new else []
         sign = "+" if key == "$add" else MINUS
         style = ctx.style("diff-added" if key == "$add" else "diff-removed")
         lines = []
@@ -445,9 +435,7 @@ def _change_rows(ctx: _Ctx, e: entries.AuditEntry, c: entries.Change) -> list[Ro
         before, after = _value_cells(ctx, c, lambda v: _duration(v, 86400, "d"))
         return [(_key_text(ctx, key), before, after)]
     if key == "max_uses":
-        before, after = _value_cells(
-            ctx, c, lambda v: Text("unlimited (0)" if _as_int(v) == 0 else _compact(v))
-        )
+        before, after = _value_cells(ctx, c, lambda v: Text("unlimited (0)" if _as_int(v) == 0 else _compact(v)))
         return [(_key_text(ctx, key), before, after)]
     if key == "color":
         before, after = _value_cells(ctx, c, _color)
@@ -483,11 +471,7 @@ def _timeout_row(ctx: _Ctx, c: entries.Change) -> Row:
         readable = _iso_time(value)
         return Text(readable) if readable else Text(_compact(value))
 
-    before = (
-        when(c.old)
-        if c.has_old and c.old is not None
-        else Text(f"{EMPTY} not timed out", ctx.style("muted"))
-    )
+    before = when(c.old) if c.has_old and c.old is not None else Text(f"{EMPTY} not timed out", ctx.style("muted"))
     if c.has_new and c.new is not None:
         readable = _iso_time(c.new) or _compact(c.new)
         after = Text("timeout set until ", ctx.style("diff-removed"))
@@ -497,9 +481,7 @@ def _timeout_row(ctx: _Ctx, c: entries.Change) -> Row:
     return (_key_text(ctx, c.key), before, after)
 
 
-def _overwrite_target(
-    ctx: _Ctx, ident: str, otype: str | None, guild_id: int | None, role_name: Any = None
-) -> Text:
+def _overwrite_target(ctx: _Ctx, ident: str, otype: str | None, guild_id: int | None, role_name: Any = None) -> Text:
     """An overwrite target: ``@Role (id)``, ``@everyone (id)`` or ``member Name (id)``."""
     if otype == "member":
         text = _styled("member ", ctx.style("muted"))
@@ -512,9 +494,7 @@ def _overwrite_target(
 def _overwrite_rows(ctx: _Ctx, e: entries.AuditEntry, c: entries.Change) -> list[Row]:
     """``permission_overwrites`` on channel entries: allow/deny diffs per role or member."""
     if not (isinstance(c.old, list | type(None)) and isinstance(c.new, list | type(None))):
-        return [
-            (_key_text(ctx, c.key), _plain(ctx, c.old, c.has_old), _plain(ctx, c.new, c.has_new))
-        ]
+        return [(_key_text(ctx, c.key), _plain(ctx, c.old, c.has_old), _plain(ctx, c.new, c.has_new))]
     old, new = entries.overwrite_map(c.old), entries.overwrite_map(c.new)
     rows: list[Row] = []
     for target in sorted(old.keys() | new.keys(), key=lambda t: (len(t), t)):
@@ -524,9 +504,7 @@ def _overwrite_rows(ctx: _Ctx, e: entries.AuditEntry, c: entries.Change) -> list
         note = "created" if not o else "removed" if not n else ""
         changed = False
         for part in ("allow", "deny"):
-            if _bits(o.get(part)) == _bits(n.get(part)) or not (
-                _bits(o.get(part)) or _bits(n.get(part))
-            ):
+            if _bits(o.get(part)) == _bits(n.get(part)) or not (_bits(o.get(part)) or _bits(n.get(part))):
                 continue
             changed = True
             label = _styled("overwrite ", ctx.style("muted"))
@@ -716,9 +694,7 @@ def _render_audit(
     parts.append(fields)
 
     if problem is not None:
-        parts.append(
-            Text(f"Cannot read this entry: {safe_text(problem, 200)}", ctx.style("danger"))
-        )
+        parts.append(Text(f"Cannot read this entry: {safe_text(problem, 200)}", ctx.style("danger")))
     elif parsed is not None:
         parts.append(Text(""))
         parts.append(_changes_table(ctx, parsed))
@@ -775,9 +751,7 @@ def render_raw_json(raw: Any, ctx: _Ctx | None = None) -> RenderableType:
         try:
             raw = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            text_lines = (
-                raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-            ).splitlines()
+            text_lines = (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw).splitlines()
             return _raw_block(text_lines, muted)
     try:
         pretty = orjson.dumps(raw, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
@@ -807,9 +781,7 @@ def _resource(ctx: _Ctx, rtype: str, rid: int | None) -> Text:
     if rid is None:
         return text
     text.append(" ")
-    kind = {"guild": "guild", "category": "channel", "channel": "channel", "role": "role"}.get(
-        rtype
-    )
+    kind = {"guild": "guild", "category": "channel", "channel": "channel", "role": "role"}.get(rtype)
     prefix = "@" if kind == "role" else "#" if kind == "channel" and rtype == "channel" else ""
     text.append_text(_who(ctx, kind, rid, prefix=prefix))
     return text
@@ -838,13 +810,9 @@ def _render_decision(d: Decision, ctx: _Ctx, *, show_raw: bool = False) -> Rende
     grid.add_row("Actor", actor)
     roles = [_role(ctx, r, guild_id=d.guild_id) for r in d.actor_roles or ()]
     grid.add_row("Roles", Text(", ").join(roles) if roles else Text("none", ctx.style("muted")))
-    flags = _styled(
-        f"admin {_yes_no(d.actor_admin)}", ctx.style("danger") if d.actor_admin else Style()
-    )
+    flags = _styled(f"admin {_yes_no(d.actor_admin)}", ctx.style("danger") if d.actor_admin else Style())
     flags.append(" · ", ctx.style("muted"))
-    flags.append(
-        f"owner {_yes_no(d.actor_owner)}", ctx.style("danger") if d.actor_owner else Style()
-    )
+    flags.append(f"owner {_yes_no(d.actor_owner)}", ctx.style("danger") if d.actor_owner else Style())
     grid.add_row("", flags)
     grid.add_row("Policy", Text(safe_text(d.policy_version, 64)))
 
@@ -866,9 +834,7 @@ def _path(ctx: _Ctx, path: Any, decided_style: Style) -> RenderableType:
             table.add_row(Text(f"  {i}."), Text(_step_value(step)))
             continue
         decided = step.get("decided") is True
-        num = Text(
-            f"{DECIDED_MARK} {i}." if decided else f"  {i}.", decided_style if decided else Style()
-        )
+        num = Text(f"{DECIDED_MARK} {i}." if decided else f"  {i}.", decided_style if decided else Style())
         body = Text()
         body.append(safe_text(step.get("step", "?"), 80), Style(bold=True))
         if "found" in step:
@@ -877,8 +843,7 @@ def _path(ctx: _Ctx, path: Any, decided_style: Style) -> RenderableType:
         if decided:
             body.append("  ◀ decided", decided_style)
         # "outcome" repeats the decided mark; the gate's "detail" is the resolver's own steps.
-        extras = [(k, v) for k, v in step.items() if k not in ("step", "found", "decided", "outcome")
-                  and v is not None]
+        extras = [(k, v) for k, v in step.items() if k not in ("step", "found", "decided", "outcome") and v is not None]
         for k, v in extras:
             if k == "detail" and isinstance(v, list):
                 for line in v:
@@ -910,13 +875,7 @@ def _render_role_change(
     """A grant or revoke: who, what, its state, linked records and the attempts timeline."""
     op = str(rc.op).lower()
     grant = op in ("grant", "add", "+")
-    op_label = (
-        "Grant"
-        if grant
-        else "Revoke"
-        if op in ("revoke", "remove", "-", MINUS)
-        else safe_text(rc.op, 16)
-    )
+    op_label = "Grant" if grant else "Revoke" if op in ("revoke", "remove", "-", MINUS) else safe_text(rc.op, 16)
     head = _styled("ROLE CHANGE ", Style(bold=True))
     head.append(op_label, ctx.style("diff-added" if grant else "diff-removed", "bold"))
     head.append(" ")
@@ -932,9 +891,7 @@ def _render_role_change(
     grid.add_row("State", Text(safe_text(rc.state, 24), _state_style(ctx, rc.state)))
     grid.add_row(
         "Reason",
-        Text(safe_text(rc.reason, REASON_MAX))
-        if rc.reason
-        else Text("no reason given", ctx.style("muted")),
+        Text(safe_text(rc.reason, REASON_MAX)) if rc.reason else Text("no reason given", ctx.style("muted")),
     )
     grid.add_row("Requested by", _who(ctx, "user", rc.requested_by))
     grid.add_row("Source", Text(safe_text(rc.source, 16)))
@@ -968,8 +925,9 @@ def _message_status(ctx: _Ctx, rc: RoleChange) -> Text:
     if state == "posted":
         return Text(f"posted (message {safe_text(rc.message_id, 32)})" if rc.message_id else "posted")
     if state == "failed":
-        return Text(f"not posted, retrying: {safe_text(getattr(rc, 'message_error', None) or '?', 200)}",
-                    ctx.style("danger"))
+        return Text(
+            f"not posted, retrying: {safe_text(getattr(rc, 'message_error', None) or '?', 200)}", ctx.style("danger")
+        )
     if state == "pending":
         return Text("to be posted")
     return Text("none (no audit channel set)" if rc.final else "when final", ctx.style("muted"))
@@ -994,9 +952,7 @@ def _attempts(ctx: _Ctx, attempts: Sequence[Attempt]) -> RenderableType:
     ordered = sorted(attempts, key=lambda a: (a.at, a.id))
     days = {utc_time(a.at)[:10] for a in ordered}
     one_day = len(days) == 1
-    table = Table(
-        box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style=Style(bold=True)
-    )
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style=Style(bold=True))
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column(f"UTC {next(iter(days))}" if one_day else "UTC", no_wrap=True)
     table.add_column("HTTP", justify="right", no_wrap=True)
@@ -1007,9 +963,7 @@ def _attempts(ctx: _Ctx, attempts: Sequence[Attempt]) -> RenderableType:
             status = Text("—", ctx.style("muted"))
         else:
             ok = 200 <= a.http_status < 300
-            status = Text(
-                str(a.http_status), ctx.style("decision-allow" if ok else "decision-deny")
-            )
+            status = Text(str(a.http_status), ctx.style("decision-allow" if ok else "decision-deny"))
         when = utc_time(a.at)[:-4]  # drop " UTC": the header says so
         outcome: list[Text] = []
         if a.observed:
@@ -1032,9 +986,7 @@ def _attempts(ctx: _Ctx, attempts: Sequence[Attempt]) -> RenderableType:
 def _render_gap(g: Gap, ctx: _Ctx, *, show_raw: bool = False) -> RenderableType:
     """A gap: what it means, how far it reaches, what backfill recovered, what is lost for good."""
     head = _styled("GAP", ctx.style("gap", "bold"))
-    head.append(
-        f"  {safe_text(g.status, 16)}", _state_style(ctx, "failed" if g.status == "failed" else "")
-    )
+    head.append(f"  {safe_text(g.status, 16)}", _state_style(ctx, "failed" if g.status == "failed" else ""))
     head.append(f"  gap {g.id}", ctx.style("muted"))
     meaning = Text(safe_text(g.describe(), REASON_MAX), ctx.style("gap"))
 
@@ -1063,9 +1015,7 @@ def _render_gap(g: Gap, ctx: _Ctx, *, show_raw: bool = False) -> RenderableType:
             ),
         )
     else:
-        grid.add_row(
-            "Retention", Text("all of it within Discord's 45-day retention", ctx.style("muted"))
-        )
+        grid.add_row("Retention", Text("all of it within Discord's 45-day retention", ctx.style("muted")))
     grid.add_row("Status", Text(safe_text(g.status, 16)))
     if g.error:
         grid.add_row("Error", Text(safe_text(g.error, REASON_MAX), ctx.style("danger")))

@@ -52,8 +52,9 @@ class LiveSession:
             app.operator_id = operator
             from console.roles.reconciler import audit_channel_key
 
-            await self.store.set_setting(audit_channel_key(self.sim.guild_id),
-                                         str(self.sim.guild.core_channels["mod-log"]))
+            await self.store.set_setting(
+                audit_channel_key(self.sim.guild_id), str(self.sim.guild.core_channels["mod-log"])
+            )
         assert token is not None
         REDACTOR.add(token)
         from console.discord.bot import HikariGateway  # hikari: only now, after the first frame
@@ -114,6 +115,7 @@ class LiveSession:
 def settling(connect: Callable[[ConsoleApp], Awaitable[None]]) -> Callable[[ConsoleApp], Awaitable[None]]:
     """``connect``, after which startup is over: hikari and the services are loaded
     (:func:`gc_policy.settle`)."""
+
     async def run(app: ConsoleApp) -> None:
         try:
             await connect(app)
@@ -123,8 +125,15 @@ def settling(connect: Callable[[ConsoleApp], Awaitable[None]]) -> Callable[[Cons
     return run
 
 
-async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=None,  # noqa: ANN001
-               operator_id: int | None = None, settings: Settings | None = None) -> int:
+async def _run(
+    store_path: Path,
+    *,
+    readonly: bool,
+    label: str,
+    session_factory=None,  # noqa: ANN001
+    operator_id: int | None = None,
+    settings: Settings | None = None,
+) -> int:
     from console import logs
 
     logs.setup(paths.log_file())  # the TUI owns the terminal: logs go to the file only
@@ -136,12 +145,19 @@ async def _run(store_path: Path, *, readonly: bool, label: str, session_factory=
         # Under a service manager or with its output redirected, the screen would be escape
         # codes written into a log for as long as it runs.
         await store.close()
-        raise ConfigError("the console needs a terminal (its keyboard input or its screen is not one); "
-                          "to collect on a server without one, use `audit-console collect`")
+        raise ConfigError(
+            "the console needs a terminal (its keyboard input or its screen is not one); "
+            "to collect on a server without one, use `audit-console collect`"
+        )
     session = session_factory(store) if session_factory else None
     offline = settings is not None and session is None
-    app = ConsoleApp(store, label=label, connect=settling(session.connect) if session else None, operator_id=operator_id,
-                     services_factory=(lambda: _offline_services(store, settings)) if offline else None)
+    app = ConsoleApp(
+        store,
+        label=label,
+        connect=settling(session.connect) if session else None,
+        operator_id=operator_id,
+        services_factory=(lambda: _offline_services(store, settings)) if offline else None,
+    )
     app.alert_bell = (settings or getattr(session, "settings", None) or Settings()).alerts.bell
     app.after_first_frame.append(gc_policy.resume)  # the CLI pauses it while the console starts
     app.after_first_frame.append(switch_interval.restore)  # the CLI shortens it meanwhile
@@ -177,8 +193,15 @@ def _offline_services(store: Store, settings: Settings) -> Any:
 
 
 def run_open(settings: Settings) -> int:
-    return asyncio.run(_run(settings.db, readonly=True, label=f"{settings.db.name} (offline)",
-                            operator_id=settings.operator_id, settings=settings))
+    return asyncio.run(
+        _run(
+            settings.db,
+            readonly=True,
+            label=f"{settings.db.name} (offline)",
+            operator_id=settings.operator_id,
+            settings=settings,
+        )
+    )
 
 
 def run_live(settings: Settings, token: Secret) -> int:
@@ -187,8 +210,13 @@ def run_live(settings: Settings, token: Secret) -> int:
 
     check_policy(settings)
     return asyncio.run(
-        _run(settings.db, readonly=False, label="live",
-             session_factory=lambda store: LiveSession(store, settings, token), operator_id=settings.operator_id)
+        _run(
+            settings.db,
+            readonly=False,
+            label="live",
+            session_factory=lambda store: LiveSession(store, settings, token),
+            operator_id=settings.operator_id,
+        )
     )
 
 
@@ -200,6 +228,10 @@ def run_demo(db: Path, *, seed: int, rate: float, fresh: bool) -> int:
                 Path(str(db) + suffix).unlink()
     settings = Settings(db=db)
     return asyncio.run(
-        _run(db, readonly=False, label="demo guild",
-             session_factory=lambda store: LiveSession(store, settings, None, demo={"seed": seed, "rate": rate}))
+        _run(
+            db,
+            readonly=False,
+            label="demo guild",
+            session_factory=lambda store: LiveSession(store, settings, None, demo={"seed": seed, "rate": rate}),
+        )
     )

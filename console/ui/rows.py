@@ -91,7 +91,9 @@ def entry_row(e: StoredEntry, ctx: RowContext) -> Row:
         summary = ""
     text = Row()
     _head(text, to_ms(e.id), "audit", ctx)
-    text.append(_column(action_name(e.action_type), ctx), ctx.styles.get(f"action-{action_category(e.action_type)}", "bold"))
+    text.append(
+        _column(action_name(e.action_type), ctx), ctx.styles.get(f"action-{action_category(e.action_type)}", "bold")
+    )
     text.append(" ")
     text.append(who("user", e.actor_id, ctx))
     text.append(" → ", ctx.styles.get("muted", "dim"))

@@ -65,9 +65,16 @@ class Layout(NamedTuple):
     drawer_height: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in (("sidebar", self.sidebar), ("pending", self.pending),
-                                  ("sidebar_width", self.sidebar_width), ("drawer_height", self.drawer_height))
-                if v is not None}
+        return {
+            k: v
+            for k, v in (
+                ("sidebar", self.sidebar),
+                ("pending", self.pending),
+                ("sidebar_width", self.sidebar_width),
+                ("drawer_height", self.drawer_height),
+            )
+            if v is not None
+        }
 
     @classmethod
     def from_json(cls, data: Any) -> Layout:
@@ -103,13 +110,21 @@ def bookmarks_from_json(data: Any) -> set[tuple[str, int]]:
     out: set[tuple[str, int]] = set()
     if isinstance(data, list):
         for item in data[:10_000]:
-            if (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
-                    and isinstance(item[1], int) and not isinstance(item[1], bool)):
+            if (
+                isinstance(item, list)
+                and len(item) == 2
+                and isinstance(item[0], str)
+                and isinstance(item[1], int)
+                and not isinstance(item[1], bool)
+            ):
                 out.add((item[0], item[1]))
     return out
 
 
 def saved_filters(session: dict[str, Any]) -> dict[str, dict[str, Any]]:
     saved = session.get("saved_filters")
-    return {k: v for k, v in saved.items() if isinstance(k, str) and isinstance(v, dict)} \
-        if isinstance(saved, dict) else {}
+    return (
+        {k: v for k, v in saved.items() if isinstance(k, str) and isinstance(v, dict)}
+        if isinstance(saved, dict)
+        else {}
+    )

@@ -2,6 +2,7 @@
 user's ``~/.config/audit-console/themes``. A broken file is reported once and skipped; the
 console falls back to the default theme rather than failing."""
 
+import contextlib
 import tomllib
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,8 +31,19 @@ VARIABLE_DEFAULTS: dict[str, str] = {
     "gap": "#e5a54b",
 }
 
-_COLOUR_KEYS = ("primary", "secondary", "accent", "warning", "error", "success", "foreground",
-                "background", "surface", "panel", "boost")
+_COLOUR_KEYS = (
+    "primary",
+    "secondary",
+    "accent",
+    "warning",
+    "error",
+    "success",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "boost",
+)
 
 
 class ThemeLoadResult(NamedTuple):
@@ -74,7 +86,7 @@ def parse_theme(path: Path) -> Theme:
 
 def _colour(value: Any, key: str) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"{key}: a colour must be a string such as \"#3b82c4\"")
+        raise ValueError(f'{key}: a colour must be a string such as "#3b82c4"')
     try:
         Color.parse(value)
     except ColorParseError:
@@ -101,8 +113,6 @@ def theme_styles(variables: dict[str, str]) -> dict[str, str]:
     for key in VARIABLE_DEFAULTS:
         value = variables.get(key)
         if value:
-            try:
+            with contextlib.suppress(ColorParseError):
                 out[key] = Color.parse(value).hex
-            except ColorParseError:
-                pass
     return out

@@ -45,22 +45,27 @@ def main(argv: list[str] | None = None) -> int:
 
     def rendered(encode: object) -> tuple[list[bytes], float]:
         started = time.perf_counter()
-        out = [encode([record(orjson.loads(raw), gid, recv, source, rev)])  # type: ignore[operator]
-               for _id, gid, recv, source, rev, raw in rows]
+        out = [
+            encode([record(orjson.loads(raw), gid, recv, source, rev)])  # type: ignore[operator]
+            for _id, gid, recv, source, rev, raw in rows
+        ]
         return out, (time.perf_counter() - started) / n
 
     jsonl, jsonl_us = rendered(ex.encoder("jsonl"))
     csv_lines, csv_us = rendered(ex.encoder("csv"))
     print(f"{n:,} entries")
     print(f"render per row (what ingest would pay): JSONL {jsonl_us * 1e6:.1f} us, CSV {csv_us * 1e6:.1f} us")
-    print(f"bytes per row: stored raw JSON {sum(len(r[5]) for r in rows) / n:.0f}, "
-          f"JSONL line {sum(map(len, jsonl)) / n:.0f}, CSV line {sum(map(len, csv_lines)) / n:.0f}")
+    print(
+        f"bytes per row: stored raw JSON {sum(len(r[5]) for r in rows) / n:.0f}, "
+        f"JSONL line {sum(map(len, jsonl)) / n:.0f}, CSV line {sum(map(len, csv_lines)) / n:.0f}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "lines.db"
         db = sqlite3.connect(path)
         db.execute("CREATE TABLE lines (id INTEGER PRIMARY KEY, jsonl BLOB, csv BLOB)")
-        db.executemany("INSERT INTO lines VALUES (?, ?, ?)",
-                       [(r[0], j, c) for r, j, c in zip(rows, jsonl, csv_lines, strict=True)])
+        db.executemany(
+            "INSERT INTO lines VALUES (?, ?, ?)", [(r[0], j, c) for r, j, c in zip(rows, jsonl, csv_lines, strict=True)]
+        )
         db.commit()
         db.execute("VACUUM")
         print(f"the stored lines (both formats): {path.stat().st_size / n:.0f} bytes per row")
@@ -81,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"floor: bare csv.writer over the stored columns: {n / (time.perf_counter() - started):,.0f} rows/s")
         names = [c.strip() for c in ex.COLUMNS.split(",")]
         started = time.perf_counter()
-        sink.write(b"".join(orjson.dumps(dict(zip(names, r, strict=True)), option=orjson.OPT_APPEND_NEWLINE)
-                            for r in rows))
+        sink.write(
+            b"".join(orjson.dumps(dict(zip(names, r, strict=True)), option=orjson.OPT_APPEND_NEWLINE) for r in rows)
+        )
         print(f"floor: bare orjson loop over the stored columns: {n / (time.perf_counter() - started):,.0f} rows/s")
     return 0
 

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-integrity-") as tmp:
         last = Path(tmp) / "on-last.db"
         for rep in range(args.reps):
-            for chained in ((True, False) if rep % 2 == 0 else (False, True)):
+            for chained in (True, False) if rep % 2 == 0 else (False, True):
                 path = Path(tmp) / f"{'on' if chained else 'off'}-{rep}.db"
                 if chained:
                     n, dt = asyncio.run(b.ingest_store(path, batches))
@@ -67,9 +67,11 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     path.unlink()
         ratios = [a / c for a, c in zip(on, off, strict=True)]
-        print(f"ingest {args.rows:,} rows: chain on {statistics.median(on):,.0f} rows/s, off"
-              f" {statistics.median(off):,.0f} rows/s: {statistics.median(ratios):.2f}x"
-              f" (reps {', '.join(f'{r:.2f}' for r in ratios)})")
+        print(
+            f"ingest {args.rows:,} rows: chain on {statistics.median(on):,.0f} rows/s, off"
+            f" {statistics.median(off):,.0f} rows/s: {statistics.median(ratios):.2f}x"
+            f" (reps {', '.join(f'{r:.2f}' for r in ratios)})"
+        )
         t = time.perf_counter()
         report = integrity.verify(last)
         print(f"verify {args.rows:,} records: {time.perf_counter() - t:.1f} s ({report.summary()})")
@@ -83,8 +85,10 @@ def main(argv: list[str] | None = None) -> int:
 
         t = time.perf_counter()
         removed = sum(r.total for r in asyncio.run(prune()))
-        print(f"prune to 90 days: {removed:,} rows in {time.perf_counter() - t:.1f} s;"
-              f" verify after: {'ok' if integrity.verify(last).ok else 'PROBLEMS'}")
+        print(
+            f"prune to 90 days: {removed:,} rows in {time.perf_counter() - t:.1f} s;"
+            f" verify after: {'ok' if integrity.verify(last).ok else 'PROBLEMS'}"
+        )
     return 0
 
 

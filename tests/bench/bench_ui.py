@@ -52,8 +52,9 @@ def _clock() -> int:
 def make_app(db: Path) -> Any:
     from console.ui.app import ConsoleApp
 
-    return ConsoleApp(open_store=lambda: Store.open(db, readonly=True, quick_check=False), label="bench",
-                      remember=False)
+    return ConsoleApp(
+        open_store=lambda: Store.open(db, readonly=True, quick_check=False), label="bench", remember=False
+    )
 
 
 async def _first_frame(db: Path, empty: Path) -> float:
@@ -98,8 +99,9 @@ class _MemoryTimeline:
     def __init__(self, records: list[Any]) -> None:
         self.records = records
 
-    async def page_refs(self, db: Any, flt: Filter, *, anchor: int | None = None, offset: int = 0,
-                        limit: int = 100) -> list[Any]:
+    async def page_refs(
+        self, db: Any, flt: Filter, *, anchor: int | None = None, offset: int = 0, limit: int = 100
+    ) -> list[Any]:
         start = 0 if anchor is None else next(i for i, r in enumerate(self.records) if r.id <= anchor)
         return [tl.Ref("audit", r.id) for r in self.records[start + offset : start + offset + limit]]
 
@@ -167,10 +169,16 @@ async def _scroll_and_filters(db: Path) -> tuple[list[float], list[float], list[
             paint.append(time.process_time() - c)
         feed.render_line = original  # type: ignore[method-assign]
         guild = next(iter(feed.current.guild_id for _ in [0]))
-        shapes = [Filter(actions=frozenset({22})), Filter(categories=frozenset({"role"})),
-                  Filter(actor_ids=frozenset({210_000_000_000_000_003})), Filter(guild_ids=frozenset({guild})),
-                  Filter(text="raid"), Filter(results=frozenset({"DENY"})),
-                  Filter(since_ms=_clock() - 400 * 86_400_000, until_ms=_clock() - 200 * 86_400_000), Filter()]
+        shapes = [
+            Filter(actions=frozenset({22})),
+            Filter(categories=frozenset({"role"})),
+            Filter(actor_ids=frozenset({210_000_000_000_000_003})),
+            Filter(guild_ids=frozenset({guild})),
+            Filter(text="raid"),
+            Filter(results=frozenset({"DENY"})),
+            Filter(since_ms=_clock() - 400 * 86_400_000, until_ms=_clock() - 200 * 86_400_000),
+            Filter(),
+        ]
         for _ in range(4):
             for flt in shapes:
                 t = time.perf_counter()
@@ -195,7 +203,9 @@ RSS_SCRIPT = textwrap.dedent("""
         else:
             from console.store import Store
             from console.ui.app import ConsoleApp
-            app = ConsoleApp(open_store=lambda: Store.open(db, readonly=True, quick_check=False), label="x", remember=False)
+            app = ConsoleApp(
+                open_store=lambda: Store.open(db, readonly=True, quick_check=False), label="x", remember=False
+            )
         async with app.run_test(size=(160, 50)) as pilot:
             await pilot.pause(0.2)
             if kind != "bare":
@@ -210,8 +220,12 @@ RSS_SCRIPT = textwrap.dedent("""
 
 
 def _rss_kb(kind: str, db: Path) -> int:
-    out = subprocess.run([sys.executable, "-c", RSS_SCRIPT.format(root=str(ROOT)), kind, str(db)],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", RSS_SCRIPT.format(root=str(ROOT)), kind, str(db)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     return int(out.stdout.strip().splitlines()[-1])
 
 
@@ -263,8 +277,12 @@ async def _live(db: Path, rate: int, seconds: float) -> tuple[list[float], list[
     from console.ui.app import ConsoleApp
     from console.ui.launch import LiveSession, settling
 
-    sim = subprocess.Popen([sys.executable, "-m", "console", "sim", "--rate", str(rate)],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "console", "sim", "--rate", str(rate)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert sim.stdout is not None
         ready = sim.stdout.readline()
@@ -275,7 +293,7 @@ async def _live(db: Path, rate: int, seconds: float) -> tuple[list[float], list[
         # Connected as the command connects (then startup is over: console.gc_policy.settle).
         app = ConsoleApp(store, label="bench live", connect=settling(session.connect), remember=False)
         keys: list[float] = []
-        async with app.run_test(size=(160, 50)) as pilot:
+        async with app.run_test(size=(160, 50)):
             while session.collector is None or session.collector.state.gateway != "connected":
                 await asyncio.sleep(0.05)
             await asyncio.sleep(2)  # past the first backfill: steady live ingest
@@ -385,8 +403,17 @@ def main(argv: list[str] | None = None) -> int:
             real.append(asyncio.run(_first_frame(db, empty)))
             mem.append(asyncio.run(_first_frame_memory(db, empty, memory)))
         r, m = statistics.median(real), statistics.median(mem)
-        lines.append(Line("U1", f"first frame, {rows:,}-row store", ms(r), ms(m), f"{r / m:.2f}",
-                          "<= 150 ms and <= 2x memory", r <= 0.150 and r / m <= 2.0))
+        lines.append(
+            Line(
+                "U1",
+                f"first frame, {rows:,}-row store",
+                ms(r),
+                ms(m),
+                f"{r / m:.2f}",
+                "<= 150 ms and <= 2x memory",
+                r <= 0.150 and r / m <= 2.0,
+            )
+        )
         print(lines[-1].render(), flush=True)
         del memory
 
@@ -394,18 +421,28 @@ def main(argv: list[str] | None = None) -> int:
         med = statistics.median(paint)
         lines.append(Line("U2", "page-down paint CPU per frame (median)", ms(med), "", "", "<= 20 ms", med <= 0.020))
         w = statistics.median(wall)
-        lines.append(Line("U2", "page-down key -> frame incl. page fetch (median)", ms(w), "", "", "<= 40 ms",
-                          w <= 0.040))
-        lines.append(Line("U2", "filter change -> first page p95", ms(p95(filters)), "", "", "<= 100 ms",
-                          p95(filters) <= 0.100))
+        lines.append(
+            Line("U2", "page-down key -> frame incl. page fetch (median)", ms(w), "", "", "<= 40 ms", w <= 0.040)
+        )
+        lines.append(
+            Line("U2", "filter change -> first page p95", ms(p95(filters)), "", "", "<= 100 ms", p95(filters) <= 0.100)
+        )
         for line in lines[-3:]:
             print(line.render(), flush=True)
 
         bare = statistics.median(_rss_kb("bare", db) for _ in range(2))
         app = statistics.median(_rss_kb("app", db) for _ in range(2))
-        lines.append(Line("U3", "RSS after first paint + 100 page-downs", f"{app / 1024:.1f} MB",
-                          f"{bare / 1024:.1f} MB", f"+{(app - bare) / 1024:.1f}", "<= bare + 50 MB",
-                          app - bare <= 50 * 1024))
+        lines.append(
+            Line(
+                "U3",
+                "RSS after first paint + 100 page-downs",
+                f"{app / 1024:.1f} MB",
+                f"{bare / 1024:.1f} MB",
+                f"+{(app - bare) / 1024:.1f}",
+                "<= bare + 50 MB",
+                app - bare <= 50 * 1024,
+            )
+        )
         print(lines[-1].render(), flush=True)
 
         trivial_file = Path(tmp) / "trivial.py"
@@ -422,29 +459,76 @@ def main(argv: list[str] | None = None) -> int:
         # This machine's speed drifts between spawns (the same start takes 250 or 390 ms, every
         # phase slower alike): each start is compared with the trivial one spawned just before it.
         paired = statistics.median(x / y for x, y in zip(t_app, t_triv, strict=True))
-        lines.append(Line("S1", "spawn -> first screen (open), paired", ms(a), ms(t), f"{paired:.2f}",
-                          "<= 1.25x trivial", paired <= 1.25))
+        lines.append(
+            Line(
+                "S1",
+                "spawn -> first screen (open), paired",
+                ms(a),
+                ms(t),
+                f"{paired:.2f}",
+                "<= 1.25x trivial",
+                paired <= 1.25,
+            )
+        )
         print(lines[-1].render(), flush=True)
         lines.append(Line("S1", "  ratio of the medians", "", "", f"{a / t:.2f}", "info", None))
         print(lines[-1].render(), flush=True)
 
         # In a process of its own, as `audit-console demo`/`run` is: this one holds the earlier
         # phases' objects, which the garbage collector's full passes would walk too.
-        live = subprocess.run([sys.executable, __file__, "--live-only", str(Path(tmp) / "live.db"),
-                               "--live-seconds", str(args.live_seconds)],
-                              capture_output=True, text=True, timeout=300, check=True)
+        live = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--live-only",
+                str(Path(tmp) / "live.db"),
+                "--live-seconds",
+                str(args.live_seconds),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
         found = json.loads(live.stdout.strip().splitlines()[-1])
         keys, lags, stored, full_times = found["keys"], found["lags"], found["stored"], found["full"]
-        lines.append(Line("U4", f"key -> frame p95, sim at 1000/s ({stored:,} stored)", ms(p95(keys)), "", "",
-                          "<= 50 ms", p95(keys) <= 0.050))
-        lines.append(Line("U4", "loop lag p99 while ingesting 1000/s", ms(pct(lags, 0.99)), "", "", "<= 10 ms",
-                          pct(lags, 0.99) <= 0.010))
-        lines.append(Line("U4", "loop lag max while ingesting 1000/s", ms(max(lags)), "", "", "<= 50 ms",
-                          max(lags) <= 0.050))
+        lines.append(
+            Line(
+                "U4",
+                f"key -> frame p95, sim at 1000/s ({stored:,} stored)",
+                ms(p95(keys)),
+                "",
+                "",
+                "<= 50 ms",
+                p95(keys) <= 0.050,
+            )
+        )
+        lines.append(
+            Line(
+                "U4",
+                "loop lag p99 while ingesting 1000/s",
+                ms(pct(lags, 0.99)),
+                "",
+                "",
+                "<= 10 ms",
+                pct(lags, 0.99) <= 0.010,
+            )
+        )
+        lines.append(
+            Line("U4", "loop lag max while ingesting 1000/s", ms(max(lags)), "", "", "<= 50 ms", max(lags) <= 0.050)
+        )
         # Startup's passes are among them (before and at gc_policy.settle, ahead of the probe).
-        lines.append(Line("U4", f"  full garbage collections in the run: {len(full_times)}",
-                          ms(statistics.median(full_times or [0.0])), ms(max(full_times or [0.0])), "",
-                          "info: median; floor col: max", None))
+        lines.append(
+            Line(
+                "U4",
+                f"  full garbage collections in the run: {len(full_times)}",
+                ms(statistics.median(full_times or [0.0])),
+                ms(max(full_times or [0.0])),
+                "",
+                "info: median; floor col: max",
+                None,
+            )
+        )
         for line in lines[-4:]:
             print(line.render(), flush=True)
 

@@ -16,7 +16,11 @@ def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> s
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "console", *args],
-        capture_output=True, text=True, env=full_env, timeout=timeout, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -38,8 +42,10 @@ FAKE_TOKEN = "OTAwMDAwMDAwMDAwMDAwMDQy.sim.token-that-is-long-enough-xx"
         (("bogus",), "invalid choice"),
         (("export", "--format", "xml"), "invalid choice"),
         (("export", "--format", "csv", "--bogus"), "unrecognized arguments: --bogus (see audit-console export --help)"),
-        (("role", "revoke", "--guild", "1", "--member", "2", "--role", "3", "--reason", "x", "--bogus"),
-         "unrecognized arguments: --bogus (see audit-console role revoke --help)"),
+        (
+            ("role", "revoke", "--guild", "1", "--member", "2", "--role", "3", "--reason", "x", "--bogus"),
+            "unrecognized arguments: --bogus (see audit-console role revoke --help)",
+        ),
         (("export", "--format", "csv", "--since", "yesterday"), "bad date"),
         (("export", "--format", "csv", "--action", "MEMBER_EXPLODE"), "unknown action"),
         (("export", "--format", "csv", "--actor", "bob"), "expected a Discord id"),
@@ -115,9 +121,12 @@ def test_corrupt_database(tmp_path: Path) -> None:
     async def make() -> None:
         store = await Store.open(db)
         await store.add_entries(
-            [{"id": str((1 << 40) + i), "action_type": 22, "user_id": "5", "target_id": "6",
-              "reason": "x" * 300} for i in range(2000)],
-            source="backfill", guild_id=1,
+            [
+                {"id": str((1 << 40) + i), "action_type": 22, "user_id": "5", "target_id": "6", "reason": "x" * 300}
+                for i in range(2000)
+            ],
+            source="backfill",
+            guild_id=1,
         )
         await store.close()
 
@@ -145,8 +154,9 @@ def test_a_second_console_and_a_locked_database(tmp_path: Path) -> None:
         finally:
             await store.close()
 
-    result = asyncio.run(hold_and_run(("backfill", "--guild", "1", "--db", str(db),
-                                       "--rest-url", "http://127.0.0.1:9/api/v10")))
+    result = asyncio.run(
+        hold_and_run(("backfill", "--guild", "1", "--db", str(db), "--rest-url", "http://127.0.0.1:9/api/v10"))
+    )
     assert_one_line(result, 2, "in use by another Audit Console", "audit-console open")
     # Reading alongside is fine.
     assert run("export", "--format", "jsonl", "--db", str(db)).returncode == 0
@@ -155,8 +165,7 @@ def test_a_second_console_and_a_locked_database(tmp_path: Path) -> None:
     holder = sqlite3.connect(db, isolation_level=None, timeout=0)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        result = run("backfill", "--guild", "1", "--db", str(db), "--rest-url", "http://127.0.0.1:9/api/v10",
-                     env=env)
+        result = run("backfill", "--guild", "1", "--db", str(db), "--rest-url", "http://127.0.0.1:9/api/v10", env=env)
     finally:
         holder.execute("ROLLBACK")
         holder.close()

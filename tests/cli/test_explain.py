@@ -19,25 +19,58 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> dict:
     sim = SimServer(SimConfig(seed=1))
     g = sim.guild
     d = tmp_path_factory.mktemp("explain")
-    state = {"guild": g.guild_object(), "channels": g.channel_objects(),
-             "members": [g.member_object(u) for u in g.members]}
+    state = {
+        "guild": g.guild_object(),
+        "channels": g.channel_objects(),
+        "members": [g.member_object(u) for u in g.members],
+    }
     (d / "state.json").write_text(json.dumps(state))
     roles = {r["name"]: int(r["id"]) for r in state["guild"]["roles"]}
-    by_role = {name: next(u for u in g.members if rid in [int(x) for x in g.member_object(u)["roles"]])
-               for name, rid in roles.items() if name in ("Moderators", "Helpers", "Admin")}
+    by_role = {
+        name: next(u for u in g.members if rid in [int(x) for x in g.member_object(u)["roles"]])
+        for name, rid in roles.items()
+        if name in ("Moderators", "Helpers", "Admin")
+    }
     (d / "policy.toml").write_text(
-        "".join(f'[[grants]]\nrole = "{roles[n]}"\ncapability = "roles.grant"\neffect = "ALLOW"\npriority = 1\n'
-                for n in ("Moderators", "Helpers")))
-    plain = next(u for u in g.regular_ids() if not any(
-        int(x) in (roles["Moderators"], roles["Helpers"], roles["Admin"]) for x in g.member_object(u)["roles"]))
-    return {"dir": d, "state": d / "state.json", "policy": d / "policy.toml", "guild": sim.guild_id,
-            "roles": roles, "mod": by_role["Moderators"], "helper": by_role["Helpers"], "plain": plain,
-            "channel": g.channel_ids(0)[0], "owner": int(state["guild"]["owner_id"])}
+        "".join(
+            f'[[grants]]\nrole = "{roles[n]}"\ncapability = "roles.grant"\neffect = "ALLOW"\npriority = 1\n'
+            for n in ("Moderators", "Helpers")
+        )
+    )
+    plain = next(
+        u
+        for u in g.regular_ids()
+        if not any(
+            int(x) in (roles["Moderators"], roles["Helpers"], roles["Admin"]) for x in g.member_object(u)["roles"]
+        )
+    )
+    return {
+        "dir": d,
+        "state": d / "state.json",
+        "policy": d / "policy.toml",
+        "guild": sim.guild_id,
+        "roles": roles,
+        "mod": by_role["Moderators"],
+        "helper": by_role["Helpers"],
+        "plain": plain,
+        "channel": g.channel_ids(0)[0],
+        "owner": int(state["guild"]["owner_id"]),
+    }
 
 
 def explain(w: dict, member: int, *extra: str):
-    return run("explain", "--state", str(w["state"]), "--policy", str(w["policy"]), "--guild", str(w["guild"]),
-               "--member", str(member), *extra)
+    return run(
+        "explain",
+        "--state",
+        str(w["state"]),
+        "--policy",
+        str(w["policy"]),
+        "--guild",
+        str(w["guild"]),
+        "--member",
+        str(member),
+        *extra,
+    )
 
 
 def test_allowed_exits_0_and_prints_the_path(world):
@@ -50,7 +83,8 @@ def test_allowed_exits_0_and_prints_the_path(world):
 
 def test_denied_exits_1_with_the_reason(world):
     r = explain(world, world["plain"], "--capability", "roles.grant")
-    assert r.returncode == 1 and r.stderr == ""
+    assert r.returncode == 1
+    assert r.stderr == ""
     assert r.stdout.startswith("roles.grant: DENIED (NO_GRANT)")
     helper = explain(world, world["helper"], "--capability", "roles.grant", "--json")
     assert helper.returncode == 1
@@ -59,17 +93,21 @@ def test_denied_exits_1_with_the_reason(world):
     assert (body["allowed"], body["reason_code"]) == (False, "DISCORD_GATE_DENIED")
     assert "MANAGE_ROLES" not in body["permissions"]
     assert body["permissions"] == sorted(body["permissions"])
-    assert body["path"][-1]["step"] == "discord_gate" and body["path"][-1]["decided"]
+    assert body["path"][-1]["step"] == "discord_gate"
+    assert body["path"][-1]["decided"]
 
 
 def test_permission_questions_in_a_channel(world):
     r = explain(world, world["owner"], "--permission", "manage_roles", "--json")
     body = json.loads(r.stdout)
-    assert r.returncode == 0 and body["allowed"] and body["reason_code"] is None
+    assert r.returncode == 0
+    assert body["allowed"]
+    assert body["reason_code"] is None
     assert len(body["permissions"]) == 52  # the owner holds every documented flag
     r = explain(world, world["plain"], "--permission", "MANAGE_ROLES", "--channel", str(world["channel"]), "--json")
     body = json.loads(r.stdout)
-    assert r.returncode == 1 and body["reason_code"] == "DISCORD_GATE_DENIED"
+    assert r.returncode == 1
+    assert body["reason_code"] == "DISCORD_GATE_DENIED"
     assert "VIEW_CHANNEL" in body["permissions"]
 
 
@@ -84,47 +122,70 @@ def test_from_the_store_a_collector_filled(world, tmp_path):
         await store.close()
 
     asyncio.run(fill())
-    r = run("explain", "--db", str(tmp_path / "s.db"), "--guild", str(world["guild"]), "--member",
-            str(world["plain"]), "--capability", "policy.explain")
-    assert r.returncode == 0 and "DEFAULT_PUBLIC" in r.stdout
+    r = run(
+        "explain",
+        "--db",
+        str(tmp_path / "s.db"),
+        "--guild",
+        str(world["guild"]),
+        "--member",
+        str(world["plain"]),
+        "--capability",
+        "policy.explain",
+    )
+    assert r.returncode == 0
+    assert "DEFAULT_PUBLIC" in r.stdout
 
 
-@pytest.mark.parametrize(("extra", "needle"), [
-    (("--capability", "roles.grnt"), "unknown capability 'roles.grnt'"),
-    (("--permission", "MANAGE_EVERYTHING"), "unknown permission"),
-    (("--capability", "roles.grant", "--channel", "123456789012345678"), "123456789012345678"),
-    (("--capability", "roles.grant", "--permission", "MANAGE_ROLES"), "not allowed with"),
-    (("--capability", "roles.grant", "--channel", "abc"), "expected a Discord id"),
-])
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (("--capability", "roles.grnt"), "unknown capability 'roles.grnt'"),
+        (("--permission", "MANAGE_EVERYTHING"), "unknown permission"),
+        (("--capability", "roles.grant", "--channel", "123456789012345678"), "123456789012345678"),
+        (("--capability", "roles.grant", "--permission", "MANAGE_ROLES"), "not allowed with"),
+        (("--capability", "roles.grant", "--channel", "abc"), "expected a Discord id"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(world, extra, needle):
     assert_one_line(explain(world, world["mod"], *extra), 2, needle)
 
 
 def test_bad_state_files_and_unknown_members(world, tmp_path):
     base = ("explain", "--guild", str(world["guild"]), "--capability", "roles.grant")
-    assert_one_line(run(*base, "--member", "123456789012345678", "--state", str(world["state"])), 2,
-                    "123456789012345678")
+    assert_one_line(
+        run(*base, "--member", "123456789012345678", "--state", str(world["state"])), 2, "123456789012345678"
+    )
     (tmp_path / "bad.json").write_text("{not json")
     assert_one_line(run(*base, "--member", str(world["mod"]), "--state", str(tmp_path / "bad.json")), 2, "not JSON")
     (tmp_path / "shape.json").write_text(json.dumps({"guild": {"id": "1", "roles": "x"}}))
-    assert_one_line(run(*base, "--member", str(world["mod"]), "--state", str(tmp_path / "shape.json")), 2,
-                    "guild.roles")
-    assert_one_line(run(*base, "--member", str(world["mod"]), "--state", str(tmp_path / "none.json")), 2,
-                    "no such file")
+    assert_one_line(
+        run(*base, "--member", str(world["mod"]), "--state", str(tmp_path / "shape.json")), 2, "guild.roles"
+    )
+    assert_one_line(
+        run(*base, "--member", str(world["mod"]), "--state", str(tmp_path / "none.json")), 2, "no such file"
+    )
     wrong = ("explain", "--guild", "123456789012345678", "--capability", "roles.grant")
     assert_one_line(run(*wrong, "--member", str(world["mod"]), "--state", str(world["state"])), 2, "not --guild")
     assert_one_line(run(*base, "--member", str(world["mod"]), "--db", str(tmp_path / "none.db")), 2, "no database")
     (tmp_path / "bad.toml").write_text("[[grants]]\nrole = 5\n")
-    assert_one_line(run(*base, "--member", str(world["mod"]), "--state", str(world["state"]),
-                        "--policy", str(tmp_path / "bad.toml")), 2, "bad.toml:1:")
+    assert_one_line(
+        run(
+            *base, "--member", str(world["mod"]), "--state", str(world["state"]), "--policy", str(tmp_path / "bad.toml")
+        ),
+        2,
+        "bad.toml:1:",
+    )
 
 
 def test_policy_example_and_check(tmp_path: Path):
     example = run("policy", "example")
-    assert example.returncode == 0 and "[[grants]]" in example.stdout
+    assert example.returncode == 0
+    assert "[[grants]]" in example.stdout
     (tmp_path / "p.toml").write_text(example.stdout)
     ok = run("policy", "check", str(tmp_path / "p.toml"))
-    assert ok.returncode == 0 and "valid, version" in ok.stdout
+    assert ok.returncode == 0
+    assert "valid, version" in ok.stdout
     (tmp_path / "p.toml").write_text(example.stdout.replace('effect = "DENY"', 'effect = "NOPE"', 1))
     assert_one_line(run("policy", "check", str(tmp_path / "p.toml")), 2, "effect must be")
 
@@ -134,10 +195,20 @@ def test_a_bad_policy_stops_acting_commands_with_one_line(command: str, tmp_path
     from .test_bad_input import FAKE_TOKEN
 
     (tmp_path / "p.toml").write_text('[[grants]]\nrole = "12"\ncapability = "roles.grnt"\neffect = "ALLOW"\n')
-    extra = ["grant", "--guild", "1", "--member", "2", "--role", "3", "--reason", "x"] if command == "role" else [
-        "--guild", "1"]
+    extra = (
+        ["grant", "--guild", "1", "--member", "2", "--role", "3", "--reason", "x"]
+        if command == "role"
+        else ["--guild", "1"]
+    )
     args = [command, *extra[:1]] if command == "role" else [command]
-    r = run(*args, *extra[1:] if command == "role" else extra, "--policy", str(tmp_path / "p.toml"),
-            "--db", str(tmp_path / "a.db"), env={"DISCORD_TOKEN": FAKE_TOKEN})
+    r = run(
+        *args,
+        *extra[1:] if command == "role" else extra,
+        "--policy",
+        str(tmp_path / "p.toml"),
+        "--db",
+        str(tmp_path / "a.db"),
+        env={"DISCORD_TOKEN": FAKE_TOKEN},
+    )
     assert_one_line(r, 2, "p.toml:3: grants[0].capability: unknown capability 'roles.grnt'")
     assert not (tmp_path / "a.db").exists(), "nothing is created before the policy is known good"

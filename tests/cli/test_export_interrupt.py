@@ -22,8 +22,14 @@ ROWS = 30_000
 
 def _raw(i: int) -> dict[str, object]:
     entry_id = (1_700_000_000_000 - 1_420_070_400_000 + i * 1000) << 22
-    return {"id": str(entry_id), "action_type": 24, "user_id": "2000000000000000", "target_id": str(3 * 10**15 + i),
-            "reason": f"nickname sweep {i}", "changes": [{"key": "nick", "old_value": f"n{i}", "new_value": f"m{i}"}]}
+    return {
+        "id": str(entry_id),
+        "action_type": 24,
+        "user_id": "2000000000000000",
+        "target_id": str(3 * 10**15 + i),
+        "reason": f"nickname sweep {i}",
+        "changes": [{"key": "nick", "old_value": f"n{i}", "new_value": f"m{i}"}],
+    }
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +71,9 @@ def test_ctrl_c_leaves_nothing_behind(big_store: Path, tmp_path: Path, helpers: 
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", code, "export", "--db", str(big_store), "--format", "jsonl", "-o", str(target)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 30
     while not (part.exists() and part.stat().st_size > 0) and time.monotonic() < deadline:
@@ -76,7 +84,8 @@ def test_ctrl_c_leaves_nothing_behind(big_store: Path, tmp_path: Path, helpers: 
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
-    assert not part.exists() and not target.exists()
+    assert not part.exists()
+    assert not target.exists()
     if helpers:
         assert helper_pids, "no helper process was running"
         for pid in helper_pids:

@@ -28,7 +28,8 @@ def default_interval() -> float:
 
 
 def test_collector_is_back_after_a_console_command_that_fails_before_its_screen(
-        tmp_path: Path, collector_on: None, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, collector_on: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["open", "--db", str(tmp_path / "none.db")]) == 2
     assert "no database at" in capsys.readouterr().err
     assert gc.isenabled()
@@ -53,7 +54,8 @@ def test_settle_freezes_nothing_in_a_process_that_only_imports_us() -> None:
 
 
 def test_switch_interval_is_back_after_a_console_command_that_fails_before_its_screen(
-        tmp_path: Path, default_interval: float) -> None:
+    tmp_path: Path, default_interval: float
+) -> None:
     seen: list[float] = []
     from console import cli
 

@@ -22,8 +22,14 @@ OTHER = 1_000_000_000_000_002
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "console", *args], capture_output=True, text=True, timeout=120,
-                          stdin=subprocess.DEVNULL, env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "console", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env=dict(os.environ),
+    )
 
 
 def lines(text: str) -> list[str]:
@@ -38,8 +44,16 @@ def build(db: Path, days: list[int], guild: int = GUILD) -> list[int]:
     """Entries ``days`` before now (real time: the command runs with the real clock), oldest first."""
     now = int(time.time() * 1000)
     ids = [snowflake(now - d * DAY_MS - 60_000, n) for n, d in enumerate(sorted(days, reverse=True))]
-    raws = [{"id": str(i), "action_type": 22, "user_id": "2000000000000001", "target_id": "3000000000000001",
-             "reason": f"spam wave {n}"} for n, i in enumerate(ids)]
+    raws = [
+        {
+            "id": str(i),
+            "action_type": 22,
+            "user_id": "2000000000000001",
+            "target_id": "3000000000000001",
+            "reason": f"spam wave {n}",
+        }
+        for n, i in enumerate(ids)
+    ]
 
     async def go() -> None:
         store = await Store.open(db)
@@ -72,7 +86,9 @@ def test_a_healthy_store_verifies(store_db: tuple[Path, list[int]]) -> None:
     r = run("verify", "--db", str(db))
     assert r.returncode == 0, r.stdout + r.stderr
     out = lines(r.stdout)
-    assert len(out) == 1 and out[0].startswith("audit-console verify: ok") and "20 records" in out[0]
+    assert len(out) == 1
+    assert out[0].startswith("audit-console verify: ok")
+    assert "20 records" in out[0]
     assert "reaches back to" in out[0]
     heads = run("verify", "--db", str(db), "--heads")
     assert f"guild {GUILD}: head link 20 " in heads.stdout
@@ -84,7 +100,8 @@ def test_verify_finds_an_edited_reason(store_db: tuple[Path, list[int]]) -> None
     r = run("verify", "--db", str(db))
     assert r.returncode == 1
     assert lines(r.stdout) == [f"guild {GUILD}: entry {ids[4]} edited after it was stored (reason changed)"]
-    assert "1 problem found" in r.stderr and "Traceback" not in r.stderr
+    assert "1 problem found" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
 def test_verify_finds_a_deleted_row(store_db: tuple[Path, list[int]]) -> None:
@@ -124,19 +141,25 @@ def test_a_corrupt_database_is_one_line(tmp_path: Path) -> None:
     r = run("verify", "--db", str(db))
     assert r.returncode == 1
     out = lines(r.stdout) + lines(r.stderr)
-    assert len(out) == 1 and "is damaged" in out[0], out
+    assert len(out) == 1, out
+    assert "is damaged" in out[0], out
 
 
-@pytest.mark.parametrize(("setup", "needle"), [
-    (lambda p: None, "no database at"),
-    (lambda p: p.write_text("not a database at all"), "not an SQLite file"),
-    (lambda p: sqlite3.connect(p).execute("CREATE TABLE t (x)").connection.close(), "not an Audit Console one"),
-])
+@pytest.mark.parametrize(
+    ("setup", "needle"),
+    [
+        (lambda p: None, "no database at"),
+        (lambda p: p.write_text("not a database at all"), "not an SQLite file"),
+        (lambda p: sqlite3.connect(p).execute("CREATE TABLE t (x)").connection.close(), "not an Audit Console one"),
+    ],
+)
 def test_verify_bad_input_exits_2(tmp_path: Path, setup: object, needle: str) -> None:
     db = tmp_path / "x.db"
     setup(db)  # type: ignore[operator]
     r = run("verify", "--db", str(db))
-    assert r.returncode == 2 and len(lines(r.stderr)) == 1 and needle in r.stderr, r.stderr
+    assert r.returncode == 2, r.stderr
+    assert len(lines(r.stderr)) == 1, r.stderr
+    assert needle in r.stderr, r.stderr
 
 
 def test_prune_follows_the_config_and_verify_still_passes(tmp_path: Path) -> None:
@@ -148,12 +171,14 @@ def test_prune_follows_the_config_and_verify_still_passes(tmp_path: Path) -> Non
 
     dry = run("prune", "--db", str(db), "--config", str(config), "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert f"guild {GUILD}: keeps 90 days" in dry.stdout and "would remove 3 entries" in dry.stdout
+    assert f"guild {GUILD}: keeps 90 days" in dry.stdout
+    assert "would remove 3 entries" in dry.stdout
     assert len(lines(run("verify", "--db", str(db)).stdout)) == 1  # nothing was removed
 
     done = run("prune", "--db", str(db), "--config", str(config))
     assert done.returncode == 0, done.stderr
-    assert "removed 3 entries" in done.stdout and "reaches back to" in done.stdout
+    assert "removed 3 entries" in done.stdout
+    assert "reaches back to" in done.stdout
     conn = sqlite3.connect(db)
     try:
         kept = {r[0] for r in conn.execute("SELECT id FROM audit_entries")}
@@ -168,8 +193,10 @@ def test_prune_follows_the_config_and_verify_still_passes(tmp_path: Path) -> Non
     forever = tmp_path / "forever.toml"
     forever.write_text("")
     r = run("prune", "--db", str(db), "--config", str(forever))
-    assert r.returncode == 0 and "nothing to prune" in r.stdout
+    assert r.returncode == 0
+    assert "nothing to prune" in r.stdout
     bad = tmp_path / "bad.toml"
     bad.write_text("retention_days = 45\n")
     r = run("prune", "--db", str(db), "--config", str(bad))
-    assert r.returncode == 2 and "30, 90, 180 or 365" in r.stderr
+    assert r.returncode == 2
+    assert "30, 90, 180 or 365" in r.stderr

@@ -73,13 +73,35 @@ class Tally:
 
 def _spawn(sim: SimServer, tdir: Path, n: int) -> subprocess.Popen[bytes]:
     """``collect`` as its own process; the token from a 0600 file, never argv."""
-    env = {**os.environ, "XDG_STATE_HOME": str(tdir / "state"), "XDG_CONFIG_HOME": str(tdir / "config"),
-           "XDG_DATA_HOME": str(tdir / "data")}
+    env = {
+        **os.environ,
+        "XDG_STATE_HOME": str(tdir / "state"),
+        "XDG_CONFIG_HOME": str(tdir / "config"),
+        "XDG_DATA_HOME": str(tdir / "data"),
+    }
     env.pop("DISCORD_TOKEN", None)
     return subprocess.Popen(
-        [sys.executable, "-m", "console", "collect", "--db", str(tdir / "audit.db"), "--rest-url", sim.rest_url,
-         "--token-file", str(tdir / "token"), "--guild", str(sim.guild_id), "--policy", str(tdir / "policy.toml")],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=(tdir / f"collect-{n}.log").open("wb"), env=env)
+        [
+            sys.executable,
+            "-m",
+            "console",
+            "collect",
+            "--db",
+            str(tdir / "audit.db"),
+            "--rest-url",
+            sim.rest_url,
+            "--token-file",
+            str(tdir / "token"),
+            "--guild",
+            str(sim.guild_id),
+            "--policy",
+            str(tdir / "policy.toml"),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=(tdir / f"collect-{n}.log").open("wb"),
+        env=env,
+    )
 
 
 async def _until(predicate, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> bool:  # noqa: ANN001
@@ -123,23 +145,49 @@ class RoleTraffic:
         self.requests: list[Request] = []
         self.tasks: list[asyncio.Task[None]] = []
         self._cli_turn = asyncio.Lock()
-        self.settings = Settings(db=tdir / "audit.db", rest_url=sim.rest_url, guild_ids=(sim.guild_id,),
-                                 operator_id=self.operator, policy=tdir / "policy.toml")
+        self.settings = Settings(
+            db=tdir / "audit.db",
+            rest_url=sim.rest_url,
+            guild_ids=(sim.guild_id,),
+            operator_id=self.operator,
+            policy=tdir / "policy.toml",
+        )
 
     def hand_in(self) -> None:
         if not self.pairs:
             return
         member, role = self.pairs.pop()
         has = role in [int(r) for r in self.sim.guild.member_object(member)["roles"]]
-        req = Request(member, role, "revoke" if has else "grant", f"crash trial {self.trial} request "
-                      f"{len(self.requests)}", self.rng.choice(["slash", "cli"]))
+        req = Request(
+            member,
+            role,
+            "revoke" if has else "grant",
+            f"crash trial {self.trial} request {len(self.requests)}",
+            self.rng.choice(["slash", "cli"]),
+        )
         self.requests.append(req)
         self.tasks.append(asyncio.create_task(self._slash(req) if req.via == "slash" else self._cli(req)))
 
     async def _slash(self, req: Request) -> None:
-        inv = self.sim.invoke_command(self.operator, "audit", [{"name": "role", "options": [{"name": req.op, "options": [
-            {"name": "member", "value": str(req.member)}, {"name": "role", "value": str(req.role)},
-            {"name": "reason", "value": req.reason}]}]}])
+        inv = self.sim.invoke_command(
+            self.operator,
+            "audit",
+            [
+                {
+                    "name": "role",
+                    "options": [
+                        {
+                            "name": req.op,
+                            "options": [
+                                {"name": "member", "value": str(req.member)},
+                                {"name": "role", "value": str(req.role)},
+                                {"name": "reason", "value": req.reason},
+                            ],
+                        }
+                    ],
+                }
+            ],
+        )
         with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
             content = (await inv.wait_response(8.0))["data"]["content"]
             found = re.search(r"allowed .*Request (\d+)", content)
@@ -155,9 +203,16 @@ class RoleTraffic:
             # hand-ins take turns (overlapping swaps would leave sys.stderr pointing at one).
             async with self._cli_turn:
                 with contextlib.redirect_stderr(said):
-                    code = await role_change(self.settings, None, op=req.op, guild_id=self.sim.guild_id,
-                                             member_id=req.member, role_id=req.role, reason=req.reason,
-                                             wait_s=0)
+                    code = await role_change(
+                        self.settings,
+                        None,
+                        op=req.op,
+                        guild_id=self.sim.guild_id,
+                        member_id=req.member,
+                        role_id=req.role,
+                        reason=req.reason,
+                        wait_s=0,
+                    )
         except ConfigError:
             return  # no collector was running (killed): nothing was handed in
         found = re.search(r"request (\d+) pending", said.getvalue())
@@ -193,8 +248,11 @@ async def _trial(i: int, kind: str, workdir: Path, tally: Tally) -> None:
                 await asyncio.sleep(rng.uniform(0.0, 2.5))
         else:
             procs.append(_spawn(sim, tdir, 1))
-            ready = await _until(lambda: sim.commands.by_name("audit") is not None
-                                 and crash_store.has_guild_state(db, sim.guild_id), 30, procs[0])
+            ready = await _until(
+                lambda: sim.commands.by_name("audit") is not None and crash_store.has_guild_state(db, sim.guild_id),
+                30,
+                procs[0],
+            )
             if not ready:
                 tally.problem(i, "the collector never got ready for role changes")
             sim.start_driver(rng.choice([20, 50, 100]))
@@ -218,8 +276,9 @@ async def _trial(i: int, kind: str, workdir: Path, tally: Tally) -> None:
         if traffic is not None:
             await traffic.settle()
             sim.knobs.role_drop_probability = 0.0  # recover without new drops; delays stay
-        committed = Snapshot(entries={**before.entries, **after_kill.entries},
-                             changes={**before.changes, **after_kill.changes})
+        committed = Snapshot(
+            entries={**before.entries, **after_kill.entries}, changes={**before.changes, **after_kill.changes}
+        )
 
         # Restart; the driver goes on a little, then stops so there is one ground truth.
         procs.append(_spawn(sim, tdir, 2))
@@ -229,8 +288,11 @@ async def _trial(i: int, kind: str, workdir: Path, tally: Tally) -> None:
         def truth() -> set[int]:  # read each time: the console's own actions (commands, roles) add entries
             return {int(e["id"]) for e in sim.guild.audit_log}
 
-        recovered = await _until(lambda: truth() <= crash_store.stored_ids(db) and crash_store.open_changes(db) == 0,
-                                 RECOVERY_TIMEOUT_S, procs[1])
+        recovered = await _until(
+            lambda: truth() <= crash_store.stored_ids(db) and crash_store.open_changes(db) == 0,
+            RECOVERY_TIMEOUT_S,
+            procs[1],
+        )
         procs[1].send_signal(signal.SIGTERM)
         try:
             code = await asyncio.to_thread(procs[1].wait, 30)
@@ -281,8 +343,9 @@ async def _check_file(i: int, db: Path, chain: bool, tally: Tally) -> None:
             tally.problem(i, f"hash chain: {report.problems[:2]}")
 
 
-def _check_roles(i: int, sim: SimServer, traffic: RoleTraffic, committed: Snapshot, final: Snapshot,
-                 tally: Tally) -> None:
+def _check_roles(
+    i: int, sim: SimServer, traffic: RoleTraffic, committed: Snapshot, final: Snapshot, tally: Tally
+) -> None:
     """Against the simulator's own record of the role changes it applied (dropped ones are not)."""
     applied: dict[int, int] = {}
     for _member, _role, _add, reason in sim.role_ops_applied:
@@ -313,8 +376,11 @@ def _check_roles(i: int, sim: SimServer, traffic: RoleTraffic, committed: Snapsh
         in_place = (req.role in member_roles) == (req.op == "grant")
         if state != "confirmed" or times == 0 or not in_place or op != req.op:
             tally.changes_lost += 1
-            tally.problem(i, f"{req.via} request {cid} ({req.op}, acked={req.acked}): state {state}, applied "
-                             f"{times}x, {'in place' if in_place else 'not in place'}")
+            tally.problem(
+                i,
+                f"{req.via} request {cid} ({req.op}, acked={req.acked}): state {state}, applied "
+                f"{times}x, {'in place' if in_place else 'not in place'}",
+            )
         elif times > 1:
             tally.applied_twice += 1
             tally.problem(i, f"{req.via} request {cid} applied {times} times")
@@ -328,21 +394,40 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
         kind = "ingest" if i % 2 == 0 else "roles"
         started = loop.time()
         await _trial(i, kind, workdir, tally)
-        print(f"# crash: trial {i + 1}/{n} ({kind}) done in {loop.time() - started:.1f} s", file=sys.stderr,
-              flush=True)
+        print(f"# crash: trial {i + 1}/{n} ({kind}) done in {loop.time() - started:.1f} s", file=sys.stderr, flush=True)
     kinds = ", ".join(f"{v} {k}" for k, v in sorted(tally.kinds.items()))
     note = f"{tally.trials} SIGKILL trials: {kinds}"
     return [
-        zero(NAME, "committed entries lost", tally.entries_lost,
-             f"{note}; {tally.committed_entries:,} committed entries checked"),
+        zero(
+            NAME,
+            "committed entries lost",
+            tally.entries_lost,
+            f"{note}; {tally.committed_entries:,} committed entries checked",
+        ),
         zero(NAME, "entries missing or extra after recovery vs the simulator", tally.entries_missing, note),
-        zero(NAME, "committed role changes lost", tally.changes_lost,
-             f"{tally.requests_checked} requests acknowledged or in the store; 204-drops and delays on"),
+        zero(
+            NAME,
+            "committed role changes lost",
+            tally.changes_lost,
+            f"{tally.requests_checked} requests acknowledged or in the store; 204-drops and delays on",
+        ),
         zero(NAME, "role changes applied twice", tally.applied_twice, "by the simulator's record of applied role ops"),
-        zero(NAME, "integrity_check failures", tally.integrity_failures,
-             f"{tally.checks} checks: after each kill and each clean stop"),
-        zero(NAME, "hash-chain verification failures", tally.chain_failures,
-             f"{tally.checks} checks: after each kill and each clean stop"),
-        zero(NAME, "restarts that did not recover and stop cleanly", tally.unrecovered,
-             f"{tally.trials} restarts, {RECOVERY_TIMEOUT_S:.0f} s each at most"),
+        zero(
+            NAME,
+            "integrity_check failures",
+            tally.integrity_failures,
+            f"{tally.checks} checks: after each kill and each clean stop",
+        ),
+        zero(
+            NAME,
+            "hash-chain verification failures",
+            tally.chain_failures,
+            f"{tally.checks} checks: after each kill and each clean stop",
+        ),
+        zero(
+            NAME,
+            "restarts that did not recover and stop cleanly",
+            tally.unrecovered,
+            f"{tally.trials} restarts, {RECOVERY_TIMEOUT_S:.0f} s each at most",
+        ),
     ]

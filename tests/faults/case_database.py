@@ -79,11 +79,19 @@ async def run_command(e: Env, cmd: str, db: Path, out_dir: Path, *, unprivileged
     if cmd in SCREENS:
         # "Feed": the feed's border title, drawn with the first frame. Lingering 3 s lets the
         # store check the app runs after its first frame show what it finds.
-        return await asyncio.to_thread(run_screen, args, e.env, ready=("Feed",), timeout=60,
-                                       unprivileged=unprivileged, linger=3.0)
+        return await asyncio.to_thread(
+            run_screen, args, e.env, ready=("Feed",), timeout=60, unprivileged=unprivileged, linger=3.0
+        )
     if cmd == "collect":
-        return await asyncio.to_thread(run_until, args, e.env, ready="collecting into", timeout=40,
-                                       unprivileged=unprivileged, log=out_dir / "collect.err")
+        return await asyncio.to_thread(
+            run_until,
+            args,
+            e.env,
+            ready="collecting into",
+            timeout=40,
+            unprivileged=unprivileged,
+            log=out_dir / "collect.err",
+        )
     return await asyncio.to_thread(run_plain, args, e.env, timeout=60, unprivileged=unprivileged)
 
 
@@ -105,7 +113,7 @@ def corrupt_middle(db: Path, rng: random.Random) -> None:
     data = bytearray(db.read_bytes())
     size = int.from_bytes(data[16:18], "big") or 65536
     for n in rng.sample(_btree_pages(bytes(data)), 3):
-        data[n * size:(n + 1) * size] = rng.randbytes(size)
+        data[n * size : (n + 1) * size] = rng.randbytes(size)
     db.write_bytes(bytes(data))
 
 
@@ -174,26 +182,32 @@ VARIANTS = [
     Variant("a newer schema (user_version + 1)", newer, ALL, header_refusal=True),
     # WAL: readers go on beside another program's write transaction; writers wait 5 s, then
     # `backfill` gives up with one line and the long-running ones report it and keep trying.
-    Variant("write-locked by another process (BEGIN EXCLUSIVE, 9 s)", healthy, frozenset({"backfill"}),
-            locked=True),
+    Variant("write-locked by another process (BEGIN EXCLUSIVE, 9 s)", healthy, frozenset({"backfill"}), locked=True),
     Variant("read-only file", readonly_file, frozenset(WRITERS), unprivileged=True),
     Variant("read-only folder", readonly_dir, frozenset(WRITERS), unprivileged=True),
 ]
-SHORT_VARIANTS = {"random bytes over 3 pages in the middle", "a newer schema (user_version + 1)",
-                  "write-locked by another process (BEGIN EXCLUSIVE, 9 s)", "read-only file"}
+SHORT_VARIANTS = {
+    "random bytes over 3 pages in the middle",
+    "a newer schema (user_version + 1)",
+    "write-locked by another process (BEGIN EXCLUSIVE, 9 s)",
+    "read-only file",
+}
 SHORT_COMMANDS = ("export", "backfill", "collect")
 
 
 def hold_write_lock(db: Path, seconds: float) -> subprocess.Popen[str]:
     """Another program (not the console) holding a write transaction on ``db``."""
-    code = ("import sqlite3, sys, time\n"
-            f"c = sqlite3.connect({str(db)!r}, isolation_level=None, timeout=30)\n"
-            "c.execute('BEGIN EXCLUSIVE')\n"
-            "print('held', flush=True)\n"
-            f"time.sleep({seconds})\n"
-            "c.execute('ROLLBACK')\n")
+    code = (
+        "import sqlite3, sys, time\n"
+        f"c = sqlite3.connect({str(db)!r}, isolation_level=None, timeout=30)\n"
+        "c.execute('BEGIN EXCLUSIVE')\n"
+        "print('held', flush=True)\n"
+        f"time.sleep({seconds})\n"
+        "c.execute('ROLLBACK')\n"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "held"
     return proc
 
 
@@ -327,8 +341,13 @@ async def two_consoles(e: Env, template: Path, short: bool) -> list[Figure]:
     out = e.work / "two-out"
     _mk(out)
     e.sim.start_driver(20.0)
-    first = subprocess.Popen(e.args("collect", db, out), stdout=subprocess.DEVNULL,
-                             stderr=(out / "first.err").open("w"), stdin=subprocess.DEVNULL, env=e.env)
+    first = subprocess.Popen(
+        e.args("collect", db, out),
+        stdout=subprocess.DEVNULL,
+        stderr=(out / "first.err").open("w"),
+        stdin=subprocess.DEVNULL,
+        env=e.env,
+    )
     admitted, unnamed, tracebacks = [], [], 0
     try:
         deadline = time.monotonic() + 40
@@ -349,9 +368,11 @@ async def two_consoles(e: Env, template: Path, short: bool) -> list[Figure]:
                 unnamed.append(label)
                 print(f"# database: {label} refused without naming pid {first.pid}: {r.lines()}", file=sys.stderr)
         # Beside the collector, on purpose: prune writes (SQLite serialises), readers read.
-        beside = [run_plain(command("prune", "--db", str(db)), e.env, timeout=60),
-                  run_plain(e.args("export", db, out), e.env, timeout=60),
-                  run_plain(e.args("verify", db, out), e.env, timeout=60)]
+        beside = [
+            run_plain(command("prune", "--db", str(db)), e.env, timeout=60),
+            run_plain(e.args("export", db, out), e.env, timeout=60),
+            run_plain(e.args("verify", db, out), e.env, timeout=60),
+        ]
         for r in beside:
             if "Traceback" in r.text:
                 tracebacks += 1
@@ -374,12 +395,20 @@ async def two_consoles(e: Env, template: Path, short: bool) -> list[Figure]:
     for p in problems:
         print(f"# database: chain after two consoles: {p}", file=sys.stderr)
     return [
-        zero(NAME, "second writers admitted while a collector runs", len(admitted),
-             ", ".join(f"{c} via a symlink" if p == link else c for c, p in second_writers)
-             + "; prune, export, verify beside it"),
+        zero(
+            NAME,
+            "second writers admitted while a collector runs",
+            len(admitted),
+            ", ".join(f"{c} via a symlink" if p == link else c for c, p in second_writers)
+            + "; prune, export, verify beside it",
+        ),
         zero(NAME, "second-writer refusals not naming the running collector's pid", len(unnamed)),
-        zero(NAME, "hash-chain or integrity failures after two consoles ran together", bad,
-             "verify + integrity_check after the collector stopped"),
+        zero(
+            NAME,
+            "hash-chain or integrity failures after two consoles ran together",
+            bad,
+            "verify + integrity_check after the collector stopped",
+        ),
         zero(NAME, "entries missing after two consoles ran together", missing, "against the simulator's log"),
         zero(NAME, "tracebacks shown (two consoles)", tracebacks),
     ]
@@ -396,8 +425,9 @@ async def locked_collect(e: Env, template: Path) -> list[Figure]:
     err = d / "collect.err"
     e.sim.start_driver(10.0)
     holder = hold_write_lock(db, HOLD_S)
-    collector = subprocess.Popen(e.args("collect", db, d), stdout=subprocess.DEVNULL, stderr=err.open("w"),
-                                 stdin=subprocess.DEVNULL, env=e.env)
+    collector = subprocess.Popen(
+        e.args("collect", db, d), stdout=subprocess.DEVNULL, stderr=err.open("w"), stdin=subprocess.DEVNULL, env=e.env
+    )
     try:
         await asyncio.to_thread(holder.wait, HOLD_S + 30)
         await asyncio.sleep(2.0)
@@ -416,10 +446,18 @@ async def locked_collect(e: Env, template: Path) -> list[Figure]:
     if not said or code != 0:
         print(f"# database: locked collect (exit {code}):\n{text[-2000:]}", file=sys.stderr)
     return [
-        zero(NAME, "collector silent about another program's write lock", 0 if said else 1,
-             f"lock held {HOLD_S:.0f} s from before the start"),
-        zero(NAME, "entries missing after the lock was released", missing + (0 if code == 0 else 1),
-             "against the simulator's log; then SIGTERM, exit 0"),
+        zero(
+            NAME,
+            "collector silent about another program's write lock",
+            0 if said else 1,
+            f"lock held {HOLD_S:.0f} s from before the start",
+        ),
+        zero(
+            NAME,
+            "entries missing after the lock was released",
+            missing + (0 if code == 0 else 1),
+            "against the simulator's log; then SIGTERM, exit 0",
+        ),
         zero(NAME, "tracebacks shown (locked collector)", text.count("Traceback")),
     ]
 
@@ -438,8 +476,13 @@ async def setup(work: Path, short: bool) -> Env:
     home.chmod(0o777)
     for p in home.iterdir():
         p.chmod(0o777)
-    env = {**os.environ, "XDG_STATE_HOME": str(home / "state"), "XDG_CONFIG_HOME": str(home / "config"),
-           "XDG_DATA_HOME": str(home / "data"), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {
+        **os.environ,
+        "XDG_STATE_HOME": str(home / "state"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
     env.pop("DISCORD_TOKEN", None)
     token = work / "token"
     token.write_text(sim.token)
@@ -471,12 +514,19 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
             zero(NAME, "tracebacks shown", t.tracebacks, how),
             zero(NAME, "commands that exited 0 on a broken database", t.exited_zero_broken),
             zero(NAME, "refusals without exactly one clear line", t.not_one_line),
-            zero(NAME, "bytes of the database and its -wal changed by a failed open or a reader",
-                 t.bytes_changed, "compared byte by byte before and after"),
-            zero(NAME, "files refused from their header that SQLite still opened (a -shm left beside)",
-                 t.shm_left, "not SQLite, empty, another program's, newer"),
-            zero(NAME, "commands that failed on a usable store (healthy, write-locked, read-only)",
-                 t.usable_refused),
+            zero(
+                NAME,
+                "bytes of the database and its -wal changed by a failed open or a reader",
+                t.bytes_changed,
+                "compared byte by byte before and after",
+            ),
+            zero(
+                NAME,
+                "files refused from their header that SQLite still opened (a -shm left beside)",
+                t.shm_left,
+                "not SQLite, empty, another program's, newer",
+            ),
+            zero(NAME, "commands that failed on a usable store (healthy, write-locked, read-only)", t.usable_refused),
         ]
         figures += await two_consoles(e, template, short)
         if not short:  # the write-locked variant of the matrix runs `collect` in the short run

@@ -65,7 +65,7 @@ class Collect:
             self.proc.terminate()
             try:
                 await asyncio.wait_for(self.proc.wait(), 30)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
         with contextlib.suppress(Exception):
@@ -74,9 +74,22 @@ class Collect:
 
 
 def _cli(tmp: Path, sim: SimServer, *args: str) -> list[str]:
-    return [sys.executable, "-m", "console", *args, "--db", str(tmp / "audit.db"), "--rest-url", sim.rest_url,
-            "--token-file", str(tmp / "token"), "--config", str(tmp / "config.toml"),
-            "--policy", str(tmp / "policy.toml")]
+    return [
+        sys.executable,
+        "-m",
+        "console",
+        *args,
+        "--db",
+        str(tmp / "audit.db"),
+        "--rest-url",
+        sim.rest_url,
+        "--token-file",
+        str(tmp / "token"),
+        "--config",
+        str(tmp / "config.toml"),
+        "--policy",
+        str(tmp / "policy.toml"),
+    ]
 
 
 def _env(tmp: Path) -> dict[str, str]:
@@ -134,8 +147,12 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
     (workdir / "policy.toml").write_text(demo_policy_text(sim))
     (workdir / "config.toml").write_text(f'operator_id = "{demo_operator(sim)}"\n')
     proc = await asyncio.create_subprocess_exec(
-        *_cli(workdir, sim, "collect", "--guild", str(sim.guild_id)), env=_env(workdir),
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        *_cli(workdir, sim, "collect", "--guild", str(sim.guild_id)),
+        env=_env(workdir),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     collect = Collect(proc)
     unacked = violations_calls = not_shown = unconfirmed = 0
     recover_times: list[float] = []
@@ -149,8 +166,9 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
         await _until(lambda: bool(_read(db, "SELECT hwm FROM sync_state WHERE hwm IS NOT NULL")), 15)
         sim.start_driver(rate)
         verified = sim.guild.role_id("Verified")
-        candidates = [u for u in sim.guild.regular_ids()
-                      if verified not in [int(r) for r in sim.guild.member_object(u)["roles"]]]
+        candidates = [
+            u for u in sim.guild.regular_ids() if verified not in [int(r) for r in sim.guild.member_object(u)["roles"]]
+        ]
         for episode in range(episodes):
             await asyncio.sleep(1.5)
             unacked += _unacknowledged(db, sim)
@@ -164,13 +182,30 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
             await sim.gateway.send_invalid_session(resumable=False)
             sim.emit_random(15)
             # Requests handed in beside the collector (this process has no limit).
-            members = candidates[episode * 2:episode * 2 + 2]
+            members = candidates[episode * 2 : episode * 2 + 2]
             for uid in members:
                 cli = await asyncio.create_subprocess_exec(
-                    *_cli(workdir, sim, "role", "grant", "--guild", str(sim.guild_id), "--member", str(uid),
-                          "--role", str(verified), "--reason", f"disk episode {episode}", "--wait", "0"),
-                    env=_env(workdir), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.PIPE)
+                    *_cli(
+                        workdir,
+                        sim,
+                        "role",
+                        "grant",
+                        "--guild",
+                        str(sim.guild_id),
+                        "--member",
+                        str(uid),
+                        "--role",
+                        str(verified),
+                        "--reason",
+                        f"disk episode {episode}",
+                        "--wait",
+                        "0",
+                    ),
+                    env=_env(workdir),
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.PIPE,
+                )
                 _, err = await cli.communicate()
                 if cli.returncode != 0:
                     raise AssertionError(f"role hand-in failed: {err.decode(errors='replace')}")
@@ -183,8 +218,9 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
             lift_at = time.monotonic()
             violations_calls += sum(1 for t in calls if degraded_at <= t < lift_at)
             if os.environ.get("FAULTS_VERBOSE"):
-                print(f"full {full_at:.2f} degraded {degraded_at:.2f} lift {lift_at:.2f} calls {calls}",
-                      file=sys.stderr)
+                print(
+                    f"full {full_at:.2f} degraded {degraded_at:.2f} lift {lift_at:.2f} calls {calls}", file=sys.stderr
+                )
             collect.set_fsize(UNLIMITED)
             back = await _until(lambda: _missing(db, truth) == 0, 30 if short else 60, 0.05)  # noqa: B023
             recover_times.append(time.monotonic() - lift_at if back else float("inf"))
@@ -197,13 +233,14 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
             # Confirmed (and the sim agrees), or failed because the member left meanwhile (the
             # simulated guild's stream kicks and bans people too).
             done = 0
-            for state, uid, error in _read(db, "SELECT state, member_id, error FROM role_changes"
-                                               " WHERE source = 'CLI'"):
+            for state, uid, error in _read(db, "SELECT state, member_id, error FROM role_changes WHERE source = 'CLI'"):
                 member = sim.guild.members.get(uid)
-                if state == "confirmed" and (member is None or verified in [int(r) for r in
-                                                                            sim.guild.member_object(uid)["roles"]]):
-                    done += 1
-                elif state == "failed" and "Unknown Member" in (error or ""):
+                if (
+                    state == "confirmed"
+                    and (member is None or verified in [int(r) for r in sim.guild.member_object(uid)["roles"]])
+                    or state == "failed"
+                    and "Unknown Member" in (error or "")
+                ):
                     done += 1
             return done
 
@@ -235,10 +272,20 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
         zero(NAME, "entries missing after space returns and recovery", missing, "vs the simulator's ground truth"),
         zero(NAME, "degraded state not shown", not_shown, "collect's stderr and the TUI header; " + tui_note),
         zero(NAME, "role requests not carried out after recovery", unconfirmed, f"{len(requested)} handed in"),
-        zero(NAME, "integrity or hash-chain problems after recovery", len(problems),
-             "; ".join(problems)[:120] or "verify"),
-        Figure(NAME, "time to recover after space returns", "∞" if worst == float("inf") else f"{worst:.1f} s",
-               f"≤ {RECOVER_TARGET_S:.0f} s", worst <= RECOVER_TARGET_S, "until every entry is stored (worst)"),
+        zero(
+            NAME,
+            "integrity or hash-chain problems after recovery",
+            len(problems),
+            "; ".join(problems)[:120] or "verify",
+        ),
+        Figure(
+            NAME,
+            "time to recover after space returns",
+            "∞" if worst == float("inf") else f"{worst:.1f} s",
+            f"≤ {RECOVER_TARGET_S:.0f} s",
+            worst <= RECOVER_TARGET_S,
+            "until every entry is stored (worst)",
+        ),
     ]
 
 
@@ -263,8 +310,12 @@ async def tui_shows_degraded(db: Path) -> tuple[bool, str]:
     try:
         async with app.run_test(size=(160, 30)) as pilot:
             try:
-                await _until(lambda: "s" in holder and holder["s"].collector is not None
-                             and bool(holder["s"].collector.backfills), 30)
+                await _until(
+                    lambda: (
+                        "s" in holder and holder["s"].collector is not None and bool(holder["s"].collector.backfills)
+                    ),
+                    30,
+                )
                 session = holder["s"]
                 writer = app.store._w  # the store's own writing connection
                 assert writer is not None

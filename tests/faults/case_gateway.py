@@ -156,8 +156,9 @@ async def _soak(sim: SimServer, watch: Watch, short: bool, duration: float) -> C
     for at, kind in _schedule(rng, short, duration):
         if short:
             # Each fault on a settled connection, so every kind is seen on its own.
-            await eventually(lambda: watch.connected and sim.gateway.connected, timeout=30,
-                             what="the console reconnected")
+            await eventually(
+                lambda: watch.connected and sim.gateway.connected, timeout=30, what="the console reconnected"
+            )
             await asyncio.sleep(rng.uniform(0.8, 1.6))
         else:
             await asyncio.sleep(max(0.0, started + at - time.monotonic()))
@@ -166,7 +167,7 @@ async def _soak(sim: SimServer, watch: Watch, short: bool, duration: float) -> C
             injected[kind] += 1
         if short:  # the next fault only once this one has taken the connection down
             with contextlib.suppress(AssertionError):
-                await eventually(lambda: watch.drops > drops, timeout=15, what="the drop")
+                await eventually(lambda d=drops: watch.drops > d, timeout=15, what="the drop")
     if not short:
         await asyncio.sleep(max(0.0, started + duration - time.monotonic()))
     return injected
@@ -176,11 +177,15 @@ async def _duplicates(store: Store, sim: SimServer) -> int:
     """Rows for one entry more than once, chain links for the same revision more than once, and
     revisions Discord never made (a replay or a backfill overlap counted as a change)."""
     db = store.reader
-    (dup_rows,) = await (await db.execute(
-        "SELECT count(*) FROM (SELECT id FROM audit_entries GROUP BY id HAVING count(*) > 1)")).fetchone()
-    (dup_links,) = await (await db.execute(
-        "SELECT count(*) FROM (SELECT record_id, revision FROM chain WHERE kind = 0"
-        " GROUP BY guild_id, record_id, revision HAVING count(*) > 1)")).fetchone()
+    (dup_rows,) = await (
+        await db.execute("SELECT count(*) FROM (SELECT id FROM audit_entries GROUP BY id HAVING count(*) > 1)")
+    ).fetchone()
+    (dup_links,) = await (
+        await db.execute(
+            "SELECT count(*) FROM (SELECT record_id, revision FROM chain WHERE kind = 0"
+            " GROUP BY guild_id, record_id, revision HAVING count(*) > 1)"
+        )
+    ).fetchone()
     spurious = 0
     truth = sim.guild.entries_by_id
     async with db.execute("SELECT id, revision FROM audit_entries WHERE revision > 0") as cur:
@@ -237,15 +242,15 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
         await sim.stop_driver()
         # The console's own recovery: back on the gateway, backfills done, writer drained.
         with contextlib.suppress(AssertionError):
-            await eventually(lambda: watch.connected and sim.gateway.connected, timeout=30,
-                             what="reconnected after the soak")
+            await eventually(
+                lambda: watch.connected and sim.gateway.connected, timeout=30, what="reconnected after the soak"
+            )
         with contextlib.suppress(TimeoutError):
             await collector.wait_idle(30)
         truth = {int(e["id"]) for e in sim.guild.audit_log}
 
         async def stored() -> set[int]:
-            async with store.reader.execute(
-                "SELECT id FROM audit_entries WHERE guild_id = ?", (sim.guild_id,)) as cur:
+            async with store.reader.execute("SELECT id FROM audit_entries WHERE guild_id = ?", (sim.guild_id,)) as cur:
                 return {row[0] async for row in cur}
 
         async def complete() -> bool:
@@ -264,8 +269,7 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
     figures = [
         zero(NAME, "entries missing after the soak vs the simulator", missing, length),
         zero(NAME, "entries stored twice (rows, chain links, spurious revisions)", dups, length),
-        zero(NAME, "outages without a recorded gap or resume",
-             bad, f"{outages} outages, {new_sessions} new sessions"),
+        zero(NAME, "outages without a recorded gap or resume", bad, f"{outages} outages, {new_sessions} new sessions"),
     ]
     for kind in KINDS:
         n = injected.get(kind, 0)

@@ -54,8 +54,12 @@ def unsafe_chars(text: str) -> Counter[str]:
     found: Counter[str] = Counter()
     for ch in text:
         cp = ord(ch)
-        if (cp < 0x20 and ch != "\n") or 0x7F <= cp <= 0x9F or ch in hostile_terminal.INVISIBLE or (
-                cp > 0x7F and unicodedata.category(ch) in ("Cf", "Cs", "Co")):
+        if (
+            (cp < 0x20 and ch != "\n")
+            or 0x7F <= cp <= 0x9F
+            or ch in hostile_terminal.INVISIBLE
+            or (cp > 0x7F and unicodedata.category(ch) in ("Cf", "Cs", "Co"))
+        ):
             found[f"U+{cp:04X}"] += 1
     return found
 
@@ -81,8 +85,14 @@ def home_at(home: Path) -> Iterator[None]:
     """The console's folders (exports, session, log) under ``home`` while the app runs in-process."""
     keys = ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
     saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update({"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-                       "XDG_DATA_HOME": str(home / ".data"), "XDG_STATE_HOME": str(home / ".state")})
+    os.environ.update(
+        {
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_DATA_HOME": str(home / ".data"),
+            "XDG_STATE_HOME": str(home / ".state"),
+        }
+    )
     try:
         yield
     finally:
@@ -94,11 +104,17 @@ def home_at(home: Path) -> Iterator[None]:
 
 
 async def cli(home: Path, *args: str) -> tuple[int, bytes, bytes]:
-    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-           "XDG_DATA_HOME": str(home / ".data"), "XDG_STATE_HOME": str(home / ".state"),
-           "PYTHONPATH": str(hostile_terminal.ROOT)}
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "console", *args, env=env,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".data"),
+        "XDG_STATE_HOME": str(home / ".state"),
+        "PYTHONPATH": str(hostile_terminal.ROOT),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "console", *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     out, err = await proc.communicate()
     return proc.returncode or 0, out, err
 
@@ -123,19 +139,46 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
         db_arg = ["--db", str(db)]
         g, m, c = str(seeded.guild_id), str(seeded.member_id), str(seeded.channel_id)
         # The CLI's outputs, while the pty runs (each is its own process).
-        jobs = {name: asyncio.ensure_future(job) for name, job in {
-            "export csv": cli(home, "export", *db_arg, "--format", "csv", "--out", "-"),
-            "export json": cli(home, "export", *db_arg, "--format", "json", "--out", "-"),
-            "export jsonl": cli(home, "export", *db_arg, "--format", "jsonl", "--out", "-"),
-            "report markdown": cli(home, "report", *db_arg, "--since", "7d"),
-            "report json": cli(home, "report", *db_arg, "--since", "7d", "--format", "json"),
-            "explain": cli(home, "explain", *db_arg, "--guild", g, "--member", m, "--permission",
-                           "MANAGE_ROLES", "--channel", c),
-            "explain capability": cli(home, "explain", *db_arg, "--guild", g, "--member", m, "--capability",
-                                      "roles.grant"),
-            "explain json": cli(home, "explain", *db_arg, "--guild", g, "--member", m, "--permission",
-                                "MANAGE_ROLES", "--channel", c, "--json"),
-        }.items()}
+        jobs = {
+            name: asyncio.ensure_future(job)
+            for name, job in {
+                "export csv": cli(home, "export", *db_arg, "--format", "csv", "--out", "-"),
+                "export json": cli(home, "export", *db_arg, "--format", "json", "--out", "-"),
+                "export jsonl": cli(home, "export", *db_arg, "--format", "jsonl", "--out", "-"),
+                "report markdown": cli(home, "report", *db_arg, "--since", "7d"),
+                "report json": cli(home, "report", *db_arg, "--since", "7d", "--format", "json"),
+                "explain": cli(
+                    home,
+                    "explain",
+                    *db_arg,
+                    "--guild",
+                    g,
+                    "--member",
+                    m,
+                    "--permission",
+                    "MANAGE_ROLES",
+                    "--channel",
+                    c,
+                ),
+                "explain capability": cli(
+                    home, "explain", *db_arg, "--guild", g, "--member", m, "--capability", "roles.grant"
+                ),
+                "explain json": cli(
+                    home,
+                    "explain",
+                    *db_arg,
+                    "--guild",
+                    g,
+                    "--member",
+                    m,
+                    "--permission",
+                    "MANAGE_ROLES",
+                    "--channel",
+                    c,
+                    "--json",
+                ),
+            }.items()
+        }
         for size in sizes:
             t = time.monotonic()
             capture = await asyncio.to_thread(hostile_terminal.run_console, ["open", *db_arg], home, size=size)
@@ -171,8 +214,9 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
         print(f"# hostile: cli done {time.monotonic() - t:.1f} s", file=sys.stderr)
         t = time.monotonic()
         with home_at(home):
-            app_findings.append(await hostile_app.run_app(db, home, seeded, now_ms=now_ms, click_all=not short,
-                                                          sizes=sizes))
+            app_findings.append(
+                await hostile_app.run_app(db, home, seeded, now_ms=now_ms, click_all=not short, sizes=sizes)
+            )
         print(f"# hostile: app {time.monotonic() - t:.1f} s", file=sys.stderr)
     f0 = app_findings[0]
     clicks = sum(f.clicks for f in app_findings)
@@ -189,26 +233,60 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
         return "; ".join(f"{k} ×{n}" for k, n in c.most_common(4))
 
     figures = [
-        Figure(NAME, "data-originated escape bytes reaching the terminal", str(sum(term_escapes.values())), "0",
-               not term_escapes and drawn_ok,
-               f"pty, {stored} hostile strings stored, {drawn} drawn, {whole} drawn whole; "
-               + (detail(term_escapes) if term_escapes else f"{len(sizes)} size(s)")
-               + ("" if drawn_ok else "; TOO FEW DRAWN")),
-        zero(NAME, "bidi/zero-width/format characters from data reaching the terminal",
-             sum(term_invisible.values()), detail(term_invisible) or "pty"),
-        zero(NAME, "control or invisible characters in drawn segments", sum((app_escapes + app_invisible).values()),
-             detail(app_escapes + app_invisible) or f"run_test, screens: {', '.join(screens)}"),
+        Figure(
+            NAME,
+            "data-originated escape bytes reaching the terminal",
+            str(sum(term_escapes.values())),
+            "0",
+            not term_escapes and drawn_ok,
+            f"pty, {stored} hostile strings stored, {drawn} drawn, {whole} drawn whole; "
+            + (detail(term_escapes) if term_escapes else f"{len(sizes)} size(s)")
+            + ("" if drawn_ok else "; TOO FEW DRAWN"),
+        ),
+        zero(
+            NAME,
+            "bidi/zero-width/format characters from data reaching the terminal",
+            sum(term_invisible.values()),
+            detail(term_invisible) or "pty",
+        ),
+        zero(
+            NAME,
+            "control or invisible characters in drawn segments",
+            sum((app_escapes + app_invisible).values()),
+            detail(app_escapes + app_invisible) or f"run_test, screens: {', '.join(screens)}",
+        ),
         zero(NAME, "data drawn with a click action or link", sum(clickable.values()), detail(clickable) or "run_test"),
-        Figure(NAME, "markup actions run", str(sum(ran.values())), "0", not ran and clicks > 0,
-               f"{clicks} clicks on cells showing data" + (f"; {detail(ran)}" if ran else "")),
-        Figure(NAME, "unescaped formula cells in CSV exports", str(formula_bad), "0",
-               formula_bad == 0 and formula_guarded >= len(hostile_data.FORMULAS) and csv_files >= 2,
-               f"{csv_files} CSV files (CLI and the export dialog), {formula_guarded} cells guarded"),
-        zero(NAME, "control/invisible characters in JSON, JSONL, report and explain output", sum(out_bad.values()),
-             detail(out_bad) or "export json/jsonl, report markdown/json, explain text/json"),
+        Figure(
+            NAME,
+            "markup actions run",
+            str(sum(ran.values())),
+            "0",
+            not ran and clicks > 0,
+            f"{clicks} clicks on cells showing data" + (f"; {detail(ran)}" if ran else ""),
+        ),
+        Figure(
+            NAME,
+            "unescaped formula cells in CSV exports",
+            str(formula_bad),
+            "0",
+            formula_bad == 0 and formula_guarded >= len(hostile_data.FORMULAS) and csv_files >= 2,
+            f"{csv_files} CSV files (CLI and the export dialog), {formula_guarded} cells guarded",
+        ),
+        zero(
+            NAME,
+            "control/invisible characters in JSON, JSONL, report and explain output",
+            sum(out_bad.values()),
+            detail(out_bad) or "export json/jsonl, report markdown/json, explain text/json",
+        ),
         zero(NAME, "crashes", len(crashes), "; ".join(crashes)[:300] or "pty, run_test and every CLI output"),
-        Figure(NAME, "feed page render time, 100 000-char rows vs plain rows", f"{f0.render_ratio:.2f}×",
-               f"≤ {RATIO_TARGET:g}×", f0.render_ratio <= RATIO_TARGET,
-               f"{f0.render_note}; drawer with raw JSON {f0.drawer_ratio:.1f}× ({f0.drawer_note}), bounded by the 1 024-char clamp"),
+        Figure(
+            NAME,
+            "feed page render time, 100 000-char rows vs plain rows",
+            f"{f0.render_ratio:.2f}×",
+            f"≤ {RATIO_TARGET:g}×",
+            f0.render_ratio <= RATIO_TARGET,
+            f"{f0.render_note}; drawer with raw JSON {f0.drawer_ratio:.1f}× ({f0.drawer_note}), "
+            "bounded by the 1 024-char clamp",
+        ),
     ]
     return figures

@@ -36,11 +36,13 @@ TITLE = "Malformed payloads (fuzzed gateway dispatches and REST pages)"
 
 _ID = "000000000000000000"  # placeholder; each payload gets a fresh snowflake when sent
 _JUNK_ID = st.sampled_from(["abc", "", "-5", "0", "1.5", "99999999999999999999", "١٢٣", "12 3"]) | st.sampled_from(
-    [-1, 0, 1.5, 2**64 - 1, 2**70, True, None, [], {}])
+    [-1, 0, 1.5, 2**64 - 1, 2**70, True, None, [], {}]
+)
 _TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=12)  # incl. lone surrogates
 _SCALAR = st.none() | st.booleans() | st.integers(-(2**80), 2**80) | st.floats(allow_nan=False) | _TEXT
-_JUNK = st.recursive(_SCALAR, lambda kids: st.lists(kids, max_size=3) | st.dictionaries(_TEXT, kids, max_size=3),
-                     max_leaves=8)
+_JUNK = st.recursive(
+    _SCALAR, lambda kids: st.lists(kids, max_size=3) | st.dictionaries(_TEXT, kids, max_size=3), max_leaves=8
+)
 _KEYS = ["id", "action_type", "user_id", "target_id", "reason", "changes", "options", "guild_id"]
 
 
@@ -58,8 +60,7 @@ def _plans(n: int) -> list[dict[str, Any]]:
     """``n`` fuzz plans, the same every run (hypothesis derandomized, no example database)."""
     out: list[dict[str, Any]] = []
 
-    @settings(max_examples=n, derandomize=True, database=None, deadline=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(max_examples=n, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck))
     @given(
         base=st.integers(0, 10_000),
         muts=st.lists(_mutation(), min_size=1, max_size=4),
@@ -200,17 +201,19 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
         # REST: pages of fuzzed entries (and pages broken as a whole) to the real backfill.
         rest_plans = plans[n_gateway:]
         for p in range(n_pages):
-            chunk = rest_plans[p * per_page:(p + 1) * per_page]
+            chunk = rest_plans[p * per_page : (p + 1) * per_page]
             items = [fresh(plan)[1] for plan in chunk]
-            page = b'{"audit_log_entries":[' + b",".join(items) + b'],"users":[{"id":"1","username":"\\udead"}],' \
-                   b'"threads":"junk","webhooks":[null,{"id":2}],"integrations":[],"application_commands":[],' \
-                   b'"auto_moderation_rules":[],"guild_scheduled_events":[]}'
+            page = (
+                b'{"audit_log_entries":[' + b",".join(items) + b'],"users":[{"id":"1","username":"\\udead"}],'
+                b'"threads":"junk","webhooks":[null,{"id":2}],"integrations":[],"application_commands":[],'
+                b'"auto_moderation_rules":[],"guild_scheduled_events":[]}'
+            )
             whole = p % 4
             if whole == 1:
                 page = page[: len(page) * 2 // 3]  # truncated JSON
             elif whole == 2:
                 page = page.replace(b'"audit_log_entries"', b'"audit_log_entries_x"', 1)
-            for m in [m for m in markers[-len(chunk):] if m.encode() not in page]:
+            for m in [m for m in markers[-len(chunk) :] if m.encode() not in page]:
                 markers.remove(m)  # cut off with the page's end: never sent
             sim.rest.raw_audit_pages.append(page)
             await collector.backfill(gid, "fuzz")
@@ -240,8 +243,7 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
     unaccounted = _accounted(db, markers)
     con = sqlite3.connect(db)
     try:
-        stored_fuzz = [r[0] for r in con.execute(
-            "SELECT id FROM audit_entries WHERE raw LIKE '%\"_fz\"%' ORDER BY id")]
+        stored_fuzz = [r[0] for r in con.execute("SELECT id FROM audit_entries WHERE raw LIKE '%\"_fz\"%' ORDER BY id")]
         failures = con.execute("SELECT count(*) FROM parse_failures").fetchone()[0]
     finally:
         con.close()
@@ -250,18 +252,37 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
     why = "; ".join(
         [r.getMessage()[:80] for r in errors.records[:3]]
         + [str(c.get("message"))[:80] for c in loop_errors[:3]]
-        + (["writer task ended"] if writer_dead else []) + (["shard dead"] if shard_dead else [])
+        + (["writer task ended"] if writer_dead else [])
+        + (["shard dead"] if shard_dead else [])
         + (["app failed rendering"] if render_failed else [])
     )
     return [
-        zero(NAME, "crashes (error logs, loop exceptions, dead writer or shard, app render)", crashes,
-             why or "real hikari vs sim; then the app renders the stored fuzz"),
-        zero(NAME, "fuzzed payloads neither stored nor recorded as a parse failure", len(unaccounted),
-             f"first: {unaccounted[:3]}" if unaccounted else f"{len(stored_fuzz)} stored, {failures} parse failures"),
-        zero(NAME, "valid entries missing after the fuzz", lost_valid,
-             f"of {len(truth)} from the simulator, 20 sent live after the fuzz"),
-        Figure(NAME, "payloads fuzzed", str(len(markers)), "informational", True,
-               f"{n_gateway} gateway dispatches, {n_pages * per_page} entries in {n_pages} REST pages"),
+        zero(
+            NAME,
+            "crashes (error logs, loop exceptions, dead writer or shard, app render)",
+            crashes,
+            why or "real hikari vs sim; then the app renders the stored fuzz",
+        ),
+        zero(
+            NAME,
+            "fuzzed payloads neither stored nor recorded as a parse failure",
+            len(unaccounted),
+            f"first: {unaccounted[:3]}" if unaccounted else f"{len(stored_fuzz)} stored, {failures} parse failures",
+        ),
+        zero(
+            NAME,
+            "valid entries missing after the fuzz",
+            lost_valid,
+            f"of {len(truth)} from the simulator, 20 sent live after the fuzz",
+        ),
+        Figure(
+            NAME,
+            "payloads fuzzed",
+            str(len(markers)),
+            "informational",
+            True,
+            f"{n_gateway} gateway dispatches, {n_pages * per_page} entries in {n_pages} REST pages",
+        ),
     ]
 
 

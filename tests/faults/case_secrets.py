@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import secrets
 import signal
@@ -63,8 +64,13 @@ def canary(bot_id: int) -> str:
     """A realistic bot token (base64 id . 6 chars . 38 chars), different every run."""
     head = base64.b64encode(str(bot_id).encode()).decode().rstrip("=")
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
-    return ".".join([head, "".join(secrets.choice(alphabet) for _ in range(6)),
-                     "".join(secrets.choice(alphabet) for _ in range(38))])
+    return ".".join(
+        [
+            head,
+            "".join(secrets.choice(alphabet) for _ in range(6)),
+            "".join(secrets.choice(alphabet) for _ in range(38)),
+        ]
+    )
 
 
 class Artefacts:
@@ -107,21 +113,32 @@ async def _watch(proc: asyncio.subprocess.Process, art: Artefacts, db: Path, sto
         except OSError:
             break  # it ended between the check and the read (ESRCH from a zombie's /proc)
         for child in _children(proc.pid):
-            for what, kind in (("cmdline", "argument list (/proc/pid/cmdline)"),
-                               ("environ", "children's environment")):
-                try:
+            for what, kind in (("cmdline", "argument list (/proc/pid/cmdline)"), ("environ", "children's environment")):
+                with contextlib.suppress(OSError):
                     art.add(kind, Path(f"/proc/{child}/{what}").read_bytes())
-                except OSError:
-                    pass
         art.add_files("SQLite db/-wal/-shm (raw bytes)", db, Path(f"{db}-wal"), Path(f"{db}-shm"))
         await asyncio.sleep(0.5)
 
 
-async def _run(art: Artefacts, env: dict[str, str], args: list[str], db: Path, *,
-               until: asyncio.Event | None = None, timeout: float = 20.0) -> int:
+async def _run(
+    art: Artefacts,
+    env: dict[str, str],
+    args: list[str],
+    db: Path,
+    *,
+    until: asyncio.Event | None = None,
+    timeout: float = 20.0,
+) -> int:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "console", *args, env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "console",
+        *args,
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     stop = asyncio.Event()
     watcher = asyncio.create_task(_watch(proc, art, db, stop))
     comm = asyncio.create_task(proc.communicate())
@@ -165,8 +182,13 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
     token_file.write_text(token + "\n")
     token_file.chmod(0o600)
     base_env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "CREDENTIALS_DIRECTORY")}
-    base_env.update(HOME=str(home), XDG_STATE_HOME=str(home / "state"), XDG_DATA_HOME=str(home / "data"),
-                    XDG_CONFIG_HOME=str(home / "config"), PYTHONPATH=str(ROOT))
+    base_env.update(
+        HOME=str(home),
+        XDG_STATE_HOME=str(home / "state"),
+        XDG_DATA_HOME=str(home / "data"),
+        XDG_CONFIG_HOME=str(home / "config"),
+        PYTHONPATH=str(ROOT),
+    )
     env_tok = {**base_env, "DISCORD_TOKEN": token}
     common = ["--db", str(db), "--rest-url", sim.rest_url, "--config", str(cfg)]
     g = str(sim.guild_id)
@@ -181,13 +203,30 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
             await _eventually(lambda: sim.gateway.connected, 15)
             sim.emit_random(10)
             member = next(u for u in sim.guild.members if u not in (sim.guild.owner_id, sim.guild.bot_id))
-            role = next(rid for rid, ro in sim.guild.roles.items()
-                        if rid != sim.guild_id and not ro.get("managed"))
+            role = next(rid for rid, ro in sim.guild.roles.items() if rid != sim.guild_id and not ro.get("managed"))
             for verb in ("grant", "revoke"):
                 codes[f"role {verb}"] = await _run(
-                    art, base_env, ["role", verb, "--guild", g, "--member", str(member), "--role", str(role),
-                                    "--reason", f"canary run {r}", "--wait", "3", "--token-file", str(token_file),
-                                    *common], db)
+                    art,
+                    base_env,
+                    [
+                        "role",
+                        verb,
+                        "--guild",
+                        g,
+                        "--member",
+                        str(member),
+                        "--role",
+                        str(role),
+                        "--reason",
+                        f"canary run {r}",
+                        "--wait",
+                        "3",
+                        "--token-file",
+                        str(token_file),
+                        *common,
+                    ],
+                    db,
+                )
             await asyncio.sleep(1.0)
             # 2. the error path: Discord stops accepting the token mid-run (REST 401, gateway 4004).
             sim.config.token = token + "-revoked"
@@ -198,8 +237,9 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
             codes["collect (env)"] = await collect
             # 3. collect again with a token file, stopped by SIGTERM.
             done = asyncio.Event()
-            collect = asyncio.create_task(_run(art, base_env, ["collect", "--guild", g, "--token-file",
-                                                               str(token_file), *common], db, until=done))
+            collect = asyncio.create_task(
+                _run(art, base_env, ["collect", "--guild", g, "--token-file", str(token_file), *common], db, until=done)
+            )
             await _eventually(lambda: sim.gateway.connected, 15)
             sim.emit_random(5)
             await asyncio.sleep(1.5)
@@ -208,15 +248,22 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
         # 4. exports, with the token in the environment (export needs none: it must not use it).
         for fmt in ("csv", "json", "jsonl"):
             target = out / f"export.{fmt}"
-            codes[f"export {fmt}"] = await _run(art, env_tok, ["export", "--format", fmt, "--out", str(target),
-                                                               "--db", str(db)], db)
+            codes[f"export {fmt}"] = await _run(
+                art, env_tok, ["export", "--format", fmt, "--out", str(target), "--db", str(db)], db
+            )
             art.add_files("exports", target)
         # 5. a crash in the TUI with the token in a local and in the exception's message.
         script = workdir / "crash.py"
         script.write_text(CRASH)
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, str(script), str(db), env=env_tok, cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            str(script),
+            str(db),
+            env=env_tok,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         o, e = await asyncio.wait_for(proc.communicate(), 30)
         art.add("crash screen output", o + e)
         codes["crash"] = proc.returncode or 0
@@ -227,21 +274,46 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
     art.add_files("log files", *logs)
     needle = token.encode()
     found = art.count(needle)
-    kinds = ["log files", "SQLite db/-wal/-shm (raw bytes)", "exports", "stdout/stderr", "crash screen output",
-             "argument list (/proc/pid/cmdline)", "children's environment"]
+    kinds = [
+        "log files",
+        "SQLite db/-wal/-shm (raw bytes)",
+        "exports",
+        "stdout/stderr",
+        "crash screen output",
+        "argument list (/proc/pid/cmdline)",
+        "children's environment",
+    ]
     figures = []
     note = f"{rounds} round(s); exits {', '.join(f'{k} {v}' for k, v in codes.items())}"
     for kind in kinds:
         seen = len(art.blobs.get(kind, []))
-        figures.append(zero(NAME, f"canary occurrences: {kind}", found[kind],
-                            f"{seen} snapshot(s)" if kind != "log files" else note))
+        figures.append(
+            zero(
+                NAME, f"canary occurrences: {kind}", found[kind], f"{seen} snapshot(s)" if kind != "log files" else note
+            )
+        )
     # The token's first part is the bot's user id in base64: public (the id is in every entry the
     # bot makes), so it is reported, not required to be absent.
     prefix = token.split(".", 1)[0].encode()
-    figures.append(Figure(NAME, "base64 user-id prefix in log files", str(art.count(prefix)["log files"]),
-                          "informational", True, "the bot's public id; not redacted"))
+    figures.append(
+        Figure(
+            NAME,
+            "base64 user-id prefix in log files",
+            str(art.count(prefix)["log files"]),
+            "informational",
+            True,
+            "the bot's public id; not redacted",
+        )
+    )
     log_bytes = sum(len(b) for b in art.blobs.get("log files", []))
-    figures.append(Figure(NAME, "artefacts searched", f"{sum(len(v) for v in art.blobs.values())} blobs",
-                          "informational", log_bytes > 0 and bool(art.blobs.get("exports")),
-                          f"{log_bytes} bytes of logs"))
+    figures.append(
+        Figure(
+            NAME,
+            "artefacts searched",
+            f"{sum(len(v) for v in art.blobs.values())} blobs",
+            "informational",
+            log_bytes > 0 and bool(art.blobs.get("exports")),
+            f"{log_bytes} bytes of logs",
+        )
+    )
     return figures

@@ -58,8 +58,9 @@ def snapshot(db: Path) -> Snapshot:
             for row in conn.execute("SELECT id, member_id, role_id, op, reason, state FROM role_changes"):
                 snap.changes[row[0]] = tuple(row[1:])  # type: ignore[assignment]
         if "meta" in tables:
-            snap.chain_started = conn.execute(
-                "SELECT 1 FROM meta WHERE key = ?", (integrity.STARTED_KEY,)).fetchone() is not None
+            snap.chain_started = (
+                conn.execute("SELECT 1 FROM meta WHERE key = ?", (integrity.STARTED_KEY,)).fetchone() is not None
+            )
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -71,9 +72,7 @@ def entries_lost(committed: Snapshot, after: Snapshot) -> list[int]:
     lost = []
     for i, (rev, digest) in committed.entries.items():
         now = after.entries.get(i)
-        if now is None:
-            lost.append(i)
-        elif now != (rev, digest) and (i, rev, digest) not in after.revisions:
+        if now is None or now != (rev, digest) and (i, rev, digest) not in after.revisions:
             lost.append(i)
     return lost
 
@@ -101,8 +100,9 @@ def open_changes(db: Path) -> int:
         if "role_changes" not in tables:
             return 0
         marks = ",".join("?" * len(FINAL_STATES))
-        return conn.execute(f"SELECT count(*) FROM role_changes WHERE state NOT IN ({marks})",
-                            tuple(FINAL_STATES)).fetchone()[0]
+        return conn.execute(
+            f"SELECT count(*) FROM role_changes WHERE state NOT IN ({marks})", tuple(FINAL_STATES)
+        ).fetchone()[0]
     finally:
         conn.close()
 
@@ -113,8 +113,10 @@ def has_guild_state(db: Path, guild_id: int) -> bool:
     conn = connect_ro(db)
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        return "guild_state" in tables and conn.execute(
-            "SELECT 1 FROM guild_state WHERE guild_id = ?", (guild_id,)).fetchone() is not None
+        return (
+            "guild_state" in tables
+            and conn.execute("SELECT 1 FROM guild_state WHERE guild_id = ?", (guild_id,)).fetchone() is not None
+        )
     finally:
         conn.close()
 

@@ -8,6 +8,7 @@ runs on the case's event loop, keeps answering the console meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import hashlib
@@ -71,12 +72,20 @@ def command(*args: str) -> list[str]:
     return [sys.executable, "-m", "console", *args]
 
 
-def run_plain(args: list[str], env: dict[str, str], *, timeout: float, unprivileged: bool = False,
-              cwd: Path | None = None) -> Result:
+def run_plain(
+    args: list[str], env: dict[str, str], *, timeout: float, unprivileged: bool = False, cwd: Path | None = None
+) -> Result:
     try:
-        done = subprocess.run(args, capture_output=True, text=True, env=env, timeout=timeout,
-                              stdin=subprocess.DEVNULL, cwd=cwd or ROOT,
-                              preexec_fn=_drop_dac_override if unprivileged else None)
+        done = subprocess.run(
+            args,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            cwd=cwd or ROOT,
+            preexec_fn=_drop_dac_override if unprivileged else None,
+        )
     except subprocess.TimeoutExpired as e:
         return Result(args, None, _s(e.stdout), _s(e.stderr), notes=["hung"])
     return Result(args, done.returncode, done.stdout, done.stderr)
@@ -86,13 +95,21 @@ def _s(data: bytes | str | None) -> str:
     return data.decode(errors="replace") if isinstance(data, bytes) else (data or "")
 
 
-def run_until(args: list[str], env: dict[str, str], *, ready: str, timeout: float, unprivileged: bool = False,
-              log: Path) -> Result:
+def run_until(
+    args: list[str], env: dict[str, str], *, ready: str, timeout: float, unprivileged: bool = False, log: Path
+) -> Result:
     """A long-running command (``collect``): wait for ``ready`` on stderr, then SIGTERM (it must
     flush and exit 0), or for it to exit by itself (a refusal)."""
     with log.open("w") as err:
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, env=env,
-                                cwd=ROOT, preexec_fn=_drop_dac_override if unprivileged else None)
+        proc = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=ROOT,
+            preexec_fn=_drop_dac_override if unprivileged else None,
+        )
         deadline = time.monotonic() + timeout
         drew = False
         while time.monotonic() < deadline and proc.poll() is None:
@@ -114,8 +131,15 @@ def run_until(args: list[str], env: dict[str, str], *, ready: str, timeout: floa
     return Result(args, proc.returncode, out, log.read_text(errors="replace"), drew)
 
 
-def run_screen(args: list[str], env: dict[str, str], *, ready: tuple[str, ...], timeout: float,
-               unprivileged: bool = False, linger: float = 0.0) -> Result:
+def run_screen(
+    args: list[str],
+    env: dict[str, str],
+    *,
+    ready: tuple[str, ...],
+    timeout: float,
+    unprivileged: bool = False,
+    linger: float = 0.0,
+) -> Result:
     """A screen command in a pseudo-terminal (120×40): it either exits by itself (a refusal: the
     one line is what the terminal shows) or draws; then ``q`` until it exits. ``linger`` keeps a
     drawn screen up that long first (so a check the app runs after its first frame can show)."""
@@ -164,10 +188,8 @@ def run_screen(args: list[str], env: dict[str, str], *, ready: tuple[str, ...], 
                 time.sleep(0.05)
     finally:
         if status is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             os.waitpid(pid, 0)
         os.close(fd)
     code = os.waitstatus_to_exitcode(status) if status is not None else None
@@ -197,7 +219,7 @@ def changed_bytes(before: dict[str, bytes | None], after: dict[str, bytes | None
         if a is None or b is None:
             total += len(a or b or b"")
             continue
-        total += abs(len(a) - len(b)) + sum(x != y for x, y in zip(a, b))
+        total += abs(len(a) - len(b)) + sum(x != y for x, y in zip(a, b, strict=False))
     return total
 
 

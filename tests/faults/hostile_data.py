@@ -54,8 +54,19 @@ INVISIBLE = {
     "bidi": "\u202eevil\u202c \u2066iso\u2069 \u200frtl",
     "zero-width": "z\u200bw\u200cn\u200dj\u2060w\ufeffj\u00ad",
 }
-FORMULAS = ('=HYPERLINK("https://hz.invalid","x")', "+1+1", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1",
-            "\x00=1", "＝1+1", "＋1", "－1", "＠SUM(A1)")
+FORMULAS = (
+    '=HYPERLINK("https://hz.invalid","x")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\t=1+1",
+    "\r=1+1",
+    "\x00=1",
+    "＝1+1",
+    "＋1",
+    "－1",
+    "＠SUM(A1)",
+)
 
 
 def zalgo(rng: random.Random, base: str = "zalgo", marks: int = 40) -> str:
@@ -165,8 +176,14 @@ async def seed(path: Path, *, seed: int = 7, now_ms: int, history: int = 60, lon
     store = await Store.open(path, clock=lambda: now_ms)
     for kind, items in names_from_guild(g.gateway_guild_object()).items():
         await store.upsert_names(gid, kind, items)
-    await store.save_guild_state(gid, {"guild": g.guild_object(), "channels": g.channel_objects(),
-                                       "members": [g.member_object(u) for u in g.members]})
+    await store.save_guild_state(
+        gid,
+        {
+            "guild": g.guild_object(),
+            "channels": g.channel_objects(),
+            "members": [g.member_object(u) for u in g.members],
+        },
+    )
     await store.add_entries(g.audit_log, source="backfill", guild_id=gid, received_at=now_ms)
 
     ms = now_ms - 3_600_000
@@ -175,22 +192,53 @@ async def seed(path: Path, *, seed: int = 7, now_ms: int, history: int = 60, lon
     def entry(action: int, target: Any, **fields: Any) -> dict[str, Any]:
         nonlocal ms
         ms += 1000
-        e = {"id": str(from_ms(ms)), "action_type": action, "user_id": str(actor),
-             "target_id": None if target is None else str(target), "reason": h(), **fields}
+        e = {
+            "id": str(from_ms(ms)),
+            "action_type": action,
+            "user_id": str(actor),
+            "target_id": None if target is None else str(target),
+            "reason": h(),
+            **fields,
+        }
         made.append(e)
         return e
 
     entry(22, member)  # ban with a reason
     entry(24, member, changes=[{"key": "nick", "old_value": h(True), "new_value": h(True)}])
-    entry(25, member, changes=[{"key": "$add", "new_value": [{"id": str(role), "name": h(True)}]},
-                               {"key": "$remove", "new_value": [{"id": str(role), "name": h(True)}]}])
-    entry(11, channel, changes=[{"key": "name", "old_value": h(True), "new_value": h(True)},
-                                {"key": "topic", "old_value": h(), "new_value": h()}])
+    entry(
+        25,
+        member,
+        changes=[
+            {"key": "$add", "new_value": [{"id": str(role), "name": h(True)}]},
+            {"key": "$remove", "new_value": [{"id": str(role), "name": h(True)}]},
+        ],
+    )
+    entry(
+        11,
+        channel,
+        changes=[
+            {"key": "name", "old_value": h(True), "new_value": h(True)},
+            {"key": "topic", "old_value": h(), "new_value": h()},
+        ],
+    )
     entry(31, role, changes=[{"key": "name", "old_value": h(True), "new_value": h(True)}])
-    entry(1, gid, changes=[{"key": "name", "old_value": h(True), "new_value": h(True)},
-                           {"key": "description", "old_value": None, "new_value": h()}])
-    entry(143, member, options={"channel_id": str(channel), "auto_moderation_rule_name": h(True),
-                                "auto_moderation_rule_trigger_type": "1"})
+    entry(
+        1,
+        gid,
+        changes=[
+            {"key": "name", "old_value": h(True), "new_value": h(True)},
+            {"key": "description", "old_value": None, "new_value": h()},
+        ],
+    )
+    entry(
+        143,
+        member,
+        options={
+            "channel_id": str(channel),
+            "auto_moderation_rule_name": h(True),
+            "auto_moderation_rule_trigger_type": "1",
+        },
+    )
     entry(999, member, options={"hz": h(), "status": h()}, changes=[{"key": h(True), "new_value": h()}])
     formulas = [s.formula() for _ in range(len(FORMULAS))]
     for f in formulas:
@@ -201,36 +249,77 @@ async def seed(path: Path, *, seed: int = 7, now_ms: int, history: int = 60, lon
     plain, long_ = [], []
     for _ in range(long_rows):
         ms += 10
-        plain.append({"id": str(from_ms(ms)), "action_type": 22, "user_id": str(actor),
-                      "target_id": str(member), "reason": "plain reason for the baseline"})
+        plain.append(
+            {
+                "id": str(from_ms(ms)),
+                "action_type": 22,
+                "user_id": str(actor),
+                "target_id": str(member),
+                "reason": "plain reason for the baseline",
+            }
+        )
     for _ in range(long_rows):
         ms += 10
         text = s.long()
-        long_.append({"id": str(from_ms(ms)), "action_type": 22, "user_id": str(actor),
-                      "target_id": str(member), "reason": text,
-                      "changes": [{"key": "nick", "old_value": text, "new_value": text}]})
+        long_.append(
+            {
+                "id": str(from_ms(ms)),
+                "action_type": 22,
+                "user_id": str(actor),
+                "target_id": str(member),
+                "reason": text,
+                "changes": [{"key": "nick", "old_value": text, "new_value": text}],
+            }
+        )
     await store.add_entries(plain + long_, source="gateway", guild_id=gid, received_at=now_ms)
     await store.upsert_names(gid, "user", [(regular[1], s.long())])
 
     # Decisions, role changes, attempts, gaps and alerts with hostile fields.
     decision = Decision(
-        id=from_ms(ms + 100) | 1, guild_id=gid, created_at=ms + 100, actor_id=actor, actor_name=h(True),
-        actor_roles=[role], actor_admin=False, actor_owner=False, capability="roles.grant",
-        resource_type="role", resource_id=role, source="TUI", result="DENY", reason_code="DISCORD_GATE_DENIED",
-        path=[{"step": "RBAC_GRANT_ALLOW", "found": h(), "decided": False, h(True): h()},
-              {"step": h(True), "found": h(), "decided": True}],
+        id=from_ms(ms + 100) | 1,
+        guild_id=gid,
+        created_at=ms + 100,
+        actor_id=actor,
+        actor_name=h(True),
+        actor_roles=[role],
+        actor_admin=False,
+        actor_owner=False,
+        capability="roles.grant",
+        resource_type="role",
+        resource_id=role,
+        source="TUI",
+        result="DENY",
+        reason_code="DISCORD_GATE_DENIED",
+        path=[
+            {"step": "RBAC_GRANT_ALLOW", "found": h(), "decided": False, h(True): h()},
+            {"step": h(True), "found": h(), "decided": True},
+        ],
         policy_version=h(True),
     )
     await store.record_decision(decision)
     for n, state in enumerate(("pending", "pending", "failed")):
         created = ms + 200 + n
         change = RoleChange(
-            id=from_ms(created) | (2 + n), guild_id=gid, member_id=regular[n], role_id=role,
-            op="grant" if n != 1 else "revoke", reason=h(), requested_by=actor, source="TUI",
-            decision_id=decision.id, state=state, created_at=created, updated_at=created + 50,
-            next_attempt_at=now_ms + 60_000 if state == "pending" else None, deadline_at=created + 600_000,
-            attempts=2, observed_at=None, error=h() if state == "failed" else None,
-            linked_entry_id=None, message_id=h(True), cancelled_by=None,
+            id=from_ms(created) | (2 + n),
+            guild_id=gid,
+            member_id=regular[n],
+            role_id=role,
+            op="grant" if n != 1 else "revoke",
+            reason=h(),
+            requested_by=actor,
+            source="TUI",
+            decision_id=decision.id,
+            state=state,
+            created_at=created,
+            updated_at=created + 50,
+            next_attempt_at=now_ms + 60_000 if state == "pending" else None,
+            deadline_at=created + 600_000,
+            attempts=2,
+            observed_at=None,
+            error=h() if state == "failed" else None,
+            linked_entry_id=None,
+            message_id=h(True),
+            cancelled_by=None,
         )
         await store.record_role_change(change)
         for a in range(2):
@@ -243,8 +332,17 @@ async def seed(path: Path, *, seed: int = 7, now_ms: int, history: int = 60, lon
 
     for n in range(3):
         # Rule and severity are the engine's own words; the summary carries names from Discord.
-        await records.save(store, Alert(created_at=now_ms - 1000 + n, rule=("ban_wave", "bot_added", "x")[n],
-                                        guild_id=gid, severity=("warning", "error", "warning")[n], summary=h(),
-                                        record_ids=(int(made[0]["id"]),), posted=h()))
+        await records.save(
+            store,
+            Alert(
+                created_at=now_ms - 1000 + n,
+                rule=("ban_wave", "bot_added", "x")[n],
+                guild_id=gid,
+                severity=("warning", "error", "warning")[n],
+                summary=h(),
+                record_ids=(int(made[0]["id"]),),
+                posted=h(),
+            ),
+        )
     await store.close()
     return Seeded(gid, member, channel, put, formulas, [int(e["id"]) for e in long_], [int(e["id"]) for e in plain])

@@ -11,6 +11,7 @@ styles a sanitised string as one segment, so nothing of its own sits inside one.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -36,23 +37,36 @@ ESC, DOWN = "\x1b", "\x1b[B"
 SCRIPT: list[tuple[str, float]] = [
     ("\r", 0.5),  # the detail drawer on the newest row
     *[(DOWN, 0.1) for _ in range(16)],  # move: the drawer follows the cursor through every kind
-    ("s", 0.2), ("s", 0.2),  # the sidebar off and on
-    ("!", 0.6), (ESC, 0.3),  # alerts list
-    ("R", 1.0), (ESC, 0.3),  # report
-    ("w", 0.8), ("\r", 0.6), (ESC, 0.3),  # explain the member under the cursor
-    ("e", 0.6), ("\r", 2.5),  # export dialog, export (toast)
-    ("?", 0.5), (ESC, 0.3),  # help
-    ("\x10", 0.5), ("Rep", 0.3), (ESC, 0.3),  # command palette
-    ("/", 0.3), ("zalgo", 0.2), ("\r", 0.6),  # search, filter
-    ("c", 0.4), (ESC, 0.2),
+    ("s", 0.2),
+    ("s", 0.2),  # the sidebar off and on
+    ("!", 0.6),
+    (ESC, 0.3),  # alerts list
+    ("R", 1.0),
+    (ESC, 0.3),  # report
+    ("w", 0.8),
+    ("\r", 0.6),
+    (ESC, 0.3),  # explain the member under the cursor
+    ("e", 0.6),
+    ("\r", 2.5),  # export dialog, export (toast)
+    ("?", 0.5),
+    (ESC, 0.3),  # help
+    ("\x10", 0.5),
+    ("Rep", 0.3),
+    (ESC, 0.3),  # command palette
+    ("/", 0.3),
+    ("zalgo", 0.2),
+    ("\r", 0.6),  # search, filter
+    ("c", 0.4),
+    (ESC, 0.2),
     ("\x11", 0.0),  # ctrl+q: quits wherever the focus is
 ]
 #: The terminal's control sequences, to see the text drawn (for "Traceback").
 ANSI = re.compile(rb"\x1b(\[[0-9;?<>=$]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78])")
 CUP = re.compile(rb"\x1b\[\d+;\d+H")
 MARK = re.compile(rb"HZ(\d{3})<")
-INVISIBLE = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
-                      "\u200b\u200c\u200d\u2060\ufeff\u180e\u00ad")
+INVISIBLE = frozenset(
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c\u200b\u200c\u200d\u2060\ufeff\u180e\u00ad"
+)
 
 
 @dataclass
@@ -74,16 +88,30 @@ class Scan:
         return sum(self.escapes.values())
 
 
-def run_console(args: list[str], home: Path, *, size: tuple[int, int] = (200, 50), start_timeout: float = 25.0,
-                script: list[tuple[str, float]] = SCRIPT) -> Capture:
+def run_console(
+    args: list[str],
+    home: Path,
+    *,
+    size: tuple[int, int] = (200, 50),
+    start_timeout: float = 25.0,
+    script: list[tuple[str, float]] = SCRIPT,
+) -> Capture:
     """``python -m console ARGS`` on a pty of ``size`` (columns, lines) with HOME at ``home``."""
     cols, lines = size
     started = time.monotonic()
     pid, fd = pty.fork()
     if pid == 0:  # the child: the console
-        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(lines),
-               "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_DATA_HOME": str(home / ".data"),
-               "XDG_STATE_HOME": str(home / ".state"), "PYTHONPATH": str(ROOT)}
+        env = {
+            **os.environ,
+            "TERM": "xterm-256color",
+            "COLUMNS": str(cols),
+            "LINES": str(lines),
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_DATA_HOME": str(home / ".data"),
+            "XDG_STATE_HOME": str(home / ".state"),
+            "PYTHONPATH": str(ROOT),
+        }
         env.pop("DISCORD_TOKEN", None)
         os.execvpe(sys.executable, [sys.executable, "-m", "console", *args], env)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", lines, cols, 0, 0))
@@ -129,10 +157,8 @@ def run_console(args: list[str], home: Path, *, size: tuple[int, int] = (200, 50
         pump(0.2)
     finally:
         if status is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             _, status = os.waitpid(pid, 0)
         os.close(fd)
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
@@ -165,7 +191,7 @@ def scan(stream: bytes, strings: list[str]) -> Scan:
         found.markers_seen.add(int(m.group(1)))
         # A string drawn whole on one line (its end marker before the next cursor move): the
         # console draws it as one segment, so any ESC or BEL between the markers is the data's.
-        window = stream[m.end(): m.end() + 8192]
+        window = stream[m.end() : m.end() + 8192]
         end = window.find(b">HZ" + m.group(1))
         if end < 0 or CUP.search(window, 0, end) or end > inner_len.get(m.group(1), 0):
             continue  # cut short (an ellipsis) or wrapped: the signatures above cover it

@@ -63,10 +63,17 @@ def test_a_read_only_file_is_refused_when_opened_for_writing(tmp_path: Path) -> 
         asyncio.run(main())
     """)
     # As root, file modes apply too once the child has given up CAP_DAC_OVERRIDE.
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                          cwd=HERE.parent.parent, preexec_fn=_drop_dac_override)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=HERE.parent.parent,
+        preexec_fn=_drop_dac_override,
+    )
     assert done.stdout.startswith("REFUSED"), done.stdout + done.stderr
-    assert "read-only" in done.stdout and "\n" not in done.stdout.strip()
+    assert "read-only" in done.stdout
+    assert "\n" not in done.stdout.strip()
 
 
 @pytest.mark.parametrize("readonly", [True, False])
@@ -90,7 +97,8 @@ async def test_files_refused_from_their_header_get_no_sqlite_files_beside(tmp_pa
         with pytest.raises(StoreError, match=needle):
             await Store.open(path, readonly=readonly)
         assert path.read_bytes() == before
-        assert not Path(f"{path}-shm").exists() and not Path(f"{path}-wal").exists()
+        assert not Path(f"{path}-shm").exists()
+        assert not Path(f"{path}-wal").exists()
 
 
 async def test_an_empty_file_is_called_empty_by_readers(tmp_path: Path) -> None:
@@ -117,6 +125,7 @@ def test_warnings_on_stderr_never_carry_a_traceback(capsys: pytest.CaptureFixtur
         logs.setup(None)
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    assert err.count("\n") == 1 and "names failed: second line" in err
+    assert err.count("\n") == 1
+    assert "names failed: second line" in err
     assert "Traceback" in log_file.read_text()
     os.remove(log_file)

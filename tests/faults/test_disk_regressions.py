@@ -33,9 +33,17 @@ GUILD = 1068071824103702529
 
 def raw_entries(n: int) -> list[dict[str, Any]]:
     ids = SnowflakeFactory(worker=3)
-    return [{"id": str(ids.make(1_760_000_000_000 + i)), "action_type": 22, "user_id": "176633885491343362",
-             "target_id": str(1_200_000_000_000_000_000 + i), "reason": f"raid wave {i} " + "x" * 400,
-             "guild_id": str(GUILD)} for i in range(n)]
+    return [
+        {
+            "id": str(ids.make(1_760_000_000_000 + i)),
+            "action_type": 22,
+            "user_id": "176633885491343362",
+            "target_id": str(1_200_000_000_000_000_000 + i),
+            "reason": f"raid wave {i} " + "x" * 400,
+            "guild_id": str(GUILD),
+        }
+        for i in range(n)
+    ]
 
 
 async def test_full_disk_inside_a_transaction_degrades_the_writer_and_loses_nothing(tmp_path: Path) -> None:
@@ -55,7 +63,8 @@ async def test_full_disk_inside_a_transaction_degrades_the_writer_and_loses_noth
         assert await store.count() == 0
         await w.execute("PRAGMA max_page_count = 1073741823")
         await writer.flush(10)
-        assert writer.degraded is None and store.write_failure is None
+        assert writer.degraded is None
+        assert store.write_failure is None
         assert await store.count() == 300
     finally:
         await writer.stop()
@@ -94,8 +103,18 @@ async def test_reconciler_calls_nothing_while_the_store_cannot_be_written(tmp_pa
     reconciler.on_pause = paused.append
     try:
         # The intent was committed (by `audit-console role`, say) before the disk filled up.
-        change = new_change(store, GUILD, 42, 7, "grant", reason="verified", requested_by=1, source="CLI",
-                            decision_id=None, deadline_s=60)
+        change = new_change(
+            store,
+            GUILD,
+            42,
+            7,
+            "grant",
+            reason="verified",
+            requested_by=1,
+            source="CLI",
+            decision_id=None,
+            deadline_s=60,
+        )
         await store.record_role_change(change)
         disk = fill_disk(store)
         with pytest.raises(StoreFullError):
@@ -104,11 +123,14 @@ async def test_reconciler_calls_nothing_while_the_store_cannot_be_written(tmp_pa
         await reconciler.start()
         await asyncio.sleep(1.5)
         assert discord.calls == [], "called Discord while nothing could be recorded"
-        assert reconciler.paused is not None and paused and paused[0] is not None
+        assert reconciler.paused is not None
+        assert paused
+        assert paused[0] is not None
         disk.full = False
         await eventually(lambda: discord.calls, 5, "the call once writes commit again")
         await eventually(lambda: reconciler.pending() == [], 5, "confirmed")
-        assert reconciler.paused is None and paused[-1] is None
+        assert reconciler.paused is None
+        assert paused[-1] is None
         assert (await store.role_change(change.id)).state == "confirmed"  # type: ignore[union-attr]
         observed = [a.observed for a in await store.attempts(change.id)]
         assert observed[0].startswith("not called: role changes paused"), observed
@@ -135,7 +157,8 @@ def test_a_full_log_file_is_one_line_not_a_traceback_per_record(tmp_path: Path, 
         log.warning("space again")
         logs.setup(None)
     said = err.getvalue()
-    assert "Traceback" not in said and "Logging error" not in said, said
+    assert "Traceback" not in said, said
+    assert "Logging error" not in said, said
     assert said.count("cannot write the log file") == 1, said
     assert "space again" in (tmp_path / "console.log").read_text()
 

@@ -28,8 +28,10 @@ async def test_an_undecodable_gateway_frame_is_kept_and_the_shard_keeps_ingestin
             await collector.start(HikariGateway(Secret(sim.token), rest_url=sim.rest_url, events=collector))
             await eventually(lambda: collector.backfills, what="first backfill")
             g = sim.guild_id
-            sim.gateway.dispatch_raw("GUILD_AUDIT_LOG_ENTRY_CREATE",
-                                     b'{"id":"1300000000000000001","action_type":22,"guild_id":"%d","reason":"\\ud800"}' % g)
+            sim.gateway.dispatch_raw(
+                "GUILD_AUDIT_LOG_ENTRY_CREATE",
+                b'{"id":"1300000000000000001","action_type":22,"guild_id":"%d","reason":"\\ud800"}' % g,
+            )
             sim.gateway.dispatch_raw("GUILD_AUDIT_LOG_ENTRY_CREATE", b'{"id":"13000000000000')
             sim.gateway.dispatch_raw("GUILD_AUDIT_LOG_ENTRY_CREATE", b"[1]")
             after = sim.emit(22)
@@ -48,13 +50,18 @@ def test_the_frame_reader_reads_leniently_and_reports_what_it_cannot() -> None:
     seen: list[tuple[bytes, str]] = []
     read = frame_reader(lambda raw, why: seen.append((raw, why)))
     frame = read(b'{"op":0,"s":5,"t":"X","d":{"n":"\\ud800","big":100000000000000000000000000000,"b":"\xff"}}')
-    assert frame["d"]["n"] == "\ud800" and frame["d"]["big"] == 10**29 and frame["d"]["b"] == "\udcff"
+    assert frame["d"]["n"] == "\ud800"
+    assert frame["d"]["big"] == 10**29
+    assert frame["d"]["b"] == "\udcff"
     assert seen == []
     assert read(b'{"op":0,"s":6,"t":"X","d":null}') == {"op": 0, "s": 6, "t": UNREADABLE_DISPATCH, "d": {}}
-    assert read(b"{trunc")["op"] == -1 and read(b"[]")["op"] == -1 and read(b'{"op":"0"}')["op"] == -1
+    assert read(b"{trunc")["op"] == -1
+    assert read(b"[]")["op"] == -1
+    assert read(b'{"op":"0"}')["op"] == -1
     assert [raw for raw, _ in seen] == [b'{"op":0,"s":6,"t":"X","d":null}', b"{trunc", b"[]", b'{"op":"0"}']
     with pytest.raises(UnreadableJSON):
         loads(b"[1e400]")  # orjson refuses it, and Python's float would make it inf (then null)
+
 
 async def test_an_audit_entry_without_a_usable_guild_id_is_a_parse_failure(tmp_path: Path) -> None:
     """Before: the collector dropped it without a trace."""
@@ -62,8 +69,10 @@ async def test_an_audit_entry_without_a_usable_guild_id_is_a_parse_failure(tmp_p
     collector = Collector(store, guild_ids=[1])
     collector.writer.start()
     try:
-        collector.on_dispatch("GUILD_AUDIT_LOG_ENTRY_CREATE", {"id": "1300000000000000001", "action_type": 1,
-                                                               "guild_id": "not-a-snowflake"})
+        collector.on_dispatch(
+            "GUILD_AUDIT_LOG_ENTRY_CREATE",
+            {"id": "1300000000000000001", "action_type": 1, "guild_id": "not-a-snowflake"},
+        )
         await collector.writer.flush(5)
         assert len(await store.parse_failures()) == 1
     finally:
@@ -77,8 +86,10 @@ async def test_an_action_type_beyond_sqlite_integer_is_a_parse_failure(tmp_path:
     store = await Store.open(tmp_path / "a.db")
     try:
         result = await store.add_entries(
-            [{"id": "1300000000000000001", "action_type": 2**64 - 1, "guild_id": "5"}], source="gateway")
-        assert result.failures == 1 and result.inserted == []
+            [{"id": "1300000000000000001", "action_type": 2**64 - 1, "guild_id": "5"}], source="gateway"
+        )
+        assert result.failures == 1
+        assert result.inserted == []
     finally:
         await store.close()
 
@@ -92,12 +103,15 @@ async def test_a_truncated_audit_log_page_is_kept_and_the_backfill_fails_cleanly
             async with RestSession(sim.token, sim.rest_url) as source:
                 sim.rest.raw_audit_pages.append(b'{"audit_log_entries":[{"id":"13')
                 result = await Backfiller(store, source).run(sim.guild_id, "start")
-                assert result.gap.status == "failed" and "not JSON" in (result.gap.error or "")
-                (_, error, raw), = await store.parse_failures()
-                assert raw == '{"audit_log_entries":[{"id":"13' and "not JSON" in error
+                assert result.gap.status == "failed"
+                assert "not JSON" in (result.gap.error or "")
+                ((_, error, raw),) = await store.parse_failures()
+                assert raw == '{"audit_log_entries":[{"id":"13'
+                assert "not JSON" in error
                 sim.rest.raw_audit_pages.append(b'{"users":[]}')
                 result = await Backfiller(store, source).run(sim.guild_id, "start")
-                assert result.gap.status == "failed" and len(await store.parse_failures()) == 2
+                assert result.gap.status == "failed"
+                assert len(await store.parse_failures()) == 2
                 result = await Backfiller(store, source).run(sim.guild_id, "start")  # the real page
                 assert result.gap.status == "recovered"
         finally:

@@ -42,7 +42,8 @@ class Live:
         sim, who = self.sim, self.who
         policy = demo_policy_text(sim) + (
             f'\n[[overrides]]\nuser = "{who["mod_a"]}"\ncapability = "roles.grant"\neffect = "ALLOW"\n'
-            'reason = "on call for verification"\nexpires = "2099-01-01T00:00:00Z"\n')
+            'reason = "on call for verification"\nexpires = "2099-01-01T00:00:00Z"\n'
+        )
         (self.tmp_path / "policy.toml").write_text(policy)
         self.store = store = await Store.open(self.tmp_path / "audit.db")
         await self._history()
@@ -55,8 +56,12 @@ class Live:
         gateway = HikariGateway(Secret(sim.token), rest_url=sim.rest_url, events=self.collector)
         await self.collector.start(gateway)
         await eventually(lambda: sim.guild_id in self.collector.guilds, what="guild state")
-        self.services = Services(store, settings, live_guild=self.collector.guilds.snapshot,
-                                 schedule=Schedule(first_s=0.3, cap_s=1.0, deadline_s=20.0, link_wait_s=5.0))
+        self.services = Services(
+            store,
+            settings,
+            live_guild=self.collector.guilds.snapshot,
+            schedule=Schedule(first_s=0.3, cap_s=1.0, deadline_s=20.0, link_wait_s=5.0),
+        )
         self.responder = await attach_services(gateway, self.collector, self.services)
         assert self.services.poster is not None
         self.runner.connect(self.services.poster.api)
@@ -67,17 +72,34 @@ class Live:
         moderator who grants roles every day has done so before."""
         ids = SnowflakeFactory(worker=3)
         old = int(time.time() * 1000) - 30 * DAY_MS
-        await self.store.record_decision(Decision(
-            id=ids.make(old), guild_id=self.sim.guild_id, created_at=old, actor_id=self.who["mod_a"],
-            actor_name="mod", actor_roles=[], actor_admin=False, actor_owner=False, capability="roles.grant",
-            resource_type="role", resource_id=None, source="BOT", result="ALLOW", reason_code="RBAC_GRANT_ALLOW",
-            path=[], policy_version="0" * 16))
+        await self.store.record_decision(
+            Decision(
+                id=ids.make(old),
+                guild_id=self.sim.guild_id,
+                created_at=old,
+                actor_id=self.who["mod_a"],
+                actor_name="mod",
+                actor_roles=[],
+                actor_admin=False,
+                actor_owner=False,
+                capability="roles.grant",
+                resource_type="role",
+                resource_id=None,
+                source="BOT",
+                result="ALLOW",
+                reason_code="RBAC_GRANT_ALLOW",
+                path=[],
+                policy_version="0" * 16,
+            )
+        )
 
     async def settled(self, entry_ids: list[int]) -> list:
         """Every played entry stored, and the runner has looked at everything."""
+
         async def stored() -> bool:
             found = await self.store.reader.execute_fetchall(
-                f"SELECT count(*) FROM audit_entries WHERE id IN ({','.join('?' * len(entry_ids))})", entry_ids)
+                f"SELECT count(*) FROM audit_entries WHERE id IN ({','.join('?' * len(entry_ids))})", entry_ids
+            )
             return found[0][0] == len(entry_ids)
 
         await eventually(stored, what="the scenario's entries stored")
@@ -104,8 +126,11 @@ async def live(sim: SimServer, tmp_path: Path) -> AsyncIterator[Live]:
 
 
 def _alert_posts(sim: SimServer, channel: int) -> list[str]:
-    return [m["content"] for m in sim.guild.messages
-            if int(m["channel_id"]) == channel and m["content"].startswith(("🚨", "⚠️"))]
+    return [
+        m["content"]
+        for m in sim.guild.messages
+        if int(m["channel_id"]) == channel and m["content"].startswith(("🚨", "⚠️"))
+    ]
 
 
 async def test_the_raid_raises_each_rule_it_triggers(sim: SimServer, live: Live) -> None:
@@ -117,28 +142,45 @@ async def test_the_raid_raises_each_rule_it_triggers(sim: SimServer, live: Live)
     by_rule: dict[str, list] = {}
     for a in found:
         by_rule.setdefault(a.rule, []).append(a)
-    assert set(by_rule) == {"ban_wave", "dangerous_permission", "bot_added", "break_glass", "deny_burst",
-                            "override_repeat", "first_use"}, [(a.rule, a.summary) for a in found]
+    assert set(by_rule) == {
+        "ban_wave",
+        "dangerous_permission",
+        "bot_added",
+        "break_glass",
+        "deny_burst",
+        "override_repeat",
+        "first_use",
+    }, [(a.rule, a.summary) for a in found]
     # One raid wave of 13 is one alert, naming the five that crossed the threshold.
     [wave] = by_rule["ban_wave"]
     assert wave.severity == "error"
-    assert len(wave.record_ids) == 5 and set(wave.record_ids) <= set(played.entries["ban"] + played.entries["kick"])
+    assert len(wave.record_ids) == 5
+    assert set(wave.record_ids) <= set(played.entries["ban"] + played.entries["kick"])
     assert {a.record_ids for a in by_rule["dangerous_permission"]} == {
-        (played.entries["admin"][0],), (played.entries["overwrite"][0],)}
+        (played.entries["admin"][0],),
+        (played.entries["overwrite"][0],),
+    }
     assert "+ADMINISTRATOR" in " ".join(a.summary for a in by_rule["dangerous_permission"])
     assert by_rule["bot_added"][0].record_ids == (played.entries["bot"][0],)
     # Break-glass: turned on (the session) and used (the first use), each once.
     assert sorted(a.summary.split(" by ")[0].split(":")[0] for a in by_rule["break_glass"]) == [
-        "break-glass turned on", "break-glass used"]
+        "break-glass turned on",
+        "break-glass used",
+    ]
     [burst] = by_rule["deny_burst"]
-    assert str(live.who["helper"]) in burst.summary and len(burst.record_ids) == 5
+    assert str(live.who["helper"]) in burst.summary
+    assert len(burst.record_ids) == 5
     [override] = by_rule["override_repeat"]
-    assert str(live.who["mod_a"]) in override.summary and len(override.record_ids) == 3
+    assert str(live.who["mod_a"]) in override.summary
+    assert len(override.record_ids) == 3
     # First use: the admin's break-glass and grant; never the moderator, who granted a month ago.
     assert {str(live.who["admin"]) in a.summary for a in by_rule["first_use"]} == {True}
     # Each alert is posted to the alerts channel, without pinging anyone.
-    await eventually(lambda: len(_alert_posts(sim, live.channel)) == len(found), what="alerts posted",
-                     describe=lambda: str(_alert_posts(sim, live.channel)))
+    await eventually(
+        lambda: len(_alert_posts(sim, live.channel)) == len(found),
+        what="alerts posted",
+        describe=lambda: str(_alert_posts(sim, live.channel)),
+    )
     assert all("<@" not in p or "@\u200b" in p for p in _alert_posts(sim, live.channel))
     assert {a.posted for a in await records.newest(live.store.reader)} == {"posted"}
 

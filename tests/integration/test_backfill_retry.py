@@ -28,12 +28,18 @@ async def test_a_failed_backfill_is_retried_until_it_recovers(sim: SimServer, tm
         sim.knobs.rest_fail_status = 403  # the audit log refused (not retried by hikari itself)
         await sim.gateway.send_invalid_session(resumable=False)  # a new session: only REST recovers
         sim.emit_random(40)  # while no session is there to hear them
-        await eventually(lambda: any(b.gap.status == "failed" for b in collector.backfills), 15,
-                         what="the new session's backfill failing")
+        await eventually(
+            lambda: any(b.gap.status == "failed" for b in collector.backfills),
+            15,
+            what="the new session's backfill failing",
+        )
         sim.knobs.rest_fail_status = None
         failed_at = next(i for i, b in enumerate(collector.backfills) if b.gap.status == "failed")
-        await eventually(lambda: any(b.gap.status == "recovered" for b in collector.backfills[failed_at:]), 15,
-                         what="the retry recovering")
+        await eventually(
+            lambda: any(b.gap.status == "recovered" for b in collector.backfills[failed_at:]),
+            15,
+            what="the retry recovering",
+        )
         await collector.wait_idle()
         await assert_matches_ground_truth(store, sim)
     finally:

@@ -9,9 +9,7 @@ from console.sim import SimServer
 from .conftest import Console, eventually
 
 
-async def test_gap_after_an_empty_first_sync_starts_when_the_gateway_dropped(
-    sim: SimServer, console: Console
-) -> None:
+async def test_gap_after_an_empty_first_sync_starts_when_the_gateway_dropped(sim: SimServer, console: Console) -> None:
     collector = await console.start()  # nothing to backfill: no hwm is set
     store = console.store
     assert store is not None
@@ -30,6 +28,7 @@ async def test_gap_after_an_empty_first_sync_starts_when_the_gateway_dropped(
 
     await eventually(reconnect_gap_closed, what="the reconnect gap recovered")
     gap = next(g for g in await store.gaps(sim.guild_id) if g.reason == "reconnect")
-    assert gap.status == "recovered" and gap.recovered == len(missed)
+    assert gap.status == "recovered"
+    assert gap.recovered == len(missed)
     assert gap.started_at is not None, "the gap does not say when the console stopped receiving"
     assert dropped_at - 5_000 <= gap.started_at <= dropped_at + 1_000

@@ -57,12 +57,12 @@ def applications(sim: SimServer) -> Counter:
 
 async def all_final(live: Live, ids: list[int]) -> bool:
     rows = await live.store.reader.execute_fetchall(
-        f"SELECT count(*) FROM role_changes WHERE state = 'pending' AND id IN ({','.join(map(str, ids))})")
+        f"SELECT count(*) FROM role_changes WHERE state = 'pending' AND id IN ({','.join(map(str, ids))})"
+    )
     return rows[0][0] == 0
 
 
-async def test_200_requests_under_drops_and_delays_all_reach_a_true_final_state(big_sim: SimServer,
-                                                                                live: Live) -> None:
+async def test_200_requests_under_drops_and_delays_all_reach_a_true_final_state(big_sim: SimServer, live: Live) -> None:
     sim = big_sim
     operator = demo_operator(sim)
     before = applications(sim)
@@ -75,8 +75,11 @@ async def test_200_requests_under_drops_and_delays_all_reach_a_true_final_state(
         for rid in grantable:
             if rid != forbidden:
                 plan.append((uid, rid, "revoke" if rid in roles_of(sim, uid) else "grant"))
-    plan = plan[:180] + [(uid, forbidden, "grant") for uid in members[10:20]] + [
-        (uid, grantable[2], "grant") for uid in leavers]
+    plan = (
+        plan[:180]
+        + [(uid, forbidden, "grant") for uid in members[10:20]]
+        + [(uid, grantable[2], "grant") for uid in leavers]
+    )
     assert len(plan) == 200
 
     sim.knobs.role_drop_probability = 0.2
@@ -117,8 +120,9 @@ async def test_a_revert_by_someone_else_is_linked_to_its_audit_entry(big_sim: Si
     uid = next(u for u in sim.guild.regular_ids() if verified not in roles_of(sim, u))
     sim.knobs.role_revert_probability = 1.0
     sim.knobs.role_revert_after_s = 0.5
-    done = await live.services.roles.request(sim.guild_id, demo_operator(sim), uid, verified, "grant",
-                                             reason="trial", source="TUI")
+    done = await live.services.roles.request(
+        sim.guild_id, demo_operator(sim), uid, verified, "grant", reason="trial", source="TUI"
+    )
 
     async def linked() -> bool:
         c = await live.store.role_change(done.change.id)
@@ -127,7 +131,8 @@ async def test_a_revert_by_someone_else_is_linked_to_its_audit_entry(big_sim: Si
     await eventually(linked, timeout=30, what="reverted and linked")
     c = await live.store.role_change(done.change.id)
     undo = next(e for e in sim.guild.audit_log if int(e["id"]) == c.linked_entry_id)
-    assert undo["changes"][0]["key"] == "$remove" and int(undo["target_id"]) == uid
+    assert undo["changes"][0]["key"] == "$remove"
+    assert int(undo["target_id"]) == uid
     assert int(undo["user_id"]) != sim.bot_id
     assert c.observed_at is not None, "it was seen applied before it was undone"
     stored = await live.store.get_entry(c.linked_entry_id)
@@ -141,8 +146,9 @@ async def test_audit_messages_say_what_happened_and_failures_are_retried(big_sim
     uid = next(u for u in sim.guild.regular_ids() if verified not in roles_of(sim, u))
     # First an audit channel that does not exist: the message fails visibly, then is retried.
     await live.store.set_setting(audit_channel_key(sim.guild_id), "123456789012345678")
-    done = await live.services.roles.request(sim.guild_id, demo_operator(sim), uid, verified, "grant",
-                                             reason="Passed @everyone verification", source="TUI")
+    done = await live.services.roles.request(
+        sim.guild_id, demo_operator(sim), uid, verified, "grant", reason="Passed @everyone verification", source="TUI"
+    )
 
     async def message_state(state: str) -> bool:
         return (await live.store.role_change(done.change.id)).message_state == state
@@ -165,8 +171,9 @@ async def test_audit_messages_say_what_happened_and_failures_are_retried(big_sim
     muted = sim.guild.role_id("Muted")
     sim.knobs.forbidden_role_ids = {muted}
     other = next(u for u in sim.guild.regular_ids() if muted not in roles_of(sim, u))
-    failed = await live.services.roles.request(sim.guild_id, demo_operator(sim), other, muted, "grant", reason="x",
-                                               source="TUI")
+    failed = await live.services.roles.request(
+        sim.guild_id, demo_operator(sim), other, muted, "grant", reason="x", source="TUI"
+    )
 
     async def failed_posted() -> bool:
         return (await live.store.role_change(failed.change.id)).message_state == "posted"
@@ -175,7 +182,8 @@ async def test_audit_messages_say_what_happened_and_failures_are_retried(big_sim
     c = await live.store.role_change(failed.change.id)
     text = next(m for m in sim.guild.messages if m["id"] == c.message_id)["content"]
     assert text.splitlines()[0] == f"❌ Grant <@&{muted}> — failed"
-    assert "Cause: 403 Missing Permissions" in text and "Observed:" not in text
+    assert "Cause: 403 Missing Permissions" in text
+    assert "Observed:" not in text
 
 
 async def test_429_bursts_are_waited_out(big_sim: SimServer, live: Live) -> None:
@@ -189,8 +197,9 @@ async def test_429_bursts_are_waited_out(big_sim: SimServer, live: Live) -> None
     sim.knobs.rate_limit_retry_after = 0.2
     ids = []
     for uid in members:
-        done = await live.services.roles.request(sim.guild_id, demo_operator(sim), uid, verified, "grant",
-                                                 reason="burst", source="CLI")
+        done = await live.services.roles.request(
+            sim.guild_id, demo_operator(sim), uid, verified, "grant", reason="burst", source="CLI"
+        )
         ids.append(done.change.id)
     await eventually(lambda: all_final(live, ids), timeout=60, what="every change final")
     assert {(await live.store.role_change(i)).state for i in ids} == {"confirmed"}

@@ -29,9 +29,23 @@ def setup(sim: SimServer, tmp: Path) -> dict[str, str]:
 
 async def run_role(sim: SimServer, tmp: Path, env: dict[str, str], *args: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "console", "role", *args, "--db", str(tmp / "audit.db"), "--rest-url", sim.rest_url,
-        "--token-file", str(tmp / "token"), "--policy", str(tmp / "policy.toml"),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+        sys.executable,
+        "-m",
+        "console",
+        "role",
+        *args,
+        "--db",
+        str(tmp / "audit.db"),
+        "--rest-url",
+        sim.rest_url,
+        "--token-file",
+        str(tmp / "token"),
+        "--policy",
+        str(tmp / "policy.toml"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
     _, err = await asyncio.wait_for(proc.communicate(), 60)
     return proc.returncode or 0, err.decode()
 
@@ -56,12 +70,26 @@ async def test_alone_it_connects_and_confirms(sim: SimServer, tmp_path: Path) ->
     sim.knobs.role_drop_logs_entry = False
     asyncio.get_running_loop().call_later(1.0, setattr, sim.knobs, "role_drop_probability", 0.0)
 
-    code, err = await run_role(sim, tmp_path, env, "grant", "--guild", str(sim.guild_id), "--member", str(uid),
-                               "--role", str(verified), "--reason", "verified by hand")
+    code, err = await run_role(
+        sim,
+        tmp_path,
+        env,
+        "grant",
+        "--guild",
+        str(sim.guild_id),
+        "--member",
+        str(uid),
+        "--role",
+        str(verified),
+        "--reason",
+        "verified by hand",
+    )
     assert code == 0, err
-    assert "allowed (RBAC_GRANT_ALLOW); request" in err and "carrying it out" in err
+    assert "allowed (RBAC_GRANT_ALLOW); request" in err
+    assert "carrying it out" in err
     assert "PUT accepted; waiting to see it" in err
-    assert "member fetch: role present" in err and "confirmed: seen applied at" in err
+    assert "member fetch: role present" in err
+    assert "confirmed: seen applied at" in err
     assert has_role(sim, uid, verified)
     store = await Store.open(tmp_path / "audit.db", readonly=True)
     try:
@@ -75,18 +103,59 @@ async def test_denied_and_bad_input(sim: SimServer, tmp_path: Path) -> None:
     env = setup(sim, tmp_path)
     admin = sim.guild.role_id("Admin")
     uid = sim.guild.regular_ids()[0]
-    code, err = await run_role(sim, tmp_path, env, "grant", "--guild", str(sim.guild_id), "--member", str(uid),
-                               "--role", str(admin), "--reason", "x")
-    assert code == 1 and "denied: DISCORD_GATE_DENIED — discord_gate:" in err
+    code, err = await run_role(
+        sim,
+        tmp_path,
+        env,
+        "grant",
+        "--guild",
+        str(sim.guild_id),
+        "--member",
+        str(uid),
+        "--role",
+        str(admin),
+        "--reason",
+        "x",
+    )
+    assert code == 1
+    assert "denied: DISCORD_GATE_DENIED — discord_gate:" in err
     assert not has_role(sim, uid, admin)
-    code, err = await run_role(sim, tmp_path, env, "grant", "--guild", str(sim.guild_id), "--member", str(uid),
-                               "--role", str(admin), "--reason", "x" * 600)
-    assert code == 2 and err.count("\n") == 1 and "at most 512" in err
+    code, err = await run_role(
+        sim,
+        tmp_path,
+        env,
+        "grant",
+        "--guild",
+        str(sim.guild_id),
+        "--member",
+        str(uid),
+        "--role",
+        str(admin),
+        "--reason",
+        "x" * 600,
+    )
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "at most 512" in err
     no_operator = {**env, "AUDIT_CONSOLE_CONFIG": str(tmp_path / "none.toml")}
     (tmp_path / "none.toml").write_text("")
-    code, err = await run_role(sim, tmp_path, no_operator, "revoke", "--guild", str(sim.guild_id), "--member",
-                               str(uid), "--role", str(admin), "--reason", "x")
-    assert code == 2 and err.count("\n") == 1 and "operator_id" in err
+    code, err = await run_role(
+        sim,
+        tmp_path,
+        no_operator,
+        "revoke",
+        "--guild",
+        str(sim.guild_id),
+        "--member",
+        str(uid),
+        "--role",
+        str(admin),
+        "--reason",
+        "x",
+    )
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "operator_id" in err
 
 
 async def test_beside_a_running_collector_it_hands_the_request_over(sim: SimServer, tmp_path: Path) -> None:
@@ -96,14 +165,28 @@ async def test_beside_a_running_collector_it_hands_the_request_over(sim: SimServ
         await eventually(lambda: sim.commands.by_name("audit") is not None, timeout=30, what="collector up")
         # The guild's state is stored a moment after the commands are registered: the request is
         # checked against it.
-        await eventually(lambda: guild_state_stored(tmp_path / "audit.db", sim.guild_id), timeout=30,
-                         what="guild state stored")
+        await eventually(
+            lambda: guild_state_stored(tmp_path / "audit.db", sim.guild_id), timeout=30, what="guild state stored"
+        )
         verified = sim.guild.role_id("Verified")
         uid = next(u for u in sim.guild.regular_ids() if not has_role(sim, u, verified))
-        code, err = await run_role(sim, tmp_path, env, "grant", "--guild", str(sim.guild_id), "--member", str(uid),
-                                   "--role", str(verified), "--reason", "handed over")
+        code, err = await run_role(
+            sim,
+            tmp_path,
+            env,
+            "grant",
+            "--guild",
+            str(sim.guild_id),
+            "--member",
+            str(uid),
+            "--role",
+            str(verified),
+            "--reason",
+            "handed over",
+        )
         assert code == 0, err + (tmp_path / "collect.log").read_text()
-        assert "handed to the running collector" in err and "confirmed" in err
+        assert "handed to the running collector" in err
+        assert "confirmed" in err
         assert has_role(sim, uid, verified)
     finally:
         collector.send_signal(signal.SIGTERM)

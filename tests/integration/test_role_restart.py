@@ -21,9 +21,27 @@ from .conftest import eventually
 def start_collect(sim: SimServer, tmp: Path, log_name: str) -> subprocess.Popen:
     env = {**os.environ, "XDG_STATE_HOME": str(tmp / "state")}
     return subprocess.Popen(
-        [sys.executable, "-m", "console", "collect", "--db", str(tmp / "audit.db"), "--rest-url", sim.rest_url,
-         "--token-file", str(tmp / "token"), "--guild", str(sim.guild_id), "--policy", str(tmp / "policy.toml")],
-        stdout=subprocess.DEVNULL, stderr=(tmp / log_name).open("w"), stdin=subprocess.DEVNULL, env=env)
+        [
+            sys.executable,
+            "-m",
+            "console",
+            "collect",
+            "--db",
+            str(tmp / "audit.db"),
+            "--rest-url",
+            sim.rest_url,
+            "--token-file",
+            str(tmp / "token"),
+            "--guild",
+            str(sim.guild_id),
+            "--policy",
+            str(tmp / "policy.toml"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp / log_name).open("w"),
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
 
 
 async def states(db: Path) -> list[tuple[int, str, int]]:
@@ -57,13 +75,30 @@ async def test_sigkill_with_changes_pending_then_resume(sim: SimServer, tmp_path
     try:
         await eventually(lambda: sim.commands.by_name("audit") is not None, timeout=30, what="/audit registered")
         verified = sim.guild.role_id("Verified")
-        members = [u for u in sim.guild.regular_ids() if verified not in [int(r) for r in
-                                                                          sim.guild.member_object(u)["roles"]]][:5]
+        members = [
+            u for u in sim.guild.regular_ids() if verified not in [int(r) for r in sim.guild.member_object(u)["roles"]]
+        ][:5]
         moderator = demo_operator(sim)
         for uid in members:
-            inv = sim.invoke_command(moderator, "audit", [{"name": "role", "options": [{"name": "grant", "options": [
-                {"name": "member", "value": str(uid)}, {"name": "role", "value": str(verified)},
-                {"name": "reason", "value": "restart test"}]}]}])
+            inv = sim.invoke_command(
+                moderator,
+                "audit",
+                [
+                    {
+                        "name": "role",
+                        "options": [
+                            {
+                                "name": "grant",
+                                "options": [
+                                    {"name": "member", "value": str(uid)},
+                                    {"name": "role", "value": str(verified)},
+                                    {"name": "reason", "value": "restart test"},
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            )
             assert "allowed" in (await inv.wait_response(15))["data"]["content"]
 
         async def tried() -> bool:
@@ -80,6 +115,7 @@ async def test_sigkill_with_changes_pending_then_resume(sim: SimServer, tmp_path
     sim.knobs.role_drop_probability = 0.0
     second = start_collect(sim, tmp_path, "second.log")
     try:
+
         async def confirmed() -> bool:
             return [s for _, s, _ in await states(db)] == ["confirmed"] * 5
 

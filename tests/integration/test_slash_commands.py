@@ -38,7 +38,12 @@ class Clock:
 class Live:
     def __init__(self, store: Store, collector: Collector, services: Services, responder, clock: Clock) -> None:
         self.store, self.collector, self.services, self.responder, self.clock = (
-            store, collector, services, responder, clock)
+            store,
+            collector,
+            services,
+            responder,
+            clock,
+        )
 
 
 async def start_live(sim: SimServer, tmp_path: Path, policy_text: str, clock: Clock | None = None) -> Live:
@@ -49,9 +54,12 @@ async def start_live(sim: SimServer, tmp_path: Path, policy_text: str, clock: Cl
     gateway = HikariGateway(Secret(sim.token), rest_url=sim.rest_url, events=collector)
     await collector.start(gateway)
     await eventually(lambda: sim.guild_id in collector.guilds, what="guild state")
-    services = Services(store, Settings(db=tmp_path / "audit.db", policy=tmp_path / "policy.toml"),
-                        live_guild=collector.guilds.snapshot,
-                        schedule=Schedule(first_s=0.3, cap_s=1.0, deadline_s=20.0, link_wait_s=5.0))
+    services = Services(
+        store,
+        Settings(db=tmp_path / "audit.db", policy=tmp_path / "policy.toml"),
+        live_guild=collector.guilds.snapshot,
+        schedule=Schedule(first_s=0.3, cap_s=1.0, deadline_s=20.0, link_wait_s=5.0),
+    )
     responder = await attach_services(gateway, collector, services)
     await eventually(lambda: sim.commands.by_name("audit") is not None, what="/audit registered")
     return Live(store, collector, services, responder, clock)
@@ -68,7 +76,8 @@ async def stop_live(live: Live) -> None:
 async def live(sim: SimServer, tmp_path: Path) -> AsyncIterator[Live]:
     text = demo_policy_text(sim) + (
         f'\n[[grants]]\nrole = "{sim.guild.role_id("Helpers")}"\ncapability = "policy.break_glass"\n'
-        'effect = "ALLOW"\npriority = 5\n')
+        'effect = "ALLOW"\npriority = 5\n'
+    )
     text = text.replace("max_minutes = 15", "max_minutes = 15\nlifts_discord_gate = true")
     lv = await start_live(sim, tmp_path, text)
     try:
@@ -83,9 +92,25 @@ def member_with(sim: SimServer, role_name: str) -> int:
 
 
 def grant(sim: SimServer, actor: int, member: int, role: int, reason: str = "verified in #intro"):
-    return sim.invoke_command(actor, "audit", [{"name": "role", "options": [{"name": "grant", "options": [
-        {"name": "member", "value": str(member)}, {"name": "role", "value": str(role)},
-        {"name": "reason", "value": reason}]}]}])
+    return sim.invoke_command(
+        actor,
+        "audit",
+        [
+            {
+                "name": "role",
+                "options": [
+                    {
+                        "name": "grant",
+                        "options": [
+                            {"name": "member", "value": str(member)},
+                            {"name": "role", "value": str(role)},
+                            {"name": "reason", "value": reason},
+                        ],
+                    }
+                ],
+            }
+        ],
+    )
 
 
 def member_has(sim: SimServer, uid: int, rid: int) -> bool:
@@ -114,7 +139,9 @@ async def test_denied_with_no_grant_and_by_the_discord_gate(sim: SimServer, live
     codes = sorted(d.reason_code for d in decisions)
     assert codes == ["DISCORD_GATE_DENIED", "NO_GRANT"]
     gate = next(d for d in decisions if d.reason_code == "DISCORD_GATE_DENIED")
-    assert gate.source == "BOT" and gate.capability == "roles.grant" and gate.resource_id == verified
+    assert gate.source == "BOT"
+    assert gate.capability == "roles.grant"
+    assert gate.resource_id == verified
     assert [s["step"] for s in gate.path][-2:] == ["rbac", "discord_gate"]
 
 
@@ -133,7 +160,8 @@ async def test_an_allowed_grant_is_confirmed_in_discord(sim: SimServer, live: Li
     await eventually(confirmed, what="confirmed")
     assert member_has(sim, newcomer, verified)
     entry = sim.guild.audit_log[-1]
-    assert entry["action_type"] == 25 and "passed verification [request " in entry["reason"]
+    assert entry["action_type"] == 25
+    assert "passed verification [request " in entry["reason"]
 
 
 async def test_break_glass_activates_is_used_expires(sim: SimServer, live: Live) -> None:
@@ -141,8 +169,11 @@ async def test_break_glass_activates_is_used_expires(sim: SimServer, live: Live)
     verified = sim.guild.role_id("Verified")
     newcomer = next(u for u in sim.guild.regular_ids() if not member_has(sim, u, verified))
 
-    on = sim.invoke_command(helper, "audit", [{"name": "break-glass", "options": [
-        {"name": "state", "value": "on"}, {"name": "minutes", "value": 60}]}])
+    on = sim.invoke_command(
+        helper,
+        "audit",
+        [{"name": "break-glass", "options": [{"name": "state", "value": "on"}, {"name": "minutes", "value": 60}]}],
+    )
     assert "Break-glass on for 15 min (RBAC_GRANT_ALLOW)" in (await on.wait_response(10))["data"]["content"]
 
     used = grant(sim, helper, newcomer, verified, "urgent: raid cleanup")
@@ -155,7 +186,8 @@ async def test_break_glass_activates_is_used_expires(sim: SimServer, live: Live)
     assert "Denied: **NO_GRANT**" in (await expired.wait_response(10))["data"]["content"]
 
     rows = await live.store.reader.execute_fetchall(
-        "SELECT capability, result, reason_code, path FROM decisions ORDER BY id")
+        "SELECT capability, result, reason_code, path FROM decisions ORDER BY id"
+    )
     assert [(r[0], r[1], r[2]) for r in rows] == [
         ("policy.break_glass", "ALLOW", "RBAC_GRANT_ALLOW"),
         ("roles.grant", "ALLOW", "BREAK_GLASS"),
@@ -166,18 +198,23 @@ async def test_break_glass_activates_is_used_expires(sim: SimServer, live: Live)
 
 async def test_explain_and_audit_set(sim: SimServer, live: Live) -> None:
     trial = member_with(sim, "Trial Mod")
-    inv = sim.invoke_command(trial, "audit", [{"name": "explain", "options": [
-        {"name": "capability", "value": "roles.grant"}]}])
+    inv = sim.invoke_command(
+        trial, "audit", [{"name": "explain", "options": [{"name": "capability", "value": "roles.grant"}]}]
+    )
     content = (await inv.wait_response(10))["data"]["content"]
     assert f"<@{trial}> roles.grant: **DENIED** (DISCORD_GATE_DENIED)" in content
     assert "→ discord_gate: lacks MANAGE_ROLES" in content
 
     mod_log = sim.guild.core_channels["mod-log"]
-    refused = sim.invoke_command(member_with(sim, "Moderators"), "audit", [{"name": "audit-set", "options": [
-        {"name": "channel", "value": str(mod_log)}]}])
+    refused = sim.invoke_command(
+        member_with(sim, "Moderators"),
+        "audit",
+        [{"name": "audit-set", "options": [{"name": "channel", "value": str(mod_log)}]}],
+    )
     assert "Denied: **NO_GRANT**" in (await refused.wait_response(10))["data"]["content"]
     admin = member_with(sim, "Admin")
-    ok = sim.invoke_command(admin, "audit", [{"name": "audit-set", "options": [
-        {"name": "channel", "value": str(mod_log)}]}])
+    ok = sim.invoke_command(
+        admin, "audit", [{"name": "audit-set", "options": [{"name": "channel", "value": str(mod_log)}]}]
+    )
     assert f"<#{mod_log}>" in (await ok.wait_response(10))["data"]["content"]
     assert await live.store.setting(f"audit_channel:{sim.guild_id}") == str(mod_log)

@@ -24,15 +24,24 @@ def role(rid: int, name: str, position: int, *perms: str) -> dict[str, Any]:
 
 
 def member(uid: int, *roles: int, timeout: str | None = None) -> dict[str, Any]:
-    return {"user": {"id": str(uid), "username": f"user{uid % 1000}"}, "roles": [str(r) for r in roles],
-            "communication_disabled_until": timeout}
+    return {
+        "user": {"id": str(uid), "username": f"user{uid % 1000}"},
+        "roles": [str(r) for r in roles],
+        "communication_disabled_until": timeout,
+    }
 
 
-def guild(roles: list[dict[str, Any]], members: list[dict[str, Any]], channels: list[dict[str, Any]] | None = None,
-          everyone: tuple[str, ...] = ("VIEW_CHANNEL", "SEND_MESSAGES")) -> GuildSnapshot:
+def guild(
+    roles: list[dict[str, Any]],
+    members: list[dict[str, Any]],
+    channels: list[dict[str, Any]] | None = None,
+    everyone: tuple[str, ...] = ("VIEW_CHANNEL", "SEND_MESSAGES"),
+) -> GuildSnapshot:
     all_roles = [role(GUILD, "@everyone", 0, *everyone), *roles]
-    return GuildSnapshot.from_rest({
-        "guild": {"id": str(GUILD), "name": "Test guild", "owner_id": str(OWNER), "roles": all_roles},
-        "channels": channels or [],
-        "members": [member(OWNER), *members],
-    })
+    return GuildSnapshot.from_rest(
+        {
+            "guild": {"id": str(GUILD), "name": "Test guild", "owner_id": str(OWNER), "roles": all_roles},
+            "channels": channels or [],
+            "members": [member(OWNER), *members],
+        }
+    )

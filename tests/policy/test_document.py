@@ -16,16 +16,24 @@ EXAMPLE = Path(__file__).parents[2] / "console" / "policy" / "example.toml"
 
 def test_the_shipped_example_is_valid_and_uses_every_section():
     p = parse_policy(EXAMPLE.read_bytes(), str(EXAMPLE))
-    assert p.grants and p.overrides
+    assert p.grants
+    assert p.overrides
     assert set(BUILTIN_CAPABILITIES) <= set(p.capabilities)
     assert p.break_glass.max_minutes <= 1440
 
 
 def test_builtin_capabilities_and_default():
     d = default_policy()
-    assert d.admin_bypass and not d.grants
-    assert set(d.capabilities) == {"roles.grant", "roles.revoke", "console.export", "policy.explain",
-                                   "policy.break_glass", "audit.configure"}
+    assert d.admin_bypass
+    assert not d.grants
+    assert set(d.capabilities) == {
+        "roles.grant",
+        "roles.revoke",
+        "console.export",
+        "policy.explain",
+        "policy.break_glass",
+        "audit.configure",
+    }
     assert d.capabilities["roles.grant"].discord_permission == "MANAGE_ROLES"
     assert d.capabilities["roles.grant"].hierarchy
     assert d.capabilities["policy.explain"].default_public
@@ -43,23 +51,36 @@ BAD = [
     ("admin_bypass = \n", 1, "Invalid value"),
     ("admin_bypass = 1\n", 1, "admin_bypass must be true or false"),
     ("colour = 'red'\n", 1, "unknown setting 'colour'"),
-    ("# c\n\n[[grants]]\nrole = \"12\"\ncapability = \"roles.grant\"\neffect = \"MAYBE\"\n", 6, "effect must be"),
-    ("[[grants]]\nrole = \"12\"\ncapability = \"roles.grnt\"\neffect = \"ALLOW\"\n", 3,
-     "unknown capability 'roles.grnt'"),
-    ("[[grants]]\nrole = \"12\"\ncapability = \"roles.grant\"\neffect = \"ALLOW\"\n"
-     "[[grants]]\nrole = \"abc\"\ncapability = \"roles.grant\"\neffect = \"ALLOW\"\n", 6, "grants[1].role: 'abc'"),
-    ("[[grants]]\ncapability = \"roles.grant\"\neffect = \"ALLOW\"\n", 1, "grants[0].role is missing"),
-    ("[[grants]]\nrole = \"12\"\ncapability = \"roles.grant\"\neffect = \"ALLOW\"\npriority = 1.5\n", 5,
-     "priority must be a whole number"),
-    ("[[overrides]]\nuser = \"12\"\ncapability = \"roles.grant\"\neffect = \"DENY\"\nreason = \"x\"\n"
-     "expires = 2026-12-01T00:00:00\n", 6, "needs a time zone"),
-    ("[[overrides]]\nuser = \"12\"\ncapability = \"roles.grant\"\neffect = \"DENY\"\n", 1, "reason: say why"),
-    ("[[overrides]]\nuser = \"12\"\ncapability = \"roles.grant\"\neffect = \"DENY\"\nreason = \"x\"\n"
-     "expires = \"soon\"\n", 6, "'soon' is not a date"),
-    ("[capabilities.\"roles.grant\"]\nrisk = \"extreme\"\n", 2, "risk must be one of"),
-    ("[capabilities.\"mod.kick\"]\nrisk = \"high\"\ndiscord_permission = \"KICK\"\n", 3, "'KICK' is not a Discord"),
-    ("[capabilities.\"mod.kick\"]\nrisk = \"high\"\nwho = 1\n", 3, "unknown setting 'who'"),
-    ("[capabilities.Kick]\nrisk = \"high\"\n", 1, "must look like area.action"),
+    ('# c\n\n[[grants]]\nrole = "12"\ncapability = "roles.grant"\neffect = "MAYBE"\n', 6, "effect must be"),
+    ('[[grants]]\nrole = "12"\ncapability = "roles.grnt"\neffect = "ALLOW"\n', 3, "unknown capability 'roles.grnt'"),
+    (
+        '[[grants]]\nrole = "12"\ncapability = "roles.grant"\neffect = "ALLOW"\n'
+        '[[grants]]\nrole = "abc"\ncapability = "roles.grant"\neffect = "ALLOW"\n',
+        6,
+        "grants[1].role: 'abc'",
+    ),
+    ('[[grants]]\ncapability = "roles.grant"\neffect = "ALLOW"\n', 1, "grants[0].role is missing"),
+    (
+        '[[grants]]\nrole = "12"\ncapability = "roles.grant"\neffect = "ALLOW"\npriority = 1.5\n',
+        5,
+        "priority must be a whole number",
+    ),
+    (
+        '[[overrides]]\nuser = "12"\ncapability = "roles.grant"\neffect = "DENY"\nreason = "x"\n'
+        "expires = 2026-12-01T00:00:00\n",
+        6,
+        "needs a time zone",
+    ),
+    ('[[overrides]]\nuser = "12"\ncapability = "roles.grant"\neffect = "DENY"\n', 1, "reason: say why"),
+    (
+        '[[overrides]]\nuser = "12"\ncapability = "roles.grant"\neffect = "DENY"\nreason = "x"\nexpires = "soon"\n',
+        6,
+        "'soon' is not a date",
+    ),
+    ('[capabilities."roles.grant"]\nrisk = "extreme"\n', 2, "risk must be one of"),
+    ('[capabilities."mod.kick"]\nrisk = "high"\ndiscord_permission = "KICK"\n', 3, "'KICK' is not a Discord"),
+    ('[capabilities."mod.kick"]\nrisk = "high"\nwho = 1\n', 3, "unknown setting 'who'"),
+    ('[capabilities.Kick]\nrisk = "high"\n', 1, "must look like area.action"),
     ("[break_glass]\nmax_minutes = 0\n", 2, "max_minutes must be 1 to 1440"),
     ("[break_glass]\nlifts = true\n", 2, "unknown setting 'lifts'"),
 ]
@@ -81,8 +102,10 @@ def test_not_utf8():
 
 
 def test_a_custom_capability_is_usable_in_grants():
-    p = parse_policy(b'[capabilities."mod.kick"]\nrisk = "high"\ndiscord_permission = "KICK_MEMBERS"\n'
-                     b'[[grants]]\nrole = "5"\ncapability = "mod.kick"\neffect = "ALLOW"\n')
+    p = parse_policy(
+        b'[capabilities."mod.kick"]\nrisk = "high"\ndiscord_permission = "KICK_MEMBERS"\n'
+        b'[[grants]]\nrole = "5"\ncapability = "mod.kick"\neffect = "ALLOW"\n'
+    )
     assert p.capabilities["mod.kick"].discord_permission == "KICK_MEMBERS"
     assert p.grants_by_capability["mod.kick"][5][0].effect == "ALLOW"
 
@@ -102,18 +125,23 @@ def test_reload_on_change_and_keep_the_previous_on_error(tmp_path):
 
     _touch(f, "admin_bypass = false\n", 1)
     reload = pf.check()
-    assert reload is not None and reload.version == pf.policy.version != first
+    assert reload is not None
+    assert reload.version == pf.policy.version != first
     assert pf.policy.admin_bypass is False
 
     _touch(f, "admin_bypass = nope\n", 2)
     reload = pf.check()
-    assert reload is not None and reload.error and f"{f}:1:" in reload.error
+    assert reload is not None
+    assert reload.error
+    assert f"{f}:1:" in reload.error
     assert "stays in force" in reload.error
-    assert pf.policy.admin_bypass is False and pf.last_error
+    assert pf.policy.admin_bypass is False
+    assert pf.last_error
 
     f.unlink()
     reload = pf.check()
-    assert reload is not None and "no such policy file" in (reload.error or "")
+    assert reload is not None
+    assert "no such policy file" in (reload.error or "")
     assert pf.policy.admin_bypass is False
 
 

@@ -24,11 +24,18 @@ G = guild(
         role(TARGET, "Verified", 1),
         role(HIGH, "Council", 9),
     ],
-    members=[member(U_MOD, MOD), member(U_HELPER, HELPER), member(U_ADMIN, ADMIN), member(U_PLAIN),
-             member(U_BOTH, MOD, HELPER), member(U_BOTH_REV, HELPER, MOD)],
+    members=[
+        member(U_MOD, MOD),
+        member(U_HELPER, HELPER),
+        member(U_ADMIN, ADMIN),
+        member(U_PLAIN),
+        member(U_BOTH, MOD, HELPER),
+        member(U_BOTH_REV, HELPER, MOD),
+    ],
 )
 
-POLICY = parse_policy(f"""
+POLICY = parse_policy(
+    f"""
 admin_bypass = true
 
 [break_glass]
@@ -96,41 +103,51 @@ capability = "policy.break_glass"
 effect = "ALLOW"
 reason = "last week's on-call"
 expires = "2020-01-01T00:00:00Z"
-""".encode(), "test-policy.toml")
+""".encode(),
+    "test-policy.toml",
+)
 
 
 def decide(uid: int, cap: str, *, role_id: int | None = None, policy=POLICY, session=None, g=G):
-    return evaluate(policy, g, Request(uid, cap, "role" if role_id else "guild", role_id, None, role_id),
-                    now_ms=NOW, break_glass=session)
+    return evaluate(
+        policy,
+        g,
+        Request(uid, cap, "role" if role_id else "guild", role_id, None, role_id),
+        now_ms=NOW,
+        break_glass=session,
+    )
 
 
 ACTIVE = BreakGlassSession(U_PLAIN, NOW - 60_000, NOW + 60_000)
 
 
-@pytest.mark.parametrize(("uid", "cap", "role_id", "session", "allowed", "code", "deciding"), [
-    # BREAK_GLASS: allows, but the Discord gate still applies unless the policy lifts it.
-    (U_PLAIN, "policy.break_glass", None, ACTIVE, True, "BREAK_GLASS", "break_glass"),
-    (U_PLAIN, "roles.grant", TARGET, ACTIVE, False, "DISCORD_GATE_DENIED", "discord_gate"),
-    # ADMIN_BYPASS: the owner and ADMINISTRATOR holders, hierarchy still checked by the gate.
-    (U_ADMIN, "roles.grant", TARGET, None, True, "ADMIN_BYPASS", "admin_bypass"),
-    (OWNER, "roles.grant", HIGH, None, True, "ADMIN_BYPASS", "admin_bypass"),
-    (U_ADMIN, "roles.grant", HIGH, None, False, "DISCORD_GATE_DENIED", "discord_gate"),
-    # Overrides beat grants; an ALLOW override that expired is ignored.
-    (U_MOD, "console.export", None, None, False, "OVERRIDE_DENY", "override"),
-    (U_PLAIN, "policy.break_glass", None, None, True, "OVERRIDE_ALLOW", "override"),
-    (U_HELPER, "policy.break_glass", None, None, False, "NO_GRANT", "no_grant"),
-    # RBAC: the highest priority decides; DENY wins at equal priority; @everyone grants count.
-    (U_MOD, "roles.grant", TARGET, None, True, "RBAC_GRANT_ALLOW", "rbac"),
-    (U_BOTH, "roles.revoke", TARGET, None, False, "RBAC_GRANT_DENY", "rbac"),
-    (U_PLAIN, "audit.configure", None, None, False, "RBAC_GRANT_DENY", "rbac"),
-    # DEFAULT_PUBLIC and NO_GRANT.
-    (U_PLAIN, "policy.explain", None, None, True, "DEFAULT_PUBLIC", "default_public"),
-    (U_PLAIN, "roles.grant", TARGET, None, False, "NO_GRANT", "no_grant"),
-    # The Discord gate: a grant without MANAGE_ROLES, and a role ranked above the person.
-    (U_HELPER, "roles.grant", TARGET, None, False, "DISCORD_GATE_DENIED", "discord_gate"),
-    (U_MOD, "roles.grant", HIGH, None, False, "DISCORD_GATE_DENIED", "discord_gate"),
-    (U_MOD, "roles.grant", MOD, None, False, "DISCORD_GATE_DENIED", "discord_gate"),
-])
+@pytest.mark.parametrize(
+    ("uid", "cap", "role_id", "session", "allowed", "code", "deciding"),
+    [
+        # BREAK_GLASS: allows, but the Discord gate still applies unless the policy lifts it.
+        (U_PLAIN, "policy.break_glass", None, ACTIVE, True, "BREAK_GLASS", "break_glass"),
+        (U_PLAIN, "roles.grant", TARGET, ACTIVE, False, "DISCORD_GATE_DENIED", "discord_gate"),
+        # ADMIN_BYPASS: the owner and ADMINISTRATOR holders, hierarchy still checked by the gate.
+        (U_ADMIN, "roles.grant", TARGET, None, True, "ADMIN_BYPASS", "admin_bypass"),
+        (OWNER, "roles.grant", HIGH, None, True, "ADMIN_BYPASS", "admin_bypass"),
+        (U_ADMIN, "roles.grant", HIGH, None, False, "DISCORD_GATE_DENIED", "discord_gate"),
+        # Overrides beat grants; an ALLOW override that expired is ignored.
+        (U_MOD, "console.export", None, None, False, "OVERRIDE_DENY", "override"),
+        (U_PLAIN, "policy.break_glass", None, None, True, "OVERRIDE_ALLOW", "override"),
+        (U_HELPER, "policy.break_glass", None, None, False, "NO_GRANT", "no_grant"),
+        # RBAC: the highest priority decides; DENY wins at equal priority; @everyone grants count.
+        (U_MOD, "roles.grant", TARGET, None, True, "RBAC_GRANT_ALLOW", "rbac"),
+        (U_BOTH, "roles.revoke", TARGET, None, False, "RBAC_GRANT_DENY", "rbac"),
+        (U_PLAIN, "audit.configure", None, None, False, "RBAC_GRANT_DENY", "rbac"),
+        # DEFAULT_PUBLIC and NO_GRANT.
+        (U_PLAIN, "policy.explain", None, None, True, "DEFAULT_PUBLIC", "default_public"),
+        (U_PLAIN, "roles.grant", TARGET, None, False, "NO_GRANT", "no_grant"),
+        # The Discord gate: a grant without MANAGE_ROLES, and a role ranked above the person.
+        (U_HELPER, "roles.grant", TARGET, None, False, "DISCORD_GATE_DENIED", "discord_gate"),
+        (U_MOD, "roles.grant", HIGH, None, False, "DISCORD_GATE_DENIED", "discord_gate"),
+        (U_MOD, "roles.grant", MOD, None, False, "DISCORD_GATE_DENIED", "discord_gate"),
+    ],
+)
 def test_reason_codes(uid, cap, role_id, session, allowed, code, deciding):
     v = decide(uid, cap, role_id=role_id, session=session)
     assert (v.allowed, v.reason_code) == (allowed, code), v.path
@@ -142,8 +159,10 @@ def test_reason_codes(uid, cap, role_id, session, allowed, code, deciding):
 def test_equal_priority_deny_wins_whatever_the_order():
     # Whatever the order of the grants in the file and of the roles on the member.
     for grants in ((("ALLOW", MOD), ("DENY", HELPER)), (("DENY", HELPER), ("ALLOW", MOD))):
-        text = "".join(f'[[grants]]\nrole = "{r}"\ncapability = "console.export"\neffect = "{e}"\npriority = 3\n'
-                       for e, r in grants)
+        text = "".join(
+            f'[[grants]]\nrole = "{r}"\ncapability = "console.export"\neffect = "{e}"\npriority = 3\n'
+            for e, r in grants
+        )
         for uid in (U_BOTH, U_BOTH_REV):
             v = decide(uid, "console.export", policy=parse_policy(text.encode()))
             assert v.reason_code == "RBAC_GRANT_DENY"
@@ -151,20 +170,26 @@ def test_equal_priority_deny_wins_whatever_the_order():
 
 
 def test_a_higher_priority_allow_beats_a_lower_deny():
-    text = (f'[[grants]]\nrole = "{MOD}"\ncapability = "console.export"\neffect = "ALLOW"\npriority = 9\n'
-            f'[[grants]]\nrole = "{HELPER}"\ncapability = "console.export"\neffect = "DENY"\npriority = 2\n')
+    text = (
+        f'[[grants]]\nrole = "{MOD}"\ncapability = "console.export"\neffect = "ALLOW"\npriority = 9\n'
+        f'[[grants]]\nrole = "{HELPER}"\ncapability = "console.export"\neffect = "DENY"\npriority = 2\n'
+    )
     assert decide(U_BOTH, "console.export", policy=parse_policy(text.encode())).reason_code == "RBAC_GRANT_ALLOW"
 
 
 def test_deny_override_beats_allow_override():
-    text = "".join(f'[[overrides]]\nuser = "{U_MOD}"\ncapability = "console.export"\neffect = "{e}"\nreason = "x"\n'
-                   for e in ("ALLOW", "DENY"))
+    text = "".join(
+        f'[[overrides]]\nuser = "{U_MOD}"\ncapability = "console.export"\neffect = "{e}"\nreason = "x"\n'
+        for e in ("ALLOW", "DENY")
+    )
     assert decide(U_MOD, "console.export", policy=parse_policy(text.encode())).reason_code == "OVERRIDE_DENY"
 
 
 def test_override_expiry_is_exact_to_the_millisecond():
-    text = (f'[[overrides]]\nuser = "{U_PLAIN}"\ncapability = "policy.break_glass"\neffect = "ALLOW"\n'
-            f'reason = "x"\nexpires = 2027-01-15T08:00:00Z\n').encode()
+    text = (
+        f'[[overrides]]\nuser = "{U_PLAIN}"\ncapability = "policy.break_glass"\neffect = "ALLOW"\n'
+        f'reason = "x"\nexpires = 2027-01-15T08:00:00Z\n'
+    ).encode()
     p = parse_policy(text)
     expires = p.overrides[0].expires_ms
     req = Request(U_PLAIN, "policy.break_glass")
@@ -178,14 +203,16 @@ def test_break_glass_expiry_falls_through_to_the_rules():
     expired = BreakGlassSession(U_PLAIN, NOW - 120_000, NOW)
     v = decide(U_PLAIN, "roles.grant", role_id=TARGET, session=expired)
     assert v.reason_code == "NO_GRANT"
-    assert v.path[0]["step"] == "break_glass" and v.path[0]["found"].startswith("expired at")
+    assert v.path[0]["step"] == "break_glass"
+    assert v.path[0]["found"].startswith("expired at")
 
 
 def test_break_glass_can_lift_the_gate_when_the_policy_says_so():
     lifted = parse_policy(b"[break_glass]\nlifts_discord_gate = true\n")
     v = decide(U_PLAIN, "roles.grant", role_id=TARGET, policy=lifted, session=ACTIVE)
     assert (v.allowed, v.reason_code) == (True, "BREAK_GLASS")
-    assert v.path[-1]["step"] == "discord_gate" and "lifted" in v.path[-1]["found"]
+    assert v.path[-1]["step"] == "discord_gate"
+    assert "lifted" in v.path[-1]["found"]
     off = parse_policy(b"[break_glass]\nenabled = false\n")
     assert decide(U_PLAIN, "roles.grant", role_id=TARGET, policy=off, session=ACTIVE).reason_code == "NO_GRANT"
 
@@ -194,7 +221,8 @@ def test_admin_bypass_off_leaves_admins_to_the_rules():
     p = parse_policy(b"admin_bypass = false\n")
     v = decide(U_ADMIN, "roles.grant", role_id=TARGET, policy=p)
     assert v.reason_code == "NO_GRANT"
-    assert v.actor.admin and not v.actor.owner
+    assert v.actor.admin
+    assert not v.actor.owner
 
 
 def test_the_path_lists_every_step_up_to_the_deciding_one():
@@ -216,10 +244,15 @@ ROLES = [MOD, HELPER, ADMIN, TARGET, HIGH, GUILD]
 CAPS = ["roles.grant", "roles.revoke", "console.export", "policy.explain", "policy.break_glass", "audit.configure"]
 USERS = [U_MOD, U_HELPER, U_ADMIN, U_PLAIN, U_BOTH, U_BOTH_REV, OWNER]
 
-grant_st = st.tuples(st.sampled_from(ROLES), st.sampled_from(CAPS), st.sampled_from(["ALLOW", "DENY"]),
-                     st.integers(0, 2))
-override_st = st.tuples(st.sampled_from(USERS), st.sampled_from(CAPS), st.sampled_from(["ALLOW", "DENY"]),
-                        st.sampled_from([None, NOW - 1, NOW + 1]))
+grant_st = st.tuples(
+    st.sampled_from(ROLES), st.sampled_from(CAPS), st.sampled_from(["ALLOW", "DENY"]), st.integers(0, 2)
+)
+override_st = st.tuples(
+    st.sampled_from(USERS),
+    st.sampled_from(CAPS),
+    st.sampled_from(["ALLOW", "DENY"]),
+    st.sampled_from([None, NOW - 1, NOW + 1]),
+)
 
 
 def _policy(grants, overrides, admin_bypass, lifts):
@@ -236,9 +269,16 @@ def _policy(grants, overrides, admin_bypass, lifts):
 
 
 @settings(max_examples=300, deadline=None)
-@given(grants=st.lists(grant_st, max_size=8), overrides=st.lists(override_st, max_size=4),
-       admin_bypass=st.booleans(), lifts=st.booleans(), uid=st.sampled_from(USERS), cap=st.sampled_from(CAPS),
-       role_id=st.sampled_from([None, TARGET, MOD, HIGH]), glass=st.booleans())
+@given(
+    grants=st.lists(grant_st, max_size=8),
+    overrides=st.lists(override_st, max_size=4),
+    admin_bypass=st.booleans(),
+    lifts=st.booleans(),
+    uid=st.sampled_from(USERS),
+    cap=st.sampled_from(CAPS),
+    role_id=st.sampled_from([None, TARGET, MOD, HIGH]),
+    glass=st.booleans(),
+)
 def test_invariants(grants, overrides, admin_bypass, lifts, uid, cap, role_id, glass):
     p = _policy(grants, overrides, admin_bypass, lifts)
     session = BreakGlassSession(uid, NOW - 10, NOW + 10) if glass else None
@@ -266,6 +306,7 @@ def test_invariants(grants, overrides, admin_bypass, lifts, uid, cap, role_id, g
     capability = p.capabilities[cap]
     held = resolve(G, uid, None, now_ms=NOW, explain=False).permissions
     gate_fails = (capability.discord_permission and not held & bits(capability.discord_permission)) or (
-        capability.hierarchy and role_id is not None and not can_manage_role(G, uid, role_id)[0])
+        capability.hierarchy and role_id is not None and not can_manage_role(G, uid, role_id)[0]
+    )
     if gate_fails and not (glass and lifts):
         assert not v.allowed

@@ -69,9 +69,7 @@ def iso(ms: int) -> str:
 # --- REST-shaped builders ------------------------------------------------------------------------
 
 
-def role(
-    rid: int, perms: int = 0, pos: int = 1, name: str | None = None, managed: bool = False
-) -> dict:
+def role(rid: int, perms: int = 0, pos: int = 1, name: str | None = None, managed: bool = False) -> dict:
     return {
         "id": str(rid),
         "name": name or f"r{rid}",
@@ -86,9 +84,7 @@ def ow(oid: int, allow: int = 0, deny: int = 0, kind: int | str = 0) -> dict:
     return {"id": str(oid), "type": kind, "allow": str(allow), "deny": str(deny)}
 
 
-def chan(
-    cid: int, ctype: int = 0, ows: list[dict] | None = None, parent: int | None = None
-) -> dict:
+def chan(cid: int, ctype: int = 0, ows: list[dict] | None = None, parent: int | None = None) -> dict:
     return {
         "id": str(cid),
         "name": f"c{cid}",
@@ -115,9 +111,7 @@ def data(
     everyone: int | None = EVERYDAY,
     owner: int = OWNER,
 ) -> dict:
-    all_roles = ([role(GUILD, everyone, 0, "@everyone")] if everyone is not None else []) + list(
-        roles
-    )
+    all_roles = ([role(GUILD, everyone, 0, "@everyone")] if everyone is not None else []) + list(roles)
     return {
         "guild": {"id": str(GUILD), "name": "G", "owner_id": str(owner), "roles": all_roles},
         "channels": list(channels),
@@ -208,9 +202,7 @@ CASES = [
         dict(
             roles=[role(MOD, ADMIN)],
             members=[mem(U, [MOD])],
-            channels=[
-                chan(TEXT, ows=[ow(GUILD, deny=ALL), ow(MOD, deny=ALL), ow(U, deny=ALL, kind=1)])
-            ],
+            channels=[chan(TEXT, ows=[ow(GUILD, deny=ALL), ow(MOD, deny=ALL), ow(U, deny=ALL, kind=1)])],
         ),
         TEXT,
         NOW,
@@ -239,9 +231,7 @@ CASES = [
     ),
     (
         "admin timed out is exempt in a channel",
-        dict(
-            roles=[role(MOD, ADMIN)], members=[mem(U, [MOD], until=FUTURE)], channels=[chan(TEXT)]
-        ),
+        dict(roles=[role(MOD, ADMIN)], members=[mem(U, [MOD], until=FUTURE)], channels=[chan(TEXT)]),
         TEXT,
         NOW,
         ALL,
@@ -271,9 +261,7 @@ CASES = [
         "deny before allow in one overwrite",
         dict(
             members=[mem(U)],
-            channels=[
-                chan(TEXT, ows=[ow(GUILD, allow=F("MANAGE_MESSAGES"), deny=F("MANAGE_MESSAGES"))])
-            ],
+            channels=[chan(TEXT, ows=[ow(GUILD, allow=F("MANAGE_MESSAGES"), deny=F("MANAGE_MESSAGES"))])],
         ),
         TEXT,
         NOW,
@@ -340,9 +328,7 @@ CASES = [
     ),
     (
         "overwrite of a role the member lacks is ignored",
-        dict(
-            roles=[role(MUTED)], members=[mem(U)], channels=[chan(TEXT, ows=[ow(MUTED, deny=VIEW)])]
-        ),
+        dict(roles=[role(MUTED)], members=[mem(U)], channels=[chan(TEXT, ows=[ow(MUTED, deny=VIEW)])]),
         TEXT,
         NOW,
         EVERYDAY,
@@ -617,9 +603,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("kw", "channel", "now", "expected"), [pytest.param(*c[1:], id=c[0]) for c in CASES]
-)
+@pytest.mark.parametrize(("kw", "channel", "now", "expected"), [pytest.param(*c[1:], id=c[0]) for c in CASES])
 def test_resolve(kw: dict, channel: int | None, now: int, expected: int) -> None:
     if "members" not in kw:
         kw = {**kw, "members": [mem(U)]}
@@ -826,9 +810,7 @@ def test_bad_snapshot_top_level_and_threads() -> None:
     with pytest.raises(SnapshotError, match=r"channels\[0\].parent_id: missing"):
         GuildSnapshot.from_rest(data(channels=[chan(THREAD, 11)]))
     d = data(channels=[chan(TEXT, ows=[ow(GUILD), ow(GUILD, deny=VIEW)])])
-    with pytest.raises(
-        SnapshotError, match=r"permission_overwrites\[1\].id: duplicate overwrite id"
-    ):
+    with pytest.raises(SnapshotError, match=r"permission_overwrites\[1\].id: duplicate overwrite id"):
         GuildSnapshot.from_rest(d)
 
 

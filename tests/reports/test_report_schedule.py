@@ -58,8 +58,14 @@ async def _store(path: Path, clock: Clock) -> Store:
     store = await Store.open(path, clock=clock)
     await store.upsert_names(1, "user", [(42, "@everyone <@&1> Mod")])
     # Four bans in week 46 (the last complete week on WED), one in week 47.
-    await store.add_entries([{"id": str(from_ms(_ms(f"2026-11-1{d}T10:00:00"))), "action_type": 22, "user_id": "42",
-                              "target_id": "7"} for d in (0, 1, 2, 3, 7)], source="gateway", guild_id=1)
+    await store.add_entries(
+        [
+            {"id": str(from_ms(_ms(f"2026-11-1{d}T10:00:00"))), "action_type": 22, "user_id": "42", "target_id": "7"}
+            for d in (0, 1, 2, 3, 7)
+        ],
+        source="gateway",
+        guild_id=1,
+    )
     return store
 
 
@@ -87,8 +93,10 @@ async def test_due_once_written_and_posted_then_not_again_even_after_a_restart(
         assert len(posted) == 1
         text = posted[0]["content"]
         assert text.startswith("📊 Audit report 2026-W46 (2026-11-09 → 2026-11-16 UTC)")
-        assert "4 actions by 1 person" in text and "Full report: audit-report-2026-W46.md" in text
-        assert "<@" not in text and "@everyone" not in text  # the name is shown, nobody is pinged
+        assert "4 actions by 1 person" in text
+        assert "Full report: audit-report-2026-W46.md" in text
+        assert "<@" not in text
+        assert "@everyone" not in text
         clock.ms += 3_600_000  # later the same week: nothing is due
         assert await scheduler.tick() == []
     finally:
@@ -117,7 +125,8 @@ async def test_a_failed_post_is_retried_not_skipped(sim: SimServer, api: HikariR
         gone = 123456789012345678  # not a channel of the guild: the simulator answers 404
         scheduler = ReportScheduler(store, ReportSchedule("weekly", None, gone), post=api.post_message, clock=clock)
         first = await scheduler.tick()
-        assert len(first) == 1 and first[0].startswith("post failed")
+        assert len(first) == 1
+        assert first[0].startswith("post failed")
         assert (await scheduler.tick())[0].startswith("post failed")  # tried again
         channel = sim.guild.channel_ids(0)[0]
         scheduler.schedule = ReportSchedule("weekly", None, channel)

@@ -32,9 +32,7 @@ async def sim() -> AsyncIterator[SimServer]:
 @pytest.fixture
 async def bot(sim: SimServer) -> AsyncIterator[BotHandle]:
     """A real GatewayBot connected (READY seen by the sim) that records raw and typed events."""
-    gateway_bot = hikari.GatewayBot(
-        sim.token, rest_url=sim.rest_url, banner=None, logs=None, intents=INTENTS
-    )
+    gateway_bot = hikari.GatewayBot(sim.token, rest_url=sim.rest_url, banner=None, logs=None, intents=INTENTS)
     seen = Captured()
 
     async def on_payload(event: hikari.ShardPayloadEvent) -> None:

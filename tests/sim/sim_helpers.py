@@ -35,9 +35,7 @@ class BotHandle:
     seen: Captured
 
 
-async def eventually(
-    predicate: Callable[[], bool], within: float = 10.0, what: str = "condition"
-) -> None:
+async def eventually(predicate: Callable[[], bool], within: float = 10.0, what: str = "condition") -> None:
     """Poll ``predicate`` until true (events arrive on other tasks)."""
     deadline = time.monotonic() + within
     while not predicate():

@@ -9,9 +9,7 @@ from console.sim import SimServer
 AUDIT = "GUILD_AUDIT_LOG_ENTRY_CREATE"
 
 
-async def test_tcp_reset_is_resumed_and_the_missed_dispatches_replayed(
-    sim: SimServer, bot: BotHandle
-) -> None:
+async def test_tcp_reset_is_resumed_and_the_missed_dispatches_replayed(sim: SimServer, bot: BotHandle) -> None:
     before = sim.emit_random(2)
     assert sim.gateway.reset_all() == 1
     await sim.gateway.wait_for(lambda: not sim.gateway.connected, timeout=5)
@@ -20,9 +18,7 @@ async def test_tcp_reset_is_resumed_and_the_missed_dispatches_replayed(
     missed = sim.emit_random(3)
     await sim.gateway.wait_resumed(1, timeout=15)
     want = {e["id"] for e in before + missed}
-    await eventually(
-        lambda: {p["id"] for p in bot.seen.raw_named(AUDIT)} >= want, what="replayed entries"
-    )
+    await eventually(lambda: {p["id"] for p in bot.seen.raw_named(AUDIT)} >= want, what="replayed entries")
     assert [p["id"] for p in bot.seen.raw_named(AUDIT)] == [e["id"] for e in before + missed]
     assert sim.gateway.identifies == 1
     assert sim.gateway.connection_paths[-1] == "/resume"

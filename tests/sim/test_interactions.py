@@ -148,19 +148,13 @@ def grant_options(member: Any, role: Any, reason: str | None = None) -> list[dic
 def moderator(sim: SimServer) -> int:
     """A staff member holding Moderators (MANAGE_ROLES), not the owner."""
     mods = sim.guild.role_id("Moderators")
-    return next(
-        u
-        for u in sim.guild.staff_ids()
-        if u != sim.guild.owner_id and mods in sim.guild.members[u]["roles"]
-    )
+    return next(u for u in sim.guild.staff_ids() if u != sim.guild.owner_id and mods in sim.guild.members[u]["roles"])
 
 
 # ---------------------------------------------------------------------- (a) registration
 
 
-async def test_set_application_commands_registers_guild_commands(
-    sim: SimServer, slash: SlashBot
-) -> None:
+async def test_set_application_commands_registers_guild_commands(sim: SimServer, slash: SlashBot) -> None:
     rest = slash.bot.rest
     app = await rest.fetch_application()
     assert app.id == sim.application_id  # the id commands and interactions use
@@ -176,8 +170,10 @@ async def test_set_application_commands_registers_guild_commands(
     assert [o.name for o in role_group.options or []] == ["grant", "revoke"]
 
     stored = sim.commands.by_name("audit")
-    assert stored is not None and [c["name"] for c in sim.commands.all()] == ["audit"]
-    assert stored["id"] == str(audit.id) and stored["default_member_permissions"] == "268435456"
+    assert stored is not None
+    assert [c["name"] for c in sim.commands.all()] == ["audit"]
+    assert stored["id"] == str(audit.id)
+    assert stored["default_member_permissions"] == "268435456"
     grant = stored["options"][0]["options"][0]
     assert [(o["name"], o["type"], o.get("required", False)) for o in grant["options"]] == [
         ("member", 6, True),
@@ -191,7 +187,8 @@ async def test_set_application_commands_registers_guild_commands(
     assert (again[0].id, again[0].version) == (audit.id, audit.version)
     changed = audit_command(rest).set_description("Audit console (v2)")
     [updated] = await rest.set_application_commands(app.id, [changed], sim.guild_id)
-    assert updated.id == audit.id and updated.version != audit.version
+    assert updated.id == audit.id
+    assert updated.version != audit.version
 
     # POST creates one more; GET lists both; a PUT without it deletes it.
     ping = await rest.create_slash_command(app.id, "ping", "Are you there?", guild=sim.guild_id)
@@ -214,9 +211,7 @@ async def test_definitions_discord_refuses_are_refused(sim: SimServer, slash: Sl
     assert "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID" in str(caught.value.errors)
 
     with pytest.raises(hikari.BadRequestError):
-        await rest.create_slash_command(
-            sim.application_id, "Audit", "Upper case", guild=sim.guild_id
-        )
+        await rest.create_slash_command(sim.application_id, "Audit", "Upper case", guild=sim.guild_id)
     with pytest.raises(hikari.ForbiddenError):  # another application's commands
         await rest.fetch_application_commands(sim.application_id + 1, sim.guild_id)
     assert sim.commands.all() == []
@@ -225,9 +220,7 @@ async def test_definitions_discord_refuses_are_refused(sim: SimServer, slash: Sl
 # ---------------------------------------------------------------------- (b)–(e) interactions
 
 
-async def test_invoked_command_reaches_hikari_and_the_answers_reach_the_sim(
-    sim: SimServer, slash: SlashBot
-) -> None:
+async def test_invoked_command_reaches_hikari_and_the_answers_reach_the_sim(sim: SimServer, slash: SlashBot) -> None:
     await register(sim, slash.bot.rest)
     g = sim.guild
     mod, target, verified = moderator(sim), g.regular_ids()[0], g.role_id("Verified")
@@ -236,12 +229,15 @@ async def test_invoked_command_reaches_hikari_and_the_answers_reach_the_sim(
     interaction = await slash.next_command()
 
     # (b) hikari parsed Discord's payload: invoker, computed permissions, options, resolved.
-    assert interaction.id == inv.id and interaction.token == inv.token
+    assert interaction.id == inv.id
+    assert interaction.token == inv.token
     assert interaction.application_id == sim.application_id
-    assert interaction.command_name == "audit" and interaction.guild_id == sim.guild_id
+    assert interaction.command_name == "audit"
+    assert interaction.guild_id == sim.guild_id
     assert interaction.command_id == int(sim.commands.by_name("audit")["id"])  # type: ignore[index]
     assert interaction.user.id == mod
-    assert interaction.member is not None and interaction.member.id == mod
+    assert interaction.member is not None
+    assert interaction.member.id == mod
     assert interaction.channel_id == g.core_channels["general"]
     perms = g.channel_permissions(mod, g.core_channels["general"], sim.now_ms())
     assert interaction.member.permissions == hikari.Permissions(perms)
@@ -265,13 +261,17 @@ async def test_invoked_command_reaches_hikari_and_the_answers_reach_the_sim(
     )
     body = await inv.wait_response(TIMEOUT)
     assert body["type"] == 4
-    assert body["data"]["content"] == "Grant requested" and body["data"]["flags"] == 64
-    assert inv.ephemeral and inv.original is not None and inv.original["flags"] == 64
+    assert body["data"]["content"] == "Grant requested"
+    assert body["data"]["flags"] == 64
+    assert inv.ephemeral
+    assert inv.original is not None
+    assert inv.original["flags"] == 64
 
     # (c) a follow-up.
     message = await interaction.execute("Grant confirmed", flags=hikari.MessageFlag.EPHEMERAL)
     [followup] = await inv.wait_followups(1, TIMEOUT)
-    assert followup["content"] == "Grant confirmed" and int(followup["id"]) == message.id
+    assert followup["content"] == "Grant confirmed"
+    assert int(followup["id"]) == message.id
     assert message.flags == hikari.MessageFlag.EPHEMERAL
     edited = await interaction.edit_initial_response("Grant confirmed ✓")
     assert edited.content == "Grant confirmed ✓" == inv.original["content"]
@@ -281,7 +281,8 @@ async def test_invoked_command_reaches_hikari_and_the_answers_reach_the_sim(
     with pytest.raises(hikari.BadRequestError) as caught:
         await interaction.create_initial_response(hikari.ResponseType.MESSAGE_CREATE, "again")
     assert caught.value.code == 40060
-    assert len(inv.rejected) == 1 and inv.response == body
+    assert len(inv.rejected) == 1
+    assert inv.response == body
 
     # (e) a wrong token or id is an unknown interaction.
     rest = slash.bot.rest
@@ -294,18 +295,15 @@ async def test_invoked_command_reaches_hikari_and_the_answers_reach_the_sim(
         await rest.execute_webhook(sim.application_id, "not-the-token", "x")
 
 
-async def test_deferred_response_is_filled_by_editing_the_original(
-    sim: SimServer, slash: SlashBot
-) -> None:
+async def test_deferred_response_is_filled_by_editing_the_original(sim: SimServer, slash: SlashBot) -> None:
     await register(sim, slash.bot.rest)
     mod = moderator(sim)
     mod_log = sim.guild.core_channels["mod-log"]
-    inv = sim.invoke_command(
-        mod, "audit", [{"name": "audit-set", "options": [{"name": "channel", "value": mod_log}]}]
-    )
+    inv = sim.invoke_command(mod, "audit", [{"name": "audit-set", "options": [{"name": "channel", "value": mod_log}]}])
     interaction = await slash.next_command()
     [sub] = interaction.options
-    assert sub.name == "audit-set" and (sub.options or [])[0].value == mod_log
+    assert sub.name == "audit-set"
+    assert (sub.options or [])[0].value == mod_log
     assert interaction.resolved is not None
     assert interaction.resolved.channels[hikari.Snowflake(mod_log)].name == "mod-log"
 
@@ -318,16 +316,16 @@ async def test_deferred_response_is_filled_by_editing_the_original(
         hikari.ResponseType.DEFERRED_MESSAGE_CREATE, flags=hikari.MessageFlag.EPHEMERAL
     )
     await inv.wait_response(TIMEOUT)
-    assert inv.original is not None and inv.original["flags"] == 64 | 128  # ephemeral, loading
+    assert inv.original is not None
+    assert inv.original["flags"] == 64 | 128
     await interaction.edit_initial_response("Audit messages go to #mod-log")
     [edit] = await inv.wait_edits(1, TIMEOUT)
     assert edit["content"] == "Audit messages go to #mod-log"
-    assert inv.original["flags"] == 64 and inv.original["edited_timestamp"] is not None
+    assert inv.original["flags"] == 64
+    assert inv.original["edited_timestamp"] is not None
 
 
-async def test_boolean_option_and_the_interaction_message_shape(
-    sim: SimServer, slash: SlashBot
-) -> None:
+async def test_boolean_option_and_the_interaction_message_shape(sim: SimServer, slash: SlashBot) -> None:
     await register(sim, slash.bot.rest)
     owner = sim.guild.owner_id
     on = {"name": "on", "type": 5, "value": True}
@@ -339,10 +337,9 @@ async def test_boolean_option_and_the_interaction_message_shape(
     assert (sub.name, (sub.options or [])[0].value) == ("break-glass", True)
     assert interaction.resolved is None  # nothing to resolve: Discord leaves it out
 
-    response = await interaction.create_initial_response(
-        hikari.ResponseType.MESSAGE_CREATE, "Break-glass is ON"
-    )
-    assert response.resource is not hikari.UNDEFINED and response.resource.message is not None
+    response = await interaction.create_initial_response(hikari.ResponseType.MESSAGE_CREATE, "Break-glass is ON")
+    assert response.resource is not hikari.UNDEFINED
+    assert response.resource.message is not None
     assert response.resource.message.content == "Break-glass is ON"
     assert not inv.ephemeral
     original = await slash.bot.rest.fetch_interaction_response(sim.application_id, inv.token)
@@ -377,7 +374,8 @@ async def test_callback_routes_need_no_bot_token_and_answer_204_without_with_res
         assert (await resp.json())["code"] == 40060
     bad_token = f"{sim.rest_url}/interactions/{inv.id}/{inv.token}x/callback"
     async with http.post(bad_token, json=body) as resp:
-        assert resp.status == 404 and (await resp.json())["code"] == 10062
+        assert resp.status == 404
+        assert (await resp.json())["code"] == 10062
     async with http.get(f"{sim.rest_url}/guilds/{sim.guild_id}/roles") as resp:
         assert resp.status == 401  # everything else still wants the bot token
 
@@ -386,7 +384,8 @@ async def test_callback_routes_need_no_bot_token_and_answer_204_without_with_res
     late = sim.invoke_command(moderator(sim), "audit", [{"name": "explain", "options": [member]}])
     late_url = f"{sim.rest_url}/interactions/{late.id}/{late.token}/callback"
     async with http.post(late_url, json=body) as resp:
-        assert resp.status == 404 and (await resp.json())["code"] == 10062
+        assert resp.status == 404
+        assert (await resp.json())["code"] == 10062
     assert not late.acknowledged
 
 

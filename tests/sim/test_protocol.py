@@ -31,9 +31,7 @@ class _Client:
         await self.ws.send_bytes(json.dumps(payload).encode())
 
 
-async def _connect(
-    session: aiohttp.ClientSession, sim: SimServer, path: str = "/gateway"
-) -> _Client:
+async def _connect(session: aiohttp.ClientSession, sim: SimServer, path: str = "/gateway") -> _Client:
     url = sim.gateway.url.replace("/gateway", path) + "?v=10&encoding=json&compress=zlib-stream"
     return _Client(await session.ws_connect(url))
 

@@ -143,8 +143,7 @@ async def test_hikari_fetch_audit_log_pages_and_skips_what_it_cannot_parse(
     parseable = {
         int(e["id"])
         for e in retained
-        if "options" not in e
-        or (e["action_type"] not in HIKARI_DROPPED and "integration_type" not in e["options"])
+        if "options" not in e or (e["action_type"] not in HIKARI_DROPPED and "integration_type" not in e["options"])
     }
     got: set[int] = set()
     pages = 0
@@ -160,9 +159,7 @@ async def test_hikari_fetch_audit_log_pages_and_skips_what_it_cannot_parse(
     assert set(ascending) == parseable
 
 
-async def test_hikari_reads_guild_roles_channels_members_and_app(
-    sim: SimServer, rest: hikari.api.RESTClient
-) -> None:
+async def test_hikari_reads_guild_roles_channels_members_and_app(sim: SimServer, rest: hikari.api.RESTClient) -> None:
     guild = await rest.fetch_guild(sim.guild_id)
     assert guild.owner_id == sim.guild.owner_id
     assert len(guild.roles) == len(sim.guild.roles)

@@ -33,9 +33,7 @@ async def test_put_and_delete_apply_and_log(sim: SimServer, rest: hikari.api.RES
     assert rid not in sim.guild.members[uid]["roles"]
 
 
-async def test_drop_knob_answers_204_but_never_applies(
-    sim: SimServer, rest: hikari.api.RESTClient
-) -> None:
+async def test_drop_knob_answers_204_but_never_applies(sim: SimServer, rest: hikari.api.RESTClient) -> None:
     uid, rid = _target(sim)
     sim.knobs.role_drop_probability = 1.0
     await rest.add_role_to_member(sim.guild_id, uid, rid, reason="dropped")
@@ -70,9 +68,7 @@ async def test_delay_and_revert_knobs(sim: SimServer, rest: hikari.api.RESTClien
     assert revert["changes"][0]["key"] == "$add"
 
 
-async def test_forbidden_and_not_found_map_to_hikari_errors(
-    sim: SimServer, rest: hikari.api.RESTClient
-) -> None:
+async def test_forbidden_and_not_found_map_to_hikari_errors(sim: SimServer, rest: hikari.api.RESTClient) -> None:
     uid, rid = _target(sim)
     sim.knobs.forbidden_role_ids.add(rid)
     with pytest.raises(hikari.ForbiddenError) as forbidden:
@@ -97,9 +93,7 @@ async def test_forbidden_and_not_found_map_to_hikari_errors(
     assert unknown_role.value.code == 10011
 
 
-async def test_rate_limit_knob_hikari_sleeps_and_retries(
-    sim: SimServer, rest: hikari.api.RESTClient
-) -> None:
+async def test_rate_limit_knob_hikari_sleeps_and_retries(sim: SimServer, rest: hikari.api.RESTClient) -> None:
     sim.knobs.rate_limit_every = 2
     sim.knobs.rate_limit_retry_after = 0.2
     uid, rid = _target(sim)
@@ -113,9 +107,7 @@ async def test_rate_limit_knob_hikari_sleeps_and_retries(
     assert sum(1 for e in sim.guild.audit_log if e.get("reason") == "through 429s") == 1
 
 
-async def test_bucket_headers_pace_hikari_without_errors(
-    sim: SimServer, rest: hikari.api.RESTClient
-) -> None:
+async def test_bucket_headers_pace_hikari_without_errors(sim: SimServer, rest: hikari.api.RESTClient) -> None:
     sim.knobs.bucket_limit = 3
     sim.knobs.bucket_window_s = 0.3
     uid = sim.guild.regular_ids()[0]

@@ -58,9 +58,7 @@ def test_entry_shapes_for_every_type() -> None:
     assert isinstance(type_change["new_value"], int)
     assert "application_id" in by_type[121][0]["options"]
     assert all(c["key"].isdigit() for c in by_type[121][0]["changes"])
-    assert {"auto_moderation_rule_name", "auto_moderation_rule_trigger_type"} <= set(
-        by_type[146][0]["options"]
-    )
+    assert {"auto_moderation_rule_name", "auto_moderation_rule_trigger_type"} <= set(by_type[146][0]["options"])
     assert "channel_id" in by_type[83][0]["options"]
     assert any("integration_type" in (e.get("options") or {}) for e in by_type[20])
     assert any("integration_type" in (e.get("options") or {}) for e in by_type[25])
@@ -95,9 +93,7 @@ def test_random_stream_covers_timeouts_admin_grants_and_high_bits() -> None:
     ]
     assert any(g & (1 << 3) for g in grants)  # ADMINISTRATOR granted
     assert any(g >> 32 for g in grants)  # bits above 31
-    counts = {
-        at: sum(1 for e in entries if e["action_type"] == at) for at in (72, 24, 25, 22, 20, 1)
-    }
+    counts = {at: sum(1 for e in entries if e["action_type"] == at) for at in (72, 24, 25, 22, 20, 1)}
     assert counts[72] > counts[22] > counts[1]
     assert sim.bumps > 0
 

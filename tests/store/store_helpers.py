@@ -64,9 +64,11 @@ TARGETS = tuple(3_000_000_000_000_000 + i for i in range(8))
 # Known actions from several categories, plus two undocumented ones.
 ACTIONS = (22, 20, 24, 25, 31, 72, 11, 13, 250, 999)
 WORDS = ("raid", "spam", "alt", "account", "appeal", "phishing", "link", "toxic", "warned", "bot")
-NAMES = {("user", a): f"mod{i} keeper" for i, a in enumerate(ACTORS)} | {
-    ("user", t): f"member{i}" for i, t in enumerate(TARGETS[:4])
-} | {("role", TARGETS[4]): "helpers crew"}
+NAMES = (
+    {("user", a): f"mod{i} keeper" for i, a in enumerate(ACTORS)}
+    | {("user", t): f"member{i}" for i, t in enumerate(TARGETS[:4])}
+    | {("role", TARGETS[4]): "helpers crew"}
+)
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,12 @@ def dataset(seed: int = 7, n: int = 400) -> list[Row]:
         rows.append(
             Row(
                 raw_entry(
-                    snowflake(ms, i), action, user_id=rnd.choice((*ACTORS, None)), target_id=target,
-                    reason=reason, changes=changes,
+                    snowflake(ms, i),
+                    action,
+                    user_id=rnd.choice((*ACTORS, None)),
+                    target_id=target,
+                    reason=reason,
+                    changes=changes,
                     options={"count": str(rnd.randint(1, 9)), "channel_id": "42"} if action == 72 else None,
                 ),
                 rnd.choice(GUILDS),
@@ -136,9 +142,7 @@ def _text_matches(columns: list[list[str]], text: str) -> bool:
             want = _TOKEN.findall(phrase.lower())
             if not want:
                 continue
-            if not any(
-                col[i : i + len(want)] == want for col in columns for i in range(len(col) - len(want) + 1)
-            ):
+            if not any(col[i : i + len(want)] == want for col in columns for i in range(len(col) - len(want) + 1)):
                 return False
             continue
         prefix = word.endswith("*")

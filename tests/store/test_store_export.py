@@ -56,66 +56,132 @@ def ow(oid: int, otype: str | None, **lists: list[Any]) -> dict[str, Any]:
 # (raw entry, how it is stored, the fields of its record beyond the common ones)
 CASES: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = [
     (
-        raw_entry(E(1), 31, user_id=MOD, target_id=R1, reason="perm bump", changes=[
-            {"key": "permissions", "old_value": str(MENTION | SEND), "new_value": str(ADMIN | SEND | 1 << 53)},
-            {"key": "name", "old_value": "Helpers", "new_value": "Helpers+"},
-        ]),
+        raw_entry(
+            E(1),
+            31,
+            user_id=MOD,
+            target_id=R1,
+            reason="perm bump",
+            changes=[
+                {"key": "permissions", "old_value": str(MENTION | SEND), "new_value": str(ADMIN | SEND | 1 << 53)},
+                {"key": "name", "old_value": "Helpers", "new_value": "Helpers+"},
+            ],
+        ),
         {},
         {
-            "action": "ROLE_UPDATE", "category": "role", "target_name": "Helpers",
+            "action": "ROLE_UPDATE",
+            "category": "role",
+            "target_name": "Helpers",
             "summary": "+ADMINISTRATOR −MENTION_EVERYONE +bit53",
-            "permissions": {"added": ["ADMINISTRATOR"], "removed": ["MENTION_EVERYONE"],
-                            "unknown_bits_added": [53], "unknown_bits_removed": []},
+            "permissions": {
+                "added": ["ADMINISTRATOR"],
+                "removed": ["MENTION_EVERYONE"],
+                "unknown_bits_added": [53],
+                "unknown_bits_removed": [],
+            },
         },
     ),
     (
-        raw_entry(E(2), 13, user_id=MOD, target_id=C1, options={"id": str(R1), "type": "0", "role_name": "Helpers"},
-                  changes=[{"key": "id", "new_value": str(R1)}, {"key": "type", "new_value": 0},
-                           {"key": "allow", "new_value": str(SEND | VIEW)}, {"key": "deny", "new_value": "0"}]),
+        raw_entry(
+            E(2),
+            13,
+            user_id=MOD,
+            target_id=C1,
+            options={"id": str(R1), "type": "0", "role_name": "Helpers"},
+            changes=[
+                {"key": "id", "new_value": str(R1)},
+                {"key": "type", "new_value": 0},
+                {"key": "allow", "new_value": str(SEND | VIEW)},
+                {"key": "deny", "new_value": "0"},
+            ],
+        ),
         {},
         {
-            "action": "CHANNEL_OVERWRITE_CREATE", "category": "permission", "target_name": "general",
+            "action": "CHANNEL_OVERWRITE_CREATE",
+            "category": "permission",
+            "target_name": "general",
             "summary": "@Helpers: allow +SEND_MESSAGES +VIEW_CHANNEL",
             "overwrite": ow(R1, "role", allow_added=["SEND_MESSAGES", "VIEW_CHANNEL"]),
         },
     ),
     (
-        raw_entry(E(3), 14, user_id=MOD, target_id=C1, options={"id": str(BOB), "type": "1"},
-                  changes=[{"key": "allow", "old_value": str(VIEW), "new_value": "0"},
-                           {"key": "deny", "old_value": "0", "new_value": str(SEND | 1 << 60)}]),
+        raw_entry(
+            E(3),
+            14,
+            user_id=MOD,
+            target_id=C1,
+            options={"id": str(BOB), "type": "1"},
+            changes=[
+                {"key": "allow", "old_value": str(VIEW), "new_value": "0"},
+                {"key": "deny", "old_value": "0", "new_value": str(SEND | 1 << 60)},
+            ],
+        ),
         {},
         {
-            "action": "CHANNEL_OVERWRITE_UPDATE", "category": "permission", "target_name": "general",
+            "action": "CHANNEL_OVERWRITE_UPDATE",
+            "category": "permission",
+            "target_name": "general",
             "summary": f"{BOB}: allow −VIEW_CHANNEL; deny +SEND_MESSAGES +bit60",
-            "overwrite": ow(BOB, "member", allow_removed=["VIEW_CHANNEL"], deny_added=["SEND_MESSAGES"],
-                            deny_unknown_bits_added=[60]),
+            "overwrite": ow(
+                BOB,
+                "member",
+                allow_removed=["VIEW_CHANNEL"],
+                deny_added=["SEND_MESSAGES"],
+                deny_unknown_bits_added=[60],
+            ),
         },
     ),
     (
-        raw_entry(E(4), 15, user_id=MOD, target_id=C1, options={"id": str(R1), "type": "0", "role_name": "Helpers"},
-                  changes=[{"key": "id", "old_value": str(R1)}, {"key": "type", "old_value": 0},
-                           {"key": "allow", "old_value": str(SEND | VIEW)}, {"key": "deny", "old_value": "0"}]),
+        raw_entry(
+            E(4),
+            15,
+            user_id=MOD,
+            target_id=C1,
+            options={"id": str(R1), "type": "0", "role_name": "Helpers"},
+            changes=[
+                {"key": "id", "old_value": str(R1)},
+                {"key": "type", "old_value": 0},
+                {"key": "allow", "old_value": str(SEND | VIEW)},
+                {"key": "deny", "old_value": "0"},
+            ],
+        ),
         {},
         {
-            "action": "CHANNEL_OVERWRITE_DELETE", "category": "permission", "target_name": "general",
+            "action": "CHANNEL_OVERWRITE_DELETE",
+            "category": "permission",
+            "target_name": "general",
             "summary": "@Helpers: allow −SEND_MESSAGES −VIEW_CHANNEL",
             "overwrite": ow(R1, "role", allow_removed=["SEND_MESSAGES", "VIEW_CHANNEL"]),
         },
     ),
     (
-        raw_entry(E(5), 11, user_id=MOD, target_id=C1, changes=[{
-            "key": "permission_overwrites",
-            "old_value": [{"id": str(R1), "type": 0, "allow": str(VIEW), "deny": "0"},
-                          {"id": str(BOB), "type": 1, "allow": "0", "deny": str(SEND)}],
-            "new_value": [{"id": str(R1), "type": 0, "allow": str(VIEW | SEND), "deny": "0"},
-                          {"id": str(G), "type": 0, "allow": "0", "deny": str(VIEW)}],
-        }]),
+        raw_entry(
+            E(5),
+            11,
+            user_id=MOD,
+            target_id=C1,
+            changes=[
+                {
+                    "key": "permission_overwrites",
+                    "old_value": [
+                        {"id": str(R1), "type": 0, "allow": str(VIEW), "deny": "0"},
+                        {"id": str(BOB), "type": 1, "allow": "0", "deny": str(SEND)},
+                    ],
+                    "new_value": [
+                        {"id": str(R1), "type": 0, "allow": str(VIEW | SEND), "deny": "0"},
+                        {"id": str(G), "type": 0, "allow": "0", "deny": str(VIEW)},
+                    ],
+                }
+            ],
+        ),
         {},
         {
-            "action": "CHANNEL_UPDATE", "category": "channel", "target_name": "general",
+            "action": "CHANNEL_UPDATE",
+            "category": "channel",
+            "target_name": "general",
             # Allow and deny kept apart: G's overwrite *denies* VIEW_CHANNEL.
             "summary": f"overwrite {BOB}: deny −SEND_MESSAGES overwrite Helpers: allow +SEND_MESSAGES"
-                       f" overwrite {G}: deny +VIEW_CHANNEL",
+            f" overwrite {G}: deny +VIEW_CHANNEL",
             "overwrites": [
                 ow(BOB, "member", deny_removed=["SEND_MESSAGES"]),
                 ow(R1, "role", allow_added=["SEND_MESSAGES"]),
@@ -124,26 +190,51 @@ CASES: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = [
         },
     ),
     (
-        raw_entry(E(6), 25, user_id=MOD, target_id=BOB, changes=[
-            {"key": "$add", "new_value": [{"id": str(R1), "name": "Helpers"}]},
-            {"key": "$remove", "new_value": [{"id": str(R2), "name": "Muted"}]},
-        ]),
+        raw_entry(
+            E(6),
+            25,
+            user_id=MOD,
+            target_id=BOB,
+            changes=[
+                {"key": "$add", "new_value": [{"id": str(R1), "name": "Helpers"}]},
+                {"key": "$remove", "new_value": [{"id": str(R2), "name": "Muted"}]},
+            ],
+        ),
         {},
         {
-            "action": "MEMBER_ROLE_UPDATE", "category": "role", "target_name": "Bob",
-            "summary": "+@Helpers −@Muted", "roles_added": [str(R1)], "roles_removed": [str(R2)],
+            "action": "MEMBER_ROLE_UPDATE",
+            "category": "role",
+            "target_name": "Bob",
+            "summary": "+@Helpers −@Muted",
+            "roles_added": [str(R1)],
+            "roles_removed": [str(R2)],
         },
     ),
     (
-        raw_entry(E(7), 24, user_id=MOD, target_id=BOB, reason="cool down",
-                  changes=[{"key": "communication_disabled_until", "new_value": TIMEOUT}]),
+        raw_entry(
+            E(7),
+            24,
+            user_id=MOD,
+            target_id=BOB,
+            reason="cool down",
+            changes=[{"key": "communication_disabled_until", "new_value": TIMEOUT}],
+        ),
         {},
-        {"action": "MEMBER_UPDATE", "category": "member", "target_name": "Bob",
-         "summary": "timeout until 2024-05-01 12:00 UTC"},
+        {
+            "action": "MEMBER_UPDATE",
+            "category": "member",
+            "target_name": "Bob",
+            "summary": "timeout until 2024-05-01 12:00 UTC",
+        },
     ),
     (
-        raw_entry(E(8), 24, user_id=MOD, target_id=BOB,
-                  changes=[{"key": "communication_disabled_until", "old_value": TIMEOUT}]),
+        raw_entry(
+            E(8),
+            24,
+            user_id=MOD,
+            target_id=BOB,
+            changes=[{"key": "communication_disabled_until", "old_value": TIMEOUT}],
+        ),
         {},
         {"action": "MEMBER_UPDATE", "category": "member", "target_name": "Bob", "summary": "timeout lifted"},
     ),
@@ -157,8 +248,14 @@ CASES: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = [
         raw_entry(E(10), 72, user_id=MOD, target_id=BOB, options={"channel_id": str(C1), "count": "5"}),
         {"first": raw_entry(E(10), 72, user_id=MOD, target_id=BOB, options={"channel_id": str(C1), "count": "3"})},
         # It keeps the source it was first seen on.
-        {"action": "MESSAGE_DELETE", "category": "message", "target_name": "Bob", "summary": "count 5",
-         "revision": 1, "source": "gateway"},
+        {
+            "action": "MESSAGE_DELETE",
+            "category": "message",
+            "target_name": "Bob",
+            "summary": "count 5",
+            "revision": 1,
+            "source": "gateway",
+        },
     ),
     (
         raw_entry(E(11), 250, user_id=None, target_id=12345, options={"foo": "bar", "nested": {"x": [1, 2]}}),
@@ -166,11 +263,9 @@ CASES: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = [
         {"action": None, "category": "unknown", "target_name": None, "summary": ""},
     ),
     (
-        raw_entry(E(12), 21, user_id=MOD, target_id=None,
-                  options={"delete_member_days": "7", "members_removed": "12"}),
+        raw_entry(E(12), 21, user_id=MOD, target_id=None, options={"delete_member_days": "7", "members_removed": "12"}),
         {},
-        {"action": "MEMBER_PRUNE", "category": "moderation", "target_name": None,
-         "summary": "12 removed (7 days)"},
+        {"action": "MEMBER_PRUNE", "category": "moderation", "target_name": None, "summary": "12 removed (7 days)"},
     ),
     (
         raw_entry(E(13), 22, user_id=MOD, target_id=BOB, reason="raid", guild_id=G),
@@ -214,7 +309,7 @@ async def _fill(path: Path) -> None:
         await s.upsert_names(G, "user", [(MOD, "Alice the Mod"), (BOB, "Bob")])
         await s.upsert_names(G, "role", [(R1, "Helpers"), (R2, "Muted")])
         await s.upsert_names(G, "channel", [(C1, "general")])
-        for raw, how, _ in CASES:
+        for _raw, how, _ in CASES:
             if "first" in how:
                 await s.add_entries([how["first"]], source="gateway", guild_id=G)
         for raw, how, _ in CASES:
@@ -229,7 +324,10 @@ async def contract_db(db_path: Path) -> Path:
     return db_path
 
 
-def _run(path: Path, fmt: str, flt: Filter = Filter(newest_first=False), **kw: Any) -> tuple[bytes, ExportResult]:
+OLDEST_FIRST = Filter(newest_first=False)
+
+
+def _run(path: Path, fmt: str, flt: Filter = OLDEST_FIRST, **kw: Any) -> tuple[bytes, ExportResult]:
     out = io.BytesIO()
     result = export(path, flt, fmt, out, now_ms=NOW_MS + 1, **kw)
     return out.getvalue(), result
@@ -258,8 +356,16 @@ async def test_json_round_trip(contract_db: Path) -> None:
         "format_version": 1,
         "exported_at": iso(NOW_MS + 1),
         "filter": {
-            "guild_ids": [], "kinds": [], "actions": [], "categories": [], "actor_ids": [], "target_ids": [],
-            "since": None, "until": None, "text": "", "newest_first": False,
+            "guild_ids": [],
+            "kinds": [],
+            "actions": [],
+            "categories": [],
+            "actor_ids": [],
+            "target_ids": [],
+            "since": None,
+            "until": None,
+            "text": "",
+            "newest_first": False,
         },
         "count": len(CASES),
         "complete": True,
@@ -269,14 +375,42 @@ async def test_json_round_trip(contract_db: Path) -> None:
 def test_csv_header_is_fixed() -> None:
     # Version 1's audit columns keep their places; decisions, role changes and gaps append theirs.
     assert list(CSV_COLUMNS[:36]) == [
-        "format_version", "kind", "id", "guild_id", "action_type", "action", "category", "actor_id",
-        "actor_name", "target_id", "target_name", "reason", "created_at", "received_at", "source",
-        "revision", "summary", "changes", "options", "permissions_added", "permissions_removed",
-        "permissions_unknown_bits_added", "permissions_unknown_bits_removed", "overwrite_id",
-        "overwrite_type", "overwrite_allow_added", "overwrite_allow_removed", "overwrite_deny_added",
-        "overwrite_deny_removed", "overwrite_allow_unknown_bits_added", "overwrite_allow_unknown_bits_removed",
-        "overwrite_deny_unknown_bits_added", "overwrite_deny_unknown_bits_removed", "overwrites",
-        "roles_added", "roles_removed",
+        "format_version",
+        "kind",
+        "id",
+        "guild_id",
+        "action_type",
+        "action",
+        "category",
+        "actor_id",
+        "actor_name",
+        "target_id",
+        "target_name",
+        "reason",
+        "created_at",
+        "received_at",
+        "source",
+        "revision",
+        "summary",
+        "changes",
+        "options",
+        "permissions_added",
+        "permissions_removed",
+        "permissions_unknown_bits_added",
+        "permissions_unknown_bits_removed",
+        "overwrite_id",
+        "overwrite_type",
+        "overwrite_allow_added",
+        "overwrite_allow_removed",
+        "overwrite_deny_added",
+        "overwrite_deny_removed",
+        "overwrite_allow_unknown_bits_added",
+        "overwrite_allow_unknown_bits_removed",
+        "overwrite_deny_unknown_bits_added",
+        "overwrite_deny_unknown_bits_removed",
+        "overwrites",
+        "roles_added",
+        "roles_removed",
     ]
 
 
@@ -303,9 +437,25 @@ async def test_csv_round_trip(contract_db: Path) -> None:
     assert data.startswith(b'"format_version","kind"')  # QUOTE_ALL
     for cells, rec in zip(rows[1:], EXPECTED, strict=True):
         got = dict(zip(CSV_COLUMNS, cells, strict=True))
-        for key in ("format_version", "kind", "id", "guild_id", "action_type", "action", "category", "actor_id",
-                    "actor_name", "target_id", "target_name", "reason", "created_at", "received_at", "source",
-                    "revision", "summary"):
+        for key in (
+            "format_version",
+            "kind",
+            "id",
+            "guild_id",
+            "action_type",
+            "action",
+            "category",
+            "actor_id",
+            "actor_name",
+            "target_id",
+            "target_name",
+            "reason",
+            "created_at",
+            "received_at",
+            "source",
+            "revision",
+            "summary",
+        ):
             assert got[key] == _scalar(rec[key]), key
         assert json.loads(got["changes"]) == rec["changes"]
         assert (json.loads(got["options"]) if got["options"] else None) == rec["options"]
@@ -313,9 +463,18 @@ async def test_csv_round_trip(contract_db: Path) -> None:
         for k in ("added", "removed", "unknown_bits_added", "unknown_bits_removed"):
             assert got[f"permissions_{k}"] == _joined(perms.get(k))
         o = rec.get("overwrite") or {}
-        assert got["overwrite_id"] == (o.get("id") or "") and got["overwrite_type"] == (o.get("type") or "")
-        for k in ("allow_added", "allow_removed", "deny_added", "deny_removed", "allow_unknown_bits_added",
-                  "allow_unknown_bits_removed", "deny_unknown_bits_added", "deny_unknown_bits_removed"):
+        assert got["overwrite_id"] == (o.get("id") or "")
+        assert got["overwrite_type"] == (o.get("type") or "")
+        for k in (
+            "allow_added",
+            "allow_removed",
+            "deny_added",
+            "deny_removed",
+            "allow_unknown_bits_added",
+            "allow_unknown_bits_removed",
+            "deny_unknown_bits_added",
+            "deny_unknown_bits_removed",
+        ):
             assert got[f"overwrite_{k}"] == _joined(o.get(k))
         assert (json.loads(got["overwrites"]) if got["overwrites"] else None) == rec.get("overwrites")
         assert got["roles_added"] == _joined(rec.get("roles_added"))
@@ -326,7 +485,8 @@ async def test_csv_round_trip(contract_db: Path) -> None:
     assert (role["permissions_added"], role["permissions_removed"]) == ("ADMINISTRATOR", "MENTION_EVERYONE")
     assert role["permissions_unknown_bits_added"] == "53"
     assert by_id[str(E(6))]["summary"] == "'+@Helpers −@Muted"
-    assert by_id[str(E(12))]["target_id"] == "" and by_id[str(E(12))]["reason"] == ""
+    assert by_id[str(E(12))]["target_id"] == ""
+    assert by_id[str(E(12))]["reason"] == ""
 
 
 async def test_text_streams_work_too(contract_db: Path) -> None:
@@ -349,20 +509,26 @@ async def test_only_given_ids(contract_db: Path) -> None:
     assert result.rows == 2
     assert [json.loads(x)["id"] for x in data.splitlines()] == [str(E(6)), str(E(2))]
     doc = json.loads(_run(contract_db, "json", Filter(), ids=[E(2)])[0])
-    assert doc["ids"] == [str(E(2))] and [r["id"] for r in doc["records"]] == [str(E(2))]
+    assert doc["ids"] == [str(E(2))]
+    assert [r["id"] for r in doc["records"]] == [str(E(2))]
 
 
 async def test_names_can_be_supplied(contract_db: Path) -> None:
     data, _ = _run(contract_db, "jsonl", Filter(), ids=[E(13)], names={("user", BOB): "Robert"})
     rec = json.loads(data)
-    assert rec["target_name"] == "Robert" and rec["actor_name"] is None
+    assert rec["target_name"] == "Robert"
+    assert rec["actor_name"] is None
 
 
 # -- hostile text -------------------------------------------------------------------------------
 
 FORMULAS = ['=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1)", "\t=1+1", "\r=1", "＝1+1", "＋1", "－1", "＠x"]
-ESCAPES = ["\x1b[2J\x1b]0;pwned\x07 wiped", "csi \u009b31m red", "right-to-left \u202egnp.exe",
-           "zero\u200bwidth \ufeff bom \u2028 line \u2066iso\u2069 del\x7f"]
+ESCAPES = [
+    "\x1b[2J\x1b]0;pwned\x07 wiped",
+    "csi \u009b31m red",
+    "right-to-left \u202egnp.exe",
+    "zero\u200bwidth \ufeff bom \u2028 line \u2066iso\u2069 del\x7f",
+]
 
 
 @pytest.fixture
@@ -395,7 +561,8 @@ async def test_json_escapes_terminal_and_invisible_characters(hostile_db: Path, 
     text = data.decode("utf-8")
     for ch in ("\x1b", "\x07", "\x7f", "\u009b", "\u202e", "\u200b", "\ufeff", "\u2028", "\u2066", "\u2069"):
         assert ch not in text, repr(ch)
-    assert "\\u009b" in text and "\\u202e" in text
+    assert "\\u009b" in text
+    assert "\\u202e" in text
     records = json.loads(data)["records"] if fmt == "json" else [json.loads(x) for x in text.splitlines()]
     assert [r["reason"] for r in records] == FORMULAS + ESCAPES  # identical values after decoding
     assert {r["target_name"] for r in records} == {"\u202eevil"}
@@ -410,7 +577,8 @@ async def big_db(db_path: Path) -> Path:
     try:
         await s.add_entries(
             [raw_entry(snowflake(T0_MS + i), 22, user_id=MOD, target_id=BOB) for i in range(2500)],
-            source="backfill", guild_id=G,
+            source="backfill",
+            guild_id=G,
         )
     finally:
         await s.close()
@@ -420,10 +588,12 @@ async def big_db(db_path: Path) -> Path:
 async def test_progress_reports_every_batch(big_db: Path) -> None:
     seen: list[tuple[int, int | None]] = []
     data, result = _run(big_db, "jsonl", Filter(), progress=lambda done, total: seen.append((done, total)))
-    assert result.rows == 2500 and data.count(b"\n") == 2500
+    assert result.rows == 2500
+    assert data.count(b"\n") == 2500
     assert seen == [(0, 2500), (1000, 2500), (2000, 2500), (2500, 2500)]
     ids = [int(json.loads(x)["id"]) for x in data.splitlines()]
-    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 2500
+    assert ids == sorted(ids, reverse=True)
+    assert len(set(ids)) == 2500
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "jsonl"])
@@ -458,7 +628,8 @@ async def test_async_export_runs_off_the_loop(big_db: Path) -> None:
     t = asyncio.create_task(ticker())
     result = await export_async(big_db, Filter(), "csv", out)
     t.cancel()
-    assert result.rows == 2500 and ticks > 1
+    assert result.rows == 2500
+    assert ticks > 1
 
 
 async def test_cancelling_the_awaiting_task_stops_the_thread(big_db: Path) -> None:

@@ -66,7 +66,9 @@ def test_ascii_fast_path_returns_the_same_bytes() -> None:
     assert escape_json(data) is data
     assert escape_json(b'"x\x7f"') == b'"x\\u007f"'
     # Printable non-ASCII is left alone.
-    assert escape_json(orjson.dumps("é 👩‍💻 日本")) == orjson.dumps("é 👩\u200d💻 日本").replace(b"\xe2\x80\x8d", b"\\u200d")
+    assert escape_json(orjson.dumps("é 👩‍💻 日本")) == orjson.dumps("é 👩\u200d💻 日本").replace(
+        b"\xe2\x80\x8d", b"\\u200d"
+    )
 
 
 def test_json_line_ends_with_newline() -> None:
@@ -74,9 +76,16 @@ def test_json_line_ends_with_newline() -> None:
 
 
 def test_audit_record_is_pure_and_takes_a_name_lookup() -> None:
-    raw = raw_entry(snowflake(T0_MS), 30, user_id=7, target_id=8, changes=[
-        {"key": "permissions", "new_value": str(1 << 3)}, {"key": "name", "new_value": "Admins"},
-    ])
+    raw = raw_entry(
+        snowflake(T0_MS),
+        30,
+        user_id=7,
+        target_id=8,
+        changes=[
+            {"key": "permissions", "new_value": str(1 << 3)},
+            {"key": "name", "new_value": "Admins"},
+        ],
+    )
     asked: list[tuple[str, int]] = []
 
     def names(kind: str, ident: int) -> str | None:
@@ -86,7 +95,8 @@ def test_audit_record_is_pure_and_takes_a_name_lookup() -> None:
     rec = audit_record(raw, guild_id=1, received_at_ms=T0_MS, source="backfill", names=names)
     assert (rec["actor_name"], rec["target_name"]) == ("mod", "Admins")
     assert asked == [("user", 7), ("role", 8)]  # role targets are looked up as roles first
-    assert rec["permissions"]["added"] == ["ADMINISTRATOR"] and rec["created_at"] == "2023-11-14T22:13:20.000Z"
+    assert rec["permissions"]["added"] == ["ADMINISTRATOR"]
+    assert rec["created_at"] == "2023-11-14T22:13:20.000Z"
     row = csv_row(rec)
     assert row[:4] == ["1", "audit", raw["id"], "1"]
     with pytest.raises(entries.MalformedEntry):

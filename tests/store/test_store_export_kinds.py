@@ -26,7 +26,7 @@ G = 900_000_000_000_000_001
 MOD = 200_000_000_000_000_001
 BOB = 300_000_000_000_000_001
 R1 = 400_000_000_000_000_001
-HOSTILE = ["=HYPERLINK(\"http://x\",\"y\")", "+1", "-1", "@SUM(A1:A2)", "\tlead", "\rcr", "＝1+1", "＋1", "－1", "＠x"]
+HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "-1", "@SUM(A1:A2)", "\tlead", "\rcr", "＝1+1", "＋1", "－1", "＠x"]
 
 
 def at(i: int) -> int:
@@ -35,27 +35,63 @@ def at(i: int) -> int:
 
 def decision(i: int, result: str = "ALLOW", actor_name: str | None = "mod") -> Decision:
     return Decision(
-        id=snowflake(at(i), 100 + i), guild_id=G, created_at=at(i), actor_id=MOD, actor_name=actor_name,
-        actor_roles=[R1], actor_admin=False, actor_owner=True, capability="roles.grant", resource_type="role",
-        resource_id=R1, source="TUI", result=result, reason_code="RBAC_GRANT_ALLOW" if result == "ALLOW" else "NO_GRANT",
-        path=[{"step": "grant", "found": True, "decided": True}], policy_version="v1",
+        id=snowflake(at(i), 100 + i),
+        guild_id=G,
+        created_at=at(i),
+        actor_id=MOD,
+        actor_name=actor_name,
+        actor_roles=[R1],
+        actor_admin=False,
+        actor_owner=True,
+        capability="roles.grant",
+        resource_type="role",
+        resource_id=R1,
+        source="TUI",
+        result=result,
+        reason_code="RBAC_GRANT_ALLOW" if result == "ALLOW" else "NO_GRANT",
+        path=[{"step": "grant", "found": True, "decided": True}],
+        policy_version="v1",
     )
 
 
 def role_change(i: int, reason: str = "promo") -> RoleChange:
     return RoleChange(
-        id=snowflake(at(i), 200 + i), guild_id=G, member_id=BOB, role_id=R1, op="grant", reason=reason,
-        requested_by=MOD, source="TUI", decision_id=snowflake(at(2), 102), state="confirmed", created_at=at(i),
-        updated_at=at(i) + 5, next_attempt_at=None, deadline_at=at(i) + 60_000, attempts=2, observed_at=at(i) + 4,
-        error=None, linked_entry_id=snowflake(at(1), 1), message_id=None, cancelled_by=None,
-        message_state="posted", message_error=None,
+        id=snowflake(at(i), 200 + i),
+        guild_id=G,
+        member_id=BOB,
+        role_id=R1,
+        op="grant",
+        reason=reason,
+        requested_by=MOD,
+        source="TUI",
+        decision_id=snowflake(at(2), 102),
+        state="confirmed",
+        created_at=at(i),
+        updated_at=at(i) + 5,
+        next_attempt_at=None,
+        deadline_at=at(i) + 60_000,
+        attempts=2,
+        observed_at=at(i) + 4,
+        error=None,
+        linked_entry_id=snowflake(at(1), 1),
+        message_id=None,
+        cancelled_by=None,
+        message_state="posted",
+        message_error=None,
     )
 
 
 async def seed(store: Store, reasons: list[str] | None = None) -> dict[str, Any]:
-    entries = [raw_entry(snowflake(at(1), 1), 22, user_id=MOD, target_id=BOB, reason="spam"),
-               raw_entry(snowflake(at(5), 5), 25, user_id=MOD, target_id=BOB,
-                         changes=[{"key": "$add", "new_value": [{"id": str(R1), "name": "Helpers"}]}])]
+    entries = [
+        raw_entry(snowflake(at(1), 1), 22, user_id=MOD, target_id=BOB, reason="spam"),
+        raw_entry(
+            snowflake(at(5), 5),
+            25,
+            user_id=MOD,
+            target_id=BOB,
+            changes=[{"key": "$add", "new_value": [{"id": str(R1), "name": "Helpers"}]}],
+        ),
+    ]
     for n, text in enumerate(reasons or []):
         entries.append(raw_entry(snowflake(at(10 + n), 10 + n), 20, user_id=MOD, target_id=BOB, reason=text))
     await store.add_entries(entries, source="gateway", guild_id=G)
@@ -70,7 +106,8 @@ async def seed(store: Store, reasons: list[str] | None = None) -> dict[str, Any]
 def read_back(fmt: str, data: bytes) -> list[dict[str, Any]]:
     if fmt == "json":
         doc = json.loads(data)
-        assert doc["format_version"] == 1 and doc["complete"] is True
+        assert doc["format_version"] == 1
+        assert doc["complete"] is True
         return doc["records"]
     if fmt == "jsonl":
         return [json.loads(line) for line in data.decode().splitlines()]
@@ -102,23 +139,38 @@ async def test_every_kind_exports_and_reads_back(store: Store, db_path: Path, fm
             return ""
         return str(x)
 
-    assert dec["id"] == str(d.id) and dec["guild_id"] == str(G) and dec["actor_id"] == str(MOD)
-    assert dec["created_at"] == iso_utc(d.created_at) and dec["actor_name"] == "mod"
-    assert dec["actor_admin"] == v(False) and dec["actor_owner"] == v(True)
+    assert dec["id"] == str(d.id)
+    assert dec["guild_id"] == str(G)
+    assert dec["actor_id"] == str(MOD)
+    assert dec["created_at"] == iso_utc(d.created_at)
+    assert dec["actor_name"] == "mod"
+    assert dec["actor_admin"] == v(False)
+    assert dec["actor_owner"] == v(True)
     assert dec["actor_roles"] == (str(R1) if text else [str(R1)])
     for key in ("capability", "resource_type", "source", "result", "reason_code", "policy_version"):
         assert dec[key] == getattr(d, key)
     assert dec["resource_id"] == str(R1)
     assert (json.loads(dec["path"]) if text else dec["path"]) == d.path
-    assert rc["id"] == str(c.id) and rc["member_id"] == str(BOB) and rc["role_id"] == str(R1)
-    assert rc["state"] == "confirmed" and rc["attempts"] == v(2) and rc["reason"] == "promo"
-    assert rc["observed_at"] == iso_utc(c.observed_at) and rc["next_attempt_at"] == v(None)
-    assert rc["decision_id"] == str(c.decision_id) and rc["linked_entry_id"] == str(c.linked_entry_id)
-    assert rc["message_state"] == "posted" and rc["error"] == v(None) and rc["requested_by"] == str(MOD)
-    assert gp["id"] == str(gap.id) and gp["reason"] == "reconnect" and gp["status"] == gap.status
+    assert rc["id"] == str(c.id)
+    assert rc["member_id"] == str(BOB)
+    assert rc["role_id"] == str(R1)
+    assert rc["state"] == "confirmed"
+    assert rc["attempts"] == v(2)
+    assert rc["reason"] == "promo"
+    assert rc["observed_at"] == iso_utc(c.observed_at)
+    assert rc["next_attempt_at"] == v(None)
+    assert rc["decision_id"] == str(c.decision_id)
+    assert rc["linked_entry_id"] == str(c.linked_entry_id)
+    assert rc["message_state"] == "posted"
+    assert rc["error"] == v(None)
+    assert rc["requested_by"] == str(MOD)
+    assert gp["id"] == str(gap.id)
+    assert gp["reason"] == "reconnect"
+    assert gp["status"] == gap.status
     assert gp["started_at"] == iso_utc(at(0))
     audits = [r for r in records if r["kind"] == "audit"]
-    assert audits[0]["action"] == "MEMBER_BAN_ADD" and audits[0]["reason"] == "spam"
+    assert audits[0]["action"] == "MEMBER_BAN_ADD"
+    assert audits[0]["reason"] == "spam"
     assert audits[1]["roles_added"] == (str(R1) if text else [str(R1)])
 
 
@@ -149,7 +201,7 @@ async def test_ids_pick_records_of_any_kind(store: Store, db_path: Path) -> None
 async def test_formula_cells_open_as_text(store: Store, db_path: Path) -> None:
     # Reasons of entries (audit), a role change and a decision's actor name: every free-text cell.
     await seed(store, reasons=HOSTILE)
-    await store.record_role_change(role_change(40, reason="=HYPERLINK(\"http://evil\",\"x\")"))
+    await store.record_role_change(role_change(40, reason='=HYPERLINK("http://evil","x")'))
     await store.record_decision(decision(41, actor_name="@SUM(1+1)"))
     out = io.BytesIO()
     export(db_path, Filter(newest_first=False), "csv", out)
@@ -157,7 +209,7 @@ async def test_formula_cells_open_as_text(store: Store, db_path: Path) -> None:
     reasons = [r["reason"] for r in rows if r["kind"] == "audit" and r["reason"] not in ("spam", "")]
     assert reasons == ["'" + h for h in HOSTILE]
     assert [r[1:] for r in reasons] == HOSTILE  # the value round-trips after the guard
-    assert [r["reason"] for r in rows if r["kind"] == "role_change"][-1] == "'=HYPERLINK(\"http://evil\",\"x\")"
+    assert [r["reason"] for r in rows if r["kind"] == "role_change"][-1] == '\'=HYPERLINK("http://evil","x")'
     assert [r["actor_name"] for r in rows if r["kind"] == "decision"][-1] == "'@SUM(1+1)"
     # No cell of any row starts with a trigger once guarded.
     for row in rows:
@@ -186,12 +238,15 @@ async def test_cancelled_file_export_leaves_no_file(store: Store, db_path: Path,
     target = tmp_path / "out.csv"
     result = export_to_file(db_path, Filter(), "csv", target, cancel=stop)
     assert result.cancelled
-    assert not target.exists() and not (tmp_path / "out.csv.part").exists()
-    assert export_to_file(db_path, Filter(), "csv", target).rows == 5 and target.exists()
+    assert not target.exists()
+    assert not (tmp_path / "out.csv.part").exists()
+    assert export_to_file(db_path, Filter(), "csv", target).rows == 5
+    assert target.exists()
 
 
-def test_cli_query_filters_like_the_search_bar(db_path: Path, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_query_filters_like_the_search_bar(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     async def build() -> None:
         store = await Store.open(db_path, clock=lambda: NOW_MS)
         try:
@@ -203,17 +258,43 @@ def test_cli_query_filters_like_the_search_bar(db_path: Path, tmp_path: Path,
     out = tmp_path / "q.jsonl"
     for out_flag in ("--out", "-o"):
         out.unlink(missing_ok=True)
-        code = main(["export", "--db", str(db_path), "--format", "jsonl", out_flag, str(out),
-                     "--query", f'actor:{MOD} action:MEMBER_KICK "raid"'])
+        code = main(
+            [
+                "export",
+                "--db",
+                str(db_path),
+                "--format",
+                "jsonl",
+                out_flag,
+                str(out),
+                "--query",
+                f'actor:{MOD} action:MEMBER_KICK "raid"',
+            ]
+        )
         assert code == 0
         got = [json.loads(x) for x in out.read_text().splitlines()]
         assert [(r["kind"], r["action"], r["reason"]) for r in got] == [("audit", "MEMBER_KICK", "raid incoming")]
     # ANDed with the flags: --action MEMBER_BAN_ADD and action:MEMBER_KICK have nothing in common.
-    code = main(["export", "--db", str(db_path), "--format", "jsonl", "--out", str(out), "--action",
-                 "MEMBER_BAN_ADD", "--query", "action:MEMBER_KICK"])
+    code = main(
+        [
+            "export",
+            "--db",
+            str(db_path),
+            "--format",
+            "jsonl",
+            "--out",
+            str(out),
+            "--action",
+            "MEMBER_BAN_ADD",
+            "--query",
+            "action:MEMBER_KICK",
+        ]
+    )
     assert code == 2
     code = main(["export", "--db", str(db_path), "--format", "csv", "--query", "actor:123 bogus:1"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err[-1:]) == 1
-    assert "column 11" in err[-1] and "bogus" in err[-1]
+    assert code == 2
+    assert len(err[-1:]) == 1
+    assert "column 11" in err[-1]
+    assert "bogus" in err[-1]
     assert "Traceback" not in "".join(err)

@@ -17,9 +17,7 @@ G = 1_000_000_000_000_001
 
 
 def _delete_entry(count: str) -> dict[str, object]:
-    return raw_entry(
-        snowflake(T0_MS, 1), 72, user_id=5, target_id=6, options={"channel_id": "7", "count": count}
-    )
+    return raw_entry(snowflake(T0_MS, 1), 72, user_id=5, target_id=6, options={"channel_id": "7", "count": count})
 
 
 async def test_same_payload_twice_is_one_row(store: Store) -> None:
@@ -27,10 +25,14 @@ async def test_same_payload_twice_is_one_row(store: Store) -> None:
     first = await store.add_entries([raw], source="gateway", guild_id=G)
     second = await store.add_entries([copy.deepcopy(raw)], source="backfill", guild_id=G)
     assert first.inserted == [int(raw["id"])]
-    assert second.inserted == [] and second.updated == [] and second.duplicates == 1
+    assert second.inserted == []
+    assert second.updated == []
+    assert second.duplicates == 1
     assert await store.count() == 1
     (stored,) = await store.page()
-    assert stored.source == "gateway" and stored.revision == 0 and stored.received_at == NOW_MS
+    assert stored.source == "gateway"
+    assert stored.revision == 0
+    assert stored.received_at == NOW_MS
     assert stored.raw == raw
     assert await store.revisions(stored.id) == []
 
@@ -38,7 +40,8 @@ async def test_same_payload_twice_is_one_row(store: Store) -> None:
 async def test_duplicates_inside_one_batch(store: Store) -> None:
     raw = raw_entry(snowflake(T0_MS), 22, user_id=5, target_id=6)
     result = await store.add_entries([raw, raw, raw], source="backfill", guild_id=G)
-    assert len(result.inserted) == 1 and await store.count() == 1
+    assert len(result.inserted) == 1
+    assert await store.count() == 1
 
 
 async def test_gateway_and_rest_payloads_hash_equal(store: Store) -> None:
@@ -47,9 +50,11 @@ async def test_gateway_and_rest_payloads_hash_equal(store: Store) -> None:
     assert entries.content_hash(rest) == entries.content_hash(gateway)
     await store.add_entries([gateway], source="gateway")  # guild id from the payload
     result = await store.add_entries([rest], source="backfill", guild_id=G)
-    assert result.duplicates == 1 and result.updated == []
+    assert result.duplicates == 1
+    assert result.updated == []
     (stored,) = await store.page()
-    assert stored.guild_id == G and stored.revision == 0
+    assert stored.guild_id == G
+    assert stored.revision == 0
 
 
 async def test_in_place_update_keeps_revision(store: Store) -> None:
@@ -59,17 +64,24 @@ async def test_in_place_update_keeps_revision(store: Store) -> None:
     store.add_listener(seen.append)
     result = await store.add_entries([new], source="backfill", guild_id=G, received_at=NOW_MS + 9)
     entry_id = int(new["id"])
-    assert result.updated == [entry_id] and result.inserted == []
-    assert seen and seen[0].updated == [entry_id]
+    assert result.updated == [entry_id]
+    assert result.inserted == []
+    assert seen
+    assert seen[0].updated == [entry_id]
     stored = await store.get_entry(entry_id)
-    assert stored is not None and stored.revision == 1 and stored.raw["options"]["count"] == "5"
+    assert stored is not None
+    assert stored.revision == 1
+    assert stored.raw["options"]["count"] == "5"
     ((rev, raw_json, replaced_at),) = await store.revisions(entry_id)
-    assert rev == 0 and orjson.loads(raw_json) == old and replaced_at == NOW_MS + 9
+    assert rev == 0
+    assert orjson.loads(raw_json) == old
+    assert replaced_at == NOW_MS + 9
     # The full-text row follows the update (old content not found twice, new content found).
     assert await store.count() == 1
     # The same update again changes nothing.
     again = await store.add_entries([new], source="backfill", guild_id=G)
-    assert again.duplicates == 1 and len(await store.revisions(entry_id)) == 1
+    assert again.duplicates == 1
+    assert len(await store.revisions(entry_id)) == 1
 
 
 async def test_reason_update_refreshes_full_text(store: Store) -> None:
@@ -92,7 +104,8 @@ async def test_parse_failures_are_kept(store: Store, db_path: Path) -> None:
     ]
     good = raw_entry(snowflake(T0_MS, 3), 22)
     result = await store.add_entries([*bad, good], source="backfill", guild_id=None)
-    assert result.failures == 6 and result.inserted == []  # "good" has no guild either
+    assert result.failures == 6
+    assert result.inserted == []
     result = await store.add_entries([good], source="backfill", guild_id=G)
     assert result.inserted == [int(good["id"])]
     failures = await store.parse_failures()
@@ -121,7 +134,8 @@ async def test_max_entry_id_per_guild(store: Store) -> None:
 
 async def test_gaps_open_and_close(store: Store, db_path: Path) -> None:
     gap = await store.open_gap(G, "reconnect", from_id=123, started_at=NOW_MS - 1000)
-    assert gap.status == "open" and (await store.stats())["open_gaps"] == 1
+    assert gap.status == "open"
+    assert (await store.stats())["open_gaps"] == 1
     closed = await store.close_gap(gap, status="partial", recovered=7, refreshed=2, beyond_retention_ms=86_400_000)
     (stored,) = await store.gaps(G)
     assert stored == closed
@@ -133,7 +147,8 @@ async def test_gaps_open_and_close(store: Store, db_path: Path) -> None:
 async def test_names_upsert_and_reload(store: Store, db_path: Path) -> None:
     assert await store.upsert_names(G, "user", [(5, "alice"), (6, "bob")]) == 2
     assert await store.upsert_names(G, "user", [(5, "alice"), (6, "robert")]) == 1
-    assert store.name_of("user", 6) == "robert" and store.name_of("role", 6) is None
+    assert store.name_of("user", 6) == "robert"
+    assert store.name_of("role", 6) is None
     db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
         assert sorted(db.execute("SELECT id, name FROM names")) == [(5, "alice"), (6, "robert")]
@@ -168,13 +183,17 @@ async def test_names_by_key_then_all(store: Store, db_path: Path) -> None:
     await store.close()
     partial = await Store.open(db_path, names=False)
     try:
-        assert not partial.names_complete and partial.name_of("user", 5) is None
+        assert not partial.names_complete
+        assert partial.name_of("user", 5) is None
         await partial.load_names_for([("user", 5), ("role", 5), ("user", None), ("user", 99)])
-        assert partial.name_of("user", 5) == "alice" and partial.name_of("guild", G) == "HQ"
-        assert partial.name_of("user", 6) is None and not partial.names_complete
+        assert partial.name_of("user", 5) == "alice"
+        assert partial.name_of("guild", G) == "HQ"
+        assert partial.name_of("user", 6) is None
+        assert not partial.names_complete
         # Unchanged names are not written again, though the cache held only some of them.
         assert await partial.upsert_names(G, "user", [(6, "bob"), (7, "caroline")]) == 1
-        assert partial.names_complete and partial.name_of("user", 6) == "bob"
+        assert partial.names_complete
+        assert partial.name_of("user", 6) == "bob"
     finally:
         await partial.close()
 
@@ -194,14 +213,17 @@ async def test_first_screen_names_are_read_by_key(store: Store, db_path: Path) -
     try:
         for sql, args in statements:
             plan = " ".join(str(row[-1]) for row in plain.execute("EXPLAIN QUERY PLAN " + sql, args))
-            assert "SCAN names" not in plan and "SEARCH names" in plan, plan
+            assert "SCAN names" not in plan, plan
+            assert "SEARCH names" in plan, plan
     finally:
         plain.close()
     partial = await Store.open(db_path, names=False)
     try:
         await partial.load_names_for([*wanted, ("user", None)])
-        assert partial.name_of("user", 1) == "user 1" and partial.name_of("user", 1000) == "user 1000"
+        assert partial.name_of("user", 1) == "user 1"
+        assert partial.name_of("user", 1000) == "user 1000"
         assert partial.name_of("user", 1001) is None  # wanted, never stored
-        assert partial.name_of("role", 3) == "role 3" and partial.name_of("guild", G) == "HQ"
+        assert partial.name_of("role", 3) == "role 3"
+        assert partial.name_of("guild", G) == "HQ"
     finally:
         await partial.close()

@@ -18,8 +18,7 @@ from console.config import ConfigError, load
 from console.model.records import Attempt, Decision, RoleChange
 from console.model.retention import DAY_MS, Retention
 from console.model.snowflake import from_ms
-from console.store import Store
-from console.store import integrity
+from console.store import Store, integrity
 
 G1, G2 = 1_000_000_000_000_001, 1_000_000_000_000_002
 ACTOR, TARGET, ROLE = 2_000_000_000_000_001, 3_000_000_000_000_001, 4_000_000_000_000_001
@@ -35,19 +34,47 @@ class Clock:
 
 def decision(gid: int, at_ms: int, low: int = 1) -> Decision:
     return Decision(
-        id=from_ms(at_ms) | low, guild_id=gid, created_at=at_ms, actor_id=ACTOR, actor_name="mod ✓",
-        actor_roles=[ROLE], actor_admin=False, actor_owner=False, capability="roles.grant", resource_type="role",
-        resource_id=ROLE, source="TUI", result="DENY", reason_code="NO_GRANT",
-        path=[{"step": "RBAC", "found": "nothing", "decided": True}], policy_version="sha256:abc",
+        id=from_ms(at_ms) | low,
+        guild_id=gid,
+        created_at=at_ms,
+        actor_id=ACTOR,
+        actor_name="mod ✓",
+        actor_roles=[ROLE],
+        actor_admin=False,
+        actor_owner=False,
+        capability="roles.grant",
+        resource_type="role",
+        resource_id=ROLE,
+        source="TUI",
+        result="DENY",
+        reason_code="NO_GRANT",
+        path=[{"step": "RBAC", "found": "nothing", "decided": True}],
+        policy_version="sha256:abc",
     )
 
 
 def change(gid: int, at_ms: int, state: str = "pending", low: int = 2) -> RoleChange:
     return RoleChange(
-        id=from_ms(at_ms) | low, guild_id=gid, member_id=TARGET, role_id=ROLE, op="grant", reason="promotion",
-        requested_by=ACTOR, source="TUI", decision_id=None, state=state, created_at=at_ms, updated_at=at_ms,
-        next_attempt_at=None, deadline_at=at_ms + 600_000, attempts=1, observed_at=None, error=None,
-        linked_entry_id=None, message_id=None, cancelled_by=None,
+        id=from_ms(at_ms) | low,
+        guild_id=gid,
+        member_id=TARGET,
+        role_id=ROLE,
+        op="grant",
+        reason="promotion",
+        requested_by=ACTOR,
+        source="TUI",
+        decision_id=None,
+        state=state,
+        created_at=at_ms,
+        updated_at=at_ms,
+        next_attempt_at=None,
+        deadline_at=at_ms + 600_000,
+        attempts=1,
+        observed_at=None,
+        error=None,
+        linked_entry_id=None,
+        message_id=None,
+        cancelled_by=None,
     )
 
 
@@ -103,7 +130,9 @@ async def test_fresh_store_verifies_and_every_record_is_linked(db_path: Path) ->
     finally:
         await store.close()
     report = assert_verifies(db_path)
-    assert report.records == 6 and report.guilds == 2 and report.links == 6
+    assert report.records == 6
+    assert report.guilds == 2
+    assert report.links == 6
     assert set(report.heads) == {G1, G2}
     assert "reaches back to" in report.summary()
 
@@ -138,16 +167,21 @@ async def test_edits_deletions_and_forgeries_are_found(db_path: Path) -> None:
     finally:
         await store.close()
     assert_verifies(db_path)
-    edit(db_path, ("UPDATE audit_entries SET reason = 'nothing to see' WHERE id = ?", (ids[0],)),
-         ("UPDATE audit_entries SET actor_id = 42 WHERE id = ?", (ids[1],)),
-         ("DELETE FROM audit_entries WHERE id = ?", (ids[3],)),
-         ("DELETE FROM audit_entries WHERE id IN (?, ?, ?)", tuple(ids[5:8])),
-         ("UPDATE decisions SET result = 'ALLOW' WHERE id = ?", (d.id,)),
-         ("UPDATE role_changes SET state = 'reverted' WHERE id = ?", (c.id,)),
-         ("INSERT INTO audit_entries (id, guild_id, action_type, actor_id, target_id, reason, created_at,"
-          " received_at, source, raw, content_hash) SELECT id + 1, guild_id, action_type, actor_id, target_id,"
-          " 'forged', created_at, received_at, source, raw, content_hash FROM audit_entries WHERE id = ?",
-          (ids[8],)))
+    edit(
+        db_path,
+        ("UPDATE audit_entries SET reason = 'nothing to see' WHERE id = ?", (ids[0],)),
+        ("UPDATE audit_entries SET actor_id = 42 WHERE id = ?", (ids[1],)),
+        ("DELETE FROM audit_entries WHERE id = ?", (ids[3],)),
+        ("DELETE FROM audit_entries WHERE id IN (?, ?, ?)", tuple(ids[5:8])),
+        ("UPDATE decisions SET result = 'ALLOW' WHERE id = ?", (d.id,)),
+        ("UPDATE role_changes SET state = 'reverted' WHERE id = ?", (c.id,)),
+        (
+            "INSERT INTO audit_entries (id, guild_id, action_type, actor_id, target_id, reason, created_at,"
+            " received_at, source, raw, content_hash) SELECT id + 1, guild_id, action_type, actor_id, target_id,"
+            " 'forged', created_at, received_at, source, raw, content_hash FROM audit_entries WHERE id = ?",
+            (ids[8],),
+        ),
+    )
     found = problems(db_path)
     p = f"guild {G1}: "
     assert found == [
@@ -175,7 +209,8 @@ async def test_a_chain_cut_short_or_altered_is_found(db_path: Path) -> None:
     edit(db_path, ("DELETE FROM chain WHERE seq > 2", ()))
     found = problems(db_path)
     assert found[0] == f"guild {G1}: chain truncated after link 2 (its head is link 5)"
-    assert f"guild {G1}: 3 entries (ids" in found[1] and found[1].endswith("are not in the chain (added behind the console's back)")
+    assert f"guild {G1}: 3 entries (ids" in found[1]
+    assert found[1].endswith("are not in the chain (added behind the console's back)")
 
 
 async def test_role_change_final_states_are_linked_once_each(db_path: Path) -> None:
@@ -184,8 +219,9 @@ async def test_role_change_final_states_are_linked_once_each(db_path: Path) -> N
         c = change(G1, NOW_MS - 5000)
         await store.record_role_change(c)
         await store.record_attempt(Attempt(0, c.id, NOW_MS - 4000, 204, 80, "applied", None))
-        confirmed = c.with_(state="confirmed", observed_at=NOW_MS - 3000, updated_at=NOW_MS - 3000,
-                            message_state="pending")
+        confirmed = c.with_(
+            state="confirmed", observed_at=NOW_MS - 3000, updated_at=NOW_MS - 3000, message_state="pending"
+        )
         await store.record_role_change(confirmed)
         await store.record_role_change(confirmed.with_(message_state="posted", message_id="99"))  # bookkeeping
         reverted = confirmed.with_(state="reverted", updated_at=NOW_MS - 1000, error="undone")
@@ -206,8 +242,12 @@ async def test_records_stored_before_the_chain_are_adopted_on_open(db_path: Path
     finally:
         await store.close()
     # As a store of schema 4 looked after the migration: the tables, no links.
-    edit(db_path, ("DELETE FROM chain", ()), ("DELETE FROM chain_heads", ()),
-         ("DELETE FROM meta WHERE key = ?", (integrity.STARTED_KEY,)))
+    edit(
+        db_path,
+        ("DELETE FROM chain", ()),
+        ("DELETE FROM chain_heads", ()),
+        ("DELETE FROM meta WHERE key = ?", (integrity.STARTED_KEY,)),
+    )
     assert "has not been started" in problems(db_path)[0]
     store = await Store.open(db_path, clock=lambda: NOW_MS)
     await store.close()
@@ -226,8 +266,10 @@ async def test_verify_reports_a_damaged_file_in_one_line(db_path: Path) -> None:
         f.seek(size // 2)
         f.write(b"\xde\xad\xbe\xef" * 2048)
     report = integrity.verify(db_path)
-    assert report.damaged and len(report.problems) == 1
-    assert "is damaged" in report.problems[0] and "\n" not in report.problems[0]
+    assert report.damaged
+    assert len(report.problems) == 1
+    assert "is damaged" in report.problems[0]
+    assert "\n" not in report.problems[0]
 
 
 # -- retention ------------------------------------------------------------------------------------
@@ -263,8 +305,9 @@ async def test_retention_removes_everything_outside_the_window_and_nothing_insid
 
         retention = Retention(default_days=None, per_guild=((G1, 30),))
         dry = await integrity.prune(store, retention, dry_run=True)
-        assert [(r.guild_id, r.removed["entries"], r.removed["decisions"], r.removed["role changes"]) for r in dry] \
-            == [(G1, 5, 1, 1)]
+        assert [(r.guild_id, r.removed["entries"], r.removed["decisions"], r.removed["role changes"]) for r in dry] == [
+            (G1, 5, 1, 1)
+        ]
         assert len(ids_in(db_path, "audit_entries")) == 2 * len(days) + 2  # a dry run removes nothing
 
         done = await integrity.prune(store, retention)
@@ -275,8 +318,10 @@ async def test_retention_removes_everything_outside_the_window_and_nothing_insid
     kept = ids_in(db_path, "audit_entries")
     outside = {i for i in g1 if i < from_ms(cutoff)} | {int(edge_out["id"])}
     inside = {i for i in g1 if i >= from_ms(cutoff)} | {int(edge_in["id"])}
-    assert len(outside) == 5 and len(inside) == 5
-    assert inside <= kept and not (outside & kept)
+    assert len(outside) == 5
+    assert len(inside) == 5
+    assert inside <= kept
+    assert not (outside & kept)
     assert set(g2) <= kept  # G2 keeps its records forever
     assert ids_in(db_path, "decisions") == {new_d.id}
     assert ids_in(db_path, "role_changes") == {stuck.id, new_c.id}
@@ -313,7 +358,8 @@ async def test_pruning_again_later_compacts_the_chain_and_still_verifies(db_path
         await store.add_entries(raws, source="gateway", guild_id=G1)
         await store.record_decision(decision(G1, clock.now - 100 * DAY_MS))  # late, already outside
         results = await integrity.prune(store, retention)
-        assert results[0].removed["entries"] == 30 and results[0].removed["decisions"] == 1
+        assert results[0].removed["entries"] == 30
+        assert results[0].removed["decisions"] == 1
         assert await store.kept_since() == clock.now - 90 * DAY_MS
         # A third run finds nothing to do and adds no link.
         assert [r.total for r in await integrity.prune(store, retention)] == [0]
@@ -369,7 +415,9 @@ async def test_retention_task_prunes_on_a_schedule(db_path: Path) -> None:
                 break
             await asyncio.sleep(0.01)
         await task.stop()
-        assert task.runs >= 2 and len(seen) == 1 and seen[0][0].removed["entries"] == 1
+        assert task.runs >= 2
+        assert len(seen) == 1
+        assert seen[0][0].removed["entries"] == 1
         assert integrity.RetentionTask(store, Retention()).start()._task is None  # forever: no task
     finally:
         await store.close()
@@ -381,11 +429,18 @@ def test_retention_config(tmp_path: Path) -> None:
     cfg.write_text(f'retention_days = 90\n[retention]\n"{G1}" = 30\n"{G2}" = "forever"\n')
     r = load(cfg).retention
     assert (r.days(G1), r.days(G2), r.days(5_000_000_000_000_000)) == (30, None, 90)
-    assert r.cutoff_ms(G1, NOW_MS) == NOW_MS - 30 * DAY_MS and r.cutoff_ms(G2, NOW_MS) is None
-    assert r.describe(G2) == "forever" and r.describe(G1) == "30 days"
+    assert r.cutoff_ms(G1, NOW_MS) == NOW_MS - 30 * DAY_MS
+    assert r.cutoff_ms(G2, NOW_MS) is None
+    assert r.describe(G2) == "forever"
+    assert r.describe(G1) == "30 days"
     assert Retention().forever
-    for bad in ("retention_days = 45", 'retention_days = "soon"', "retention_days = true", '[retention]\n"x" = 30',
-                "retention = 5"):
+    for bad in (
+        "retention_days = 45",
+        'retention_days = "soon"',
+        "retention_days = true",
+        '[retention]\n"x" = 30',
+        "retention = 5",
+    ):
         cfg.write_text(bad + "\n")
         with pytest.raises(ConfigError):
             load(cfg)

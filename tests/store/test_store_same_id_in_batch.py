@@ -14,20 +14,28 @@ from console.store import Store, integrity
 
 async def test_a_changed_copy_in_the_same_batch_becomes_a_revision(db_path: Path) -> None:
     store = await Store.open(db_path)
-    first = {"id": "1377384441856393230", "action_type": 72, "user_id": "5", "target_id": "6",
-             "options": {"channel_id": "7", "count": "1"}}
+    first = {
+        "id": "1377384441856393230",
+        "action_type": 72,
+        "user_id": "5",
+        "target_id": "6",
+        "options": {"channel_id": "7", "count": "1"},
+    }
     bumped = {**first, "options": {"channel_id": "7", "count": "2"}}
     result = await store.add_entries([first, first, bumped], source="gateway", guild_id=9, received_at=NOW_MS)
     await store.close()
 
-    assert result.inserted == [int(first["id"])] and result.updated == [int(first["id"])]
+    assert result.inserted == [int(first["id"])]
+    assert result.updated == [int(first["id"])]
     assert result.duplicates == 1
     con = sqlite3.connect(db_path)
     try:
-        (raw, revision), = con.execute("SELECT raw, revision FROM audit_entries").fetchall()
+        ((raw, revision),) = con.execute("SELECT raw, revision FROM audit_entries").fetchall()
         kept = [r for (r,) in con.execute("SELECT raw FROM audit_revisions ORDER BY revision")]
     finally:
         con.close()
-    assert '"count":"2"' in raw and revision == 1
-    assert len(kept) == 1 and '"count":"1"' in kept[0]
+    assert '"count":"2"' in raw
+    assert revision == 1
+    assert len(kept) == 1
+    assert '"count":"1"' in kept[0]
     assert integrity.verify(db_path).problems == []

@@ -121,7 +121,9 @@ async def test_grant_from_the_dialog_goes_pending_then_confirmed(demo) -> None:
         sim.knobs.role_drop_probability = 0.0  # the next retry is applied, and seen
         await eventually(lambda: not pane.changes, what="no longer pending")
         final = await app.store.role_change(change.id)
-        assert final.state == "confirmed" and final.observed_at is not None and final.attempts >= 2
+        assert final.state == "confirmed"
+        assert final.observed_at is not None
+        assert final.attempts >= 2
         assert has_role(sim, member, verified)
         attempts = await app.store.attempts(change.id)
         assert any("accepted" in (a.observed or "") for a in attempts)
@@ -139,8 +141,9 @@ async def test_denied_in_the_dialog_says_why(demo) -> None:
         await type_into(pilot, app, "#role", "Admin")
         await type_into(pilot, app, "#reason", "testing")
         await pilot.press("enter")
-        await eventually(lambda: any("DISCORD_GATE_DENIED" in str(n.message) for n in app._notifications),
-                         what="a denial notice")
+        await eventually(
+            lambda: any("DISCORD_GATE_DENIED" in str(n.message) for n in app._notifications), what="a denial notice"
+        )
         assert not app.query_one(PendingPane).changes
 
         # The decision is in the feed: the DENY filter finds it, and the drawer shows its path.
@@ -154,7 +157,9 @@ async def test_denied_in_the_dialog_says_why(demo) -> None:
         console = Console(width=120, record=True, file=io.StringIO(), color_system=None)
         console.print(drawer._render_record())
         shown = console.export_text()
-        assert "Decision path" in shown and "discord_gate → " in shown and "◀ decided" in shown
+        assert "Decision path" in shown
+        assert "discord_gate → " in shown
+        assert "◀ decided" in shown
         assert "is below @Admin" in shown or "is @Admin itself" in shown
 
 
@@ -162,8 +167,7 @@ async def test_explain_shows_the_path(demo) -> None:
     app, d = demo
     async with d.run(app) as pilot:
         sim = await ready(app, d)
-        trial = next(u for u in sim.guild.staff_ids()
-                     if has_role(sim, u, sim.guild.role_id("Trial Mod")))
+        trial = next(u for u in sim.guild.staff_ids() if has_role(sim, u, sim.guild.role_id("Trial Mod")))
         await pilot.press("w")
         await eventually(lambda: isinstance(app.screen, ExplainScreen), what="explain")
         await type_into(pilot, app, "#member", str(trial))
@@ -184,8 +188,9 @@ async def test_retry_and_cancel_from_the_pending_pane(demo) -> None:
         sim.knobs.role_drop_probability = 1.0
         verified = sim.guild.role_id("Verified")
         member = next(u for u in sim.guild.regular_ids() if not has_role(sim, u, verified))
-        done = await services.roles.request(sim.guild_id, app.operator_id, member, verified, "grant",
-                                            reason="r", source="TUI")
+        done = await services.roles.request(
+            sim.guild_id, app.operator_id, member, verified, "grant", reason="r", source="TUI"
+        )
         pane = app.query_one(PendingPane)
         await eventually(lambda: pane.changes and pane.changes[0].attempts == 1, what="first attempt")
         pane.focus()
@@ -194,7 +199,8 @@ async def test_retry_and_cancel_from_the_pending_pane(demo) -> None:
         await pilot.press("x")
         await eventually(lambda: not pane.changes, what="cancelled")
         final = await app.store.role_change(done.change.id)
-        assert final.state == "cancelled" and final.cancelled_by == app.operator_id
+        assert final.state == "cancelled"
+        assert final.cancelled_by == app.operator_id
 
 
 async def test_export_is_checked_by_the_policy_when_acting(demo) -> None:
@@ -207,14 +213,18 @@ async def test_export_is_checked_by_the_policy_when_acting(demo) -> None:
         moderator = app.operator_id
         app.operator_id = next(u for u in sim.guild.staff_ids() if has_role(sim, u, helpers))  # no export grant
         await pilot.press("e")
-        await eventually(lambda: any("Export denied: NO_GRANT" in str(n.message) for n in app._notifications),
-                         what="the denial", app=app)
+        await eventually(
+            lambda: any("Export denied: NO_GRANT" in str(n.message) for n in app._notifications),
+            what="the denial",
+            app=app,
+        )
         assert not isinstance(app.screen, ExportDialog)
         app.operator_id = moderator  # the demo policy lets moderators export
         await pilot.press("e")
         await eventually(lambda: isinstance(app.screen, ExportDialog), what="the export dialog", app=app)
         rows = await app.store.reader.execute_fetchall(
-            "SELECT result, reason_code, source FROM decisions WHERE capability = 'console.export' ORDER BY id")
+            "SELECT result, reason_code, source FROM decisions WHERE capability = 'console.export' ORDER BY id"
+        )
         assert [tuple(r) for r in rows] == [("DENY", "NO_GRANT", "TUI"), ("ALLOW", "RBAC_GRANT_ALLOW", "TUI")]
 
 
@@ -232,8 +242,9 @@ async def test_role_changes_pause_while_the_store_cannot_be_written(demo, fill_d
         verified = sim.guild.role_id("Verified")
         member = next(u for u in sim.guild.regular_ids() if not has_role(sim, u, verified))
         sim.knobs.role_drop_probability = 1.0  # the first call is answered 204 and not applied
-        done = await services.roles.request(sim.guild_id, app.operator_id, member, verified, "grant",
-                                            reason="before the disk filled", source="TUI")
+        done = await services.roles.request(
+            sim.guild_id, app.operator_id, member, verified, "grant", reason="before the disk filled", source="TUI"
+        )
         await eventually(lambda: app.store.role_change(done.change.id), what="intent committed")
         await asyncio.sleep(0.3)  # the first (dropped) call is made
         disk = fill_disk(app.store)
@@ -249,4 +260,5 @@ async def test_role_changes_pause_while_the_store_cannot_be_written(demo, fill_d
         await eventually(lambda: "ROLE CHANGES PAUSED" not in header.render().plain, what="resumed", app=app)
         await eventually(lambda: has_role(sim, member, verified), what="granted after space returned", app=app)
         final = await app.store.role_change(done.change.id)
-        assert final is not None and final.state in ("pending", "confirmed")
+        assert final is not None
+        assert final.state in ("pending", "confirmed")

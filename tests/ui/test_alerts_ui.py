@@ -17,20 +17,28 @@ from .seed import FROZEN_MS
 from .test_pilot import settle
 
 
-async def test_a_new_alert_toasts_and_is_listed(seeded_db: Path, ids: dict[str, int],
-                                                make_app: Callable[..., ConsoleApp]) -> None:
+async def test_a_new_alert_toasts_and_is_listed(
+    seeded_db: Path, ids: dict[str, int], make_app: Callable[..., ConsoleApp]
+) -> None:
     app = make_app(seeded_db)
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
         assert not app._notifications
-        alert = Alert(created_at=FROZEN_MS, rule="bot_added", guild_id=1, severity="warning",
-                      summary="bot [bold]Evil[/bold] (99) added by 42", record_ids=(ids["hostile"],))
+        alert = Alert(
+            created_at=FROZEN_MS,
+            rule="bot_added",
+            guild_id=1,
+            severity="warning",
+            summary="bot [bold]Evil[/bold] (99) added by 42",
+            record_ids=(ids["hostile"],),
+        )
         await records.save(app.store, alert)
         await app.alert_watch.check()
         await settle(pilot)
         toasts = list(app._notifications)
         assert [(t.title, t.message, t.severity, t.markup) for t in toasts] == [
-            ("Bot added", "bot [bold]Evil[/bold] (99) added by 42", "warning", False)]
+            ("Bot added", "bot [bold]Evil[/bold] (99) added by 42", "warning", False)
+        ]
 
         await pilot.press("exclamation_mark")
         await settle(pilot)
@@ -39,7 +47,8 @@ async def test_a_new_alert_toasts_and_is_listed(seeded_db: Path, ids: dict[str, 
         table = screen.query_one(DataTable)
         assert table.row_count == 1
         row = [str(c) for c in table.get_row_at(0)]
-        assert row[1:3] == ["warning", "bot_added"] and "[bold]Evil[/bold]" in row[3]
+        assert row[1:3] == ["warning", "bot_added"]
+        assert "[bold]Evil[/bold]" in row[3]
         assert row[4] == "1", "a guild the console has no name for shows its id"
         # The highlighted alert whole, under the table (its summary column is cut at the width).
         detail = str(screen.query_one("#alert-detail").render())
@@ -52,15 +61,25 @@ async def test_a_new_alert_toasts_and_is_listed(seeded_db: Path, ids: dict[str, 
         assert app.query_one("#feed").current.id == ids["hostile"]
 
 
-async def test_alerts_from_before_the_start_are_listed_not_toasted(seeded_db: Path,
-                                                                   make_app: Callable[..., ConsoleApp]) -> None:
+async def test_alerts_from_before_the_start_are_listed_not_toasted(
+    seeded_db: Path, make_app: Callable[..., ConsoleApp]
+) -> None:
     from console.store import Store
 
     from .seed import frozen_clock
 
     store = await Store.open(seeded_db, clock=frozen_clock)
-    await records.save(store, Alert(created_at=FROZEN_MS, rule="ban_wave", guild_id=1, severity="error",
-                                    summary="5 bans/kicks within 2 min", record_ids=(1, 2, 3, 4, 5)))
+    await records.save(
+        store,
+        Alert(
+            created_at=FROZEN_MS,
+            rule="ban_wave",
+            guild_id=1,
+            severity="error",
+            summary="5 bans/kicks within 2 min",
+            record_ids=(1, 2, 3, 4, 5),
+        ),
+    )
     await store.close()
     app = make_app(seeded_db)
     async with app.run_test(size=(140, 40)) as pilot:
@@ -69,11 +88,13 @@ async def test_alerts_from_before_the_start_are_listed_not_toasted(seeded_db: Pa
         assert not [t for t in app._notifications if t.title]
         await app.action_alerts()
         await settle(pilot)
-        assert isinstance(app.screen, AlertsScreen) and app.screen.query_one(DataTable).row_count == 1
+        assert isinstance(app.screen, AlertsScreen)
+        assert app.screen.query_one(DataTable).row_count == 1
 
 
-async def test_alerts_raised_under_a_dialog_toast_when_it_closes(seeded_db: Path, ids: dict[str, int],
-                                                                  make_app: Callable[..., ConsoleApp]) -> None:
+async def test_alerts_raised_under_a_dialog_toast_when_it_closes(
+    seeded_db: Path, ids: dict[str, int], make_app: Callable[..., ConsoleApp]
+) -> None:
     """Toasts drawn over a dialog hid its fields and buttons: they wait for it to close."""
     app = make_app(seeded_db)
     app.alert_bell = True
@@ -83,8 +104,17 @@ async def test_alerts_raised_under_a_dialog_toast_when_it_closes(seeded_db: Path
         await settle(pilot)
         await pilot.press("question_mark")  # the help screen
         await settle(pilot)
-        await records.save(app.store, Alert(created_at=FROZEN_MS, rule="ban_wave", guild_id=1, severity="error",
-                                            summary="6 bans/kicks within 2 min", record_ids=(ids["hostile"],)))
+        await records.save(
+            app.store,
+            Alert(
+                created_at=FROZEN_MS,
+                rule="ban_wave",
+                guild_id=1,
+                severity="error",
+                summary="6 bans/kicks within 2 min",
+                record_ids=(ids["hostile"],),
+            ),
+        )
         assert len(await app.alert_watch.check()) == 1
         await settle(pilot)
         assert not [t for t in app._notifications if t.title == "Wave of bans/kicks"]
@@ -95,4 +125,5 @@ async def test_alerts_raised_under_a_dialog_toast_when_it_closes(seeded_db: Path
         assert await app.alert_watch.check() == []
         await settle(pilot)
         assert [t.message for t in app._notifications if t.title == "Wave of bans/kicks"] == [
-            "6 bans/kicks within 2 min"]
+            "6 bans/kicks within 2 min"
+        ]

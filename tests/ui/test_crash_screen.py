@@ -39,8 +39,13 @@ sys.exit(app.return_code or 0)
 def test_unexpected_error_is_one_line_and_redacted(tmp_path: Path) -> None:
     script = tmp_path / "broken.py"
     script.write_text(SCRIPT)
-    result = subprocess.run([sys.executable, str(script), str(tmp_path / "a.db")], capture_output=True,
-                            text=True, timeout=60, env={**os.environ})
+    result = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "a.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ},
+    )
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 1
     assert len(lines) == 1, result.stderr
@@ -48,5 +53,6 @@ def test_unexpected_error_is_one_line_and_redacted(tmp_path: Path) -> None:
     assert "canary-token" not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
     log = (Path(os.environ["XDG_STATE_HOME"]) / "audit-console" / "console.log").read_text()
-    assert "Traceback" in log and "RuntimeError" in log
+    assert "Traceback" in log
+    assert "RuntimeError" in log
     assert "canary-token" not in log

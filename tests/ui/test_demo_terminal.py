@@ -3,6 +3,7 @@ connects over loopback, live rows appear, and `q` exits cleanly."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pty
@@ -14,7 +15,6 @@ import sys
 import termios
 import time
 from pathlib import Path
-
 
 ANSI = re.compile(rb"\x1b(\[[0-9;?<>=$]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78])")
 
@@ -57,10 +57,8 @@ def test_demo_shows_live_rows_and_quits_cleanly() -> None:
                 break
     finally:
         if status is None or not os.WIFEXITED(status):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             _, status = os.waitpid(pid, 0)
     screen = bytes(out)
     assert connected_at is not None, screen[-3000:]
@@ -68,7 +66,8 @@ def test_demo_shows_live_rows_and_quits_cleanly() -> None:
     assert b"MEMBER_" in plain(screen) or b"ROLE_" in plain(screen)
     # Measured on a 2-core machine under the test suite's load; the README quotes the idle figure.
     assert connected_at < 30, connected_at
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    assert os.WIFEXITED(status), status
+    assert os.WEXITSTATUS(status) == 0, status
     assert b"Traceback" not in plain(screen)
     # Connected: the long-lived objects left the garbage collector's full passes (gc_policy).
     log_text = (Path(os.environ["XDG_STATE_HOME"]) / "audit-console" / "console.log").read_text()

@@ -39,8 +39,9 @@ async def _run(pilot, app: ConsoleApp, dialog: ExportDialog, target: Path) -> No
     await settle(pilot)
 
 
-async def test_e_exports_the_current_filter(make_app: Callable[..., ConsoleApp], seeded_db: Path,
-                                            tmp_path: Path) -> None:
+async def test_e_exports_the_current_filter(
+    make_app: Callable[..., ConsoleApp], seeded_db: Path, tmp_path: Path
+) -> None:
     app = make_app(seeded_db)
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
@@ -72,8 +73,9 @@ async def test_e_exports_the_current_filter(make_app: Callable[..., ConsoleApp],
         assert isinstance(app.screen, HelpScreen)
 
 
-async def test_bookmarks_and_the_row_under_the_cursor(make_app: Callable[..., ConsoleApp], seeded_db: Path,
-                                                      tmp_path: Path) -> None:
+async def test_bookmarks_and_the_row_under_the_cursor(
+    make_app: Callable[..., ConsoleApp], seeded_db: Path, tmp_path: Path
+) -> None:
     app = make_app(seeded_db)
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
@@ -88,7 +90,8 @@ async def test_bookmarks_and_the_row_under_the_cursor(make_app: Callable[..., Co
         target = tmp_path / "marks.csv"
         await _run(pilot, app, dialog, target)
         lines = target.read_text().splitlines()
-        assert len(lines) == 2 and f'"{row.id}"' in lines[1]
+        assert len(lines) == 2
+        assert f'"{row.id}"' in lines[1]
 
         dialog = await _dialog(pilot, app)
         dialog.query_one("#what-current", RadioButton).value = True
@@ -101,8 +104,9 @@ async def test_bookmarks_and_the_row_under_the_cursor(make_app: Callable[..., Co
         assert [r["id"] for r in doc["records"]] == [str(app.query_one(FeedView).current.id)]
 
 
-async def test_cancel_removes_the_partial_file(make_app: Callable[..., ConsoleApp], seeded_db: Path,
-                                               tmp_path: Path) -> None:
+async def test_cancel_removes_the_partial_file(
+    make_app: Callable[..., ConsoleApp], seeded_db: Path, tmp_path: Path
+) -> None:
     app = make_app(seeded_db)
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
@@ -110,7 +114,8 @@ async def test_cancel_removes_the_partial_file(make_app: Callable[..., ConsoleAp
         dialog.stop.set()  # Esc pressed before the first batch is written
         target = tmp_path / "cancelled.csv"
         await _run(pilot, app, dialog, target)
-        assert not target.exists() and not (tmp_path / "cancelled.csv.part").exists()
+        assert not target.exists()
+        assert not (tmp_path / "cancelled.csv.part").exists()
         assert any("cancelled" in n.message for n in app._notifications)
         # Esc on an idle dialog just closes it.
         await _dialog(pilot, app)

@@ -17,7 +17,8 @@ from .test_pilot import settle
 
 
 async def test_after_first_frame_hooks_run_once_after_the_feed_is_drawn(
-        make_app: Callable[..., ConsoleApp], seeded_db: Path) -> None:
+    make_app: Callable[..., ConsoleApp], seeded_db: Path
+) -> None:
     app = make_app(seeded_db)
     calls: list[int] = []
     app.after_first_frame.append(lambda: calls.append(app.query_one(FeedView).snapshot.total))
@@ -53,7 +54,8 @@ async def test_names_shown_is_what_each_row_looks_up(seeded_db: Path) -> None:
 
 
 async def test_a_start_with_only_the_first_screens_names_shows_the_same_screen(
-        make_app: Callable[..., ConsoleApp], seeded_db: Path) -> None:
+    make_app: Callable[..., ConsoleApp], seeded_db: Path
+) -> None:
     """The first frame, taken as it is drawn, is the same whether every name was read before it
     or only those it shows; all of them are read after it."""
     screens = []
@@ -70,4 +72,5 @@ async def test_a_start_with_only_the_first_screens_names_shows_the_same_screen(
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot)
             assert app.store.names_complete
-    assert len(screens) == 2 and screens[0] == screens[1]
+    assert len(screens) == 2
+    assert screens[0] == screens[1]

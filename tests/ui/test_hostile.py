@@ -4,9 +4,10 @@ terminal as themselves."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import re
 import pty
+import re
 import select
 import signal
 import sys
@@ -49,7 +50,9 @@ async def test_markup_in_data_renders_literally_and_carries_no_actions(
         strip = feed.render_line(y)
         text = "".join(seg.text for seg in strip)
         assert "[@click=app.quit]click me[/]" in text
-        assert "\\x1b]52;c;" in text and "<U+202E>" in text and "\\x9b" in text
+        assert "\\x1b]52;c;" in text
+        assert "<U+202E>" in text
+        assert "\\x9b" in text
         assert not any(ch in text for ch in "\x1b\x9b\u202e\u200b\x07")
         # No segment anywhere on screen carries a click action from the data.
         for row in range(feed.size.height):
@@ -61,7 +64,8 @@ async def test_markup_in_data_renders_literally_and_carries_no_actions(
         x = text.index("[@click") + 2
         await pilot.click(FeedView, offset=(x, y))
         await pilot.pause(0.2)
-        assert ran == [] and app.is_running
+        assert ran == []
+        assert app.is_running
 
 
 def test_no_data_originated_escape_reaches_the_terminal(seeded_db: Path) -> None:
@@ -94,10 +98,8 @@ def test_no_data_originated_escape_reaches_the_terminal(seeded_db: Path) -> None
                 os.write(fd, b"q")
                 sent_quit = True
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         os.waitpid(pid, 0)
     screen = bytes(out)
     assert b"records" in screen, screen[-2000:]

@@ -51,7 +51,8 @@ async def test_filter_by_actor_under_cursor(make_app: Callable[..., ConsoleApp],
         feed = app.query_one(FeedView)
         rows = visible(feed)
         # Audit entries by them, and role changes they requested.
-        assert rows and all(actor_of(r) == row.actor_id for r in rows)
+        assert rows
+        assert all(actor_of(r) == row.actor_id for r in rows)
         assert any(not isinstance(r, StoredEntry) for r in rows)
         assert app.filter.actor_ids == {row.actor_id}
         assert "actor:" in (feed.border_title or "")
@@ -71,9 +72,8 @@ async def test_filter_by_target_under_cursor(make_app: Callable[..., ConsoleApp]
         target = feed.current.target_id
         await pilot.press("t")
         await settle(pilot)
-        assert visible(feed) and all(
-            (getattr(r, "target_id", None) or getattr(r, "member_id", None)) == target for r in visible(feed)
-        )
+        assert visible(feed)
+        assert all((getattr(r, "target_id", None) or getattr(r, "member_id", None)) == target for r in visible(feed))
 
 
 async def test_search_filters_and_errors_inline(make_app: Callable[..., ConsoleApp], seeded_db: Path) -> None:
@@ -89,7 +89,8 @@ async def test_search_filters_and_errors_inline(make_app: Callable[..., ConsoleA
         feed = app.query_one(FeedView)
         assert not bar.has_class("-open")
         rows = visible(feed)
-        assert rows and {r.action_type for r in rows} <= {20, 22}
+        assert rows
+        assert {r.action_type for r in rows} <= {20, 22}
         # A bad query: one inline error, the filter stays, nothing crashes.
         await pilot.press("slash")
         box = app.query_one("#search-input", Input)
@@ -118,7 +119,8 @@ async def test_find_jumps_without_filtering(make_app: Callable[..., ConsoleApp],
         await pilot.press("n")
         await settle(pilot)
         second = feed.current
-        assert second.action_type == 22 and second.id < first.id
+        assert second.action_type == 22
+        assert second.id < first.id
         await pilot.press("N")
         await settle(pilot)
         assert feed.current.id == first.id
@@ -148,8 +150,7 @@ async def test_bookmark_and_jump(make_app: Callable[..., ConsoleApp], seeded_db:
         assert "★2" in (feed.border_subtitle or "")
 
 
-async def test_open_drawer_on_enter(make_app: Callable[..., ConsoleApp], seeded_db: Path,
-                                   ids: dict[str, int]) -> None:
+async def test_open_drawer_on_enter(make_app: Callable[..., ConsoleApp], seeded_db: Path, ids: dict[str, int]) -> None:
     app = make_app(seeded_db)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -158,7 +159,8 @@ async def test_open_drawer_on_enter(make_app: Callable[..., ConsoleApp], seeded_
         await pilot.press("enter")
         await settle(pilot)
         drawer = app.query_one(DetailDrawer)
-        assert drawer.has_class("-open") and drawer.record is feed.current
+        assert drawer.has_class("-open")
+        assert drawer.record is feed.current
         await pilot.press("escape")
         assert not drawer.has_class("-open")
 
@@ -176,8 +178,9 @@ async def test_switch_theme_persists(make_app: Callable[..., ConsoleApp], seeded
     assert again.theme == "console-light"
 
 
-async def test_pause_and_resume_follow(make_app: Callable[..., ConsoleApp], seeded_db: Path,
-                                       ids: dict[str, int]) -> None:
+async def test_pause_and_resume_follow(
+    make_app: Callable[..., ConsoleApp], seeded_db: Path, ids: dict[str, int]
+) -> None:
     app = make_app(seeded_db)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -187,8 +190,10 @@ async def test_pause_and_resume_follow(make_app: Callable[..., ConsoleApp], seed
         await pilot.press("down", "down")
         assert not feed.following
         watched = feed.current.id
-        new = [{"id": str(from_ms(FROZEN_MS + 1000 * i)), "action_type": 22, "user_id": "1", "target_id": "2"}
-               for i in range(1, 6)]
+        new = [
+            {"id": str(from_ms(FROZEN_MS + 1000 * i)), "action_type": 22, "user_id": "1", "target_id": "2"}
+            for i in range(1, 6)
+        ]
         await app.store.add_entries(new, source="gateway", guild_id=ids["guild"], received_at=FROZEN_MS)
         await pilot.pause(0.3)
         await settle(pilot)
@@ -198,7 +203,8 @@ async def test_pause_and_resume_follow(make_app: Callable[..., ConsoleApp], seed
         await pilot.press("f")
         await pilot.pause(0.2)
         await settle(pilot)
-        assert feed.following and feed.new_count == 0
+        assert feed.following
+        assert feed.new_count == 0
         assert feed.current.id == int(new[-1]["id"])  # nothing was dropped: the newest is at hand
         ids_shown = [r.id for r in visible(feed, 8)]
         assert [int(e["id"]) for e in reversed(new)] == ids_shown[:5]
@@ -227,11 +233,13 @@ async def test_palette_lists_console_commands(make_app: Callable[..., ConsoleApp
         assert "Filter by the actor under the cursor" in names
         assert any(n.startswith("Theme: console-high-contrast") for n in names)
         hits = [hit async for hit in provider.search("1573669306368917723")]
-        assert hits and "Jump to record" in str(hits[0].match_display)
+        assert hits
+        assert "Jump to record" in str(hits[0].match_display)
 
 
-async def test_tab_takes_the_suggestion_and_panes_resize(make_app: Callable[..., ConsoleApp], seeded_db: Path,
-                                                          ids: dict[str, int]) -> None:
+async def test_tab_takes_the_suggestion_and_panes_resize(
+    make_app: Callable[..., ConsoleApp], seeded_db: Path, ids: dict[str, int]
+) -> None:
     app = make_app(seeded_db)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -262,16 +270,28 @@ async def test_browsing_follows_another_processs_collector(seeded_db: Path, ids:
 
     from .seed import frozen_clock
 
-    app = ConsoleApp(open_store=lambda: Store.open(seeded_db, readonly=True, clock=frozen_clock),
-                     label="browse", clock=frozen_clock, remember=False)
+    app = ConsoleApp(
+        open_store=lambda: Store.open(seeded_db, readonly=True, clock=frozen_clock),
+        label="browse",
+        clock=frozen_clock,
+        remember=False,
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         feed = app.query_one(FeedView)
         total = feed.snapshot.total
         writer = await Store.open(seeded_db, clock=frozen_clock)  # "the collector"
         try:
-            new = [{"id": str(from_ms(FROZEN_MS + 5000 + i)), "action_type": 22, "user_id": "1", "target_id": "2",
-                    "reason": "from the collector"} for i in range(3)]
+            new = [
+                {
+                    "id": str(from_ms(FROZEN_MS + 5000 + i)),
+                    "action_type": 22,
+                    "user_id": "1",
+                    "target_id": "2",
+                    "reason": "from the collector",
+                }
+                for i in range(3)
+            ]
             await writer.add_entries(new, source="gateway", guild_id=ids["guild"], received_at=FROZEN_MS)
         finally:
             await writer.close()
@@ -285,7 +305,8 @@ async def test_browsing_follows_another_processs_collector(seeded_db: Path, ids:
 
 
 async def test_offline_gatekeeper_is_built_when_explain_first_needs_it(
-        make_app: Callable[..., ConsoleApp], seeded_db: Path) -> None:
+    make_app: Callable[..., ConsoleApp], seeded_db: Path
+) -> None:
     """`open` hands the app a way to build the gatekeeper, not the gatekeeper (that is ~40 ms of
     startup): nothing is built until `w`, and it is built once."""
     from console.config import Settings
@@ -326,7 +347,8 @@ async def test_notifications_stay_clear_of_the_search_bar(make_app: Callable[...
         await settle(pilot)
         bar = app.query_one(SearchBar).region
         toasts = [t.region for t in app.screen.query(Toast)]
-        assert toasts and bar.height >= 5
+        assert toasts
+        assert bar.height >= 5
         assert all(t.bottom <= bar.y for t in toasts), (toasts, bar)  # not over the query
         await pilot.press("escape")
         await settle(pilot)

@@ -15,8 +15,9 @@ from .seed import FROZEN_MS, frozen_clock
 from .test_pilot import settle
 
 
-async def test_the_feed_border_shows_since_when_after_a_prune(make_app: Callable[..., ConsoleApp],
-                                                               seeded_db: Path) -> None:
+async def test_the_feed_border_shows_since_when_after_a_prune(
+    make_app: Callable[..., ConsoleApp], seeded_db: Path
+) -> None:
     app = make_app(seeded_db)
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)

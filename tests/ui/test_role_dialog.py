@@ -31,8 +31,9 @@ async def _type(pilot: Any, dialog: RoleDialog, field: str, text: str) -> str:
     return str(dialog.query_one(f"#{field}-who", Static).content)
 
 
-async def test_member_and_role_by_name_or_id(make_app: Callable[..., ConsoleApp], seeded_db: Path,
-                                             ids: dict[str, int]) -> None:
+async def test_member_and_role_by_name_or_id(
+    make_app: Callable[..., ConsoleApp], seeded_db: Path, ids: dict[str, int]
+) -> None:
     app = make_app(seeded_db)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)

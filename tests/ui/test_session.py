@@ -18,8 +18,9 @@ from console.ui.widgets.sidebar import FilterSidebar
 from .test_pilot import first_audit_row, settle
 
 
-async def test_restart_restores_filter_bookmarks_layout_and_theme(make_app: Callable[..., ConsoleApp],
-                                                                   seeded_db: Path) -> None:
+async def test_restart_restores_filter_bookmarks_layout_and_theme(
+    make_app: Callable[..., ConsoleApp], seeded_db: Path
+) -> None:
     app = make_app(seeded_db, remember=True)
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
@@ -40,15 +41,18 @@ async def test_restart_restores_filter_bookmarks_layout_and_theme(make_app: Call
     again.theme = session_state.load().get("theme", "console-dark")  # what __init__ does when it remembers
     async with again.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
-        assert again.filter == before[0] and again.filter.actor_ids == {row.actor_id}
-        assert set(again.query_one(FeedView).bookmarks) == before[1] and before[1]
+        assert again.filter == before[0]
+        assert again.filter.actor_ids == {row.actor_id}
+        assert set(again.query_one(FeedView).bookmarks) == before[1]
+        assert before[1]
         sidebar = again.query_one(FilterSidebar)
         assert sidebar.has_class("-hidden")
         assert sidebar.styles.width.value == 28  # 24 + 2 + 2
         await pilot.press("enter")  # the drawer is built when first opened, at the height it had
         await settle(pilot)
         drawer = again.query_one(DetailDrawer)
-        assert drawer.has_class("-open") and drawer.outer_size.height == drawer_height == 17
+        assert drawer.has_class("-open")
+        assert drawer.outer_size.height == drawer_height == 17
         await pilot.press("escape")
         assert again.theme == "console-high-contrast"
         assert "actor:" in (again.query_one(FeedView).border_title or "")
@@ -81,7 +85,8 @@ def test_an_open_window_stays_relative_and_bad_data_is_ignored() -> None:
         assert session.filter_from_json(bad, 0) is None
     assert session.bookmarks_from_json([["audit", 5], ["x"], "y", ["gap", True]]) == {("audit", 5)}
     assert session.Layout.from_json({"sidebar": "yes", "sidebar_width": 999, "drawer_height": 9}) == session.Layout(
-        drawer_height=9)
+        drawer_height=9
+    )
 
 
 async def test_an_unreadable_session_file_is_ignored(make_app: Callable[..., ConsoleApp], seeded_db: Path) -> None:
@@ -93,16 +98,19 @@ async def test_an_unreadable_session_file_is_ignored(make_app: Callable[..., Con
         assert app.filter == Filter()
 
 
-async def test_restored_filter_shows_in_the_sidebar_controls(make_app: Callable[..., ConsoleApp],
-                                                             seeded_db: Path) -> None:
+async def test_restored_filter_shows_in_the_sidebar_controls(
+    make_app: Callable[..., ConsoleApp], seeded_db: Path
+) -> None:
     """The controls mount a frame after the screen: a filter restored before that still shows."""
     from textual.widgets import Input, RadioSet, SelectionList
 
     app = make_app(seeded_db, remember=True)
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
-        await app.apply_filter(Filter(kinds=frozenset({"audit"}), categories=frozenset({"role"}),
-                                      text="raid", newest_first=False), "kind:audit category:role \"raid\"")
+        await app.apply_filter(
+            Filter(kinds=frozenset({"audit"}), categories=frozenset({"role"}), text="raid", newest_first=False),
+            'kind:audit category:role "raid"',
+        )
         await settle(pilot)
 
     again = make_app(seeded_db, remember=True)
@@ -114,11 +122,13 @@ async def test_restored_filter_shows_in_the_sidebar_controls(make_app: Callable[
         assert sidebar.query_one("#text", Input).value == "raid"
         assert sidebar.query_one("#order", RadioSet).pressed_index == 1
         assert "raid" in str(sidebar.query_one("#query").render())
-        assert again.filter.kinds == {"audit"} and not again.filter.newest_first
+        assert again.filter.kinds == {"audit"}
+        assert not again.filter.newest_first
 
 
 async def test_a_start_that_fails_before_its_screen_keeps_the_last_view(
-        make_app: Callable[..., ConsoleApp], seeded_db: Path) -> None:
+    make_app: Callable[..., ConsoleApp], seeded_db: Path
+) -> None:
     app = make_app(seeded_db, remember=True)
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)

@@ -51,9 +51,19 @@ def state_paused(ids: dict[str, int]) -> Callable[[Pilot[Any]], Any]:
         await pilot.press("down", "down", "down")
         app: ConsoleApp = pilot.app  # type: ignore[assignment]
         await app.store.add_entries(
-            [{"id": str(from_ms(FROZEN_MS + 1000 * i)), "action_type": 22, "user_id": "1", "target_id": "2",
-              "reason": f"wave {i}"} for i in range(1, 8)],
-            source="gateway", guild_id=ids["guild"], received_at=FROZEN_MS,
+            [
+                {
+                    "id": str(from_ms(FROZEN_MS + 1000 * i)),
+                    "action_type": 22,
+                    "user_id": "1",
+                    "target_id": "2",
+                    "reason": f"wave {i}",
+                }
+                for i in range(1, 8)
+            ],
+            source="gateway",
+            guild_id=ids["guild"],
+            received_at=FROZEN_MS,
         )
         await pilot.pause(0.3)
         await _settle(pilot)
@@ -125,15 +135,23 @@ STATES: dict[str, Callable[[dict[str, int]], Callable[[Pilot[Any]], Any]]] = {
 @pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
 @pytest.mark.parametrize("state", list(STATES))
-def test_screen(snap_compare: Any, make_app: Callable[..., ConsoleApp], seeded_db: Path, ids: dict[str, int],
-                state: str, size: tuple[int, int], theme: str) -> None:
+def test_screen(
+    snap_compare: Any,
+    make_app: Callable[..., ConsoleApp],
+    seeded_db: Path,
+    ids: dict[str, int],
+    state: str,
+    size: tuple[int, int],
+    theme: str,
+) -> None:
     app = make_app(seeded_db, theme=theme)
     assert snap_compare(app, terminal_size=size, run_before=STATES[state](ids))
 
 
 @pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("size", SIZES, ids=["120x40", "80x24"])
-def test_empty_store(snap_compare: Any, make_app: Callable[..., ConsoleApp], tmp_path: Path,
-                     size: tuple[int, int], theme: str) -> None:
+def test_empty_store(
+    snap_compare: Any, make_app: Callable[..., ConsoleApp], tmp_path: Path, size: tuple[int, int], theme: str
+) -> None:
     app = make_app(tmp_path / "empty.db", theme=theme)
     assert snap_compare(app, terminal_size=size, run_before=_settle)

@@ -51,13 +51,16 @@ async def test_broken_user_theme_gives_one_notice_and_a_fallback(
     app = make_app(seeded_db)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.2)
-        assert "mine" in app.available_themes and "broken" not in app.available_themes
+        assert "mine" in app.available_themes
+        assert "broken" not in app.available_themes
         notices = [n for n in app._notifications if "broken.toml" in n.message]
-        assert len(notices) == 1 and notices[0].severity == "warning"
+        assert len(notices) == 1
+        assert notices[0].severity == "warning"
         assert app.theme == "console-dark"
         app.switch_theme("mine")
         await pilot.pause(0.1)
-        assert app.theme == "mine" and app.row_styles["danger"].lower() == "#ff0000"
+        assert app.theme == "mine"
+        assert app.row_styles["danger"].lower() == "#ff0000"
         # A theme that lacks the console's variables still works: defaults fill them in.
         assert app.row_styles["action-role"].lower() == VARIABLE_DEFAULTS["action-role"].lower()
 
@@ -72,7 +75,8 @@ async def test_no_theme_file_loads_textual_default_then(seeded_db: Path, tmp_pat
     app = ConsoleApp(open_store=lambda: Store.open(seeded_db), label="x", remember=False, theme_dirs=[tmp_path])
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.2)
-        assert app.theme == "textual-dark" and not app._css_has_errors
+        assert app.theme == "textual-dark"
+        assert not app._css_has_errors
         assert [n.severity for n in app._notifications if "broken.toml" in n.message] == ["warning"]
         feed = app.query_one(FeedView)
         assert app.stylesheet._variables["primary"].lower() == app.current_theme.primary.lower()

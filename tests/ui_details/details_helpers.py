@@ -154,9 +154,7 @@ def timeout_set() -> StoredEntry:
         24,
         target_id=str(BOB),
         reason="spamming links",
-        changes=[
-            {"key": "communication_disabled_until", "new_value": "2024-05-02T12:00:00.000000+00:00"}
-        ],
+        changes=[{"key": "communication_disabled_until", "new_value": "2024-05-02T12:00:00.000000+00:00"}],
     )
 
 
@@ -164,9 +162,7 @@ def timeout_lifted() -> StoredEntry:
     return stored(
         24,
         target_id=str(BOB),
-        changes=[
-            {"key": "communication_disabled_until", "old_value": "2024-05-02T12:00:00.000000+00:00"}
-        ],
+        changes=[{"key": "communication_disabled_until", "old_value": "2024-05-02T12:00:00.000000+00:00"}],
     )
 
 

@@ -196,16 +196,12 @@ def test_channel_permission_overwrites_per_target() -> None:
         ],
     )
     out = plain(entry)
-    assert row(out, f"overwrite @everyone ({GUILD}) deny") == (
-        f"overwrite @everyone ({GUILD}) deny +SEND_MESSAGES"
-    )
+    assert row(out, f"overwrite @everyone ({GUILD}) deny") == (f"overwrite @everyone ({GUILD}) deny +SEND_MESSAGES")
     assert row(out, f"overwrite member Bob ({BOB}) allow") == (
         f"overwrite member Bob ({BOB}) allow (created) +MANAGE_MESSAGES ⚠"
     )
     assert "+VIEW_CHANNEL" in out
-    assert row(out, f"overwrite @Muted ({MUTED}) deny") == (
-        f"overwrite @Muted ({MUTED}) deny (removed) −SEND_MESSAGES"
-    )
+    assert row(out, f"overwrite @Muted ({MUTED}) deny") == (f"overwrite @Muted ({MUTED}) deny (removed) −SEND_MESSAGES")
 
 
 # -- roles, timeouts, nick -------------------------------------------------------------------------
@@ -247,9 +243,7 @@ def test_nick_set_changed_and_reset() -> None:
     assert row(plain(entry), "nick") == "nick Bobby ∅ reset"
     entry = stored(24, target_id=str(BOB), changes=[{"key": "nick", "new_value": "Bobby"}])
     assert row(plain(entry), "nick") == "nick ∅ (created) Bobby"
-    entry = stored(
-        24, target_id=str(BOB), changes=[{"key": "deaf", "old_value": False, "new_value": None}]
-    )
+    entry = stored(24, target_id=str(BOB), changes=[{"key": "deaf", "old_value": False, "new_value": None}])
     assert row(plain(entry), "deaf") == "deaf false null"
 
 
@@ -281,9 +275,7 @@ def test_nick_set_changed_and_reset() -> None:
     ],
 )
 def test_durations_are_readable(key: str, old: int, new: int, expected: str) -> None:
-    entry = stored(
-        11, target_id=str(GENERAL), changes=[{"key": key, "old_value": old, "new_value": new}]
-    )
+    entry = stored(11, target_id=str(GENERAL), changes=[{"key": key, "old_value": old, "new_value": new}])
     assert row(plain(entry), key) == expected
 
 
@@ -348,14 +340,8 @@ def test_application_command_permission_keys() -> None:
     assert row(out, f"permission for @Moderators ({MODS})") == (
         f"permission for @Moderators ({MODS}) (role) allowed denied"
     )
-    assert (
-        row(out, f"permission for Bob ({BOB})")
-        == f"permission for Bob ({BOB}) (user) ∅ (created) allowed"
-    )
-    assert (
-        row(out, "permission for @everyone")
-        == f"permission for @everyone ({GUILD}) (role) ∅ (created) denied"
-    )
+    assert row(out, f"permission for Bob ({BOB})") == f"permission for Bob ({BOB}) (user) ∅ (created) allowed"
+    assert row(out, "permission for @everyone") == f"permission for @everyone ({GUILD}) (role) ∅ (created) denied"
     assert row(out, "permission for all channels") == (
         f"permission for all channels ({GUILD - 1}) (channel) allowed ∅ removed"
     )
@@ -384,10 +370,7 @@ def test_options_are_listed_with_names() -> None:
         )
     )
     assert row(out, "auto_moderation_rule_name") == "auto_moderation_rule_name No invites"
-    assert (
-        row(out, "auto_moderation_rule_trigger_type")
-        == "auto_moderation_rule_trigger_type 1 KEYWORD"
-    )
+    assert row(out, "auto_moderation_rule_trigger_type") == "auto_moderation_rule_trigger_type 1 KEYWORD"
     for code, name in (
         ("3", "SPAM"),
         ("4", "KEYWORD_PRESET"),
@@ -395,17 +378,10 @@ def test_options_are_listed_with_names() -> None:
         ("6", "MEMBER_PROFILE"),
     ):
         out = plain(stored(144, options={"auto_moderation_rule_trigger_type": code}))
-        assert (
-            row(out, "auto_moderation_rule_trigger_type")
-            == f"auto_moderation_rule_trigger_type {code} {name}"
-        )
+        assert row(out, "auto_moderation_rule_trigger_type") == f"auto_moderation_rule_trigger_type {code} {name}"
     out = plain(stored(25, target_id=str(BOB), options={"integration_type": "discord"}))
     assert row(out, "integration_type") == "integration_type discord"
-    out = plain(
-        stored(
-            192, target_id=str(VOICE), options={"channel_id": str(VOICE), "status": "Raid night"}
-        )
-    )
+    out = plain(stored(192, target_id=str(VOICE), options={"channel_id": str(VOICE), "status": "Raid night"}))
     assert row(out, "status") == "status Raid night"
     assert row(out, "Target") == f"Target #Voice Lounge ({VOICE})"
 
@@ -457,9 +433,7 @@ def test_decision_shows_context_and_marks_the_deciding_step() -> None:
 
 def test_decision_allow_styles_and_odd_paths() -> None:
     d = decision()
-    allow = type(d)(
-        **{**d._asdict(), "result": "ALLOW", "path": ["weird", 3]}
-    )
+    allow = type(d)(**{**d._asdict(), "result": "ALLOW", "path": ["weird", 3]})
     out = plain(allow)
     assert out.splitlines()[0].startswith("DECISION ALLOW")
     assert row(out, "1.") == "1. weird"
@@ -518,8 +492,7 @@ def test_final_role_change_and_no_attempts() -> None:
     assert row(out, "Audit entry").startswith("Audit entry entry 1234567890123456789")
     assert row(out, "Audit message") == "Audit message posted (message 999)"
     assert "no attempts yet" in out
-    failed = type(rc)(**{**done._asdict(), "message_state": "failed",
-                         "message_error": "404: Unknown Channel"})
+    failed = type(rc)(**{**done._asdict(), "message_state": "failed", "message_error": "404: Unknown Channel"})
     assert row(plain(failed), "Audit message") == "Audit message not posted, retrying: 404: Unknown Channel"
 
 
@@ -539,15 +512,11 @@ def test_gap_explains_recovery_and_retention() -> None:
     assert row(out, "Ended").startswith("Ended 2024-05-01 12:35:58.789 UTC")
     assert row(out, "Recovered") == "Recovered 1234 entries"
     assert row(out, "Refreshed") == "Refreshed 5 entries"
-    assert (
-        row(out, "Lost") == "Lost 5.5 days beyond Discord's 45-day retention: cannot be recovered"
-    )
+    assert row(out, "Lost") == "Lost 5.5 days beyond Discord's 45-day retention: cannot be recovered"
 
 
 def test_open_gap_within_retention() -> None:
-    g = Gap(
-        id=1, guild_id=GUILD, reason="first-sync", from_id=None, started_at=None, detected_at=T0
-    )
+    g = Gap(id=1, guild_id=GUILD, reason="first-sync", from_id=None, started_at=None, detected_at=T0)
     out = plain(g)
     assert "first sync: backfilling…" in out
     assert row(out, "Ended") == "Ended still open"
@@ -697,10 +666,7 @@ def test_local_time_uses_the_given_zone() -> None:
     assert row(out, "Time") == "Time 2024-05-01 12:34:56.789 UTC (5s ago)"
     assert row(out, "Local") == "Local 2024-05-01 14:34:56 CEST"
     out = plain(role_change(), tz=tz)
-    assert (
-        row(out, "Created")
-        == "Created 2024-05-01 12:33:56.789 UTC (1m5s ago) · local 14:33:56 CEST"
-    )
+    assert row(out, "Created") == "Created 2024-05-01 12:33:56.789 UTC (1m5s ago) · local 14:33:56 CEST"
     late = dt.timezone(dt.timedelta(hours=-14), "X")
     out = plain(role_change(), tz=late)
     assert row(out, "Created").endswith("· local 2024-04-30 22:33:56 X")
@@ -722,11 +688,20 @@ def test_a_decision_from_the_engine_shows_its_gate_steps() -> None:
     from console.policy.gatekeeper import to_decision
     from console.policy.guild import GuildSnapshot
 
-    g = GuildSnapshot.from_rest({
-        "guild": {"id": str(GUILD), "name": "g", "owner_id": "1", "roles": [
-            {"id": str(GUILD), "name": "@everyone", "position": 0, "permissions": "1024"},
-            {"id": str(HELPERS), "name": "Helpers", "position": 2, "permissions": "0"}]},
-        "members": [{"user": {"id": str(ALICE), "username": "alice"}, "roles": [str(HELPERS)]}]})
+    g = GuildSnapshot.from_rest(
+        {
+            "guild": {
+                "id": str(GUILD),
+                "name": "g",
+                "owner_id": "1",
+                "roles": [
+                    {"id": str(GUILD), "name": "@everyone", "position": 0, "permissions": "1024"},
+                    {"id": str(HELPERS), "name": "Helpers", "position": 2, "permissions": "0"},
+                ],
+            },
+            "members": [{"user": {"id": str(ALICE), "username": "alice"}, "roles": [str(HELPERS)]}],
+        }
+    )
     policy = parse_policy(f'[[grants]]\nrole = "{HELPERS}"\ncapability = "roles.grant"\neffect = "ALLOW"\n'.encode())
     request = Request(ALICE, "roles.grant", "role", HELPERS, None, HELPERS)
     verdict = evaluate(policy, g, request, now_ms=T0)

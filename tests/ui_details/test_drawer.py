@@ -38,9 +38,7 @@ class DrawerHarness(App[None]):
 
     CSS = "Screen { layout: vertical; }"
 
-    def __init__(
-        self, record: object | None = None, record_attempts: Sequence[Attempt] = ()
-    ) -> None:
+    def __init__(self, record: object | None = None, record_attempts: Sequence[Attempt] = ()) -> None:
         super().__init__()
         self.record = record
         self.record_attempts = record_attempts

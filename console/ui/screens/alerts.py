@@ -23,8 +23,10 @@ SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
 class AlertsScreen(ModalScreen[int | None]):
     """Dismissed with the record id to jump to, or None."""
 
-    BINDINGS = [Binding("escape,q,exclamation_mark", "dismiss(None)", "Close"),
-                Binding("enter", "open", "Jump to the record", show=False)]
+    BINDINGS = [
+        Binding("escape,q,exclamation_mark", "dismiss(None)", "Close"),
+        Binding("enter", "open", "Jump to the record", show=False),
+    ]
     DEFAULT_CSS = """
     AlertsScreen { align: center middle; }
     AlertsScreen > Vertical { width: 96%; height: 90%; border: round $primary; background: $surface; }
@@ -64,7 +66,10 @@ class AlertsScreen(ModalScreen[int | None]):
                 Text(a.rule),
                 Text(safe_text(a.summary, 160)),
                 Text(safe_text(guild, 32) if guild else str(a.guild_id)),
-                Text(f"{len(a.record_ids)}: {', '.join(map(str, a.record_ids[:3]))}{' …' if len(a.record_ids) > 3 else ''}"),
+                Text(
+                    f"{len(a.record_ids)}: {', '.join(map(str, a.record_ids[:3]))}"
+                    f"{' …' if len(a.record_ids) > 3 else ''}"
+                ),
                 key=str(a.id),
             )
         if self.alerts:

@@ -76,8 +76,7 @@ class ExportDialog(ModalScreen[int | None]):
             with RadioSet(id="what"):
                 yield RadioButton("the current filter", value=True, id="what-filter")
                 yield RadioButton(f"bookmarked rows ({marks})", id="what-bookmarks", disabled=not marks)
-                yield RadioButton("the row under the cursor", id="what-current",
-                                  disabled=self.job.current is None)
+                yield RadioButton("the row under the cursor", id="what-current", disabled=self.job.current is None)
             yield Label("File")
             yield Input(str(self._default_path()), id="path")
             yield ProgressBar(total=None, show_eta=False, id="progress")
@@ -146,8 +145,9 @@ class ExportDialog(ModalScreen[int | None]):
             self.app.call_from_thread(show, done, total)
 
         try:
-            result = export_to_file(self.job.db_path, self.job.filter, self.fmt, path, ids=ids,
-                                    progress=progress, cancel=self.stop)
+            result = export_to_file(
+                self.job.db_path, self.job.filter, self.fmt, path, ids=ids, progress=progress, cancel=self.stop
+            )
         except Exception as e:  # OSError, StoreError: shown, never a crash
             self.app.call_from_thread(self._failed, f"Export failed: {e}")
             return

@@ -13,33 +13,60 @@ from textual.widgets import Static
 from console.model.query import FIELDS
 
 KEYS: list[tuple[str, list[tuple[str, str]]]] = [
-    ("Feed", [
-        ("↑ ↓ / k j", "move"), ("PgUp PgDn", "page"), ("Home", "top of the list"),
-        ("End / f", "back to the newest and follow"), ("Enter", "details of the row"),
-        ("m", "bookmark the row"), ("[ ]", "previous / next bookmark"),
-    ]),
-    ("Filter", [
-        ("/", "search bar: type a query"), ("a", "only this actor"), ("t", "only this target"),
-        ("c", "clear the filter"), ("n N", "next / previous find match"),
-    ]),
-    ("Panes", [
-        ("s", "show/hide filters"), ("p", "show/hide pending role changes"), ("Esc", "close details"),
-        ("j (in details)", "raw JSON on/off"), ("+ −", "wider / narrower sidebar"),
-        ("{ }", "shorter / taller details"), ("Tab (in search)", "take the suggestion"),
-    ]),
-    ("Act", [
-        ("g", "grant or revoke a role (member under the cursor); the policy decides first"),
-        ("w", "why: explain what a member may (or may not) do"),
-        ("Tab to Pending, ↑ ↓", "choose a pending role change"),
-        ("r / x", "retry it now / cancel it"),
-    ]),
-    ("Console", [
-        ("Ctrl+P", "command palette (jump to id, theme, export, panes)"), ("? / F1", "this help"),
-        ("!", "alerts: every alert raised (Enter jumps to its record)"),
-        ("R", "report: the last 7 days (who did what, denials, break-glass, alerts)"),
-        ("e", "export: CSV, JSON or JSON Lines of the filter, the bookmarks or the row"),
-        ("q", "quit"),
-    ]),
+    (
+        "Feed",
+        [
+            ("↑ ↓ / k j", "move"),
+            ("PgUp PgDn", "page"),
+            ("Home", "top of the list"),
+            ("End / f", "back to the newest and follow"),
+            ("Enter", "details of the row"),
+            ("m", "bookmark the row"),
+            ("[ ]", "previous / next bookmark"),
+        ],
+    ),
+    (
+        "Filter",
+        [
+            ("/", "search bar: type a query"),
+            ("a", "only this actor"),
+            ("t", "only this target"),
+            ("c", "clear the filter"),
+            ("n N", "next / previous find match"),
+        ],
+    ),
+    (
+        "Panes",
+        [
+            ("s", "show/hide filters"),
+            ("p", "show/hide pending role changes"),
+            ("Esc", "close details"),
+            ("j (in details)", "raw JSON on/off"),
+            ("+ −", "wider / narrower sidebar"),
+            ("{ }", "shorter / taller details"),
+            ("Tab (in search)", "take the suggestion"),
+        ],
+    ),
+    (
+        "Act",
+        [
+            ("g", "grant or revoke a role (member under the cursor); the policy decides first"),
+            ("w", "why: explain what a member may (or may not) do"),
+            ("Tab to Pending, ↑ ↓", "choose a pending role change"),
+            ("r / x", "retry it now / cancel it"),
+        ],
+    ),
+    (
+        "Console",
+        [
+            ("Ctrl+P", "command palette (jump to id, theme, export, panes)"),
+            ("? / F1", "this help"),
+            ("!", "alerts: every alert raised (Enter jumps to its record)"),
+            ("R", "report: the last 7 days (who did what, denials, break-glass, alerts)"),
+            ("e", "export: CSV, JSON or JSON Lines of the filter, the bookmarks or the row"),
+            ("q", "quit"),
+        ],
+    ),
 ]
 
 

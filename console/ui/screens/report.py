@@ -37,8 +37,14 @@ def _table(title: str, head: Sequence[str], body: list[list[Text | str]], empty:
     body = body[:SHOWN] if more > 0 else body
     if not body:
         return Text.assemble((title, "bold"), "\n", (empty, "dim"), "\n")
-    table = Table(title=Text(title, "bold"), title_justify="left", box=None, padding=(0, 2, 0, 0),
-                  header_style="bold", show_edge=False)
+    table = Table(
+        title=Text(title, "bold"),
+        title_justify="left",
+        box=None,
+        padding=(0, 2, 0, 0),
+        header_style="bold",
+        show_edge=False,
+    )
     for h in head:
         table.add_column(h, justify="right" if h in ("count", "type") else "left", no_wrap=True)
     for row in body:
@@ -50,34 +56,87 @@ def _table(title: str, head: Sequence[str], body: list[list[Text | str]], empty:
 
 def render(r: Report) -> RenderableType:
     """The report as rich renderables (plain Text cells only)."""
-    head = Text.assemble((f"{iso_utc(r.since_ms)[:16].replace('T', ' ')} → "
-                          f"{iso_utc(r.until_ms)[:16].replace('T', ' ')} UTC", "bold"), "\n",
-                         (summary_line(r), ""), "\n")
+    head = Text.assemble(
+        (f"{iso_utc(r.since_ms)[:16].replace('T', ' ')} → {iso_utc(r.until_ms)[:16].replace('T', ' ')} UTC", "bold"),
+        "\n",
+        (summary_line(r), ""),
+        "\n",
+    )
     parts: list[RenderableType] = [head]
-    parts.append(_table("Actions per moderator", ["moderator", "id", "count"],
-                        [[_who(p), str(p.id or ""), str(p.count)] for p in r.by_moderator], "No actions."))
+    parts.append(
+        _table(
+            "Actions per moderator",
+            ["moderator", "id", "count"],
+            [[_who(p), str(p.id or ""), str(p.count)] for p in r.by_moderator],
+            "No actions.",
+        )
+    )
     if r.inactive is None:
-        parts.append(Text.assemble(("Inactive staff", "bold"), "\n",
-                                   ("Unknown: no stored guild state names the staff.", "dim"), "\n"))
+        parts.append(
+            Text.assemble(
+                ("Inactive staff", "bold"), "\n", ("Unknown: no stored guild state names the staff.", "dim"), "\n"
+            )
+        )
     else:
-        parts.append(_table("Inactive staff", ["staff member", "id"], [[_who(p), str(p.id)] for p in r.inactive],
-                            "None: every staff member acted."))
-    parts.append(_table("Actions per type", ["action", "type", "count"],
-                        [[safe_text(name, 60), str(t), str(n)] for t, name, n in r.by_type], "No actions."))
-    parts.append(_table("Denials per capability", ["capability", "count"],
-                        [[safe_text(c, 60), str(n)] for c, n in r.denials_by_capability], "No denials."))
-    parts.append(_table("Denials per person", ["person", "id", "count"],
-                        [[_who(p), str(p.id), str(p.count)] for p in r.denials_by_person], "No denials."))
-    parts.append(_table("Break-glass and overrides", ["person", "id", "reason code", "count"],
-                        [[_who(p), str(p.id), code, str(p.count)] for p, code in r.escalations_by_person],
-                        f"None. Break-glass sessions started: {len(r.break_glass_sessions)}."))
+        parts.append(
+            _table(
+                "Inactive staff",
+                ["staff member", "id"],
+                [[_who(p), str(p.id)] for p in r.inactive],
+                "None: every staff member acted.",
+            )
+        )
+    parts.append(
+        _table(
+            "Actions per type",
+            ["action", "type", "count"],
+            [[safe_text(name, 60), str(t), str(n)] for t, name, n in r.by_type],
+            "No actions.",
+        )
+    )
+    parts.append(
+        _table(
+            "Denials per capability",
+            ["capability", "count"],
+            [[safe_text(c, 60), str(n)] for c, n in r.denials_by_capability],
+            "No denials.",
+        )
+    )
+    parts.append(
+        _table(
+            "Denials per person",
+            ["person", "id", "count"],
+            [[_who(p), str(p.id), str(p.count)] for p in r.denials_by_person],
+            "No denials.",
+        )
+    )
+    parts.append(
+        _table(
+            "Break-glass and overrides",
+            ["person", "id", "reason code", "count"],
+            [[_who(p), str(p.id), code, str(p.count)] for p, code in r.escalations_by_person],
+            f"None. Break-glass sessions started: {len(r.break_glass_sessions)}.",
+        )
+    )
     if r.alerts_recorded:
-        parts.append(_table("Alerts", ["rule", "count"], [[safe_text(k, 60), str(n)] for k, n in r.alerts_by_rule],
-                            "No alerts raised."))
+        parts.append(
+            _table(
+                "Alerts",
+                ["rule", "count"],
+                [[safe_text(k, 60), str(n)] for k, n in r.alerts_by_rule],
+                "No alerts raised.",
+            )
+        )
     else:
         parts.append(Text.assemble(("Alerts", "bold"), "\n", ("Not recorded by this store.", "dim"), "\n"))
-    parts.append(_table("Role changes per final state", ["state", "count"],
-                        [[s, str(n)] for s, n in r.role_changes_by_state.items()], "No role changes."))
+    parts.append(
+        _table(
+            "Role changes per final state",
+            ["state", "count"],
+            [[s, str(n)] for s, n in r.role_changes_by_state.items()],
+            "No role changes.",
+        )
+    )
     return Group(*parts)
 
 
@@ -100,8 +159,13 @@ class ReportScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Text(f"Report — last {self.days} days (Esc to close; "
-                              f"`audit-console report` writes it as Markdown or JSON)", "bold"))
+            yield Static(
+                Text(
+                    f"Report — last {self.days} days (Esc to close; "
+                    f"`audit-console report` writes it as Markdown or JSON)",
+                    "bold",
+                )
+            )
             with VerticalScroll():
                 yield Static(Text("Counting…", "dim"), id="report-body")
 
@@ -110,7 +174,13 @@ class ReportScreen(ModalScreen[None]):
 
     async def _load(self) -> None:
         now = self.now_ms()
-        report = await compute(self.store.reader, since_ms=now - self.days * DAY_MS, until_ms=now,
-                               name_of=self.store.name_of, guild_ids=self.guild_ids, now_ms=now)
+        report = await compute(
+            self.store.reader,
+            since_ms=now - self.days * DAY_MS,
+            until_ms=now,
+            name_of=self.store.name_of,
+            guild_ids=self.guild_ids,
+            now_ms=now,
+        )
         self.report = report
         self.query_one("#report-body", Static).update(render(report))

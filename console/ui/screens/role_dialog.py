@@ -48,8 +48,14 @@ class RoleDialog(ModalScreen[RoleForm | None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, *, member_id: int | None, roles: Callable[[], Mapping[int, str]],
-                 users: Callable[[], Mapping[int, str]] | None = None, operator: str) -> None:
+    def __init__(
+        self,
+        *,
+        member_id: int | None,
+        roles: Callable[[], Mapping[int, str]],
+        users: Callable[[], Mapping[int, str]] | None = None,
+        operator: str,
+    ) -> None:
         super().__init__()
         self.member_id = member_id
         # id -> name, read when needed (names arrive from Discord while the dialog is open);
@@ -66,8 +72,12 @@ class RoleDialog(ModalScreen[RoleForm | None]):
                 yield RadioButton("revoke")
             yield Label("Member (name or id)")
             users = sorted({safe_text(n, 100) for n in self.users().values()})[:5000]
-            yield Input(str(self.member_id or ""), id="member", placeholder="a name or a Discord user id",
-                        suggester=SuggestFromList(users))
+            yield Input(
+                str(self.member_id or ""),
+                id="member",
+                placeholder="a name or a Discord user id",
+                suggester=SuggestFromList(users),
+            )
             yield Static("", id="member-who", classes="who")
             yield Label("Role (name or id)")
             names = sorted({safe_text(n, 100) for n in self.roles().values()})

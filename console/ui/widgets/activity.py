@@ -21,8 +21,9 @@ class ActivityBar(Horizontal):
         total = sum(counts)
         text, data = Text(f"{label} · {total:,}"), list(counts) or [0]
         if not self.children:
-            self.mount(ActivityLabel(text, id="activity-label"),
-                       ActivitySparkline(data, summary_function=max, id="activity"))
+            self.mount(
+                ActivityLabel(text, id="activity-label"), ActivitySparkline(data, summary_function=max, id="activity")
+            )
             return
         self.query_one(ActivityLabel).update(text)
         self.query_one(ActivitySparkline).data = data

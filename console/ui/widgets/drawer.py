@@ -65,9 +65,7 @@ class DetailDrawer(VerticalScroll):
     """
 
     BINDINGS = [
-        Binding(
-            "j", "toggle_raw", "Raw JSON", id="toggle-raw-json", tooltip="Show or hide the raw JSON"
-        ),
+        Binding("j", "toggle_raw", "Raw JSON", id="toggle-raw-json", tooltip="Show or hide the raw JSON"),
     ]
 
     show_raw: reactive[bool] = reactive(False)

@@ -205,8 +205,9 @@ class FeedView(ScrollView, can_focus=True):
     def _store_failed(self, error: Exception) -> None:
         if self.store.closed:
             return  # closing stops the reads still running (Store.close): nothing failed
-        self.app.notify(f"Reading the store failed: {error}", title="Store error", severity="error",
-                        timeout=20, markup=False)
+        self.app.notify(
+            f"Reading the store failed: {error}", title="Store error", severity="error", timeout=20, markup=False
+        )
 
     async def _build_index(self, generation: int) -> None:
         total, ids = await tl.sparse_index(await self.store.scanner(), self.filter, INDEX_EVERY)
@@ -218,16 +219,15 @@ class FeedView(ScrollView, can_focus=True):
             shift = await tl.count(self.store.reader, self.filter, newer_than=self.snapshot.anchors[0][1])
             if generation != self._generation:
                 return
-            anchors = ((0, self.snapshot.anchors[0][1]),) + tuple(
-                (p - shift, i) for p, i in anchors if p - shift > 0
-            )
+            anchors = ((0, self.snapshot.anchors[0][1]),) + tuple((p - shift, i) for p, i in anchors if p - shift > 0)
             total -= shift
         self.snapshot = Snapshot(total, anchors)
         self._resize()
         self.refresh()
 
-    async def refresh_data(self, inserted_ids: list[int] | None = None,
-                           changed: Iterable[tuple[str, int]] = ()) -> None:
+    async def refresh_data(
+        self, inserted_ids: list[int] | None = None, changed: Iterable[tuple[str, int]] = ()
+    ) -> None:
         """New records were committed. Following: show them. Paused: count them, keep the view.
         ``changed`` records (kind, id) were changed in place: those on screen are read again."""
         generation = self._generation
@@ -249,8 +249,12 @@ class FeedView(ScrollView, can_focus=True):
         count bumped) in place: the row is redrawn without reloading its page."""
         if not changed:
             return
-        stale = [(page_no, i, key) for page_no, page in self._pages.items()
-                 for i, record in enumerate(page) if (key := record_key(record)) in changed]
+        stale = [
+            (page_no, i, key)
+            for page_no, page in self._pages.items()
+            for i, record in enumerate(page)
+            if (key := record_key(record)) in changed
+        ]
         if not stale:
             return
         fresh = await tl.fetch(self.store.reader, [tl.Ref(kind, ident) for _, _, (kind, ident) in stale])
@@ -342,8 +346,9 @@ class FeedView(ScrollView, can_focus=True):
             if not self.snapshot.anchors:
                 return
             anchor_pos, anchor_id = self.snapshot.anchors[k]
-            refs = await tl.page_refs(self.store.reader, self.filter, anchor=anchor_id,
-                                      offset=start - anchor_pos, limit=PAGE)
+            refs = await tl.page_refs(
+                self.store.reader, self.filter, anchor=anchor_id, offset=start - anchor_pos, limit=PAGE
+            )
             records = await tl.fetch(self.store.reader, refs)
         finally:
             self._loading.discard(page_no)
@@ -390,11 +395,13 @@ class FeedView(ScrollView, can_focus=True):
         style, width = self._paint or (self.rich_style, self.scrollable_content_region.width)
         if position >= self.snapshot.total:
             if self.snapshot.total == 0 and y == 1:
-                note = ("  Nothing matches this filter (c clears it)." if not self.filter.is_empty
-                        else "  No records yet: entries appear here as Discord sends them.")
+                note = (
+                    "  Nothing matches this filter (c clears it)."
+                    if not self.filter.is_empty
+                    else "  No records yet: entries appear here as Discord sends them."
+                )
                 text = Text(note, self.context.styles.get("muted", "dim"), no_wrap=True, end="")
-                return Strip(list(text.render(self.app.console))).crop(0, width).extend_cell_length(
-                    width, style)
+                return Strip(list(text.render(self.app.console))).crop(0, width).extend_cell_length(width, style)
             return Strip.blank(width, style)
         record = self.record_at(position)
         if record is None:

@@ -94,8 +94,12 @@ class FilterChoices(Vertical):
         order = self.query_one("#order", RadioSet).pressed_index
         times = self.query_one("#times", RadioSet).pressed_index
         return SidebarChoice(
-            kinds=kinds, categories=categories, results=results,
-            range_ms=RANGES[max(0, range_index)][1], newest_first=order != 1, relative=times == 1,
+            kinds=kinds,
+            categories=categories,
+            results=results,
+            range_ms=RANGES[max(0, range_index)][1],
+            newest_first=order != 1,
+            relative=times == 1,
             reason_codes=frozenset(self.query_one("#reason-codes", SelectionList).selected),
             sources=frozenset(self.query_one("#sources", SelectionList).selected),
             text=self.query_one("#text", Input).value.strip(),
@@ -105,9 +109,13 @@ class FilterChoices(Vertical):
         """Reflect a filter set elsewhere (search bar, restore) without re-announcing it."""
         self._syncing = True
         try:
-            for list_id, values in (("#kinds", flt.kinds), ("#categories", flt.categories),
-                                    ("#results", flt.results), ("#sources", flt.sources),
-                                    ("#reason-codes", flt.reason_codes)):
+            for list_id, values in (
+                ("#kinds", flt.kinds),
+                ("#categories", flt.categories),
+                ("#results", flt.results),
+                ("#sources", flt.sources),
+                ("#reason-codes", flt.reason_codes),
+            ):
                 sel = self.query_one(list_id, SelectionList)
                 sel.deselect_all()
                 for v in values:

@@ -49,7 +49,15 @@ class KeysFooter(Footer):
         """Everything ``Footer.compose`` reads from the bindings, in its order."""
         app = self.app
         return tuple(
-            (binding.key, app.get_key_display(binding), binding.description, binding.action,
-             binding.group, binding.show, enabled, tooltip)
+            (
+                binding.key,
+                app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                binding.group,
+                binding.show,
+                enabled,
+                tooltip,
+            )
             for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
         ) + (self.show_command_palette, self.compact)

@@ -25,9 +25,14 @@ def _age(ms: int) -> str:
     return f"{s}s"
 
 
-def pending_table(changes: Sequence[RoleChange], *, now_ms: int,
-                  name_of: Callable[[str, int | None], str | None], styles: dict[str, str],
-                  cursor: int | None = None) -> Table | Text:
+def pending_table(
+    changes: Sequence[RoleChange],
+    *,
+    now_ms: int,
+    name_of: Callable[[str, int | None], str | None],
+    styles: dict[str, str],
+    cursor: int | None = None,
+) -> Table | Text:
     if not changes:
         return Text("No role changes pending.", styles.get("muted", "dim"))
     table = Table(box=None, show_header=True, header_style="bold", expand=True, padding=(0, 1, 0, 0))
@@ -43,8 +48,10 @@ def pending_table(changes: Sequence[RoleChange], *, now_ms: int,
         next_in = "now" if c.next_attempt_at is None else _age(c.next_attempt_at - now_ms)
         table.add_row(
             Text(safe_text(member, 24) if member else str(c.member_id)),
-            Text(f"{sign}@{safe_text(role, 24)}" if role else f"{sign}{c.role_id}",
-                 styles.get("diff-added" if c.op == "grant" else "diff-removed", "")),
+            Text(
+                f"{sign}@{safe_text(role, 24)}" if role else f"{sign}{c.role_id}",
+                styles.get("diff-added" if c.op == "grant" else "diff-removed", ""),
+            ),
             Text(str(c.attempts)),
             Text(_age(now_ms - c.created_at)),
             Text(next_in),
@@ -92,15 +99,22 @@ class PendingPane(VerticalScroll, can_focus=True):
         if self._args is None:
             return
         now_ms, name_of, styles = self._args
-        table = pending_table(self.changes, now_ms=now_ms, name_of=name_of, styles=styles,
-                              cursor=self.cursor if self.has_focus else None)
+        table = pending_table(
+            self.changes, now_ms=now_ms, name_of=name_of, styles=styles, cursor=self.cursor if self.has_focus else None
+        )
         if self.children:
             self.query_one("#pending-body", Static).update(table)
         else:  # the first changes to show (after the first frame): the body comes with them
             self.mount(Static(table, id="pending-body"))
 
-    def show(self, changes: Sequence[RoleChange], *, now_ms: int,
-             name_of: Callable[[str, int | None], str | None], styles: dict[str, str]) -> None:
+    def show(
+        self,
+        changes: Sequence[RoleChange],
+        *,
+        now_ms: int,
+        name_of: Callable[[str, int | None], str | None],
+        styles: dict[str, str],
+    ) -> None:
         # Only when something shown changed (ages tick once a second): an update reflows the screen.
         key = (tuple((c.id, c.attempts, c.state, c.next_attempt_at) for c in changes), now_ms // 1000)
         if key == getattr(self, "_shown", None):
@@ -109,8 +123,9 @@ class PendingPane(VerticalScroll, can_focus=True):
         chosen = self.selected.id if self.selected is not None else None
         self.changes = list(changes)
         # Keep the chosen change under the cursor as others come and go.
-        self.cursor = next((i for i, c in enumerate(self.changes) if c.id == chosen),
-                           min(self.cursor, max(0, len(self.changes) - 1)))
+        self.cursor = next(
+            (i for i, c in enumerate(self.changes) if c.id == chosen), min(self.cursor, max(0, len(self.changes) - 1))
+        )
         subtitle = f"{len(changes)} pending" if changes else ""
         if self.border_subtitle != subtitle:
             self.border_subtitle = subtitle

@@ -63,11 +63,17 @@ class SearchBar(Vertical):
     def _controls(self) -> ComposeResult:
         from console.model.query import FIELDS
 
-        yield Input(placeholder='actor:… action:MEMBER_BAN_ADD,MEMBER_KICK since:7d "raid"',
-                    suggester=self._suggester, id="search-input")
+        yield Input(
+            placeholder='actor:… action:MEMBER_BAN_ADD,MEMBER_KICK since:7d "raid"',
+            suggester=self._suggester,
+            id="search-input",
+        )
         yield Static("", id="search-error", markup=False)
-        yield Static("fields: " + " ".join(f"{f}:" for f in FIELDS) + "   Enter filter · Ctrl+F find · Esc close",
-                     id="search-help", markup=False)
+        yield Static(
+            "fields: " + " ".join(f"{f}:" for f in FIELDS) + "   Enter filter · Ctrl+F find · Esc close",
+            id="search-help",
+            markup=False,
+        )
 
     async def open(self, text: str) -> None:
         # The controls are mounted the first time the bar opens: the first screen does not

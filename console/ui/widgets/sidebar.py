@@ -17,6 +17,7 @@ from console.model.filters import Filter
 if TYPE_CHECKING:
     from console.ui.widgets.filter_choices import FilterChoices, SidebarChoice
 
+
 class FilterSidebar(VerticalScroll, can_focus=False):
     DEFAULT_CSS = """
     FilterSidebar { width: 24; border: round $primary 60%; border-title-align: left; padding: 0; }
@@ -56,7 +57,8 @@ class FilterSidebar(VerticalScroll, can_focus=False):
 
     def choice(self) -> SidebarChoice:
         """What the controls say (only once they are mounted: see ``ready``)."""
-        assert self._controls is not None and self.ready
+        assert self._controls is not None
+        assert self.ready
         return self._controls.choice()
 
     def show_filter(self, flt: Filter, query_text: str) -> None:

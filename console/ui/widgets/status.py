@@ -29,12 +29,23 @@ class StatusBar(Widget):
             self._text = text
             self.refresh()
 
-    def show(self, *, label: str, state: CollectorState, open_gaps: int, operator: str | None,
-             styles: dict[str, str], store_note: str = "", roles_paused: bool = False) -> None:
+    def show(
+        self,
+        *,
+        label: str,
+        state: CollectorState,
+        open_gaps: int,
+        operator: str | None,
+        styles: dict[str, str],
+        store_note: str = "",
+        roles_paused: bool = False,
+    ) -> None:
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append(safe_text(label, 60), "bold")
-        gateway_style = {"connected": styles.get("decision-allow", "green"),
-                         "disconnected": styles.get("decision-deny", "red")}.get(state.gateway, "")
+        gateway_style = {
+            "connected": styles.get("decision-allow", "green"),
+            "disconnected": styles.get("decision-deny", "red"),
+        }.get(state.gateway, "")
         text.append(" · gateway ")
         text.append(state.gateway, gateway_style)
         if state.backfilling:
