@@ -343,8 +343,7 @@ async def role_change(
             raise ConfigError(str(e)) from None
         verdict = checked.verdict
         if change is None:
-            step = verdict.deciding_step
-            _err(f"audit-console: denied: {verdict.reason_code} — {step['step']}: {step['found']}")
+            _err(f"audit-console: denied: {verdict.denial()}")
             return 1
         _err(f"audit-console: allowed ({verdict.reason_code}); request {change.id} pending, {where}")
         if wait_s <= 0:

@@ -129,7 +129,7 @@ def parse(payload: Mapping[str, Any]) -> Invocation | None:
 
 def _denied(checked: Checked) -> str:
     step = checked.verdict.deciding_step
-    return f"Denied: **{checked.verdict.reason_code}** — decided at `{step['step']}`: {step['found']}"
+    return f"Denied: **{checked.verdict.reason_code}** — decided at `{step.step}`: {step.found}"
 
 
 class SlashHandler:

@@ -21,7 +21,7 @@ The path lists every step evaluated, what it found, and which one decided.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from console.model.permissions import FLAGS
 from console.model.snowflake import iso_utc
@@ -61,6 +61,14 @@ class BreakGlassSession:
     expires_ms: int
 
 
+class DecidingStep(NamedTuple):
+    """The step of a decision path that decided it: its name, what it found and its outcome."""
+
+    step: str
+    found: str
+    outcome: str
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     allowed: bool
@@ -76,8 +84,14 @@ class Verdict:
         return "ALLOW" if self.allowed else "DENY"
 
     @property
-    def deciding_step(self) -> dict[str, Any]:
-        return next(s for s in reversed(self.path) if s["decided"])
+    def deciding_step(self) -> DecidingStep:
+        step = next(s for s in reversed(self.path) if s["decided"])
+        return DecidingStep(str(step["step"]), str(step["found"]), str(step["outcome"]))
+
+    def denial(self) -> str:
+        """``CODE — step: what it found``: why the request was decided as it was, in one line."""
+        step = self.deciding_step
+        return f"{self.reason_code} — {step.step}: {step.found}"
 
 
 class UnknownCapability(ValueError):

@@ -9,10 +9,10 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 
 import aiosqlite
 import orjson
@@ -23,6 +23,7 @@ from console.model.filters import Filter
 from console.model.records import Attempt, Decision, Gap, RoleChange
 from console.model.snowflake import RETENTION_MS, SnowflakeFactory, from_ms
 from console.model.snowflake import parse as parse_id
+from console.model.stored import StoredEntry
 from console.store import queries  # integrity (the hash chain): imported where used, browsing needs none
 from console.store.connection import check_file, connect, describe, one, prepare, rows
 from console.store.errors import StoreError, StoreFullError
@@ -66,33 +67,6 @@ class IngestResult:
 
 #: What quick_check runs (tests swap in a slow statement to prove it can be stopped).
 QUICK_CHECK_SQL = "PRAGMA quick_check"
-
-
-class StoredEntry(NamedTuple):
-    """An audit entry as stored: its columns, and the raw payload parsed on demand."""
-
-    id: int
-    guild_id: int
-    action_type: int
-    actor_id: int | None
-    target_id: int | None
-    reason: str | None
-    created_at: int
-    received_at: int
-    source: str
-    raw_json: str
-    revision: int
-
-    @property
-    def raw(self) -> dict[str, Any]:
-        return orjson.loads(self.raw_json)  # type: ignore[no-any-return]
-
-    def parsed(self) -> entries.AuditEntry:
-        return entries.parse_entry(self.raw, self.guild_id)
-
-    @classmethod
-    def from_row(cls, row: Sequence[Any]) -> StoredEntry:
-        return cls(*row)
 
 
 class _Lock:
@@ -656,6 +630,10 @@ class Store:
                 " ON CONFLICT (guild_id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at",
                 (guild_id, orjson.dumps(snapshot, option=orjson.OPT_NON_STR_KEYS).decode(), self._clock()),
             )
+
+    async def guild_ids_with_state(self) -> list[int]:
+        """The guilds whose state (roles, members, channels) the store holds."""
+        return [int(r[0]) for r in await rows(self._r, "SELECT guild_id FROM guild_state ORDER BY guild_id")]
 
     async def guild_state(self, guild_id: int) -> dict[str, Any] | None:
         row = await one(self._r, "SELECT snapshot FROM guild_state WHERE guild_id = ?", (guild_id,))

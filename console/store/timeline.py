@@ -165,7 +165,7 @@ Record = Any  # StoredEntry | Decision | RoleChange | Gap
 
 async def fetch(db: aiosqlite.Connection, refs: Sequence[Ref]) -> list[Record]:
     """The records for ``refs``, in the same order."""
-    from console.store.store import StoredEntry
+    from console.model.stored import StoredEntry
 
     by_kind: dict[str, list[int]] = {}
     for ref in refs:

@@ -916,8 +916,7 @@ class ConsoleApp(App[int]):
         return frozenset(found)
 
     async def _guild_ids(self) -> list[int]:
-        rows = await self.store.reader.execute_fetchall("SELECT guild_id FROM guild_state")
-        return [int(r[0]) for r in rows]
+        return await self.store.guild_ids_with_state()
 
     # -- panes ----------------------------------------------------------------------------------
 
@@ -1009,8 +1008,7 @@ class ConsoleApp(App[int]):
             return
         verdict = done.checked.verdict
         if done.change is None:
-            step = verdict.deciding_step
-            self.notice(f"Denied: {verdict.reason_code} — {step['step']}: {step['found']}", severity="error")
+            self.notice(f"Denied: {verdict.denial()}", severity="error")
         else:
             self.notice(
                 f"{form.op.capitalize()} allowed ({verdict.reason_code}): request {done.change.id} is pending "
@@ -1103,10 +1101,7 @@ class ConsoleApp(App[int]):
                 self.notice(f"Cannot decide: {e}", severity="error")
                 return
             if not checked.allowed:
-                step = checked.verdict.deciding_step
-                self.notice(
-                    f"Export denied: {checked.verdict.reason_code} — {step['step']}: {step['found']}", severity="error"
-                )
+                self.notice(f"Export denied: {checked.verdict.denial()}", severity="error")
                 return
         self._open_export_dialog(fmt)
 

@@ -31,7 +31,7 @@ from console.model.actions import action_category, action_name, target_kind
 from console.model.records import Attempt, Decision, Gap, RoleChange
 from console.model.sanitize import safe_text
 from console.model.snowflake import to_ms
-from console.store.store import StoredEntry
+from console.model.stored import StoredEntry
 
 NameOf = Callable[[str, int | None], str | None]
 

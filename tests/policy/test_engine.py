@@ -151,8 +151,8 @@ ACTIVE = BreakGlassSession(U_PLAIN, NOW - 60_000, NOW + 60_000)
 def test_reason_codes(uid, cap, role_id, session, allowed, code, deciding):
     v = decide(uid, cap, role_id=role_id, session=session)
     assert (v.allowed, v.reason_code) == (allowed, code), v.path
-    assert v.deciding_step["step"] == deciding
-    assert v.deciding_step["outcome"] == v.result
+    assert v.deciding_step.step == deciding
+    assert v.deciding_step.outcome == v.result
     assert v.policy_version == POLICY.version
 
 
@@ -166,7 +166,7 @@ def test_equal_priority_deny_wins_whatever_the_order():
         for uid in (U_BOTH, U_BOTH_REV):
             v = decide(uid, "console.export", policy=parse_policy(text.encode()))
             assert v.reason_code == "RBAC_GRANT_DENY"
-            assert "DENY wins" in v.deciding_step["found"]
+            assert "DENY wins" in v.deciding_step.found
 
 
 def test_a_higher_priority_allow_beats_a_lower_deny():
@@ -287,7 +287,7 @@ def test_invariants(grants, overrides, admin_bypass, lifts, uid, cap, role_id, g
     above_rules = glass or (admin_bypass and (uid == OWNER or v.actor.admin))
 
     # The last deciding step is the answer, and it is the only DENY or the last ALLOW in the path.
-    assert v.deciding_step["outcome"] == v.result
+    assert v.deciding_step.outcome == v.result
 
     # An active explicit DENY override is never overridden by anything below it.
     live_deny = any(u == uid and c == cap and e == "DENY" and (x is None or x > NOW) for u, c, e, x in overrides)

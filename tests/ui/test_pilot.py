@@ -9,7 +9,7 @@ from typing import Any
 from textual.widgets import Input
 
 from console.model.snowflake import from_ms
-from console.store import StoredEntry
+from console.model.stored import StoredEntry
 from console.ui import session_state
 from console.ui.app import ConsoleApp
 from console.ui.widgets.drawer import DetailDrawer

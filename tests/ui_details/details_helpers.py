@@ -10,7 +10,7 @@ from rich.console import Console, RenderableType
 
 from console.model.records import Attempt, Decision, Gap, RoleChange
 from console.model.snowflake import from_ms
-from console.store.store import StoredEntry
+from console.model.stored import StoredEntry
 from console.ui import details
 
 GUILD = 111_111_111_111_111_111
