@@ -5,7 +5,6 @@ silently drops entries whose type it has no options model for). Parsing is toler
 entry without a usable ``id`` or ``action_type`` is malformed.
 """
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -15,6 +14,7 @@ from console.model import permissions as perms
 from console.model.actions import action_name
 from console.model.snowflake import MAX_ID, to_ms
 from console.model.snowflake import parse as parse_id
+from console.model.times import readable_iso
 
 #: Change keys whose values are permission bitfields (decimal strings).
 PERMISSION_KEYS = frozenset({"permissions", "allow", "deny"})
@@ -249,11 +249,7 @@ def _short(value: Any, limit: int = 40) -> str:
 
 
 def _readable_time(value: Any) -> str:
-    try:
-        t = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return str(value)
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return readable_iso(value, seconds=False) or str(value)
 
 
 def summary(entry: AuditEntry, role_name: Mapping[str, str] | None = None) -> str:

@@ -59,15 +59,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import date as _date
 from typing import Any, Final
 
 import orjson
 
 from console.model import entry as entries
 from console.model.actions import action_category, documented_name, target_name_kinds
-from console.model.snowflake import iso_utc, to_ms
 from console.model.snowflake import parse as parse_id
+from console.model.snowflake import to_ms
+from console.model.times import iso_utc
 
 EXPORT_FORMAT_VERSION: Final = 1
 #: The JSON document's ``format`` marker.
@@ -93,26 +93,6 @@ class _RoleNames:
 
 def _no_names(kind: str, ident: int) -> str | None:
     return None
-
-
-_DAYS: dict[int, str] = {}
-
-
-def _iso(ms: int) -> str:
-    """:func:`iso_utc`, about 5x faster (the date part is cached per day): export runs it twice
-    per row."""
-    if ms < 0:
-        return iso_utc(ms)
-    secs, milli = divmod(ms, 1000)
-    day, rem = divmod(secs, 86_400)
-    date = _DAYS.get(day)
-    if date is None:
-        if len(_DAYS) > 4096:
-            _DAYS.clear()
-        date = _DAYS[day] = iso_utc(day * 86_400_000)[:10]
-    hour, rem = divmod(rem, 3600)
-    minute, sec = divmod(rem, 60)
-    return f"{date}T{hour:02d}:{minute:02d}:{sec:02d}.{milli:03d}Z"
 
 
 def audit_record(
@@ -155,8 +135,8 @@ def audit_record(
         "target_id": e.target_id,
         "target_name": target_name,
         "reason": e.reason,
-        "created_at": _iso(to_ms(e.id)),
-        "received_at": _iso(received_at_ms),
+        "created_at": iso_utc(to_ms(e.id)),
+        "received_at": iso_utc(received_at_ms),
         "source": source,
         "revision": revision,
     }
@@ -191,12 +171,7 @@ def _add_details(record: dict[str, Any], e: entries.AuditEntry, lookup: NameLook
 
 # -- the export's hot path -----------------------------------------------------------------------
 
-#: "HH:MM:SS" for every second of a day, and ".mmmZ" for every millisecond: an ISO time becomes
-#: three lookups (the export writes two per row; strftime was a third of its time).
-_HMS: Final = tuple(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(86_400))
-_MILLIS: Final = tuple(f".{m:03d}Z" for m in range(1000))
 _DISCORD_EPOCH_MS: Final = 1_420_070_400_000
-_UNIX_ORDINAL: Final = _date(1970, 1, 1).toordinal()
 
 
 class AuditRecords:
@@ -209,7 +184,7 @@ class AuditRecords:
     output is identical by construction.
     """
 
-    __slots__ = ("_by_kind", "_types", "_lookup", "_days", "_details")
+    __slots__ = ("_by_kind", "_types", "_lookup", "_details")
 
     def __init__(self, names: Mapping[tuple[str, int], str]) -> None:
         by_kind: dict[str, dict[int, str]] = {"user": {}, "role": {}, "channel": {}, "guild": {}}
@@ -217,7 +192,6 @@ class AuditRecords:
             by_kind.setdefault(kind, {})[ident] = name
         self._by_kind = by_kind
         self._types: dict[int, tuple[str | None, str, tuple[dict[int, str], ...]]] = {}
-        self._days: dict[int, str] = {}
         self._details: dict[bytes, tuple[tuple[str, Any], ...]] = {}
 
         def lookup(kind: str, ident: int) -> str | None:
@@ -236,18 +210,6 @@ class AuditRecords:
                 tables,
             )
         return found
-
-    def iso(self, ms: int) -> str:
-        if ms < 0:
-            return iso_utc(ms)
-        day, rem = divmod(ms, 86_400_000)
-        date = self._days.get(day)
-        if date is None:
-            if len(self._days) >= 4096:
-                self._days.clear()
-            date = self._days[day] = _date.fromordinal(day + _UNIX_ORDINAL).isoformat() + "T"
-        secs, milli = divmod(rem, 1000)
-        return date + _HMS[secs] + _MILLIS[milli]
 
     def record(self, raw: Any, guild_id: int | None, received_at_ms: int, source: str, revision: int) -> dict[str, Any]:
         """The record of one stored entry (``raw`` already decoded)."""
@@ -314,8 +276,8 @@ class AuditRecords:
             "target_id": target,
             "target_name": target_name,
             "reason": reason,
-            "created_at": self.iso((ident >> 22) + _DISCORD_EPOCH_MS),
-            "received_at": self.iso(received_at_ms),
+            "created_at": iso_utc((ident >> 22) + _DISCORD_EPOCH_MS),
+            "received_at": iso_utc(received_at_ms),
             "source": source,
             "revision": revision,
         }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import threading
+
+# Moved to console.model.times; the importers still naming it here switch after the house refactor.
+from console.model.times import iso_utc as iso_utc
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 #: Discord keeps audit-log entries this long.
@@ -37,19 +39,9 @@ def to_ms(snowflake: int) -> int:
     return (int(snowflake) >> 22) + DISCORD_EPOCH_MS
 
 
-def to_datetime(snowflake: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(to_ms(snowflake) / 1000, tz=dt.UTC)
-
-
 def from_ms(ms: int, low_bits: int = 0) -> int:
     """The smallest snowflake made at ``ms`` (plus ``low_bits``): a bound for id ranges."""
     return max(0, (int(ms) - DISCORD_EPOCH_MS)) << 22 | (low_bits & 0x3FFFFF)
-
-
-def iso_utc(ms: int) -> str:
-    """ISO-8601 UTC with milliseconds and a ``Z``: the export's time format."""
-    t = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
 class SnowflakeFactory:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from console.model.permissions import FLAGS
-from console.model.snowflake import iso_utc
+from console.model.times import iso_utc
 from console.policy.document import Capability, Policy
 from console.policy.guild import GuildSnapshot
 from console.policy.resolver import can_manage_role, resolve
@@ -153,9 +153,9 @@ def _decide(
     elif session is None:
         _step(path, "break_glass", "not active")
     elif session.expires_ms <= now_ms:
-        _step(path, "break_glass", f"expired at {_iso(session.expires_ms)}")
+        _step(path, "break_glass", f"expired at {iso_utc(session.expires_ms)}")
     else:
-        _step(path, "break_glass", f"active until {_iso(session.expires_ms)}", "ALLOW")
+        _step(path, "break_glass", f"active until {iso_utc(session.expires_ms)}", "ALLOW")
         return "BREAK_GLASS"
 
     # 2. Admin bypass.
@@ -266,11 +266,7 @@ def _channel_name(guild: GuildSnapshot, channel_id: int) -> str:
 
 
 def _until(expires_ms: int | None) -> str:
-    return f" until {_iso(expires_ms)}" if expires_ms is not None else ""
-
-
-def _iso(ms: int) -> str:
-    return iso_utc(ms)
+    return f" until {iso_utc(expires_ms)}" if expires_ms is not None else ""
 
 
 def permission_names(bits: int) -> list[str]:

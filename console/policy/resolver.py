@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from console.model import permissions as _perms
-from console.model.snowflake import iso_utc
+from console.model.times import iso_utc
 from console.policy.guild import Channel, GuildSnapshot, _Layers, _MemberIndex
 
 ALL: Final[int] = _perms.ALL

@@ -11,7 +11,7 @@ import orjson
 
 from console.model.export_format import escape_json
 from console.model.sanitize import safe_text
-from console.model.snowflake import iso_utc
+from console.model.times import iso_utc, minute_utc
 from console.reports.compute import Person, Report
 
 FORMAT_VERSION = 1
@@ -90,10 +90,6 @@ def _who(p: Person) -> str:
     return md(p.name) if p.name else "*(unknown)*"
 
 
-def _day(ms: int) -> str:
-    return iso_utc(ms)[:16].replace("T", " ")
-
-
 def _table(head: list[str], body: list[list[str]], empty: str) -> list[str]:
     if not body:
         return [empty, ""]
@@ -120,9 +116,9 @@ def summary_line(r: Report) -> str:
 def to_markdown(r: Report) -> str:
     guilds = ", ".join(f"{md(r.guild_names.get(g) or 'guild')} ({g})" for g in r.guild_ids) or "none"
     out = [
-        f"# Audit report: {_day(r.since_ms)} → {_day(r.until_ms)} UTC",
+        f"# Audit report: {minute_utc(r.since_ms)} → {minute_utc(r.until_ms)} UTC",
         "",
-        f"Guilds: {guilds}. Generated {_day(r.generated_ms)} UTC.",
+        f"Guilds: {guilds}. Generated {minute_utc(r.generated_ms)} UTC.",
         "",
         f"**Summary:** {summary_line(r)}.",
         "",
@@ -165,8 +161,8 @@ def to_markdown(r: Report) -> str:
             [
                 md(s["name"]) if s["name"] else "*(unknown)*",
                 str(s["user_id"]),
-                _day(s["started_at"]),
-                _day(min(s["expires_at"], s["ended_at"] or s["expires_at"])),
+                minute_utc(s["started_at"]),
+                minute_utc(min(s["expires_at"], s["ended_at"] or s["expires_at"])),
             ]
             for s in r.break_glass_sessions
         ],

@@ -13,6 +13,7 @@ from typing import Any
 from console.model.permissions import ALL as ALL_PERMISSIONS
 from console.model.permissions import NAME_TO_BIT
 from console.model.snowflake import DISCORD_EPOCH_MS, from_ms
+from console.model.times import discord_iso
 
 JSON = dict[str, Any]
 
@@ -25,11 +26,6 @@ def perms(*names: str) -> int:
     for name in names:
         value |= 1 << NAME_TO_BIT[name]
     return value
-
-
-def iso(ms: int) -> str:
-    """Discord's timestamp format: ``2024-05-01T12:00:00.123000+00:00``."""
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).isoformat(timespec="microseconds")
 
 
 class IdMaker:
@@ -420,7 +416,7 @@ class SimGuild:
                 roles.append(r("Server Booster"))
             timeout = None
             if i >= len(staff_plan) and rng.random() < 0.08:
-                timeout = iso(now_ms + rng.randint(10, 600) * 60_000)
+                timeout = discord_iso(now_ms + rng.randint(10, 600) * 60_000)
             self.members[uid] = self._member_state(
                 uid, joined, roles, timeout, nick=self._display(rng) if rng.random() < 0.2 else None
             )
@@ -440,7 +436,7 @@ class SimGuild:
         return {
             "user_id": uid,
             "roles": roles,
-            "joined_at": iso(joined_ms),
+            "joined_at": discord_iso(joined_ms),
             "nick": nick,
             "communication_disabled_until": timeout,
             "deaf": False,

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from console.model.times import discord_iso
 from console.sim.commands import SUB_COMMAND, SUB_COMMAND_GROUP
-from console.sim.guild import JSON, SimGuild, iso
+from console.sim.guild import JSON, SimGuild
 from console.sim.rest import (
     API,
     error,
@@ -486,7 +487,7 @@ class InteractionApi:
             if key in body:
                 message[key] = body[key] or empty
         message["flags"] &= ~LOADING  # editing a deferred response is what fills it in
-        message["edited_timestamp"] = iso(self.sim.now_ms())
+        message["edited_timestamp"] = discord_iso(self.sim.now_ms())
         inv.edits.append(body)
         inv.notify()
         return json_response(message)

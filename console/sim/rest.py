@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from console.model.snowflake import RETENTION_MS
-from console.sim.guild import iso
+from console.model.times import discord_iso
 
 if TYPE_CHECKING:
     from console.sim.server import SimServer
@@ -457,7 +457,7 @@ def message_object(
         "guild_id": str(g.guild_id),
         "author": author,
         "content": body.get("content") or "",
-        "timestamp": iso(now),
+        "timestamp": discord_iso(now),
         "edited_timestamp": None,
         "tts": bool(body.get("tts", False)),
         "mention_everyone": False,

@@ -14,7 +14,8 @@ from typing import Any
 
 from console.model.actions import ACTION_TYPES, AGGREGATED_ACTIONS
 from console.model.permissions import NAME_TO_BIT
-from console.sim.guild import JSON, SimGuild, iso, perms
+from console.model.times import discord_iso
+from console.sim.guild import JSON, SimGuild, perms
 
 Entry = dict[str, Any]
 
@@ -342,7 +343,7 @@ def _build(c: _Ctx, at: int, *, integration: bool = False) -> Entry:  # noqa: C9
             changes = [
                 _chg(
                     "communication_disabled_until",
-                    iso(c.now + minutes * 60_000),
+                    discord_iso(c.now + minutes * 60_000),
                     current.get("communication_disabled_until"),
                 )
             ]
@@ -353,7 +354,7 @@ def _build(c: _Ctx, at: int, *, integration: bool = False) -> Entry:  # noqa: C9
                 _chg(
                     "communication_disabled_until",
                     None,
-                    current.get("communication_disabled_until") or iso(c.now + 3_600_000),
+                    current.get("communication_disabled_until") or discord_iso(c.now + 3_600_000),
                 )
             ]
         elif roll < 0.9:

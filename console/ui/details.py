@@ -32,6 +32,7 @@ from console.model.records import Attempt, Decision, Gap, RoleChange
 from console.model.sanitize import safe_text
 from console.model.snowflake import to_ms
 from console.model.stored import StoredEntry
+from console.model.times import human_seconds, local_time, readable_iso, relative, short_local, utc_time
 
 NameOf = Callable[[str, int | None], str | None]
 
@@ -160,60 +161,8 @@ def _compact(value: Any, limit: int = VALUE_MAX) -> str:
     return safe_text(text, limit)
 
 
-def utc_time(ms: int) -> str:
-    """``2024-05-01 12:34:56.789 UTC``: exact, with milliseconds."""
-    t = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
-    return t.strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d} UTC"
-
-
-def local_time(ms: int, tz: dt.tzinfo | None = None) -> str:
-    """``2024-05-01 14:34:56 CEST``: the same instant in the local (or given) time zone."""
-    t = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).astimezone(tz)
-    return t.strftime("%Y-%m-%d %H:%M:%S ") + (t.tzname() or t.strftime("%z"))
-
-
-def relative(ms: int, now_ms: int | None) -> str:
-    """``in 4s`` / ``3m ago`` relative to ``now_ms``; empty when there is no clock."""
-    if now_ms is None:
-        return ""
-    delta = (ms - now_ms) // 1000
-    if delta == 0:
-        return "now"
-    text = _human_seconds(abs(delta), short=True)
-    return f"in {text}" if delta > 0 else f"{text} ago"
-
-
-def _human_seconds(seconds: int, *, short: bool = False) -> str:
-    """``1 h 30 min`` (``1h30m`` when short): the largest unit and the one after it, if not zero."""
-    if seconds == 0:
-        return "0s" if short else "0 s"
-    units = (("d", 86400, " d"), ("h", 3600, " h"), ("m", 60, " min"), ("s", 1, " s"))
-    first = next(i for i, unit in enumerate(units) if seconds >= unit[1])
-    parts: list[str] = []
-    rest = seconds
-    # Two units are enough for a glance ("2d3h", not "2d3h4m5s"; "50d", not "50d5s").
-    for short_unit, size, long_unit in units[first : first + 2]:
-        n, rest = divmod(rest, size)
-        if n:
-            parts.append(f"{n}{short_unit}" if short else f"{n}{long_unit}")
-    return ("" if short else " ").join(parts)
-
-
 def _plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
-
-
-def _iso_time(value: Any) -> str | None:
-    """An ISO-8601 timestamp from Discord as readable UTC with seconds; None when not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        t = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.UTC)
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _styled(text: str, style: Style) -> Text:
@@ -360,7 +309,7 @@ def _duration(value: Any, unit_seconds: int, unit: str, *, zero: str | None = No
         return Text(_compact(value))
     if n == 0 and zero:
         return Text(f"{zero} (0)")
-    human = _human_seconds(n * unit_seconds)
+    human = human_seconds(n * unit_seconds)
     raw = f"{n} {unit}"
     return Text(human if human == raw else f"{human} ({raw})")
 
@@ -468,12 +417,12 @@ def _colors(ctx: _Ctx, value: Any) -> Text:
 
 def _timeout_row(ctx: _Ctx, c: entries.Change) -> Row:
     def when(value: Any) -> Text:
-        readable = _iso_time(value)
+        readable = readable_iso(value)
         return Text(readable) if readable else Text(_compact(value))
 
     before = when(c.old) if c.has_old and c.old is not None else Text(f"{EMPTY} not timed out", ctx.style("muted"))
     if c.has_new and c.new is not None:
-        readable = _iso_time(c.new) or _compact(c.new)
+        readable = readable_iso(c.new) or _compact(c.new)
         after = Text("timeout set until ", ctx.style("diff-removed"))
         after.append(readable)
     else:
@@ -581,21 +530,10 @@ def _times(ctx: _Ctx, ms: int | None, *, local: bool = True) -> Text:
     rel = relative(ms, ctx.now_ms)
     if rel:
         text.append(f" ({rel})", ctx.style("muted"))
-    short = _short_local(ms, ctx.tz) if local else ""
+    short = short_local(ms, ctx.tz) if local else ""
     if short:
         text.append(f" · local {short}", ctx.style("muted"))
     return text
-
-
-def _short_local(ms: int, tz: dt.tzinfo | None) -> str:
-    """``14:34:56 CEST`` (with the date when it differs from UTC's); empty when local is UTC."""
-    t = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
-    local = t.astimezone(tz)
-    if local.utcoffset() == dt.timedelta(0):
-        return ""
-    zone = local.tzname() or local.strftime("%z")
-    fmt = "%H:%M:%S" if local.date() == t.date() else "%Y-%m-%d %H:%M:%S"
-    return f"{local.strftime(fmt)} {zone}"
 
 
 def _option_rows(ctx: _Ctx, e: entries.AuditEntry) -> list[tuple[Text, Text]]:

@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from console.model import entry as entries
+from console.model import times
 from console.model.actions import action_category, action_name, target_kind
 from console.model.records import Decision, Gap, RoleChange
 from console.model.sanitize import safe_text
@@ -44,13 +45,8 @@ class RowContext(NamedTuple):
 
 def clock_text(ms: int, ctx: RowContext) -> str:
     if ctx.relative and ctx.now_ms:
-        age = max(0, ctx.now_ms - ms) // 1000
-        for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-            if age >= size:
-                return f"{age // size}{unit} ago".rjust(14)
-        return f"{age}s ago".rjust(14)
-    t = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).astimezone(ctx.tz)
-    return t.strftime("%m-%d %H:%M:%S")
+        return times.ago(ms, ctx.now_ms).rjust(14)
+    return times.clock(ms, ctx.tz)
 
 
 def who(kind: str, ident: int | None, ctx: RowContext) -> str:

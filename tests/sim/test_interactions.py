@@ -14,8 +14,8 @@ from hikari.impl import config as hikari_config
 from sim_helpers import Captured
 
 from console.model.permissions import ALL
+from console.model.times import discord_iso
 from console.sim import SimServer
-from console.sim.guild import iso
 
 INTENTS = hikari.Intents.GUILDS | hikari.Intents.GUILD_MEMBERS
 TIMEOUT = 10.0
@@ -433,6 +433,6 @@ def test_computed_permissions_follow_discords_algorithm(sim: SimServer) -> None:
     assert g.channel_permissions(moderator(sim), mod_chat, now) & view
     # A timeout leaves only VIEW_CHANNEL and READ_MESSAGE_HISTORY (administrators are exempt).
     general = g.core_channels["general"]
-    g.members[member]["communication_disabled_until"] = iso(now + 60_000)
+    g.members[member]["communication_disabled_until"] = discord_iso(now + 60_000)
     assert g.channel_permissions(member, general, now) == view | 1 << 16
     assert g.channel_permissions(member, general, now + 120_000) & (1 << 11)  # SEND_MESSAGES again

@@ -101,12 +101,3 @@ def test_audit_record_is_pure_and_takes_a_name_lookup() -> None:
     assert row[:4] == ["1", "audit", raw["id"], "1"]
     with pytest.raises(entries.MalformedEntry):
         audit_record({"action_type": 1}, guild_id=1, received_at_ms=0, source="gateway")
-
-
-@given(st.integers(0, 2**53))
-def test_fast_iso_matches_iso_utc(ms: int) -> None:
-    from console.model.export_format import _iso
-    from console.model.snowflake import iso_utc
-
-    if ms < 253_402_300_800_000:  # datetime's year 9999 limit
-        assert _iso(ms) == iso_utc(ms)

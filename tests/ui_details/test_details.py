@@ -36,7 +36,6 @@ from rich.console import Group
 from rich.text import Text
 
 from console.model.records import Gap
-from console.ui import details
 
 
 def row(text: str, key: str) -> str:
@@ -670,14 +669,6 @@ def test_local_time_uses_the_given_zone() -> None:
     late = dt.timezone(dt.timedelta(hours=-14), "X")
     out = plain(role_change(), tz=late)
     assert row(out, "Created").endswith("· local 2024-04-30 22:33:56 X")
-
-
-def test_utc_and_relative_helpers() -> None:
-    assert details.utc_time(T0) == "2024-05-01 12:34:56.789 UTC"
-    assert details.relative(T0 + 4_000, T0) == "in 4s"
-    assert details.relative(T0 - 125_000, T0) == "2m5s ago"
-    assert details.relative(T0, T0) == "now"
-    assert details.relative(T0, None) == ""
 
 
 def test_a_decision_from_the_engine_shows_its_gate_steps() -> None:

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Static
 
 from console.alerts.engine import Alert
 from console.model.sanitize import safe_text
-from console.model.snowflake import iso_utc
+from console.model.times import second_utc
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
 
@@ -61,7 +61,7 @@ class AlertsScreen(ModalScreen[int | None]):
         for a in self.alerts:
             guild = self.name_of("guild", a.guild_id)
             table.add_row(
-                Text(iso_utc(a.created_at)[:19].replace("T", " ")),
+                Text(second_utc(a.created_at)),
                 Text(a.severity, SEVERITY_STYLE.get(a.severity, "")),
                 Text(a.rule),
                 Text(safe_text(a.summary, 160)),

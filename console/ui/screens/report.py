@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from console.model.sanitize import safe_text
-from console.model.snowflake import iso_utc
+from console.model.times import minute_utc
 from console.reports.compute import Person, Report, compute
 from console.reports.render import summary_line
 
@@ -57,7 +57,7 @@ def _table(title: str, head: Sequence[str], body: list[list[Text | str]], empty:
 def render(r: Report) -> RenderableType:
     """The report as rich renderables (plain Text cells only)."""
     head = Text.assemble(
-        (f"{iso_utc(r.since_ms)[:16].replace('T', ' ')} → {iso_utc(r.until_ms)[:16].replace('T', ' ')} UTC", "bold"),
+        (f"{minute_utc(r.since_ms)} → {minute_utc(r.until_ms)} UTC", "bold"),
         "\n",
         (summary_line(r), ""),
         "\n",

@@ -14,15 +14,7 @@ from textual.widgets import Static
 
 from console.model.records import RoleChange
 from console.model.sanitize import safe_text
-
-
-def _age(ms: int) -> str:
-    s = max(0, ms) // 1000
-    if s >= 3600:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    if s >= 60:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s}s"
+from console.model.times import duration
 
 
 def pending_table(
@@ -45,7 +37,7 @@ def pending_table(
         member = name_of("user", c.member_id)
         role = name_of("role", c.role_id)
         sign = "+" if c.op == "grant" else "−"
-        next_in = "now" if c.next_attempt_at is None else _age(c.next_attempt_at - now_ms)
+        next_in = "now" if c.next_attempt_at is None else duration(c.next_attempt_at - now_ms)
         table.add_row(
             Text(safe_text(member, 24) if member else str(c.member_id)),
             Text(
@@ -53,7 +45,7 @@ def pending_table(
                 styles.get("diff-added" if c.op == "grant" else "diff-removed", ""),
             ),
             Text(str(c.attempts)),
-            Text(_age(now_ms - c.created_at)),
+            Text(duration(now_ms - c.created_at)),
             Text(next_in),
             style="reverse" if i == cursor else None,
         )
