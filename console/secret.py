@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+from typing import NoReturn
 
 
 class Secret:
@@ -29,7 +30,7 @@ class Secret:
     def __format__(self, spec: str) -> str:
         return repr(self)
 
-    def __reduce__(self) -> object:  # never pickled (multiprocessing, caches)
+    def __reduce__(self) -> NoReturn:  # never pickled (multiprocessing, caches)
         raise TypeError("a Secret cannot be pickled")
 
     def __eq__(self, other: object) -> bool:

@@ -16,7 +16,8 @@ class Rule(NamedTuple):
     """One rule: on/off and, for the counting rules, ``count`` records within ``minutes``."""
 
     enabled: bool = True
-    count: int = 1
+    # Named as the config key; it shadows tuple.count, which nothing calls on a rule.
+    count: int = 1  # type: ignore[assignment]
     minutes: float = 0.0
 
 

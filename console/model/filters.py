@@ -2,7 +2,7 @@
 
 import datetime as dt
 import re
-from typing import NamedTuple, Self
+from typing import Any, NamedTuple, Self
 
 KINDS = ("audit", "decision", "role_change", "gap")
 RESULTS = ("ALLOW", "DENY")
@@ -46,7 +46,7 @@ class Filter(NamedTuple):
     #: Role changes: pending, confirmed, …
     states: frozenset[str] = frozenset()
 
-    def with_(self, **changes: object) -> Self:
+    def with_(self, **changes: Any) -> Self:
         return self._replace(**changes)
 
     @property

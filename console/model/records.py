@@ -5,13 +5,8 @@ from typing import Any, NamedTuple, Self
 from console.model.snowflake import RETENTION_MS
 
 
-class Gap(NamedTuple):
-    """A stretch during which the console may have missed entries, and what backfill recovered."""
-
-    COLUMNS = (
-        "id, guild_id, reason, from_id, started_at, detected_at, ended_at, status, recovered,"
-        " refreshed, beyond_retention_ms, error"
-    )
+class _GapFields(NamedTuple):
+    """The fields of :class:`Gap`."""
 
     id: int
     guild_id: int
@@ -53,13 +48,20 @@ class Gap(NamedTuple):
         return f"{head}: {tail}"
 
 
-class Decision(NamedTuple):
-    """One policy check, allowed or denied, with the path that decided it."""
+class Gap(_GapFields):
+    """A stretch during which the console may have missed entries, and what backfill recovered."""
+
+    # A subclass holds the constants: a NamedTuple body may only declare fields.
+    __slots__ = ()
 
     COLUMNS = (
-        "id, guild_id, created_at, actor_id, actor_name, actor_roles, actor_admin, actor_owner, capability,"
-        " resource_type, resource_id, source, result, reason_code, path, policy_version"
+        "id, guild_id, reason, from_id, started_at, detected_at, ended_at, status, recovered,"
+        " refreshed, beyond_retention_ms, error"
     )
+
+
+class _DecisionFields(NamedTuple):
+    """The fields of :class:`Decision`."""
 
     id: int
     guild_id: int
@@ -90,8 +92,20 @@ class Decision(NamedTuple):
         return cls(*values)
 
 
-class Attempt(NamedTuple):
-    """One call to Discord for a role change, and what came back."""
+class Decision(_DecisionFields):
+    """One policy check, allowed or denied, with the path that decided it."""
+
+    # A subclass holds the constants: a NamedTuple body may only declare fields.
+    __slots__ = ()
+
+    COLUMNS = (
+        "id, guild_id, created_at, actor_id, actor_name, actor_roles, actor_admin, actor_owner, capability,"
+        " resource_type, resource_id, source, result, reason_code, path, policy_version"
+    )
+
+
+class _AttemptFields(NamedTuple):
+    """The fields of :class:`Attempt`."""
 
     id: int
     change_id: int
@@ -101,22 +115,22 @@ class Attempt(NamedTuple):
     observed: str | None
     error: str | None
 
-    COLUMNS = "id, change_id, at, http_status, latency_ms, observed, error"
-
     @classmethod
     def from_row(cls, row: Any) -> Self:
         return cls(*row)
 
 
-class RoleChange(NamedTuple):
-    """A grant or revoke the console is carrying out until it *sees* it applied."""
+class Attempt(_AttemptFields):
+    """One call to Discord for a role change, and what came back."""
 
-    COLUMNS = (
-        "id, guild_id, member_id, role_id, op, reason, requested_by, source, decision_id, state, created_at,"
-        " updated_at, next_attempt_at, deadline_at, attempts, observed_at, error, linked_entry_id, message_id,"
-        " cancelled_by, message_state, message_error"
-    )
-    FINAL = frozenset({"confirmed", "reverted", "failed", "expired", "cancelled"})
+    # A subclass holds the constants: a NamedTuple body may only declare fields.
+    __slots__ = ()
+
+    COLUMNS = "id, change_id, at, http_status, latency_ms, observed, error"
+
+
+class _RoleChangeFields(NamedTuple):
+    """The fields of :class:`RoleChange`."""
 
     id: int
     guild_id: int
@@ -146,9 +160,23 @@ class RoleChange(NamedTuple):
     def from_row(cls, row: Any) -> Self:
         return cls(*row)
 
+    def with_(self, **changes: Any) -> Self:
+        return self._replace(**changes)
+
+
+class RoleChange(_RoleChangeFields):
+    """A grant or revoke the console is carrying out until it *sees* it applied."""
+
+    # A subclass holds the constants: a NamedTuple body may only declare fields.
+    __slots__ = ()
+
+    COLUMNS = (
+        "id, guild_id, member_id, role_id, op, reason, requested_by, source, decision_id, state, created_at,"
+        " updated_at, next_attempt_at, deadline_at, attempts, observed_at, error, linked_entry_id, message_id,"
+        " cancelled_by, message_state, message_error"
+    )
+    FINAL = frozenset({"confirmed", "reverted", "failed", "expired", "cancelled"})
+
     @property
     def final(self) -> bool:
         return self.state in self.FINAL
-
-    def with_(self, **changes: Any) -> Self:
-        return self._replace(**changes)

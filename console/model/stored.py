@@ -26,7 +26,7 @@ class StoredEntry(NamedTuple):
 
     @property
     def raw(self) -> dict[str, Any]:
-        return orjson.loads(self.raw_json)  # type: ignore[no-any-return]
+        return orjson.loads(self.raw_json)
 
     def parsed(self) -> entries.AuditEntry:
         return entries.parse_entry(self.raw, self.guild_id)

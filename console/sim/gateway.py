@@ -55,7 +55,7 @@ EVENT_INTENTS: dict[str, int] = {
 _SESSION_ENDING_CLOSES = frozenset({1000, 1001})
 
 
-def _dumps(payload: JSON) -> bytes:
+def _dumps(payload: JSON | str) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 

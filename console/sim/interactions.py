@@ -198,7 +198,7 @@ def check_options(g: SimGuild, schema: list[JSON], given: list[JSON], where: str
     out: list[JSON] = []
     for option in given:
         name = option.get("name")
-        spec = by_name.get(name)  # type: ignore[arg-type]
+        spec = by_name.get(name)
         if spec is None:
             raise ValueError(f"{where}: no option {name!r} (has {sorted(by_name)})")
         otype = option.get("type", spec["type"])

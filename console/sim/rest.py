@@ -396,7 +396,7 @@ class RestApi:
             return error(403, 50013, "Missing Permissions")
         raw_reason = request.headers.get("X-Audit-Log-Reason")
         reason = urllib.parse.unquote(raw_reason) if raw_reason else None
-        self.sim.member_role_change(uid, rid, add=add, reason=reason)  # type: ignore[arg-type]
+        self.sim.member_role_change(uid, rid, add=add, reason=reason)
         return web.Response(status=204)
 
     # ------------------------------------------------------------------ messages

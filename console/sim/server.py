@@ -338,7 +338,7 @@ class SimServer:
     def _command_channel(self) -> int:
         general = self.guild.core_channels.get("general")
         if general in self.guild.channels:
-            return general  # type: ignore[return-value]
+            return general
         return self.guild.channel_ids(0)[0]
 
     def _interaction_token(self, interaction_id: int) -> str:
