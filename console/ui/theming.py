@@ -1,9 +1,16 @@
-"""Themes from TOML files through Textual's theme API: the shipped ``themes/`` folder and the
-user's ``~/.config/audit-console/themes``. A broken file is reported once and skipped; the
-console falls back to the default theme rather than failing."""
+"""Themes from TOML files through Textual's theme API: the shipped themes and the user's
+``~/.config/audit-console/themes``. A broken file is reported once and skipped; the console
+falls back to the default theme rather than failing.
+
+The shipped themes live in the top-level ``themes/`` folder; ``console/themes`` is a link to it,
+so a wheel carries the files inside the package (``package-data`` in pyproject.toml) and a
+source checkout, an editable install and an installed wheel all read them the same way, through
+``importlib.resources``."""
 
 import contextlib
 import tomllib
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -14,7 +21,8 @@ from console import paths
 from console.model.actions import CATEGORIES
 
 DEFAULT_THEME = "console-dark"
-SHIPPED_DIR = Path(__file__).resolve().parents[2] / "themes"
+#: The shipped themes, wherever the package is installed.
+SHIPPED_DIR: Traversable = resources.files("console") / "themes"
 
 #: Every variable the console's renderers read; defaults make any Textual theme usable.
 VARIABLE_DEFAULTS: dict[str, str] = {
@@ -50,14 +58,14 @@ class ThemeLoadResult(NamedTuple):
     """The themes that loaded, and the files that did not (with why)."""
 
     loaded: list[Theme]
-    failed: list[tuple[Path, str]]
+    failed: list[tuple[Traversable, str]]
 
 
 def user_theme_dir() -> Path:
     return paths.config_dir() / "themes"
 
 
-def parse_theme(path: Path) -> Theme:
+def parse_theme(path: Traversable) -> Theme:
     """One theme file → Theme. Raises ValueError with a one-line reason."""
     try:
         data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -94,12 +102,15 @@ def _colour(value: Any, key: str) -> str:
     return value
 
 
-def load_themes(dirs: list[Path] | None = None) -> ThemeLoadResult:
+def load_themes(dirs: list[Traversable] | None = None) -> ThemeLoadResult:
+    """Every ``*.toml`` in the folders, in name order (default: the shipped themes, then the user's)."""
     result = ThemeLoadResult([], [])
     for folder in dirs if dirs is not None else [SHIPPED_DIR, user_theme_dir()]:
         if not folder.is_dir():
             continue
-        for path in sorted(folder.glob("*.toml")):
+        # What a "*.toml" glob matches: hidden files are not themes.
+        files = (p for p in folder.iterdir() if p.name.endswith(".toml") and not p.name.startswith("."))
+        for path in sorted(files, key=lambda p: p.name):
             try:
                 result.loaded.append(parse_theme(path))
             except ValueError as e:
