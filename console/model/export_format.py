@@ -307,7 +307,8 @@ class AuditRecords:
         return record
 
 
-#: Details cached by content: 1,024 keeps the E2 memory budget (4,096 measured +54 MB at 1M rows).
+#: Details cached by content, at most this many: a larger cache breaks the export's memory budget
+#: (docs/performance.md, E2).
 _DETAILS_MAX = 1024
 
 
