@@ -42,14 +42,14 @@ class AlertWatch:
     async def start(self, interval_s: float = 1.0) -> None:
         """Alerts raised before the console started are in the list (``!``), not toasts."""
         with contextlib.suppress(StoreError, sqlite3.Error):
-            self.last_id = await records.newest_id(self.app.store.reader)
+            self.last_id = await records.newest_id(self.app.store)
         self.app.set_interval(interval_s, self.check, name="alerts-watch")
 
     async def check(self) -> list[Alert]:
         if self.last_id is None or self.app.store.closed:
             return []
         try:
-            new = await records.newest(self.app.store.reader, after_id=self.last_id, limit=50)
+            new = await records.newest(self.app.store, after_id=self.last_id, limit=50)
         except (StoreError, sqlite3.Error):
             return []
         if new:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from store_helpers import NOW_MS
 
-from console.store import Store, integrity
+from console.store import Store
+from console.store.verify import verify
 
 
 async def test_a_changed_copy_in_the_same_batch_becomes_a_revision(db_path: Path) -> None:
@@ -38,4 +39,4 @@ async def test_a_changed_copy_in_the_same_batch_becomes_a_revision(db_path: Path
     assert revision == 1
     assert len(kept) == 1
     assert '"count":"1"' in kept[0]
-    assert integrity.verify(db_path).problems == []
+    assert verify(db_path).problems == []
