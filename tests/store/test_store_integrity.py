@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from store_helpers import NOW_MS, raw_entry, snowflake
+from store_helpers import NOW_MS, OpenStore, raw_entry, snowflake
 
 from console.config import ConfigError, load
 from console.model.records import Attempt, Decision, RoleChange
 from console.model.retention import DAY_MS, Retention
 from console.model.snowflake import from_ms
-from console.store import Store, chain
+from console.store import AuditStore, chain
 from console.store.retention import PruneResult, RetentionTask
 from console.store.sqlite import prune as prune_module
 from console.store.verify import VerifyReport, verify
@@ -85,7 +85,7 @@ def entry_at(ms: int, low: int, reason: str | None = None) -> dict[str, Any]:
     return raw_entry(snowflake(ms, low), 22, user_id=ACTOR, target_id=TARGET, reason=reason or f"reason {low}")
 
 
-async def seed_days(store: Store, gid: int, days: list[float], *, low: int = 0) -> list[int]:
+async def seed_days(store: AuditStore, gid: int, days: list[float], *, low: int = 0) -> list[int]:
     """One entry ``d`` days before NOW_MS for each d, stored oldest first (as backfill does)."""
     raws = [entry_at(NOW_MS - int(d * DAY_MS), low + i) for i, d in enumerate(sorted(days, reverse=True))]
     await store.add_entries(raws, source="backfill", guild_id=gid)
@@ -123,8 +123,8 @@ def edit(path: Path, *statements: tuple[str, tuple[Any, ...]]) -> None:
 # -- the chain ------------------------------------------------------------------------------------
 
 
-async def test_fresh_store_verifies_and_every_record_is_linked(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_fresh_store_verifies_and_every_record_is_linked(db_path: Path, open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     try:
         await seed_days(store, G1, [1, 2, 3])
         await seed_days(store, G2, [1, 5], low=100)
@@ -140,8 +140,8 @@ async def test_fresh_store_verifies_and_every_record_is_linked(db_path: Path) ->
     assert "reaches back to" in report.summary()
 
 
-async def test_in_place_updates_are_new_links_and_verify(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_in_place_updates_are_new_links_and_verify(db_path: Path, open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     raw = entry_at(NOW_MS - DAY_MS, 1, reason="3 messages")
     try:
         await store.add_entries([raw], source="gateway", guild_id=G1)
@@ -159,8 +159,8 @@ async def test_in_place_updates_are_new_links_and_verify(db_path: Path) -> None:
     assert f"guild {G1}: entry {raw['id']}: its earlier revision 1 was deleted" in problems(db_path)
 
 
-async def test_edits_deletions_and_forgeries_are_found(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_edits_deletions_and_forgeries_are_found(db_path: Path, open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     try:
         ids = await seed_days(store, G1, [9, 8, 7, 6, 5, 4, 3, 2, 1])
         d = decision(G1, NOW_MS - 1000)
@@ -198,8 +198,8 @@ async def test_edits_deletions_and_forgeries_are_found(db_path: Path) -> None:
     ]
 
 
-async def test_a_chain_cut_short_or_altered_is_found(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_a_chain_cut_short_or_altered_is_found(db_path: Path, open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     try:
         await seed_days(store, G1, [5, 4, 3, 2, 1])
     finally:
@@ -216,8 +216,8 @@ async def test_a_chain_cut_short_or_altered_is_found(db_path: Path) -> None:
     assert found[1].endswith("are not in the chain (added behind the console's back)")
 
 
-async def test_role_change_final_states_are_linked_once_each(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_role_change_final_states_are_linked_once_each(db_path: Path, open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     try:
         c = change(G1, NOW_MS - 5000)
         await store.record_role_change(c)
@@ -237,8 +237,8 @@ async def test_role_change_final_states_are_linked_once_each(db_path: Path) -> N
     assert problems(db_path) == [f"guild {G1}: role change {c.id} deleted"]
 
 
-async def test_records_stored_before_the_chain_are_adopted_on_open(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_records_stored_before_the_chain_are_adopted_on_open(db_path: Path, open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     try:
         await seed_days(store, G1, [3, 2, 1])
         await store.record_decision(decision(G1, NOW_MS - 1000))
@@ -252,13 +252,13 @@ async def test_records_stored_before_the_chain_are_adopted_on_open(db_path: Path
         ("DELETE FROM meta WHERE key = ?", (chain.STARTED_KEY,)),
     )
     assert "has not been started" in problems(db_path)[0]
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+    store = await open_store(clock=lambda: NOW_MS)
     await store.close()
     assert assert_verifies(db_path).links == 4
 
 
-async def test_verify_reports_a_damaged_file_in_one_line(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_verify_reports_a_damaged_file_in_one_line(db_path: Path, open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     try:
         for day in range(40):
             await seed_days(store, G1, [day + i / 100 for i in range(50)], low=day * 100)
@@ -278,9 +278,11 @@ async def test_verify_reports_a_damaged_file_in_one_line(db_path: Path) -> None:
 # -- retention ------------------------------------------------------------------------------------
 
 
-async def test_retention_removes_everything_outside_the_window_and_nothing_inside(db_path: Path) -> None:
+async def test_retention_removes_everything_outside_the_window_and_nothing_inside(
+    db_path: Path, open_store: OpenStore
+) -> None:
     clock = Clock(NOW_MS)
-    store = await Store.open(db_path, clock=clock)
+    store = await open_store(clock=clock)
     window = 30 * DAY_MS
     cutoff = NOW_MS - window
     try:
@@ -347,9 +349,9 @@ async def test_retention_removes_everything_outside_the_window_and_nothing_insid
     assert problems(db_path) == [f"guild {G1}: entry {victim} deleted"]
 
 
-async def test_pruning_again_later_compacts_the_chain_and_still_verifies(db_path: Path) -> None:
+async def test_pruning_again_later_compacts_the_chain_and_still_verifies(db_path: Path, open_store: OpenStore) -> None:
     clock = Clock(NOW_MS)
-    store = await Store.open(db_path, clock=clock)
+    store = await open_store(clock=clock)
     retention = Retention(default_days=90)
     try:
         await seed_days(store, G1, [float(d) for d in range(200, 0, -1)])
@@ -384,8 +386,10 @@ async def test_pruning_again_later_compacts_the_chain_and_still_verifies(db_path
     assert any("links 1 to" in line and "missing" in line for line in problems(db_path))
 
 
-async def test_a_prune_that_crashed_halfway_still_verifies_and_the_next_one_finishes(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_a_prune_that_crashed_halfway_still_verifies_and_the_next_one_finishes(
+    db_path: Path, open_store: OpenStore
+) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     try:
         await seed_days(store, G1, [float(d) for d in range(100, 0, -1)])
         original = prune_module._compact
@@ -406,8 +410,8 @@ async def test_a_prune_that_crashed_halfway_still_verifies_and_the_next_one_fini
     assert_verifies(db_path)
 
 
-async def test_retention_task_prunes_on_a_schedule(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_retention_task_prunes_on_a_schedule(db_path: Path, open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     try:
         await seed_days(store, G1, [100, 1])
         seen: list[list[PruneResult]] = []
