@@ -365,7 +365,8 @@ class AuditStore(Protocol):
 
     async def alerts(self, *, limit: int = 500, after_id: int | None = None) -> list[Alert]:
         """Newest first, at most ``limit``; with ``after_id`` only those raised after it. A
-        store from before alerts existed has none (an empty list, not an error)."""
+        store from before alerts existed has none (an empty list, not an error); StoreError when
+        the store cannot be read."""
         ...
 
     # -- reports ------------------------------------------------------------------------------------

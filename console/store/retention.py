@@ -7,23 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from console.model.retention import Retention
+from console.model.times import day
 from console.store.errors import StoreError
 
 if TYPE_CHECKING:
     from console.store.api import AuditStore
 
 log = logging.getLogger("console.store.integrity")
-
-
-def day(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d")
 
 
 def reach_text(oldest_ms: int | None, pruned_before: dict[int, int]) -> str:

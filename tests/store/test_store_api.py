@@ -91,9 +91,7 @@ async def test_what_the_alert_rules_read(store: AuditStore) -> None:
 
 async def test_alerts_are_stored_with_an_id_and_listed_newest_first(store: AuditStore) -> None:
     assert await store.alerts() == []
-    saved = [
-        await store.save_alert(Alert(NOW_MS - n, "mass_ban", G, "error", f"wave {n}", (1, 2))) for n in (2, 1)
-    ]
+    saved = [await store.save_alert(Alert(NOW_MS - n, "mass_ban", G, "error", f"wave {n}", (1, 2))) for n in (2, 1)]
     assert all(a.id for a in saved)
     await store.set_alert_posted(saved[0].id or 0, "posted")
     listed = await store.alerts()

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from console.store.connection import rows
+from console.store.connection import describe, rows
+from console.store.errors import StoreError
 from console.store.sqlite.core import StoreCore
 
 if TYPE_CHECKING:
@@ -68,4 +69,6 @@ class AlertsPart(StoreCore):
             found = await rows(self._r, sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
         except sqlite3.OperationalError:
             return []  # a store from before migration 6, browsed read-only: no alerts yet
+        except sqlite3.Error as e:
+            raise StoreError(describe(e, self.path)) from None
         return [_from_row(tuple(r)) for r in found]
