@@ -118,7 +118,7 @@ async def _act(store: Store, settings: Settings, collector: Collector, gateway: 
 def start_retention(store: Store, settings: Settings, say: Any = None) -> Any:
     """Retention in a collecting process: prune soon after start, then hourly (nothing when every
     guild keeps its records forever)."""
-    from console.store.integrity import RetentionTask
+    from console.store.retention import RetentionTask
 
     def pruned(results: list[Any]) -> None:
         if say is not None:

@@ -8,14 +8,12 @@ something is wrong, 2 on bad input. prune: applies the configured retention now.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import sys
 from pathlib import Path
 
 from console.config import ConfigError, Settings
-from console.store.connection import NO_DATABASE_HINT, check_file, describe, readonly_uri
+from console.store.connection import NO_DATABASE_HINT, check_ours
 from console.store.errors import StoreError
-from console.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -29,33 +27,18 @@ def _check_ours(path: Path) -> None:
     """Bad input (exit 2): no file, not SQLite, not ours, or newer than this console."""
     if not path.exists():
         raise ConfigError(f"no database at {path}{NO_DATABASE_HINT}")
-    check_file(path, must_exist=True)
-    try:
-        db = sqlite3.connect(readonly_uri(path), uri=True, timeout=5.0)
-        try:
-            app_id = db.execute("PRAGMA application_id").fetchone()[0]
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-        finally:
-            db.close()
-    except sqlite3.DatabaseError:
-        return  # unreadable: integrity_check says how (exit 1)
-    if app_id != APPLICATION_ID:
-        raise StoreError(f"{path} is an SQLite database, but not an Audit Console one")
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"{path} was written by a newer Audit Console (schema {version}, this one knows {SCHEMA_VERSION})"
-        )
+    check_ours(path)
 
 
 def run_verify(path: Path, *, heads: bool = False) -> int:
-    from console.store import integrity
+    from console.store.verify import verify
 
     path = path.expanduser()
     _check_ours(path)
     try:
-        report = integrity.verify(path)
-    except sqlite3.Error as e:
-        _out(describe(e, path))
+        report = verify(path)
+    except StoreError as e:
+        _out(str(e))
         return EXIT_FAILED
     if report.damaged:
         _out(report.problems[0])
@@ -77,7 +60,8 @@ def run_prune(settings: Settings, *, dry_run: bool) -> int:
 
 
 async def _prune(settings: Settings, dry_run: bool) -> int:
-    from console.store import Store, integrity
+    from console.store import Store
+    from console.store.retention import reach_text
 
     path = settings.db.expanduser()
     if not path.exists():
@@ -93,10 +77,10 @@ async def _prune(settings: Settings, dry_run: bool) -> int:
                 " nothing to prune"
             )
         else:
-            for result in await integrity.prune(store, retention, dry_run=dry_run):
+            for result in await store.prune(retention, dry_run=dry_run):
                 _out(result.describe())
-        oldest, cut = await integrity.store_reach(store.reader)
-        _out(integrity.reach_text(oldest, cut))
+        oldest, cut = await store.reach()
+        _out(reach_text(oldest, cut))
     finally:
         await store.close()
     return EXIT_OK

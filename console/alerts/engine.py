@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from console.alerts.settings import AlertSettings
 from console.model import entry as entries
+from console.model.alert import Alert
 from console.model.records import Decision
 from console.model.sanitize import safe_text
 
@@ -29,21 +30,6 @@ MAX_RECORDS = 50
 #: Windows kept at once; the least recently used goes first (a guild of 100k members cannot grow
 #: the engine without bound, one window per person who was ever denied).
 MAX_WINDOWS = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """One alert: raised at ``created_at`` by ``rule`` for ``guild_id`` from ``record_ids``."""
-
-    created_at: int
-    rule: str
-    guild_id: int
-    severity: str  # "warning" | "error"
-    summary: str  # plain text, already sanitised
-    record_ids: tuple[int, ...]
-    id: int | None = None
-    #: The channel message: None (no channel), "posted", or the last error.
-    posted: str | None = None
 
 
 @dataclass(slots=True)

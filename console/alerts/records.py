@@ -1,74 +1,30 @@
-"""The ``alerts`` table (migration 6): writing an alert, reading the list."""
+"""Alerts as the store keeps them: writing one, marking its post, reading the list."""
 
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import replace
+from typing import TYPE_CHECKING
 
-import aiosqlite
-import orjson
+from console.model.alert import Alert
 
-from console.alerts.engine import Alert
-from console.store import Store
-from console.store.connection import rows
-
-_COLUMNS = "id, created_at, rule, guild_id, severity, summary, record_ids, posted"
+if TYPE_CHECKING:
+    from console.store.api import AuditStore
 
 
-def _from_row(row: tuple) -> Alert:  # type: ignore[type-arg]
-    i, created, rule, guild, severity, summary, ids, posted = row
-    return Alert(
-        created_at=int(created),
-        rule=rule,
-        guild_id=int(guild),
-        severity=severity,
-        summary=summary,
-        record_ids=tuple(int(x) for x in orjson.loads(ids)),
-        id=int(i),
-        posted=posted,
-    )
-
-
-async def save(store: Store, alert: Alert) -> Alert:
+async def save(store: AuditStore, alert: Alert) -> Alert:
     """Insert; returns the alert with its id (a snowflake of when it was raised)."""
-    stored = replace(alert, id=store.ids.make(alert.created_at))
-    async with store.transaction() as db:
-        await db.execute(
-            f"INSERT INTO alerts ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
-            (
-                stored.id,
-                stored.created_at,
-                stored.rule,
-                stored.guild_id,
-                stored.severity,
-                stored.summary,
-                orjson.dumps(list(stored.record_ids)).decode(),
-                stored.posted,
-            ),
-        )
-    return stored
+    return await store.save_alert(alert)
 
 
-async def set_posted(store: Store, alert_id: int, posted: str) -> None:
-    async with store.transaction() as db:
-        await db.execute("UPDATE alerts SET posted = ? WHERE id = ?", (posted, alert_id))
+async def set_posted(store: AuditStore, alert_id: int, posted: str) -> None:
+    await store.set_alert_posted(alert_id, posted)
 
 
-async def newest(db: aiosqlite.Connection, *, limit: int = 500, after_id: int | None = None) -> list[Alert]:
-    """Newest first; with ``after_id`` only those raised after it. A store from before
-    migration 6 (browsed read-only) has no alerts yet: an empty list, not an error."""
-    sql = f"SELECT {_COLUMNS} FROM alerts"
-    args: tuple[int, ...] = ()
-    if after_id is not None:
-        sql += " WHERE id > ?"
-        args = (after_id,)
-    try:
-        found = await rows(db, sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
-    except sqlite3.OperationalError:
-        return []
-    return [_from_row(tuple(r)) for r in found]
+async def newest(store: AuditStore, *, limit: int = 500, after_id: int | None = None) -> list[Alert]:
+    """Newest first; with ``after_id`` only those raised after it. A store from before alerts
+    existed (browsed read-only) has none: an empty list, not an error."""
+    return await store.alerts(limit=limit, after_id=after_id)
 
 
-async def newest_id(db: aiosqlite.Connection) -> int:
-    found = await newest(db, limit=1)
+async def newest_id(store: AuditStore) -> int:
+    found = await newest(store, limit=1)
     return found[0].id or 0 if found else 0

@@ -14,15 +14,14 @@ from typing import Any
 import orjson
 
 from console.alerts import records
-from console.alerts.engine import ENTRY_TYPES, Alert, AlertEngine
+from console.alerts.engine import ENTRY_TYPES, AlertEngine
 from console.alerts.settings import AlertSettings
 from console.model import entry as entries
+from console.model.alert import Alert
 from console.model.records import Decision
 from console.model.sanitize import discord_line
 from console.roles.api import RoleApi
-from console.store import IngestResult, Store
-from console.store.connection import one, rows
-from console.store.errors import StoreError
+from console.store import AuditStore, IngestResult, StoreError
 
 log = logging.getLogger("console.alerts")
 
@@ -40,7 +39,7 @@ def channel_text(alert: Alert) -> str:
 
 
 class AlertRunner:
-    def __init__(self, store: Store, settings: AlertSettings, *, poll_s: float = 2.0) -> None:
+    def __init__(self, store: AuditStore, settings: AlertSettings, *, poll_s: float = 2.0) -> None:
         self.store = store
         self.settings = settings
         self.engine = AlertEngine(settings, name_of=store.name_of)
@@ -60,8 +59,8 @@ class AlertRunner:
 
     async def start(self) -> None:
         """From now on: what was stored before raises nothing (it is not happening now)."""
-        self._decision_cursor = await self._max("decisions")
-        self._session_cursor = await self._max("break_glass")
+        self._decision_cursor = await self.store.last_decision_id()
+        self._session_cursor = await self.store.last_break_glass_id()
         self._unsubscribe = self.store.add_listener(self._committed)
         self._task = asyncio.get_running_loop().create_task(self._run(), name="alerts")
 
@@ -87,10 +86,6 @@ class AlertRunner:
         for alert in waiting:
             self._post(alert)
 
-    async def _max(self, table: str) -> int:
-        row = await one(self.store.reader, f"SELECT coalesce(max(id), 0) FROM {table}")
-        return int(row[0]) if row else 0
-
     def _committed(self, result: IngestResult) -> None:
         self._entry_ids += result.inserted
         self._wake.set()
@@ -112,42 +107,22 @@ class AlertRunner:
         now = self.store.now_ms()
         raised: list[Alert] = []
         ids, self._entry_ids = self._entry_ids, []
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            kinds = ",".join(map(str, sorted(ENTRY_TYPES)))
-            found = await rows(
-                self.store.reader,
-                f"SELECT raw, guild_id FROM audit_entries WHERE id IN ({','.join('?' * len(chunk))})"
-                f" AND action_type IN ({kinds}) ORDER BY id",
-                chunk,
-            )
-            for raw, guild in found:
-                try:
-                    e = entries.parse_entry(orjson.loads(raw), guild)
-                except (entries.MalformedEntry, orjson.JSONDecodeError):
-                    continue
-                raised += self.engine.entry(e, now_ms=now)
-        found = await rows(
-            self.store.reader,
-            f"SELECT {Decision.COLUMNS} FROM decisions WHERE id > ? ORDER BY id LIMIT 1000",
-            (self._decision_cursor,),
-        )
-        for row in found:
-            d = Decision.from_row(row)
+        for raw, guild in await self.store.raw_entries(ids, ENTRY_TYPES) if ids else ():
+            try:
+                e = entries.parse_entry(orjson.loads(raw), guild)
+            except (entries.MalformedEntry, orjson.JSONDecodeError):
+                continue
+            raised += self.engine.entry(e, now_ms=now)
+        for d in await self.store.decisions_after(self._decision_cursor, 1000):
             self._decision_cursor = max(self._decision_cursor, d.id)
             used_before, since = True, None
             if d.result == "ALLOW" and self.settings.rule("first_use").enabled:
                 used_before, since = await self._history(d)
             raised += self.engine.decision(d, now_ms=now, used_before=used_before, history_since_ms=since)
-        sessions = await rows(
-            self.store.reader,
-            "SELECT id, guild_id, user_id, expires_at, decision_id FROM break_glass WHERE id > ? ORDER BY id",
-            (self._session_cursor,),
-        )
-        for sid, guild, user, expires, decision_id in sessions:
-            self._session_cursor = max(self._session_cursor, int(sid))
+        for sid, guild, user, expires, decision_id in await self.store.break_glass_after(self._session_cursor):
+            self._session_cursor = max(self._session_cursor, sid)
             raised += self.engine.break_glass_started(
-                int(guild), int(user), session_id=int(sid), decision_id=decision_id, expires_ms=int(expires), now_ms=now
+                guild, user, session_id=sid, decision_id=decision_id, expires_ms=expires, now_ms=now
             )
         stored = []
         for alert in raised:
@@ -161,14 +136,7 @@ class AlertRunner:
 
     async def _history(self, d: Decision) -> tuple[bool, int | None]:
         """(an earlier ALLOW of this capability for this person, when the guild's decisions begin)."""
-        before = await one(
-            self.store.reader,
-            "SELECT 1 FROM decisions WHERE actor_id = ? AND guild_id = ?"
-            " AND capability = ? AND result = 'ALLOW' AND id < ? LIMIT 1",
-            (d.actor_id, d.guild_id, d.capability, d.id),
-        )
-        since = await one(self.store.reader, "SELECT min(created_at) FROM decisions WHERE guild_id = ?", (d.guild_id,))
-        return before is not None, None if since is None or since[0] is None else int(since[0])
+        return await self.store.allowed_before(d), await self.store.first_decision_ms(d.guild_id)
 
     # -- the channel ------------------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ from console.model.filters import parse_time
 from console.reports.compute import Report, compute
 from console.reports.render import to_json, to_markdown
 from console.store import Store
-from console.store.connection import check_file
 
 FORMATS = ("markdown", "json")
 
@@ -34,7 +33,7 @@ async def build(db: Path, *, since_ms: int, until_ms: int, guild_ids: Sequence[i
     store = await Store.open(db, readonly=True)
     try:
         return await compute(
-            store.reader,
+            store,
             since_ms=since_ms,
             until_ms=until_ms,
             name_of=store.name_of,
@@ -65,7 +64,6 @@ def run(
     if fmt not in FORMATS:
         raise ConfigError(f"unknown --format {fmt!r} (one of: {', '.join(FORMATS)})")
     since_ms, until_ms = period(since, until, now_ms)
-    check_file(db, must_exist=True)
     report = asyncio.run(build(db, since_ms=since_ms, until_ms=until_ms, guild_ids=guild_ids, now_ms=now_ms))
     data = render(report, fmt)
     if out == "-":

@@ -1,24 +1,19 @@
-"""The report's numbers: plain SQL over the store's reader connection, nothing rendered here.
-
-Audit entries are selected by id range (ids are snowflakes, so ``from_ms(since) <= id <
-from_ms(until)`` is exactly ``since <= created_at < until`` and uses the primary key); decisions,
-break-glass sessions, alerts and role changes by their ``created_at``/``started_at`` time.
-"""
+"""The report's numbers, from the counts the store groups for a period
+(:meth:`AuditStore.period_counts`); nothing rendered here."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
-
-import orjson
+from typing import TYPE_CHECKING, Any
 
 from console.model.actions import action_name
 from console.model.permissions import NAME_TO_BIT, parse_bits
-from console.model.snowflake import from_ms
 from console.model.snowflake import parse as parse_id
-from console.store.connection import one, rows
+
+if TYPE_CHECKING:
+    from console.store.api import AuditStore
 
 #: Reason codes that mean "someone used break-glass or a per-user override".
 ESCALATION_CODES = ("BREAK_GLASS", "OVERRIDE_ALLOW", "OVERRIDE_DENY")
@@ -35,9 +30,6 @@ STAFF_PERMISSIONS = (
     "VIEW_AUDIT_LOG",
 )
 _STAFF_BITS = sum(1 << NAME_TO_BIT[n] for n in STAFF_PERMISSIONS)
-#: The alerts table is another feature's; these are the column names it may use.
-_ALERT_RULE_COLUMNS = ("rule", "rule_id", "rule_name", "name")
-_ALERT_TIME_COLUMNS = ("created_at", "raised_at", "fired_at", "at")
 
 NameOf = Callable[[str, int | None], str | None]
 
@@ -79,12 +71,6 @@ class Report:
         return sum(n for _, n in self.alerts_by_rule)
 
 
-def _in(column: str, ids: Sequence[int]) -> tuple[str, list[int]]:
-    if not ids:
-        return "", []
-    return f" AND {column} IN ({','.join('?' * len(ids))})", list(ids)
-
-
 def _ranked(counts: Counter[Any]) -> list[Any]:
     """Most first, then by key (ids as numbers, names as text; no actor last): a stable order."""
 
@@ -95,36 +81,18 @@ def _ranked(counts: Counter[Any]) -> list[Any]:
 
 
 async def compute(
-    db: Any, *, since_ms: int, until_ms: int, name_of: NameOf, guild_ids: Iterable[int] = (), now_ms: int
+    store: AuditStore, *, since_ms: int, until_ms: int, name_of: NameOf, guild_ids: Iterable[int] = (), now_ms: int
 ) -> Report:
-    """Every count of the report for ``since_ms <= time < until_ms`` over ``db`` (a reader)."""
+    """Every count of the report for ``since_ms <= time < until_ms`` from ``store``."""
     guilds = tuple(sorted(set(guild_ids)))
-    g_clause, g_args = _in("guild_id", guilds)
+    counts = await store.period_counts(since_ms, until_ms, guilds)
 
-    found = await rows(
-        db,
-        "SELECT actor_id, count(*) FROM audit_entries WHERE id >= ? AND id < ?" + g_clause + " GROUP BY actor_id",
-        [from_ms(since_ms), from_ms(until_ms), *g_args],
-    )
-    per_actor: Counter[int | None] = Counter({a: n for a, n in found})
+    per_actor: Counter[int | None] = Counter({a: n for a, n in counts.entries_by_actor})
     by_moderator = [Person(a, name_of("user", a), per_actor[a]) for a in _ranked(per_actor)]
 
-    found = await rows(
-        db,
-        "SELECT action_type, count(*) FROM audit_entries WHERE id >= ? AND id < ?" + g_clause + " GROUP BY action_type",
-        [from_ms(since_ms), from_ms(until_ms), *g_args],
-    )
-    per_type: Counter[int] = Counter({t: n for t, n in found})
+    per_type: Counter[int] = Counter({t: n for t, n in counts.entries_by_type})
     by_type = [(t, action_name(t), per_type[t]) for t in _ranked(per_type)]
 
-    found = await rows(
-        db,
-        "SELECT result, reason_code, capability, actor_id, max(actor_name), count(*)"
-        " FROM decisions WHERE created_at >= ? AND created_at < ?"
-        + g_clause
-        + " GROUP BY result, reason_code, capability, actor_id",
-        [since_ms, until_ms, *g_args],
-    )
     decisions_total = denials_total = 0
     deny_cap: Counter[str] = Counter()
     deny_person: Counter[int] = Counter()
@@ -132,7 +100,7 @@ async def compute(
     escalation_person: Counter[tuple[int, str]] = Counter()
     decided_names: dict[int, str] = {}
     decided_by: set[int] = set()
-    for result, code, capability, actor, actor_name, n in found:
+    for result, code, capability, actor, actor_name, n in counts.decisions:
         decisions_total += n
         decided_by.add(actor)
         if actor_name:
@@ -148,12 +116,6 @@ async def compute(
     def person(uid: int, n: int) -> Person:
         return Person(uid, name_of("user", uid) or decided_names.get(uid), n)
 
-    sessions = await rows(
-        db,
-        "SELECT user_id, started_at, expires_at, ended_at, guild_id FROM break_glass"
-        " WHERE started_at >= ? AND started_at < ?" + g_clause + " ORDER BY started_at, id",
-        [since_ms, until_ms, *g_args],
-    )
     break_glass = [
         {
             "user_id": u,
@@ -163,38 +125,25 @@ async def compute(
             "ended_at": end,
             "guild_id": g,
         }
-        for u, s, e, end, g in sessions
+        for u, s, e, end, g in counts.break_glass
     ]
 
-    alerts_recorded, alerts_by_rule = await _alerts(db, since_ms, until_ms, guilds)
+    per_rule: Counter[str] = Counter({r: n for r, n in counts.alerts_by_rule})
+    alerts_by_rule = [(r, per_rule[r]) for r in _ranked(per_rule)]
 
-    found = await rows(
-        db,
-        "SELECT state, op, count(*) FROM role_changes WHERE created_at >= ? AND created_at < ?"
-        + g_clause
-        + " GROUP BY state, op",
-        [since_ms, until_ms, *g_args],
-    )
     by_state: Counter[str] = Counter()
     by_op: Counter[str] = Counter()
-    for state, op, n in found:
+    for state, op, n in counts.role_changes:
         by_state[state] += n
         by_op[op] += n
 
-    staff = await _staff(db, guilds)
+    staff = _staff(counts.guild_states)
     inactive = None
     if staff:
         acted = {a for a in per_actor if a is not None} | decided_by
         inactive = [Person(uid, name_of("user", uid) or staff[uid], 0) for uid in sorted(staff) if uid not in acted]
 
-    guild_list = guilds or tuple(
-        g
-        for (g,) in await rows(
-            db,
-            "SELECT DISTINCT guild_id FROM audit_entries WHERE id >= ? AND id < ? ORDER BY guild_id",
-            [from_ms(since_ms), from_ms(until_ms)],
-        )
-    )
+    guild_list = guilds or tuple(counts.guilds_with_entries)
     return Report(
         since_ms=since_ms,
         until_ms=until_ms,
@@ -215,40 +164,19 @@ async def compute(
             for u, c in sorted(escalation_person, key=lambda k: (-escalation_person[k], k))
         ],
         break_glass_sessions=break_glass,
-        alerts_recorded=alerts_recorded,
+        alerts_recorded=counts.alerts_recorded,
         alerts_by_rule=alerts_by_rule,
         role_changes_by_state=dict(sorted(by_state.items())),
         role_changes_by_op=dict(sorted(by_op.items())),
     )
 
 
-async def _alerts(db: Any, since_ms: int, until_ms: int, guilds: Sequence[int]) -> tuple[bool, list[tuple[str, int]]]:
-    """Alerts per rule, when this store records alerts (a store from before they existed does not)."""
-    if await one(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'") is None:
-        return False, []
-    columns = {r[1] for r in await rows(db, "PRAGMA table_info(alerts)")}
-    rule = next((c for c in _ALERT_RULE_COLUMNS if c in columns), None)
-    when = next((c for c in _ALERT_TIME_COLUMNS if c in columns), None)
-    if rule is None or when is None:
-        return False, []
-    g_clause, g_args = _in("guild_id", guilds) if "guild_id" in columns else ("", [])
-    found = await rows(
-        db,
-        f"SELECT {rule}, count(*) FROM alerts WHERE {when} >= ? AND {when} < ?{g_clause} GROUP BY {rule}",
-        [since_ms, until_ms, *g_args],
-    )
-    counts: Counter[str] = Counter({str(r): n for r, n in found})
-    return True, [(r, counts[r]) for r in _ranked(counts)]
-
-
-async def _staff(db: Any, guilds: Sequence[int]) -> dict[int, str]:
+def _staff(snapshots: Iterable[Any]) -> dict[int, str]:
     """Staff in the stored guild states: human members whose roles (or ownership) carry a
     moderation permission. id → name as the snapshot has it."""
-    g_clause, g_args = _in("guild_id", guilds)
     staff: dict[int, str] = {}
-    for (snapshot,) in await rows(db, "SELECT snapshot FROM guild_state WHERE 1 = 1" + g_clause, g_args):
+    for data in snapshots:
         try:
-            data = orjson.loads(snapshot)
             guild = data.get("guild") or {}
             perms = {
                 parse_id(r.get("id")): parse_bits(r.get("permissions")) or 0
@@ -257,14 +185,16 @@ async def _staff(db: Any, guilds: Sequence[int]) -> dict[int, str]:
             }
             owner = parse_id(guild.get("owner_id"))
             members = data.get("members") or []
-        except (orjson.JSONDecodeError, AttributeError, TypeError):
+        except (AttributeError, TypeError):
             continue  # a snapshot we cannot read names no staff; the report says "unknown"
         if not perms:
             continue
         everyone = perms.get(parse_id(guild.get("id")), 0)
         for m in members:
             user = m.get("user") if isinstance(m, dict) else None
-            uid = parse_id(user.get("id")) if isinstance(user, dict) else None
+            if not isinstance(user, dict):
+                continue
+            uid = parse_id(user.get("id"))
             if uid is None or user.get("bot"):
                 continue
             bits = everyone

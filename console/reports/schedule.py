@@ -164,7 +164,7 @@ class ReportScheduler:
 
     async def _compute(self, start: int, end: int) -> Report:
         return await compute(
-            self.store.reader,
+            self.store,
             since_ms=start,
             until_ms=end,
             name_of=self.store.name_of,

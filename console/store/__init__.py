@@ -1,7 +1,18 @@
-"""The store: the only package that imports aiosqlite. SQLite in WAL mode, one batched writer."""
+"""The store: the only package that imports a database driver. Its interface is
+:class:`AuditStore` (``api.py``); ``Store`` is the SQLite backend (WAL mode, one batched writer)."""
+
+from typing import TYPE_CHECKING
 
 from console.model.stored import StoredEntry
-from console.store.errors import StoreError
-from console.store.store import IngestResult, Store
+from console.store.api import AuditStore
+from console.store.errors import StoreError, StoreFullError
+from console.store.results import IngestResult, Ref
+from console.store.sqlite.store import Store
 
-__all__ = ["IngestResult", "Store", "StoreError", "StoredEntry"]
+__all__ = ["AuditStore", "IngestResult", "Ref", "Store", "StoreError", "StoreFullError", "StoredEntry"]
+
+if TYPE_CHECKING:
+
+    def _implements(store: Store) -> AuditStore:
+        """mypy checks here that the SQLite store implements the interface."""
+        return store

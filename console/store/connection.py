@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from console.store.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 _HEADER = b"SQLite format 3\x00"
 
 
-async def one(db: aiosqlite.Connection, sql: str, args: Sequence[Any] = ()) -> Any:
+async def one(db: aiosqlite.Connection, sql: str, args: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
     """The first row of a query that returns few rows (aggregates, lookups by key).
 
     Every read goes through :func:`one` or :func:`rows`, which run the statement to completion
@@ -30,7 +30,7 @@ async def one(db: aiosqlite.Connection, sql: str, args: Sequence[Any] = ()) -> A
     return next(iter(found), None)
 
 
-async def rows(db: aiosqlite.Connection, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+async def rows(db: aiosqlite.Connection, sql: str, args: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
     return list(await db.execute_fetchall(sql, args))
 
 
@@ -104,6 +104,27 @@ def check_file(path: Path, *, must_exist: bool, write: bool = False) -> None:
                 f"cannot write in folder {path.parent} (SQLite keeps its -wal and -shm files "
                 "beside the database); browse it with `audit-console open`"
             )
+
+
+def check_ours(path: Path) -> None:
+    """Refuse a file that is not SQLite, not an Audit Console store, or from a newer console
+    (StoreError, one line). A file SQLite cannot read at all passes: its checks say how."""
+    check_file(path, must_exist=True)
+    try:
+        db = sqlite3.connect(readonly_uri(path), uri=True, timeout=5.0)
+        try:
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.DatabaseError:
+        return
+    if app_id != APPLICATION_ID:
+        raise StoreError(f"{path} is an SQLite database, but not an Audit Console one")
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer Audit Console (schema {version}, this one knows {SCHEMA_VERSION})"
+        )
 
 
 def readonly_uri(path: Path) -> str:

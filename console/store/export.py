@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import csv
 import heapq
 import io
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Final, Literal
+from typing import IO, Any, Final
 
 import orjson
 
@@ -32,17 +31,15 @@ from console.model.actions import documented_name
 from console.model.filters import Filter
 from console.model.snowflake import iso_utc
 from console.store import export_workers, queries, timeline
-from console.store.connection import check_file, describe, readonly_uri
+from console.store.connection import describe
 from console.store.errors import StoreError
-from console.store.schema import APPLICATION_ID
+from console.store.export_rows import COLUMNS, csv_text, encoder, open_readonly, separator
 
 log = logging.getLogger("console.store")
 
-ExportFormat = Literal["csv", "json", "jsonl"]
 FORMATS: Final[tuple[str, ...]] = ("csv", "json", "jsonl")
 Progress = Callable[[int, "int | None"], None]
 
-COLUMNS: Final = "id, guild_id, received_at, source, revision, raw"
 #: Rows per keyset page (one short read transaction each) and per fetchmany/write.
 PAGE: Final = 5000
 BATCH: Final = 1000
@@ -70,29 +67,6 @@ def filter_description(flt: Filter) -> dict[str, Any]:
         "text": flt.text,
         "newest_first": flt.newest_first,
     }
-
-
-def open_readonly(db_path: str | Path) -> sqlite3.Connection:
-    """A read-only stdlib connection to one of our databases. Raises StoreError (one line)."""
-    path = Path(db_path).expanduser()
-    check_file(path, must_exist=True)
-    try:
-        db = sqlite3.connect(readonly_uri(path), uri=True, timeout=5.0, check_same_thread=False)
-    except sqlite3.Error as e:
-        raise StoreError(describe(e, path)) from None
-    try:
-        (app_id,) = db.execute("PRAGMA application_id").fetchone()
-        if app_id != APPLICATION_ID:
-            raise StoreError(f"{path} is not an Audit Console database; refusing to export it")
-        db.execute("PRAGMA query_only = ON")
-        db.execute("PRAGMA cache_size = -32000")
-    except sqlite3.Error as e:
-        db.close()
-        raise StoreError(describe(e, path)) from None
-    except StoreError:
-        db.close()
-        raise
-    return db
 
 
 def load_names(db: sqlite3.Connection) -> dict[tuple[str, int], str]:
@@ -275,7 +249,7 @@ def _export(
     if text_out:
 
         def write_bytes(data: bytes) -> Any:
-            return out.write(data.decode("utf-8"))  # type: ignore[arg-type]
+            return out.write(data.decode("utf-8"))  # type: ignore[call-overload]
     else:
         write_bytes = out.write  # type: ignore[assignment]
     if fmt == "csv":
@@ -365,46 +339,6 @@ def _finish(fmt: str, write_bytes: Callable[[bytes], Any], done: int, cancelled:
         tail = {"count": done, "complete": not cancelled}
         write_bytes(b"\n]," + fmt_.dumps(tail)[1:] + b"\n")
     return ExportResult(rows=done, cancelled=cancelled)
-
-
-def separator(fmt: str) -> bytes:
-    """What goes between two records' bytes in ``fmt`` (JSON's array commas; CSV and JSON Lines
-    rows end in their own newline)."""
-    return b",\n" if fmt == "json" else b""
-
-
-def csv_text(rows: Iterable[Sequence[str]]) -> bytes:
-    """Rows as CSV bytes (UTF-8, every cell quoted, CRLF line ends)."""
-    buf = io.StringIO(newline="")
-    csv.writer(buf, quoting=csv.QUOTE_ALL).writerows(rows)
-    return buf.getvalue().encode("utf-8")
-
-
-def encoder(
-    fmt: str,
-    to_row: Callable[[Mapping[str, Any]], list[str]] = fmt_.csv_row,
-) -> Callable[[list[dict[str, Any]]], bytes]:
-    """Records → the bytes of their rows in ``fmt`` (JSON: comma-separated, no brackets)."""
-    if fmt == "csv":
-        buf = io.StringIO(newline="")
-        writer = csv.writer(buf, quoting=csv.QUOTE_ALL)
-
-        def encode(records: list[dict[str, Any]]) -> bytes:
-            writer.writerows([to_row(r) for r in records])
-            data = buf.getvalue()
-            buf.seek(0)
-            buf.truncate()
-            return data.encode("utf-8")
-    elif fmt == "json":
-
-        def encode(records: list[dict[str, Any]]) -> bytes:
-            return separator("json").join([fmt_.dumps(r) for r in records])
-    else:
-
-        def encode(records: list[dict[str, Any]]) -> bytes:
-            return b"".join([fmt_.json_line(r) for r in records])
-
-    return encode
 
 
 def _other_records(

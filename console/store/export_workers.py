@@ -41,6 +41,7 @@ from console.model.filters import Filter
 from console.store import queries
 from console.store.connection import describe
 from console.store.errors import StoreError
+from console.store.export_rows import COLUMNS, encoder, open_readonly, separator
 
 #: Worker processes: one per core, up to two (measured: a third adds nothing on two cores, and
 #: more would only compete with the console itself). One core: no workers, the caller renders.
@@ -235,7 +236,6 @@ def render(
 def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """Read the setup, then render each requested range until stdin closes."""
     path, flt, fmt, names, split = pickle.load(stdin)
-    from console.store.export import COLUMNS, encoder, open_readonly, separator
 
     try:
         db = open_readonly(path)
@@ -263,7 +263,7 @@ def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
                     # One record at a time, with its id and where it ends, so that the caller can
                     # merge other kinds in. One buffer, not a bytes object per record: orjson's
                     # small results each pin ~4 KB of heap while they live.
-                    buf, ids, ends = bytearray(), [], []
+                    buf, ids, ends = bytearray(), list[int](), list[int]()
                     for i, gid, recv, src, rev, raw in cur:
                         if ids:
                             buf += sep

@@ -3,7 +3,7 @@
 SELECT that SQLite merges from index-ordered branches, then the rows are fetched by id."""
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import aiosqlite
 
@@ -11,17 +11,11 @@ from console.model.filters import Filter
 from console.model.records import Decision, Gap, RoleChange
 from console.store import queries
 from console.store.connection import one, rows
+from console.store.results import Ref
 
 KIND_CODES = {"audit": 0, "decision": 1, "role_change": 2, "gap": 3}
 CODE_KINDS = {v: k for k, v in KIND_CODES.items()}
 ENTRY_COLUMNS = "id, guild_id, action_type, actor_id, target_id, reason, created_at, received_at, source, raw, revision"
-
-
-class Ref(NamedTuple):
-    """A record's place in the timeline: its kind and id."""
-
-    kind: str
-    id: int
 
 
 def _like(text: str) -> str:
@@ -185,16 +179,6 @@ async def fetch(db: aiosqlite.Connection, refs: Sequence[Ref]) -> list[Record]:
             for row in found:
                 got[(kind, row[0])] = make(row)
     return [got[(r.kind, r.id)] for r in refs if (r.kind, r.id) in got]
-
-
-def kind_of(record: Record) -> str:
-    if isinstance(record, Decision):
-        return "decision"
-    if isinstance(record, RoleChange):
-        return "role_change"
-    if isinstance(record, Gap):
-        return "gap"
-    return "audit"
 
 
 async def histogram(db: aiosqlite.Connection, flt: Filter, *, start_ms: int, end_ms: int, buckets: int) -> list[int]:

@@ -5,7 +5,6 @@ config turns it on). The table is watched rather than the runner called, so ``op
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from typing import TYPE_CHECKING
 
 from textual.screen import ModalScreen
@@ -41,16 +40,16 @@ class AlertWatch:
 
     async def start(self, interval_s: float = 1.0) -> None:
         """Alerts raised before the console started are in the list (``!``), not toasts."""
-        with contextlib.suppress(StoreError, sqlite3.Error):
-            self.last_id = await records.newest_id(self.app.store.reader)
+        with contextlib.suppress(StoreError):
+            self.last_id = await records.newest_id(self.app.store)
         self.app.set_interval(interval_s, self.check, name="alerts-watch")
 
     async def check(self) -> list[Alert]:
         if self.last_id is None or self.app.store.closed:
             return []
         try:
-            new = await records.newest(self.app.store.reader, after_id=self.last_id, limit=50)
-        except (StoreError, sqlite3.Error):
+            new = await records.newest(self.app.store, after_id=self.last_id, limit=50)
+        except StoreError:
             return []
         if new:
             self.last_id = new[0].id

@@ -1075,7 +1075,7 @@ class ConsoleApp(App[int]):
             if record_id is not None:
                 await self.jump_to(record_id)
 
-        self.push_screen(AlertsScreen(await records.newest(self.store.reader), self.store.name_of), chosen)
+        self.push_screen(AlertsScreen(await records.newest(self.store), self.store.name_of), chosen)
 
     async def jump_to(self, record_id: int) -> None:
         if not await self.query_one(FeedView).jump_to_id(record_id):

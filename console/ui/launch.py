@@ -30,7 +30,7 @@ class LiveSession:
         self.services: Any = None  # console.services.Services once connected
         self._responder: Any = None
         self.alerts: Any = None  # console.alerts.runner.AlertRunner while connected
-        self.retention: Any = None  # console.store.integrity.RetentionTask while connected
+        self.retention: Any = None  # console.store.retention.RetentionTask while connected
 
     async def connect(self, app: ConsoleApp) -> None:
         from console.ingest.collector import Collector

@@ -24,21 +24,24 @@ sys.path.insert(0, str(Path(__file__).parent))
 import bench_store as b  # noqa: E402
 
 from console.model.retention import Retention  # noqa: E402
-from console.store import Store, integrity  # noqa: E402
+from console.store import Store, chain  # noqa: E402
+from console.store.retention import PruneResult  # noqa: E402
+from console.store.sqlite import links  # noqa: E402
+from console.store.verify import verify  # noqa: E402
 
 
 @contextmanager
 def chain_off() -> Iterator[None]:
-    saved = integrity.append, integrity.entry_hash
+    saved = links.append, chain.entry_hash
 
     async def no_links(*args: Any, **kwargs: Any) -> None:
         return None
 
-    integrity.append, integrity.entry_hash = no_links, lambda head, raw: b""  # type: ignore[assignment]
+    links.append, chain.entry_hash = no_links, lambda head, raw: b""  # type: ignore[assignment]
     try:
         yield
     finally:
-        integrity.append, integrity.entry_hash = saved  # type: ignore[assignment]
+        links.append, chain.entry_hash = saved  # type: ignore[assignment]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,13 +76,13 @@ def main(argv: list[str] | None = None) -> int:
             f" (reps {', '.join(f'{r:.2f}' for r in ratios)})"
         )
         t = time.perf_counter()
-        report = integrity.verify(last)
+        report = verify(last)
         print(f"verify {args.rows:,} records: {time.perf_counter() - t:.1f} s ({report.summary()})")
 
-        async def prune() -> list[integrity.PruneResult]:
+        async def prune() -> list[PruneResult]:
             store = await Store.open(last, clock=lambda: b.END_MS)
             try:
-                return await integrity.prune(store, Retention(90))
+                return await store.prune(Retention(90))
             finally:
                 await store.close()
 
@@ -87,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         removed = sum(r.total for r in asyncio.run(prune()))
         print(
             f"prune to 90 days: {removed:,} rows in {time.perf_counter() - t:.1f} s;"
-            f" verify after: {'ok' if integrity.verify(last).ok else 'PROBLEMS'}"
+            f" verify after: {'ok' if verify(last).ok else 'PROBLEMS'}"
         )
     return 0
 

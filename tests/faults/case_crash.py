@@ -15,7 +15,7 @@ Committed = readable by a separate sqlite3 connection right before the kill, or 
 after it. Every committed entry must be there after the restart with the same content; the store
 must then hold exactly the simulator's entries; every request that was acknowledged or committed
 must have been applied by the simulator exactly once and end confirmed; ``PRAGMA
-integrity_check`` and the hash chain (console/store/integrity.py) are checked after each kill and
+integrity_check`` and the hash chain (console/store/chain.py) are checked after each kill and
 after each clean stop.
 """
 
@@ -40,7 +40,7 @@ from faultkit import Figure, zero
 from console.config import ConfigError, Settings
 from console.sim import SimConfig, SimServer
 from console.sim.demo_policy import demo_operator, demo_policy_text
-from console.store import integrity
+from console.store.verify import verify
 
 NAME = "crash"
 TITLE = "SIGKILL during heavy ingest and role changes"
@@ -337,7 +337,7 @@ async def _check_file(i: int, db: Path, chain: bool, tally: Tally) -> None:
         tally.integrity_failures += 1
         tally.problem(i, f"integrity_check: {problem}")
     if chain:
-        report = await asyncio.to_thread(integrity.verify, db, integrity_check=False)
+        report = await asyncio.to_thread(verify, db, integrity_check=False)
         if report.problems:
             tally.chain_failures += 1
             tally.problem(i, f"hash chain: {report.problems[:2]}")

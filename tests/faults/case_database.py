@@ -325,9 +325,9 @@ async def wait_complete(sim: SimServer, db: Path, timeout: float) -> int:
 
 
 def chain_problems(db: Path) -> list[str]:
-    from console.store import integrity
+    from console.store.verify import verify
 
-    report = integrity.verify(db)
+    report = verify(db)
     return list(report.problems)
 
 

@@ -27,7 +27,7 @@ from faultkit import Figure, zero
 
 from console.sim import SimConfig, SimServer
 from console.sim.demo_policy import demo_operator, demo_policy_text
-from console.store import integrity
+from console.store.verify import verify
 
 NAME = "disk"
 TITLE = "Full disk: degraded mode, no role changes, nothing acknowledged unwritten, recovery by backfill"
@@ -260,7 +260,7 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
         unacked += max(0, int(claimed[-1]) - held)
     else:
         unacked += 1  # it did not say what it stored: counted as not shown correctly
-    report = integrity.verify(db)
+    report = verify(db)
     problems = list(report.problems) + ([f"collect exited {exit_code}"] if exit_code != 0 else [])
     tui_ok, tui_note = await tui_shows_degraded(workdir / "tui.db")
     not_shown += 0 if tui_ok else 1

@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from console.store import integrity
+from console.store import chain
 
 FINAL_STATES = frozenset({"confirmed", "reverted", "failed", "expired", "cancelled"})
 
@@ -59,7 +59,7 @@ def snapshot(db: Path) -> Snapshot:
                 snap.changes[row[0]] = tuple(row[1:])  # type: ignore[assignment]
         if "meta" in tables:
             snap.chain_started = (
-                conn.execute("SELECT 1 FROM meta WHERE key = ?", (integrity.STARTED_KEY,)).fetchone() is not None
+                conn.execute("SELECT 1 FROM meta WHERE key = ?", (chain.STARTED_KEY,)).fetchone() is not None
             )
         conn.execute("COMMIT")
     finally:

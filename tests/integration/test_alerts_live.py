@@ -105,7 +105,7 @@ class Live:
         await eventually(stored, what="the scenario's entries stored")
         await self.collector.wait_idle()
         await self.runner.check()
-        return await records.newest(self.store.reader)
+        return await records.newest(self.store)
 
     async def stop(self) -> None:
         await self.runner.stop()
@@ -182,7 +182,7 @@ async def test_the_raid_raises_each_rule_it_triggers(sim: SimServer, live: Live)
         describe=lambda: str(_alert_posts(sim, live.channel)),
     )
     assert all("<@" not in p or "@\u200b" in p for p in _alert_posts(sim, live.channel))
-    assert {a.posted for a in await records.newest(live.store.reader)} == {"posted"}
+    assert {a.posted for a in await records.newest(live.store)} == {"posted"}
 
 
 async def test_a_quiet_stretch_raises_nothing(sim: SimServer, live: Live) -> None:

@@ -131,6 +131,6 @@ async def test_sigkill_with_changes_pending_then_resume(sim: SimServer, tmp_path
         assert verified in [int(r) for r in sim.guild.member_object(uid)["roles"]]
         assert counts[(uid, verified)] == 1, "applied exactly once"
     # Killed mid-flight and restarted: the decisions and final states are all in the chain.
-    from console.store import integrity
+    from console.store.verify import verify
 
-    assert integrity.verify(db).problems == []
+    assert verify(db).problems == []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,10 @@ from console.model import entry as entries
 from console.model.actions import action_category
 from console.model.filters import Filter
 from console.model.snowflake import DISCORD_EPOCH_MS, to_ms
+from console.store import AuditStore
+
+#: The ``open_store`` fixture: opens a store to test with these options (see conftest.py).
+OpenStore = Callable[..., Awaitable[AuditStore]]
 
 #: 2023-11-14T22:13:20Z, a fixed "history starts here".
 T0_MS = 1_700_000_000_000

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import orjson
-from store_helpers import NOW_MS, T0_MS, raw_entry, snowflake
+from store_helpers import NOW_MS, T0_MS, OpenStore, raw_entry, snowflake
 
 from console.model import entry as entries
 from console.store import IngestResult, Store, queries
@@ -144,7 +144,7 @@ async def test_gaps_open_and_close(store: Store, db_path: Path) -> None:
     assert await store.gaps(G + 1) == []
 
 
-async def test_names_upsert_and_reload(store: Store, db_path: Path) -> None:
+async def test_names_upsert_and_reload(store: Store, db_path: Path, open_store: OpenStore) -> None:
     assert await store.upsert_names(G, "user", [(5, "alice"), (6, "bob")]) == 2
     assert await store.upsert_names(G, "user", [(5, "alice"), (6, "robert")]) == 1
     assert store.name_of("user", 6) == "robert"
@@ -155,7 +155,7 @@ async def test_names_upsert_and_reload(store: Store, db_path: Path) -> None:
     finally:
         db.close()
     await store.close()
-    reopened = await Store.open(db_path)
+    reopened = await open_store()
     try:
         cached = {k: dict(reopened.names(k)) for k in ("user", "role", "channel", "guild") if reopened.names(k)}
         assert cached == {"user": {5: "alice", 6: "robert"}}
@@ -175,13 +175,13 @@ async def test_ids_sqlite_cannot_hold_are_kept_as_parse_failures(store: Store) -
     assert len(await store.parse_failures()) == 2
 
 
-async def test_names_by_key_then_all(store: Store, db_path: Path) -> None:
+async def test_names_by_key_then_all(store: Store, db_path: Path, open_store: OpenStore) -> None:
     """The console's start reads only the names its first screen shows, then all of them; a
     write before the full read still writes only what changed."""
     assert await store.upsert_names(G, "user", [(5, "alice"), (6, "bob"), (7, "carol")]) == 3
     assert await store.upsert_names(None, "guild", [(G, "HQ")]) == 1
     await store.close()
-    partial = await Store.open(db_path, names=False)
+    partial = await open_store(names=False)
     try:
         assert not partial.names_complete
         assert partial.name_of("user", 5) is None
@@ -198,7 +198,7 @@ async def test_names_by_key_then_all(store: Store, db_path: Path) -> None:
         await partial.close()
 
 
-async def test_first_screen_names_are_read_by_key(store: Store, db_path: Path) -> None:
+async def test_first_screen_names_are_read_by_key(store: Store, db_path: Path, open_store: OpenStore) -> None:
     """Hundreds of names across kinds come in a few statements, each searching the primary key
     (a large guild's members are never all read before the first frame)."""
     await store.upsert_names(G, "user", [(i, f"user {i}") for i in range(1, 1001)])
@@ -217,7 +217,7 @@ async def test_first_screen_names_are_read_by_key(store: Store, db_path: Path) -
             assert "SEARCH names" in plan, plan
     finally:
         plain.close()
-    partial = await Store.open(db_path, names=False)
+    partial = await open_store(names=False)
     try:
         await partial.load_names_for([*wanted, ("user", None)])
         assert partial.name_of("user", 1) == "user 1"

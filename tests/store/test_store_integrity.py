@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from store_helpers import NOW_MS, raw_entry, snowflake
+from store_helpers import NOW_MS, OpenStore, raw_entry, snowflake
 
 from console.config import ConfigError, load
 from console.model.records import Attempt, Decision, RoleChange
 from console.model.retention import DAY_MS, Retention
 from console.model.snowflake import from_ms
-from console.store import Store, integrity
+from console.store import AuditStore, chain
+from console.store.retention import PruneResult, RetentionTask
+from console.store.sqlite import prune as prune_module
+from console.store.verify import VerifyReport, verify
 
 G1, G2 = 1_000_000_000_000_001, 1_000_000_000_000_002
 ACTOR, TARGET, ROLE = 2_000_000_000_000_001, 3_000_000_000_000_001, 4_000_000_000_000_001
@@ -82,21 +85,21 @@ def entry_at(ms: int, low: int, reason: str | None = None) -> dict[str, Any]:
     return raw_entry(snowflake(ms, low), 22, user_id=ACTOR, target_id=TARGET, reason=reason or f"reason {low}")
 
 
-async def seed_days(store: Store, gid: int, days: list[float], *, low: int = 0) -> list[int]:
+async def seed_days(store: AuditStore, gid: int, days: list[float], *, low: int = 0) -> list[int]:
     """One entry ``d`` days before NOW_MS for each d, stored oldest first (as backfill does)."""
     raws = [entry_at(NOW_MS - int(d * DAY_MS), low + i) for i, d in enumerate(sorted(days, reverse=True))]
     await store.add_entries(raws, source="backfill", guild_id=gid)
     return [int(r["id"]) for r in raws]
 
 
-def assert_verifies(path: Path) -> integrity.VerifyReport:
-    report = integrity.verify(path)
+def assert_verifies(path: Path) -> VerifyReport:
+    report = verify(path)
     assert report.problems == [], report.problems
     return report
 
 
 def problems(path: Path) -> list[str]:
-    return integrity.verify(path).problems
+    return verify(path).problems
 
 
 def ids_in(path: Path, table: str) -> set[int]:
@@ -120,8 +123,8 @@ def edit(path: Path, *statements: tuple[str, tuple[Any, ...]]) -> None:
 # -- the chain ------------------------------------------------------------------------------------
 
 
-async def test_fresh_store_verifies_and_every_record_is_linked(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_fresh_store_verifies_and_every_record_is_linked(db_path: Path, open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     try:
         await seed_days(store, G1, [1, 2, 3])
         await seed_days(store, G2, [1, 5], low=100)
@@ -137,8 +140,8 @@ async def test_fresh_store_verifies_and_every_record_is_linked(db_path: Path) ->
     assert "reaches back to" in report.summary()
 
 
-async def test_in_place_updates_are_new_links_and_verify(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_in_place_updates_are_new_links_and_verify(db_path: Path, open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     raw = entry_at(NOW_MS - DAY_MS, 1, reason="3 messages")
     try:
         await store.add_entries([raw], source="gateway", guild_id=G1)
@@ -156,8 +159,8 @@ async def test_in_place_updates_are_new_links_and_verify(db_path: Path) -> None:
     assert f"guild {G1}: entry {raw['id']}: its earlier revision 1 was deleted" in problems(db_path)
 
 
-async def test_edits_deletions_and_forgeries_are_found(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_edits_deletions_and_forgeries_are_found(db_path: Path, open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     try:
         ids = await seed_days(store, G1, [9, 8, 7, 6, 5, 4, 3, 2, 1])
         d = decision(G1, NOW_MS - 1000)
@@ -195,8 +198,8 @@ async def test_edits_deletions_and_forgeries_are_found(db_path: Path) -> None:
     ]
 
 
-async def test_a_chain_cut_short_or_altered_is_found(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_a_chain_cut_short_or_altered_is_found(db_path: Path, open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     try:
         await seed_days(store, G1, [5, 4, 3, 2, 1])
     finally:
@@ -213,8 +216,8 @@ async def test_a_chain_cut_short_or_altered_is_found(db_path: Path) -> None:
     assert found[1].endswith("are not in the chain (added behind the console's back)")
 
 
-async def test_role_change_final_states_are_linked_once_each(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_role_change_final_states_are_linked_once_each(db_path: Path, open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     try:
         c = change(G1, NOW_MS - 5000)
         await store.record_role_change(c)
@@ -234,8 +237,8 @@ async def test_role_change_final_states_are_linked_once_each(db_path: Path) -> N
     assert problems(db_path) == [f"guild {G1}: role change {c.id} deleted"]
 
 
-async def test_records_stored_before_the_chain_are_adopted_on_open(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_records_stored_before_the_chain_are_adopted_on_open(db_path: Path, open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     try:
         await seed_days(store, G1, [3, 2, 1])
         await store.record_decision(decision(G1, NOW_MS - 1000))
@@ -246,16 +249,16 @@ async def test_records_stored_before_the_chain_are_adopted_on_open(db_path: Path
         db_path,
         ("DELETE FROM chain", ()),
         ("DELETE FROM chain_heads", ()),
-        ("DELETE FROM meta WHERE key = ?", (integrity.STARTED_KEY,)),
+        ("DELETE FROM meta WHERE key = ?", (chain.STARTED_KEY,)),
     )
     assert "has not been started" in problems(db_path)[0]
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+    store = await open_store(clock=lambda: NOW_MS)
     await store.close()
     assert assert_verifies(db_path).links == 4
 
 
-async def test_verify_reports_a_damaged_file_in_one_line(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_verify_reports_a_damaged_file_in_one_line(db_path: Path, open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     try:
         for day in range(40):
             await seed_days(store, G1, [day + i / 100 for i in range(50)], low=day * 100)
@@ -265,7 +268,7 @@ async def test_verify_reports_a_damaged_file_in_one_line(db_path: Path) -> None:
     with db_path.open("r+b") as f:
         f.seek(size // 2)
         f.write(b"\xde\xad\xbe\xef" * 2048)
-    report = integrity.verify(db_path)
+    report = verify(db_path)
     assert report.damaged
     assert len(report.problems) == 1
     assert "is damaged" in report.problems[0]
@@ -275,9 +278,11 @@ async def test_verify_reports_a_damaged_file_in_one_line(db_path: Path) -> None:
 # -- retention ------------------------------------------------------------------------------------
 
 
-async def test_retention_removes_everything_outside_the_window_and_nothing_inside(db_path: Path) -> None:
+async def test_retention_removes_everything_outside_the_window_and_nothing_inside(
+    db_path: Path, open_store: OpenStore
+) -> None:
     clock = Clock(NOW_MS)
-    store = await Store.open(db_path, clock=clock)
+    store = await open_store(clock=clock)
     window = 30 * DAY_MS
     cutoff = NOW_MS - window
     try:
@@ -304,13 +309,13 @@ async def test_retention_removes_everything_outside_the_window_and_nothing_insid
         assert_verifies(db_path)
 
         retention = Retention(default_days=None, per_guild=((G1, 30),))
-        dry = await integrity.prune(store, retention, dry_run=True)
+        dry = await store.prune(retention, dry_run=True)
         assert [(r.guild_id, r.removed["entries"], r.removed["decisions"], r.removed["role changes"]) for r in dry] == [
             (G1, 5, 1, 1)
         ]
         assert len(ids_in(db_path, "audit_entries")) == 2 * len(days) + 2  # a dry run removes nothing
 
-        done = await integrity.prune(store, retention)
+        done = await store.prune(retention)
         assert [r.total for r in done] == [7]
     finally:
         await store.close()
@@ -344,25 +349,25 @@ async def test_retention_removes_everything_outside_the_window_and_nothing_insid
     assert problems(db_path) == [f"guild {G1}: entry {victim} deleted"]
 
 
-async def test_pruning_again_later_compacts_the_chain_and_still_verifies(db_path: Path) -> None:
+async def test_pruning_again_later_compacts_the_chain_and_still_verifies(db_path: Path, open_store: OpenStore) -> None:
     clock = Clock(NOW_MS)
-    store = await Store.open(db_path, clock=clock)
+    store = await open_store(clock=clock)
     retention = Retention(default_days=90)
     try:
         await seed_days(store, G1, [float(d) for d in range(200, 0, -1)])
-        assert sum(r.total for r in await integrity.prune(store, retention)) == 110
+        assert sum(r.total for r in await store.prune(retention)) == 110
         assert_verifies(db_path)
         # A month later: more arrives, more falls out of the window.
         clock.now = NOW_MS + 30 * DAY_MS
         raws = [entry_at(NOW_MS + d * DAY_MS, 5000 + d) for d in range(1, 30)]
         await store.add_entries(raws, source="gateway", guild_id=G1)
         await store.record_decision(decision(G1, clock.now - 100 * DAY_MS))  # late, already outside
-        results = await integrity.prune(store, retention)
+        results = await store.prune(retention)
         assert results[0].removed["entries"] == 30
         assert results[0].removed["decisions"] == 1
         assert await store.kept_since() == clock.now - 90 * DAY_MS
         # A third run finds nothing to do and adds no link.
-        assert [r.total for r in await integrity.prune(store, retention)] == [0]
+        assert [r.total for r in await store.prune(retention)] == [0]
     finally:
         await store.close()
     report = assert_verifies(db_path)
@@ -375,40 +380,42 @@ async def test_pruning_again_later_compacts_the_chain_and_still_verifies(db_path
     # Links of what retention removed went too: the chain now starts at the oldest record kept
     # (1-110 went with the first prune, 111-140 with the second).
     assert first_seq == 141
-    assert kinds == [integrity.PRUNE, integrity.COMPACT] * 2
+    assert kinds == [chain.PRUNE, chain.COMPACT] * 2
     assert report.records == 60 + 29  # days 1-60 of the first ones, the 29 new; not the late decision
-    edit(db_path, ("DELETE FROM chain WHERE kind = ?", (integrity.COMPACT,)))
+    edit(db_path, ("DELETE FROM chain WHERE kind = ?", (chain.COMPACT,)))
     assert any("links 1 to" in line and "missing" in line for line in problems(db_path))
 
 
-async def test_a_prune_that_crashed_halfway_still_verifies_and_the_next_one_finishes(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_a_prune_that_crashed_halfway_still_verifies_and_the_next_one_finishes(
+    db_path: Path, open_store: OpenStore
+) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     try:
         await seed_days(store, G1, [float(d) for d in range(100, 0, -1)])
-        original = integrity._compact
+        original = prune_module._compact
 
         async def crash(*args: Any) -> None:
             raise RuntimeError("power cut")
 
-        integrity._compact = crash  # type: ignore[assignment]
+        prune_module._compact = crash  # type: ignore[assignment]
         try:
             with pytest.raises(RuntimeError):
-                await integrity.prune(store, Retention(30), chunk=7)
+                await store.prune(Retention(30), chunk=7)
         finally:
-            integrity._compact = original  # type: ignore[assignment]
+            prune_module._compact = original  # type: ignore[assignment]
         assert_verifies(db_path)
-        assert [r.total for r in await integrity.prune(store, Retention(30))] == [0]
+        assert [r.total for r in await store.prune(Retention(30))] == [0]
     finally:
         await store.close()
     assert_verifies(db_path)
 
 
-async def test_retention_task_prunes_on_a_schedule(db_path: Path) -> None:
-    store = await Store.open(db_path, clock=lambda: NOW_MS)
+async def test_retention_task_prunes_on_a_schedule(db_path: Path, open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
     try:
         await seed_days(store, G1, [100, 1])
-        seen: list[list[integrity.PruneResult]] = []
-        task = integrity.RetentionTask(store, Retention(90), interval_s=0.01, first_delay_s=0, on_pruned=seen.append)
+        seen: list[list[PruneResult]] = []
+        task = RetentionTask(store, Retention(90), interval_s=0.01, first_delay_s=0, on_pruned=seen.append)
         task.start()
         for _ in range(200):
             if task.runs >= 2:
@@ -418,7 +425,7 @@ async def test_retention_task_prunes_on_a_schedule(db_path: Path) -> None:
         assert task.runs >= 2
         assert len(seen) == 1
         assert seen[0][0].removed["entries"] == 1
-        assert integrity.RetentionTask(store, Retention()).start()._task is None  # forever: no task
+        assert RetentionTask(store, Retention()).start()._task is None  # forever: no task
     finally:
         await store.close()
     assert_verifies(db_path)

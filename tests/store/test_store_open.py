@@ -226,7 +226,7 @@ async def test_a_cancelled_quick_check_stops_at_once(db_path: Path, monkeypatch:
     import asyncio
     import time
 
-    from console.store import store as store_module
+    from console.store.sqlite import upkeep as store_module
 
     # A statement that runs for ~20 s unless interrupted, in place of reading a huge file.
     monkeypatch.setattr(

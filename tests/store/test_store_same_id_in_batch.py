@@ -7,13 +7,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from store_helpers import NOW_MS
+from store_helpers import NOW_MS, OpenStore
 
-from console.store import Store, integrity
+from console.store.verify import verify
 
 
-async def test_a_changed_copy_in_the_same_batch_becomes_a_revision(db_path: Path) -> None:
-    store = await Store.open(db_path)
+async def test_a_changed_copy_in_the_same_batch_becomes_a_revision(db_path: Path, open_store: OpenStore) -> None:
+    store = await open_store()
     first = {
         "id": "1377384441856393230",
         "action_type": 72,
@@ -38,4 +38,4 @@ async def test_a_changed_copy_in_the_same_batch_becomes_a_revision(db_path: Path
     assert revision == 1
     assert len(kept) == 1
     assert '"count":"1"' in kept[0]
-    assert integrity.verify(db_path).problems == []
+    assert verify(db_path).problems == []

@@ -78,7 +78,7 @@ async def test_report_screen_shows_the_commands_numbers_and_hostile_names_litera
         assert isinstance(screen, ReportScreen)
         assert screen.report is not None
         expected = await compute(
-            app.store.reader,
+            app.store,
             since_ms=FROZEN_MS - 7 * 86_400_000,
             until_ms=FROZEN_MS,
             name_of=app.store.name_of,

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from console.model.retention import DAY_MS, Retention
-from console.store import Store, integrity
+from console.store import Store
+from console.store.verify import verify
 from console.ui.app import ConsoleApp
 from console.ui.widgets.feed import FeedView
 
@@ -26,10 +27,10 @@ async def test_the_feed_border_shows_since_when_after_a_prune(
     later = FROZEN_MS + 28 * DAY_MS
     store = await Store.open(seeded_db, clock=lambda: later)
     try:
-        assert sum(r.total for r in await integrity.prune(store, Retention(30))) > 0
+        assert sum(r.total for r in await store.prune(Retention(30))) > 0
     finally:
         await store.close()
-    assert integrity.verify(seeded_db).problems == []
+    assert verify(seeded_db).problems == []
     cutoff = time.strftime("%Y-%m-%d", time.gmtime((later - 30 * DAY_MS) / 1000))
     app = make_app(seeded_db)
     async with app.run_test(size=(140, 40)) as pilot:

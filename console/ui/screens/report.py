@@ -175,7 +175,7 @@ class ReportScreen(ModalScreen[None]):
     async def _load(self) -> None:
         now = self.now_ms()
         report = await compute(
-            self.store.reader,
+            self.store,
             since_ms=now - self.days * DAY_MS,
             until_ms=now,
             name_of=self.store.name_of,

@@ -1,0 +1,115 @@
+"""The integrity chain: what a link is and how it is hashed, the same for every backend.
+
+Per guild, every stored record is one link in a hash chain (table ``chain``)::
+
+    link[n] = sha256(link[n-1] ‖ "n|kind|record id|revision|at|" ‖ content hash)
+
+The content hash covers the record's canonical content (every stored column of an audit entry,
+a decision, a role change's final state). Links are written in the same transaction as the
+records, so a committed record always has its link. Discord's in-place updates (revisions) and a
+role change's later final state (confirmed, then reverted) are new links with the next revision.
+``chain_heads`` keeps each guild's last link, so cutting links off the end is seen too.
+
+Retention removes records outside a guild's window and says so in the chain: first a *prune*
+link ("records before this id may be removed", with the window it applied), then the deletions,
+then a *compact* link that drops the links no longer needed and records the hash the remaining
+links start from. ``verify`` therefore knows which deletions were legitimate.
+
+What this proves: any edit, insertion or deletion made with SQL behind the console's back, or
+an in-between link removed or changed, is detected. It cannot stop someone who rewrites the whole
+chain with this very code; write down (or post) the guild heads that ``verify`` prints to detect
+that too.
+
+Writing links is the backend's (``sqlite/links.py``); checking them is ``verify.py``'s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any, Final
+
+import orjson
+
+from console.model import entry as entries
+from console.model.records import RoleChange
+
+ENTRY, DECISION, ROLE_CHANGE, COMPACT, PRUNE = 0, 1, 2, 8, 9
+RECORD_KINDS: Final = (ENTRY, DECISION, ROLE_CHANGE)
+KIND_NAMES: Final = {
+    ENTRY: "entry",
+    DECISION: "decision",
+    ROLE_CHANGE: "role change",
+    COMPACT: "compact",
+    PRUNE: "prune",
+}
+PLURALS: Final = {ENTRY: "entries", DECISION: "decisions", ROLE_CHANGE: "role changes"}
+
+#: meta key set once every record stored before the chain existed has been linked.
+STARTED_KEY: Final = "chain_started"
+
+#: The columns whose content an audit entry's link covers (``raw`` is hashed after them).
+ENTRY_HEAD: Final = "id, guild_id, action_type, actor_id, target_id, reason, created_at, received_at, source"
+DECISION_COLUMNS: Final = (
+    "id, guild_id, created_at, actor_id, actor_name, actor_roles, actor_admin, actor_owner, capability,"
+    " resource_type, resource_id, source, result, reason_code, path, policy_version"
+)
+#: A role change's final state: not its retry schedule, nor its audit message's bookkeeping.
+ROLE_CHANGE_COLUMNS: Final = (
+    "id, guild_id, member_id, role_id, op, reason, requested_by, source, decision_id, state, created_at,"
+    " updated_at, attempts, observed_at, error, linked_entry_id, cancelled_by"
+)
+#: The final states as an SQL list: ``state IN (…)``.
+FINAL_SQL: Final = "(" + ",".join(f"'{s}'" for s in sorted(RoleChange.FINAL)) + ")"
+
+#: kind, record id, revision, content hash, note (prune and compact links only)
+Item = tuple[int, int, int, bytes, str | None]
+
+
+def _digest(blob: bytes) -> bytes:
+    return hashlib.sha256(blob).digest()[:16]
+
+
+def _dump(values: Sequence[Any]) -> bytes:
+    try:
+        return orjson.dumps(list(values))
+    except (TypeError, orjson.JSONEncodeError):
+        # A value SQL put there that the console never writes (bytes, a huge int): it cannot
+        # match what was linked, and must not crash the check.
+        return repr(tuple(values)).encode("utf-8", "replace")
+
+
+def entry_hash(head: Sequence[Any], raw_json: str | bytes) -> bytes:
+    """Content hash of an audit entry: ``head`` are the ENTRY_HEAD values, then its raw JSON."""
+    raw = raw_json.encode("utf-8", "surrogatepass") if isinstance(raw_json, str) else bytes(raw_json)
+    return _digest(_dump(head) + b"\n" + raw)
+
+
+def row_hash(values: Sequence[Any]) -> bytes:
+    """Content hash of a decision or a role change (its DECISION_/ROLE_CHANGE_COLUMNS)."""
+    return _digest(_dump(values))
+
+
+def note_hash(note: str) -> bytes:
+    return _digest(note.encode("utf-8", "surrogatepass"))
+
+
+def genesis(guild_id: int) -> bytes:
+    """The "previous link" of a guild's first link."""
+    return hashlib.sha256(b"audit-console chain v1\0%d" % guild_id).digest()
+
+
+def link_hash(prev: bytes, seq: int, kind: int, record_id: int, revision: int, at: int, content: bytes) -> bytes:
+    return hashlib.sha256(b"%s%d|%d|%d|%d|%d|%s" % (prev, seq, kind, record_id, revision, at, content)).digest()
+
+
+def revision_content(head: Sequence[Any], old_raw: str, guild_id: int) -> bytes:
+    """The content an entry had at an earlier revision: its columns then, from its raw JSON
+    then (an in-place update rewrites ``raw`` and ``reason`` only)."""
+    try:
+        reason = entries.parse_entry(orjson.loads(old_raw), guild_id).reason
+    except (entries.MalformedEntry, orjson.JSONDecodeError, TypeError):
+        reason = None
+    values = list(head)
+    values[5] = reason
+    return entry_hash(values, old_raw)

@@ -1,0 +1,1 @@
+"""The embedded backend: SQLite through aiosqlite (see ``store.py``)."""

@@ -1,0 +1,104 @@
+"""Sync state (how far each guild is collected) and gaps (where collection may have missed
+entries, and how their recovery went)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from console.model.records import Gap
+from console.store.connection import one, rows
+from console.store.results import IngestResult
+from console.store.sqlite.core import StoreCore
+
+
+class SyncPart(StoreCore):
+    """High-water marks, the gateway's last delivery, and gaps."""
+
+    async def hwm(self, guild_id: int) -> int | None:
+        row = await one(self._r, "SELECT hwm FROM sync_state WHERE guild_id = ?", (guild_id,))
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def set_hwm(self, guild_id: int, hwm: int) -> None:
+        """Move the high-water mark; called only after the entries below it were committed."""
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO sync_state (guild_id, hwm, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (guild_id) DO UPDATE SET hwm = max(coalesce(hwm, 0), excluded.hwm),"
+                " updated_at = excluded.updated_at",
+                (guild_id, hwm, self._clock()),
+            )
+
+    async def live_until(self, guild_id: int) -> int | None:
+        row = await one(self._r, "SELECT live_until FROM sync_state WHERE guild_id = ?", (guild_id,))
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def set_live_until(self, guild_ids: Iterable[int], ms: int) -> None:
+        """Remember that the gateway was delivering up to ``ms`` (where the next gap starts)."""
+        async with self.transaction() as db:
+            await db.executemany(
+                "INSERT INTO sync_state (guild_id, live_until, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (guild_id) DO UPDATE SET live_until = max(coalesce(live_until, 0), excluded.live_until),"
+                " updated_at = excluded.updated_at",
+                [(g, ms, ms) for g in guild_ids],
+            )
+
+    async def open_gap(self, guild_id: int, reason: str, *, from_id: int | None, started_at: int | None) -> Gap:
+        now = self._clock()
+        gap = Gap(
+            id=self.ids.make(now),
+            guild_id=guild_id,
+            reason=reason,
+            from_id=from_id,
+            started_at=started_at,
+            detected_at=now,
+            status="open",
+        )
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO gaps (id, guild_id, reason, from_id, started_at, detected_at, status)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (gap.id, guild_id, reason, from_id, started_at, now, "open"),
+            )
+        self._notify(IngestResult(guild_ids={guild_id}))
+        return gap
+
+    async def close_gap(
+        self,
+        gap: Gap,
+        *,
+        status: str,
+        recovered: int,
+        refreshed: int = 0,
+        beyond_retention_ms: int = 0,
+        error: str | None = None,
+    ) -> Gap:
+        now = self._clock()
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE gaps SET status = ?, recovered = ?, refreshed = ?, beyond_retention_ms = ?,"
+                " error = ?, ended_at = ? WHERE id = ?",
+                (status, recovered, refreshed, beyond_retention_ms, error, now, gap.id),
+            )
+        self._notify(IngestResult(guild_ids={gap.guild_id}, changed=[("gap", gap.id)]))
+        return gap.with_(
+            status=status,
+            recovered=recovered,
+            refreshed=refreshed,
+            beyond_retention_ms=beyond_retention_ms,
+            error=error,
+            ended_at=now,
+        )
+
+    async def gaps(self, guild_id: int | None = None) -> list[Gap]:
+        sql = "SELECT " + Gap.COLUMNS + " FROM gaps"
+        args: tuple[Any, ...] = ()
+        if guild_id is not None:
+            sql += " WHERE guild_id = ?"
+            args = (guild_id,)
+        found = await rows(self._r, sql + " ORDER BY id", args)
+        return [Gap.from_row(r) for r in found]
+
+    async def open_gap_count(self) -> int:
+        row = await one(self._r, "SELECT count(*) FROM gaps WHERE status IN ('open', 'failed')")
+        return int(row[0]) if row else 0
