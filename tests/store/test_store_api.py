@@ -108,10 +108,12 @@ async def test_period_counts_and_reach(store: AuditStore) -> None:
     assert counts.entries_by_type == [(20, 1)]
     assert [(r, n) for r, *_, n in counts.decisions] == [("DENY", 1)]
     assert counts.guilds_with_entries == [G]
-    assert counts.alerts_recorded and counts.alerts_by_rule == []
+    assert counts.alerts_recorded
+    assert counts.alerts_by_rule == []
     assert (await store.period_counts(NOW_MS - DAY_MS, NOW_MS, [G + 1])).entries_by_actor == []
     oldest, cut = await store.reach()
-    assert oldest == NOW_MS - 1000 and cut == {}
+    assert oldest == NOW_MS - 1000
+    assert cut == {}
 
 
 async def test_pruning_tells_the_listeners_through_the_store(open_store: OpenStore) -> None:
