@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 from console import paths
 from console.alerts.settings import AlertSettings, AlertSettingsError
 from console.alerts.settings import parse as parse_alerts
+from console.errors import ConfigError
 from console.model import snowflake
 from console.model.retention import Retention, RetentionError
 from console.secret import Secret, check_token_shape
@@ -19,10 +20,6 @@ if TYPE_CHECKING:
     from console.reports.schedule import ReportSchedule
 
 DISCORD_REST_URL = "https://discord.com/api/v10"
-
-
-class ConfigError(Exception):
-    """Bad input from a person: one line, exit code 2."""
 
 
 class _Fields(NamedTuple):
@@ -47,7 +44,7 @@ class _Fields(NamedTuple):
     alerts: AlertSettings = AlertSettings()
     """Alert rules, thresholds, bell and channel (the ``[alerts]`` table; defaults in console/alerts)."""
     reports: "ReportSchedule | None" = None
-    """Scheduled reports in ``collect`` (the ``[reports]`` table: every, folder, channel)."""
+    """Scheduled reports wherever a collector runs (the ``[reports]`` table: every, folder, channel)."""
 
 
 class Settings(_Fields):
@@ -117,7 +114,7 @@ def load(path: Path | None = None) -> Settings:
         raise ConfigError(f"config {file}: {e}") from None
     known = set(Settings._fields)
     for key in data:
-        if key not in known and key not in ("guilds", "retention_days"):
+        if key not in known and key != "retention_days":
             raise ConfigError(f"config {file}: unknown setting {key!r}")
     s = Settings()
     out: dict[str, Any] = {}
@@ -160,10 +157,33 @@ def load(path: Path | None = None) -> Settings:
         except AlertSettingsError as e:
             raise ConfigError(str(e)) from None
     if "reports" in data:
-        from console.reports.schedule import parse_schedule
-
-        out["reports"] = parse_schedule(data["reports"], where)
+        out["reports"] = _reports(data["reports"], where)
     return s._replace(**out)
+
+
+def _reports(data: Any, where: str) -> "ReportSchedule":
+    """The ``[reports]`` table; ConfigError with one line for anything wrong."""
+    from console.reports.schedule import EVERY, ReportSchedule
+
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: reports must be a table ([reports])")
+    for key in data:
+        if key not in ("every", "folder", "channel"):
+            raise ConfigError(f"{where}: unknown setting reports.{key}")
+    every = data.get("every")
+    if every not in EVERY:
+        raise ConfigError(f'{where}: reports.every must be "weekly" or "monthly", got {every!r}')
+    folder = data.get("folder")
+    if folder is not None and (not isinstance(folder, str) or not folder.strip()):
+        raise ConfigError(f"{where}: reports.folder must be a path string")
+    channel = data.get("channel")
+    if channel is not None:
+        if isinstance(channel, bool) or not isinstance(channel, str | int):
+            raise ConfigError(f"{where}: reports.channel must be a channel id (digits)")
+        channel = parse_id(str(channel), f"{where}: reports.channel")
+    if folder is None and channel is None:
+        raise ConfigError(f"{where}: reports needs a folder, a channel, or both")
+    return ReportSchedule(every, Path(folder).expanduser() if folder else None, channel)
 
 
 def read_token_file(path: Path) -> Secret:

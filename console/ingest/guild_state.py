@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from console.model.snowflake import parse as parse_id
-from console.policy.guild import GuildSnapshot, SnapshotError
+from console.policy.guild import GuildSnapshot
 
 STATE_EVENTS = frozenset(
     {
@@ -152,14 +152,3 @@ class GuildStates:
         g.cached = None
         self.dirty.add(gid)  # type: ignore[arg-type]
         return gid
-
-
-def snapshot_or_error(states: GuildStates, guild_id: int) -> tuple[GuildSnapshot | None, str | None]:
-    """For callers that show problems instead of raising."""
-    try:
-        snap = states.snapshot(guild_id)
-    except SnapshotError as e:
-        return None, f"the stored guild state is not usable: {e}"
-    if snap is None:
-        return None, f"no guild state for guild {guild_id} yet (the console fills it in when it connects)"
-    return snap, None

@@ -1,9 +1,10 @@
-"""Scheduled reports in ``collect``: each complete week (Monday 00:00 UTC) or calendar month is
-reported once — written to a folder (Markdown and JSON, atomically) and/or summarised in a
-channel (no pings). What was done is kept in the store's ``meta`` so a restart neither skips nor
-repeats a period; a post that fails is retried on the next tick and logged, never silent.
+"""Scheduled reports wherever a collector runs (``collect``, ``run``): each complete week (Monday
+00:00 UTC) or calendar month is reported once — written to a folder (Markdown and JSON,
+atomically) and/or summarised in a channel (no pings). What was done is kept in the store's
+``meta`` so a restart neither skips nor repeats a period; a post that fails is retried on the
+next tick and logged, never silent.
 
-Config (``[reports]`` in config.toml)::
+Config (``[reports]`` in config.toml, read by console.config)::
 
     every = "weekly"            # or "monthly"
     folder = "~/audit/reports"  # optional
@@ -29,7 +30,7 @@ from console.reports.render import summary_line, to_json, to_markdown
 log = logging.getLogger("console.reports")
 
 EVERY = ("weekly", "monthly")
-#: How often collect looks whether a period has ended (a report is due at most this late).
+#: How often a collecting process looks whether a period has ended (a report is due at most this late).
 TICK_S = 300.0
 
 Post = Callable[[int, str], Awaitable[tuple[Any, str | None]]]
@@ -40,31 +41,6 @@ class ReportSchedule:
     every: str
     folder: Path | None = None
     channel: int | None = None
-
-
-def parse_schedule(data: Any, where: str) -> ReportSchedule:
-    """The ``[reports]`` table; ConfigError with one line for anything wrong."""
-    from console.config import ConfigError, parse_id
-
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: reports must be a table ([reports])")
-    for key in data:
-        if key not in ("every", "folder", "channel"):
-            raise ConfigError(f"{where}: unknown setting reports.{key}")
-    every = data.get("every")
-    if every not in EVERY:
-        raise ConfigError(f'{where}: reports.every must be "weekly" or "monthly", got {every!r}')
-    folder = data.get("folder")
-    if folder is not None and (not isinstance(folder, str) or not folder.strip()):
-        raise ConfigError(f"{where}: reports.folder must be a path string")
-    channel = data.get("channel")
-    if channel is not None:
-        if isinstance(channel, bool) or not isinstance(channel, str | int):
-            raise ConfigError(f"{where}: reports.channel must be a channel id (digits)")
-        channel = parse_id(str(channel), f"{where}: reports.channel")
-    if folder is None and channel is None:
-        raise ConfigError(f"{where}: reports needs a folder, a channel, or both")
-    return ReportSchedule(every, Path(folder).expanduser() if folder else None, channel)
 
 
 def last_period(every: str, now_ms: int) -> tuple[int, int, str]:
@@ -198,7 +174,7 @@ class ReportScheduler:
 
 
 def start_reports(store: Any, settings: Any, services: Any, on_done: Callable[[list[str]], None]) -> Any:
-    """The scheduler for ``collect`` (None when no ``[reports]`` is configured)."""
+    """The scheduler for a collecting process (None when no ``[reports]`` is configured)."""
     schedule: ReportSchedule | None = getattr(settings, "reports", None)
     if schedule is None:
         return None
