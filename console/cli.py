@@ -17,15 +17,12 @@ from pathlib import Path
 from typing import Any, Final, NoReturn
 
 from console import __version__, gc_policy, logs, paths, switch_interval
-from console.config import ConfigError, Settings, check_rest_url, load, parse_id
+from console.config import Settings, check_rest_url, load, parse_id
+from console.errors import ConfigError, Failure
 
 log = logging.getLogger("console.cli")
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-
-
-class Failure(Exception):
-    """A runtime failure with a one-line message (exit 1)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -259,7 +256,7 @@ def build_filter(args: argparse.Namespace, now_ms: int):  # noqa: ANN201 - Filte
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from console.ui.launch import run_demo
+    from console.commands.screens import run_demo
 
     db = (args.db or paths.demo_db()).expanduser()
     if args.rate < 0 or args.rate > 10_000:
@@ -268,15 +265,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_open(args: argparse.Namespace) -> int:
-    from console.ui.launch import run_open
+    from console.commands.screens import run_open
 
     settings = settings_from(args)
     return run_open(settings)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from console.commands.screens import run_live
     from console.config import load_token
-    from console.ui.launch import run_live
 
     settings = settings_from(args)
     token = load_token(settings, args.token_file)
@@ -284,8 +281,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
+    from console.commands.collect import collect
     from console.config import load_token
-    from console.headless import collect
     from console.services import check_policy
 
     settings = settings_from(args)
@@ -296,8 +293,8 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
+    from console.commands.backfill import backfill
     from console.config import load_token
-    from console.headless import backfill
 
     settings = settings_from(args)
     token = load_token(settings, args.token_file)
@@ -308,7 +305,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     import time
 
-    from console.headless import export
+    from console.commands.export import export
 
     settings = settings_from(args)
     now_ms = int(time.time() * 1000)
@@ -347,7 +344,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from console.headless import explain
+    from console.commands.explain import explain, show
 
     settings = settings_from(args)
     guild_id = parse_id(args.guild_id, "--guild")
@@ -362,41 +359,20 @@ def cmd_explain(args: argparse.Namespace) -> int:
         channel_id=channel_id,
         state=args.state,
     )
-    if args.json:
-        import orjson
-
-        from console.model.export_format import escape_json
-
-        # Names from Discord may hold C1 controls and bidi/zero-width characters: escaped, as in exports.
-        sys.stdout.write(escape_json(orjson.dumps(answer.as_json(), option=orjson.OPT_INDENT_2)).decode() + "\n")
-    else:
-        from console.model.sanitize import safe_text
-
-        what = args.capability or args.permission.upper()
-        verdict = "ALLOWED" if answer.allowed else "DENIED"
-        code = f" ({answer.reason_code})" if answer.reason_code else ""
-        lines = [f"{what}: {verdict}{code}", *answer.lines()]
-        sys.stdout.write("\n".join(safe_text(line, 2000) for line in lines) + "\n")
+    show(answer, args.capability or args.permission.upper(), as_json=args.json)
     return EXIT_OK if answer.allowed else EXIT_FAILED
 
 
 def cmd_role(args: argparse.Namespace) -> int:
+    from console.commands.role import check_request, role_change
     from console.config import load_token
-    from console.headless import role_change
-    from console.roles.reconciler import REASON_MAX
     from console.services import check_policy
 
     settings = settings_from(args)
     guild_id = parse_id(args.guild_id, "--guild")
     member_id = parse_id(args.member, "--member")
     role_id = parse_id(args.role, "--role")
-    reason = " ".join(args.reason.split())
-    if not reason:
-        raise ConfigError("--reason: say why (it goes to Discord's audit log)")
-    if len(reason) > REASON_MAX:
-        raise ConfigError(f"--reason is {len(reason)} characters; Discord takes at most {REASON_MAX}")
-    if not 0 <= args.wait <= 86_400:
-        raise ConfigError("--wait must be 0 to 86400 seconds")
+    reason = check_request(args.reason, args.wait)
     check_policy(settings)
     token, token_problem = None, None
     try:
@@ -438,7 +414,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
 
 
 def cmd_sim(args: argparse.Namespace) -> int:
-    from console.headless import run_sim
+    from console.commands.sim import run_sim
 
     if not 0 <= args.port <= 65535:
         raise ConfigError("--port must be between 0 and 65535")

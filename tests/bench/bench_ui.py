@@ -273,9 +273,10 @@ async def _live(db: Path, rate: int, seconds: float) -> tuple[list[float], list[
     """The simulator (its own process, as Discord would be) pushing ``rate`` entries/s through the
     real hikari client into the app's store, while keys are pressed: key → frame and loop lag."""
     from console.config import Settings
+    from console.runtime import Runtime
     from console.secret import Secret
     from console.ui.app import ConsoleApp
-    from console.ui.launch import LiveSession, settling
+    from console.ui.launch import settling
 
     sim = subprocess.Popen(
         [sys.executable, "-m", "console", "sim", "--rate", str(rate)],
@@ -289,7 +290,7 @@ async def _live(db: Path, rate: int, seconds: float) -> tuple[list[float], list[
         fields = dict(part.split("=", 1) for part in ready.split() if "=" in part)
         settings = Settings(db=db, rest_url=fields["rest_url"], guild_ids=(int(fields["guild_id"]),))
         store = await Store.open(db)
-        session = LiveSession(store, settings, Secret(fields["token"]))
+        session = Runtime(store, settings, Secret(fields["token"]))
         # Connected as the command connects (then startup is over: console.gc_policy.settle).
         app = ConsoleApp(store, label="bench live", connect=settling(session.connect), remember=False)
         keys: list[float] = []

@@ -33,7 +33,8 @@ def test_the_known_keys_are_taken(tmp_path: Path) -> None:
     )
     s = load(config)
     assert s.guild_ids == (123456789012345678,)
-    assert s.reports is not None and s.reports.channel == 223456789012345678
+    assert s.reports is not None
+    assert s.reports.channel == 223456789012345678
 
 
 def test_an_unknown_key_is_one_line_from_the_command(tmp_path: Path) -> None:

@@ -195,7 +195,7 @@ class RoleTraffic:
                 req.acked, req.change_id = True, int(found[1])
 
     async def _cli(self, req: Request) -> None:
-        from console.headless import role_change
+        from console.commands.role import role_change
 
         said = io.StringIO()
         try:

@@ -294,15 +294,15 @@ async def tui_shows_degraded(db: Path) -> tuple[bool, str]:
     (``max_page_count`` pinned at the file's size) must show DEGRADED in the header, and space
     given back must clear it."""
     from console.config import Settings
+    from console.demo import DemoSession
     from console.store import Store
     from console.ui.app import ConsoleApp
-    from console.ui.launch import LiveSession
     from console.ui.widgets.status import StatusBar
 
-    holder: dict[str, LiveSession] = {}
+    holder: dict[str, DemoSession] = {}
 
     async def connect(app: ConsoleApp) -> None:
-        holder["s"] = LiveSession(app.store, Settings(db=db), None, demo={"seed": 5, "rate": 0})
+        holder["s"] = DemoSession(app.store, Settings(db=db), seed=5, rate=0)
         await holder["s"].connect(app)
 
     app = ConsoleApp(open_store=lambda: Store.open(db), label="demo", connect=connect, remember=False)

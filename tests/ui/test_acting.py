@@ -15,13 +15,13 @@ import pytest
 from rich.console import Console
 
 from console.config import Settings
+from console.demo import DemoSession
 from console.model.filters import Filter
 from console.model.records import Decision
 from console.roles.reconciler import Schedule
 from console.sim.testing import eventually as wait_until
 from console.store import Store
 from console.ui.app import ConsoleApp
-from console.ui.launch import LiveSession
 from console.ui.screens.explain import ExplainScreen
 from console.ui.screens.role_dialog import RoleDialog
 from console.ui.widgets.drawer import DetailDrawer
@@ -42,10 +42,10 @@ class Demo:
 
     def __init__(self, db: Path) -> None:
         self.db = db
-        self.session: LiveSession | None = None
+        self.session: DemoSession | None = None
 
     async def connect(self, app: ConsoleApp) -> None:
-        self.session = LiveSession(app.store, Settings(db=self.db), None, demo={"seed": 3, "rate": 0})
+        self.session = DemoSession(app.store, Settings(db=self.db), seed=3, rate=0)
         await self.session.connect(app)
 
     async def close(self) -> None:

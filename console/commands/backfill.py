@@ -1,0 +1,31 @@
+"""``audit-console backfill``: fetch what Discord still has since the last stored entry, then exit."""
+
+from __future__ import annotations
+
+from console.config import Settings
+from console.errors import Failure
+from console.secret import REDACTOR, Secret
+from console.store import Store
+
+
+async def backfill(settings: Settings, token: Secret) -> int:
+    from console.discord.rest import RestSession
+    from console.ingest.backfill import Backfiller
+
+    REDACTOR.add(token)
+    store = await Store.open(settings.db)
+    failed: list[str] = []
+    try:
+        async with RestSession(token.reveal(), settings.rest_url) as source:
+            backfiller = Backfiller(store, source)
+            for gid in settings.guild_ids:
+                result = await backfiller.run(gid, "manual", live_until=await store.live_until(gid))
+                if result.gap.status == "failed":
+                    failed.append(f"guild {gid}: backfill failed: {result.gap.error}")
+                else:
+                    print(f"guild {gid}: {result.gap.describe()} ({result.pages} pages)")
+    finally:
+        await store.close()
+    if failed:
+        raise Failure("; ".join(failed))
+    return 0

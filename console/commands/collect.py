@@ -1,0 +1,100 @@
+"""``audit-console collect``: the collecting runtime without a screen, until SIGTERM or Ctrl-C.
+Progress, notices and the outcome go to stderr, one line each."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from typing import Any
+
+from console import gc_policy
+from console.config import Settings
+from console.ingest.state import CollectorState
+from console.secret import REDACTOR, Secret
+from console.store import Store
+
+
+def say(line: str) -> None:
+    sys.stderr.write(f"audit-console: {line}\n")
+    sys.stderr.flush()
+
+
+class Progress:
+    """The runtime's listener for ``collect``: a line when the gateway, the backfills or the
+    store's health change, and one for each notice."""
+
+    def __init__(self) -> None:
+        self._connected = False
+        self._shown: tuple[Any, ...] | None = None
+
+    def collector_state(self, state: CollectorState) -> None:
+        # Until first connected, a failure is reported once, as the command's one line.
+        self._connected = self._connected or state.gateway == "connected"
+        if not self._connected:
+            return
+        key = (state.gateway, state.backfilling, state.degraded)
+        if self._shown != key:
+            self._shown = key
+            parts = [f"gateway {state.gateway}"]
+            if state.backfilling:
+                parts.append("backfilling " + ", ".join(map(str, sorted(state.backfilling))))
+            if state.degraded:
+                parts.append(f"DEGRADED: {state.degraded}")
+            say("; ".join(parts))
+
+    def notice(self, message: str, *, severity: str = "information") -> None:
+        say(message)
+
+    def attach_services(self, services: Any) -> None:
+        def policy_changed(found: Any) -> None:
+            say(found.error if found.error else f"policy {found.version} in force")
+
+        def paused(why: str | None) -> None:
+            say(
+                f"role changes paused: the store cannot be written ({why})"
+                if why
+                else "role changes resumed: the store can be written again"
+            )
+
+        services.on_policy = policy_changed
+        if services.reconciler is not None:
+            services.reconciler.on_pause = paused
+
+
+def _pruned(results: list[Any]) -> None:
+    for r in results:
+        if r.total:
+            say(f"retention: {r.describe()}")
+
+
+async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | None = None) -> int:
+    """Collect until SIGTERM/SIGINT, then flush and exit 0."""
+    from console.runtime import Runtime
+
+    REDACTOR.add(token)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    store = await Store.open(settings.db)
+    runtime = Runtime(store, settings, token, on_pruned=_pruned)
+    try:
+        await runtime.connect(Progress())
+        gc_policy.settle()  # connected, services loaded: startup is over
+        say(f"collecting into {settings.db} (SIGTERM or Ctrl-C to stop)")
+        while not stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), 10.0)
+            assert runtime.collector is not None
+            s = runtime.collector.state
+            say(f"{s.stored} entries stored this run, {s.entries_per_s:.1f}/s, gateway {s.gateway}")
+        say("stopping: flushing what is queued…")
+    finally:
+        await runtime.close()
+        await store.close()
+    stored = runtime.collector.state.stored if runtime.collector is not None else 0
+    say(f"stopped cleanly; {stored} entries stored this run")
+    return 0

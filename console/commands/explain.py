@@ -1,0 +1,79 @@
+"""``audit-console explain``: why a member may or may not do something, from the stored guild
+state or a snapshot file. A question is not an action: no decision is recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from console.config import Settings
+from console.errors import ConfigError
+from console.store import Store
+
+
+def explain(
+    settings: Settings,
+    guild_id: int,
+    member_id: int,
+    *,
+    capability: str | None,
+    permission: str | None,
+    channel_id: int | None,
+    state: Path | None,
+) -> Any:
+    """The answer (an ``Explanation``). Bad input raises ConfigError (exit 2)."""
+    from console.policy import explain as ex
+    from console.policy.document import PolicyError
+    from console.policy.gatekeeper import GateError
+    from console.policy.policy_file import PolicyFile
+
+    try:
+        policy = PolicyFile(settings.policy_path()) if capability else None
+        if state is not None:
+            guild = ex.load_state(state)
+            if guild.id != guild_id:
+                raise ConfigError(f"--state holds guild {guild.id}, not --guild {guild_id}")
+        else:
+            guild = asyncio.run(_stored_guild(settings, guild_id))
+        now = int(time.time() * 1000)
+        if capability:
+            assert policy is not None
+            return ex.explain_capability(policy.policy, guild, member_id, capability, channel_id=channel_id, now_ms=now)
+        assert permission is not None
+        return ex.explain_permission(guild, member_id, permission, channel_id=channel_id, now_ms=now)
+    except (ex.ExplainError, PolicyError, GateError) as e:
+        raise ConfigError(str(e)) from None
+
+
+async def _stored_guild(settings: Settings, guild_id: int) -> Any:
+    from console.policy.gatekeeper import Gatekeeper
+    from console.policy.policy_file import PolicyFile
+    from console.store.connection import check_file
+
+    check_file(settings.db, must_exist=True)
+    store = await Store.open(settings.db, readonly=True)
+    try:
+        return await Gatekeeper(store, PolicyFile(None)).guild(guild_id)
+    finally:
+        await store.close()
+
+
+def show(answer: Any, what: str, *, as_json: bool) -> None:
+    """The answer on standard output: the verdict and its path, or ``--json``'s object."""
+    if as_json:
+        import orjson
+
+        from console.model.export_format import escape_json
+
+        # Names from Discord may hold C1 controls and bidi/zero-width characters: escaped, as in exports.
+        sys.stdout.write(escape_json(orjson.dumps(answer.as_json(), option=orjson.OPT_INDENT_2)).decode() + "\n")
+    else:
+        from console.model.sanitize import safe_text
+
+        verdict = "ALLOWED" if answer.allowed else "DENIED"
+        code = f" ({answer.reason_code})" if answer.reason_code else ""
+        lines = [f"{what}: {verdict}{code}", *answer.lines()]
+        sys.stdout.write("\n".join(safe_text(line, 2000) for line in lines) + "\n")

@@ -1,0 +1,61 @@
+"""``audit-console export``: records as CSV, JSON or JSON Lines, to a file or standard output."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from console.config import Settings
+from console.errors import ConfigError
+from console.model.filters import Filter
+from console.store import Store
+
+
+def export(
+    settings: Settings, flt: Filter, fmt: str, out: str, *, query: str | None = None, now_ms: int | None = None
+) -> int:
+    from console.store.connection import check_file
+    from console.store.export import export as run_export
+    from console.store.export import export_to_file
+
+    check_file(settings.db, must_exist=True)
+    asyncio.run(_check_readable(settings.db))
+    if query:
+        flt = _query_filter(settings.db, query, flt, now_ms)
+    if out == "-":
+        result = run_export(settings.db, flt, fmt, sys.stdout.buffer)
+        sys.stdout.flush()
+    else:
+        path = Path(out).expanduser()
+        try:
+            # Through <name>.part, renamed when complete; removed on any failure or Ctrl+C.
+            result = export_to_file(settings.db, flt, fmt, path)
+        except OSError as e:
+            raise ConfigError(f"cannot write {path}: {e.strerror or e}") from None
+        sys.stderr.write(f"audit-console: exported {result.rows} records to {path}\n")
+        sys.stderr.flush()
+    return 0
+
+
+def _query_filter(db: Path, query: str, flt: Filter, now_ms: int | None) -> Filter:
+    """``--query`` parsed like the search bar and ANDed with the flags; a bad query is one line
+    pointing at its column (exit 2)."""
+    from console.model.query import QueryError
+    from console.store.export import open_readonly
+    from console.store.export_query import query_filter
+
+    reader = open_readonly(db)
+    try:
+        return query_filter(reader, query, now_ms=now_ms if now_ms is not None else int(time.time() * 1000), base=flt)
+    except QueryError as e:
+        raise ConfigError(f"--query: {e} (at column {e.column + 1}: {query[e.column :][:20]!r})") from None
+    finally:
+        reader.close()
+
+
+async def _check_readable(db: Path) -> None:
+    """Open read-only once so a bad database fails with one line before any output."""
+    store = await Store.open(db, readonly=True)
+    await store.close()

@@ -1,0 +1,73 @@
+"""The commands that open the console: ``open`` (browse a store), ``run`` (collect from a real
+guild) and ``demo`` (the simulated guild). Here the runtime or the demo is put together with the
+app (console/ui/launch), which imports neither."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from console.config import Settings
+from console.secret import REDACTOR, Secret
+from console.store import Store
+from console.ui.launch import run_app
+
+
+def run_open(settings: Settings) -> int:
+    return asyncio.run(
+        run_app(
+            settings.db,
+            readonly=True,
+            label=f"{settings.db.name} (offline)",
+            services_factory=lambda store: _offline_services(store, settings),
+            operator_id=settings.operator_id,
+            alert_bell=settings.alerts.bell,
+        )
+    )
+
+
+def _offline_services(store: Store, settings: Settings) -> Any:
+    """Browsing offline: the gatekeeper answers explain from the stored guild state."""
+    from console.policy.document import PolicyError
+    from console.services import Services
+
+    try:
+        return Services(store, settings)
+    except PolicyError:
+        return None  # explain says it has no policy; browsing does not need one
+
+
+def run_live(settings: Settings, token: Secret) -> int:
+    REDACTOR.add(token)
+    from console.runtime import Runtime
+    from console.services import check_policy
+
+    check_policy(settings)
+    return asyncio.run(
+        run_app(
+            settings.db,
+            readonly=False,
+            label="live",
+            session_factory=lambda store: Runtime(store, settings, token),
+            operator_id=settings.operator_id,
+            alert_bell=settings.alerts.bell,
+        )
+    )
+
+
+def run_demo(db: Path, *, seed: int, rate: float, fresh: bool) -> int:
+    from console.demo import DemoSession, start_afresh
+
+    if fresh:
+        start_afresh(db)
+    settings = Settings(db=db)
+    return asyncio.run(
+        run_app(
+            db,
+            readonly=False,
+            label="demo guild",
+            session_factory=lambda store: DemoSession(store, settings, seed=seed, rate=rate),
+            alert_bell=settings.alerts.bell,
+        )
+    )
