@@ -14,11 +14,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from console import __version__, gc_policy, logs, paths, switch_interval
 from console.config import Settings, check_rest_url, load, parse_id
 from console.errors import ConfigError, Failure
+
+if TYPE_CHECKING:
+    from console.model.filters import Filter
 
 log = logging.getLogger("console.cli")
 
@@ -223,7 +226,7 @@ def _split(values: Sequence[str]) -> list[str]:
     return [v.strip() for item in values for v in item.split(",") if v.strip()]
 
 
-def build_filter(args: argparse.Namespace, now_ms: int):  # noqa: ANN201 - Filter, imported lazily
+def build_filter(args: argparse.Namespace, now_ms: int) -> Filter:
     from console.model.actions import CATEGORIES, parse_action
     from console.model.filters import Filter, parse_time
 
@@ -447,8 +450,10 @@ def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -
     chosen = parser
     while True:
         subs = [a for a in chosen._actions if isinstance(a, argparse._SubParsersAction)]
-        name = getattr(args, subs[0].dest, None) if subs else None
-        if name not in (subs[0].choices if subs else ()):
+        if not subs:
+            return chosen
+        name = getattr(args, subs[0].dest, None)
+        if not isinstance(name, str) or name not in subs[0].choices:
             return chosen
         chosen = subs[0].choices[name]
 

@@ -12,7 +12,7 @@ from hikari.impl import config as hikari_config
 from console.discord.errors import EXPECTED, to_source_error
 from console.discord.payloads import frame_reader, loads
 from console.discord.rest import RawAuditLogSource
-from console.ingest.source import SourceError
+from console.ingest.source import AuditLogSource, SourceError
 from console.secret import Secret
 
 log = logging.getLogger("console.discord")
@@ -48,8 +48,8 @@ class HikariGateway:
         )
         # The shards' reader (hikari 2.7.0 passes ``_loads`` to each shard it starts, after the
         # REST client took its own): an unreadable frame is kept and skipped, never fatal.
-        self.bot._loads = frame_reader(events.on_unreadable)  # type: ignore[attr-defined]
-        self.source = RawAuditLogSource(self.bot.rest, rest_url)
+        self.bot._loads = frame_reader(events.on_unreadable)
+        self.source: AuditLogSource = RawAuditLogSource(self.bot.rest, rest_url)
         self.bot.subscribe(hikari.ShardPayloadEvent, self._payload)
         self.bot.subscribe(hikari.ShardConnectedEvent, self._connected)
         self.bot.subscribe(hikari.ShardDisconnectedEvent, self._disconnected)

@@ -157,15 +157,16 @@ class Collector:
                 # No usable guild id: the store keeps it as a parse failure, never dropped unseen.
                 self.writer.submit(gid, payload, "gateway")
         elif name == "READY":
-            guilds = payload.get("guilds") if isinstance(payload.get("guilds"), list) else []
+            given = payload.get("guilds")
+            guilds = given if isinstance(given, list) else []
             ids = [parse_id(g.get("id")) for g in guilds if isinstance(g, Mapping)]
             self._session_started([g for g in ids if g is not None and self._wanted(g)])
         elif name == "RESUMED":
             self._set(gateway="connected")
         elif name == "GUILD_CREATE":
             gid = parse_id(payload.get("id"))
-            if self._wanted(gid):
-                self.guilds.guild_created(gid, payload)  # type: ignore[arg-type]
+            if gid is not None and self._wanted(gid):
+                self.guilds.guild_created(gid, payload)
                 self._spawn(self._guild_created(gid, payload), "guild-create")
         if name in NAME_EVENTS:
             gid = parse_id(payload.get("guild_id"))

@@ -49,7 +49,8 @@ def names_from_audit_page(page: Mapping[str, Any]) -> dict[str, list[tuple[int, 
 
 def names_from_guild(guild: Mapping[str, Any]) -> dict[str, list[tuple[int, str]]]:
     """GUILD_CREATE (or a REST guild + channels + members)."""
-    members = guild.get("members") if isinstance(guild.get("members"), list) else []
+    given = guild.get("members")
+    members = given if isinstance(given, list) else []
     users = [m.get("user") for m in members if isinstance(m, Mapping) and isinstance(m.get("user"), Mapping)]
     return {
         "guild": [(i, n) for i, n in [(parse_id(guild.get("id")), guild.get("name"))] if i and isinstance(n, str)],
