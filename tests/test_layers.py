@@ -145,7 +145,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 @pytest.mark.parametrize(
     "members",
     [
-        ("console.cli", "console.commands", "console.runtime", "console.demo", "console.headless"),
+        ("console.cli", "console.arguments", "console.errors", "console.commands", "console.runtime", "console.demo"),
         ("console.config", "console.reports", "console.errors"),
     ],
 )

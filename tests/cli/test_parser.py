@@ -1,4 +1,4 @@
-"""A command's start builds only its own parser (cli.build_parser(only=...)): what it accepts and
+"""A command's start builds only its own parser (console.arguments.build_parser(only=...)): what it accepts and
 says must be what the whole command line's parser accepts and says."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from console import cli
+from console import arguments, cli
 
 
 def _help(parser: object, argv: list[str]) -> str:
@@ -18,7 +18,7 @@ def _help(parser: object, argv: list[str]) -> str:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("command", list(cli._COMMAND_PARSERS))
+@pytest.mark.parametrize("command", list(arguments.COMMAND_PARSERS))
 def test_a_commands_own_parser_is_the_one_in_the_whole_command_line(command: str) -> None:
     whole, alone = cli.build_parser(), cli.build_parser(command)
     assert _help(alone, [command, "--help"]) == _help(whole, [command, "--help"])
@@ -27,4 +27,4 @@ def test_a_commands_own_parser_is_the_one_in_the_whole_command_line(command: str
 
 def test_every_command_is_in_the_whole_command_lines_help() -> None:
     text = cli.build_parser().format_help()
-    assert all(f"    {command}" in text for command in cli._COMMAND_PARSERS)
+    assert all(f"    {command}" in text for command in arguments.COMMAND_PARSERS)
