@@ -28,13 +28,13 @@ async def test_restart_restores_filter_bookmarks_layout_and_theme(
         await pilot.press("m")  # bookmark it
         await pilot.press("a")  # only this actor
         await settle(pilot)
-        await app.apply_filter(app.filter.with_(since_ms=app.clock() - 7 * 86_400_000))
+        await app.main_screen.apply_filter(app.main_screen.filter.with_(since_ms=app.clock() - 7 * 86_400_000))
         await pilot.press("s", "plus", "plus")  # hide the filters (wider first: remembered too)
         await pilot.press("right_curly_bracket")
         app.switch_theme("console-high-contrast")
-        app.save_filter_as("that actor, 7 days")
+        app.main_screen.save_filter_as("that actor, 7 days")
         await settle(pilot)
-        before = (app.filter, set(app.query_one(FeedView).bookmarks))
+        before = (app.main_screen.filter, set(app.query_one(FeedView).bookmarks))
         drawer_height = app.query_one(DetailDrawer).styles.height.value
 
     again = make_app(seeded_db, remember=True, theme="console-dark")
@@ -95,7 +95,7 @@ async def test_an_unreadable_session_file_is_ignored(make_app: Callable[..., Con
     app = make_app(seeded_db, remember=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert app.filter == Filter()
+        assert app.main_screen.filter == Filter()
 
 
 async def test_restored_filter_shows_in_the_sidebar_controls(
@@ -107,7 +107,7 @@ async def test_restored_filter_shows_in_the_sidebar_controls(
     app = make_app(seeded_db, remember=True)
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
-        await app.apply_filter(
+        await app.main_screen.apply_filter(
             Filter(kinds=frozenset({"audit"}), categories=frozenset({"role"}), text="raid", newest_first=False),
             'kind:audit category:role "raid"',
         )
@@ -132,7 +132,7 @@ async def test_a_start_that_fails_before_its_screen_keeps_the_last_view(
     app = make_app(seeded_db, remember=True)
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
-        await app.apply_filter(Filter(kinds=frozenset({"decision"})))
+        await app.main_screen.apply_filter(Filter(kinds=frozenset({"decision"})))
         await settle(pilot)
     saved = session_state.load()
     assert saved.get("views")
