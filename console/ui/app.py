@@ -199,7 +199,7 @@ class ConsoleApp(QuietCrashApp):
         # A theme set in __init__ (the remembered one) arrives before there is a screen.
         if self.screen_stack and self.main_screen.query(FeedView):
             self.main_screen.apply_context()
-            self.main_screen.render_status()
+            self.main_screen.live.render_status()
 
     # -- the store, the connection and the services ------------------------------------------------
 
@@ -243,7 +243,7 @@ class ConsoleApp(QuietCrashApp):
         batch while ingesting): the main screen's header shows it."""
         self.state = state
         if self.is_running and self.screen_stack:
-            self.main_screen.state_changed()
+            self.main_screen.live.state_changed()
 
     def attach_services(self, services: Any) -> None:
         """The live session is connected: the policy, role changes and their reconciler."""
@@ -278,7 +278,7 @@ class ConsoleApp(QuietCrashApp):
         else:
             self.notice("Role changes resumed: the store can be written again.")
         with contextlib.suppress(NoMatches):
-            self.main_screen.render_status()
+            self.main_screen.live.render_status()
 
     def notice(self, message: str, *, severity: str = "information") -> None:
         self.notify(safe_text(message, 300), severity=severity, markup=False)  # type: ignore[arg-type]

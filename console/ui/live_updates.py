@@ -1,6 +1,7 @@
 """What keeps the main screen current: the store's commits coalesced into feed refreshes, the
-side panes (gap count, retention's cut-off, the sparkline, pending role changes) and, when
-browsing a store another process collects into, that process's commits."""
+header (the collector's state, at most four times a second), the side panes (gap count,
+retention's cut-off, the sparkline, pending role changes) and, when browsing a store another
+process collects into, that process's commits."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from console.ui.rows import record_key
 from console.ui.widgets.activity import ActivityBar
 from console.ui.widgets.feed import FeedView
 from console.ui.widgets.pending import PendingPane
+from console.ui.widgets.status import StatusBar
 
 if TYPE_CHECKING:
     from console.ui.screens.main import MainScreen
@@ -46,6 +48,7 @@ class LiveUpdates:
         self._busy = False
         self._activity_at = 0.0
         self._activity_total = 0
+        self._status_pending = False
         #: SQLite's data_version when the feed last read (browsing only).
         self.data_version = 0
 
@@ -86,7 +89,7 @@ class LiveUpdates:
         if kept != screen.kept_since:
             screen.kept_since = kept
             screen.post_message(FeedView.Changed(screen.query_one(FeedView)))
-        screen.render_status()
+        self.render_status()
         await self.refresh_pending()
 
     def refresh_activity(self) -> None:
@@ -127,5 +130,48 @@ class LiveUpdates:
         screen, store = self.screen, self.screen.store
         pane = screen.query_one(PendingPane)
         changes = await store.pending_role_changes()
-        pane.show(changes, now_ms=screen.clock(), name_of=store.name_of, styles=screen.app.row_styles)
+        pane.show(changes, now_ms=screen.clock(), name_of=store.name_of, styles=screen.console.row_styles)
         screen.auto_pending()
+
+    # -- the header -------------------------------------------------------------------------------
+
+    def state_changed(self) -> None:
+        """The collector's state changed (at every committed batch while ingesting): the header
+        is redrawn at most four times a second."""
+        if self._status_pending:
+            return
+        self._status_pending = True
+        self.screen.set_timer(0.25, self._render_status_later)
+
+    def _render_status_later(self) -> None:
+        self._status_pending = False
+        with contextlib.suppress(NoMatches):
+            self.render_status()
+
+    def render_status(self) -> None:
+        screen = self.screen
+        app = screen.console
+        operator = None
+        if app.operator_id is not None:
+            name = screen.store.name_of("user", app.operator_id)
+            operator = f"{name} ({app.operator_id})" if name else str(app.operator_id)
+        screen.query_one(StatusBar).show(
+            label=self._guild_label(),
+            state=app.state,
+            open_gaps=screen.open_gaps,
+            operator=operator,
+            styles=app.row_styles,
+            roles_paused=app.roles_paused,
+        )
+
+    def _guild_label(self) -> str:
+        """The guild(s) by name once known (GUILD_CREATE stores them), else the session's label."""
+        store, app = self.screen.store, self.screen.console
+        ids = sorted(app.state.guild_ids) or sorted(store.names("guild"))
+        named = [store.name_of("guild", g) for g in ids[:3]]
+        if not ids or not any(named):
+            return app.label
+        shown = ", ".join(n or str(g) for n, g in zip(named, ids, strict=False))
+        if len(ids) > 3:
+            shown += f" +{len(ids) - 3}"
+        return shown + (" (offline)" if store.readonly else "")

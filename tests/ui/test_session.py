@@ -41,8 +41,8 @@ async def test_restart_restores_filter_bookmarks_layout_and_theme(
     again.theme = session_state.load().get("theme", "console-dark")  # what __init__ does when it remembers
     async with again.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
-        assert again.filter == before[0]
-        assert again.filter.actor_ids == {row.actor_id}
+        assert again.main_screen.filter == before[0]
+        assert again.main_screen.filter.actor_ids == {row.actor_id}
         assert set(again.query_one(FeedView).bookmarks) == before[1]
         assert before[1]
         sidebar = again.query_one(FilterSidebar)
@@ -57,11 +57,11 @@ async def test_restart_restores_filter_bookmarks_layout_and_theme(
         assert again.theme == "console-high-contrast"
         assert "actor:" in (again.query_one(FeedView).border_title or "")
 
-        await again.apply_filter(Filter())
-        assert "that actor, 7 days" in again.saved_filter_names()
-        await again.use_saved_filter("that actor, 7 days")
+        await again.main_screen.apply_filter(Filter())
+        assert "that actor, 7 days" in again.main_screen.saved_filter_names()
+        await again.main_screen.use_saved_filter("that actor, 7 days")
         await settle(pilot)
-        assert again.filter.actor_ids == {row.actor_id}
+        assert again.main_screen.filter.actor_ids == {row.actor_id}
 
     # A session that never opens the drawer keeps its height for the next one.
     third = make_app(seeded_db, remember=True)
@@ -122,8 +122,8 @@ async def test_restored_filter_shows_in_the_sidebar_controls(
         assert sidebar.query_one("#text", Input).value == "raid"
         assert sidebar.query_one("#order", RadioSet).pressed_index == 1
         assert "raid" in str(sidebar.query_one("#query").render())
-        assert again.filter.kinds == {"audit"}
-        assert not again.filter.newest_first
+        assert again.main_screen.filter.kinds == {"audit"}
+        assert not again.main_screen.filter.newest_first
 
 
 async def test_a_start_that_fails_before_its_screen_keeps_the_last_view(

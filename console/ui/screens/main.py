@@ -1,8 +1,8 @@
 """The console's screen: the feed and its panes, the keys that work on them, and what keeps them
 current. What a key sets going lives in small modules beside it, loaded when first used:
 filters and search (``console.ui.filtering``), acting on a record (``console.ui.acting``), the
-view remembered between runs and saved filters (``console.ui.view_memory``); keeping the panes
-current is ``console.ui.live_updates``.
+view remembered between runs and saved filters (``console.ui.view_memory``); keeping the header
+and the panes current is ``console.ui.live_updates``.
 
 The app composes this screen's widgets and starts it (``widgets``, ``start``) from its own
 compose and mount, inside Textual's startup batch: the first frame is drawn once, with the
@@ -93,7 +93,6 @@ class MainScreen(FirstResumeScreen):
         self.live = LiveUpdates(self)
         self.user_toggled_pending = False
         self.user_toggled_sidebar = False
-        self._status_pending = False
         self._view_shown = False
         #: The feed's first page, read before the screen is composed (``prepare``).
         self._first_page: FirstPage | None = None
@@ -288,48 +287,6 @@ class MainScreen(FirstResumeScreen):
         drawer = self.open_drawer()
         if drawer is not None:
             drawer.refresh_details()
-
-    # -- the header ------------------------------------------------------------------------------
-
-    def state_changed(self) -> None:
-        """The collector's state changed (at every committed batch while ingesting): the header
-        is redrawn at most four times a second."""
-        if self._status_pending:
-            return
-        self._status_pending = True
-        self.set_timer(0.25, self._render_status_later)
-
-    def _render_status_later(self) -> None:
-        self._status_pending = False
-        with contextlib.suppress(NoMatches):
-            self.render_status()
-
-    def render_status(self) -> None:
-        app = self.console
-        operator = None
-        if app.operator_id is not None:
-            name = self.store.name_of("user", app.operator_id)
-            operator = f"{name} ({app.operator_id})" if name else str(app.operator_id)
-        self.query_one(StatusBar).show(
-            label=self._guild_label(),
-            state=app.state,
-            open_gaps=self.open_gaps,
-            operator=operator,
-            styles=app.row_styles,
-            roles_paused=app.roles_paused,
-        )
-
-    def _guild_label(self) -> str:
-        """The guild(s) by name once known (GUILD_CREATE stores them), else the session's label."""
-        store = self.store
-        ids = sorted(self.console.state.guild_ids) or sorted(store.names("guild"))
-        named = [store.name_of("guild", g) for g in ids[:3]]
-        if not ids or not any(named):
-            return self.console.label
-        shown = ", ".join(n or str(g) for n, g in zip(named, ids, strict=False))
-        if len(ids) > 3:
-            shown += f" +{len(ids) - 3}"
-        return shown + (" (offline)" if store.readonly else "")
 
     # -- the feed and the drawer -----------------------------------------------------------------
 
