@@ -5,7 +5,7 @@ config turns it on). The table is watched rather than the runner called, so ``op
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from textual.screen import ModalScreen
 
@@ -71,7 +71,7 @@ class AlertWatch:
         return new
 
     def toast(self, alert: Alert) -> None:
-        severity = "error" if alert.severity == "error" else "warning"
+        severity: Literal["error", "warning"] = "error" if alert.severity == "error" else "warning"
         self.app.notify(
             safe_text(alert.summary, 300),
             title=RULE_TITLES.get(alert.rule, alert.rule),

@@ -100,8 +100,8 @@ def view_of(session: dict[str, Any], store_key: str) -> dict[str, Any]:
 
 def with_view(session: dict[str, Any], store_key: str, view: dict[str, Any], keep: int = 20) -> dict[str, Any]:
     """``session`` with this store's view replaced; only the ``keep`` most recent stores stay."""
-    views = session.get("views") if isinstance(session.get("views"), dict) else {}
-    views = {k: v for k, v in views.items() if k != store_key}
+    stored = session.get("views")
+    views = {k: v for k, v in stored.items() if k != store_key} if isinstance(stored, dict) else {}
     views[store_key] = view
     return {**session, "views": dict(list(views.items())[-keep:])}
 

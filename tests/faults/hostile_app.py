@@ -183,11 +183,13 @@ async def run_app(
                     CollectorState(gateway="connected", last_error=more.next(), guild_ids=frozenset({seeded.guild_id}))
                 )
                 app.notice(more.next())
-                app.alert_watch.toast(Alert(now_ms, "ban_wave", seeded.guild_id, "error", more.next(), (1,)))
+                app.main_screen.alert_watch.toast(
+                    Alert(now_ms, "ban_wave", seeded.guild_id, "error", more.next(), (1,))
+                )
                 await pilot.pause(0.4)
                 await _visit(pilot, app, found, f"main {tag}", click_all=click_all)
                 # The detail drawer on every kind of record near the top, raw JSON on and off.
-                await app.action_toggle_drawer()
+                await app.main_screen.action_toggle_drawer()
                 drawer = app.query_one(DetailDrawer)
                 for step in range(24):
                     if step == 12:
@@ -198,11 +200,11 @@ async def run_app(
                 await _visit(pilot, app, found, f"drawer {tag}", click_all=click_all)
                 # The lambdas below are called within their own iteration (B023 does not apply).
                 for opener, where in (
-                    (app.action_alerts, "alerts"),
-                    (lambda: app.action_report(7), "report"),  # noqa: B023
-                    (app.action_explain, "explain"),
-                    (app.action_help, "help"),
-                    (lambda: app._open_export_dialog("csv"), "export dialog"),  # noqa: B023
+                    (app.main_screen.action_alerts, "alerts"),
+                    (lambda: app.main_screen.action_report(7), "report"),  # noqa: B023
+                    (app.main_screen.action_explain, "explain"),
+                    (app.main_screen.action_help, "help"),
+                    (lambda: app.main_screen.open_export_dialog("csv"), "export dialog"),  # noqa: B023
                     (app.action_command_palette, "palette"),
                 ):
                     result = opener()
@@ -229,7 +231,7 @@ async def run_app(
                 await _visit(pilot, app, found, f"role dialog {tag}", click_all=click_all)
                 app.pop_screen()
                 # What a moderator pastes into the search bar from a hostile reason.
-                await app.action_search()
+                await app.main_screen.action_search()
                 from textual.widgets import Input
 
                 box = app.query_one("#search-input", Input)
@@ -238,7 +240,7 @@ async def run_app(
                 await pilot.pause(0.5)
                 await app.workers.wait_for_complete()
                 await _visit(pilot, app, found, f"after search {tag}", click_all=click_all)
-                await app.action_clear_filter()
+                await app.main_screen.action_clear_filter()
                 await pilot.pause(0.2)
                 if size == sizes[0]:
                     app.query_one(DetailDrawer).remove_class("-open")
@@ -263,7 +265,7 @@ async def run_app(
                     found.drawer_note = f"{long_d * 1000:.1f} ms against {plain_d * 1000:.1f} ms"
                 if not app.is_running:
                     found.crashed = "the app stopped"
-                await app.apply_filter(Filter())
+                await app.main_screen.apply_filter(Filter())
         except Exception as e:  # noqa: BLE001 - a crash is the finding
             found.crashed = f"{tag}: {type(e).__name__}: {safe_text(str(e), 200)}"
         finally:

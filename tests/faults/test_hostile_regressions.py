@@ -64,7 +64,7 @@ async def test_a_searched_query_is_shown_literally_and_carries_no_action(tmp_pat
     try:
         async with app.run_test(size=(200, 40)) as pilot:
             await pilot.pause(0.2)
-            await app.apply_filter(Filter(text="clickme"), QUERY)
+            await app.main_screen.apply_filter(Filter(text="clickme"), QUERY)
             app.query_one("#sidebar").scroll_end(animate=False)  # the "query:" line is at its foot
             await pilot.pause(0.3)
             text, actions = _drawn(app)

@@ -147,7 +147,7 @@ async def test_denied_in_the_dialog_says_why(demo) -> None:
         assert not app.query_one(PendingPane).changes
 
         # The decision is in the feed: the DENY filter finds it, and the drawer shows its path.
-        await app.apply_filter(Filter(results=frozenset({"DENY"})))
+        await app.main_screen.apply_filter(Filter(results=frozenset({"DENY"})))
         feed = app.query_one(FeedView)
         await eventually(lambda: isinstance(feed.current, Decision), what="the decision row")
         assert (feed.current.reason_code, feed.current.source) == ("DISCORD_GATE_DENIED", "TUI")

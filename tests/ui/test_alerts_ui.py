@@ -33,7 +33,7 @@ async def test_a_new_alert_toasts_and_is_listed(
             record_ids=(ids["hostile"],),
         )
         await records.save(app.store, alert)
-        await app.alert_watch.check()
+        await app.main_screen.alert_watch.check()
         await settle(pilot)
         toasts = list(app._notifications)
         assert [(t.title, t.message, t.severity, t.markup) for t in toasts] == [
@@ -84,9 +84,9 @@ async def test_alerts_from_before_the_start_are_listed_not_toasted(
     app = make_app(seeded_db)
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
-        assert await app.alert_watch.check() == []
+        assert await app.main_screen.alert_watch.check() == []
         assert not [t for t in app._notifications if t.title]
-        await app.action_alerts()
+        await app.main_screen.action_alerts()
         await settle(pilot)
         assert isinstance(app.screen, AlertsScreen)
         assert app.screen.query_one(DataTable).row_count == 1
@@ -115,14 +115,14 @@ async def test_alerts_raised_under_a_dialog_toast_when_it_closes(
                 record_ids=(ids["hostile"],),
             ),
         )
-        assert len(await app.alert_watch.check()) == 1
+        assert len(await app.main_screen.alert_watch.check()) == 1
         await settle(pilot)
         assert not [t for t in app._notifications if t.title == "Wave of bans/kicks"]
         assert rung == [1], "the bell still rings: it reaches someone reading a dialog"
 
         await pilot.press("escape")
         await settle(pilot)
-        assert await app.alert_watch.check() == []
+        assert await app.main_screen.alert_watch.check() == []
         await settle(pilot)
         assert [t.message for t in app._notifications if t.title == "Wave of bans/kicks"] == [
             "6 bans/kicks within 2 min"

@@ -58,7 +58,7 @@ async def test_e_exports_the_current_filter(
         await _run(pilot, app, dialog, target)
         assert not isinstance(app.screen, ExportDialog)
         expected = io.BytesIO()
-        export(seeded_db, app.filter, "jsonl", expected)
+        export(seeded_db, app.main_screen.filter, "jsonl", expected)
         assert target.read_bytes() == expected.getvalue()
         # The dialog said how far it had got, in records of the expected total.
         total = len(target.read_text().splitlines())

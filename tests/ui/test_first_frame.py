@@ -62,13 +62,13 @@ async def test_a_start_with_only_the_first_screens_names_shows_the_same_screen(
     for names in (True, False):
         app = make_app(seeded_db)
         app._open_store = lambda names=names: Store.open(seeded_db, clock=frozen_clock, names=names)
-        first_frame_drawn = app._first_frame_drawn
+        first_frame_drawn = app.main_screen._first_frame_drawn
 
         def take_first_frame(app: ConsoleApp = app, drawn: Callable[[], None] = first_frame_drawn) -> None:
             screens.append(app.export_screenshot())
             drawn()
 
-        app._first_frame_drawn = take_first_frame  # type: ignore[method-assign]
+        app.main_screen._first_frame_drawn = take_first_frame  # type: ignore[method-assign]
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot)
             assert app.store.names_complete

@@ -48,13 +48,13 @@ async def test_footer_keys_come_after_the_first_frame(make_app: Callable[..., Co
     are shown right after it."""
     app = make_app(seeded_db)
     in_first_frame: list[int] = []
-    first_frame_drawn = app._first_frame_drawn
+    first_frame_drawn = app.main_screen._first_frame_drawn
 
     def take_first_frame() -> None:
         in_first_frame.append(len(app.query(FooterKey)))
         first_frame_drawn()
 
-    app._first_frame_drawn = take_first_frame  # type: ignore[method-assign]
+    app.main_screen._first_frame_drawn = take_first_frame  # type: ignore[method-assign]
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert in_first_frame == [0]

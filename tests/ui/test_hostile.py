@@ -39,8 +39,8 @@ async def test_markup_in_data_renders_literally_and_carries_no_actions(
     async with app.run_test(size=(260, 40)) as pilot:
         await pilot.pause(0.2)
         await app.workers.wait_for_complete()
-        app.action_toggle_sidebar()
-        app.action_toggle_pending()
+        app.main_screen.action_toggle_sidebar()
+        app.main_screen.action_toggle_pending()
         app.query_one("#pending").add_class("-hidden")
         await pilot.pause(0.2)
         feed = app.query_one(FeedView)

@@ -125,7 +125,7 @@ def test_save_filter_name_prompt(snap_compare: Any, make_app: Callable[..., Cons
         box.value = "category:moderation since:30d"
         await pilot.press("enter")
         await _settle(pilot)
-        app.action_save_filter()
+        app.main_screen.action_save_filter()
         await _steady(pilot)
 
     assert snap_compare(make_app(seeded_db), terminal_size=SIZE, run_before=run)

@@ -54,7 +54,7 @@ async def test_filter_by_actor_under_cursor(make_app: Callable[..., ConsoleApp],
         assert rows
         assert all(actor_of(r) == row.actor_id for r in rows)
         assert any(not isinstance(r, StoredEntry) for r in rows)
-        assert app.filter.actor_ids == {row.actor_id}
+        assert app.main_screen.filter.actor_ids == {row.actor_id}
         assert "actor:" in (feed.border_title or "")
         await pilot.press("c")
         await settle(pilot)
@@ -99,7 +99,7 @@ async def test_search_filters_and_errors_inline(make_app: Callable[..., ConsoleA
         await settle(pilot)
         assert bar.has_class("-open")
         assert "no known user" in str(app.query_one("#search-error").render())
-        assert app.filter.actions == {20, 22}
+        assert app.main_screen.filter.actions == {20, 22}
         await pilot.press("escape")
         assert not bar.has_class("-open")
 
@@ -115,7 +115,7 @@ async def test_find_jumps_without_filtering(make_app: Callable[..., ConsoleApp],
         feed = app.query_one(FeedView)
         first = feed.current
         assert first.action_type == 22
-        assert app.filter.actions == frozenset()  # nothing was filtered out
+        assert app.main_screen.filter.actions == frozenset()  # nothing was filtered out
         await pilot.press("n")
         await settle(pilot)
         second = feed.current
@@ -215,7 +215,7 @@ async def test_oldest_first_and_relative_times(make_app: Callable[..., ConsoleAp
     app = make_app(seeded_db)
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
-        await app.apply_filter(app.filter.with_(newest_first=False))
+        await app.main_screen.apply_filter(app.main_screen.filter.with_(newest_first=False))
         await settle(pilot)
         feed = app.query_one(FeedView)
         assert feed.cursor == feed.snapshot.total - 1  # following the newest, at the bottom

@@ -28,21 +28,21 @@ async def test_restart_restores_filter_bookmarks_layout_and_theme(
         await pilot.press("m")  # bookmark it
         await pilot.press("a")  # only this actor
         await settle(pilot)
-        await app.apply_filter(app.filter.with_(since_ms=app.clock() - 7 * 86_400_000))
+        await app.main_screen.apply_filter(app.main_screen.filter.with_(since_ms=app.clock() - 7 * 86_400_000))
         await pilot.press("s", "plus", "plus")  # hide the filters (wider first: remembered too)
         await pilot.press("right_curly_bracket")
         app.switch_theme("console-high-contrast")
-        app.save_filter_as("that actor, 7 days")
+        app.main_screen.save_filter_as("that actor, 7 days")
         await settle(pilot)
-        before = (app.filter, set(app.query_one(FeedView).bookmarks))
+        before = (app.main_screen.filter, set(app.query_one(FeedView).bookmarks))
         drawer_height = app.query_one(DetailDrawer).styles.height.value
 
     again = make_app(seeded_db, remember=True, theme="console-dark")
     again.theme = session_state.load().get("theme", "console-dark")  # what __init__ does when it remembers
     async with again.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
-        assert again.filter == before[0]
-        assert again.filter.actor_ids == {row.actor_id}
+        assert again.main_screen.filter == before[0]
+        assert again.main_screen.filter.actor_ids == {row.actor_id}
         assert set(again.query_one(FeedView).bookmarks) == before[1]
         assert before[1]
         sidebar = again.query_one(FilterSidebar)
@@ -57,11 +57,11 @@ async def test_restart_restores_filter_bookmarks_layout_and_theme(
         assert again.theme == "console-high-contrast"
         assert "actor:" in (again.query_one(FeedView).border_title or "")
 
-        await again.apply_filter(Filter())
-        assert "that actor, 7 days" in again.saved_filter_names()
-        await again.use_saved_filter("that actor, 7 days")
+        await again.main_screen.apply_filter(Filter())
+        assert "that actor, 7 days" in again.main_screen.saved_filter_names()
+        await again.main_screen.use_saved_filter("that actor, 7 days")
         await settle(pilot)
-        assert again.filter.actor_ids == {row.actor_id}
+        assert again.main_screen.filter.actor_ids == {row.actor_id}
 
     # A session that never opens the drawer keeps its height for the next one.
     third = make_app(seeded_db, remember=True)
@@ -95,7 +95,7 @@ async def test_an_unreadable_session_file_is_ignored(make_app: Callable[..., Con
     app = make_app(seeded_db, remember=True)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert app.filter == Filter()
+        assert app.main_screen.filter == Filter()
 
 
 async def test_restored_filter_shows_in_the_sidebar_controls(
@@ -107,7 +107,7 @@ async def test_restored_filter_shows_in_the_sidebar_controls(
     app = make_app(seeded_db, remember=True)
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
-        await app.apply_filter(
+        await app.main_screen.apply_filter(
             Filter(kinds=frozenset({"audit"}), categories=frozenset({"role"}), text="raid", newest_first=False),
             'kind:audit category:role "raid"',
         )
@@ -122,8 +122,8 @@ async def test_restored_filter_shows_in_the_sidebar_controls(
         assert sidebar.query_one("#text", Input).value == "raid"
         assert sidebar.query_one("#order", RadioSet).pressed_index == 1
         assert "raid" in str(sidebar.query_one("#query").render())
-        assert again.filter.kinds == {"audit"}
-        assert not again.filter.newest_first
+        assert again.main_screen.filter.kinds == {"audit"}
+        assert not again.main_screen.filter.newest_first
 
 
 async def test_a_start_that_fails_before_its_screen_keeps_the_last_view(
@@ -132,7 +132,7 @@ async def test_a_start_that_fails_before_its_screen_keeps_the_last_view(
     app = make_app(seeded_db, remember=True)
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
-        await app.apply_filter(Filter(kinds=frozenset({"decision"})))
+        await app.main_screen.apply_filter(Filter(kinds=frozenset({"decision"})))
         await settle(pilot)
     saved = session_state.load()
     assert saved.get("views")

@@ -6,6 +6,10 @@ record, built in a worker) turns a position into ``anchor id + small offset``, s
 what the top does; pages of 100 records are cached (bounded) and fetched on demand. Commits are
 coalesced by the app into one :meth:`FeedView.refresh_data` per frame. Following (default) keeps
 the newest record at hand; moving away pauses it, counts what arrived ("N new") and drops nothing.
+
+One module over ~500 lines on purpose: the index, the page cache, the strip cache and the cursor
+are one widget's state, each read by the others on every frame (render_line, refresh_data,
+jump_to_id); split, they would hand that state back and forth across modules.
 """
 
 from __future__ import annotations

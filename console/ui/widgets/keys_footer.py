@@ -16,6 +16,8 @@ from typing import Any
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from console.ui.textual_internals import mark_footer_bindings_ready
+
 
 class KeysFooter(Footer):
     def __init__(self, **kwargs: Any) -> None:
@@ -29,7 +31,7 @@ class KeysFooter(Footer):
         self.bindings_changed(self.screen)
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
-        self._bindings_ready = True  # Footer.compose shows nothing until then
+        mark_footer_bindings_ready(self)  # Footer.compose shows nothing until then
         if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
             return
         if not self._scheduled:

@@ -1,0 +1,165 @@
+"""The main screen's filters and search: the sidebar's choices, ``a`` / ``t`` / ``c``, the search
+bar's query (a filter, or a find query walked with ``n`` / ``N``) and the names it resolves."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from console.model.filters import Filter, narrow
+from console.store import timeline as tl
+from console.ui.widgets.feed import FeedView
+from console.ui.widgets.sidebar import FilterSidebar
+
+if TYPE_CHECKING:
+    from console.ui.screens.main import MainScreen
+    from console.ui.widgets.filter_choices import SidebarChoice
+    from console.ui.widgets.search import SearchBar
+
+
+class Filtering:
+    def __init__(self, screen: MainScreen) -> None:
+        self.screen = screen
+
+    async def apply(self, flt: Filter, query_text: str | None = None) -> None:
+        screen = self.screen
+        screen.filter = flt
+        screen.query_text = screen.format(flt) if query_text is None else query_text
+        screen.query_one(FilterSidebar).show_filter(flt, screen.query_text)
+        screen.view_changed()
+        await screen.query_one(FeedView).load(flt)
+        screen.live.refresh_activity()
+
+    async def sidebar_changed(self, c: SidebarChoice) -> None:
+        screen = self.screen
+        since = screen.clock() - c.range_ms if c.range_ms else None
+        flt = screen.filter.with_(
+            kinds=c.kinds,
+            categories=c.categories,
+            results=c.results,
+            reason_codes=c.reason_codes,
+            sources=c.sources,
+            text=c.text,
+            since_ms=since,
+            newest_first=c.newest_first,
+        )
+        screen.query_one(FeedView).set_context(screen.row_context())
+        if flt != screen.filter:
+            screen.filter = flt
+            screen.query_text = screen.format(flt)
+            screen.view_changed()
+            await screen.query_one(FeedView).load(flt)
+            screen.live.refresh_activity()
+
+    def pick(self, attribute: str) -> int | None:
+        """The actor (``"actor"``) or the target of the record under the cursor."""
+        record = self.screen.query_one(FeedView).current
+        if record is None:
+            return None
+        if attribute == "actor":
+            return getattr(record, "actor_id", None) or getattr(record, "requested_by", None)
+        value = getattr(record, "target_id", None) or getattr(record, "member_id", None)
+        return value or getattr(record, "resource_id", None)
+
+    async def only(self, attribute: str) -> None:
+        """``a`` / ``t``: only what the actor under the cursor did, or what was done to its target."""
+        who = self.pick(attribute)
+        if who is None:
+            self.screen.app.bell()
+            return
+        ids = frozenset({who})
+        flt = self.screen.filter
+        await self.apply(flt.with_(actor_ids=ids) if attribute == "actor" else flt.with_(target_ids=ids))
+
+    async def clear(self) -> None:
+        self.screen.find_filter = None
+        await self.apply(Filter(newest_first=self.screen.filter.newest_first), "")
+
+    # -- the search bar --------------------------------------------------------------------------
+
+    async def open_search(self) -> None:
+        await (await self.search_bar()).open(self.screen.query_text)
+
+    async def search_bar(self) -> SearchBar:
+        """The search bar, built (above the footer) the first time ``/`` is pressed."""
+        screen = self.screen
+        if screen.built_search is None:
+            from console.ui.widgets.search import QuerySuggester, SearchBar
+
+            screen.built_search = SearchBar(QuerySuggester(self._known_users, self._known_roles), id="search")
+            await screen.mount(screen.built_search, before="#footer-slot")
+        return screen.built_search
+
+    async def submitted(self, query: str, *, find: bool) -> None:
+        screen = self.screen
+        bar = await self.search_bar()
+        from console.model.query import QueryError, parse
+
+        try:
+            parsed = parse(
+                query,
+                now_ms=screen.clock(),
+                resolve=self._resolve,
+                base=Filter(newest_first=screen.filter.newest_first),
+            )
+        except QueryError as e:
+            bar.show_error(str(e), e.column)
+            return
+        flt = parsed.filter
+        if parsed.actor_role_ids:
+            members = await self._members_with_roles(parsed.actor_role_ids)
+            if not members:
+                bar.show_error("role: nobody holds that role in the stored guild state", query.find("role:"))
+                return
+            flt = flt.with_(actor_ids=flt.actor_ids | members if flt.actor_ids else members)
+        bar.show_error(None)
+        bar.hide()
+        screen.query_one(FeedView).focus()
+        if find:
+            screen.find_filter = flt
+            await self.find(1)
+        else:
+            screen.find_filter = None
+            await self.apply(flt, query.strip())
+
+    async def find(self, direction: int) -> None:
+        """The next (1) / previous (-1) record matching the find query, within the filter."""
+        screen = self.screen
+        if screen.find_filter is None:
+            screen.app.bell()
+            return
+        feed = screen.query_one(FeedView)
+        here = feed.current
+        combined = narrow(screen.filter, screen.find_filter)  # the find query ANDs the filter
+        down = direction > 0  # down the list
+        older = down == screen.filter.newest_first
+        probe = combined.with_(newest_first=older)
+        anchor = None
+        if here is not None:
+            anchor = here.id - 1 if older else here.id + 1
+        refs = await tl.page_refs(screen.store.reader, probe, anchor=anchor, limit=1)
+        if not refs or not await feed.jump_to_id(refs[0].id):
+            screen.notify("No more matches.", markup=False)
+
+    # -- names the query refers to ---------------------------------------------------------------
+
+    def _resolve(self, kind: str, text: str) -> list[int]:
+        low = text.lower()
+        return [i for i, n in self.screen.store.names(kind).items() if n.lower() == low]
+
+    def _known_users(self) -> list[str]:
+        return sorted(set(self.screen.store.names("user").values()))[:5000]
+
+    def _known_roles(self) -> list[str]:
+        return sorted(set(self.screen.store.names("role").values()))
+
+    async def _members_with_roles(self, role_ids: frozenset[int]) -> frozenset[int]:
+        store = self.screen.store
+        found: set[int] = set()
+        for gid in self.screen.filter.guild_ids or await store.guild_ids_with_state():
+            snapshot = await store.guild_state(gid) or {}
+            for m in snapshot.get("members") or []:
+                roles = {int(r) for r in m.get("roles") or [] if str(r).isdigit()}
+                user = m.get("user") or {}
+                if roles & role_ids and str(user.get("id", "")).isdigit():
+                    found.add(int(user["id"]))
+        return frozenset(found)
