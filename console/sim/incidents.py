@@ -182,6 +182,3 @@ async def quiet(sim: SimServer, *, duration_s: float, rate_per_s: float = 3.0) -
         await _command(sim, played, who["mod_a"], _grant_options(member, verified, "passed verification"))
         await _command(sim, played, who["helper"], _grant_options(member, verified, "can I?"))
     return played
-
-
-SCENARIOS = {"raid": raid, "quiet": quiet}
