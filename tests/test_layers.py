@@ -147,9 +147,10 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
     [
         ("console.cli", "console.arguments", "console.errors", "console.commands", "console.runtime", "console.demo"),
         ("console.config", "console.reports", "console.errors"),
+        ("console",),
     ],
 )
-def test_no_import_cycles_between_the_face_and_what_it_calls(members: tuple[str, ...]) -> None:
+def test_no_import_cycles(members: tuple[str, ...]) -> None:
     """Lazy imports count (a cycle through a function-level import is still a cycle); imports for
     type checking only do not."""
     graph: dict[str, set[str]] = {}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from console.model import members
 from console.model.filters import Filter, narrow
-from console.store import timeline as tl
 from console.ui.widgets.feed import FeedView
 from console.ui.widgets.sidebar import FilterSidebar
 
@@ -136,7 +136,7 @@ class Filtering:
         anchor = None
         if here is not None:
             anchor = here.id - 1 if older else here.id + 1
-        refs = await tl.page_refs(screen.store.reader, probe, anchor=anchor, limit=1)
+        refs = await screen.store.timeline_page(probe, anchor=anchor, limit=1)
         if not refs or not await feed.jump_to_id(refs[0].id):
             screen.notify("No more matches.", markup=False)
 
@@ -156,10 +156,5 @@ class Filtering:
         store = self.screen.store
         found: set[int] = set()
         for gid in self.screen.filter.guild_ids or await store.guild_ids_with_state():
-            snapshot = await store.guild_state(gid) or {}
-            for m in snapshot.get("members") or []:
-                roles = {int(r) for r in m.get("roles") or [] if str(r).isdigit()}
-                user = m.get("user") or {}
-                if roles & role_ids and str(user.get("id", "")).isdigit():
-                    found.add(int(user["id"]))
+            found |= members.holding(await store.guild_state(gid) or {}, role_ids)
         return frozenset(found)

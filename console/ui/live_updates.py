@@ -6,7 +6,6 @@ process collects into, that process's commits."""
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -14,8 +13,7 @@ from typing import TYPE_CHECKING
 from textual.css.query import NoMatches
 
 from console.model.filters import Filter
-from console.store import IngestResult
-from console.store import timeline as tl
+from console.store import IngestResult, StoreError
 from console.ui.rows import record_key
 from console.ui.widgets.activity import ActivityBar
 from console.ui.widgets.feed import FeedView
@@ -34,7 +32,7 @@ def closing_quietly() -> Iterator[None]:
         yield
     except NoMatches:
         pass
-    except (ValueError, sqlite3.ProgrammingError) as e:
+    except (ValueError, StoreError) as e:
         if "closed" not in str(e).lower():
             raise
 
@@ -107,7 +105,7 @@ class LiveUpdates:
         start = flt.since_ms if flt.since_ms is not None else now - 86_400_000
         end = flt.until_ms if flt.until_ms is not None else now + 1
         with closing_quietly():
-            counts = await tl.histogram(await screen.store.scanner(), flt, start_ms=start, end_ms=end, buckets=60)
+            counts = await screen.store.activity(flt, start_ms=start, end_ms=end, buckets=60)
             self._activity_total = sum(counts)
             hours = max(1, round((end - start) / 3_600_000))
             label = f"last {hours}h" if flt.since_ms is None else f"{hours}h range"

@@ -13,7 +13,6 @@ that frame, not before it.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,6 +28,7 @@ from textual.widget import Widget
 from console.model.filters import Filter
 from console.model.records import RoleChange
 from console.model.sanitize import safe_text
+from console.store import StoreError
 from console.ui.live_updates import LiveUpdates
 from console.ui.rows import RowContext, names_shown
 from console.ui.textual_internals import FirstResumeScreen
@@ -150,7 +150,7 @@ class MainScreen(FirstResumeScreen):
             self.memory.restore_filter()
         if self.store.readonly:
             self.live.data_version = await self.store.data_version()
-        with contextlib.suppress(sqlite3.DatabaseError):  # the feed reads again and says why
+        with contextlib.suppress(StoreError):  # the feed reads again and says why
             self._first_page = await read_first_page(self.store, self.filter)
             wanted: list[tuple[str, int | None]] = [("user", self.console.operator_id)]
             wanted += [("user", i) for i in self.filter.actor_ids | self.filter.target_ids]  # the query text's

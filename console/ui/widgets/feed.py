@@ -15,7 +15,6 @@ jump_to_id); split, they would hand that state back and forth across modules.
 from __future__ import annotations
 
 import bisect
-import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, NamedTuple
@@ -32,8 +31,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from console.model.filters import Filter
-from console.store import Store
-from console.store import timeline as tl
+from console.store import AuditStore, Ref, StoreError
 from console.ui.rows import RowContext, record_key, record_row
 
 PAGE = 100
@@ -53,12 +51,12 @@ class Snapshot(NamedTuple):
 
 
 #: The first page of a filter: its refs and their records, in order.
-FirstPage = tuple[list[tl.Ref], list[Any]]
+FirstPage = tuple[list[Ref], list[Any]]
 
 
-async def read_first_page(store: Store, flt: Filter) -> FirstPage:
-    first = await tl.page_refs(store.reader, flt, limit=PAGE)
-    return first, await tl.fetch(store.reader, first)
+async def read_first_page(store: AuditStore, flt: Filter) -> FirstPage:
+    first = await store.timeline_page(flt, limit=PAGE)
+    return first, await store.timeline_records(first)
 
 
 class FeedView(ScrollView, can_focus=True):
@@ -113,7 +111,7 @@ class FeedView(ScrollView, can_focus=True):
         def control(self) -> FeedView:
             return self.feed
 
-    def __init__(self, store: Store, context: RowContext, **kwargs: Any) -> None:
+    def __init__(self, store: AuditStore, context: RowContext, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.store = store
         self.context = context
@@ -146,7 +144,7 @@ class FeedView(ScrollView, can_focus=True):
         if first_page is None:
             try:
                 first_page = await read_first_page(self.store, self.filter)
-            except sqlite3.DatabaseError as e:
+            except StoreError as e:
                 self._store_failed(e)
                 return
             if generation != self._generation:
@@ -178,21 +176,21 @@ class FeedView(ScrollView, can_focus=True):
     async def _count_and_index(self, generation: int) -> None:
         try:
             # A capped count first (fast at any size: "≥ 10,000"), then the exact one.
-            capped = await tl.count(self.store.reader, self.filter, cap=COUNT_CAP)
+            capped = await self.store.timeline_count(self.filter, cap=COUNT_CAP)
             if generation != self._generation:
                 return
             self.approximate = capped >= COUNT_CAP
             self._set_total(capped)
             if not self.approximate:
                 return
-            total = await tl.count(await self.store.scanner(), self.filter)
+            total = await self.store.timeline_total(self.filter)
             self.approximate = False
             if generation != self._generation:
                 return
             self._set_total(total)
             if total > INDEX_EVERY:
                 await self._build_index(generation)
-        except (sqlite3.DatabaseError, ValueError) as e:  # ValueError: the store closed meanwhile
+        except (StoreError, ValueError) as e:  # ValueError: the store closed meanwhile
             self._store_failed(e)
 
     def _set_total(self, total: int) -> None:
@@ -214,13 +212,13 @@ class FeedView(ScrollView, can_focus=True):
         )
 
     async def _build_index(self, generation: int) -> None:
-        total, ids = await tl.sparse_index(await self.store.scanner(), self.filter, INDEX_EVERY)
+        total, ids = await self.store.timeline_index(self.filter, INDEX_EVERY)
         if generation != self._generation or not ids:
             return
         anchors = tuple((i * INDEX_EVERY, anchor) for i, anchor in enumerate(ids))
         if self.filter.newest_first and self.snapshot.anchors and anchors[0][1] != self.snapshot.anchors[0][1]:
             # Records arrived while the index was built: rebase on our snapshot's first record.
-            shift = await tl.count(self.store.reader, self.filter, newer_than=self.snapshot.anchors[0][1])
+            shift = await self.store.timeline_count(self.filter, newer_than=self.snapshot.anchors[0][1])
             if generation != self._generation:
                 return
             anchors = ((0, self.snapshot.anchors[0][1]),) + tuple((p - shift, i) for p, i in anchors if p - shift > 0)
@@ -245,7 +243,7 @@ class FeedView(ScrollView, can_focus=True):
             else:
                 await self._refresh_oldest_first(generation, snap)
             await self._reread(set(changed), generation)
-        except sqlite3.DatabaseError as e:
+        except StoreError as e:
             self._store_failed(e)
 
     async def _reread(self, changed: set[tuple[str, int]], generation: int) -> None:
@@ -261,7 +259,7 @@ class FeedView(ScrollView, can_focus=True):
         ]
         if not stale:
             return
-        fresh = await tl.fetch(self.store.reader, [tl.Ref(kind, ident) for _, _, (kind, ident) in stale])
+        fresh = await self.store.timeline_records([Ref(kind, ident) for _, _, (kind, ident) in stale])
         if generation != self._generation:
             return
         by_key = {record_key(r): r for r in fresh}
@@ -275,7 +273,7 @@ class FeedView(ScrollView, can_focus=True):
 
     async def _refresh_newest_first(self, generation: int, snap: Snapshot, inserted_ids: list[int] | None) -> None:
         top = snap.anchors[0][1]
-        newer = await tl.count(self.store.reader, self.filter, newer_than=top)
+        newer = await self.store.timeline_count(self.filter, newer_than=top)
         in_middle = bool(inserted_ids) and min(inserted_ids or [0]) < top
         if generation != self._generation:
             return
@@ -294,8 +292,8 @@ class FeedView(ScrollView, can_focus=True):
             return
         # The common live case: records only at the top. Shift every position by ``newer``
         # rather than reloading: no count over the store, no index rebuild.
-        first = await tl.page_refs(self.store.reader, self.filter, limit=PAGE)
-        records = await tl.fetch(self.store.reader, first)
+        first = await self.store.timeline_page(self.filter, limit=PAGE)
+        records = await self.store.timeline_records(first)
         if generation != self._generation or not first:
             return
         anchors = ((0, first[0].id),) + tuple((p + newer, i) for p, i in snap.anchors)
@@ -309,7 +307,7 @@ class FeedView(ScrollView, can_focus=True):
 
     async def _refresh_oldest_first(self, generation: int, snap: Snapshot) -> None:
         # Oldest first is for reading history; a full count here is affordable.
-        total = await tl.count(self.store.reader, self.filter)
+        total = await self.store.timeline_count(self.filter)
         newer = total - snap.total
         if generation != self._generation or newer <= 0:
             return
@@ -350,10 +348,8 @@ class FeedView(ScrollView, can_focus=True):
             if not self.snapshot.anchors:
                 return
             anchor_pos, anchor_id = self.snapshot.anchors[k]
-            refs = await tl.page_refs(
-                self.store.reader, self.filter, anchor=anchor_id, offset=start - anchor_pos, limit=PAGE
-            )
-            records = await tl.fetch(self.store.reader, refs)
+            refs = await self.store.timeline_page(self.filter, anchor=anchor_id, offset=start - anchor_pos, limit=PAGE)
+            records = await self.store.timeline_records(refs)
         finally:
             self._loading.discard(page_no)
         if generation != self._generation:
@@ -568,10 +564,10 @@ class FeedView(ScrollView, can_focus=True):
             await self.load()
             top = self.snapshot.anchors[0][1] if self.snapshot.anchors else record_id
         # Records before it in the list's order (count's "newer_than" means "listed before").
-        position = await tl.count(self.store.reader, self.filter, newer_than=record_id)
+        position = await self.store.timeline_count(self.filter, newer_than=record_id)
         if desc:
-            position -= await tl.count(self.store.reader, self.filter, newer_than=top)
-        refs = await tl.page_refs(self.store.reader, self.filter, anchor=record_id, limit=1)
+            position -= await self.store.timeline_count(self.filter, newer_than=top)
+        refs = await self.store.timeline_page(self.filter, anchor=record_id, limit=1)
         if not refs or refs[0].id != record_id:
             return False
         self._move_to(position)

@@ -4,18 +4,19 @@ then too."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Input, Label, RadioButton, RadioSet, SelectionList, Static
 
 from console.model.actions import CATEGORIES
 from console.model.filters import DECISION_SOURCES, ENTRY_SOURCES, KINDS, REASON_CODES, Filter
 from console.model.sanitize import safe_text
-from console.ui.widgets.sidebar import FilterSidebar
 
 RANGES = (("any", None), ("1h", 3_600_000), ("24h", 86_400_000), ("7d", 7 * 86_400_000), ("30d", 30 * 86_400_000))
 KIND_LABELS = {"audit": "audit", "decision": "decision", "role_change": "role change", "gap": "gap"}
@@ -49,9 +50,20 @@ class FilterChoices(Vertical):
     FilterChoices SelectionList:blur > .option-list--option-highlighted { background: transparent; }
     """
 
-    def __init__(self) -> None:
+    class Changed(Message):
+        """The person changed a control; the sidebar passes it on as ``FilterSidebar.Changed``."""
+
+        def __init__(self, choice: SidebarChoice) -> None:
+            super().__init__()
+            self.choice = choice
+
+    def __init__(self, on_mounted: Callable[[], None]) -> None:
+        """``on_mounted``: called once the controls are mounted (the sidebar shows a pending
+        filter then). A callback rather than a reference to the sidebar: it imports this module
+        only when the controls are first shown, and this module must not import it back."""
         super().__init__()
         self._syncing = False
+        self._on_mounted = on_mounted
 
     def compose(self) -> ComposeResult:
         yield Label("Kind")
@@ -81,9 +93,7 @@ class FilterChoices(Vertical):
         yield Static("", id="query", markup=False)
 
     def on_mount(self) -> None:
-        sidebar = self.parent
-        if isinstance(sidebar, FilterSidebar):
-            sidebar._choices_mounted()
+        self._on_mounted()
 
     def choice(self) -> SidebarChoice:
         """What the controls say."""
@@ -136,4 +146,4 @@ class FilterChoices(Vertical):
     @on(Input.Submitted, "#text")
     def _changed(self, event: object) -> None:
         if not self._syncing:
-            self.post_message(FilterSidebar.Changed(self.choice()))
+            self.post_message(self.Changed(self.choice()))

@@ -45,8 +45,13 @@ class FilterSidebar(VerticalScroll, can_focus=False):
         from console.ui.widgets.filter_choices import FilterChoices
 
         if self._controls is None:
-            self._controls = FilterChoices()
+            self._controls = FilterChoices(on_mounted=self._choices_mounted)
             self.mount(self._controls)
+
+    def on_filter_choices_changed(self, event: FilterChoices.Changed) -> None:
+        """By name, not ``@on``: the controls' module loads only when they are first shown."""
+        event.stop()
+        self.post_message(self.Changed(event.choice))
 
     def _choices_mounted(self) -> None:
         self.ready = True
