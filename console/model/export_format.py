@@ -53,6 +53,10 @@ characters that a terminal or editor would act on or hide — C1 controls (U+008
 bidi controls, zero-width and other invisible format characters, U+2028/U+2029 — as ``\\uXXXX``
 escapes. The document stays valid JSON and decodes to the identical string, but ``cat`` on an
 export can no longer drive the terminal or reorder what a reader sees.
+
+One module over ~500 lines on purpose: it is the export contract. The fields of every record kind,
+their CSV columns and the fast path that must produce byte-identical output are read and changed
+together whenever the format's version changes.
 """
 
 from __future__ import annotations
