@@ -37,6 +37,7 @@ def test_iso_utc_day_cache_stays_bounded() -> None:
 def test_readable_formats() -> None:
     assert times.utc_time(T0) == "2024-05-01 12:34:56.789 UTC"
     assert times.day(T0) == "2024-05-01"
+    assert times.file_stamp(T0) == "20240501-123456"
     assert times.minute_utc(T0) == "2024-05-01 12:34"
     assert times.second_utc(T0) == "2024-05-01 12:34:56"
     assert times.clock(T0, dt.UTC) == "05-01 12:34:56"

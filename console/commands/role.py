@@ -132,7 +132,7 @@ async def _watch_change(store: Store, change_id: int, wait_s: float) -> int:
         shown = len(attempts)
         change = await store.role_change(change_id)
         if change is not None and change.final:
-            from console.model.snowflake import iso_utc
+            from console.model.times import iso_utc
 
             if change.state == "confirmed":
                 _say(

@@ -5,9 +5,6 @@ from __future__ import annotations
 import itertools
 import threading
 
-# Moved to console.model.times; the importers still naming it here switch after the house refactor.
-from console.model.times import iso_utc as iso_utc
-
 DISCORD_EPOCH_MS = 1_420_070_400_000
 #: Discord keeps audit-log entries this long.
 RETENTION_MS = 45 * 24 * 3600 * 1000

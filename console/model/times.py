@@ -49,6 +49,11 @@ def day(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d")
 
 
+def file_stamp(ms: int) -> str:
+    """``20240501-123456``: UTC to the second, for file names."""
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y%m%d-%H%M%S")
+
+
 def minute_utc(ms: int) -> str:
     """``2024-05-01 12:34``: UTC to the minute (report headings)."""
     return iso_utc(ms)[:16].replace("T", " ")

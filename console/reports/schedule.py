@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from console.model.sanitize import discord_line
-from console.model.snowflake import iso_utc
+from console.model.times import iso_utc
 from console.reports.compute import Report, compute
 from console.reports.render import summary_line, to_json, to_markdown
 

@@ -29,7 +29,7 @@ import orjson
 from console.model import export_format as fmt_
 from console.model.actions import documented_name
 from console.model.filters import Filter
-from console.model.snowflake import iso_utc
+from console.model.times import file_stamp, iso_utc
 from console.store import export_workers, queries, timeline
 from console.store.connection import describe
 from console.store.errors import StoreError
@@ -440,7 +440,7 @@ def _merged(
 
 def default_name(fmt: str, now_ms: int) -> str:
     """``export-20261122-053000.csv``: a timestamped name that sorts by time (UTC)."""
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now_ms / 1000))
+    stamp = file_stamp(now_ms)
     return f"export-{stamp}.{fmt}"
 
 

@@ -256,7 +256,7 @@ override_st = st.tuples(
 
 
 def _policy(grants, overrides, admin_bypass, lifts):
-    from console.model.snowflake import iso_utc
+    from console.model.times import iso_utc
 
     text = f"admin_bypass = {str(admin_bypass).lower()}\n[break_glass]\nlifts_discord_gate = {str(lifts).lower()}\n"
     for r, c, e, p in grants:

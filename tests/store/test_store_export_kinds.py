@@ -18,7 +18,7 @@ from console.cli import main
 from console.model.export_format import CSV_COLUMNS
 from console.model.filters import Filter
 from console.model.records import Decision, RoleChange
-from console.model.snowflake import iso_utc
+from console.model.times import iso_utc
 from console.store import Store
 from console.store.export import export, export_to_file
 

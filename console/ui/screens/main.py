@@ -13,7 +13,6 @@ that frame, not before it.
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -25,6 +24,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.widget import Widget
 
+from console.model import times
 from console.model.filters import Filter
 from console.model.records import RoleChange
 from console.model.sanitize import safe_text
@@ -305,7 +305,7 @@ class MainScreen(FirstResumeScreen):
         if feed.bookmarks:
             subtitle += f" · ★{len(feed.bookmarks)}"
         if self.kept_since is not None:  # retention removed what is older
-            subtitle += " · since " + time.strftime("%Y-%m-%d", time.gmtime(self.kept_since / 1000))
+            subtitle += " · since " + times.day(self.kept_since)
         # A Text, not a str (a str title is markup): the query may hold pasted hostile text.
         title = Text("Feed" + (f" · {safe_text(self.query_text, 200)}" if self.query_text else ""))
         if feed.border_subtitle != subtitle:
