@@ -19,10 +19,9 @@ What holds for every method unless its docstring says otherwise:
 - **Chain.** Entries, decisions and final role changes are linked into the guild's integrity
   chain (``chain.py``) in the same transaction that stores them.
 
-What is not here yet: the export and ``verify`` read a store's file directly (``export.py``,
-``verify.py``), and the console's feed still reaches the SQLite store's ``reader`` and
-``scanner`` connections through ``timeline.py``; the ``timeline_*`` methods below are the named
-way to do the same, for the feed to move to.
+What is not here yet: the export and ``verify`` read a SQLite store's file directly
+(``export.py``, ``verify.py``, with their own connections and worker processes); a second backend
+brings its own.
 """
 
 from __future__ import annotations
