@@ -50,7 +50,7 @@ def _filters(p: argparse.ArgumentParser) -> None:
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The command line. ``only``: that command's parser alone (the others are not built: a
-    screen's start does not pay ~4 ms for twenty parsers it will not use)."""
+    screen's start does not pay for building twenty parsers it will not use)."""
     parser = _Parser(prog="audit-console", description="A terminal console for Discord moderators.")
     parser.add_argument("--version", action="version", version=f"audit-console {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

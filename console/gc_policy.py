@@ -1,15 +1,16 @@
 """When Python's cyclic garbage collector runs in the console's own process.
 
-Two measured costs (performance.md U4, S1):
+Two measured costs (docs/performance.md, U4 and S1):
 
 * Starting a screen builds a large graph of objects that all live on (textual, rich, the
-  widgets). The collector ran ~135 times meanwhile, one full pass among them: ~55 ms of a
-  ~550 ms start, freeing nothing that mattered. It is paused until the first frame is out.
+  widgets). The collector ran ~135 times meanwhile, one full pass among them: about a tenth of
+  the start spent freeing nothing that mattered. It is paused until the first frame is out.
 * Once connected, the process holds ~135,000 objects that live as long as it does (hikari's and
-  aiohttp's modules and models, textual's, our widgets). Every full pass walks them all: ~100 ms
-  each, about every two seconds at 1,000 entries/s, so the event loop stalled for 100–150 ms
-  (U4 allows 50). :func:`settle` collects once, then freezes the survivors out of the collector's
-  sight (``gc.freeze``): full passes then walk only what was made since, 5–10 ms.
+  aiohttp's modules and models, textual's, our widgets). Every full pass walks them all, and under
+  a flood of entries such passes come every few seconds, each stalling the event loop for longer
+  than the live console's lag budget allows. :func:`settle` collects once, then freezes the
+  survivors out of the collector's sight (``gc.freeze``): full passes then walk only what was made
+  since, a small fraction of the work.
 
 Freezing is done only in our own process (the ``audit-console`` command), never in a program that
 imports the package, such as the tests: there it would keep whatever they hold alive for good.

@@ -4,8 +4,9 @@ Textual writes every frame from a thread of its own ("textual-output"), and aios
 query's result back from its thread. A thread that wants the lock waits until the one holding it
 blocks, or until the switch interval has passed (5 ms by default). While the console starts, the
 event loop is still busy when the first frame is queued (the sidebar's controls, the counts), so
-that frame reached a 120×40 pseudo-terminal 5.5–6 ms after it was ready; at 0.5 ms, 1.1–1.4 ms
-(`tests/bench/bench_ui.py`, S1). Once started, the default comes back: a shorter interval costs
+that frame waited out most of a whole interval before it reached the terminal; with a tenth of the
+default it goes out almost at once (docs/performance.md, S1). Once started, the default comes
+back: a shorter interval costs
 switches for as long as the console runs, and frames are then rarely this large.
 """
 

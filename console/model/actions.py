@@ -113,7 +113,8 @@ def action_name(value: int) -> str:
 
 def target_kind(value: int) -> str | None:
     """What an entry's ``target_id`` names: ``guild``, ``channel``, ``role`` or ``user`` — or None
-    where it varies (webhooks, invites, emoji …). discord-protocol.md §2, "Targets by action type"."""
+    where it varies (webhooks, invites, emoji …), as Discord's API docs list it for each action type
+    (Audit Log Events)."""
     if value == 1:
         return "guild"
     if 10 <= value <= 15 or 110 <= value <= 112 or value in (73, 192, 193):

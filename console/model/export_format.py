@@ -502,8 +502,9 @@ def escape_json(data: bytes) -> bytes:
 
 
 # Records only ever hold string keys (decoded JSON and our own dicts), so orjson's fast path is
-# tried first: OPT_NON_STR_KEYS makes every dump about 5x slower (it was most of an export's
-# time). A non-string key (never seen) falls back to it, so the output is the same either way.
+# tried first: OPT_NON_STR_KEYS makes every dump several times slower, enough to be most of an
+# export's time (docs/performance.md, E1). A non-string key (never seen) falls back to it, so the
+# output is the same either way.
 _NON_STR: Final = orjson.OPT_NON_STR_KEYS
 
 

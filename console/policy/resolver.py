@@ -1,7 +1,7 @@
 """Discord's permission algorithm over a :class:`GuildSnapshot`, with an optional explanation.
 
-The algorithm is the one in discord-api-docs (permissions.mdx), as checked in
-docs/discord-protocol.md §4:
+The algorithm is the one in Discord's API docs (permissions.mdx; the inputs as channel.mdx and
+guild.mdx describe them):
 
 1. The owner gets ALL. Otherwise base = @everyone's permissions | every role the member has.
 2. ADMINISTRATOR in the base gives ALL. Owner and ADMINISTRATOR return here: no overwrite, implicit

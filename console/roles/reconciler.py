@@ -350,8 +350,8 @@ class Reconciler:
 
     async def _writable(self, change: RoleChange) -> bool:
         """The store failed its last write (full disk, I/O error): call nothing on Discord, since
-        what happens could not be recorded (security-reliability.md: degraded mode stops
-        moderation actions). Recording the pause in the change's timeline is also the probe that
+        what happens could not be recorded (docs/how-entries-are-kept.md: a degraded store pauses
+        role changes). Recording the pause in the change's timeline is also the probe that
         ends it. False (and due again in a second) while the store still fails."""
         reason = self.store.write_failure
         self._set_paused(reason)

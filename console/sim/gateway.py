@@ -1,6 +1,6 @@
 """The simulated Discord gateway: a websocket peer that the real hikari shard talks to.
 
-Protocol per discord-protocol.md §3: HELLO first; ACK every heartbeat; IDENTIFY → READY →
+The protocol as Discord's gateway speaks it: HELLO first; ACK every heartbeat; IDENTIFY → READY →
 GUILD_CREATE; every dispatch carries an increasing int ``s`` per session; sessions buffer their
 dispatches (also while no client is connected) so RESUME replays everything after the client's
 seq, then RESUMED; unknown sessions get INVALID_SESSION(false). ``compress=zlib-stream`` is one

@@ -1,8 +1,8 @@
 """Realistic audit-log entries for every action type, and a seeded stream of moderator activity.
 
-Entries follow discord-protocol.md §2: change keys and value types as Discord sends them
-(permissions as decimal strings, ``$add``/``$remove`` role lists, timeouts as ISO strings,
-``options`` values as strings) and targets per the "Targets by action type" rules. Every random
+Entries look as Discord sends them: its change keys and value types (permissions as decimal
+strings, ``$add``/``$remove`` role lists, timeouts as ISO strings, ``options`` values as strings),
+and a ``target_id`` naming what Discord's API docs say it names for each action type. Every random
 choice comes from the ``random.Random`` passed in, so a seed and a clock fix the whole stream.
 Each type's builder lives in :mod:`console.sim.builders`.
 """

@@ -178,9 +178,10 @@ async def prepare(db: aiosqlite.Connection, path: Path, *, readonly: bool, quick
             (mode,) = await one(db, "PRAGMA journal_mode = WAL")
             if str(mode).lower() != "wal":
                 raise StoreError(f"database {path}: cannot switch to WAL mode (got {mode})")
-            # FULL: acknowledged entries survive power loss too (security-reliability.md §2).
+            # FULL: acknowledged entries survive power loss too (docs/how-entries-are-kept.md, "Durable").
             await db.execute("PRAGMA synchronous = FULL")
-        # Page cache per connection: the reader serves one screen at a time (U3's memory budget).
+        # Page cache per connection: the reader serves one screen at a time (the memory budget in
+        # docs/performance.md, U3).
         # One call for the three pragmas: every await is a trip through the UI's event loop.
         await db.executescript(
             "PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; "

@@ -43,7 +43,8 @@ Progress = Callable[[int, "int | None"], None]
 #: Rows per keyset page (one short read transaction each) and per fetchmany/write.
 PAGE: Final = 5000
 BATCH: Final = 1000
-#: Rows formatted between two voluntary GIL releases (~2 ms of work).
+#: Rows formatted between two voluntary GIL releases: a stretch well short of the switch interval,
+#: so the UI loop's thread never waits long for the lock.
 _SLICE: Final = 50
 
 
@@ -324,8 +325,9 @@ def _export(
             ]
             write_chunk(encode(records))
             done += len(records)
-            # Hand the GIL over: otherwise the UI loop's thread waits up to the 5 ms switch
-            # interval at every wake-up while this thread formats rows (performance.md E2).
+            # Hand the GIL over: otherwise the UI loop's thread waits up to a whole switch
+            # interval at every wake-up while this thread formats rows, and the loop lags
+            # (docs/performance.md, E2).
             time.sleep(0)
         if progress is not None:
             progress(done, total)

@@ -1,4 +1,4 @@
-"""Big exports of audit entries rendered by worker processes (performance.md E1).
+"""Big exports of audit entries rendered by worker processes (docs/performance.md, E1).
 
 Rendering a record — decoding the stored JSON, looking names up, the summary and the typed diffs
 — is Python work, several times what reading the row costs, so one thread cannot keep up with

@@ -23,7 +23,7 @@ log = logging.getLogger("console.store.integrity")
 
 
 def reach_text(oldest_ms: int | None, pruned_before: dict[int, int]) -> str:
-    """How far back the store reaches, for verify, prune and the README's promise."""
+    """How far back the store reaches, for verify, prune and docs/integrity.md's promise."""
     if oldest_ms is None and not pruned_before:
         return "the store is empty"
     text = f"the store reaches back to {day(oldest_ms)}" if oldest_ms is not None else "no records kept"

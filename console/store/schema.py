@@ -156,8 +156,8 @@ MIGRATIONS: Final[list[str]] = [
     CREATE INDEX attempts_change ON role_change_attempts (change_id, id);
     """,
     # 2: the actor-only feed filter pages by keyset on (actor_id, id); with only
-    # (actor_id, action_type, id) SQLite sorted every entry of a busy moderator
-    # (10 ms at 100k rows, ~100 ms at 1M; performance.md Q1).
+    # (actor_id, action_type, id) SQLite sorted every entry of a busy moderator, a cost that
+    # grows with the store and broke the newest-page budget on a big one (docs/performance.md, Q1).
     """
     CREATE INDEX IF NOT EXISTS audit_actor ON audit_entries (actor_id, id);
     """,

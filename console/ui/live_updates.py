@@ -53,8 +53,8 @@ class LiveUpdates:
     def committed(self, result: IngestResult) -> None:
         # Coalesce: a burst of commits becomes one feed refresh per interval: 10 a second when
         # it is quiet, 2 a second under a flood (> 25 records per refresh). Each repaint of a
-        # moving feed costs a frame of loop time, and the loop's lag under a flood falls by
-        # half at 2 a second (bench_ui U4). Nobody reads 1,000 rows/s.
+        # moving feed costs a frame of loop time, and under a flood the fewer repaints leave the
+        # loop free for keys (docs/performance.md, U4). Nobody reads a thousand rows a second.
         self._inserted += result.inserted
         self._changed.update(result.changed)
         self._changed.update(("audit", i) for i in result.updated)

@@ -1,4 +1,4 @@
-"""UI benchmark for performance.md goals U1–U4 and S1 (not collected by pytest). Run as a file::
+"""UI benchmark for docs/performance.md goals U1–U4 and S1 (not collected by pytest). Run as a file::
 
     python tests/bench/bench_ui.py --db /tmp/bench-1m.db          # builds the 1M fixture if missing
 

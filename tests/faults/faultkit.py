@@ -4,7 +4,7 @@ A figure is one named measurement with its target and whether it was met.
 
 A case module under ``tests/faults/`` defines ``NAME`` (one word), ``TITLE`` and
 ``async def run(short: bool, workdir: Path) -> list[Figure]``. ``short=True`` is the version
-CI runs (seconds, not minutes); the full version is what the README's Reliability table shows.
+CI runs (seconds, not minutes); the full version is what docs/reliability.md's table shows.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def zero(case: str, name: str, count: int, note: str = "") -> Figure:
 
 
 def table(figures: list[Figure]) -> str:
-    """A Markdown table, pasted as is into the README's Reliability section."""
+    """A Markdown table, pasted as is into docs/reliability.md ("Latest full run")."""
     lines = ["| case | figure | measured | target | met |", "|---|---|---|---|---|"]
     for f in figures:
         name = f"{f.name} ({f.note})" if f.note else f.name

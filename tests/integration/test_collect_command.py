@@ -54,7 +54,7 @@ def test_collect_then_sigterm_then_backfill(tmp_path: Path) -> None:
         assert "Traceback" not in err
         assert fields["token"] not in err + out
         # Once connected, the process's long-lived objects left the garbage collector's full
-        # passes (console.gc_policy: ~100 ms each otherwise, stalling the loop).
+        # passes (console.gc_policy: each would otherwise stall the loop).
         log_text = (Path(os.environ["XDG_STATE_HOME"]) / "audit-console" / "console.log").read_text()
         assert "long-lived objects frozen out of the garbage collector's passes" in log_text
         stored = _count(db)

@@ -1,4 +1,4 @@
-"""The Discord permission resolver against docs/discord-protocol.md §4, case by case, and against
+"""The Discord permission resolver against Discord's documented algorithm, case by case, and against
 a plain reference written from the discord-api-docs pseudocode on random guilds."""
 
 from __future__ import annotations
@@ -863,7 +863,7 @@ def test_names() -> None:
 #
 # Written straight from permissions.mdx's compute_base_permissions / compute_overwrites (with the
 # pseudocode's slip fixed: overwrites are the channel's, keyed by id), plus the implicit rules, the
-# thread rule and the timeout as docs/discord-protocol.md §4 states them. It reads the raw JSON.
+# thread rule and the timeout as console/policy/resolver.py's docstring states them. It reads the raw JSON.
 
 
 def ref_base(d: dict, uid: int) -> int:

@@ -64,7 +64,7 @@ def test_demo_shows_live_rows_and_quits_cleanly() -> None:
     assert connected_at is not None, screen[-3000:]
     # The simulator's moderators are at work: live entries arrive after the first sync.
     assert b"MEMBER_" in plain(screen) or b"ROLE_" in plain(screen)
-    # Measured on a 2-core machine under the test suite's load; the README quotes the idle figure.
+    # A generous bound: a 2-core machine under the test suite's load connects well within it.
     assert connected_at < 30, connected_at
     assert os.WIFEXITED(status), status
     assert os.WEXITSTATUS(status) == 0, status

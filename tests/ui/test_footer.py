@@ -44,8 +44,8 @@ async def test_footer_rebuilds_only_when_its_keys_change(make_app: Callable[...,
 
 
 async def test_footer_keys_come_after_the_first_frame(make_app: Callable[..., ConsoleApp], seeded_db: Path) -> None:
-    """Building the keys is ~30 ms: the console's first frame goes out without them, and they
-    are shown right after it."""
+    """Building the keys would hold up the first frame: the console's first frame goes out
+    without them, and they are shown right after it."""
     app = make_app(seeded_db)
     in_first_frame: list[int] = []
     first_frame_drawn = app.main_screen._first_frame_drawn

@@ -307,8 +307,8 @@ async def test_browsing_follows_another_processs_collector(seeded_db: Path, ids:
 async def test_offline_gatekeeper_is_built_when_explain_first_needs_it(
     make_app: Callable[..., ConsoleApp], seeded_db: Path
 ) -> None:
-    """`open` hands the app a way to build the gatekeeper, not the gatekeeper (that is ~40 ms of
-    startup): nothing is built until `w`, and it is built once."""
+    """`open` hands the app a way to build the gatekeeper, not the gatekeeper (building it would
+    slow the start): nothing is built until `w`, and it is built once."""
     from console.config import Settings
     from console.services import Services
     from console.ui.screens.explain import ExplainScreen

@@ -43,7 +43,8 @@ _PLAIN = Style.null()  # what Text.render gives unstyled text
 
 class Snapshot(NamedTuple):
     """What the view shows: positions 0..total-1 in the filter's order. (A NamedTuple, like the
-    other small values the start defines: a frozen dataclass costs ~1 ms to define at import.)"""
+    other small values the start defines: a frozen dataclass compiles its methods at import, which
+    the start would pay for; see :mod:`console.model`.)"""
 
     total: int
     #: (position, id) pairs, sorted by position; the first is (0, id of the first record).

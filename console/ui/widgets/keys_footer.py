@@ -1,12 +1,12 @@
 """The footer: Textual's, rebuilt only when the keys it shows change.
 
-Textual's ``Footer`` recomposes (a dozen ``FooterKey`` widgets mounted and styled again, 20–35 ms
-here) on every bindings signal: each focus move, the app gaining focus, a screen pushed or
-popped. Startup alone sends three, and moving between panes sends one per move, while what the
+Textual's ``Footer`` recomposes (a dozen ``FooterKey`` widgets mounted and styled again, a cost a
+keypress can feel) on every bindings signal: each focus move, the app gaining focus, a screen pushed
+or popped. Startup alone sends three, and moving between panes sends one per move, while what the
 footer shows is usually the same. This one compares what it would show with what it shows and
-rebuilds only on a difference, once per refresh however many signals arrived. The console mounts
-it once the feed has drawn its records (building the keys is ~30 ms of the first frame otherwise),
-so it shows the keys as soon as it is mounted: the bindings were signalled before it was there.
+rebuilds only on a difference, once per refresh however many signals arrived. The console mounts it
+once the feed has drawn its records (building the keys would otherwise hold up the first frame), so
+it shows the keys as soon as it is mounted: the bindings were signalled before it was there.
 """
 
 from __future__ import annotations

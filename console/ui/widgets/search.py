@@ -77,7 +77,7 @@ class SearchBar(Vertical):
 
     async def open(self, text: str) -> None:
         # The controls are mounted the first time the bar opens: the first screen does not
-        # style an input nobody has asked for yet (~5 ms of startup).
+        # style an input nobody has asked for yet (styling it would hold up the first frame).
         if not self.children:
             await self.mount_all(self._controls())
         self.add_class("-open")
