@@ -29,6 +29,7 @@ import tempfile
 import termios
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ def make_app(db: Path) -> Any:
     )
 
 
-async def _first_frame(db: Path, empty: Path) -> float:
+async def _first_frame(db: Path, empty: Path, wrap: Callable[[Any], Any] | None = None) -> float:
     """Store attach → the feed's first frame with rows: open the big store in a running app,
     hand it to the feed, load, paint."""
     from console.ui.widgets.feed import FeedView
@@ -80,7 +81,7 @@ async def _first_frame(db: Path, empty: Path) -> float:
         feed.render_line = timed  # type: ignore[method-assign]
         t0 = time.perf_counter()
         store = await Store.open(db, readonly=True, quick_check=False)
-        feed.store = store
+        feed.store = store if wrap is None else wrap(store)
         await feed.load(Filter())
         while not painted:
             await asyncio.sleep(0.0005)
@@ -94,40 +95,40 @@ async def _first_frame(db: Path, empty: Path) -> float:
 
 
 class _MemoryTimeline:
-    """The same feed widget fed from a Python list (the comparison floor of U1/U2)."""
+    """The same feed widget fed from a Python list (the comparison floor of U1/U2): the store's
+    timeline reads answered from memory, everything else by the real store."""
 
-    def __init__(self, records: list[Any]) -> None:
+    def __init__(self, store: Any, records: list[Any]) -> None:
+        self._store = store
         self.records = records
 
-    async def page_refs(
-        self, db: Any, flt: Filter, *, anchor: int | None = None, offset: int = 0, limit: int = 100
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def timeline_page(
+        self, flt: Filter, *, anchor: int | None = None, offset: int = 0, limit: int = 100
     ) -> list[Any]:
         start = 0 if anchor is None else next(i for i, r in enumerate(self.records) if r.id <= anchor)
         return [tl.Ref("audit", r.id) for r in self.records[start + offset : start + offset + limit]]
 
-    async def fetch(self, db: Any, refs: list[Any]) -> list[Any]:
+    async def timeline_records(self, refs: list[Any]) -> list[Any]:
         wanted = {ref.id for ref in refs}
         by_id = {r.id: r for r in self.records if r.id in wanted}
         return [by_id[ref.id] for ref in refs]
 
-    async def count(self, db: Any, flt: Filter, *, newer_than: int | None = None, cap: int | None = None) -> int:
+    async def timeline_count(self, flt: Filter, *, newer_than: int | None = None, cap: int | None = None) -> int:
         n = len(self.records) if newer_than is None else sum(1 for r in self.records if r.id > newer_than)
         return n if cap is None else min(n, cap)
 
-    async def sparse_index(self, db: Any, flt: Filter, every: int = 1000) -> tuple[int, list[int]]:
+    async def timeline_total(self, flt: Filter) -> int:
+        return len(self.records)
+
+    async def timeline_index(self, flt: Filter, every: int = 1000) -> tuple[int, list[int]]:
         return len(self.records), [r.id for r in self.records[::every]]
 
 
 async def _first_frame_memory(db: Path, empty: Path, records: list[Any]) -> float:
-    from console.ui.widgets import feed as feed_module
-
-    memory = _MemoryTimeline(records)
-    real = feed_module.tl
-    feed_module.tl = memory  # type: ignore[assignment]
-    try:
-        return await _first_frame(db, empty)
-    finally:
-        feed_module.tl = real
+    return await _first_frame(db, empty, wrap=lambda store: _MemoryTimeline(store, records))
 
 
 async def _scroll_and_filters(db: Path) -> tuple[list[float], list[float], list[float]]:
