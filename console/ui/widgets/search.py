@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -56,8 +57,8 @@ class SearchBar(Vertical):
     class Closed(Message):
         pass
 
-    def __init__(self, suggester: Suggester, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, suggester: Suggester, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self._suggester = suggester
 
     def _controls(self) -> ComposeResult:

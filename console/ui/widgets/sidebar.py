@@ -7,7 +7,7 @@ Every label here is our own text, never a name from Discord.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.containers import VerticalScroll
 from textual.message import Message
@@ -29,8 +29,8 @@ class FilterSidebar(VerticalScroll, can_focus=False):
             super().__init__()
             self.choice = choice
 
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.border_title = "Filters"
         #: A filter shown before the controls were mounted: shown once they are.
         self._pending: tuple[Filter, str] | None = None
