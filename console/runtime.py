@@ -18,12 +18,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from console.config import Settings
+from console.ingest.state import CollectorState
 from console.secret import REDACTOR, Secret
 
 if TYPE_CHECKING:
     from console.alerts.runner import AlertRunner
     from console.ingest.collector import Collector
-    from console.ingest.state import CollectorState
     from console.reports.schedule import ReportScheduler
     from console.services import Services
     from console.store import Store
@@ -67,6 +67,8 @@ class Runtime:
         self.retention: RetentionTask | None = None
         self.reports: ReportScheduler | None = None
         self._responder: Any = None  # console.discord.interactions.SlashResponder once acting
+        self._shown: CollectorState | None = None
+        self._started = False  # until then a failure is raised to the caller, who says it
 
     async def connect(self, listener: Listener) -> None:
         """Collect and act; returns once connected. Raises SourceError (one line) when Discord
@@ -82,15 +84,27 @@ class Runtime:
             self.store,
             guild_ids=settings.guild_ids,
             recheck_interval_s=settings.recheck_interval_s,
-            on_state=listener.collector_state,
+            on_state=lambda state: self._state(listener, state),
         )
         gateway = HikariGateway(self.token, rest_url=settings.rest_url, events=self.collector)
         self.retention = RetentionTask(self.store, settings.retention, on_pruned=self.on_pruned).start()
         self.alerts = AlertRunner(self.store, settings.alerts)
         await self.alerts.start()  # before the start's backfill commits: its entries are watched too
         await self.collector.start(gateway)
+        self._started = True
         await self._act(listener, gateway)
         self._start_reports(listener)
+
+    def _state(self, listener: Listener, state: CollectorState) -> None:
+        """The listener sees every state; what went wrong (or right again) is also said once."""
+        from console.ingest.problems import changes
+
+        before, self._shown = self._shown or CollectorState(), state
+        if not self._started:  # connect() raises it: said once, by whoever called
+            before = before._replace(gateway_closed=state.gateway_closed)
+        listener.collector_state(state)
+        for line, severity in changes(before, state, lambda gid: self.store.name_of("guild", gid)):
+            listener.notice(line, severity=severity)
 
     async def _act(self, listener: Listener, gateway: Any) -> None:
         """Role changes, audit messages, /audit and the policy watch."""
@@ -108,7 +122,9 @@ class Runtime:
             listener.notice(f"policy not loaded, nothing will be done for anyone: {e}", severity="error")
             return
         self.services = services
-        self._responder = await attach_services(gateway, self.collector, services)
+        self._responder = await attach_services(
+            gateway, self.collector, services, on_refused=lambda line: listener.notice(line, severity="warning")
+        )
         listener.attach_services(services)
         services.start_policy_watch()
         if services.poster is not None:

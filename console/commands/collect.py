@@ -11,6 +11,7 @@ from typing import Any
 
 from console import gc_policy
 from console.config import Settings
+from console.errors import EXIT_BAD_INPUT, EXIT_FAILED, ConfigError
 from console.ingest.state import CollectorState
 from console.secret import REDACTOR, Secret
 from console.store import Store
@@ -25,11 +26,19 @@ class Progress:
     """The runtime's listener for ``collect``: a line when the gateway, the backfills or the
     store's health change, and one for each notice."""
 
-    def __init__(self) -> None:
+    def __init__(self, stop: asyncio.Event | None = None) -> None:
         self._connected = False
         self._shown: tuple[Any, ...] | None = None
+        self._stop = stop
+        #: Discord closed the gateway for good once collecting (its line was said as a notice).
+        self.closed: CollectorState | None = None
 
     def collector_state(self, state: CollectorState) -> None:
+        if state.gateway_closed and self._connected and self.closed is None:
+            # Nothing more will arrive, and Discord refuses a reconnect: end, as a failure.
+            self.closed = state
+            if self._stop is not None:
+                self._stop.set()
         # Until first connected, a failure is reported once, as the command's one line.
         self._connected = self._connected or state.gateway == "connected"
         if not self._connected:
@@ -70,7 +79,9 @@ def _pruned(results: list[Any]) -> None:
 
 
 async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | None = None) -> int:
-    """Collect until SIGTERM/SIGINT, then flush and exit 0."""
+    """Collect until SIGTERM/SIGINT, then flush and exit 0. Discord refusing the bot's setup
+    (the token, the intents) is one line and exit 2, at the start or later."""
+    from console.ingest.source import SourceError
     from console.runtime import Runtime
 
     REDACTOR.add(token)
@@ -81,8 +92,14 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
             loop.add_signal_handler(sig, stop.set)
     store = await Store.open(settings.db)
     runtime = Runtime(store, settings, token, on_pruned=_pruned)
+    progress = Progress(stop)
     try:
-        await runtime.connect(Progress())
+        try:
+            await runtime.connect(progress)
+        except SourceError as e:
+            if e.setup:
+                raise ConfigError(str(e)) from None
+            raise
         gc_policy.settle()  # connected, services loaded: startup is over
         say(f"collecting into {settings.db} (SIGTERM or Ctrl-C to stop)")
         while not stop.is_set():
@@ -90,11 +107,17 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
                 await asyncio.wait_for(stop.wait(), 10.0)
             assert runtime.collector is not None
             s = runtime.collector.state
-            say(f"{s.stored} entries stored this run, {s.entries_per_s:.1f}/s, gateway {s.gateway}")
-        say("stopping: flushing what is queued…")
+            if progress.closed is None:
+                say(f"{s.stored} entries stored this run, {s.entries_per_s:.1f}/s, gateway {s.gateway}")
+        if progress.closed is None:
+            say("stopping: flushing what is queued…")
     finally:
         await runtime.close()
         await store.close()
     stored = runtime.collector.state.stored if runtime.collector is not None else 0
+    if progress.closed is not None:
+        say(f"stopped: the gateway is closed; {stored} entries stored this run")
+        closed = runtime.collector.closed_error if runtime.collector is not None else None
+        return EXIT_BAD_INPUT if closed is not None and closed.setup else EXIT_FAILED
     say(f"stopped cleanly; {stored} entries stored this run")
     return 0

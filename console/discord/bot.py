@@ -3,13 +3,16 @@ dispatch handed to the collector before hikari parses it."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import hikari
 from hikari.impl import config as hikari_config
 
-from console.discord.errors import EXPECTED, to_source_error
+from console.discord.errors import EXPECTED, gateway_closed, to_source_error
 from console.discord.payloads import frame_reader, loads
 from console.discord.rest import RawAuditLogSource
 from console.ingest.source import AuditLogSource, SourceError
@@ -26,6 +29,8 @@ class Events(Protocol):
     def on_connection(self, connected: bool) -> None: ...
 
     def on_unreadable(self, raw: bytes, error: str) -> None: ...
+
+    def on_closed(self, error: SourceError) -> None: ...
 
 
 class HikariGateway:
@@ -53,10 +58,12 @@ class HikariGateway:
         self.bot.subscribe(hikari.ShardPayloadEvent, self._payload)
         self.bot.subscribe(hikari.ShardConnectedEvent, self._connected)
         self.bot.subscribe(hikari.ShardDisconnectedEvent, self._disconnected)
+        self._watch: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         try:
             await self.bot.start(check_for_updates=False)
+            self._watch = asyncio.get_running_loop().create_task(self._watch_shards(), name="gateway-watch")
         except EXPECTED as e:
             await self._close_quietly()
             raise to_source_error(e, rest_url=self._rest_url) from None
@@ -65,7 +72,33 @@ class HikariGateway:
             raise SourceError(f"cannot connect to Discord at {self._rest_url}: {e}") from None
 
     async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
         await self._close_quietly()
+
+    async def _watch_shards(self) -> None:
+        """hikari ends a shard in a background task when Discord closes with a code it may not
+        reconnect after (4004, 4010–4014), and tells nobody: without this watch the console
+        would sit "disconnected" for ever, a silent stop."""
+        try:
+            await self.bot.join()
+        except hikari.GatewayServerClosedConnectionError as e:
+            error: SourceError = gateway_closed(e)
+        except hikari.HikariError as e:  # any other end of a shard hikari does not recover from
+            error = SourceError(f"the gateway stopped: {e}")
+        else:
+            return  # closed by us
+        log.info("%s", error)  # said by the collector's listener: once, not twice on stderr
+        # The dead shard would raise its close again when the bot is closed, as an "exception
+        # during shut down" on the loop; it is gone already (private: pinned to hikari 2.7.0).
+        shards = self.bot._shards  # type: ignore[attr-defined]
+        for shard_id, shard in list(shards.items()):
+            task = getattr(shard, "_keep_alive_task", None)
+            if task is not None and task.done():
+                shards.pop(shard_id, None)
+        self._events.on_closed(error)
 
     async def _close_quietly(self) -> None:
         if self.bot.is_alive:
@@ -86,10 +119,13 @@ class HikariGateway:
         self._events.on_connection(False)
 
 
-async def attach_services(gateway: HikariGateway, collector: Any, services: Any) -> Any:
+async def attach_services(
+    gateway: HikariGateway, collector: Any, services: Any, *, on_refused: Callable[[str], None] | None = None
+) -> Any:
     """After ``collector.start(gateway)``: act on Discord (role changes, audit messages, /audit).
 
     Returns the SlashResponder (close it on shutdown). Pending role changes resume here.
+    ``on_refused``: told in one line when Discord refuses to register /audit in a guild.
     """
     from console.discord.interactions import SlashResponder
     from console.discord.role_api import HikariRoleApi
@@ -98,7 +134,7 @@ async def attach_services(gateway: HikariGateway, collector: Any, services: Any)
     resumed = await services.connect(HikariRoleApi(gateway.bot.rest), bot_id=int(me.id) if me else None)
     if resumed:
         log.info("resuming %d pending role changes", resumed)
-    responder = SlashResponder(gateway.bot, services.slash)
+    responder = SlashResponder(gateway.bot, services.slash, on_refused=on_refused)
     collector.dispatch_listeners += [services.on_dispatch, responder.on_dispatch]
     for guild_id in collector.state.guild_ids:
         await responder.register(guild_id)

@@ -7,7 +7,85 @@ import asyncio
 import aiohttp
 import hikari
 
-from console.ingest.source import SourceError
+from console.ingest.source import GatewayClosed, MissingAccess, SetupError, SourceError
+
+#: Close codes after which Discord takes no reconnect: what it means, the fix (the line a
+#: terminal shows) and the fix in the header's few words. All of them are setup mistakes.
+CLOSES: dict[int, tuple[str, str, str]] = {
+    4004: (
+        "authentication failed",
+        "the token was rejected: reset it in the Developer Portal (Bot → Reset Token) and put the new one"
+        " in the token file",
+        "token rejected: reset it in the Developer Portal",
+    ),
+    4010: (
+        "invalid shard",
+        "Discord refused the shard asked for: start the console again (it asks Discord for the shard"
+        " count at each start)",
+        "invalid shard: start again",
+    ),
+    4011: (
+        "sharding required",
+        "the bot is in more guilds than one connection may serve: give the console a bot application"
+        " of its own, in your guilds only",
+        "sharding required: use a bot of its own",
+    ),
+    4012: (
+        "invalid API version",
+        "this audit-console speaks a gateway version Discord no longer accepts: upgrade it",
+        "upgrade audit-console",
+    ),
+    4013: (
+        "invalid intents",
+        "Discord does not accept the intents this audit-console asks for: upgrade it",
+        "invalid intents: upgrade audit-console",
+    ),
+    4014: (
+        "disallowed intents",
+        "enable Server Members Intent under Bot → Privileged Gateway Intents in the Developer Portal",
+        "enable Server Members Intent (Developer Portal → Bot)",
+    ),
+}
+
+#: Discord's JSON codes of a 403 that a guild's admins fix (a permission, the bot's access).
+MISSING_ACCESS = {50001: "Missing Access", 50013: "Missing Permissions"}
+
+
+def gateway_closed(exc: hikari.GatewayServerClosedConnectionError) -> GatewayClosed:
+    """The one line (and the header's words) for a close hikari will not reconnect after."""
+    code = int(exc.code or 0)
+    known = CLOSES.get(code)
+    if known is None:
+        reason = exc.reason or "no reason given"
+        return GatewayClosed(
+            f"Discord closed the gateway with {code} ({reason}): start the console again",
+            code=code,
+            short=f"{code}: start again",
+            setup=False,
+        )
+    meaning, fix, short = known
+    return GatewayClosed(
+        f"Discord closed the gateway with {code} ({meaning}): {fix}", code=code, short=short, setup=True
+    )
+
+
+def audit_log_refused(exc: hikari.ForbiddenError, guild_id: int, *, rest_url: str) -> SourceError:
+    """A 403 on the audit log: the permission the bot lacks and where to give it."""
+    if exc.code == 50013:
+        return MissingAccess(
+            f"the bot may not read the audit log of guild {guild_id} (403 Missing Permissions): give its role"
+            " View Audit Log under Server Settings → Roles",
+            guild_id=guild_id,
+            code=exc.code,
+        )
+    if exc.code == 50001:
+        return MissingAccess(
+            f"the bot has no access to guild {guild_id} (403 Missing Access): invite it again"
+            " (`audit-console invite-url`) or give its role View Audit Log",
+            guild_id=guild_id,
+            code=exc.code,
+        )
+    return to_source_error(exc, rest_url=rest_url, guild_id=guild_id)
 
 
 def explain(exc: BaseException, *, rest_url: str, guild_id: int | None = None) -> str:
@@ -38,6 +116,10 @@ def explain(exc: BaseException, *, rest_url: str, guild_id: int | None = None) -
 
 
 def to_source_error(exc: BaseException, *, rest_url: str, guild_id: int | None = None) -> SourceError:
+    if isinstance(exc, hikari.GatewayServerClosedConnectionError) and not exc.can_reconnect:
+        return gateway_closed(exc)
+    if isinstance(exc, hikari.UnauthorizedError):
+        return SetupError(explain(exc, rest_url=rest_url, guild_id=guild_id))
     return SourceError(explain(exc, rest_url=rest_url, guild_id=guild_id))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import hikari
@@ -25,9 +25,13 @@ ACK_WITHIN_S = 2.0  # Discord allows 3 s for the first answer; keep a margin for
 
 
 class SlashResponder:
-    def __init__(self, bot: hikari.GatewayBot, handler: SlashHandler) -> None:
+    def __init__(
+        self, bot: hikari.GatewayBot, handler: SlashHandler, *, on_refused: Callable[[str], None] | None = None
+    ) -> None:
         self._bot = bot
         self._handler = handler
+        self._on_refused = on_refused
+        self._refused: dict[int, str] = {}  # guild → the line said, so a reconnect does not repeat it
         self._tasks: set[asyncio.Task[Any]] = set()
         self._registered: set[int] = set()
         self.application_id: int | None = None
@@ -43,9 +47,14 @@ class SlashResponder:
             # A private method (no public raw-JSON call): pinned to hikari==2.7.0, as rest.py.
             await self._bot.rest._request(route, json=[COMMAND])  # type: ignore[attr-defined]
         except EXPECTED as e:
-            log.error("registering /audit in guild %s failed: %s", guild_id, e)
+            log.info("registering /audit in guild %s failed: %s", guild_id, e)  # said by on_refused
+            line = refused_line(e, guild_id)
+            if self._on_refused is not None and self._refused.get(guild_id) != line:
+                self._on_refused(line)
+            self._refused[guild_id] = line
             return
         self._registered.add(guild_id)
+        self._refused.pop(guild_id, None)
 
     def on_dispatch(self, name: str, payload: Mapping[str, Any]) -> None:
         if name == "GUILD_CREATE":
@@ -98,3 +107,25 @@ class SlashResponder:
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+
+
+#: Discord's codes for an application at its commands' limits.
+COMMAND_LIMITS = {
+    30032: "the application has the most commands Discord allows (100 per guild)",
+    30034: "the application has created as many commands today as Discord allows (200 per day)",
+}
+
+
+def refused_line(exc: BaseException, guild_id: int) -> str:
+    """Why /audit is not registered in a guild, and that collecting is not affected."""
+    tail = "; collecting goes on"
+    code = getattr(exc, "code", 0)
+    if code in COMMAND_LIMITS:
+        why = f"{COMMAND_LIMITS[code]} ({code}): remove commands this application no longer uses"
+    elif isinstance(exc, hikari.ForbiddenError):
+        why = "403 Missing Access: invite the bot with the applications.commands scope (`audit-console invite-url`)"
+    elif isinstance(exc, hikari.HTTPResponseError):
+        why = f"{int(exc.status)} {exc.message or ''}".rstrip()
+    else:
+        why = f"Discord could not be reached ({exc.__class__.__name__})"
+    return f"/audit is not registered in guild {guild_id}: {why}{tail}"

@@ -11,7 +11,7 @@ import hikari
 import orjson
 from hikari.internal import data_binding, routes
 
-from console.discord.errors import EXPECTED, to_source_error
+from console.discord.errors import EXPECTED, audit_log_refused, to_source_error
 from console.discord.payloads import UnreadableJSON, loads
 from console.ingest.source import UnreadablePage
 
@@ -38,6 +38,8 @@ class RawAuditLogSource:
             page = await self._rest._request(route, query=query)  # type: ignore[attr-defined]
         except UnreadableJSON as e:
             raise UnreadablePage(f"Discord sent an audit-log page that is not JSON: {e.error}", e.raw) from None
+        except hikari.ForbiddenError as e:
+            raise audit_log_refused(e, guild_id, rest_url=self._rest_url) from None
         except EXPECTED as e:
             raise to_source_error(e, rest_url=self._rest_url, guild_id=guild_id) from None
         if not isinstance(page, Mapping):

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from console.ingest.names import names_from_audit_page
-from console.ingest.source import AuditLogSource, SourceError, UnreadablePage
+from console.ingest.source import AuditLogSource, MissingAccess, SourceError, UnreadablePage
 from console.model.records import Gap
 from console.model.snowflake import RETENTION_MS, to_ms
 from console.model.snowflake import parse as parse_id
@@ -36,6 +36,8 @@ class BackfillResult:
     pages: int
     recovered: int
     refreshed: int
+    #: The guild refused for want of a permission (MissingAccess): retry when it may have changed.
+    blocked: bool = False
 
 
 class Backfiller:
@@ -51,29 +53,38 @@ class Backfiller:
         self._locks: dict[int, asyncio.Lock] = {}
         self._on_progress = on_progress
 
-    async def run(self, guild_id: int, reason: str, *, live_until: int | None = None) -> BackfillResult:
-        """Record a gap and recover it. One backfill per guild at a time."""
+    async def run(
+        self, guild_id: int, reason: str, *, live_until: int | None = None, gap: Gap | None = None
+    ) -> BackfillResult:
+        """Record a gap and recover it. One backfill per guild at a time. ``gap``: one recorded
+        before (an outage's, a refused backfill's) that this run recovers, so a guild blocked
+        for a day keeps one gap, not one per retry."""
         lock = self._locks.setdefault(guild_id, asyncio.Lock())
         async with lock:
-            return await self._run(guild_id, reason, live_until)
+            if gap is None:
+                gap = await self.open(guild_id, reason, live_until=live_until)
+            return await self._run(guild_id, gap)
 
-    async def _run(self, guild_id: int, reason: str, live_until: int | None) -> BackfillResult:
+    async def open(self, guild_id: int, reason: str, *, live_until: int | None = None) -> Gap:
+        """Record an open gap from where collecting stopped (the hwm, or ``live_until``)."""
         store = self._store
         hwm = await store.hwm(guild_id)
-        if hwm is None:
+        if hwm is None and await store.max_entry_id(guild_id) is None:
             # Entries stored live before any backfill completed still count as a starting point.
-            hwm_start = None
-            reason = "first-sync" if await store.max_entry_id(guild_id) is None else reason
-        else:
-            hwm_start = hwm
+            reason = "first-sync"
         # Where the gateway last delivered (or the hwm, if later). A guild whose log was empty at
         # every backfill so far has no hwm, but live_until still says when the connection dropped.
         started_at = live_until
-        if hwm_start is not None:
-            started_at = max(to_ms(hwm_start), live_until or 0)
-        gap = await store.open_gap(guild_id, reason, from_id=hwm_start, started_at=started_at)
+        if hwm is not None:
+            started_at = max(to_ms(hwm), live_until or 0)
+        return await store.open_gap(guild_id, reason, from_id=hwm, started_at=started_at)
+
+    async def _run(self, guild_id: int, gap: Gap) -> BackfillResult:
+        store = self._store
+        hwm_start = await store.hwm(guild_id)
+        started_at = gap.started_at
         cursor = max(0, hwm_start - OVERLAP_IDS) if hwm_start is not None else 0
-        recovered = refreshed = pages = 0
+        recovered, refreshed, pages = gap.recovered, gap.refreshed, 0
         newest = hwm_start or 0
         try:
             while True:
@@ -99,7 +110,7 @@ class Backfiller:
             if isinstance(e, UnreadablePage):
                 await store.add_parse_failure(guild_id, "backfill", str(e), e.raw)
             gap = await store.close_gap(gap, status="failed", recovered=recovered, refreshed=refreshed, error=str(e))
-            return BackfillResult(gap, pages, recovered, refreshed)
+            return BackfillResult(gap, pages, recovered, refreshed, blocked=isinstance(e, MissingAccess))
         # Only now, with every page committed, may the high-water mark move.
         if newest:
             await store.set_hwm(guild_id, newest)

@@ -18,6 +18,7 @@ from console.ingest.names import names_from_dispatch, names_from_guild
 from console.ingest.source import AuditLogSource, SourceError
 from console.ingest.state import CollectorState
 from console.ingest.writer import BatchWriter
+from console.model.records import Gap
 from console.model.snowflake import parse as parse_id
 from console.store import IngestResult, Store
 from console.store.errors import StoreError
@@ -37,6 +38,11 @@ NAME_EVENTS = frozenset(
         "GUILD_UPDATE",
     }
 )
+
+
+#: Dispatches after which a guild that refused the audit log may allow it: a role's permissions
+#: changed, or the bot's own member (its roles) did. Discord sends both without privileged intents.
+PERMISSION_EVENTS = frozenset({"GUILD_ROLE_UPDATE", "GUILD_ROLE_CREATE", "GUILD_MEMBER_UPDATE", "GUILD_UPDATE"})
 
 
 class Gateway(Protocol):
@@ -102,6 +108,19 @@ class Collector:
         #: Roles, channels and members as last seen: the policy's Discord gate reads these.
         self.guilds = GuildStates()
         self._saving = False
+        #: Seconds between the retries of a guild that refused the audit log (403), besides the
+        #: retry when Discord announces a role or the bot's member changed there: a safety net,
+        #: slow because each refusal counts towards Discord's invalid-request limit.
+        self.blocked_retry_s = 900.0
+        #: Seconds to wait after such an announcement (a burst of role edits → one retry).
+        self.unblock_delay_s = 1.0
+        self._bot_id: int | None = None
+        #: Why Discord closed the gateway for good, if it did.
+        self.closed_error: SourceError | None = None
+        # Gaps recorded and not yet recovered (an outage's, a refused backfill's), per guild: the
+        # next backfill recovers that one instead of recording another.
+        self._gaps: dict[int, Gap] = {}
+        self._unblocking: set[int] = set()
         #: Called with every raw dispatch after the collector's own handling (the reconciler
         #: watches GUILD_MEMBER_UPDATE, the bot INTERACTION_CREATE).
         self.dispatch_listeners: list[Callable[[str, Mapping[str, Any]], None]] = []
@@ -117,13 +136,16 @@ class Collector:
         try:
             await gateway.start()
         except SourceError as e:
-            self._set(gateway="offline", last_error=str(e))
+            closed = getattr(e, "short", None)  # GatewayClosed: the header says what to do
+            self.closed_error = e if closed else None
+            self._set(gateway="closed" if closed else "offline", gateway_closed=closed, last_error=str(e))
             await self.writer.stop()
             raise
         loop = asyncio.get_running_loop()
         self._background += [
             loop.create_task(self._every(self._recheck_interval, self._recheck), name="recheck"),
             loop.create_task(self._every(self._live_mark_interval, self._tick_live), name="live-mark"),
+            loop.create_task(self._every(self.blocked_retry_s, self._retry_blocked), name="blocked-retry"),
         ]
 
     async def stop(self) -> None:
@@ -160,6 +182,8 @@ class Collector:
             given = payload.get("guilds")
             guilds = given if isinstance(given, list) else []
             ids = [parse_id(g.get("id")) for g in guilds if isinstance(g, Mapping)]
+            user = payload.get("user")
+            self._bot_id = parse_id(user.get("id")) if isinstance(user, Mapping) else None
             self._session_started([g for g in ids if g is not None and self._wanted(g)])
         elif name == "RESUMED":
             self._set(gateway="connected")
@@ -168,6 +192,13 @@ class Collector:
             if gid is not None and self._wanted(gid):
                 self.guilds.guild_created(gid, payload)
                 self._spawn(self._guild_created(gid, payload), "guild-create")
+                self._guild_back(gid)
+        elif name == "GUILD_DELETE":
+            gid = parse_id(payload.get("id"))
+            if gid is not None and self._wanted(gid):
+                self._guild_gone(gid, outage=payload.get("unavailable") is True)
+        if name in PERMISSION_EVENTS and self.state.blocked:
+            self._maybe_unblocked(name, payload)
         if name in NAME_EVENTS:
             gid = parse_id(payload.get("guild_id"))
             if self._wanted(gid):
@@ -189,6 +220,14 @@ class Collector:
         log.warning("%s (%d bytes kept as a parse failure)", error, len(raw))
         self._spawn(self.store.add_parse_failure(None, "gateway", error, raw), "parse-failure")
 
+    def on_closed(self, error: SourceError) -> None:
+        """Discord closed the gateway for good (4004, 4010–4014): nothing more will arrive, and
+        reconnecting is refused until the operator fixes what the error says."""
+        closed = getattr(error, "short", None) or str(error)
+        self.closed_error = error
+        self._set(gateway="closed", gateway_closed=closed, last_error=str(error))
+        self._spawn(self._mark_live(), "live-mark")
+
     def on_connection(self, connected: bool) -> None:
         if connected:
             # hikari reports the connection once READY or RESUMED has arrived.
@@ -207,21 +246,87 @@ class Collector:
         self._set(
             gateway="connected", sessions=self.state.sessions + 1, guild_ids=frozenset(guild_ids) | self.guild_filter
         )
-        for gid in set(guild_ids) | set(self.guild_filter):
+        # A new session lists every guild the bot is in: an outage that ended meanwhile is over;
+        # a guild the bot was removed from is not backfilled unless it is listed again.
+        listed = set(guild_ids)
+        self._set(outages=frozenset(), removed=self.state.removed - listed)
+        for gid in (listed | set(self.guild_filter)) - self.state.removed:
             self._spawn(self.backfill(gid, reason), f"backfill-{gid}")
+
+    def _collecting(self) -> set[int]:
+        """The guilds whose entries arrive live now (not removed, out, or refusing the log)."""
+        blocked = {gid for gid, _ in self.state.blocked}
+        return set(self.state.guild_ids) - self.state.removed - self.state.outages - blocked
+
+    def _guild_gone(self, gid: int, *, outage: bool) -> None:
+        """GUILD_DELETE. ``outage``: Discord lost the guild for a while: a gap is open until it
+        comes back (GUILD_CREATE), then backfilled. Otherwise the bot was removed: collecting
+        there stops; what is stored stays."""
+        if outage:
+            self._set(outages=self.state.outages | {gid})
+            self._spawn(self._open_outage_gap(gid), f"outage-{gid}")
+        else:
+            self._set(removed=self.state.removed | {gid}, outages=self.state.outages - {gid})
+            self._spawn(self._mark_guilds_live([gid]), "live-mark")
+
+    async def _open_outage_gap(self, gid: int) -> None:
+        assert self._backfiller is not None
+        now = self.store.now_ms()
+        with contextlib.suppress(StoreError):
+            await self.store.set_live_until([gid], now)
+        if gid not in self._gaps:
+            self._gaps[gid] = await self._backfiller.open(gid, "guild-outage", live_until=now)
+
+    def _guild_back(self, gid: int) -> None:
+        """GUILD_CREATE after an outage, or after the bot was invited back: backfill the gap."""
+        if gid in self.state.outages or gid in self.state.removed:
+            reason = "guild-outage" if gid in self.state.outages else "re-added"
+            self._set(outages=self.state.outages - {gid}, removed=self.state.removed - {gid})
+            self._spawn(self.backfill(gid, reason), f"backfill-{gid}")
+
+    def _maybe_unblocked(self, name: str, payload: Mapping[str, Any]) -> None:
+        gid = parse_id(payload.get("guild_id") if name != "GUILD_UPDATE" else payload.get("id"))
+        if gid is None or gid not in dict(self.state.blocked) or gid in self._unblocking:
+            return
+        if name == "GUILD_MEMBER_UPDATE":
+            user = payload.get("user")
+            if not isinstance(user, Mapping) or parse_id(user.get("id")) != self._bot_id:
+                return  # someone else's roles: the bot's permissions did not change
+        self._unblocking.add(gid)
+
+        async def retry() -> None:
+            try:
+                await asyncio.sleep(self.unblock_delay_s)
+            finally:
+                self._unblocking.discard(gid)
+            await self.backfill(gid, "permission-changed")
+
+        self._spawn(retry(), f"unblock-{gid}")
+
+    async def _retry_blocked(self) -> None:
+        for gid, _ in self.state.blocked:
+            if self.state.gateway == "connected":
+                await self.backfill(gid, "permission-changed")
 
     async def backfill(self, guild_id: int, reason: str) -> BackfillResult | None:
         assert self._backfiller is not None
         self._set(backfilling=self.state.backfilling | {guild_id})
         try:
             live_until = await self.store.live_until(guild_id)
-            result = await self._backfiller.run(guild_id, reason, live_until=live_until)
+            gap = self._gaps.pop(guild_id, None)
+            result = await self._backfiller.run(guild_id, reason, live_until=live_until, gap=gap)
             self.backfills.append(result)
-            if result.gap.status == "failed":
-                self._set(last_error=result.gap.error)
+            blocked = tuple((g, why) for g, why in self.state.blocked if g != guild_id)
+            if result.blocked:
+                # Refused for want of a permission: one gap stays failed until it is recovered.
+                self._gaps[guild_id] = result.gap
+                self._set(blocked=(*blocked, (guild_id, result.gap.error or "refused")))
+            elif result.gap.status == "failed":
+                self._set(last_error=result.gap.error, blocked=blocked)
                 self._retry_backfill(guild_id)
             else:
                 self._backfill_failures.pop(guild_id, None)
+                self._set(blocked=blocked)
             return result
         except StoreError as e:
             self._set(last_error=str(e))
@@ -276,7 +381,7 @@ class Collector:
     async def _recheck(self) -> None:
         if self._backfiller is None or self.state.gateway != "connected":
             return
-        for gid in self.state.guild_ids:
+        for gid in self._collecting():
             try:
                 await self._backfiller.recheck(gid)
             except SourceError as e:
@@ -288,14 +393,19 @@ class Collector:
         await self._mark_live(live=self.state.gateway == "connected")
 
     async def _mark_live(self, *, live: bool = True) -> None:
-        if live and self.state.guild_ids and not self.store.closed:
-            with contextlib.suppress(StoreError):
-                await self.store.set_live_until(self.state.guild_ids, self.store.now_ms())
+        if live:
+            await self._mark_guilds_live(self._collecting())
         # A bounded buffer overflowed while the disk was full: backfill recovers what we dropped.
         if self._overflowed_guilds and self.writer.degraded is None:
             for gid in list(self._overflowed_guilds):
                 self._overflowed_guilds.discard(gid)
                 self._spawn(self.backfill(gid, "buffer-overflow"), f"backfill-{gid}")
+
+    async def _mark_guilds_live(self, guild_ids: Iterable[int]) -> None:
+        ids = list(guild_ids)
+        if ids and not self.store.closed:
+            with contextlib.suppress(StoreError):
+                await self.store.set_live_until(ids, self.store.now_ms())
 
     async def _every(self, interval: float, job: Callable[[], Any]) -> None:
         while True:

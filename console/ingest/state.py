@@ -15,3 +15,14 @@ class CollectorState(NamedTuple):
     last_error: str | None = None
     guild_ids: frozenset[int] = frozenset()
     sessions: int = 0
+    #: Discord closed the gateway for good (a close code it takes no reconnect after): the code
+    #: and the fix in a few words, "4014: enable Server Members Intent (…)". None otherwise.
+    gateway_closed: str | None = None
+    #: Guilds whose audit log the bot may not read (403), with the line saying what to give it;
+    #: retried when Discord says a role or the bot's member changed there.
+    blocked: tuple[tuple[int, str], ...] = ()
+    #: Guilds the bot was removed from while collecting (GUILD_DELETE): no longer collected,
+    #: their history kept.
+    removed: frozenset[int] = frozenset()
+    #: Guilds in an outage (GUILD_DELETE with ``unavailable``): a gap is open until they return.
+    outages: frozenset[int] = frozenset()

@@ -301,6 +301,13 @@ class CommandRegistry:
 # ---------------------------------------------------------------------- REST routes
 
 
+#: Discord's messages for the limits ``Knobs.commands_refused_code`` answers with.
+_LIMIT_MESSAGES = {
+    30032: "Maximum number of application commands reached (100)",
+    30034: "Max number of daily application command creates has been reached (200)",
+}
+
+
 class CommandApi:
     """The guild command routes, bound to one SimServer (see the module docstring)."""
 
@@ -333,8 +340,15 @@ class CommandApi:
     async def list_commands(self, request: web.Request) -> web.Response:
         return self._scope_error(request) or json_response(self.sim.commands.all())
 
+    def _limit_error(self) -> web.Response | None:
+        """``Knobs.commands_refused_code``: the application at Discord's commands limits."""
+        code = self.sim.knobs.commands_refused_code
+        if code is None:
+            return None
+        return error(400, code, _LIMIT_MESSAGES.get(code, "Bad Request"))
+
     async def overwrite(self, request: web.Request) -> web.Response:
-        if (err := self._scope_error(request)) is not None:
+        if (err := self._scope_error(request) or self._limit_error()) is not None:
             return err
         try:
             return json_response(self.sim.commands.overwrite(await self._body(request)))
@@ -342,7 +356,7 @@ class CommandApi:
             return error(400, 50035, "Invalid Form Body", e.errors)
 
     async def create(self, request: web.Request) -> web.Response:
-        if (err := self._scope_error(request)) is not None:
+        if (err := self._scope_error(request) or self._limit_error()) is not None:
             return err
         try:
             command, created = self.sim.commands.upsert(await self._body(request))

@@ -68,3 +68,15 @@ class Knobs:
     interaction_ack_timeout_s: float | None = None
     """Refuse initial responses (404 Unknown interaction) this long after the interaction was
     dispatched, as Discord does after 3 s. None = no deadline, so slow test machines don't flake."""
+    identify_close_code: int | None = None
+    """Answer every IDENTIFY by closing with this code instead of READY: Discord's refusals
+    (4004 authentication failed, 4010 invalid shard, 4011 sharding required, 4013 invalid
+    intents, 4014 disallowed intents), after which hikari does not reconnect. To close a live
+    session on demand: ``await sim.gateway.disconnect_all(4014)``."""
+    audit_log_forbidden: set[int] = field(default_factory=set)
+    """Guilds whose audit log answers 403 50013 Missing Permissions, as when the bot lacks
+    VIEW_AUDIT_LOG; their GUILD_AUDIT_LOG_ENTRY_CREATE is withheld too, as Discord does.
+    ``sim.set_audit_log_access(allowed)`` flips it the way an admin does (GUILD_ROLE_UPDATE)."""
+    commands_refused_code: int | None = None
+    """Answer command registration (PUT/POST guild commands) with 400 and this JSON code:
+    30032 (the application's commands limit) or 30034 (the daily creates limit)."""

@@ -51,6 +51,10 @@ EVENT_INTENTS: dict[str, int] = {
     "GUILD_BAN_REMOVE": GUILD_MODERATION,
 }
 
+#: Dispatches sent while the guild is unavailable or the bot was removed from it (everything
+#: else in a one-guild simulator is about that guild, and Discord sends none of it then).
+_GUILDLESS = frozenset({"READY", "RESUMED", "GUILD_CREATE", "GUILD_DELETE"})
+
 #: Client close codes that end the session for good (Discord: "your session will be invalidated").
 _SESSION_ENDING_CLOSES = frozenset({1000, 1001})
 
@@ -134,6 +138,17 @@ class Connection:
             await self._writer
 
 
+#: Discord's reasons for the closes ``Knobs.identify_close_code`` sends.
+_CLOSE_REASONS = {
+    4004: "Authentication failed.",
+    4010: "Invalid shard.",
+    4011: "Sharding required.",
+    4012: "Invalid API version.",
+    4013: "Invalid intent(s).",
+    4014: "Disallowed intent(s).",
+}
+
+
 def _frame(op: int, d: Any, s: int | None = None, t: str | None = None) -> bytes:
     return _dumps({"op": op, "d": d, "s": s, "t": t})
 
@@ -166,6 +181,9 @@ class Gateway:
         self.failed_resumes = 0
         self.connections = 0
         self.heartbeats = 0
+        self.guild_state = "available"
+        """"available", "unavailable" (an outage) or "removed" (the bot was kicked): see
+        ``SimServer.guild_delete`` and ``guild_create``."""
         self.connection_paths: list[str] = []
         """Path of every websocket opened: ``/resume`` proves the client used resume_gateway_url."""
         self._changed = asyncio.Condition()
@@ -277,7 +295,7 @@ class Gateway:
                 log.info("session %s timed out", session.session_id)
                 self.sessions.pop(session.session_id, None)
                 continue
-            if not session.wants(name, data, self.guild.bot_id):
+            if not session.wants(name, data, self.guild.bot_id) or not self._guild_sends(name):
                 continue
             session.seq += 1
             if d is None:
@@ -289,6 +307,13 @@ class Gateway:
                 session.buffer.popleft()
             if session.conn is not None:
                 session.conn.send(frame)
+
+    def _guild_sends(self, name: str) -> bool:
+        """Discord withholds a guild's events while it is out or the bot is not in it, and its
+        audit-log events from a bot without VIEW_AUDIT_LOG."""
+        if self.guild_state != "available" and name not in _GUILDLESS:
+            return False
+        return not (name == "GUILD_AUDIT_LOG_ENTRY_CREATE" and self.guild.guild_id in self.knobs.audit_log_forbidden)
 
     # ------------------------------------------------------------------ websocket handler
 
@@ -375,6 +400,11 @@ class Gateway:
         if not self._token_ok(str(d.get("token", ""))):
             await conn.close(4004, "Authentication failed.")
             return False
+        if self.knobs.identify_close_code is not None:
+            code = self.knobs.identify_close_code
+            await conn.close(code, _CLOSE_REASONS.get(code, "Refused."))
+            await self._notify()
+            return False
         session = Session(
             session_id=f"{self._rng.getrandbits(128):032x}",
             user_id=self.guild.bot_id,
@@ -396,7 +426,7 @@ class Gateway:
                 "private_channels": [],
                 "relationships": [],
                 "presences": [],
-                "guilds": [{"id": str(g.guild_id), "unavailable": True}],
+                "guilds": [] if self.guild_state == "removed" else [{"id": str(g.guild_id), "unavailable": True}],
                 "guild_join_requests": [],
                 "geo_ordered_rtc_regions": ["rotterdam", "frankfurt", "london"],
                 "session_type": "normal",
@@ -409,7 +439,8 @@ class Gateway:
             },
             only=session,
         )
-        self.dispatch("GUILD_CREATE", g.gateway_guild_object(), only=session)
+        if self.guild_state == "available":
+            self.dispatch("GUILD_CREATE", g.gateway_guild_object(), only=session)
         log.info("IDENTIFY → session %s (intents %s)", session.session_id, session.intents)
         await self._notify()
         return True

@@ -200,6 +200,8 @@ class RestApi:
     def _guild_or_404(self, request: web.Request) -> web.Response | None:
         if request.match_info["guild"] != str(self.sim.guild.guild_id):
             return error(404, 10004, "Unknown Guild")
+        if self.sim.gateway.guild_state == "removed":  # the bot was kicked: no access at all
+            return error(403, 50001, "Missing Access")
         return None
 
     @staticmethod
@@ -309,6 +311,8 @@ class RestApi:
         """Discord's semantics: before → newest first, after → oldest first, 45-day retention."""
         if (err := self._guild_or_404(request)) is not None:
             return err
+        if self.sim.guild_id in self.sim.knobs.audit_log_forbidden:  # no VIEW_AUDIT_LOG
+            return error(403, 50013, "Missing Permissions")
         if self.raw_audit_pages:
             return web.Response(body=self.raw_audit_pages.pop(0), content_type="application/json")
         q = request.query

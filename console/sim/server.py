@@ -286,6 +286,34 @@ class SimServer:
             user = self.guild.user_object(uid)
             self.gateway.dispatch("GUILD_MEMBER_REMOVE", {"guild_id": str(self.guild_id), "user": user})
 
+    # ------------------------------------------------------------------ the bot's place in the guild
+
+    def guild_delete(self, *, unavailable: bool) -> None:
+        """GUILD_DELETE: ``unavailable`` → an outage (Discord lost the guild for a while; its
+        events stop until :meth:`guild_create`); otherwise the bot was removed (kicked): its
+        events stop and REST on the guild answers 403 50001 Missing Access."""
+        data: JSON = {"id": str(self.guild_id)}
+        if unavailable:
+            data["unavailable"] = True
+        self.gateway.dispatch("GUILD_DELETE", data)
+        self.gateway.guild_state = "unavailable" if unavailable else "removed"
+
+    def guild_create(self) -> None:
+        """GUILD_CREATE again: the outage is over, or the bot was invited back."""
+        self.gateway.guild_state = "available"
+        self.gateway.dispatch("GUILD_CREATE", self.guild.gateway_guild_object())
+
+    def set_audit_log_access(self, allowed: bool) -> None:
+        """An admin takes View Audit Log from the bot's role, or gives it back: the audit log
+        answers 403 50013 meanwhile (``Knobs.audit_log_forbidden``), and Discord announces the
+        role's change with GUILD_ROLE_UPDATE."""
+        if allowed:
+            self.knobs.audit_log_forbidden.discard(self.guild_id)
+        else:
+            self.knobs.audit_log_forbidden.add(self.guild_id)
+        role = dict(self.guild.roles[self.guild.role_id("Audit Console")])
+        self.gateway.dispatch("GUILD_ROLE_UPDATE", {"guild_id": str(self.guild_id), "role": role})
+
     def _replenish_members(self) -> None:
         """Keep a long-running stream from kicking everyone out: newcomers join."""
         if len(self.guild.regular_ids()) < max(5, self.config.member_count // 2):

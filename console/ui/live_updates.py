@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from textual.css.query import NoMatches
@@ -160,7 +160,24 @@ class LiveUpdates:
             operator=operator,
             styles=app.row_styles,
             roles_paused=app.roles_paused,
+            problems=self._problems(),
         )
+
+    def _problems(self) -> str:
+        """Guilds not collected now, and why, by name once known."""
+        state, store = self.screen.console.state, self.screen.store
+
+        def named(gids: Iterable[int]) -> str:
+            return ", ".join(store.name_of("guild", g) or str(g) for g in sorted(gids))
+
+        parts = []
+        if state.blocked:
+            parts.append("audit log refused in " + named(g for g, _ in state.blocked) + ": give View Audit Log")
+        if state.removed:
+            parts.append("bot removed from " + named(state.removed))
+        if state.outages:
+            parts.append(named(state.outages) + " unavailable (outage)")
+        return " · ".join(parts)
 
     def _guild_label(self) -> str:
         """The guild(s) by name once known (GUILD_CREATE stores them), else the session's label."""

@@ -41,7 +41,10 @@ class StatusBar(Widget):
         styles: dict[str, str],
         store_note: str = "",
         roles_paused: bool = False,
+        problems: str = "",
     ) -> None:
+        """``problems``: what keeps guilds from being collected (a refused audit log, the bot
+        removed, an outage), in words; shown after the gateway's state."""
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append(safe_text(label, 60), "bold")
         gateway_style = {
@@ -49,7 +52,12 @@ class StatusBar(Widget):
             "disconnected": styles.get("decision-deny", "red"),
         }.get(state.gateway, "")
         text.append(" · gateway ")
-        text.append(state.gateway, gateway_style)
+        if state.gateway_closed:  # closed for good: what to do instead of numbers that stay 0
+            text.append(f"closed {safe_text(state.gateway_closed, 80)}", styles.get("danger", "bold red"))
+        else:
+            text.append(state.gateway, gateway_style)
+        if problems:
+            text.append(" · " + safe_text(problems, 100), styles.get("danger", "bold red"))
         if state.backfilling:
             text.append(" (backfilling)", styles.get("gap", "yellow"))
         text.append(f" · {state.entries_per_s:.1f}/s")
@@ -62,6 +70,6 @@ class StatusBar(Widget):
             text.append(" · ROLE CHANGES PAUSED", styles.get("danger", "bold red"))
         if state.degraded:
             text.append(" · DEGRADED: " + safe_text(state.degraded, 80), styles.get("danger", "bold red"))
-        elif state.last_error:
+        elif state.last_error and not state.gateway_closed:
             text.append(" · " + safe_text(state.last_error, 80), styles.get("gap", "yellow"))
         self.update(text)
