@@ -90,7 +90,8 @@ async def test_closed_while_collecting_the_header_says_what_to_do(sim: SimServer
         )
         await eventually(lambda: line in notices(app), what="the notice")
         await eventually(lambda: "gateway closed 4004: token rejected" in header(app), what="the header")
-        assert sim.gateway.identifies == 1 and sim.gateway.resumes == 0  # no reconnect is tried
+        assert sim.gateway.identifies == 1
+        assert sim.gateway.resumes == 0
         assert await app.store.gaps() == gaps  # no new gap: nothing will backfill it
 
 
@@ -103,6 +104,7 @@ async def test_a_refused_audit_log_is_blocked_then_recovered_when_given_back(sim
     )
     async with console(sim, tmp_path) as (app, live):
         await eventually(lambda: refused in notices(app), what="the notice")
+        assert notices(app).count(refused) == 1
         await eventually(
             lambda: f"audit log refused in {sim.guild.name}: give View Audit Log" in header(app), what="the header"
         )
@@ -114,13 +116,13 @@ async def test_a_refused_audit_log_is_blocked_then_recovered_when_given_back(sim
         back = f"guild {sim.guild.name} ({sim.guild_id}): the audit log can be read again"
         await eventually(lambda: back in notices(app), what="the notice of its return")
         await eventually(lambda: "audit log refused" not in header(app), what="the header cleared")
-        assert live.runtime is not None and live.runtime.collector is not None
+        assert live.runtime is not None
+        assert live.runtime.collector is not None
         await live.runtime.collector.wait_idle()
         # One gap for the whole time it was refused, recovered; every entry stored.
         [after] = await app.store.gaps()
         assert (after.id, after.status, after.recovered) == (gap.id, "recovered", len(sim.guild.audit_log))
         await assert_matches_ground_truth(app.store, sim)
-        assert notices(app).count(refused) == 1
 
 
 async def test_removed_from_the_guild_then_invited_back(sim: SimServer, tmp_path: Path) -> None:
@@ -142,9 +144,11 @@ async def test_removed_from_the_guild_then_invited_back(sim: SimServer, tmp_path
         back = f"the bot is back in guild {sim.guild.name} ({sim.guild_id}): backfilling what it missed"
         await eventually(lambda: back in notices(app), what="the notice of its return")
         await eventually(lambda: "bot removed" not in header(app), what="the header cleared")
-        assert live.runtime is not None and live.runtime.collector is not None
-        await eventually(lambda: len(live.runtime.collector.backfills) == 2, what="the backfill")  # type: ignore[union-attr]
-        await live.runtime.collector.wait_idle()
+        assert live.runtime is not None
+        assert live.runtime.collector is not None
+        collector = live.runtime.collector
+        await eventually(lambda: len(collector.backfills) == 2, what="the backfill")
+        await collector.wait_idle()
         await assert_matches_ground_truth(app.store, sim)
 
 

@@ -52,15 +52,16 @@ class StatusBar(Widget):
             "disconnected": styles.get("decision-deny", "red"),
         }.get(state.gateway, "")
         text.append(" · gateway ")
-        if state.gateway_closed:  # closed for good: what to do instead of numbers that stay 0
+        if state.gateway_closed:  # closed for good: what to do, instead of a rate that stays 0
             text.append(f"closed {safe_text(state.gateway_closed, 80)}", styles.get("danger", "bold red"))
         else:
             text.append(state.gateway, gateway_style)
-        if problems:
-            text.append(" · " + safe_text(problems, 100), styles.get("danger", "bold red"))
         if state.backfilling:
             text.append(" (backfilling)", styles.get("gap", "yellow"))
-        text.append(f" · {state.entries_per_s:.1f}/s")
+        if problems:
+            text.append(" · " + safe_text(problems, 100), styles.get("danger", "bold red"))
+        if not state.gateway_closed:
+            text.append(f" · {state.entries_per_s:.1f}/s")
         text.append(" · gaps ")
         text.append(str(open_gaps), styles.get("gap", "yellow") if open_gaps else "")
         text.append(" · operator " + (safe_text(operator, 40) if operator else "none"))
