@@ -93,7 +93,7 @@ class HikariGateway:
         log.info("%s", error)  # said by the collector's listener: once, not twice on stderr
         # The dead shard would raise its close again when the bot is closed, as an "exception
         # during shut down" on the loop; it is gone already (private: pinned to hikari 2.7.0).
-        shards = self.bot._shards  # type: ignore[attr-defined]
+        shards = self.bot._shards
         for shard_id, shard in list(shards.items()):
             task = getattr(shard, "_keep_alive_task", None)
             if task is not None and task.done():

@@ -64,9 +64,8 @@ def gateway_closed(exc: hikari.GatewayServerClosedConnectionError) -> GatewayClo
             setup=False,
         )
     meaning, fix, short = known
-    return GatewayClosed(
-        f"Discord closed the gateway with {code} ({meaning}): {fix}", code=code, short=short, setup=True
-    )
+    line = f"Discord closed the gateway with {code} ({meaning}): {fix}"
+    return GatewayClosed(line, code=code, short=f"{code}: {short}", setup=True)
 
 
 def audit_log_refused(exc: hikari.ForbiddenError, guild_id: int, *, rest_url: str) -> SourceError:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from console.sim import SimServer
+from console.sim.testing import eventually
 
 FIXES = {
     4004: "authentication failed): the token was rejected: reset it in the Developer Portal (Bot → Reset Token)"
@@ -30,7 +31,7 @@ FIXES = {
 
 
 def closed_line(code: int) -> str:
-    return f"audit-console: Discord closed the gateway with {code} ({FIXES[code]})"
+    return f"audit-console: Discord closed the gateway with {code} ({FIXES[code]}"
 
 
 def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
@@ -83,7 +84,8 @@ async def test_collect_closed_later_says_so_and_exits_2(sim: SimServer, tmp_path
     lines: list[str] = []
     while not any("collecting into" in line for line in lines):
         lines.append((await asyncio.wait_for(proc.stderr.readline(), 30)).decode().rstrip("\n"))
-    gaps = rows(db, "SELECT reason, status FROM gaps")
+    synced = [("first-sync", "recovered")]
+    await eventually(lambda: rows(db, "SELECT reason, status FROM gaps") == synced, what="the first sync")
     await sim.gateway.disconnect_all(4014)  # the portal toggle turned off while collecting
     rc, rest = await finish(proc)
     assert rc == 2
@@ -92,7 +94,7 @@ async def test_collect_closed_later_says_so_and_exits_2(sim: SimServer, tmp_path
     assert not any("Traceback" in line or "ERROR" in line for line in lines + rest)
     # What was collected stays; no gap is opened for a connection Discord will not take back.
     assert count(db, "audit_entries") == len(sim.guild.audit_log)
-    assert rows(db, "SELECT reason, status FROM gaps") == gaps == [("first-sync", "recovered")]
+    assert rows(db, "SELECT reason, status FROM gaps") == synced
 
 
 async def test_backfill_refused_by_the_audit_log_is_one_line_and_exit_2(sim: SimServer, tmp_path: Path) -> None:

@@ -71,7 +71,7 @@ async def connected(app: ConsoleApp, live: Live) -> None:
 async def test_refused_at_identify_the_header_says_what_to_click(sim: SimServer, tmp_path: Path) -> None:
     sim.knobs.identify_close_code = 4014
     async with console(sim, tmp_path) as (app, _live):
-        await eventually(lambda: "gateway closed" in header(app), what="the header")
+        await eventually(lambda: "gateway closed" in header(app), what="the header", describe=lambda: header(app))
         assert "gateway closed 4014: enable Server Members Intent (Developer Portal → Bot)" in header(app)
         await eventually(lambda: CLOSED_4014 in notices(app), what="the notice")
         assert notices(app).count(CLOSED_4014) == 1
@@ -89,7 +89,11 @@ async def test_closed_while_collecting_the_header_says_what_to_do(sim: SimServer
             "Developer Portal (Bot → Reset Token) and put the new one in the token file"
         )
         await eventually(lambda: line in notices(app), what="the notice")
-        await eventually(lambda: "gateway closed 4004: token rejected" in header(app), what="the header")
+        await eventually(
+            lambda: "gateway closed 4004: token rejected" in header(app),
+            what="the header",
+            describe=lambda: header(app),
+        )
         assert sim.gateway.identifies == 1
         assert sim.gateway.resumes == 0
         assert await app.store.gaps() == gaps  # no new gap: nothing will backfill it
@@ -136,7 +140,9 @@ async def test_removed_from_the_guild_then_invited_back(sim: SimServer, tmp_path
             "what is stored is kept"
         )
         await eventually(lambda: removed in notices(app), what="the notice")
-        await eventually(lambda: f"bot removed from {sim.guild.name}" in header(app), what="the header")
+        await eventually(
+            lambda: f"bot removed from {sim.guild.name}" in header(app), what="the header", describe=lambda: header(app)
+        )
         assert await app.store.count() == stored  # the history stays
         assert await app.store.gaps() == gaps  # no gap: nothing is missed that could be recovered
         sim.emit_random(8)  # while the bot is out of the guild
@@ -153,6 +159,7 @@ async def test_removed_from_the_guild_then_invited_back(sim: SimServer, tmp_path
 
 
 async def test_a_guild_outage_records_a_gap_and_backfills_it(sim: SimServer, tmp_path: Path) -> None:
+    sim.emit_random(5)  # a history: the outage's gap starts where it ends
     async with console(sim, tmp_path) as (app, live):
         await connected(app, live)
         sim.guild_delete(unavailable=True)
@@ -161,14 +168,18 @@ async def test_a_guild_outage_records_a_gap_and_backfills_it(sim: SimServer, tmp
             "returns, then backfilled"
         )
         await eventually(lambda: out in notices(app), what="the notice")
-        await eventually(lambda: f"{sim.guild.name} unavailable (outage)" in header(app), what="the header")
+        await eventually(
+            lambda: f"{sim.guild.name} unavailable (outage)" in header(app),
+            what="the header",
+            describe=lambda: header(app),
+        )
         await eventually(lambda: _gap_statuses_are(app, "guild-outage", ["open"]), what="the outage's gap")
         made = sim.emit_random(12)  # during the outage: never dispatched
         sim.guild_create()
         back = f"guild {sim.guild.name} ({sim.guild_id}) is available again: backfilling the outage"
         await eventually(lambda: back in notices(app), what="the notice of its return")
         await eventually(lambda: _gap_statuses_are(app, "guild-outage", ["recovered"]), what="the gap recovered")
-        assert "unavailable" not in header(app)
+        await eventually(lambda: "unavailable" not in header(app), what="the header cleared")
         [gap] = [g for g in await app.store.gaps() if g.reason == "guild-outage"]
         assert gap.recovered == len(made)
         await assert_matches_ground_truth(app.store, sim)
