@@ -130,6 +130,12 @@ def _add_explain(sub: Any) -> None:
         help='a guild snapshot as Discord\'s REST returns it: {"guild", "channels", "members"}',
     )
     p.add_argument("--policy", type=Path, metavar="FILE", help="policy file (default: the config's, else built-in)")
+    p.add_argument(
+        "--token-file",
+        type=Path,
+        help="bot token (mode 600; else $DISCORD_TOKEN): asks Discord about a member the stored state lacks",
+    )
+    p.add_argument("--rest-url", help="Discord REST base URL (a simulator or proxy); default Discord's")
     p.add_argument("--guild", dest="guild_id", required=True, metavar="ID")
     p.add_argument("--member", required=True, metavar="ID")
     what = p.add_mutually_exclusive_group(required=True)

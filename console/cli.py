@@ -176,6 +176,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
     guild_id = parse_id(args.guild_id, "--guild")
     member_id = parse_id(args.member, "--member")
     channel_id = parse_id(args.channel, "--channel") if args.channel else None
+    token = None
+    if args.state is None:  # a --state file is answered offline; the stored state may lack the member
+        from console.config import load_token
+
+        try:
+            token = load_token(settings, args.token_file)
+        except ConfigError:
+            if args.token_file is not None:
+                raise  # asked for and unusable: said; otherwise only needed for a member not stored
     answer = explain(
         settings,
         guild_id,
@@ -184,6 +193,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         permission=args.permission,
         channel_id=channel_id,
         state=args.state,
+        token=token,
     )
     show(answer, args.capability or args.permission.upper(), as_json=args.json)
     return EXIT_OK if answer.allowed else EXIT_FAILED

@@ -45,6 +45,8 @@ class _Fields(NamedTuple):
     """Alert rules, thresholds, bell and channel (the ``[alerts]`` table; defaults in console/alerts)."""
     reports: "ReportSchedule | None" = None
     """Scheduled reports wherever a collector runs (the ``[reports]`` table: every, folder, channel)."""
+    member_cache: int = 10_000
+    """Members kept per guild for the policy's Discord gate; others are fetched one by one when needed."""
 
 
 class Settings(_Fields):
@@ -158,6 +160,11 @@ def load(path: Path | None = None) -> Settings:
             raise ConfigError(str(e)) from None
     if "reports" in data:
         out["reports"] = _reports(data["reports"], where)
+    if "member_cache" in data:
+        v = data["member_cache"]
+        if isinstance(v, bool) or not isinstance(v, int) or v < 10:
+            raise ConfigError(f"{where}: member_cache must be a whole number of members ≥ 10")
+        out["member_cache"] = v
     return s._replace(**out)
 
 

@@ -1,5 +1,9 @@
 """``audit-console explain``: why a member may or may not do something, from the stored guild
-state or a snapshot file. A question is not an action: no decision is recorded."""
+state or a snapshot file. A question is not an action: no decision is recorded.
+
+The stored state holds the members the collector needed, not a big guild's every member: one it
+lacks is asked of Discord (one ``GET /guilds/{id}/members/{user}``) when the bot token is at hand,
+and someone Discord does not know is answered with ``MEMBER_UNKNOWN``."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import Any
 
 from console.config import Settings
 from console.errors import ConfigError
+from console.secret import REDACTOR, Secret
 from console.store import Store
 
 
@@ -23,8 +28,10 @@ def explain(
     permission: str | None,
     channel_id: int | None,
     state: Path | None,
+    token: Secret | None = None,
 ) -> Any:
-    """The answer (an ``Explanation``). Bad input raises ConfigError (exit 2)."""
+    """The answer (an ``Explanation``). Bad input raises ConfigError (exit 2); Discord unreachable
+    while asking about a member, SourceError (exit 1)."""
     from console.policy import explain as ex
     from console.policy.document import PolicyError
     from console.policy.gatekeeper import GateError
@@ -37,7 +44,9 @@ def explain(
             if guild.id != guild_id:
                 raise ConfigError(f"--state holds guild {guild.id}, not --guild {guild_id}")
         else:
-            guild = asyncio.run(_stored_guild(settings, guild_id))
+            guild, gone = asyncio.run(_stored_guild(settings, guild_id, member_id, token))
+            if gone is not None:
+                return ex.member_unknown(member_id, gone)
         now = int(time.time() * 1000)
         if capability:
             assert policy is not None
@@ -48,7 +57,11 @@ def explain(
         raise ConfigError(str(e)) from None
 
 
-async def _stored_guild(settings: Settings, guild_id: int) -> Any:
+async def _stored_guild(
+    settings: Settings, guild_id: int, member_id: int, token: Secret | None
+) -> tuple[Any, str | None]:
+    """The stored guild state holding the member (asked of Discord if need be), or why the member
+    is not in the guild."""
     from console.policy.gatekeeper import Gatekeeper
     from console.policy.policy_file import PolicyFile
     from console.store.connection import check_file
@@ -56,9 +69,37 @@ async def _stored_guild(settings: Settings, guild_id: int) -> Any:
     check_file(settings.db, must_exist=True)
     store = await Store.open(settings.db, readonly=True)
     try:
-        return await Gatekeeper(store, PolicyFile(None)).guild(guild_id)
+        guild = await Gatekeeper(store, PolicyFile(None)).guild(guild_id)
     finally:
         await store.close()
+    if member_id in guild.members:
+        return guild, None
+    if token is None:
+        raise ConfigError(
+            f"member {member_id} is not in the stored state of guild {guild_id} (it keeps the members the "
+            "console needed): give the bot token (--token-file or $DISCORD_TOKEN) to ask Discord"
+        )
+    return await _ask_discord(settings, token, guild, member_id)
+
+
+async def _ask_discord(settings: Settings, token: Secret, guild: Any, member_id: int) -> tuple[Any, str | None]:
+    from console.discord.members import RawMemberSource
+    from console.discord.rest import RestSession
+    from console.ingest.guild_state import UNKNOWN_MEMBER
+    from console.ingest.source import SourceError
+    from console.policy.guild import SnapshotError, parse_member
+
+    REDACTOR.add(token)
+    session = RestSession(token.reveal(), settings.rest_url)
+    async with session:
+        raw = await RawMemberSource(session.rest, settings.rest_url).fetch_member(guild.id, member_id)
+    if raw is None:
+        return guild, UNKNOWN_MEMBER
+    try:
+        member = parse_member(raw)
+    except SnapshotError as e:
+        raise SourceError(f"Discord sent member {member_id} in a shape the console cannot read: {e}") from None
+    return guild.with_members({**guild.members, member.id: member}), None
 
 
 def show(answer: Any, what: str, *, as_json: bool) -> None:

@@ -128,8 +128,13 @@ async def attach_services(
     ``on_refused``: told in one line when Discord refuses to register /audit in a guild.
     """
     from console.discord.interactions import SlashResponder
+    from console.discord.members import RawMemberSource
     from console.discord.role_api import HikariRoleApi
 
+    # Members on demand: one GET the first time a decision needs someone the state lacks.
+    members = RawMemberSource(gateway.bot.rest, gateway._rest_url)
+    collector.guilds.connect_members(members, limit=services.settings.member_cache)
+    services.gatekeeper.members = collector.guilds
     me = gateway.bot.get_me()
     resumed = await services.connect(HikariRoleApi(gateway.bot.rest), bot_id=int(me.id) if me else None)
     if resumed:

@@ -16,6 +16,8 @@ from console.policy.guild import GuildSnapshot, SnapshotError
 from console.policy.resolver import UnknownChannel, UnknownMember, resolve
 
 _BITS = {name: 1 << bit for bit, name in FLAGS.items()}
+#: The reason code when Discord says the member is not in the guild (left, or never joined).
+MEMBER_UNKNOWN = "MEMBER_UNKNOWN"
 
 
 class ExplainError(ValueError):
@@ -110,6 +112,14 @@ def explain_permission(
         }
     )
     return Explanation(allowed, None if allowed else "DISCORD_GATE_DENIED", permission_names(r.permissions), path)
+
+
+def member_unknown(member_id: int, why: str) -> Explanation:
+    """The answer about someone Discord says is not in the guild: nothing is allowed them."""
+    path: list[dict[str, Any]] = [
+        {"step": "member", "found": f"{member_id} is not in the guild ({why})", "decided": True, "outcome": "DENY"}
+    ]
+    return Explanation(False, MEMBER_UNKNOWN, [], path)
 
 
 def _message(e: Exception) -> str:

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
+from console.ingest.source import SourceError
 from console.model.permissions import FLAGS
 from console.model.records import Decision
-from console.policy.engine import BreakGlassSession, Request, UnknownCapability, Verdict, evaluate
-from console.policy.explain import Explanation, explain_capability, explain_permission
+from console.policy.engine import Actor, BreakGlassSession, Request, UnknownCapability, Verdict, evaluate
+from console.policy.explain import (
+    MEMBER_UNKNOWN,
+    Explanation,
+    explain_capability,
+    explain_permission,
+    member_unknown,
+)
 from console.policy.guild import GuildSnapshot, SnapshotError
 from console.policy.policy_file import PolicyFile
 from console.policy.resolver import UnknownChannel, UnknownMember
@@ -20,6 +28,14 @@ from console.store import Store
 
 SOURCES = ("TUI", "CLI", "BOT")
 PERMISSION_NAMES = frozenset(FLAGS.values())
+
+
+class Members(Protocol):
+    """Members on demand (the collector's guild state, once connected)."""
+
+    async def ensure_member(self, guild_id: int, user_id: int) -> str | None:
+        """None once the guild state holds the member; else why they are not in the guild."""
+        ...
 
 
 class GateError(Exception):
@@ -48,6 +64,9 @@ class Gatekeeper:
         self.store = store
         self.policy = policy
         self._live_guild = live_guild
+        #: Set when connected (console.discord.bot.attach_services): a member the guild state
+        #: lacks is fetched from Discord before the decision, so the engine stays pure.
+        self.members: Members | None = None
 
     async def guild(self, guild_id: int) -> GuildSnapshot:
         try:
@@ -63,6 +82,23 @@ class Gatekeeper:
             )
         return snap
 
+    async def with_member(self, guild_id: int, guild: GuildSnapshot, user_id: int) -> tuple[GuildSnapshot, str | None]:
+        """The guild state holding ``user_id`` (fetched from Discord if the state lacks them), or
+        why they are not in the guild. Without a way to fetch, the state as it is."""
+        if self.members is None:
+            return guild, None
+        known = user_id in guild.members
+        try:
+            # Also for a member already held: it marks them used, the last the bound evicts.
+            gone = await self.members.ensure_member(guild_id, user_id)
+        except SourceError as e:
+            raise GateError(f"cannot ask Discord about member {user_id}: {e}") from None
+        except SnapshotError as e:
+            raise GateError(str(e)) from None
+        if gone is not None:
+            return guild, gone
+        return (guild if known else await self.guild(guild_id)), None
+
     async def session(self, guild_id: int, user_id: int) -> BreakGlassSession | None:
         found = await self.store.break_glass_session(guild_id, user_id)
         if found is None:
@@ -77,13 +113,19 @@ class Gatekeeper:
         record the decision."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}")
-        snap = guild or await self.guild(guild_id)
+        snap, gone = await self.with_member(guild_id, guild or await self.guild(guild_id), request.actor_id)
         now = self.store.now_ms()
-        session = await self.session(guild_id, request.actor_id)
-        try:
-            verdict = evaluate(self.policy.policy, snap, request, now_ms=now, break_glass=session)
-        except (UnknownMember, UnknownChannel, UnknownCapability) as e:
-            raise GateError(str(e).strip("'\"")) from None
+        if gone is not None:
+            known = self.policy.policy.capabilities
+            if request.capability not in known:
+                raise GateError(f"unknown capability {request.capability!r} (known: {', '.join(sorted(known))})")
+            verdict = _not_a_member(request.actor_id, gone, self.policy.policy.version)
+        else:
+            session = await self.session(guild_id, request.actor_id)
+            try:
+                verdict = evaluate(self.policy.policy, snap, request, now_ms=now, break_glass=session)
+            except (UnknownMember, UnknownChannel, UnknownCapability) as e:
+                raise GateError(str(e).strip("'\"")) from None
         decision = to_decision(guild_id, now, self.store.ids.make(now), request, verdict, source)
         if record:
             await self.store.record_decision(decision)
@@ -93,7 +135,9 @@ class Gatekeeper:
         """Why may ``member_id`` do ``what`` (a capability, or a Discord permission name) here, with
         their break-glass session counted. A question, not an action: nothing is recorded.
         Raises GateError (no usable guild state) or ExplainError (unknown member, channel, name)."""
-        guild = await self.guild(guild_id)
+        guild, gone = await self.with_member(guild_id, await self.guild(guild_id), member_id)
+        if gone is not None:
+            return member_unknown(member_id, gone)
         now = self.store.now_ms()
         if what.upper() in PERMISSION_NAMES:
             return explain_permission(guild, member_id, what.upper(), channel_id=channel_id, now_ms=now)
@@ -127,6 +171,12 @@ class Gatekeeper:
             decision_id=checked.decision.id,
         )
         return checked, f"break-glass on for {length} min"
+
+
+def _not_a_member(user_id: int, why: str, policy_version: str) -> Verdict:
+    """DENY: nothing is decided for someone who is not in the guild (recorded like any decision)."""
+    step = {"step": "member", "found": f"{user_id} is not in the guild ({why})", "decided": True, "outcome": "DENY"}
+    return Verdict(False, MEMBER_UNKNOWN, (step,), Actor(user_id, None, (), False, False), 0, policy_version)
 
 
 def to_decision(

@@ -14,6 +14,7 @@ operations. Pure: no I/O, no Textual, no hikari.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -148,15 +149,7 @@ class GuildSnapshot:
 
     def __post_init__(self) -> None:
         gid = self.id
-        everyone = self.roles.get(gid)
-        everyone_bits = everyone.permissions if everyone else 0
-        members_ix: dict[int, _MemberIndex] = {}
-        for m in self.members.values():
-            known = frozenset(r for r in m.roles if r != gid and r in self.roles)
-            base = everyone_bits
-            for r in known:
-                base |= self.roles[r].permissions
-            members_ix[m.id] = _MemberIndex(base, known, m.timeout_until_ms, m.id == self.owner_id)
+        members_ix = self._index(self.members)
 
         layers: dict[int, _Layers] = {}
         for ch in self.channels.values():
@@ -180,6 +173,31 @@ class GuildSnapshot:
         object.__setattr__(self, "_layers", layers)
         object.__setattr__(self, "_rank", rank)
         object.__setattr__(self, "_explained", {})
+
+    def _index(self, members: Mapping[int, Member]) -> dict[int, _MemberIndex]:
+        gid = self.id
+        everyone = self.roles.get(gid)
+        everyone_bits = everyone.permissions if everyone else 0
+        members_ix: dict[int, _MemberIndex] = {}
+        for m in members.values():
+            known = frozenset(r for r in m.roles if r != gid and r in self.roles)
+            base = everyone_bits
+            for r in known:
+                base |= self.roles[r].permissions
+            members_ix[m.id] = _MemberIndex(base, known, m.timeout_until_ms, m.id == self.owner_id)
+        return members_ix
+
+    def with_members(self, members: dict[int, Member]) -> GuildSnapshot:
+        """The same roles and channels with these members: what depends on roles and channels
+        alone (overwrite layers, the ranking) is shared, not recomputed, so a guild state whose
+        members come and go one by one pays only for its members."""
+        snap = object.__new__(GuildSnapshot)
+        for name in ("id", "name", "owner_id", "roles", "channels", "_layers", "_rank"):
+            object.__setattr__(snap, name, getattr(self, name))
+        object.__setattr__(snap, "members", members)
+        object.__setattr__(snap, "_members_ix", self._index(members))
+        object.__setattr__(snap, "_explained", {})
+        return snap
 
     @property
     def everyone(self) -> Role:
@@ -224,6 +242,12 @@ class GuildSnapshot:
             channels=channels,
             members=members,
         )
+
+
+def parse_member(value: object) -> Member:
+    """One member as REST or a dispatch gives it (``{"user": {...}, "roles": [...], ...}``).
+    Raises :class:`SnapshotError`."""
+    return _member(value, "member")
 
 
 # --- field readers: each raises SnapshotError naming the path ---------------------------------

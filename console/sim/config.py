@@ -26,6 +26,10 @@ class SimConfig:
     guild_name: str = "Sim Moderation HQ"
     member_count: int = 40
     """Members made at start (plus the bot). The driver keeps the guild from emptying."""
+    crowd: int = 0
+    """Members beyond ``member_count``, made from the seed one by one when first asked for
+    (console.sim.crowd): ``crowd=99_958`` is a guild of 100,000 that costs nothing to build. Over
+    250 members in all, GUILD_CREATE is ``large`` and carries only the bot's own member."""
     replay_buffer: int = 5000
     """Dispatches a session keeps for RESUME; a resume from before that gets INVALID_SESSION."""
     session_timeout_s: float = 300.0

@@ -184,6 +184,8 @@ class Gateway:
         self.guild_state = "available"
         """"available", "unavailable" (an outage) or "removed" (the bot was kicked): see
         ``SimServer.guild_delete`` and ``guild_create``."""
+        self.member_requests = 0
+        """REQUEST_GUILD_MEMBERS (op 8) received: a console must not chunk a big guild."""
         self.connection_paths: list[str] = []
         """Path of every websocket opened: ``/resume`` proves the client used resume_gateway_url."""
         self._changed = asyncio.Condition()
@@ -386,6 +388,7 @@ class Gateway:
             await conn.close(4003, "Not authenticated.")
             return False
         if op == 8:
+            self.member_requests += 1
             self._member_chunk(conn.session, d or {})  # type: ignore[arg-type]
             return True
         if op in (3, 4, 31, 43):

@@ -18,10 +18,14 @@ from console.model.permissions import ALL as ALL_PERMISSIONS
 from console.model.permissions import NAME_TO_BIT
 from console.model.snowflake import DISCORD_EPOCH_MS, from_ms
 from console.model.times import discord_iso
+from console.sim.crowd import Crowd
 
 JSON = dict[str, Any]
 
 DAY_MS = 24 * 3600 * 1000
+#: Above this many members Discord marks a guild ``large`` and GUILD_CREATE carries only a few
+#: of them (hikari identifies with the highest large_threshold, 250).
+LARGE_THRESHOLD = 250
 
 
 def perms(*names: str) -> int:
@@ -201,6 +205,8 @@ class SimGuild:
         *,
         name: str = "Sim Moderation HQ",
         member_count: int = 40,
+        crowd: int = 0,
+        crowd_seed: str = "crowd",
     ) -> None:
         self.ids = IdMaker()
         self.name = name
@@ -238,6 +244,9 @@ class SimGuild:
         self._build_roles(rng, created_ms)
         self._build_channels(rng, created_ms)
         self._build_members(rng, created_ms, now_ms, member_count)
+        # Made after everything else and from its own seed: the rest of the world is the same
+        # with or without a crowd.
+        self.crowd = Crowd(crowd_seed, crowd, created_ms + DAY_MS, now_ms, _ADJ, _NOUN)
 
     # ------------------------------------------------------------------ construction
 
@@ -463,6 +472,29 @@ class SimGuild:
         self.members[uid] = self._member_state(uid, now_ms, [self.role_id("Members")], None)
         return uid
 
+    def crowd_member(self, i: int) -> int:
+        """The id of the crowd's ``i``-th member (a member Discord knows, built only when asked)."""
+        if not 0 <= i < self.crowd.size:
+            raise IndexError(f"the crowd has {self.crowd.size} members")
+        return self.crowd.uid(i)
+
+    def is_member(self, uid: int) -> bool:
+        return uid in self.members or uid in self.crowd
+
+    def member_total(self) -> int:
+        return len(self.members) + len(self.crowd)
+
+    def materialize(self, uid: int) -> JSON | None:
+        """The member's state, a crowd member taken out of the crowd first (to be changed);
+        None for someone who is not a member."""
+        member = self.members.get(uid)
+        if member is None and uid in self.crowd:
+            self.users[uid] = self.crowd.user(uid)
+            self._usernames.add(self.users[uid]["username"])
+            member = self.members[uid] = self.crowd.member(uid, self.role_id("Members"), self.role_id("Verified"))
+            self.crowd.taken.add(uid)
+        return member
+
     def add_bot_member(self, uid: int, now_ms: int, name: str) -> None:
         """A bot invited by a moderator (BOT_ADD): a bot user joins as a member."""
         if uid not in self.users:
@@ -569,20 +601,21 @@ class SimGuild:
 
     def add_member_role(self, uid: int, rid: int) -> bool:
         """Give ``uid`` the role; False when nothing changed (not a member, or already has it)."""
-        member = self.members.get(uid)
+        member = self.materialize(uid)
         if member is None or rid in member["roles"] or rid not in self.roles:
             return False
         member["roles"].append(rid)
         return True
 
     def remove_member_role(self, uid: int, rid: int) -> bool:
-        member = self.members.get(uid)
+        member = self.materialize(uid)
         if member is None or rid not in member["roles"]:
             return False
         member["roles"].remove(rid)
         return True
 
     def remove_member(self, uid: int) -> bool:
+        self.materialize(uid)
         return self.members.pop(uid, None) is not None
 
     def record(self, entry: dict[str, Any]) -> None:
@@ -593,10 +626,13 @@ class SimGuild:
     # ------------------------------------------------------------------ REST renderers
 
     def user_object(self, uid: int) -> JSON:
-        return dict(self.users[uid])
+        user = self.users.get(uid)
+        return dict(user) if user is not None else self.crowd.user(uid)
 
     def member_object(self, uid: int, *, with_guild_id: bool = False) -> JSON:
-        m = self.members[uid]
+        m = self.members.get(uid)
+        if m is None:  # a crowd member: rendered, not kept
+            m = self.crowd.member(uid, self.role_id("Members"), self.role_id("Verified"))
         obj: JSON = {
             "user": self.user_object(uid),
             "nick": m["nick"],
@@ -677,12 +713,19 @@ class SimGuild:
     def gateway_guild_object(self) -> JSON:
         """GUILD_CREATE: the REST guild plus members, channels and the gateway-only fields."""
         obj = self.guild_object()
+        total = self.member_total()
+        # A large guild's GUILD_CREATE carries the bot's own member (and those in voice: none
+        # here), never the member list.
+        large = total > LARGE_THRESHOLD
         obj.update(
             joined_at=self.members[self.bot_id]["joined_at"],
-            large=False,
+            large=large,
             unavailable=False,
-            member_count=len(self.members),
-            members=[self.member_object(uid) for uid in self.members],
+            member_count=total,
+            members=[
+                self.member_object(uid)
+                for uid in ([self.bot_id] if large else [*self.members, *self.crowd.ids_after(0)])
+            ],
             channels=self.channel_objects(),
             threads=[],
             presences=[],

@@ -10,12 +10,14 @@ The slash command routes live in ``console.sim.commands`` (registration) and
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
 import time
 import urllib.parse
 import zlib
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +89,10 @@ class RestApi:
         self.requests = 0
         """REST requests received (including 429-answered ones)."""
         self.rate_limited = 0
+        self.member_fetches: Counter[int] = Counter()
+        """``GET /guilds/{id}/members/{user}`` requests by user id (answered or 404)."""
+        self.member_pages = 0
+        """``GET /guilds/{id}/members`` (list) requests: a console must never page a big guild."""
         self._buckets = _Buckets()
         self.raw_audit_pages: list[bytes] = []
         """Bodies the next audit-log requests get instead of the real page, byte for byte and
@@ -275,7 +281,7 @@ class RestApi:
             return err
         obj = self.sim.guild.guild_object()
         if request.query.get("with_counts") == "true":
-            obj.update(approximate_member_count=len(self.sim.guild.members), approximate_presence_count=0)
+            obj.update(approximate_member_count=self.sim.guild.member_total(), approximate_presence_count=0)
         return json_response(obj)
 
     async def get_roles(self, request: web.Request) -> web.Response:
@@ -294,14 +300,19 @@ class RestApi:
         if not 1 <= limit <= 1000:
             return form_error("limit", "NUMBER_TYPE_MAX", "int value should be between 1 and 1000.")
         after = self._snowflake(request.query.get("after")) or 0
-        uids = sorted(u for u in self.sim.guild.members if u > after)[:limit]
-        return json_response([self.sim.guild.member_object(u) for u in uids])
+        self.member_pages += 1
+        g = self.sim.guild
+        built = sorted(u for u in g.members if u > after)[:limit]
+        uids = sorted([*built, *itertools.islice(g.crowd.ids_after(after), limit)])[:limit]
+        return json_response([g.member_object(u) for u in uids])
 
     async def get_member(self, request: web.Request) -> web.Response:
         if (err := self._guild_or_404(request)) is not None:
             return err
         uid = self._snowflake(request.match_info["user"])
-        if uid not in self.sim.guild.members:
+        if uid is not None:
+            self.member_fetches[uid] += 1
+        if uid is None or not self.sim.guild.is_member(uid):
             return error(404, 10007, "Unknown Member")
         return json_response(self.sim.guild.member_object(uid))
 
@@ -387,7 +398,7 @@ class RestApi:
         rid = self._snowflake(request.match_info["role"])
         if rid not in g.roles:
             return error(404, 10011, "Unknown Role")
-        if uid not in g.members:
+        if uid is None or g.materialize(uid) is None:
             return error(404, 10007, "Unknown Member")
         # Discord's rules: nobody manages @everyone or managed roles; a role at or above the
         # bot's highest role is out of reach; plus the forbidden_role_ids knob.

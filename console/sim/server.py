@@ -75,6 +75,8 @@ class SimServer:
             self.now_ms(),
             name=self.config.guild_name,
             member_count=self.config.member_count,
+            crowd=self.config.crowd,
+            crowd_seed=f"sim-{seed}-crowd",
         )
         self._stream = ActivityStream(self._rng_stream, self.guild)
         self.gateway = Gateway(
@@ -341,7 +343,7 @@ class SimServer:
         command = self.commands.by_name(name)
         if command is None:
             raise LookupError(f"/{name} is not registered (Discord only sends registered commands)")
-        if member_id not in self.guild.members:
+        if self.guild.materialize(member_id) is None:
             raise ValueError(f"{member_id} is not a member of the guild")
         cid = self._command_channel() if channel_id is None else channel_id
         if cid not in self.guild.channels:
