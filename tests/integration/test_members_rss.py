@@ -94,7 +94,12 @@ async def _run(crowd: int, folder: Path) -> tuple[dict[str, object], int]:
             stderr=asyncio.subprocess.PIPE,
             env=dict(os.environ),
         )
-        out, err = await asyncio.wait_for(proc.communicate(), 25)
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), 25)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise AssertionError("the console process did not finish in 25 s") from None
         assert proc.returncode == 0, err.decode()[-2000:]
         return json.loads(out.decode().strip().splitlines()[-1]), sim.rest.member_fetches[mod]
     finally:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from console.ingest.guild_state import GuildStates
-from console.policy.engine import Request, evaluate
 from console.policy.document import parse_policy
+from console.policy.engine import Request, evaluate
 from console.policy.guild import GuildSnapshot
 from console.policy.resolver import resolve
 
@@ -112,7 +112,5 @@ def test_a_snapshot_built_member_by_member_answers_as_one_parsed_whole() -> None
 def test_a_role_change_rebuilds_what_depends_on_roles() -> None:
     s = states(10, [member(OWNER), member(101, PLAIN)])
     assert not resolve(s.snapshot(GUILD), 101, now_ms=0).permissions & (1 << 28)  # type: ignore[arg-type]
-    s.apply(
-        "GUILD_ROLE_UPDATE", {"guild_id": str(GUILD), "role": role(PLAIN, "Member", 1, "MANAGE_ROLES")}
-    )
+    s.apply("GUILD_ROLE_UPDATE", {"guild_id": str(GUILD), "role": role(PLAIN, "Member", 1, "MANAGE_ROLES")})
     assert resolve(s.snapshot(GUILD), 101, now_ms=0).permissions & (1 << 28)  # type: ignore[arg-type]
