@@ -232,6 +232,11 @@ class GuildStates:
         if raw is None:
             # Not remembered as gone: someone who joins later may be asked about at once.
             return UNKNOWN_MEMBER
+        # A dispatch about them that came while the request was out is as new or newer.
+        if user_id in g.members:
+            return None
+        if user_id in g.left:
+            return g.left[user_id]
         if g.put_member(raw) != user_id:
             try:
                 parse_member(raw)
