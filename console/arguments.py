@@ -172,11 +172,35 @@ def _add_policy(sub: Any) -> None:
     pc.add_argument("file", type=Path)
 
 
+def _add_invite_url(sub: Any) -> None:
+    p = sub.add_parser("invite-url", help="print the link that adds the bot to a server with the permissions it needs")
+    p.add_argument("--config", type=Path, help=f"config file (default: {paths.config_file()})")
+    p.add_argument("--rest-url", help="Discord REST base URL (a simulator or proxy); default Discord's")
+    p.add_argument("--token-file", type=Path, help="file holding the bot token (mode 600); else $DISCORD_TOKEN")
+
+
+def _add_doctor(sub: Any) -> None:
+    p = sub.add_parser("doctor", help="check the bot's setup: token, intent, guilds, permissions (exit 0 all well)")
+    _common(p)
+    p.add_argument("--token-file", type=Path, help="file holding the bot token (mode 600); else $DISCORD_TOKEN")
+    p.add_argument(
+        "--guild", action="append", default=[], metavar="ID", help="guild to check (repeatable; default: the config's)"
+    )
+
+
 def _add_sim(sub: Any) -> None:
     p = sub.add_parser("sim", help="run the simulated Discord alone and print the REST URL")
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free one)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--rate", type=float, default=2.0, help="entries per second (0: none)")
+    p.add_argument(
+        "--misconfigure",
+        action="append",
+        default=[],
+        metavar="WHAT",
+        help="set the guild up wrongly, to see `doctor` say so: intent, perms, hierarchy, commands, channel "
+        "(repeatable, or comma-separated)",
+    )
 
 
 #: Each command's parser, in the order ``--help`` lists them.
@@ -194,6 +218,8 @@ COMMAND_PARSERS: dict[str, Callable[[Any], None]] = {
     "role": _add_role,
     "policy": _add_policy,
     "sim": _add_sim,
+    "invite-url": _add_invite_url,
+    "doctor": _add_doctor,
 }
 
 

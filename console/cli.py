@@ -254,8 +254,30 @@ def cmd_sim(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise ConfigError("--port must be between 0 and 65535")
+    from console.sim.setup_faults import MISCONFIGURATIONS
+
+    wrong = _split(args.misconfigure)
+    unknown = [w for w in wrong if w not in MISCONFIGURATIONS]
+    if unknown:
+        raise ConfigError(f"--misconfigure: unknown {unknown[0]!r} (one of: {', '.join(MISCONFIGURATIONS)})")
     logs.setup(paths.log_file(), stderr=True)
-    return run_sim(port=args.port, seed=args.seed, rate=args.rate)
+    return run_sim(port=args.port, seed=args.seed, rate=args.rate, misconfigure=wrong)
+
+
+def cmd_invite_url(args: argparse.Namespace) -> int:
+    from console.commands.invite import invite
+    from console.config import load_token
+
+    settings = settings_from(args)
+    return invite(settings, load_token(settings, args.token_file))
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from console.commands.doctor import doctor
+    from console.config import load_token
+
+    settings = settings_from(args)
+    return doctor(settings, load_token(settings, args.token_file))
 
 
 #: The commands that open the TUI (the garbage collector waits for their first frame).
@@ -275,6 +297,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "policy": cmd_policy,
     "role": cmd_role,
     "sim": cmd_sim,
+    "invite-url": cmd_invite_url,
+    "doctor": cmd_doctor,
 }
 
 

@@ -94,6 +94,9 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
     runtime = Runtime(store, settings, token, on_pruned=_pruned)
     progress = Progress(stop)
     try:
+        from console.commands.doctor import start_check
+
+        await start_check(settings, token, store, lambda line, _failed: say(line))
         try:
             await runtime.connect(progress)
         except SourceError as e:

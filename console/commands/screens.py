@@ -40,7 +40,7 @@ def _offline_services(store: Store, settings: Settings) -> Any:
 
 def run_live(settings: Settings, token: Secret) -> int:
     REDACTOR.add(token)
-    from console.runtime import Runtime
+    from console.commands.doctor import CheckedRuntime
     from console.services import check_policy
 
     check_policy(settings)
@@ -49,7 +49,7 @@ def run_live(settings: Settings, token: Secret) -> int:
             settings.db,
             readonly=False,
             label="live",
-            session_factory=lambda store: Runtime(store, settings, token),
+            session_factory=lambda store: CheckedRuntime(store, settings, token),
             operator_id=settings.operator_id,
             alert_bell=settings.alerts.bell,
         )

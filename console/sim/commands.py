@@ -324,7 +324,9 @@ class CommandApi:
         r.add_delete(f"{base}/{{command}}", self.delete_command)
 
     def _scope_error(self, request: web.Request) -> web.Response | None:
-        """Only the sim's own application, in its one guild."""
+        """Only the sim's own application, in its one guild, when added with the scope."""
+        if not self.sim.knobs.commands_scope:
+            return error(403, 50001, "Missing Access")
         if request.match_info["application"] != str(self.sim.guild.application_id):
             return error(403, 50001, "Missing Access")
         if request.match_info["guild"] != str(self.sim.guild_id):

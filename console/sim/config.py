@@ -84,3 +84,9 @@ class Knobs:
     commands_refused_code: int | None = None
     """Answer command registration (PUT/POST guild commands) with 400 and this JSON code:
     30032 (the application's commands limit) or 30034 (the daily creates limit)."""
+    members_intent: bool = True
+    """The Server Members Intent toggle in the Developer Portal: off, the application's flags
+    (GET /applications/@me) carry neither GATEWAY_GUILD_MEMBERS nor its LIMITED variant."""
+    commands_scope: bool = True
+    """Whether the bot was added with the applications.commands scope: without it, the guild's
+    command routes answer 403 Missing Access (50001), as Discord does."""

@@ -104,6 +104,7 @@ class RestApi:
         r.add_get(f"{API}/gateway", self.get_gateway)
         r.add_get(f"{API}/gateway/bot", self.get_gateway_bot)
         r.add_get(f"{API}/users/@me", self.get_me)
+        r.add_get(f"{API}/users/@me/guilds", self.get_my_guilds)
         r.add_get(f"{API}/users/{{user}}", self.get_user)
         r.add_get(f"{API}/applications/@me", self.get_application)
         r.add_get(f"{API}/oauth2/applications/@me", self.get_application)
@@ -241,6 +242,26 @@ class RestApi:
         me.update(mfa_enabled=False, verified=True, email=None, locale="en-US", premium_type=0)
         return json_response(me)
 
+    async def get_my_guilds(self, request: web.Request) -> web.Response:
+        """The guilds the bot is in, as partial guilds (Discord's shape for a bot token)."""
+        g = self.sim.guild
+        if g.bot_id not in g.members:
+            return json_response([])
+        bot_permissions = g.base_permissions(g.bot_id)
+        return json_response(
+            [
+                {
+                    "id": str(g.guild_id),
+                    "name": g.name,
+                    "icon": None,
+                    "banner": None,
+                    "owner": g.owner_id == g.bot_id,
+                    "permissions": str(bot_permissions),
+                    "features": [],
+                }
+            ]
+        )
+
     async def get_user(self, request: web.Request) -> web.Response:
         uid = self._snowflake(request.match_info["user"])
         if uid is None or uid not in self.sim.guild.users:
@@ -262,7 +283,7 @@ class RestApi:
                 "verify_key": "5a" * 32,  # hikari parses it as hex
                 "owner": g.user_object(g.owner_id),
                 "team": None,
-                "flags": 1 << 19 | 1 << 15,
+                "flags": application_flags(self.sim.knobs.members_intent),
                 "tags": [],
                 "approximate_guild_count": 1,
                 "approximate_user_install_count": 0,
@@ -430,6 +451,12 @@ class RestApi:
         g.messages.append(message)
         g.channels[cid]["last_message_id"] = message["id"]
         return json_response(message)
+
+
+def application_flags(members_intent: bool) -> int:
+    """APPLICATION_COMMAND_BADGE, plus GATEWAY_GUILD_MEMBERS_LIMITED when the Server Members
+    Intent is on (an unverified application in under 100 servers)."""
+    return 1 << 19 | (1 << 15 if members_intent else 0)
 
 
 # ---------------------------------------------------------------------- message helpers

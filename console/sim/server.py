@@ -40,6 +40,7 @@ import copy
 import logging
 import random
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from aiohttp import web
@@ -464,9 +465,17 @@ class SimServer:
         self._apply_role(uid, rid, not add, "Reverting a change I did not approve", moderator)
 
 
-async def run_standalone(config: SimConfig | None, rate: float, out: TextIO = sys.stdout) -> None:
-    """Run the simulator until cancelled, printing one line with the REST URL and the token."""
+async def run_standalone(
+    config: SimConfig | None,
+    rate: float,
+    out: TextIO = sys.stdout,
+    prepare: Callable[[SimServer], None] | None = None,
+) -> None:
+    """Run the simulator until cancelled, printing one line with the REST URL and the token.
+    ``prepare`` changes the guild before it starts (``sim --misconfigure``)."""
     sim = SimServer(config)
+    if prepare is not None:
+        prepare(sim)
     await sim.start()
     try:
         print(

@@ -1,0 +1,131 @@
+"""``audit-console doctor``: is the bot set up right? One line per check, ✓ or ✗ with the fix
+(the checks: console.setup.checks). ``run`` and ``collect`` run the same checks at start,
+compactly (:func:`start_check`): a line when all pass, the ✗ lines otherwise, and go on."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO
+
+from console.config import Settings
+from console.errors import EXIT_FAILED, EXIT_OK
+from console.runtime import Listener, Runtime
+from console.secret import REDACTOR, Secret
+from console.setup.checks import TOKEN_REJECTED, Check, Facts, run_checks
+
+if TYPE_CHECKING:
+    from console.store.api import AuditStore
+
+log = logging.getLogger("console.doctor")
+
+
+def doctor(settings: Settings, token: Secret, out: TextIO = sys.stdout) -> int:
+    """Exit 0 when every check passes, 1 otherwise."""
+    REDACTOR.add(token)
+    checks = asyncio.run(_checks(settings, token, None))
+    for c in checks:
+        out.write(c.line() + "\n")
+    failed = sum(not c.ok for c in checks)
+    if failed:
+        out.write(f"{failed} of {len(checks)} checks failed\n")
+        return EXIT_FAILED
+    out.write(f"all {len(checks)} checks passed\n")
+    return EXIT_OK
+
+
+async def _checks(settings: Settings, token: Secret, store: AuditStore | None) -> list[Check]:
+    from console.discord.probe import gather  # hikari: only once a check runs
+
+    facts = await gather(token, settings.rest_url, settings.guild_ids)
+    if facts.token_ok:
+        facts = await _with_postings(facts, settings, store)
+    return run_checks(facts, now_ms=int(time.time() * 1000))
+
+
+async def _with_postings(facts: Facts, settings: Settings, store: AuditStore | None) -> Facts:
+    """The channels the console posts to: each guild's audit channel (kept in the store, set with
+    ``/audit audit-set``) and the config's alerts and reports channels."""
+    audit = await _audit_channels(settings, store, [g.guild_id for g in facts.guilds])
+    alerts = settings.alerts
+    guilds = []
+    for g in facts.guilds:
+        postings = []
+        if g.guild_id in audit:
+            postings.append(("the audit channel", audit[g.guild_id]))
+        if g.guild_id in alerts.channels:
+            postings.append(("the alerts channel", alerts.channels[g.guild_id]))
+        guilds.append(dataclasses.replace(g, postings=tuple(postings)))
+    shared = []
+    if alerts.channel is not None:
+        shared.append(("the alerts channel", alerts.channel))
+    if settings.reports is not None and settings.reports.channel is not None:
+        shared.append(("the reports channel", settings.reports.channel))
+    return dataclasses.replace(facts, guilds=guilds, shared_postings=tuple(shared))
+
+
+async def _audit_channels(settings: Settings, store: AuditStore | None, guild_ids: list[int]) -> dict[int, int]:
+    from console.roles.reconciler import audit_channel_key
+    from console.store import Store
+    from console.store.errors import StoreError
+
+    opened = None
+    try:
+        if store is None:
+            if not settings.db.exists():
+                return {}  # no store yet: no audit channel has been set
+            store = opened = await Store.open(settings.db, readonly=True, quick_check=False, names=False)
+        found = {}
+        for gid in guild_ids:
+            value = await store.setting(audit_channel_key(gid))
+            if value is not None and value.isdigit():
+                found[gid] = int(value)
+        return found
+    except StoreError as e:
+        log.warning("audit channels not checked: %s", e)
+        return {}
+    finally:
+        if opened is not None:
+            await opened.close()
+
+
+async def start_check(
+    settings: Settings, token: Secret, store: AuditStore, say: Callable[[str, bool], None], *, tui: bool = False
+) -> None:
+    """The checks, compactly, before connecting: one line when all pass, else the ✗ lines (one
+    notice with the first in the console); ``say(line, failed)``. Never stops the start: a rejected
+    token or an unreachable Discord is left to the connect, which already says it."""
+    try:
+        checks = await _checks(settings, token, store)
+    except Exception as e:  # a check must never keep the console from collecting
+        log.warning("setup check skipped: %s", REDACTOR.redact(str(e)))
+        return
+    failed = [c for c in checks if not c.ok]
+    if any(c.text == TOKEN_REJECTED for c in failed):
+        return
+    if not failed:
+        say(f"setup checked: all {len(checks)} checks passed", False)
+    elif tui:
+        # A toast holds about 300 characters: the first problem, and where the others are.
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        say(f"setup: {failed[0].line()}{more}; details: audit-console doctor", True)
+    else:
+        for c in failed:
+            say(c.line(), True)
+        say(f"{len(failed)} setup checks failed (details: audit-console doctor); collecting anyway", True)
+
+
+class CheckedRuntime(Runtime):
+    """``run``'s runtime: the setup checks first (after the console's first frame, as every
+    Discord call), told to the console as one notice."""
+
+    async def connect(self, listener: Listener) -> None:
+        def notice(line: str, failed: bool) -> None:
+            listener.notice(line, severity="warning" if failed else "information")
+
+        await start_check(self.settings, self.token, self.store, notice, tui=True)
+        await super().connect(listener)
