@@ -116,7 +116,8 @@ async def start_check(
     else:
         for c in failed:
             say(c.line(), True)
-        say(f"{len(failed)} setup checks failed (details: audit-console doctor); collecting anyway", True)
+        n = len(failed)
+        say(f"{n} setup check{'' if n == 1 else 's'} failed (details: audit-console doctor); collecting anyway", True)
 
 
 class CheckedRuntime(Runtime):
