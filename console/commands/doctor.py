@@ -54,13 +54,13 @@ async def _with_postings(facts: Facts, settings: Settings, store: AuditStore | N
     alerts = settings.alerts
     guilds = []
     for g in facts.guilds:
-        postings = []
+        postings: list[tuple[str, int]] = []
         if g.guild_id in audit:
             postings.append(("the audit channel", audit[g.guild_id]))
         if g.guild_id in alerts.channels:
             postings.append(("the alerts channel", alerts.channels[g.guild_id]))
         guilds.append(dataclasses.replace(g, postings=tuple(postings)))
-    shared = []
+    shared: list[tuple[str, int]] = []
     if alerts.channel is not None:
         shared.append(("the alerts channel", alerts.channel))
     if settings.reports is not None and settings.reports.channel is not None:
@@ -79,7 +79,7 @@ async def _audit_channels(settings: Settings, store: AuditStore | None, guild_id
             if not settings.db.exists():
                 return {}  # no store yet: no audit channel has been set
             store = opened = await Store.open(settings.db, readonly=True, quick_check=False, names=False)
-        found = {}
+        found: dict[int, int] = {}
         for gid in guild_ids:
             value = await store.setting(audit_channel_key(gid))
             if value is not None and value.isdigit():
@@ -110,9 +110,10 @@ async def start_check(
     if not failed:
         say(f"setup checked: all {len(checks)} checks passed", False)
     elif tui:
-        # A toast holds about 300 characters: the first problem, and where the others are.
-        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-        say(f"setup: {failed[0].line()}{more}; details: audit-console doctor", True)
+        # A notice holds about 300 characters: how many, where to see them all, then the first.
+        n = len(failed)
+        checks_failed = f"{n} check{'' if n == 1 else 's'} failed"
+        say(f"setup: {checks_failed} (audit-console doctor lists them): {failed[0].line()}", True)
     else:
         for c in failed:
             say(c.line(), True)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import hikari
-from hikari.internal import routes
+from hikari.internal import data_binding, routes
 
 from console.discord.errors import EXPECTED, to_source_error
 from console.discord.rest import RestSession
@@ -45,8 +45,7 @@ async def gather(token: Secret, rest_url: str, guild_ids: Sequence[int]) -> Fact
             return Facts(token_ok=False)
         me = await _call(rest, routes.GET_MY_USER.compile(), rest_url)
         if not guild_ids:
-            mine = await _call(rest, routes.GET_MY_GUILDS.compile(), rest_url)
-            guild_ids = [int(g["id"]) for g in mine]
+            guild_ids = await _my_guilds(rest, rest_url)
         bot_id, app_id = int(me["id"]), int(app["id"])
         limit = asyncio.Semaphore(_CONCURRENT_GUILDS)
 
@@ -56,6 +55,20 @@ async def gather(token: Secret, rest_url: str, guild_ids: Sequence[int]) -> Fact
 
         guilds = await asyncio.gather(*(one(g) for g in guild_ids))
     return Facts(token_ok=True, application=app, bot_id=bot_id, guilds=list(guilds))
+
+
+async def _my_guilds(rest: Any, rest_url: str) -> list[int]:
+    """The guilds the bot is in, a page of 200 at a time (Discord's largest)."""
+    found: list[int] = []
+    while True:
+        query = data_binding.StringMapBuilder()
+        query.put("limit", 200)
+        if found:
+            query.put("after", str(found[-1]))
+        page = await _call(rest, routes.GET_MY_GUILDS.compile(), rest_url, query=query)
+        found += sorted(int(g["id"]) for g in page)
+        if len(page) < 200:
+            return found
 
 
 async def _guild(rest: Any, guild_id: int, app_id: int, bot_id: int, rest_url: str) -> GuildFacts:
@@ -88,10 +101,10 @@ async def _guild(rest: Any, guild_id: int, app_id: int, bot_id: int, rest_url: s
     return GuildFacts(guild_id, state, commands_error=commands_error)
 
 
-async def _call(rest: Any, route: Any, rest_url: str, guild_id: int | None = None) -> Any:
+async def _call(rest: Any, route: Any, rest_url: str, guild_id: int | None = None, query: Any = None) -> Any:
     try:
         # A private method (no public raw-JSON call): pinned to hikari==2.7.0, as rest.py.
-        return await rest._request(route)
+        return await rest._request(route, query=query)
     except hikari.UnauthorizedError:
         raise TokenRejected from None
     except EXPECTED as e:

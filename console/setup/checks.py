@@ -212,7 +212,9 @@ def _hierarchy_check(snap: GuildSnapshot, bot_id: int, where: str) -> Check:
         r for r in others if not snap.roles[r].managed and snap.roles[r].permissions & (_MANAGE_ROLES | ADMINISTRATOR)
     ]
     ceiling = role_rank(snap, managers[0]) if managers else 0
-    can, cannot, managed = [], [], []
+    can: list[int] = []
+    cannot: list[int] = []
+    managed: list[int] = []
     for r in others:
         if snap.roles[r].managed:
             managed.append(r)
@@ -235,7 +237,7 @@ def _hierarchy_check(snap: GuildSnapshot, bot_id: int, where: str) -> Check:
     if can:
         text += f": {_names(snap, can)}"
     above = [r for r in cannot if r not in should]
-    notes = []
+    notes: list[str] = []
     if above:
         notes.append(f"not {_names(snap, above)} (not below it)")
     if managed:

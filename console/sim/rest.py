@@ -245,7 +245,8 @@ class RestApi:
     async def get_my_guilds(self, request: web.Request) -> web.Response:
         """The guilds the bot is in, as partial guilds (Discord's shape for a bot token)."""
         g = self.sim.guild
-        if g.bot_id not in g.members:
+        after = self._snowflake(request.query.get("after")) or 0
+        if g.bot_id not in g.members or g.guild_id <= after:
             return json_response([])
         bot_permissions = g.base_permissions(g.bot_id)
         return json_response(
