@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -183,3 +184,62 @@ async def test_collect_says_what_is_wrong_and_goes_on(sim: SimServer, tmp_path: 
     assert f"audit-console: {WRONG['hierarchy']}" in lines
     assert "audit-console: 1 setup check failed (details: audit-console doctor); collecting anyway" in lines
     assert lines[-1].startswith("audit-console: collecting into")
+
+
+def test_the_setup_rehearsed_against_sim_misconfigure(tmp_path: Path) -> None:
+    """docs/setup.md's rehearsal, as a new user runs it: `sim --misconfigure` says what to use,
+    the config points at it, `invite-url` and `doctor` answer."""
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "console", "sim", "--rate", "0", "--misconfigure", "hierarchy,channel"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert sim.stdout is not None
+        assert sim.stderr is not None
+        said = [sim.stderr.readline() for _ in range(3)]
+        assert said[:2] == [
+            "sim: set up wrongly: the bot's role sits at the bottom, below the roles it should grant\n",
+            "sim: set up wrongly: the bot may not send messages in #mod-log (the audit channel)\n",
+        ]
+        modlog = said[2].rsplit(" ", 1)[1].strip()
+        fields = dict(part.split("=", 1) for part in sim.stdout.readline().split() if "=" in part)
+        token_file(tmp_path, fields["token"])
+        config = tmp_path / "sim.toml"
+        config.write_text(
+            f'rest_url = "{fields["rest_url"]}"\nguild_ids = ["{fields["guild_id"]}"]\n'
+            f'token_file = "{tmp_path / "token"}"\ndb = "{tmp_path / "sim.db"}"\n\n[alerts]\nchannel = "{modlog}"\n'
+        )
+        env = {**os.environ, "AUDIT_CONSOLE_CONFIG": str(config)}
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "console", *args], capture_output=True, text=True, env=env, timeout=60
+            )
+
+        invite = run("invite-url")
+        assert invite.returncode == 0, invite.stderr
+        assert invite.stdout.startswith("https://discord.com/oauth2/authorize?client_id=")
+        doctor = run("doctor")
+        assert doctor.returncode == 1, doctor.stderr
+        failed = [line for line in doctor.stdout.splitlines() if line.startswith("✗")]
+        assert [line.split(": ", 2)[1] for line in failed] == [
+            "the bot cannot grant @Moderators, @Trial Mod, @Helpers, @Event Hosts, @Verified, @Members, @Muted "
+            "(roles moderators can grant)",
+            "the alerts channel #mod-log is not writable",
+        ]
+        assert fields["token"] not in doctor.stdout + doctor.stderr + invite.stdout + invite.stderr
+    finally:
+        sim.terminate()
+        sim.wait(10)
+
+
+def test_sim_misconfigure_takes_only_what_it_knows() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "console", "sim", "--misconfigure", "intent,nope"], capture_output=True, text=True
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "audit-console: --misconfigure: unknown 'nope' (one of: intent, perms, hierarchy, commands, channel)\n"
+    )
