@@ -25,7 +25,7 @@ class TokenRejected(Exception):
 
 
 def _answer(e: hikari.HTTPResponseError) -> str:
-    return f"{int(e.status)} {e.message or e.status.phrase}".rstrip()
+    return f"{int(e.status)} {e.message}".rstrip()
 
 
 async def application_id(token: Secret, rest_url: str) -> int:
