@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("console.doctor")
 
+#: How long ``run`` and ``collect`` give the setup check before connecting without it.
+START_CHECK_S = 10.0
+
 
 def doctor(settings: Settings, token: Secret, out: TextIO = sys.stdout) -> int:
     """Exit 0 when every check passes, 1 otherwise."""
@@ -100,9 +103,11 @@ async def start_check(
     notice with the first in the console); ``say(line, failed)``. Never stops the start: a rejected
     token or an unreachable Discord is left to the connect, which already says it."""
     try:
-        checks = await _checks(settings, token, store)
+        # Bounded: in an outage hikari retries each call with backoff, and the start must not
+        # wait for that twice (the connect meets it too, and says it).
+        checks = await asyncio.wait_for(_checks(settings, token, store), START_CHECK_S)
     except Exception as e:  # a check must never keep the console from collecting
-        log.warning("setup check skipped: %s", REDACTOR.redact(str(e)))
+        log.warning("setup check skipped: %s", REDACTOR.redact(str(e) or e.__class__.__name__))
         return
     failed = [c for c in checks if not c.ok]
     if any(c.text == TOKEN_REJECTED for c in failed):
