@@ -107,7 +107,7 @@ async def start_check(
         # wait for that twice (the connect meets it too, and says it).
         checks = await asyncio.wait_for(_checks(settings, token, store), START_CHECK_S)
     except Exception as e:  # a check must never keep the console from collecting
-        log.warning("setup check skipped: %s", REDACTOR.redact(str(e) or e.__class__.__name__))
+        log.info("setup check skipped: %s", REDACTOR.redact(str(e) or e.__class__.__name__))
         return
     failed = [c for c in checks if not c.ok]
     if any(c.text == TOKEN_REJECTED for c in failed):
