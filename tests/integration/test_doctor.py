@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -243,3 +244,27 @@ def test_sim_misconfigure_takes_only_what_it_knows() -> None:
     assert result.stderr == (
         "audit-console: --misconfigure: unknown 'nope' (one of: intent, perms, hierarchy, commands, channel)\n"
     )
+
+
+def test_discord_unreachable_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nobody listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "console",
+            "doctor",
+            "--rest-url",
+            f"http://127.0.0.1:{port}/api/v10",
+            "--token-file",
+            str(token_file(tmp_path, "OTAwMDAwMDAwMDAwMDAwMDQy.good.aaaaaaaaaaaaaaaaaaaaaaaa")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith(f"audit-console: cannot reach Discord at http://127.0.0.1:{port}/api/v10")
+    assert len(result.stderr.splitlines()) == 1
