@@ -27,6 +27,7 @@ from aiohttp import WSMsgType, web
 
 from console.sim.config import Knobs, SimConfig
 from console.sim.guild import JSON, SimGuild
+from console.sim.rest import application_flags
 
 log = logging.getLogger("console.sim")
 
@@ -436,7 +437,7 @@ class Gateway:
                 "session_id": session.session_id,
                 "resume_gateway_url": self.resume_url,
                 "shard": list(d.get("shard") or [0, 1]),
-                "application": {"id": str(g.application_id), "flags": 1 << 19 | 1 << 15},
+                "application": {"id": str(g.application_id), "flags": application_flags(self.knobs.members_intent)},
                 "auth": {},
                 "_trace": ['["sim-gateway",{"micros":0}]'],
             },

@@ -29,11 +29,13 @@ def misconfigure(sim: SimServer, kinds: Iterable[str]) -> None:
     for kind in kinds:
         if kind == "intent":
             sim.knobs.members_intent = False
+            sim.knobs.identify_close_code = 4014  # what Discord then answers a connect asking for it
         elif kind == "commands":
             sim.knobs.commands_scope = False
         elif kind == "perms":
             role = g.roles[bot_role]
             role["permissions"] = str(int(role["permissions"]) & ~perms("VIEW_AUDIT_LOG", "MANAGE_ROLES"))
+            sim.knobs.audit_log_forbidden.add(g.guild_id)  # the audit log answers 403 50013 then
         elif kind == "hierarchy":
             # Dragged to just above @everyone: every other role moves up one place.
             old = g.role_position(bot_role)
