@@ -96,13 +96,15 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
     try:
         from console.commands.doctor import start_check
 
-        await start_check(settings, token, store, lambda line, _failed: say(line))
+        passed = await start_check(settings, token, store, say)
         try:
             await runtime.connect(progress)
         except SourceError as e:
             if e.setup:
                 raise ConfigError(str(e)) from None
             raise
+        if passed:
+            say(passed)
         gc_policy.settle()  # connected, services loaded: startup is over
         say(f"collecting into {settings.db} (SIGTERM or Ctrl-C to stop)")
         while not stop.is_set():

@@ -97,33 +97,34 @@ async def _audit_channels(settings: Settings, store: AuditStore | None, guild_id
 
 
 async def start_check(
-    settings: Settings, token: Secret, store: AuditStore, say: Callable[[str, bool], None], *, tui: bool = False
-) -> None:
-    """The checks, compactly, before connecting: one line when all pass, else the ✗ lines (one
-    notice with the first in the console); ``say(line, failed)``. Never stops the start: a rejected
-    token or an unreachable Discord is left to the connect, which already says it."""
+    settings: Settings, token: Secret, store: AuditStore, say: Callable[[str], None], *, tui: bool = False
+) -> str | None:
+    """The checks, compactly, before connecting. What failed is said now, the ✗ lines (one line
+    with the first in the console): they explain a connect that fails next. When all passed, the
+    line saying so is returned, to be said once connected (a refused connect stays one line).
+    Never stops the start: a rejected token or an unreachable Discord is left to the connect,
+    which already says it."""
     try:
         # Bounded: in an outage hikari retries each call with backoff, and the start must not
         # wait for that twice (the connect meets it too, and says it).
         checks = await asyncio.wait_for(_checks(settings, token, store), START_CHECK_S)
     except Exception as e:  # a check must never keep the console from collecting
         log.info("setup check skipped: %s", REDACTOR.redact(str(e) or e.__class__.__name__))
-        return
+        return None
     failed = [c for c in checks if not c.ok]
-    if any(c.text == TOKEN_REJECTED for c in failed):
-        return
     if not failed:
-        say(f"setup checked: all {len(checks)} checks passed", False)
-    elif tui:
+        return f"setup checked: all {len(checks)} checks passed"
+    if any(c.text == TOKEN_REJECTED for c in failed):
+        return None
+    n = len(failed)
+    if tui:
         # A notice holds about 300 characters: how many, where to see them all, then the first.
-        n = len(failed)
-        checks_failed = f"{n} check{'' if n == 1 else 's'} failed"
-        say(f"setup: {checks_failed} (audit-console doctor lists them): {failed[0].line()}", True)
+        say(f"setup: {n} check{'' if n == 1 else 's'} failed (audit-console doctor lists them): {failed[0].line()}")
     else:
         for c in failed:
-            say(c.line(), True)
-        n = len(failed)
-        say(f"{n} setup check{'' if n == 1 else 's'} failed (details: audit-console doctor); collecting anyway", True)
+            say(c.line())
+        say(f"{n} setup check{'' if n == 1 else 's'} failed (details: audit-console doctor); collecting anyway")
+    return None
 
 
 class CheckedRuntime(Runtime):
@@ -131,8 +132,9 @@ class CheckedRuntime(Runtime):
     Discord call), told to the console as one notice."""
 
     async def connect(self, listener: Listener) -> None:
-        def notice(line: str, failed: bool) -> None:
-            listener.notice(line, severity="warning" if failed else "information")
-
-        await start_check(self.settings, self.token, self.store, notice, tui=True)
+        passed = await start_check(
+            self.settings, self.token, self.store, lambda line: listener.notice(line, severity="warning"), tui=True
+        )
         await super().connect(listener)
+        if passed:
+            listener.notice(passed)
