@@ -4,7 +4,9 @@ by the command; it never imports the simulator itself."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -17,6 +19,12 @@ if TYPE_CHECKING:
     from console.ingest.collector import Collector
     from console.sim.server import SimServer
     from console.store import Store
+
+log = logging.getLogger("console.demo")
+
+#: When the scripted grant starts, after the console connected: long enough that the first sync
+#: has settled on screen, short enough that a newcomer sees it within the demo's first half minute.
+FIRST_GRANT_AFTER_S = 3.0
 
 
 class DemoView(Listener, Protocol):
@@ -37,6 +45,7 @@ class DemoSession:
         self.rate = rate
         self.sim: SimServer | None = None
         self.runtime: Runtime | None = None
+        self._script: asyncio.Task[None] | None = None
 
     @property
     def collector(self) -> Collector | None:
@@ -68,8 +77,27 @@ class DemoSession:
         await self.runtime.connect(app)
         if self.runtime.services is not None and self.rate > 0:
             sim.start_driver(self.rate)
+            self._script = asyncio.get_running_loop().create_task(self._first_minute(sim), name="demo-script")
+
+    async def _first_minute(self, sim: SimServer) -> None:
+        """What a newcomer should see happen without doing anything: a moderator's grant that
+        Discord accepts and does not apply, twice, so the pending pane counts the attempts
+        before the feed shows it confirmed (the reason the reconciler exists)."""
+        from console.sim.incidents import retried_grant
+
+        await asyncio.sleep(FIRST_GRANT_AFTER_S)
+        try:
+            await retried_grant(sim, drops=2)
+        except (TimeoutError, LookupError, ValueError) as e:
+            # The console did not answer the command (or /audit is not registered): the demo
+            # goes on without it; the log says why.
+            log.warning("demo: the scripted grant did not run: %s", e)
 
     async def close(self) -> None:
+        if self._script is not None:
+            self._script.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._script
         if self.sim is not None:
             await self.sim.stop_driver()
         if self.runtime is not None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from console.alerts.settings import AlertSettings
 from console.model import entry as entries
 from console.model.alert import Alert
+from console.model.naming import person
 from console.model.records import Decision
 from console.model.sanitize import safe_text
 
@@ -53,8 +54,8 @@ class AlertEngine:
     def _who(self, user_id: int | None) -> str:
         if user_id is None:
             return "someone"
-        name = self._name_of("user", user_id)
-        return f"{safe_text(name, 40)} ({user_id})" if name else str(user_id)
+        name = person(self._name_of, user_id)
+        return f"{safe_text(name, 60)} ({user_id})" if name else str(user_id)
 
     def _role(self, role_id: str | int | None) -> str:
         if role_id is None:

@@ -49,6 +49,9 @@ class Knobs:
     """Role PUT/DELETE answered 204 but never applied (discord-api-docs #6289)."""
     role_drop_logs_entry: bool = True
     """Whether a dropped role op still writes its audit entry (as observed on Discord)."""
+    role_drops: dict[tuple[int, int], int] = field(default_factory=dict)
+    """(member, role) → how many of the next role ops on that pair to drop, whatever the
+    probability: one change made to need retries, and only that one (the demo's first minute)."""
     role_delay_probability: float = 0.0
     """Role op applied ``role_delay_s`` later than the 204."""
     role_delay_s: float = 0.5

@@ -182,3 +182,27 @@ async def quiet(sim: SimServer, *, duration_s: float, rate_per_s: float = 3.0) -
         await _command(sim, played, who["mod_a"], _grant_options(member, verified, "passed verification"))
         await _command(sim, played, who["helper"], _grant_options(member, verified, "can I?"))
     return played
+
+
+def promotion(sim: SimServer) -> tuple[int, int, int]:
+    """(moderator, helper, role): a moderator promotes a helper to Trial Mod. Staff on both ends,
+    because the activity stream only ever targets ordinary members: nothing it does (a kick, a
+    role taken) can get in the way of this one change."""
+    g = sim.guild
+    mods = _with_role(sim, "Moderators")
+    trial = g.role_id("Trial Mod")
+    helpers = [u for u in _with_role(sim, "Helpers") if trial not in [int(r) for r in g.member_object(u)["roles"]]]
+    if not mods or not helpers:
+        raise LookupError("no moderator, or no helper to promote, in this guild")
+    return mods[-1], helpers[0], trial
+
+
+async def retried_grant(sim: SimServer, *, drops: int = 2) -> Played:
+    """A moderator grants a role with ``/audit role grant``; Discord answers the first ``drops``
+    role calls for that change with 204 and applies nothing, so the console must look, retry and
+    only then confirm. Needs ``/audit`` registered (a console connected with its policy)."""
+    played = Played()
+    moderator, helper, role = promotion(sim)
+    sim.knobs.role_drops[(helper, role)] = drops
+    await _command(sim, played, moderator, _grant_options(helper, role, "promotion: passed the helper trial"))
+    return played

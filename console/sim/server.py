@@ -422,7 +422,10 @@ class SimServer:
     ) -> None:
         """A validated role PUT/DELETE, subject to the drop / delay / revert knobs."""
         k, roll = self.knobs, self._rng_faults.random
-        if k.role_drop_probability and roll() < k.role_drop_probability:
+        scripted = k.role_drops.get((uid, rid), 0)
+        if scripted:
+            k.role_drops[(uid, rid)] = scripted - 1
+        if scripted or (k.role_drop_probability and roll() < k.role_drop_probability):
             log.info("knob: dropping role %s %s on %s", "add" if add else "remove", rid, uid)
             if k.role_drop_logs_entry and self._role_would_change(uid, rid, add):
                 self._publish(self._role_entry(uid, rid, add, reason, actor), apply=False)

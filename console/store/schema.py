@@ -222,6 +222,23 @@ MIGRATIONS: Final[list[str]] = [
     );
     CREATE INDEX alerts_guild ON alerts (guild_id, id);
     """,
+    # 7: members' display names (nick, else global name) beside their usernames: the console
+    # names a person "Display (username)" everywhere (console/model/naming.py). SQLite cannot
+    # change a CHECK in place, so the table is copied.
+    """
+    CREATE TABLE names_new (
+        kind        TEXT NOT NULL CHECK (kind IN ('user', 'member', 'role', 'channel', 'guild')),
+        id          INTEGER NOT NULL,
+        guild_id    INTEGER,
+        name        TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        PRIMARY KEY (kind, id)
+    );
+    INSERT INTO names_new (kind, id, guild_id, name, updated_at)
+        SELECT kind, id, guild_id, name, updated_at FROM names;
+    DROP TABLE names;
+    ALTER TABLE names_new RENAME TO names;
+    """,
 ]
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

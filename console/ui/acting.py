@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from console.model.naming import person
 from console.model.records import RoleChange
 from console.model.sanitize import safe_text
 from console.ui.widgets.feed import FeedView
@@ -69,7 +70,7 @@ class Acting:
         if guild_id is None:
             app.notice("Which guild? Move to a row of the guild first.", severity="warning")
             return
-        operator = store.name_of("user", app.operator_id) or str(app.operator_id)
+        operator = person(store.name_of, app.operator_id) or str(app.operator_id)
 
         async def submitted(form: Any) -> None:
             if form is not None:
@@ -81,6 +82,7 @@ class Acting:
                 roles=lambda: store.names("role"),
                 users=lambda: store.names("user"),
                 operator=safe_text(operator, 40),
+                name_of=store.name_of,
             ),
             callback=submitted,
         )

@@ -1,6 +1,10 @@
 """Alerts in the TUI: new rows in the ``alerts`` table become toasts (and the bell, when the
 config turns it on). The table is watched rather than the runner called, so ``open`` beside a
-``collect`` shows that collector's alerts too."""
+``collect`` shows that collector's alerts too.
+
+Alerts about what happened while the console was away (every record behind them was collected
+by a backfill, not seen live) come as one summary toast once the backfill stops raising them: a
+first sync can raise several at once, and a toast each covered half the feed for seconds."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from textual.screen import ModalScreen
 from console.alerts import records
 from console.alerts.engine import Alert
 from console.model.sanitize import safe_text
+from console.model.stored import StoredEntry
 from console.store.errors import StoreError
 
 if TYPE_CHECKING:
@@ -28,6 +33,20 @@ RULE_TITLES = {
 }
 #: More at once than this becomes one summary toast (a flood of toasts hides the screen).
 MAX_TOASTS = 3
+#: How many of an alert's records are looked up to tell a backfill's alert from a live one: a
+#: wave's records arrive together, so the first few stand for the rest.
+RECORDS_CHECKED = 10
+
+
+def away_summary(alerts: list[Alert]) -> str:
+    """``3 alerts while away — press ! to list`` and, under it, which rules raised them."""
+    counts: dict[str, int] = {}
+    for alert in alerts:
+        title = RULE_TITLES.get(alert.rule, alert.rule)
+        counts[title] = counts.get(title, 0) + 1
+    kinds = ", ".join(t if n == 1 else f"{t} ×{n}" for t, n in counts.items())
+    plural = "" if len(alerts) == 1 else "s"
+    return f"{len(alerts)} alert{plural} while away — press ! to list\n{kinds}"
 
 
 class AlertWatch:
@@ -37,6 +56,9 @@ class AlertWatch:
         #: Alerts raised while a dialog or list was open over the feed: toasted once it closes
         #: (toasts drawn over a dialog hid its fields and buttons).
         self.held: list[Alert] = []
+        #: Alerts from a backfill not shown yet: summed up in one toast once a check brings no
+        #: more of them (a backfill's alerts arrive over several checks).
+        self.away: list[Alert] = []
 
     async def start(self, interval_s: float = 1.0) -> None:
         """Alerts raised before the console started are in the list (``!``), not toasts."""
@@ -56,8 +78,22 @@ class AlertWatch:
             new.reverse()  # oldest first
             if getattr(self.app, "alert_bell", False):
                 self.app.bell()  # the bell is not held: it is how an alert reaches someone in a dialog
-        self.held += new
-        if self.held and not isinstance(self.app.screen, ModalScreen):
+        # Sorted before either list changes: nothing awaits between a list's change and its use.
+        from_backfill = [await self.from_backfill(alert) for alert in new]
+        away = [a for a, b in zip(new, from_backfill, strict=True) if b]
+        self.held += [a for a, b in zip(new, from_backfill, strict=True) if not b]
+        self.away += away
+        if isinstance(self.app.screen, ModalScreen):
+            return new
+        if self.away and not away:  # the backfill has stopped raising alerts: one toast for all
+            summed, self.away = self.away, []
+            self.app.notify(
+                away_summary(summed),
+                title="Alerts",
+                severity="error" if any(a.severity == "error" for a in summed) else "warning",
+                markup=False,
+            )
+        if self.held:
             shown, self.held = self.held, []
             for alert in shown[:MAX_TOASTS]:
                 self.toast(alert)
@@ -69,6 +105,22 @@ class AlertWatch:
                     markup=False,
                 )
         return new
+
+    async def from_backfill(self, alert: Alert) -> bool:
+        """Every record behind the alert is an entry a backfill collected: it tells of something
+        that happened while the console was away. The records are asked rather than the moment
+        (during the first sync): an entry seen live during a backfill is still news, and ``open``
+        beside a ``collect`` cannot know when that collector synced."""
+        if not alert.record_ids:
+            return False
+        try:
+            for record_id in alert.record_ids[:RECORDS_CHECKED]:
+                entry = await self.app.store.get_entry(record_id)
+                if not isinstance(entry, StoredEntry) or entry.source != "backfill":
+                    return False  # seen live, or a decision (always live): toasted as it comes
+        except StoreError:
+            return False
+        return True
 
     def toast(self, alert: Alert) -> None:
         severity: Literal["error", "warning"] = "error" if alert.severity == "error" else "warning"

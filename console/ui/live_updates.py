@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from textual.css.query import NoMatches
 
 from console.model.filters import Filter
+from console.model.naming import person
 from console.store import IngestResult, StoreError
 from console.ui.rows import record_key
 from console.ui.widgets.activity import ActivityBar
@@ -151,7 +152,7 @@ class LiveUpdates:
         app = screen.console
         operator = None
         if app.operator_id is not None:
-            name = screen.store.name_of("user", app.operator_id)
+            name = person(screen.store.name_of, app.operator_id)
             operator = f"{name} ({app.operator_id})" if name else str(app.operator_id)
         screen.query_one(StatusBar).show(
             label=self._guild_label(),

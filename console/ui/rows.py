@@ -9,6 +9,7 @@ from typing import NamedTuple
 from console.model import entry as entries
 from console.model import times
 from console.model.actions import action_category, action_name, target_kind
+from console.model.naming import person
 from console.model.records import Decision, Gap, RoleChange
 from console.model.sanitize import safe_text
 from console.model.snowflake import to_ms
@@ -49,13 +50,15 @@ def clock_text(ms: int, ctx: RowContext) -> str:
     return times.clock(ms, ctx.tz)
 
 
-def who(kind: str, ident: int | None, ctx: RowContext) -> str:
+def who(kind: str, ident: int | None, ctx: RowContext, *, recorded: str | None = None) -> str:
+    """A person as :func:`console.model.naming.person` names them (anything else by its cached
+    name), with the id unless the row is compact. ``recorded``: the name a record kept."""
     if ident is None:
         return "—"
-    name = ctx.name_of(kind, ident)
+    name = person(ctx.name_of, ident, recorded=recorded) if kind == "user" else ctx.name_of(kind, ident)
     if ctx.compact:
-        return safe_text(name, 20) if name else str(ident)
-    return f"{safe_text(name, 32)} ({ident})" if name else str(ident)
+        return safe_text(name, 24) if name else str(ident)
+    return f"{safe_text(name, 48)} ({ident})" if name else str(ident)
 
 
 def _reason(text: Row, reason: str | None, ctx: RowContext) -> None:
@@ -107,7 +110,7 @@ def decision_row(d: Decision, ctx: RowContext) -> Row:
     style = ctx.styles.get("decision-allow" if d.result == "ALLOW" else "decision-deny", "bold")
     text.append(_column(f"{d.result} {d.capability}", ctx), style)
     text.append(" ")
-    text.append(who("user", d.actor_id, ctx) if not d.actor_name else f"{safe_text(d.actor_name, 32)} ({d.actor_id})")
+    text.append(who("user", d.actor_id, ctx, recorded=d.actor_name))
     text.append("  ")
     text.append(d.reason_code, style)
     text.append(f"  via {d.source}", ctx.styles.get("muted", "dim"))
@@ -159,12 +162,15 @@ def names_shown(record: object) -> list[tuple[str, int | None]]:
     """The names (kind, id) the record's row looks up: the start reads just these for its first
     page (tests hold it to what the row functions above ask ``name_of`` for)."""
     if isinstance(record, StoredEntry):
-        return [("user", record.actor_id), (target_kind(record.action_type) or "user", record.target_id)]
-    if isinstance(record, Decision):
-        return [] if record.actor_name else [("user", record.actor_id)]
-    if isinstance(record, RoleChange):
-        return [("role", record.role_id), ("user", record.member_id)]
-    return []
+        shown = [("user", record.actor_id), (target_kind(record.action_type) or "user", record.target_id)]
+    elif isinstance(record, Decision):
+        shown = [("user", record.actor_id)]
+    elif isinstance(record, RoleChange):
+        shown = [("role", record.role_id), ("user", record.member_id)]
+    else:
+        return []
+    # A person is named by two cached names (console.model.naming).
+    return shown + [("member", i) for k, i in shown if k == "user"]
 
 
 def record_key(record: object) -> tuple[str, int]:

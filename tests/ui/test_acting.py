@@ -17,6 +17,7 @@ from rich.console import Console
 from console.config import Settings
 from console.demo import DemoSession
 from console.model.filters import Filter
+from console.model.naming import person
 from console.model.records import Decision
 from console.roles.reconciler import Schedule
 from console.sim.testing import eventually as wait_until
@@ -105,7 +106,7 @@ async def test_grant_from_the_dialog_goes_pending_then_confirmed(demo) -> None:
         await eventually(lambda: isinstance(app.screen, RoleDialog), what="dialog", app=app)
         await type_into(pilot, app, "#member", str(member))
         who = str(app.screen.query_one("#member-who").content)
-        assert who == f"→ {app.store.name_of('user', member)} ({member})", "the dialog says whom the id is"
+        assert who == f"→ {person(app.store.name_of, member)} ({member})", "the dialog says whom the id is"
         await pilot.press("enter")
         assert app.screen.focused.id == "role", "Enter moves to the next field"
         await pilot.press(*"Verified", "enter", *"welcome aboard", "enter")
@@ -262,3 +263,44 @@ async def test_role_changes_pause_while_the_store_cannot_be_written(demo, fill_d
         final = await app.store.role_change(done.change.id)
         assert final is not None
         assert final.state in ("pending", "confirmed")
+
+
+async def test_a_person_is_named_alike_in_the_header_and_on_their_decision(demo) -> None:
+    """The operator read as their username in the header and as their display name on their own
+    decision row: one rule names a person everywhere, display name and username where they differ."""
+    from console.ui.widgets.status import StatusBar
+
+    app, d = demo
+    async with d.run(app):
+        sim = await ready(app, d)
+        operator = app.operator_id
+        username = sim.guild.users[operator]["username"]
+        # A nick set in Discord (its audit entry and GUILD_MEMBER_UPDATE): what the guild shows.
+        sim.emit(
+            {
+                "action_type": 24,
+                "user_id": operator,
+                "target_id": operator,
+                "changes": [{"key": "nick", "new_value": "Salty Nebula"}],
+            }
+        )
+        await eventually(lambda: app.store.name_of("member", operator) == "Salty Nebula", what="nick learnt")
+        label = f"Salty Nebula ({username})"
+
+        verified = sim.guild.role_id("Verified")
+        member = next(u for u in sim.guild.regular_ids() if not has_role(sim, u, verified))
+        done = await d.session.services.roles.request(  # type: ignore[union-attr]
+            sim.guild_id, operator, member, verified, "grant", reason="named alike", source="TUI"
+        )
+        assert done.checked.decision.actor_name == "Salty Nebula", "the policy saw the display name"
+        feed = app.query_one(FeedView)
+
+        def decision_line() -> str | None:
+            lines = [feed.render_line(y).text for y in range(feed.size.height)]
+            return next((line for line in lines if "ALLOW roles.grant" in line), None)
+
+        await eventually(decision_line, what="the decision row", app=app)
+        header = app.query_one(StatusBar)
+        await eventually(lambda: label in header.render().plain, what=f"{label} in the header", app=app)
+        assert f"{label} ({operator})" in (decision_line() or ""), decision_line()
+        assert f"{label} ({operator})" in header.render().plain

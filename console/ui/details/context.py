@@ -17,6 +17,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from console.model.naming import person
 from console.model.sanitize import safe_text
 from console.model.times import relative, short_local, utc_time
 
@@ -129,8 +130,12 @@ def _who(ctx: _Ctx, kind: str | None, ident: Any, *, prefix: str = "", fallback:
         text.append(" none", ctx.style("muted"))
         return text
     n = _as_int(ident)
-    name = ctx.name(kind, n) if (kind and n is not None) else None
-    name = name or fallback
+    if kind == "user" and n is not None:
+        # People are named as everywhere else (console.model.naming); ``fallback`` is the name
+        # the record kept (a decision's actor).
+        name = person(ctx.name, n, recorded=fallback)
+    else:
+        name = (ctx.name(kind, n) if (kind and n is not None) else None) or fallback
     if name:
         text.append(prefix + safe_text(name, NAME_MAX))
         text.append(f" ({safe_text(ident, 32)})", ctx.style("muted"))

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, Static
 
+from console.model.naming import person
 from console.model.permissions import FLAGS
 from console.model.sanitize import safe_text
 from console.model.snowflake import parse as parse_id
@@ -80,7 +81,7 @@ class ExplainScreen(ModalScreen[None]):
         except (ExplainError, GateError) as e:
             body.update(Text(safe_text(str(e), 300), "bold"))
             return
-        body.update(render(answer, what, self.name_of("user", member) or str(member)))
+        body.update(render(answer, what, person(self.name_of, member) or str(member)))
 
 
 def render(answer: Explanation, what: str, who: str) -> Text:

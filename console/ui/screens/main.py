@@ -152,7 +152,10 @@ class MainScreen(FirstResumeScreen):
             self.live.data_version = await self.store.data_version()
         with contextlib.suppress(StoreError):  # the feed reads again and says why
             self._first_page = await read_first_page(self.store, self.filter)
-            wanted: list[tuple[str, int | None]] = [("user", self.console.operator_id)]
+            wanted: list[tuple[str, int | None]] = [
+                ("user", self.console.operator_id),
+                ("member", self.console.operator_id),
+            ]
             wanted += [("user", i) for i in self.filter.actor_ids | self.filter.target_ids]  # the query text's
             for record in self._first_page[1]:
                 wanted += names_shown(record)

@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
+from console.model.naming import NameOf, person
 from console.model.sanitize import safe_text
 from console.model.snowflake import parse as parse_id
 from console.roles.reconciler import REASON_MAX
@@ -55,6 +56,7 @@ class RoleDialog(ModalScreen[RoleForm | None]):
         roles: Callable[[], Mapping[int, str]],
         users: Callable[[], Mapping[int, str]] | None = None,
         operator: str,
+        name_of: NameOf | None = None,
     ) -> None:
         super().__init__()
         self.member_id = member_id
@@ -63,6 +65,8 @@ class RoleDialog(ModalScreen[RoleForm | None]):
         self.roles = roles
         self.users = users or dict
         self.operator = operator
+        #: How the member found is named under the field (console.model.naming).
+        self.name_of = name_of
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -112,6 +116,8 @@ class RoleDialog(ModalScreen[RoleForm | None]):
         if found is None:
             who.update(Text(problem))
         elif (name := names.get(found)) is not None:
+            if field == "member" and self.name_of is not None:
+                name = person(self.name_of, found) or name
             shown = safe_text(name, 60)
             who.update(Text(f"→ {'@' if field == 'role' else ''}{shown} ({found})"))
         else:
