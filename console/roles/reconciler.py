@@ -343,8 +343,10 @@ class Reconciler:
         await self.store.record_role_change(updated)
         if change.id in self._pending:
             current = self._pending[change.id]
-            # An event that arrived during the call marked it due now: keep that.
-            if current.next_attempt_at is not None and current.next_attempt_at < change.next_attempt_at:  # type: ignore[operator]
+            # An event that arrived during the call (or a retry asked for) marked it due now: keep
+            # that. Compared for change, not order: the step began at its due time, already past,
+            # so the event's "now" is later than it, and the applied change sat out a whole backoff.
+            if current.next_attempt_at is not None and current.next_attempt_at != change.next_attempt_at:
                 updated = updated.with_(next_attempt_at=now)
             self._pending[change.id] = updated
 

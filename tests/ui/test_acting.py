@@ -23,6 +23,7 @@ from console.roles.reconciler import Schedule
 from console.sim.testing import eventually as wait_until
 from console.store import Store
 from console.ui.app import ConsoleApp
+from console.ui.rows import record_row
 from console.ui.screens.explain import ExplainScreen
 from console.ui.screens.role_dialog import RoleDialog
 from console.ui.widgets.drawer import DetailDrawer
@@ -275,6 +276,8 @@ async def test_a_person_is_named_alike_in_the_header_and_on_their_decision(demo)
         sim = await ready(app, d)
         operator = app.operator_id
         username = sim.guild.users[operator]["username"]
+        # The names the guild came with are stored first (else they would land over the nick).
+        await eventually(lambda: app.store.name_of("member", operator) is not None, what="names stored")
         # A nick set in Discord (its audit entry and GUILD_MEMBER_UPDATE): what the guild shows.
         sim.emit(
             {
@@ -300,7 +303,10 @@ async def test_a_person_is_named_alike_in_the_header_and_on_their_decision(demo)
             return next((line for line in lines if "ALLOW roles.grant" in line), None)
 
         await eventually(decision_line, what="the decision row", app=app)
+        assert "Salty Nebula (" in (decision_line() or ""), decision_line()
+        # The whole row, as the feed draws it (the line on screen is cut at the feed's width).
+        row = "".join(text for text, _style in record_row(done.checked.decision, feed.context).parts)
+        assert f"{label} ({operator})" in row, row
         header = app.query_one(StatusBar)
         await eventually(lambda: label in header.render().plain, what=f"{label} in the header", app=app)
-        assert f"{label} ({operator})" in (decision_line() or ""), decision_line()
-        assert f"{label} ({operator})" in header.render().plain
+        assert f"operator {label} (" in header.render().plain  # then the id, cut at the header's width

@@ -18,8 +18,11 @@ import time
 
 from .test_demo_terminal import plain
 
-#: The feed's row for the change once final: ``GRANT CONFIRMED  +@Trial Mod → Name (id)  attempt 3``.
-CONFIRMED = re.compile(rb"GRANT CONFIRMED.{0,200}?attempt (\d+)")
+#: The pending pane's row for the change: ``Rapid Falc… +@Trial M…   2  3s   4s`` (member, role,
+#: attempts, age, next try).
+PENDING = re.compile(rb"\+@Trial M\S*\s+(\d+)\s+\d+[smh]\s")
+#: The feed's row once it is final (the pane has nothing left and hides).
+CONFIRMED = b"GRANT CONFIRMED"
 
 
 def test_the_demo_shows_a_retried_grant_confirmed_within_30_s() -> None:
@@ -31,7 +34,7 @@ def test_the_demo_shows_a_retried_grant_confirmed_within_30_s() -> None:
     os.kill(pid, signal.SIGWINCH)
     start = time.monotonic()
     out = bytearray()
-    confirmed: re.Match[bytes] | None = None
+    tries: set[int] = set()
     confirmed_at = None
     status = None
     try:
@@ -45,15 +48,16 @@ def test_the_demo_shows_a_retried_grant_confirmed_within_30_s() -> None:
                 if not chunk:
                     break
                 out += chunk
-                if confirmed is None:
-                    confirmed = CONFIRMED.search(plain(out))
-                    if confirmed is not None:
+                if confirmed_at is None:
+                    text = plain(out[-200_000:])
+                    tries |= {int(n) for n in PENDING.findall(text)}
+                    if CONFIRMED in text:
                         confirmed_at = time.monotonic() - start
                         os.write(fd, b"q")
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 break
-            if confirmed is None and time.monotonic() - start > 30:
+            if confirmed_at is None and time.monotonic() - start > 30:
                 break  # not within the first 30 s: fail below, with the screen
     finally:
         if status is None or not os.WIFEXITED(status):
@@ -62,13 +66,11 @@ def test_the_demo_shows_a_retried_grant_confirmed_within_30_s() -> None:
             _, status = os.waitpid(pid, 0)
         os.close(fd)
     screen = plain(bytes(out))
-    assert confirmed is not None, screen[-3000:]
-    assert confirmed_at is not None
+    assert confirmed_at is not None, (sorted(tries), screen[-3000:])
     assert confirmed_at < 30, confirmed_at
-    # Retried: Discord dropped the first calls, the console looked and called again.
-    assert int(confirmed.group(1)) > 1, confirmed.group(0)
-    # The pane counted it while it was pending, and the moderator's ALLOW came first.
-    assert b"1 pending" in screen
+    # Retried: the attempts climbed in the pane (Discord dropped the first calls) before the
+    # feed showed the change confirmed; the moderator's ALLOW came first.
+    assert max(tries, default=0) > 1, sorted(tries)
     assert b"ALLOW roles.grant" in screen
     assert b"Traceback" not in screen
-    print(f"demo: retried grant confirmed after {confirmed_at:.1f} s ({confirmed.group(0)!r})")
+    print(f"demo: a grant tried {max(tries)} times, confirmed after {confirmed_at:.1f} s")
