@@ -54,8 +54,8 @@ class AlertEngine:
     def _who(self, user_id: int | None) -> str:
         if user_id is None:
             return "someone"
-        name = person(self._name_of, user_id)
-        return f"{safe_text(name, 60)} ({user_id})" if name else str(user_id)
+        name = person(self._name_of, user_id, max_len=40)
+        return f"{name} ({user_id})" if name else str(user_id)
 
     def _role(self, role_id: str | int | None) -> str:
         if role_id is None:

@@ -55,10 +55,17 @@ def who(kind: str, ident: int | None, ctx: RowContext, *, recorded: str | None =
     name), with the id unless the row is compact. ``recorded``: the name a record kept."""
     if ident is None:
         return "—"
-    name = person(ctx.name_of, ident, recorded=recorded) if kind == "user" else ctx.name_of(kind, ident)
+    if kind != "user":
+        name = ctx.name_of(kind, ident)
+        shown = safe_text(name, 20 if ctx.compact else 32) if name else None
+    elif ctx.compact:  # the label cut as a whole: a compact row has no room for two long names
+        name = person(ctx.name_of, ident, recorded=recorded)
+        shown = safe_text(name, 24) if name else None
+    else:
+        shown = person(ctx.name_of, ident, recorded=recorded, max_len=32)
     if ctx.compact:
-        return safe_text(name, 24) if name else str(ident)
-    return f"{safe_text(name, 48)} ({ident})" if name else str(ident)
+        return shown or str(ident)
+    return f"{shown} ({ident})" if shown else str(ident)
 
 
 def _reason(text: Row, reason: str | None, ctx: RowContext) -> None:

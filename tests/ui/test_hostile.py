@@ -36,7 +36,8 @@ async def test_markup_in_data_renders_literally_and_carries_no_actions(
 ) -> None:
     app = make_app(seeded_db)
     ran: list[str] = []
-    async with app.run_test(size=(260, 40)) as pilot:
+    # Wide enough for the whole row: two people's labels, then the reason.
+    async with app.run_test(size=(320, 40)) as pilot:
         await pilot.pause(0.2)
         await app.workers.wait_for_complete()
         app.main_screen.action_toggle_sidebar()
@@ -71,14 +72,14 @@ async def test_markup_in_data_renders_literally_and_carries_no_actions(
 def test_no_data_originated_escape_reaches_the_terminal(seeded_db: Path) -> None:
     """The real command in a pseudo-terminal: read everything it draws, then quit."""
     pid, fd = pty.fork()
-    if pid == 0:  # child: the console, on a 260×40 pseudo-terminal
-        os.environ.update({"TERM": "xterm-256color", "COLUMNS": "260", "LINES": "40"})
+    if pid == 0:  # child: the console, on a 320×40 pseudo-terminal (the whole hostile row fits)
+        os.environ.update({"TERM": "xterm-256color", "COLUMNS": "320", "LINES": "40"})
         os.execvp(sys.executable, [sys.executable, "-m", "console", "open", "--db", str(seeded_db)])
     import fcntl
     import struct
     import termios
 
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 260, 0, 0))
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 320, 0, 0))
     os.kill(pid, signal.SIGWINCH)
     out = bytearray()
     deadline = time.monotonic() + 8

@@ -133,11 +133,12 @@ def _who(ctx: _Ctx, kind: str | None, ident: Any, *, prefix: str = "", fallback:
     if kind == "user" and n is not None:
         # People are named as everywhere else (console.model.naming); ``fallback`` is the name
         # the record kept (a decision's actor).
-        name = person(ctx.name, n, recorded=fallback)
+        shown = person(ctx.name, n, recorded=fallback, max_len=NAME_MAX)
     else:
         name = (ctx.name(kind, n) if (kind and n is not None) else None) or fallback
-    if name:
-        text.append(prefix + safe_text(name, NAME_MAX))
+        shown = safe_text(name, NAME_MAX) if name else None
+    if shown:
+        text.append(prefix + shown)
         text.append(f" ({safe_text(ident, 32)})", ctx.style("muted"))
     else:
         text.append(safe_text(ident, 32))

@@ -35,12 +35,12 @@ def pending_table(
     table.add_column("age", justify="right", no_wrap=True)
     table.add_column("next", justify="right", no_wrap=True)
     for i, c in enumerate(changes):
-        member = person(name_of, c.member_id)
+        member = person(name_of, c.member_id, max_len=24)
         role = name_of("role", c.role_id)
         sign = "+" if c.op == "grant" else "−"
         next_in = "now" if c.next_attempt_at is None else duration(c.next_attempt_at - now_ms)
         table.add_row(
-            Text(safe_text(member, 48) if member else str(c.member_id)),
+            Text(member or str(c.member_id)),
             Text(
                 f"{sign}@{safe_text(role, 24)}" if role else f"{sign}{c.role_id}",
                 styles.get("diff-added" if c.op == "grant" else "diff-removed", ""),
