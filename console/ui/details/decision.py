@@ -55,16 +55,20 @@ def _render_decision(d: Decision, ctx: _Ctx, *, show_raw: bool = False) -> Rende
     grid.add_row("Time", _times(ctx, d.created_at))
     actor = _who(ctx, "user", d.actor_id, fallback=d.actor_name)
     grid.add_row("Actor", actor)
+    # The actor's context comes after the path: in a short drawer the step that decided is what a
+    # moderator looks for first, and a long name (display name, username and id) takes two lines.
+    context = _field_table()
+    context.columns[0].min_width = len("Capability")  # aligned with the fields above
     roles = [_role(ctx, r, guild_id=d.guild_id) for r in d.actor_roles or ()]
-    grid.add_row("Roles", Text(", ").join(roles) if roles else Text("none", ctx.style("muted")))
+    context.add_row("Roles", Text(", ").join(roles) if roles else Text("none", ctx.style("muted")))
     flags = _styled(f"admin {_yes_no(d.actor_admin)}", ctx.style("danger") if d.actor_admin else Style())
     flags.append(" · ", ctx.style("muted"))
     flags.append(f"owner {_yes_no(d.actor_owner)}", ctx.style("danger") if d.actor_owner else Style())
-    grid.add_row("", flags)
-    grid.add_row("Policy", Text(safe_text(d.policy_version, 64)))
+    context.add_row("", flags)
+    context.add_row("Policy", Text(safe_text(d.policy_version, 64)))
 
     parts: list[RenderableType] = [head, grid, Text(""), Text("Decision path", Style(bold=True))]
-    parts.append(_path(ctx, d.path, result_style))
+    parts += [_path(ctx, d.path, result_style), Text(""), context]
     if show_raw:
         parts += [Text(""), render_raw_json(_record_dict(d), ctx)]
     return Group(*parts)
