@@ -16,6 +16,7 @@ REASON_CODES = (
     "DEFAULT_PUBLIC",
     "NO_GRANT",
     "DISCORD_GATE_DENIED",
+    "MEMBER_UNKNOWN",
 )
 DECISION_SOURCES = ("TUI", "CLI", "BOT")
 ENTRY_SOURCES = ("gateway", "backfill")
