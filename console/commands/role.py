@@ -66,8 +66,22 @@ async def role_change(
         store = await Store.open(settings.db, collector_lock=False)
         store.ids = SnowflakeFactory(worker=30)  # apart from the collector's ids
         handoff = True
-    services = Services(store, settings)
     session = None
+    states = None
+    try:
+        if handoff and token is not None:
+            # The stored state holds the members the collector needed, not a big guild's every
+            # member: one it lacks (the operator, the member) is asked of Discord, as the
+            # collector would, and someone Discord does not know is denied with MEMBER_UNKNOWN.
+            session, states = await _members_on_demand(settings, token, store, guild_id)
+        services = Services(store, settings, live_guild=None if states is None else states.snapshot)
+    except BaseException:
+        if session is not None:
+            await session.__aexit__(None, None, None)
+        await store.close()
+        raise
+    if states is not None:
+        services.gatekeeper.members = states
     try:
         if handoff:  # checked here, carried out by the collector
             roles = RoleRequests(services.gatekeeper, Handoff(store, deadline_s=services.schedule.deadline_s))
@@ -100,6 +114,23 @@ async def role_change(
         if session is not None:
             await session.__aexit__(None, None, None)
         await store.close()
+
+
+async def _members_on_demand(settings: Settings, token: Secret, store: Store, guild_id: int) -> tuple[Any, Any]:
+    """A REST session and the stored guild state, fetching the members it lacks on demand."""
+    from console.discord.members import RawMemberSource
+    from console.discord.rest import RestSession
+    from console.ingest.guild_state import GuildStates
+
+    REDACTOR.add(token)
+    session = RestSession(token.reveal(), settings.rest_url)
+    await session.__aenter__()
+    states = GuildStates(member_limit=settings.member_cache)
+    stored = await store.guild_state(guild_id)
+    if stored is not None:
+        states.load(guild_id, stored)
+    states.connect_members(RawMemberSource(session.rest, settings.rest_url))
+    return session, states
 
 
 async def _connect_rest(settings: Settings, token: Secret, services: Any, guild_id: int, member_ids: list[int]) -> Any:
