@@ -14,11 +14,27 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-from console.model.snowflake import DISCORD_EPOCH_MS, from_ms
+from console.model.snowflake import from_ms, to_ms
 from console.model.times import discord_iso
 
 _WORKER = 9
 DAY_MS = 24 * 3600 * 1000
+
+
+def user_object(uid: int, username: str, global_name: str | None) -> dict[str, Any]:
+    """A user as Discord's REST and gateway send it (no bot flag)."""
+    return {
+        "id": str(uid),
+        "username": username,
+        "global_name": global_name,
+        "discriminator": "0",
+        "avatar": None,
+        "public_flags": 0,
+        "flags": 0,
+        "banner": None,
+        "accent_color": None,
+        "avatar_decoration_data": None,
+    }
 
 
 class Crowd:
@@ -42,7 +58,7 @@ class Crowd:
         """The index of a crowd id, or None (not a crowd id, or taken out)."""
         if (uid >> 17) & 0x1F != _WORKER:
             return None
-        i = (uid >> 22) + DISCORD_EPOCH_MS - self.first_ms
+        i = to_ms(uid) - self.first_ms
         if not 0 <= i < self.size or self.uid(i) != uid or uid in self.taken:
             return None
         return i
@@ -55,7 +71,7 @@ class Crowd:
 
     def ids_after(self, after: int) -> Iterator[int]:
         """Crowd ids above ``after``, ascending."""
-        i = max(0, (after >> 22) + DISCORD_EPOCH_MS - self.first_ms)
+        i = max(0, to_ms(after) - self.first_ms)
         while i < self.size:
             uid = self.uid(i)
             if uid > after and uid not in self.taken:
@@ -70,18 +86,7 @@ class Crowd:
         assert i is not None
         h = self._hash(i)
         adj, noun = self._adj[h % len(self._adj)], self._noun[(h >> 8) % len(self._noun)]
-        return {
-            "id": str(uid),
-            "username": f"{adj}_{noun}_{i}",
-            "global_name": None if (h >> 16) % 10 < 3 else f"{adj.title()} {noun.title()}",
-            "discriminator": "0",
-            "avatar": None,
-            "public_flags": 0,
-            "flags": 0,
-            "banner": None,
-            "accent_color": None,
-            "avatar_decoration_data": None,
-        }
+        return user_object(uid, f"{adj}_{noun}_{i}", None if (h >> 16) % 10 < 3 else f"{adj.title()} {noun.title()}")
 
     def member(self, uid: int, members_role: int, verified_role: int) -> dict[str, Any]:
         """The member state (as SimGuild keeps it): everyone holds Members, a third Verified."""

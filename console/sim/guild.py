@@ -18,11 +18,10 @@ from console.model.permissions import ALL as ALL_PERMISSIONS
 from console.model.permissions import NAME_TO_BIT
 from console.model.snowflake import DISCORD_EPOCH_MS, from_ms
 from console.model.times import discord_iso
-from console.sim.crowd import Crowd
+from console.sim.crowd import DAY_MS, Crowd, user_object
 
 JSON = dict[str, Any]
 
-DAY_MS = 24 * 3600 * 1000
 #: Above this many members Discord marks a guild ``large`` and GUILD_CREATE carries only a few
 #: of them (hikari identifies with the highest large_threshold, 250).
 LARGE_THRESHOLD = 250
@@ -252,18 +251,7 @@ class SimGuild:
 
     def _user(self, uid: int, username: str, global_name: str | None, *, bot: bool = False) -> JSON:
         self._usernames.add(username)
-        user: JSON = {
-            "id": str(uid),
-            "username": username,
-            "global_name": global_name,
-            "discriminator": "0",
-            "avatar": None,
-            "public_flags": 0,
-            "flags": 0,
-            "banner": None,
-            "accent_color": None,
-            "avatar_decoration_data": None,
-        }
+        user: JSON = user_object(uid, username, global_name)
         if bot:
             user["bot"] = True
         return user

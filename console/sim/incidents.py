@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from console.model.permissions import NAME_TO_BIT
+from console.sim.guild import perms
 
 if TYPE_CHECKING:
     from console.sim.server import SimServer
@@ -31,10 +31,6 @@ class Played:
 
     def add(self, kind: str, entry: dict[str, Any]) -> None:
         self.entries.setdefault(kind, []).append(int(entry["id"]))
-
-
-def _bit(name: str) -> int:
-    return 1 << NAME_TO_BIT[name]
 
 
 def _with_role(sim: SimServer, role: str) -> list[int]:
@@ -116,7 +112,7 @@ async def raid(
                 "user_id": str(who["mod_b"]),
                 "target_id": str(role),
                 "changes": [
-                    {"key": "permissions", "old_value": str(old), "new_value": str(old | _bit("ADMINISTRATOR"))}
+                    {"key": "permissions", "old_value": str(old), "new_value": str(old | perms("ADMINISTRATOR"))}
                 ],
             }
         ),
@@ -134,7 +130,7 @@ async def raid(
                 "changes": [
                     {"key": "id", "new_value": str(verified)},
                     {"key": "type", "new_value": 0},
-                    {"key": "allow", "new_value": str(_bit("MANAGE_ROLES") | _bit("VIEW_CHANNEL"))},
+                    {"key": "allow", "new_value": str(perms("MANAGE_ROLES") | perms("VIEW_CHANNEL"))},
                     {"key": "deny", "new_value": "0"},
                 ],
             }

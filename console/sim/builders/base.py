@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from console.model.permissions import NAME_TO_BIT
 from console.sim.guild import JSON, SimGuild
 
 _REASONS: tuple[str, ...] = (
@@ -35,10 +34,6 @@ _REASONS: tuple[str, ...] = (
     "Automated: anti-spam (Carl-bot)",
     "x" * 512,
 )
-
-
-def bit(name: str) -> int:
-    return 1 << NAME_TO_BIT[name]
 
 
 def random_reason(rng: random.Random, probability: float = 0.6) -> str | None:

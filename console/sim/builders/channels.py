@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from console.sim.builders.base import Builder, Ctx, Draft, bit, chg
-from console.sim.guild import JSON
+from console.sim.builders.base import Builder, Ctx, Draft, chg
+from console.sim.guild import JSON, perms
 
 
 def _toggle_archive(name: str) -> str:
@@ -23,7 +23,7 @@ def channel_create(c: Ctx, d: Draft) -> None:
                     "id": str(c.g.guild_id),
                     "type": 0,
                     "allow": "0",
-                    "deny": str(bit("VIEW_CHANNEL")),
+                    "deny": str(perms("VIEW_CHANNEL")),
                 }
             ],
         ),
@@ -91,7 +91,7 @@ def _ow_changes(
             changes.append(chg("allow", str(allow), str(old_allow)))
         if deny != old_deny:
             changes.append(chg("deny", str(deny), str(old_deny)))
-        return changes or [chg("allow", str(allow | bit("ATTACH_FILES")), str(old_allow))]
+        return changes or [chg("allow", str(allow | perms("ATTACH_FILES")), str(old_allow))]
     return [
         chg("id", None, str(target)),
         chg("type", None, kind),
@@ -129,8 +129,8 @@ def overwrite(c: Ctx, d: Draft) -> None:
         "PIN_MESSAGES",
         "USE_EXTERNAL_APPS",
     )
-    allow = old_allow ^ bit(c.rng.choice(picks))
-    deny = (old_deny ^ bit(c.rng.choice(picks))) & ~allow
+    allow = old_allow ^ perms(c.rng.choice(picks))
+    deny = (old_deny ^ perms(c.rng.choice(picks))) & ~allow
     options: JSON = {"id": str(target), "type": str(kind)}
     if kind == 0 and target in c.g.roles:
         options["role_name"] = c.g.roles[target]["name"]

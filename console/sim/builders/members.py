@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from console.model.times import discord_iso
-from console.sim.builders.base import Builder, Ctx, Draft, bit, chg, random_reason
+from console.sim.builders.base import Builder, Ctx, Draft, chg, random_reason
 from console.sim.guild import perms
 
 
@@ -30,14 +30,7 @@ def member_update(c: Ctx, d: Draft) -> None:
     roll = rng.random()
     if roll < 0.55:  # timeout set: only new_value
         minutes = rng.choice([1, 5, 10, 60, 1440, 10080])
-        d.changes = [
-            chg(
-                "communication_disabled_until",
-                discord_iso(c.now + minutes * 60_000),
-                current.get("communication_disabled_until"),
-            )
-        ]
-        d.changes[0].pop("old_value", None)
+        d.changes = [chg("communication_disabled_until", discord_iso(c.now + minutes * 60_000))]
         d.reason = random_reason(rng, 0.85)
     elif roll < 0.75:  # timeout lifted: only old_value
         d.changes = [
@@ -121,9 +114,9 @@ def role_update(c: Ctx, d: Draft) -> None:
     old = int(g.roles[rid]["permissions"])
     roll = rng.random()
     if roll < 0.3:
-        new = old | bit("ADMINISTRATOR") if not old & bit("ADMINISTRATOR") else old & ~bit("ADMINISTRATOR")
+        new = old | perms("ADMINISTRATOR") if not old & perms("ADMINISTRATOR") else old & ~perms("ADMINISTRATOR")
     elif roll < 0.9:
-        new = old ^ bit(
+        new = old ^ perms(
             rng.choice(
                 [
                     "MANAGE_ROLES",
