@@ -15,7 +15,7 @@ from typing import Any
 
 from console.config import Settings
 from console.errors import ConfigError
-from console.secret import REDACTOR, Secret
+from console.secret import Secret
 from console.store import Store
 
 
@@ -62,7 +62,10 @@ async def _stored_guild(
 ) -> tuple[Any, str | None]:
     """The stored guild state holding the member (asked of Discord if need be), or why the member
     is not in the guild."""
+    from console.commands.members import members_on_demand
+    from console.ingest.source import SourceError
     from console.policy.gatekeeper import Gatekeeper
+    from console.policy.guild import SnapshotError
     from console.policy.policy_file import PolicyFile
     from console.store.connection import check_file
 
@@ -70,36 +73,23 @@ async def _stored_guild(
     store = await Store.open(settings.db, readonly=True)
     try:
         guild = await Gatekeeper(store, PolicyFile(None)).guild(guild_id)
+        if member_id in guild.members:
+            return guild, None
+        if token is None:
+            raise ConfigError(
+                f"member {member_id} is not in the stored state of guild {guild_id} (it keeps the members the "
+                "console needed): give the bot token (--token-file or $DISCORD_TOKEN) to ask Discord"
+            )
+        session, states = await members_on_demand(settings, token, store, guild_id)
     finally:
         await store.close()
-    if member_id in guild.members:
-        return guild, None
-    if token is None:
-        raise ConfigError(
-            f"member {member_id} is not in the stored state of guild {guild_id} (it keeps the members the "
-            "console needed): give the bot token (--token-file or $DISCORD_TOKEN) to ask Discord"
-        )
-    return await _ask_discord(settings, token, guild, member_id)
-
-
-async def _ask_discord(settings: Settings, token: Secret, guild: Any, member_id: int) -> tuple[Any, str | None]:
-    from console.discord.members import RawMemberSource
-    from console.discord.rest import RestSession
-    from console.ingest.guild_state import UNKNOWN_MEMBER
-    from console.ingest.source import SourceError
-    from console.policy.guild import SnapshotError, parse_member
-
-    REDACTOR.add(token)
-    session = RestSession(token.reveal(), settings.rest_url)
-    async with session:
-        raw = await RawMemberSource(session.rest, settings.rest_url).fetch_member(guild.id, member_id)
-    if raw is None:
-        return guild, UNKNOWN_MEMBER
     try:
-        member = parse_member(raw)
+        gone = await states.ensure_member(guild_id, member_id)
     except SnapshotError as e:
-        raise SourceError(f"Discord sent member {member_id} in a shape the console cannot read: {e}") from None
-    return guild.with_members({**guild.members, member.id: member}), None
+        raise SourceError(str(e)) from None
+    finally:
+        await session.__aexit__(None, None, None)
+    return (guild, gone) if gone is not None else (states.snapshot(guild_id), None)
 
 
 def show(answer: Any, what: str, *, as_json: bool) -> None:

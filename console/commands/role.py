@@ -4,18 +4,13 @@ confirmed by observing the member."""
 from __future__ import annotations
 
 import asyncio
-import sys
 from typing import Any
 
+from console.commands.collect import say
 from console.config import Settings
 from console.errors import ConfigError
 from console.secret import REDACTOR, Secret
 from console.store import Store
-
-
-def _say(line: str) -> None:
-    sys.stderr.write(f"audit-console: {line}\n")
-    sys.stderr.flush()
 
 
 def check_request(reason: str, wait_s: float) -> str:
@@ -73,7 +68,9 @@ async def role_change(
             # The stored state holds the members the collector needed, not a big guild's every
             # member: one it lacks (the operator, the member) is asked of Discord, as the
             # collector would, and someone Discord does not know is denied with MEMBER_UNKNOWN.
-            session, states = await _members_on_demand(settings, token, store, guild_id)
+            from console.commands.members import members_on_demand
+
+            session, states = await members_on_demand(settings, token, store, guild_id)
         services = Services(store, settings, live_guild=None if states is None else states.snapshot)
     except BaseException:
         if session is not None:
@@ -103,9 +100,9 @@ async def role_change(
             raise ConfigError(str(e)) from None
         verdict, change = done.checked.verdict, done.change
         if change is None:
-            _say(f"denied: {verdict.denial()}")
+            say(f"denied: {verdict.denial()}")
             return 1
-        _say(f"allowed ({verdict.reason_code}); request {change.id} pending, {where}")
+        say(f"allowed ({verdict.reason_code}); request {change.id} pending, {where}")
         if wait_s <= 0:
             return 0
         return await _watch_change(store, change.id, wait_s)
@@ -114,23 +111,6 @@ async def role_change(
         if session is not None:
             await session.__aexit__(None, None, None)
         await store.close()
-
-
-async def _members_on_demand(settings: Settings, token: Secret, store: Store, guild_id: int) -> tuple[Any, Any]:
-    """A REST session and the stored guild state, fetching the members it lacks on demand."""
-    from console.discord.members import RawMemberSource
-    from console.discord.rest import RestSession
-    from console.ingest.guild_state import GuildStates
-
-    REDACTOR.add(token)
-    session = RestSession(token.reveal(), settings.rest_url)
-    await session.__aenter__()
-    states = GuildStates(member_limit=settings.member_cache)
-    stored = await store.guild_state(guild_id)
-    if stored is not None:
-        states.load(guild_id, stored)
-    states.connect_members(RawMemberSource(session.rest, settings.rest_url))
-    return session, states
 
 
 async def _connect_rest(settings: Settings, token: Secret, services: Any, guild_id: int, member_ids: list[int]) -> Any:
@@ -159,19 +139,17 @@ async def _watch_change(store: Store, change_id: int, wait_s: float) -> int:
         attempts = await store.attempts(change_id)
         for a in attempts[shown:]:
             status = f"HTTP {a.http_status}" if a.http_status else "event"
-            _say(f"  {status}: {a.observed}" + (f" ({a.error})" if a.error else ""))
+            say(f"  {status}: {a.observed}" + (f" ({a.error})" if a.error else ""))
         shown = len(attempts)
         change = await store.role_change(change_id)
         if change is not None and change.final:
             from console.model.times import iso_utc
 
             if change.state == "confirmed":
-                _say(
-                    f"confirmed: seen applied at {iso_utc(change.observed_at or 0)} after {change.attempts} attempt(s)"
-                )
+                say(f"confirmed: seen applied at {iso_utc(change.observed_at or 0)} after {change.attempts} attempt(s)")
                 return 0
-            _say(f"{change.state}: {change.error or ''}".rstrip(": "))
+            say(f"{change.state}: {change.error or ''}".rstrip(": "))
             return 1
         await asyncio.sleep(0.2)
-    _say(f"still pending after {wait_s:.0f} s; the collector keeps trying (request {change_id})")
+    say(f"still pending after {wait_s:.0f} s; the collector keeps trying (request {change_id})")
     return 1
