@@ -1,8 +1,9 @@
 """The feed/export filter: fields AND together, choices within a field OR."""
 
-import datetime as dt
 import re
 from typing import Any, NamedTuple, Self
+
+from console.model.times import parse_iso
 
 KINDS = ("audit", "decision", "role_change", "gap")
 RESULTS = ("ALLOW", "DENY")
@@ -106,12 +107,9 @@ def parse_time(text: str, now_ms: int) -> int:
     m = _RELATIVE.match(t)
     if m:
         return now_ms - int(m.group(1)) * _UNIT_MS[m.group(2).lower()]
-    try:
-        parsed = dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"bad date {text!r}: use 7d, 12h, 30m, 2w, 2026-11-01 or 2026-11-01T08:00") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
+    parsed = parse_iso(t)
+    if parsed is None:
+        raise ValueError(f"bad date {text!r}: use 7d, 12h, 30m, 2w, 2026-11-01 or 2026-11-01T08:00")
     return int(parsed.timestamp() * 1000)
 
 

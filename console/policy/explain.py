@@ -116,10 +116,13 @@ def explain_permission(
 
 def member_unknown(member_id: int, why: str) -> Explanation:
     """The answer about someone Discord says is not in the guild: nothing is allowed them."""
-    path: list[dict[str, Any]] = [
-        {"step": "member", "found": f"{member_id} is not in the guild ({why})", "decided": True, "outcome": "DENY"}
-    ]
-    return Explanation(False, MEMBER_UNKNOWN, [], path)
+    return Explanation(False, MEMBER_UNKNOWN, [], [not_in_guild_step(member_id, why)])
+
+
+def not_in_guild_step(member_id: int, why: str) -> dict[str, Any]:
+    """The one step of a decision about someone Discord says is not in the guild (explain and the
+    gate alike)."""
+    return {"step": "member", "found": f"{member_id} is not in the guild ({why})", "decided": True, "outcome": "DENY"}
 
 
 def _message(e: Exception) -> str:

@@ -20,6 +20,7 @@ from console.policy.explain import (
     explain_capability,
     explain_permission,
     member_unknown,
+    not_in_guild_step,
 )
 from console.policy.guild import GuildSnapshot, SnapshotError
 from console.policy.policy_file import PolicyFile
@@ -175,8 +176,14 @@ class Gatekeeper:
 
 def _not_a_member(user_id: int, why: str, policy_version: str) -> Verdict:
     """DENY: nothing is decided for someone who is not in the guild (recorded like any decision)."""
-    step = {"step": "member", "found": f"{user_id} is not in the guild ({why})", "decided": True, "outcome": "DENY"}
-    return Verdict(False, MEMBER_UNKNOWN, (step,), Actor(user_id, None, (), False, False), 0, policy_version)
+    return Verdict(
+        False,
+        MEMBER_UNKNOWN,
+        (not_in_guild_step(user_id, why),),
+        Actor(user_id, None, (), False, False),
+        0,
+        policy_version,
+    )
 
 
 def to_decision(

@@ -21,10 +21,16 @@ class Filtering:
         self.screen = screen
 
     async def apply(self, flt: Filter, query_text: str | None = None) -> None:
+        await self._use(flt, query_text, sidebar=True)
+
+    async def _use(self, flt: Filter, query_text: str | None, *, sidebar: bool) -> None:
+        """Show ``flt``: the feed, the activity and the remembered view; the sidebar too unless the
+        change came from it."""
         screen = self.screen
         screen.filter = flt
         screen.query_text = screen.format(flt) if query_text is None else query_text
-        screen.query_one(FilterSidebar).show_filter(flt, screen.query_text)
+        if sidebar:
+            screen.query_one(FilterSidebar).show_filter(flt, screen.query_text)
         screen.view_changed()
         await screen.query_one(FeedView).load(flt)
         screen.live.refresh_activity()
@@ -44,11 +50,7 @@ class Filtering:
         )
         screen.query_one(FeedView).set_context(screen.row_context())
         if flt != screen.filter:
-            screen.filter = flt
-            screen.query_text = screen.format(flt)
-            screen.view_changed()
-            await screen.query_one(FeedView).load(flt)
-            screen.live.refresh_activity()
+            await self._use(flt, None, sidebar=False)
 
     def pick(self, attribute: str) -> int | None:
         """The actor (``"actor"``) or the target of the record under the cursor."""
