@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 class Filtering:
     def __init__(self, screen: MainScreen) -> None:
         self.screen = screen
+        #: The search bar's find query (``n`` / ``N``), within the filter.
+        self.find_filter: Filter | None = None
+        #: Built when first opened.
+        self.built_search: SearchBar | None = None
 
     async def apply(self, flt: Filter, query_text: str | None = None) -> None:
         await self._use(flt, query_text, sidebar=True)
@@ -73,7 +77,7 @@ class Filtering:
         await self.apply(flt.with_(actor_ids=ids) if attribute == "actor" else flt.with_(target_ids=ids))
 
     async def clear(self) -> None:
-        self.screen.find_filter = None
+        self.find_filter = None
         await self.apply(Filter(newest_first=self.screen.filter.newest_first), "")
 
     # -- the search bar --------------------------------------------------------------------------
@@ -84,12 +88,12 @@ class Filtering:
     async def search_bar(self) -> SearchBar:
         """The search bar, built (above the footer) the first time ``/`` is pressed."""
         screen = self.screen
-        if screen.built_search is None:
+        if self.built_search is None:
             from console.ui.widgets.search import QuerySuggester, SearchBar
 
-            screen.built_search = SearchBar(QuerySuggester(self._known_users, self._known_roles), id="search")
-            await screen.mount(screen.built_search, before="#footer-slot")
-        return screen.built_search
+            self.built_search = SearchBar(QuerySuggester(self._known_users, self._known_roles), id="search")
+            await screen.mount(self.built_search, before="#footer-slot")
+        return self.built_search
 
     async def submitted(self, query: str, *, find: bool) -> None:
         screen = self.screen
@@ -117,21 +121,21 @@ class Filtering:
         bar.hide()
         screen.query_one(FeedView).focus()
         if find:
-            screen.find_filter = flt
+            self.find_filter = flt
             await self.find(1)
         else:
-            screen.find_filter = None
+            self.find_filter = None
             await self.apply(flt, query.strip())
 
     async def find(self, direction: int) -> None:
         """The next (1) / previous (-1) record matching the find query, within the filter."""
         screen = self.screen
-        if screen.find_filter is None:
+        if self.find_filter is None:
             screen.app.bell()
             return
         feed = screen.query_one(FeedView)
         here = feed.current
-        combined = narrow(screen.filter, screen.find_filter)  # the find query ANDs the filter
+        combined = narrow(screen.filter, self.find_filter)  # the find query ANDs the filter
         down = direction > 0  # down the list
         older = down == screen.filter.newest_first
         probe = combined.with_(newest_first=older)

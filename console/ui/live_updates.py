@@ -48,6 +48,7 @@ class LiveUpdates:
         self._activity_at = 0.0
         self._activity_total = 0
         self._status_pending = False
+        self.open_gaps = 0
         #: SQLite's data_version when the feed last read (browsing only).
         self.data_version = 0
 
@@ -83,7 +84,7 @@ class LiveUpdates:
         # The sparkline needs no more than one update in 5 s — unless it still shows nothing.
         if now - self._activity_at >= 5.0 or not self._activity_total:
             self.refresh_activity()
-        screen.open_gaps = await store.open_gap_count()
+        self.open_gaps = await store.open_gap_count()
         kept = await store.kept_since()
         if kept != screen.kept_since:
             screen.kept_since = kept
@@ -157,7 +158,7 @@ class LiveUpdates:
         screen.query_one(StatusBar).show(
             label=self._guild_label(),
             state=app.state,
-            open_gaps=screen.open_gaps,
+            open_gaps=self.open_gaps,
             operator=operator,
             styles=app.row_styles,
             roles_paused=app.roles_paused,

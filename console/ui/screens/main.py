@@ -84,9 +84,6 @@ class MainScreen(FirstResumeScreen):
         self.remember = remember
         self.filter = Filter()
         self.query_text = ""
-        #: The search bar's find query (``n`` / ``N``), within the filter.
-        self.find_filter: Filter | None = None
-        self.open_gaps = 0
         #: Retention's newest cut-off (ms): the store keeps everything after it (None: no prune yet).
         self.kept_since: int | None = None
         self.alert_watch: AlertWatch | None = None
@@ -96,10 +93,9 @@ class MainScreen(FirstResumeScreen):
         self._view_shown = False
         #: The feed's first page, read before the screen is composed (``prepare``).
         self._first_page: FirstPage | None = None
-        # Built on first use (``drawer``, ``Filtering.search_bar``). The drawer's height as set
+        # Built on first use (``drawer``). The drawer's height as set
         # with { and } (or restored), given to the drawer when it is built.
         self.built_drawer: DetailDrawer | None = None
-        self.built_search: SearchBar | None = None
         self.drawer_height: int | None = None
         self._unsubscribe: Callable[[], Any] | None = None
         self._memory: ViewMemory | None = None
