@@ -11,6 +11,9 @@ from typing import Any
 
 import pytest
 
+# PostgreSQL fixtures (pg_url, pg_cluster): a real server for every test that needs one.
+pytest_plugins = ["pgtest"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
