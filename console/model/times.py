@@ -7,6 +7,7 @@ shown on screen may be local (``local_time``, ``short_local``, ``clock``).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from datetime import date as _date
 from typing import Any
 
@@ -162,3 +163,8 @@ def readable_iso(value: Any, *, seconds: bool = True) -> str | None:
     if t is None:
         return None
     return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC")
+
+
+def wall_clock_ms() -> int:
+    """Now, in Unix milliseconds: the stores' default clock (tests give theirs a fixed one)."""
+    return int(time.time() * 1000)

@@ -1,9 +1,12 @@
-"""Store fixtures: real SQLite files in ``tmp_path``, always closed (aiosqlite hangs otherwise).
+"""Store fixtures: real SQLite files in ``tmp_path`` and real PostgreSQL databases (``pg_url``),
+always closed (aiosqlite hangs otherwise).
 
 Tests of what a store does take ``store`` or ``open_store``, typed as the interface
 (:class:`console.store.AuditStore`): ``open_store(**options)`` is the one place a test store is
-opened, so that another backend can be put behind the same tests. Tests of the SQLite file
-itself (opening, locking, the export, verify) open ``Store`` directly."""
+opened. Such a test runs on every backend its module lists in ``BACKENDS`` (or its
+``@pytest.mark.backends(...)`` marker lists); the default is SQLite alone, for tests not yet
+shown to hold on PostgreSQL. Tests of the SQLite file itself (opening, locking, the export,
+verify) open ``Store`` directly."""
 
 from __future__ import annotations
 
@@ -21,6 +24,18 @@ sys.path.insert(0, str(Path(__file__).parent))
 from store_helpers import NOW_MS, OpenStore  # noqa: E402
 
 from console.store import AuditStore, Store  # noqa: E402
+from console.store.postgres.store import PgStore  # noqa: E402
+
+#: Both backends: what a module sets ``BACKENDS`` to once its tests hold on PostgreSQL too.
+BOTH = ("sqlite", "postgres")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("backends")
+    wanted = marker.args if marker else getattr(metafunc.module, "BACKENDS", ("sqlite",))
+    metafunc.parametrize("backend", wanted)
 
 
 @pytest.fixture
@@ -29,13 +44,15 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def open_store(db_path: Path) -> AsyncIterator[OpenStore]:
-    """Opens the store at ``db_path`` with these options (the backend's own: clock, readonly, …);
-    every store it opened is closed after the test (closing twice is harmless)."""
+async def open_store(db_path: Path, backend: str, request: pytest.FixtureRequest) -> AsyncIterator[OpenStore]:
+    """Opens the test's store with these options (clock, readonly, …): the SQLite file at
+    ``db_path``, or the test's own PostgreSQL database; every store it opened is closed after the
+    test (closing twice is harmless). Opening twice opens the same store."""
     opened: list[AuditStore] = []
+    url = request.getfixturevalue("pg_url") if backend == "postgres" else None
 
     async def open_(**options: Any) -> AuditStore:
-        store = await Store.open(db_path, **options)
+        store: AuditStore = await (PgStore.open(url, **options) if url else Store.open(db_path, **options))
         opened.append(store)
         return store
 

@@ -13,7 +13,6 @@ import contextlib
 import fcntl
 import os
 import sqlite3
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Self
@@ -21,15 +20,12 @@ from typing import Self
 import aiosqlite
 
 from console.model.snowflake import SnowflakeFactory
+from console.model.times import wall_clock_ms as wall_clock_ms  # re-exported for the store's callers
 from console.store.connection import connect, describe, prepare
 from console.store.errors import StoreError, StoreFullError
 from console.store.results import IngestResult
 
 Listener = Callable[[IngestResult], None]
-
-
-def wall_clock_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Lock:

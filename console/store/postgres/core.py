@@ -1,0 +1,221 @@
+"""The PostgreSQL store's core: one connection that writes (a transaction per call, under a lock),
+a small pool that reads (the UI's pages never wait behind a write), the collector's lock, the
+listeners told after each commit. Nothing is acknowledged before COMMIT.
+
+A write that fails because the server went away (restart, a cut connection) or is out of space
+raises :class:`StoreFullError`, the store's "degraded" signal: nothing of it committed, callers
+hold their batch and retry (the collector's backoff), and the next write reconnects. The parts
+(``entries.py``, ``sync.py``, …) are built on this core like the SQLite store's."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Self
+
+import asyncpg
+
+from console.model.snowflake import SnowflakeFactory
+from console.store.errors import StoreError, StoreFullError
+from console.store.postgres.connect import CONNECTION_ERRORS, connect, describe
+from console.store.results import IngestResult
+
+Listener = Callable[[IngestResult], None]
+
+#: The session advisory lock a collecting store holds: one collector per database (the team
+#: issue turns this into leadership with fencing).
+COLLECTOR_LOCK = "audit-console collector"
+
+
+class PgCore:
+    """Connections, transactions and listeners: what every part of the PostgreSQL store uses."""
+
+    def __init__(
+        self,
+        where: str,
+        dsn: str,
+        writer: asyncpg.Connection | None,
+        pool: asyncpg.Pool,
+        clock: Callable[[], int],
+        connect_options: dict[str, Any],
+        collector_lock: bool,
+    ) -> None:
+        #: The store's address as shown to people: a URL without any password.
+        self.where = where
+        self._dsn = dsn
+        self._w = writer
+        self._pool = pool
+        self._clock = clock
+        self._connect_options = connect_options
+        self._collector_lock = collector_lock
+        self._write_lock = asyncio.Lock()
+        self._listeners: list[Listener] = []
+        #: kind ("user", "role", "channel", "guild", "member") → id → name.
+        self._names: dict[str, dict[int, str]] = {}
+        self._names_complete = False
+        self.ids = SnowflakeFactory()
+        self.closed = False
+        self._readonly = writer is None
+        #: Why the last write failed (server gone, disk full) until a write commits again.
+        self.write_failure: str | None = None
+        self._write_listeners: list[Callable[[str | None], None]] = []
+
+    @property
+    def readonly(self) -> bool:
+        return self._readonly
+
+    def now_ms(self) -> int:
+        return self._clock()
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self._w is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._w.close(), 5)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._pool.close(), 5)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """All rows of a read, on a pooled connection (StoreError with one line when it fails)."""
+        return await self._read(lambda c: c.fetch(sql, *args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        return await self._read(lambda c: c.fetchrow(sql, *args))
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._read(lambda c: c.fetchval(sql, *args))
+
+    async def _read(self, run: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+        if self.closed:
+            raise ValueError("the store is closed")
+        try:
+            async with self._pool.acquire() as conn:
+                return await run(conn)
+        except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
+            raise StoreError(describe(e, self.where)) from None
+
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection for several reads in one snapshot (wrap them in a transaction)."""
+        if self.closed:
+            raise ValueError("the store is closed")
+        try:
+            async with self._pool.acquire() as conn:
+                yield conn
+        except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
+            raise StoreError(describe(e, self.where)) from None
+
+    # -- listeners ------------------------------------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` after every committed batch; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def _notify(self, result: IngestResult) -> None:
+        for listener in list(self._listeners):
+            listener(result)
+
+    def add_write_listener(self, listener: Callable[[str | None], None]) -> Callable[[], None]:
+        """Told the reason when writes start failing (server gone, disk full), None when one
+        commits again. Returns the unsubscribe function."""
+        self._write_listeners.append(listener)
+        return lambda: self._write_listeners.remove(listener) if listener in self._write_listeners else None
+
+    def _write_state(self, failure: str | None) -> None:
+        if failure != self.write_failure:
+            self.write_failure = failure
+            for listener in list(self._write_listeners):
+                listener(failure)
+
+    # -- writing --------------------------------------------------------------------------------------
+
+    async def _writer(self) -> asyncpg.Connection:
+        if self._readonly:
+            raise StoreError(f"{self.where} is open read-only")
+        if self._w is None or self._w.is_closed():
+            # The server went away since the last write: a new connection, the collector's lock again.
+            self._w = None
+            conn = await connect(self._dsn, self.where, **self._connect_options)
+            try:
+                if self._collector_lock:
+                    await take_collector_lock(conn, self.where)
+            except BaseException:
+                await conn.close()
+                raise
+            self._w = conn
+        return self._w
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """One transaction on the writer, rolled back on any error or cancel. A lost server or a
+        full disk raises StoreFullError (degraded: retry later), anything else StoreError."""
+        async with self._write_lock:
+            try:
+                conn = await self._writer()
+            except StoreError as e:
+                raise self._failed(str(e)) from None
+            tx = conn.transaction()
+            try:
+                await tx.start()
+            except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
+                raise self._write_error(e) from None
+            try:
+                yield conn
+            except BaseException as e:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(tx.rollback())
+                if isinstance(e, (asyncpg.PostgresError, *CONNECTION_ERRORS)):
+                    raise self._write_error(e) from None
+                raise
+            try:
+                await asyncio.shield(tx.commit())
+            except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
+                # A COMMIT whose answer was lost may have committed: callers' writes are idempotent
+                # (entries by id, records by their own ids), so retrying them is safe.
+                raise self._write_error(e) from None
+            self._write_state(None)
+
+    def _write_error(self, e: BaseException) -> StoreError:
+        text = describe(e, self.where)
+        if isinstance(e, (asyncpg.DiskFullError, *CONNECTION_ERRORS)):
+            if self._w is not None and not self._w.is_closed() and isinstance(e, CONNECTION_ERRORS):
+                self._w.terminate()
+            return self._failed(text)
+        return StoreError(text)
+
+    def _failed(self, text: str) -> StoreFullError:
+        failed = StoreFullError(text)
+        self._write_state(text)
+        return failed
+
+
+async def take_collector_lock(conn: asyncpg.Connection, where: str) -> None:
+    """The collector's session lock on ``conn`` (StoreError when another collector holds it), and
+    who holds it, for the refusal the next one reads."""
+    got = await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", COLLECTOR_LOCK)
+    if not got:
+        holder = await conn.fetchval(
+            "SELECT application_name FROM pg_stat_activity"
+            " WHERE application_name LIKE 'audit-console collector %' AND pid <> pg_backend_pid() LIMIT 1"
+        )
+        who = (holder or "another session").removeprefix("audit-console ")
+        raise StoreError(
+            f"{where} is in use by another collecting Audit Console ({who}); "
+            "browse it read-only with `audit-console open`"
+        )
+    name = f"audit-console collector {socket.gethostname()}:{os.getpid()}"
+    await conn.execute("SELECT set_config('application_name', $1, false)", name)

@@ -1,0 +1,222 @@
+"""The PostgreSQL store's schema: the same tables as the SQLite store's (``console/store/schema.py``,
+version 7 there), typed for PostgreSQL. The version lives in ``meta`` (key ``schema_version``)
+beside a marker (key ``application``) that tells our tables from another program's; migrations
+run in one transaction (PostgreSQL's DDL is transactional), so an upgrade lands whole or not at all.
+
+Types: ids and times are BIGINT (snowflakes and Unix ms), hashes BYTEA, JSON kept as TEXT exactly
+as written (the export and the chain hash those bytes; jsonb would reorder keys). Flags that are
+0/1 in SQLite stay INTEGER, so rows read back the same from both backends.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: The value of ``meta.application``: a database holding tables without it is someone else's.
+APPLICATION: Final = "audit-console"
+
+#: Oldest server accepted (``server_version_num``); tested on 15 and 16.
+MIN_SERVER_VERSION: Final = 140000
+
+MIGRATIONS: Final[list[str]] = [
+    # 1: everything the SQLite store has at its version 7.
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+    CREATE TABLE audit_entries (
+        id           BIGINT PRIMARY KEY,
+        guild_id     BIGINT NOT NULL,
+        action_type  INTEGER NOT NULL,
+        actor_id     BIGINT,
+        target_id    BIGINT,
+        reason       TEXT,
+        created_at   BIGINT NOT NULL,
+        received_at  BIGINT NOT NULL,
+        source       TEXT NOT NULL CHECK (source IN ('gateway', 'backfill')),
+        raw          TEXT NOT NULL,
+        content_hash BYTEA NOT NULL,
+        revision     INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX audit_guild ON audit_entries (guild_id, id);
+    CREATE INDEX audit_actor_action ON audit_entries (actor_id, action_type, id);
+    CREATE INDEX audit_actor ON audit_entries (actor_id, id);
+    CREATE INDEX audit_action ON audit_entries (action_type, id);
+    CREATE INDEX audit_target ON audit_entries (target_id, id);
+
+    CREATE TABLE audit_revisions (
+        entry_id     BIGINT NOT NULL,
+        revision     INTEGER NOT NULL,
+        raw          TEXT NOT NULL,
+        content_hash BYTEA NOT NULL,
+        replaced_at  BIGINT NOT NULL,
+        PRIMARY KEY (entry_id, revision)
+    );
+
+    -- Full text, filled in the same transaction as audit_entries. The columns hold the text as
+    -- the SQLite store's FTS table does; ``doc`` is what is searched (config 'simple': names and
+    -- prefixes are not stemmed away).
+    CREATE TABLE audit_fts (
+        entry_id BIGINT PRIMARY KEY,
+        reason   TEXT,
+        names    TEXT,
+        changes  TEXT,
+        doc      TSVECTOR GENERATED ALWAYS AS (
+            to_tsvector('simple', coalesce(reason, '') || ' ' || coalesce(names, '') || ' ' || coalesce(changes, ''))
+        ) STORED
+    );
+    CREATE INDEX audit_fts_doc ON audit_fts USING GIN (doc);
+
+    CREATE TABLE parse_failures (
+        id          BIGSERIAL PRIMARY KEY,
+        guild_id    BIGINT,
+        received_at BIGINT NOT NULL,
+        source      TEXT NOT NULL,
+        error       TEXT NOT NULL,
+        raw         TEXT NOT NULL
+    );
+
+    CREATE TABLE sync_state (
+        guild_id    BIGINT PRIMARY KEY,
+        hwm         BIGINT,
+        live_until  BIGINT,
+        updated_at  BIGINT NOT NULL
+    );
+
+    CREATE TABLE gaps (
+        id                  BIGINT PRIMARY KEY,
+        guild_id            BIGINT NOT NULL,
+        reason              TEXT NOT NULL,
+        from_id             BIGINT,
+        started_at          BIGINT,
+        detected_at         BIGINT NOT NULL,
+        ended_at            BIGINT,
+        status              TEXT NOT NULL,
+        recovered           INTEGER NOT NULL DEFAULT 0,
+        refreshed           INTEGER NOT NULL DEFAULT 0,
+        beyond_retention_ms BIGINT NOT NULL DEFAULT 0,
+        error               TEXT
+    );
+    CREATE INDEX gaps_guild ON gaps (guild_id, id);
+
+    CREATE TABLE names (
+        kind        TEXT NOT NULL CHECK (kind IN ('user', 'member', 'role', 'channel', 'guild')),
+        id          BIGINT NOT NULL,
+        guild_id    BIGINT,
+        name        TEXT NOT NULL,
+        updated_at  BIGINT NOT NULL,
+        PRIMARY KEY (kind, id)
+    );
+
+    CREATE TABLE guild_state (
+        guild_id    BIGINT PRIMARY KEY,
+        snapshot    TEXT NOT NULL,
+        updated_at  BIGINT NOT NULL
+    );
+
+    CREATE TABLE decisions (
+        id             BIGINT PRIMARY KEY,
+        guild_id       BIGINT NOT NULL,
+        created_at     BIGINT NOT NULL,
+        actor_id       BIGINT NOT NULL,
+        actor_name     TEXT,
+        actor_roles    TEXT NOT NULL,
+        actor_admin    INTEGER NOT NULL,
+        actor_owner    INTEGER NOT NULL,
+        capability     TEXT NOT NULL,
+        resource_type  TEXT NOT NULL,
+        resource_id    BIGINT,
+        source         TEXT NOT NULL CHECK (source IN ('TUI', 'CLI', 'BOT')),
+        result         TEXT NOT NULL CHECK (result IN ('ALLOW', 'DENY')),
+        reason_code    TEXT NOT NULL,
+        path           TEXT NOT NULL,
+        policy_version TEXT NOT NULL
+    );
+    CREATE INDEX decisions_actor ON decisions (actor_id, id);
+    CREATE INDEX decisions_result ON decisions (result, reason_code, id);
+
+    CREATE TABLE role_changes (
+        id               BIGINT PRIMARY KEY,
+        guild_id         BIGINT NOT NULL,
+        member_id        BIGINT NOT NULL,
+        role_id          BIGINT NOT NULL,
+        op               TEXT NOT NULL CHECK (op IN ('grant', 'revoke')),
+        reason           TEXT,
+        requested_by     BIGINT,
+        source           TEXT NOT NULL,
+        decision_id      BIGINT,
+        state            TEXT NOT NULL,
+        created_at       BIGINT NOT NULL,
+        updated_at       BIGINT NOT NULL,
+        next_attempt_at  BIGINT,
+        deadline_at      BIGINT,
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        observed_at      BIGINT,
+        error            TEXT,
+        linked_entry_id  BIGINT,
+        message_id       TEXT,
+        cancelled_by     BIGINT,
+        message_state    TEXT,
+        message_error    TEXT
+    );
+    CREATE INDEX role_changes_state ON role_changes (state, id);
+    CREATE INDEX role_changes_member ON role_changes (member_id, id);
+    CREATE INDEX role_changes_message ON role_changes (message_state, id);
+
+    CREATE TABLE role_change_attempts (
+        id           BIGSERIAL PRIMARY KEY,
+        change_id    BIGINT NOT NULL REFERENCES role_changes (id),
+        at           BIGINT NOT NULL,
+        http_status  INTEGER,
+        latency_ms   BIGINT,
+        observed     TEXT,
+        error        TEXT
+    );
+    CREATE INDEX attempts_change ON role_change_attempts (change_id, id);
+
+    CREATE TABLE break_glass (
+        id           BIGINT PRIMARY KEY,
+        guild_id     BIGINT NOT NULL,
+        user_id      BIGINT NOT NULL,
+        started_at   BIGINT NOT NULL,
+        expires_at   BIGINT NOT NULL,
+        ended_at     BIGINT,
+        ended_by     BIGINT,
+        decision_id  BIGINT
+    );
+    CREATE INDEX break_glass_user ON break_glass (guild_id, user_id, id);
+
+    CREATE TABLE chain (
+        guild_id     BIGINT NOT NULL,
+        seq          BIGINT NOT NULL,
+        kind         INTEGER NOT NULL,
+        record_id    BIGINT NOT NULL,
+        revision     INTEGER NOT NULL,
+        at           BIGINT NOT NULL,
+        content_hash BYTEA NOT NULL,
+        link         BYTEA NOT NULL,
+        note         TEXT,
+        PRIMARY KEY (guild_id, seq)
+    );
+    CREATE INDEX chain_record ON chain (kind, record_id, seq);
+
+    CREATE TABLE chain_heads (
+        guild_id BIGINT PRIMARY KEY,
+        seq      BIGINT NOT NULL,
+        link     BYTEA NOT NULL
+    );
+
+    CREATE TABLE alerts (
+        id          BIGINT PRIMARY KEY,
+        guild_id    BIGINT NOT NULL,
+        created_at  BIGINT NOT NULL,
+        rule        TEXT NOT NULL,
+        severity    TEXT NOT NULL CHECK (severity IN ('warning', 'error')),
+        summary     TEXT NOT NULL,
+        record_ids  TEXT NOT NULL,
+        posted      TEXT
+    );
+    CREATE INDEX alerts_guild ON alerts (guild_id, id);
+    """,
+]
+
+SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -1,0 +1,96 @@
+"""The PostgreSQL store: the same records as the SQLite store, on a server many consoles share.
+Its jobs are parts over one core (``core.py``), as the SQLite store's are; this puts them together
+and opens the database. It implements :class:`console.store.api.AuditStore`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+
+from console.model.times import wall_clock_ms
+from console.store.errors import StoreError
+from console.store.postgres.actions import ActionsPart
+from console.store.postgres.alerts import AlertsPart
+from console.store.postgres.browse import BrowsePart
+from console.store.postgres.connect import CONNECTION_ERRORS, connect, describe, prepare
+from console.store.postgres.core import take_collector_lock
+from console.store.postgres.entries import EntriesPart
+from console.store.postgres.prune import PrunePart
+from console.store.postgres.reports import ReportsPart
+from console.store.postgres.sync import SyncPart
+from console.store.postgres.upkeep import UpkeepPart
+
+
+def display_url(url: str) -> str:
+    """``url`` as shown to people: never a password (libpq URLs may carry one after the user)."""
+    head, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    netloc, slash, tail = rest.partition("/")
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        netloc = user.partition(":")[0] + "@" + host
+    return f"{head}://{netloc}{slash}{tail.partition('?')[0]}"
+
+
+class PgStore(EntriesPart, SyncPart, ActionsPart, AlertsPart, ReportsPart, BrowsePart, PrunePart, UpkeepPart):
+    """Audit entries, names, gaps and sync state, decisions and role changes, alerts: the
+    console's records in a PostgreSQL database."""
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        readonly: bool = False,
+        clock: Callable[[], int] = wall_clock_ms,
+        collector_lock: bool = True,
+        names: bool = True,
+        password: str | None = None,
+        **_ignored: Any,
+    ) -> PgStore:
+        """Open (creating the tables and migrating unless ``readonly``). Raises StoreError with one
+        line. ``collector_lock`` False writes beside a running collector (``role grant`` hands it
+        a request). Options only the SQLite store knows (``quick_check``, ``busy_timeout``) are
+        accepted and have no meaning here."""
+        where = display_url(url)
+        options: dict[str, Any] = {}
+        if password is not None:
+            options["password"] = password
+        settings = {"default_transaction_read_only": "on"} if readonly else {}
+        writer = None
+        pool = None
+        try:
+            first = await connect(url, where, **options)
+            try:
+                await prepare(first, where, readonly=readonly)
+                if not readonly and collector_lock:
+                    await take_collector_lock(first, where)
+            except BaseException:
+                await first.close()
+                raise
+            if readonly:
+                await first.close()
+            else:
+                writer = first
+            try:
+                pool = await asyncpg.create_pool(
+                    url, min_size=1, max_size=4, server_settings=settings, timeout=10, **options
+                )
+            except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
+                raise StoreError(describe(e, where)) from None
+            store = cls(where, url, writer, pool, clock, options, collector_lock and not readonly)
+            if names and hasattr(store, "_load_names"):
+                await store._load_names()
+            return store
+        except BaseException:
+            if writer is not None:
+                with contextlib.suppress(Exception):
+                    await writer.close()
+            if pool is not None:
+                with contextlib.suppress(Exception):
+                    await pool.close()
+            raise
