@@ -1,4 +1,5 @@
-"""Audit entries: idempotent ingest with revisions and the full-text rows, the chain linked in the same transaction, pages and lookups, parse failures (PostgreSQL)."""
+"""Audit entries (PostgreSQL): idempotent ingest with revisions and the full-text rows, the chain
+linked in the same transaction, pages and lookups, parse failures."""
 
 from __future__ import annotations
 
@@ -6,4 +7,4 @@ from console.store.postgres.names import NamesPart
 
 
 class EntriesPart(NamesPart):
-    """Audit entries: idempotent ingest with revisions and the full-text rows, the chain linked in the same transaction, pages and lookups, parse failures."""
+    """Audit entries and parse failures."""
