@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -39,6 +39,14 @@ from console.store.chain import (
 from console.store.connection import describe, readonly_uri
 from console.store.errors import StoreError
 from console.store.retention import reach_text
+
+
+class Walk(Protocol):
+    """What the chain check reads through: a ``sqlite3.Connection``, or the PostgreSQL store's
+    blocking connection (``postgres/blocking.py``): ``execute`` with ``?`` placeholders, giving
+    rows to iterate or ``fetchone``."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> Any: ...
 
 
 @dataclass(slots=True)
@@ -170,7 +178,7 @@ def _verify(path: Path, integrity_check: bool) -> VerifyReport:
                 return report
         db.execute("BEGIN")
         try:
-            _verify_chain(db, report)
+            verify_chain(db, report, _tables(db))
         except sqlite3.DatabaseError as e:
             report.problems.append(f"database {path} is damaged ({e}); restore a backup")
             report.damaged = True
@@ -186,9 +194,9 @@ def _tables(db: sqlite3.Connection) -> set[str]:
     return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
-def _verify_chain(db: sqlite3.Connection, report: VerifyReport) -> None:
+def verify_chain(db: Walk, report: VerifyReport, tables: set[str]) -> None:
+    """Every guild's chain against the stored records, on either backend's connection."""
     problems = _Problems()
-    tables = _tables(db)
     if "chain" not in tables or "chain_heads" not in tables:
         report.problems.append(
             "the store predates the integrity chain: open it once with a collecting command"
@@ -249,7 +257,7 @@ def _verify_chain(db: sqlite3.Connection, report: VerifyReport) -> None:
 
 
 def _walk_links(
-    db: sqlite3.Connection,
+    db: Walk,
     heads: dict[int, tuple[int, bytes]],
     bases: dict[tuple[int, int], bytes],
     problems: _Problems,
@@ -317,7 +325,7 @@ def _check_prune(gid: int, seq: int, cutoff_id: int, at: int, note: str, problem
         problems.add(gid, f"the prune at link {seq} removed records inside its {days}-day window")
 
 
-def _links_by_record(db: sqlite3.Connection, kind: int) -> Iterator[tuple[int, list[tuple[int, int, int, bytes]]]]:
+def _links_by_record(db: Walk, kind: int) -> Iterator[tuple[int, list[tuple[int, int, int, bytes]]]]:
     """(record id, [(guild, seq, revision, content hash), …] in seq order), by record id."""
     cur = db.execute(
         "SELECT record_id, guild_id, seq, revision, content_hash FROM chain WHERE kind = ? ORDER BY record_id, seq",
@@ -361,7 +369,7 @@ def _missing(gid: int, kind: int, rid: int, covered: dict[int, int], problems: _
 
 
 def _check_entries(
-    db: sqlite3.Connection, covered: dict[int, int], problems: _Problems, report: VerifyReport, guilds: set[int]
+    db: Walk, covered: dict[int, int], problems: _Problems, report: VerifyReport, guilds: set[int]
 ) -> None:
     records = db.execute(f"SELECT {ENTRY_HEAD}, raw, revision, content_hash FROM audit_entries ORDER BY id")
     for rid, rec, links in _merge(records, _links_by_record(db, ENTRY)):
@@ -420,9 +428,7 @@ def _entry_hints(head: Sequence[Any], raw: Any, stored_hash: Any, linked_guild: 
     return hints
 
 
-def _check_revisions(
-    db: sqlite3.Connection, rid: int, head: Sequence[Any], links: list[Any], problems: _Problems
-) -> None:
+def _check_revisions(db: Walk, rid: int, head: Sequence[Any], links: list[Any], problems: _Problems) -> None:
     old = {rev: raw for rev, raw in db.execute("SELECT revision, raw FROM audit_revisions WHERE entry_id = ?", (rid,))}
     linked = {}
     for gid, _, rev, content in links[:-1]:
@@ -437,7 +443,7 @@ def _check_revisions(
 
 
 def _check_rows(
-    db: sqlite3.Connection,
+    db: Walk,
     kind: int,
     sql: str,
     covered: dict[int, int],

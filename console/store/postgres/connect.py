@@ -31,6 +31,10 @@ def describe(exc: BaseException, where: str, *, connecting: bool = False) -> str
         return f"PostgreSQL at {where} cannot write: {_first_line(exc)}"
     if connecting and isinstance(exc, OSError) and not isinstance(exc, socket.gaierror):
         return f"cannot reach PostgreSQL at {where}: {exc.strerror or _first_line(exc)}"
+    if isinstance(exc, asyncpg.InterfaceError) and not (
+        isinstance(exc, asyncpg.ConnectionDoesNotExistError) or "closed" in str(exc)
+    ):
+        return f"PostgreSQL at {where}: {_first_line(exc)}"
     if isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError)):
         return f"lost the connection to PostgreSQL at {where} ({_first_line(exc) or type(exc).__name__})"
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):

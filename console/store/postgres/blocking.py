@@ -1,0 +1,124 @@
+"""A synchronous face on one PostgreSQL connection, for the walks over a whole store — ``verify``
+and the copy between stores — whose code is shared with the SQLite store, whose driver is
+synchronous. The asyncpg connection runs on an event loop in a thread of its own; rows stream
+through server-side cursors in batches, all in one read-only snapshot, so a walk sees the store
+as it was when it began however long it takes, and never holds more than a batch in memory.
+
+It answers the small part of the ``sqlite3.Connection`` interface those walks use: ``execute``
+with ``?`` placeholders returning an iterable with ``fetchone``, and ``close``."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Iterator, Sequence
+from typing import Any, TypeVar
+
+import asyncpg
+
+from console.store.errors import StoreError
+from console.store.postgres.connect import CONNECTION_ERRORS, connect, describe
+
+T = TypeVar("T")
+
+#: Rows fetched per round trip while streaming.
+BATCH = 2000
+
+
+def numbered(sql: str) -> str:
+    """``?`` placeholders as PostgreSQL's ``$1``, ``$2``… (never inside a quoted literal)."""
+    out: list[str] = []
+    n = 0
+    quoted = False
+    for ch in sql:
+        if ch == "'":
+            quoted = not quoted
+        if ch == "?" and not quoted:
+            n += 1
+            out.append(f"${n}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+async def _open_cursor(conn: Any, sql: str, params: Sequence[Any]) -> Any:
+    return await conn.cursor(sql, *params)
+
+
+class Rows:
+    """The rows of one statement, streamed from a server-side cursor."""
+
+    def __init__(self, owner: BlockingConnection, sql: str, params: Sequence[Any]) -> None:
+        self._owner = owner
+        self._cursor = owner._call(_open_cursor(owner._conn, numbered(sql), params))
+        self._buffer: list[tuple[Any, ...]] = []
+        self._done = False
+
+    def _more(self) -> bool:
+        if not self._buffer and not self._done:
+            got = self._owner._call(self._cursor.fetch(BATCH))
+            self._buffer = [tuple(r) for r in reversed(got)]
+            self._done = len(got) < BATCH
+        return bool(self._buffer)
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._buffer.pop() if self._more() else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return list(self)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        while self._more():
+            yield self._buffer.pop()
+
+
+class BlockingConnection:
+    """One connection, one read-only snapshot (REPEATABLE READ) from :meth:`open` to :meth:`close`."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="pg-walk", daemon=True)
+        self._thread.start()
+        self._conn: Any = None
+
+    @classmethod
+    def open(cls, dsn: str, where: str, **options: Any) -> BlockingConnection:
+        self = cls(where)
+        try:
+            self._conn = self._call(connect(dsn, where, **options))
+            self._call(self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            # The snapshot is taken by the first query, not by BEGIN: take it now.
+            self._call(self._conn.fetchval("SELECT 1"))
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _call(self, coro: Coroutine[Any, Any, T]) -> T:
+        try:
+            return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+        except StoreError:
+            raise
+        except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
+            raise StoreError(describe(e, self.where)) from None
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        return Rows(self, sql, params)
+
+    def tables(self) -> set[str]:
+        """The tables of the store's schema."""
+        found = self.execute("SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = current_schema()")
+        return {r[0] for r in found}
+
+    def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                self._call(conn.close(timeout=5))
+            except Exception:  # noqa: BLE001 - closing a connection that is already gone
+                conn.terminate()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        if not self._loop.is_running():
+            self._loop.close()
