@@ -203,6 +203,18 @@ def _add_sim(sub: Any) -> None:
     )
 
 
+def _add_migrate(sub: Any) -> None:
+    p = sub.add_parser("migrate", help="copy a whole store between SQLite and PostgreSQL (resumable), then verify both")
+    p.add_argument("--from", dest="source", required=True, metavar="PATH_OR_URL", help="the store to copy")
+    p.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="PATH_OR_URL",
+        help="an empty store (or this copy's unfinished one)",
+    )
+
+
 #: Each command's parser, in the order ``--help`` lists them.
 COMMAND_PARSERS: dict[str, Callable[[Any], None]] = {
     "demo": _add_demo,
@@ -220,6 +232,7 @@ COMMAND_PARSERS: dict[str, Callable[[Any], None]] = {
     "sim": _add_sim,
     "invite-url": _add_invite_url,
     "doctor": _add_doctor,
+    "migrate": _add_migrate,
 }
 
 

@@ -163,6 +163,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return run_verify(settings_from(args).db, heads=args.heads)
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from console.commands.migrate import migrate
+
+    return migrate(args.source, args.target)
+
+
 def cmd_prune(args: argparse.Namespace) -> int:
     from console.maintenance import run_prune
 
@@ -299,6 +305,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sim": cmd_sim,
     "invite-url": cmd_invite_url,
     "doctor": cmd_doctor,
+    "migrate": cmd_migrate,
 }
 
 

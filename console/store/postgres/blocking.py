@@ -42,7 +42,22 @@ def numbered(sql: str) -> str:
 
 
 async def _open_cursor(conn: Any, sql: str, params: Sequence[Any]) -> Any:
+    if not conn.is_in_transaction():
+        # A cursor needs a transaction; outside one (the writing face between its transactions)
+        # the rows come whole: such reads are small (a settings row, a count).
+        return _Fetched(await conn.fetch(sql, *params))
     return await conn.cursor(sql, *params)
+
+
+class _Fetched:
+    """Rows already fetched whole, answering a cursor's ``fetch``."""
+
+    def __init__(self, rows: list[Any]) -> None:
+        self._rows = rows
+
+    async def fetch(self, n: int) -> list[Any]:
+        out, self._rows = self._rows[:n], self._rows[n:]
+        return out
 
 
 class Rows:
@@ -73,7 +88,9 @@ class Rows:
 
 
 class BlockingConnection:
-    """One connection, one read-only snapshot (REPEATABLE READ) from :meth:`open` to :meth:`close`."""
+    """One connection: by default one read-only snapshot (REPEATABLE READ) from :meth:`open` to
+    :meth:`close`; opened with ``readonly=False`` it writes in transactions of the caller's
+    (:meth:`begin`, :meth:`commit`), for the copy between stores."""
 
     def __init__(self, where: str) -> None:
         self.where = where
@@ -83,13 +100,14 @@ class BlockingConnection:
         self._conn: Any = None
 
     @classmethod
-    def open(cls, dsn: str, where: str, **options: Any) -> BlockingConnection:
+    def open(cls, dsn: str, where: str, *, readonly: bool = True, **options: Any) -> BlockingConnection:
         self = cls(where)
         try:
             self._conn = self._call(connect(dsn, where, **options))
-            self._call(self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-            # The snapshot is taken by the first query, not by BEGIN: take it now.
-            self._call(self._conn.fetchval("SELECT 1"))
+            if readonly:
+                self._call(self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+                # The snapshot is taken by the first query, not by BEGIN: take it now.
+                self._call(self._conn.fetchval("SELECT 1"))
         except BaseException:
             self.close()
             raise
@@ -105,6 +123,23 @@ class BlockingConnection:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
         return Rows(self, sql, params)
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """A statement whose rows, if any, are not wanted."""
+        self._call(self._conn.execute(numbered(sql), *params))
+
+    def begin(self) -> None:
+        self._call(self._conn.execute("BEGIN"))
+
+    def commit(self) -> None:
+        self._call(self._conn.execute("COMMIT"))
+
+    def rollback(self) -> None:
+        self._call(self._conn.execute("ROLLBACK"))
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        """Bulk insert with binary COPY (the fast way in for many rows)."""
+        self._call(self._conn.copy_records_to_table(table, records=rows, columns=list(columns)))
 
     def tables(self) -> set[str]:
         """The tables of the store's schema."""
