@@ -51,7 +51,8 @@ def seeded(tmp_path: Path) -> Path:
 def test_sqlite_to_postgresql_and_back_gives_the_same_store(seeded: Path, pg_url: str, tmp_path: Path) -> None:
     there = run("migrate", "--from", str(seeded), "--to", pg_url)
     assert there.returncode == 0, there.stderr
-    assert "verify source: " in there.stderr and "verify copy: " in there.stderr
+    assert "verify source: " in there.stderr
+    assert "verify copy: " in there.stderr
     assert "password" not in there.stderr
     back = tmp_path / "back.db"
     home = run("migrate", "--from", pg_url, "--to", str(back))
