@@ -24,6 +24,12 @@ class SimConfig:
     token: str | None = None
     """The only token accepted, or None to accept any token that parses (base64 id segment)."""
     guild_name: str = "Sim Moderation HQ"
+    guilds: int = 1
+    """Guilds the bot is in. The first is ``SimServer.guild`` (the scenario's); the others are
+    quiet guilds of the same shape ("Sim Guild 2" …, ``member_count`` members each), built after
+    it from seeds of their own, so the first guild is the same whatever this is. All of them
+    come in one gateway session and answer REST by the id in the path; the fault knobs and the
+    activity stream act on the first guild, ``seed_missed`` on any."""
     member_count: int = 40
     """Members made at start (plus the bot). The driver keeps the guild from emptying."""
     crowd: int = 0
@@ -64,8 +70,15 @@ class Knobs:
     rate_limit_scope: str = "shared"
     """X-RateLimit-Scope of the knob's 429s: "shared" (hikari sleeps retry_after) or "user"."""
     bucket_limit: int = 50
-    """Requests per route bucket per window before a genuine 429, as Discord's per-route limits."""
+    """Requests per route bucket per window before a genuine 429, as Discord's per-route limits:
+    a bucket is a route and its major parameter (the guild, channel or webhook in the path), with
+    X-RateLimit-Limit, -Remaining, -Reset, -Reset-After and -Bucket on every answer."""
     bucket_window_s: float = 1.0
+    global_limit: int = 50
+    """Requests per ``global_window_s`` across every route (Discord's global limit, 50/s; 0 =
+    off): the next one in a window already full is a 429 with ``"global": true``,
+    X-RateLimit-Global and X-RateLimit-Scope: global. Interaction callbacks don't count."""
+    global_window_s: float = 1.0
     gateway_drop_interval_s: float | None = None
     """Close every gateway connection with 4000 roughly this often (None = off)."""
     forbidden_role_ids: set[int] = field(default_factory=set)

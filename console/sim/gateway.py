@@ -150,6 +150,16 @@ _CLOSE_REASONS = {
 }
 
 
+def _snowflake(value: Any) -> int:
+    return int(value) if isinstance(value, (str, int)) and str(value).isdigit() else 0
+
+
+def _guild_of(name: str, data: JSON) -> int | None:
+    """The guild a dispatch is about: ``guild_id``, or ``id`` for the guild's own events."""
+    raw = data.get("id") if name in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE") else data.get("guild_id")
+    return _snowflake(raw) or None
+
+
 def _frame(op: int, d: Any, s: int | None = None, t: str | None = None) -> bytes:
     return _dumps({"op": op, "d": d, "s": s, "t": t})
 
@@ -164,10 +174,14 @@ class Gateway:
         guild: SimGuild,
         token_ok: Callable[[str], bool],
         rng: random.Random,
+        *,
+        guilds: dict[int, SimGuild] | None = None,
     ) -> None:
         self.config = config
         self.knobs = knobs
         self.guild = guild
+        self.guilds = guilds if guilds is not None else {guild.guild_id: guild}
+        """Every guild of the session; ``guild`` (the first) is the one ``guild_state`` is about."""
         self._token_ok = token_ok
         self._rng = rng
         self.url = ""
@@ -298,7 +312,7 @@ class Gateway:
                 log.info("session %s timed out", session.session_id)
                 self.sessions.pop(session.session_id, None)
                 continue
-            if not session.wants(name, data, self.guild.bot_id) or not self._guild_sends(name):
+            if not session.wants(name, data, self.guild.bot_id) or not self._guild_sends(name, data):
                 continue
             session.seq += 1
             if d is None:
@@ -311,12 +325,16 @@ class Gateway:
             if session.conn is not None:
                 session.conn.send(frame)
 
-    def _guild_sends(self, name: str) -> bool:
+    def _guild_sends(self, name: str, data: JSON) -> bool:
         """Discord withholds a guild's events while it is out or the bot is not in it, and its
-        audit-log events from a bot without VIEW_AUDIT_LOG."""
-        if self.guild_state != "available" and name not in _GUILDLESS:
+        audit-log events from a bot without VIEW_AUDIT_LOG. ``guild_state`` is the first
+        guild's; the other guilds stay available."""
+        gid = _guild_of(name, data)
+        if gid is None or gid not in self.guilds:
+            gid = self.guild.guild_id
+        if gid == self.guild.guild_id and self.guild_state != "available" and name not in _GUILDLESS:
             return False
-        return not (name == "GUILD_AUDIT_LOG_ENTRY_CREATE" and self.guild.guild_id in self.knobs.audit_log_forbidden)
+        return not (name == "GUILD_AUDIT_LOG_ENTRY_CREATE" and gid in self.knobs.audit_log_forbidden)
 
     # ------------------------------------------------------------------ websocket handler
 
@@ -430,7 +448,11 @@ class Gateway:
                 "private_channels": [],
                 "relationships": [],
                 "presences": [],
-                "guilds": [] if self.guild_state == "removed" else [{"id": str(g.guild_id), "unavailable": True}],
+                "guilds": [
+                    {"id": str(gid), "unavailable": True}
+                    for gid in self.guilds
+                    if gid != g.guild_id or self.guild_state != "removed"
+                ],
                 "guild_join_requests": [],
                 "geo_ordered_rtc_regions": ["rotterdam", "frankfurt", "london"],
                 "session_type": "normal",
@@ -443,8 +465,9 @@ class Gateway:
             },
             only=session,
         )
-        if self.guild_state == "available":
-            self.dispatch("GUILD_CREATE", g.gateway_guild_object(), only=session)
+        for gid, guild in self.guilds.items():
+            if gid != g.guild_id or self.guild_state == "available":
+                self.dispatch("GUILD_CREATE", guild.gateway_guild_object(), only=session)
         log.info("IDENTIFY → session %s (intents %s)", session.session_id, session.intents)
         await self._notify()
         return True
@@ -481,7 +504,7 @@ class Gateway:
 
     def _member_chunk(self, session: Session, d: JSON) -> None:
         """op 8 → one GUILD_MEMBERS_CHUNK (the guild is small enough for a single chunk)."""
-        g = self.guild
+        g = self.guilds.get(_snowflake(d.get("guild_id")), self.guild)
         wanted = d.get("user_ids")
         if isinstance(wanted, (str, int)):
             wanted = [wanted]

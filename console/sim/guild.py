@@ -206,8 +206,12 @@ class SimGuild:
         member_count: int = 40,
         crowd: int = 0,
         crowd_seed: str = "crowd",
+        ids: IdMaker | None = None,
+        bot_user: JSON | None = None,
     ) -> None:
-        self.ids = IdMaker()
+        """``ids`` and ``bot_user``: another guild of the same simulated Discord shares its id
+        maker (snowflakes are unique across guilds) and its bot (one bot in many guilds)."""
+        self.ids = ids or IdMaker()
         self.name = name
         created_ms = now_ms - rng.randint(700, 1400) * DAY_MS
         self.created_ms = created_ms
@@ -234,9 +238,14 @@ class SimGuild:
         self._usernames: set[str] = set()
 
         # The simulator's own bot user and application (the token encodes this id).
-        self.bot_id = self.ids.make(created_ms + rng.randint(1, 300) * DAY_MS, past=True)
+        if bot_user is None:
+            self.bot_id = self.ids.make(created_ms + rng.randint(1, 300) * DAY_MS, past=True)
+            self.users[self.bot_id] = self._user(self.bot_id, "audit-console", "Audit Console", bot=True)
+        else:
+            self.bot_id = int(bot_user["id"])
+            self.users[self.bot_id] = dict(bot_user)
+            self._usernames.add(bot_user["username"])
         self.application_id = self.bot_id
-        self.users[self.bot_id] = self._user(self.bot_id, "audit-console", "Audit Console", bot=True)
         self.carl_id = self.ids.make(created_ms + rng.randint(1, 30) * DAY_MS, past=True)
         self.users[self.carl_id] = self._user(self.carl_id, "carl-bot", "Carl-bot", bot=True)
 

@@ -17,7 +17,7 @@ import math
 import time
 import urllib.parse
 import zlib
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from aiohttp import web
 
 from console.model.snowflake import RETENTION_MS
 from console.model.times import discord_iso
+from console.sim.guild import SimGuild
 
 if TYPE_CHECKING:
     from console.sim.server import SimServer
@@ -81,6 +82,23 @@ class _Buckets:
         return limit - count, max(0.0, window - (now - start))
 
 
+class _GlobalWindow:
+    """Discord's global limit: requests answered in the last window, across every route."""
+
+    def __init__(self) -> None:
+        self._times: deque[float] = deque()
+
+    def hit(self, limit: int, window: float) -> float:
+        """Count a request; 0 when it may pass, else the seconds until the window has room."""
+        now = time.monotonic()
+        while self._times and self._times[0] <= now - window:
+            self._times.popleft()
+        if len(self._times) >= limit:
+            return max(0.001, self._times[0] + window - now)
+        self._times.append(now)
+        return 0.0
+
+
 class RestApi:
     """Routes and middleware, bound to one SimServer (its guild, knobs and gateway)."""
 
@@ -89,6 +107,11 @@ class RestApi:
         self.requests = 0
         """REST requests received (including 429-answered ones)."""
         self.rate_limited = 0
+        """429s answered, of every kind (``limited_by_scope`` tells them apart)."""
+        self.limited_by_scope: Counter[str] = Counter()
+        """429s by X-RateLimit-Scope: "user" (a route bucket ran dry), "shared" (the knob's),
+        "global" (the global limit)."""
+        self._global = _GlobalWindow()
         self.member_fetches: Counter[int] = Counter()
         """``GET /guilds/{id}/members/{user}`` requests by user id (answered or 404)."""
         self.member_pages = 0
@@ -153,6 +176,17 @@ class RestApi:
     def _rate_limit(self, request: web.Request) -> tuple[web.Response | None, dict[str, str]]:
         """Count the request in its bucket: a 429 to answer, or the headers for the answer."""
         knobs = self.sim.knobs
+        if knobs.global_limit and (wait := self._global.hit(knobs.global_limit, knobs.global_window_s)):
+            self.rate_limited += 1
+            self.limited_by_scope["global"] += 1
+            log.info("global 429 on %s %s (retry_after %.3fs)", request.method, request.path, wait)
+            body = {"message": "You are being rate limited.", "retry_after": round(wait, 3), "global": True}
+            headers = {
+                "Retry-After": str(max(1, math.ceil(wait))),
+                "X-RateLimit-Global": "true",
+                "X-RateLimit-Scope": "global",
+            }
+            return json_response(body, 429, headers), {}
         info = request.match_info
         # Discord's major parameters: guild, channel, or a webhook's (interaction's) token.
         major = info.get("guild") or info.get("channel") or info.get("token") or ""
@@ -170,6 +204,7 @@ class RestApi:
             # answers by sleeping retry_after — the path the console must survive.
             scope = knobs.rate_limit_scope if forced else "user"
             self.rate_limited += 1
+            self.limited_by_scope[scope] += 1
             log.info("429 on %s %s (retry_after %.3fs)", request.method, request.path, retry_after)
             limited = json_response(
                 {
@@ -204,12 +239,16 @@ class RestApi:
 
     # ------------------------------------------------------------------ helpers
 
-    def _guild_or_404(self, request: web.Request) -> web.Response | None:
-        if request.match_info["guild"] != str(self.sim.guild.guild_id):
+    def _guild(self, request: web.Request) -> SimGuild | web.Response:
+        """The guild in the path, or Discord's answer when there is none to the bot: 404 Unknown
+        Guild for an id no simulated guild has, 403 Missing Access once the bot was removed."""
+        gid = self._snowflake(request.match_info["guild"])
+        g = self.sim.guilds.get(gid) if gid is not None else None
+        if g is None:
             return error(404, 10004, "Unknown Guild")
-        if self.sim.gateway.guild_state == "removed":  # the bot was kicked: no access at all
+        if g is self.sim.guild and self.sim.gateway.guild_state == "removed":  # the bot was kicked
             return error(403, 50001, "Missing Access")
-        return None
+        return g
 
     @staticmethod
     def _snowflake(value: str | None) -> int | None:
@@ -244,24 +283,27 @@ class RestApi:
 
     async def get_my_guilds(self, request: web.Request) -> web.Response:
         """The guilds the bot is in, as partial guilds (Discord's shape for a bot token)."""
-        g = self.sim.guild
         after = self._snowflake(request.query.get("after")) or 0
-        if g.bot_id not in g.members or g.guild_id <= after:
-            return json_response([])
-        bot_permissions = g.base_permissions(g.bot_id)
-        return json_response(
-            [
-                {
-                    "id": str(g.guild_id),
-                    "name": g.name,
-                    "icon": None,
-                    "banner": None,
-                    "owner": g.owner_id == g.bot_id,
-                    "permissions": str(bot_permissions),
-                    "features": [],
-                }
-            ]
-        )
+        try:
+            limit = int(request.query.get("limit", "200"))
+        except ValueError:
+            return form_error("limit", "NUMBER_TYPE_COERCE", "Value is not int.")
+        if not 1 <= limit <= 200:
+            return form_error("limit", "NUMBER_TYPE_MAX", "int value should be between 1 and 200.")
+        listed = [
+            {
+                "id": str(g.guild_id),
+                "name": g.name,
+                "icon": None,
+                "banner": None,
+                "owner": g.owner_id == g.bot_id,
+                "permissions": str(g.base_permissions(g.bot_id)),
+                "features": [],
+            }
+            for gid, g in sorted(self.sim.guilds.items())
+            if g.bot_id in g.members and gid > after
+        ]
+        return json_response(listed[:limit])
 
     async def get_user(self, request: web.Request) -> web.Response:
         uid = self._snowflake(request.match_info["user"])
@@ -286,7 +328,7 @@ class RestApi:
                 "team": None,
                 "flags": application_flags(self.sim.knobs.members_intent),
                 "tags": [],
-                "approximate_guild_count": 1,
+                "approximate_guild_count": len(self.sim.guilds),
                 "approximate_user_install_count": 0,
                 "redirect_uris": [],
                 "interactions_endpoint_url": None,
@@ -299,22 +341,24 @@ class RestApi:
     # ------------------------------------------------------------------ guild objects
 
     async def get_guild(self, request: web.Request) -> web.Response:
-        if (err := self._guild_or_404(request)) is not None:
-            return err
-        obj = self.sim.guild.guild_object()
+        if isinstance(g := self._guild(request), web.Response):
+            return g
+        obj = g.guild_object()
         if request.query.get("with_counts") == "true":
-            obj.update(approximate_member_count=self.sim.guild.member_total(), approximate_presence_count=0)
+            obj.update(approximate_member_count=g.member_total(), approximate_presence_count=0)
         return json_response(obj)
 
     async def get_roles(self, request: web.Request) -> web.Response:
-        return self._guild_or_404(request) or json_response(self.sim.guild.role_objects())
+        g = self._guild(request)
+        return g if isinstance(g, web.Response) else json_response(g.role_objects())
 
     async def get_channels(self, request: web.Request) -> web.Response:
-        return self._guild_or_404(request) or json_response(self.sim.guild.channel_objects())
+        g = self._guild(request)
+        return g if isinstance(g, web.Response) else json_response(g.channel_objects())
 
     async def get_members(self, request: web.Request) -> web.Response:
-        if (err := self._guild_or_404(request)) is not None:
-            return err
+        if isinstance(g := self._guild(request), web.Response):
+            return g
         try:
             limit = int(request.query.get("limit", "1"))
         except ValueError:
@@ -323,28 +367,27 @@ class RestApi:
             return form_error("limit", "NUMBER_TYPE_MAX", "int value should be between 1 and 1000.")
         after = self._snowflake(request.query.get("after")) or 0
         self.member_pages += 1
-        g = self.sim.guild
         built = sorted(u for u in g.members if u > after)[:limit]
         uids = sorted([*built, *itertools.islice(g.crowd.ids_after(after), limit)])[:limit]
         return json_response([g.member_object(u) for u in uids])
 
     async def get_member(self, request: web.Request) -> web.Response:
-        if (err := self._guild_or_404(request)) is not None:
-            return err
+        if isinstance(g := self._guild(request), web.Response):
+            return g
         uid = self._snowflake(request.match_info["user"])
         if uid is not None:
             self.member_fetches[uid] += 1
-        if uid is None or not self.sim.guild.is_member(uid):
+        if uid is None or not g.is_member(uid):
             return error(404, 10007, "Unknown Member")
-        return json_response(self.sim.guild.member_object(uid))
+        return json_response(g.member_object(uid))
 
     # ------------------------------------------------------------------ audit log
 
     async def get_audit_logs(self, request: web.Request) -> web.Response:
         """Discord's semantics: before → newest first, after → oldest first, 45-day retention."""
-        if (err := self._guild_or_404(request)) is not None:
-            return err
-        if self.sim.guild_id in self.sim.knobs.audit_log_forbidden:  # no VIEW_AUDIT_LOG
+        if isinstance(g := self._guild(request), web.Response):
+            return g
+        if g.guild_id in self.sim.knobs.audit_log_forbidden:  # no VIEW_AUDIT_LOG
             return error(403, 50013, "Missing Permissions")
         if self.raw_audit_pages:
             return web.Response(body=self.raw_audit_pages.pop(0), content_type="application/json")
@@ -367,7 +410,6 @@ class RestApi:
                 "Value is not snowflake.",
             )
 
-        g = self.sim.guild
         horizon_ms = self.sim.now_ms() - RETENTION_MS
         rows = [e for e in g.audit_log if g.entry_ms(e) >= horizon_ms]
         if action_type is not None:
@@ -413,9 +455,8 @@ class RestApi:
         return await self._role_op(request, add=False)
 
     async def _role_op(self, request: web.Request, *, add: bool) -> web.Response:
-        if (err := self._guild_or_404(request)) is not None:
-            return err
-        g = self.sim.guild
+        if isinstance(g := self._guild(request), web.Response):
+            return g
         uid = self._snowflake(request.match_info["user"])
         rid = self._snowflake(request.match_info["role"])
         if rid not in g.roles:
@@ -433,22 +474,25 @@ class RestApi:
             return error(403, 50013, "Missing Permissions")
         raw_reason = request.headers.get("X-Audit-Log-Reason")
         reason = urllib.parse.unquote(raw_reason) if raw_reason else None
-        self.sim.member_role_change(uid, rid, add=add, reason=reason)
+        if g is self.sim.guild:
+            self.sim.member_role_change(uid, rid, add=add, reason=reason)
+        else:
+            self.sim.quiet_role_change(g, uid, rid, add=add, reason=reason)
         return web.Response(status=204)
 
     # ------------------------------------------------------------------ messages
 
     async def post_message(self, request: web.Request) -> web.Response:
-        g = self.sim.guild
         cid = self._snowflake(request.match_info["channel"])
-        if cid not in g.channels:
+        g = next((g for g in self.sim.guilds.values() if cid in g.channels), None)
+        if g is None or cid is None:
             return error(404, 10003, "Unknown Channel")
         body = await read_json_body(request)
         if not isinstance(body, dict):
             return error(400, 50109, "The request body contains invalid JSON.")
         if (err := message_body_error(body)) is not None:
             return err
-        message = message_object(self.sim, channel_id=cid, body=body, author=g.user_object(g.bot_id))
+        message = message_object(self.sim, channel_id=cid, body=body, author=g.user_object(g.bot_id), guild=g)
         g.messages.append(message)
         g.channels[cid]["last_message_id"] = message["id"]
         return json_response(message)
@@ -488,10 +532,17 @@ def message_body_error(body: dict[str, Any], *, edit: bool = False) -> web.Respo
 
 
 def message_object(
-    sim: SimServer, *, channel_id: int, body: dict[str, Any], author: dict[str, Any], **extra: Any
+    sim: SimServer,
+    *,
+    channel_id: int,
+    body: dict[str, Any],
+    author: dict[str, Any],
+    guild: SimGuild | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
-    """A message as Discord returns it, made from a create-message body (``extra`` on top)."""
-    g = sim.guild
+    """A message as Discord returns it, made from a create-message body (``extra`` on top), in
+    ``guild`` (default the first)."""
+    g = guild or sim.guild
     now = sim.now_ms()
     message = {
         "id": str(g.ids.make(now)),

@@ -61,7 +61,8 @@ _ID_KEYS = ("id", "user_id", "target_id")
 
 
 class SimServer:
-    """A simulated Discord for one guild. ``await start()``, use, ``await stop()``."""
+    """A simulated Discord for one guild, or several (``SimConfig.guilds``). ``await start()``,
+    use, ``await stop()``."""
 
     def __init__(self, config: SimConfig | None = None) -> None:
         self.config = config or SimConfig()
@@ -79,6 +80,22 @@ class SimServer:
             crowd=self.config.crowd,
             crowd_seed=f"sim-{seed}-crowd",
         )
+        self.guilds: dict[int, SimGuild] = {self.guild.guild_id: self.guild}
+        """Every guild the bot is in by id, the first (``guild``) first."""
+        bot_user = self.guild.users[self.guild.bot_id]
+        for i in range(2, self.config.guilds + 1):
+            extra = SimGuild(
+                random.Random(f"sim-{seed}-guild-{i}"),
+                self.now_ms(),
+                name=f"Sim Guild {i}",
+                member_count=self.config.member_count,
+                crowd_seed=f"sim-{seed}-crowd-{i}",
+                ids=self.guild.ids,
+                bot_user=bot_user,
+            )
+            self.guilds[extra.guild_id] = extra
+        # Missed entries come from their own stream: the first guild's stays as it was.
+        self._rng_missed = random.Random(f"sim-{seed}-missed")
         self._stream = ActivityStream(self._rng_stream, self.guild)
         self.gateway = Gateway(
             self.config,
@@ -86,6 +103,7 @@ class SimServer:
             self.guild,
             self.token_ok,
             random.Random(f"sim-{seed}-gateway"),
+            guilds=self.guilds,
         )
         self.rest = RestApi(self)
         self.commands = CommandRegistry(self.guild, self.now_ms)
@@ -197,13 +215,15 @@ class SimServer:
 
     # ------------------------------------------------------------------ activity
 
-    def _publish(self, entry: Entry, *, apply: bool = True) -> Entry:
-        """Record an entry as ground truth, apply its effects, dispatch everything."""
-        self.guild.record(entry)
-        effects = apply_entry(self.guild, entry) if apply else []
+    def _publish(self, entry: Entry, *, apply: bool = True, guild: SimGuild | None = None) -> Entry:
+        """Record an entry as ground truth, apply its effects, dispatch everything (in ``guild``,
+        default the first)."""
+        g = guild or self.guild
+        g.record(entry)
+        effects = apply_entry(g, entry) if apply else []
         for name, data in effects:
             self.gateway.dispatch(name, data)
-        self.gateway.dispatch("GUILD_AUDIT_LOG_ENTRY_CREATE", {**copy.deepcopy(entry), "guild_id": str(self.guild_id)})
+        self.gateway.dispatch("GUILD_AUDIT_LOG_ENTRY_CREATE", {**copy.deepcopy(entry), "guild_id": str(g.guild_id)})
         return entry
 
     def emit(self, entry_or_action_type: Entry | int, **overrides: Any) -> Entry:
@@ -268,6 +288,21 @@ class SimServer:
         for entry in made:
             self.guild.record(entry)
         self.guild.audit_log.sort(key=lambda e: int(e["id"]))
+        return made
+
+    def seed_missed(self, n: int, guild_ids: list[int] | None = None) -> int:
+        """``n`` entries in each guild (default: every guild) that happened while the console was
+        away: made now, with ids above anything stored, recorded but neither dispatched nor
+        applied, so only a backfill finds them. Returns how many were made in all."""
+        types = list(self._stream._types)
+        weights = list(self._stream._weights)
+        made = 0
+        for gid in self.guilds if guild_ids is None else guild_ids:
+            g = self.guilds[gid]
+            for _ in range(n):
+                at = self._rng_missed.choices(types, weights)[0]
+                g.record(make_entry(at, self._rng_missed, g, self.now_ms()))
+                made += 1
         return made
 
     def bump_count(self, entry_id: int | str) -> Entry:
@@ -439,17 +474,28 @@ class SimServer:
         if revert:
             self._later(delay + k.role_revert_after_s, self._revert_role, uid, rid, add)
 
+    def quiet_role_change(self, g: SimGuild, uid: int, rid: int, *, add: bool, reason: str | None) -> None:
+        """A validated role PUT/DELETE in one of the other guilds: applied at once (the fault
+        knobs act on the first guild only), logged and dispatched as Discord does."""
+        member = g.members.get(uid)
+        if member is None or rid not in g.roles or (rid in member["roles"]) == add:
+            return  # no change: Discord answers 204 and logs nothing
+        self._publish(self._role_entry(uid, rid, add, reason, None, guild=g), guild=g)
+
     def _role_would_change(self, uid: int, rid: int, add: bool) -> bool:
         member = self.guild.members.get(uid)
         return member is not None and rid in self.guild.roles and (rid in member["roles"]) != add
 
-    def _role_entry(self, uid: int, rid: int, add: bool, reason: str | None, actor: int | None) -> Entry:
+    def _role_entry(
+        self, uid: int, rid: int, add: bool, reason: str | None, actor: int | None, *, guild: SimGuild | None = None
+    ) -> Entry:
+        g = guild or self.guild
         entry: Entry = {
-            "id": str(self.guild.ids.make(self.now_ms())),
-            "user_id": str(actor or self.guild.bot_id),
+            "id": str(g.ids.make(self.now_ms())),
+            "user_id": str(actor or g.bot_id),
             "target_id": str(uid),
             "action_type": 25,
-            "changes": [{"key": "$add" if add else "$remove", "new_value": [self.guild.partial_role(rid)]}],
+            "changes": [{"key": "$add" if add else "$remove", "new_value": [g.partial_role(rid)]}],
         }
         if reason:
             entry["reason"] = reason
