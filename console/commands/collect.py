@@ -12,7 +12,7 @@ from typing import Any
 from console import gc_policy
 from console.config import Settings
 from console.errors import EXIT_BAD_INPUT, EXIT_FAILED, ConfigError
-from console.ingest.state import CollectorState
+from console.ingest.state import CollectorState, backfill_progress
 from console.secret import REDACTOR, Secret
 from console.store import Store
 
@@ -47,8 +47,8 @@ class Progress:
         if self._shown != key:
             self._shown = key
             parts = [f"gateway {state.gateway}"]
-            if state.backfilling:
-                parts.append("backfilling " + ", ".join(map(str, sorted(state.backfilling))))
+            if progress := backfill_progress(state):
+                parts.append(progress)
             if state.degraded:
                 parts.append(f"DEGRADED: {state.degraded}")
             say("; ".join(parts))

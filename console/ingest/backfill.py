@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from console.ingest.names import names_from_audit_page
+from console.ingest.pace import Pace
 from console.ingest.source import AuditLogSource, MissingAccess, SourceError, UnreadablePage
 from console.model.records import Gap
 from console.model.snowflake import RETENTION_MS, to_ms
@@ -47,9 +48,14 @@ class Backfiller:
         source: AuditLogSource,
         *,
         on_progress: Callable[[int, int], None] | None = None,
+        pace: Pace | None = None,
     ) -> None:
+        """``on_progress(guild_id, inserted)``: after each committed page, how many entries it
+        added (the header's count across guilds). ``pace``: spaces the page requests of every
+        guild this backfiller reads (default: ``PAGES_PER_S``)."""
         self._store = store
         self._source = source
+        self._pace = pace or Pace()
         self._locks: dict[int, asyncio.Lock] = {}
         self._on_progress = on_progress
 
@@ -88,6 +94,7 @@ class Backfiller:
         newest = hwm_start or 0
         try:
             while True:
+                await self._pace.wait()
                 page = await self._source.fetch_audit_log(guild_id, after=cursor, limit=PAGE)
                 raws = _entries_of(page)
                 for kind, items in names_from_audit_page(page).items():
@@ -97,7 +104,7 @@ class Backfiller:
                 recovered += len(result.inserted)
                 refreshed += len(result.updated)
                 if self._on_progress:
-                    self._on_progress(pages, recovered)
+                    self._on_progress(guild_id, len(result.inserted))
                 ids = [i for i in (parse_id(r.get("id")) for r in raws if isinstance(r, Mapping)) if i is not None]
                 if not ids or max(ids) <= cursor:
                     break
@@ -133,6 +140,7 @@ class Backfiller:
 
         Returns how many stored entries changed. Records no gap: nothing can be missing here.
         """
+        await self._pace.wait()
         page = await self._source.fetch_audit_log(guild_id, limit=PAGE)
         result = await self._store.add_entries(_entries_of(page), source="backfill", guild_id=guild_id)
         return len(result.updated) + len(result.inserted)

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from console.ingest.backfill import Backfiller, BackfillResult
 from console.ingest.guild_state import STATE_EVENTS, GuildStates
 from console.ingest.names import names_from_dispatch, names_from_guild
+from console.ingest.pace import PAGES_PER_S, Pace
 from console.ingest.source import AuditLogSource, SourceError
 from console.ingest.state import CollectorState
 from console.ingest.writer import BatchWriter
@@ -120,6 +121,18 @@ class Collector:
         # Gaps recorded and not yet recovered (an outage's, a refused backfill's), per guild: the
         # next backfill recovers that one instead of recording another.
         self._gaps: dict[int, Gap] = {}
+        # Gaps a process before this one left open (it stopped during an outage or a backfill),
+        # per guild, read at start: the guild's first backfill here recovers them too.
+        self._stale_gaps: dict[int, list[Gap]] = {}
+        #: Guilds backfilled at once; the others wait their turn, first asked first served, so
+        #: the header's count of guilds done moves steadily. Their page requests share one pace
+        #: (console.ingest.pace: the global limit is on their sum); each guild's route bucket
+        #: is hikari's to keep.
+        self.backfill_concurrency = 4
+        #: Backfill page requests per second across guilds (see console.ingest.pace).
+        self.backfill_pages_per_s = PAGES_PER_S
+        self._backfill_slots: asyncio.Semaphore | None = None
+        self._backfill_runs: Counter[int] = Counter()
         self._unblocking: set[int] = set()
         #: Called with every raw dispatch after the collector's own handling (the reconciler
         #: watches GUILD_MEMBER_UPDATE, the bot INTERACTION_CREATE).
@@ -130,7 +143,13 @@ class Collector:
     async def start(self, gateway: Gateway) -> None:
         """Start writing and connect. Raises SourceError (one line) if Discord can't be reached."""
         self._gateway = gateway
-        self._backfiller = Backfiller(self.store, gateway.source)
+        self._backfiller = Backfiller(
+            self.store, gateway.source, on_progress=self._backfilled_page, pace=Pace(self.backfill_pages_per_s)
+        )
+        self._backfill_slots = asyncio.Semaphore(self.backfill_concurrency)
+        for gap in await self.store.gaps():
+            if gap.status == "open":
+                self._stale_gaps.setdefault(gap.guild_id, []).append(gap)
         self.writer.start()
         self._set(gateway="connecting")
         try:
@@ -310,12 +329,50 @@ class Collector:
 
     async def backfill(self, guild_id: int, reason: str) -> BackfillResult | None:
         assert self._backfiller is not None
-        self._set(backfilling=self.state.backfilling | {guild_id})
+        assert self._backfill_slots is not None
+        self._begin_backfill(guild_id)
+        try:
+            async with self._backfill_slots:
+                return await self._backfill(guild_id, reason)
+        finally:
+            self._end_backfill(guild_id)
+
+    def _begin_backfill(self, guild_id: int) -> None:
+        """Counted in the round of backfills under way, or the first of a new round."""
+        self._backfill_runs[guild_id] += 1
+        running = frozenset(self._backfill_runs)
+        if self.state.backfilling:
+            self._set(backfilling=running, backfill_total=self.state.backfill_total + 1)
+        else:
+            self._set(backfilling=running, backfill_done=0, backfill_total=1, backfill_entries=0)
+
+    def _end_backfill(self, guild_id: int) -> None:
+        self._backfill_runs[guild_id] -= 1
+        self._backfill_runs += Counter()  # drops the guilds at zero
+        self._set(backfilling=frozenset(self._backfill_runs), backfill_done=self.state.backfill_done + 1)
+
+    def _backfilled_page(self, guild_id: int, inserted: int) -> None:
+        if inserted:
+            self._set(backfill_entries=self.state.backfill_entries + inserted)
+
+    async def _backfill(self, guild_id: int, reason: str) -> BackfillResult | None:
+        assert self._backfiller is not None
+        stale = self._stale_gaps.pop(guild_id, [])
         try:
             live_until = await self.store.live_until(guild_id)
             gap = self._gaps.pop(guild_id, None)
+            if gap is None and stale:
+                # The oldest gap left open says since when entries may be missing; it stays in
+                # ``stale`` until the run has closed it.
+                gap = stale[0]
             result = await self._backfiller.run(guild_id, reason, live_until=live_until, gap=gap)
+            if stale and stale[0] is gap:
+                stale.pop(0)
             self.backfills.append(result)
+            if result.gap.status != "failed":
+                for old in stale:  # every backfill reads from the hwm: what these lacked, it recovered
+                    await self.store.close_gap(old, status=result.gap.status, recovered=0)
+                stale = []
             blocked = tuple((g, why) for g, why in self.state.blocked if g != guild_id)
             if result.blocked:
                 # Refused for want of a permission: one gap stays failed until it is recovered.
@@ -333,7 +390,8 @@ class Collector:
             self._retry_backfill(guild_id)
             return None
         finally:
-            self._set(backfilling=self.state.backfilling - {guild_id})
+            if stale:  # not recovered this time: the next backfill tries again
+                self._stale_gaps.setdefault(guild_id, [])[:0] = stale
 
     def _retry_backfill(self, guild_id: int) -> None:
         """A backfill that failed (Discord unreachable, the store locked) is tried again 5 s, 10 s,

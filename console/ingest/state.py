@@ -9,6 +9,12 @@ class CollectorState(NamedTuple):
 
     gateway: str = "offline"  # offline | connecting | connected | resuming | disconnected | closed
     backfilling: frozenset[int] = frozenset()
+    #: The backfills started together (a session's start, guilds back, the store writable again):
+    #: guilds finished of those asked for, and entries recovered so far. A new round starts when
+    #: one is asked for while none is running.
+    backfill_done: int = 0
+    backfill_total: int = 0
+    backfill_entries: int = 0
     degraded: str | None = None
     entries_per_s: float = 0.0
     stored: int = 0
@@ -26,3 +32,14 @@ class CollectorState(NamedTuple):
     removed: frozenset[int] = frozenset()
     #: Guilds in an outage (GUILD_DELETE with ``unavailable``): a gap is open until they return.
     outages: frozenset[int] = frozenset()
+
+
+def backfill_progress(state: CollectorState) -> str:
+    """The backfills under way in a few words ("backfill 12/50 guilds · 61,000 entries"), or ""
+    when none runs: the header and ``collect``'s progress lines say the same."""
+    if not state.backfilling:
+        return ""
+    entries = f"{state.backfill_entries:,} entries"
+    if state.backfill_total > 1:
+        return f"backfill {state.backfill_done}/{state.backfill_total} guilds · {entries}"
+    return f"backfilling · {entries}"

@@ -290,7 +290,7 @@ class RestApi:
             return form_error("limit", "NUMBER_TYPE_COERCE", "Value is not int.")
         if not 1 <= limit <= 200:
             return form_error("limit", "NUMBER_TYPE_MAX", "int value should be between 1 and 200.")
-        listed = [
+        listed: list[dict[str, Any]] = [
             {
                 "id": str(g.guild_id),
                 "name": g.name,

@@ -1,4 +1,5 @@
-"""The header line: guild · gateway state · entries/s · open gaps · operator."""
+"""The header line: guild · gateway state (and backfill progress) · entries/s · open gaps ·
+operator."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from rich.text import Text
 from textual.widget import Widget
 
-from console.ingest.state import CollectorState
+from console.ingest.state import CollectorState, backfill_progress
 from console.model.sanitize import safe_text
 
 
@@ -56,8 +57,8 @@ class StatusBar(Widget):
             text.append(f"closed {safe_text(state.gateway_closed, 80)}", styles.get("danger", "bold red"))
         else:
             text.append(state.gateway, gateway_style)
-        if state.backfilling:
-            text.append(" (backfilling)", styles.get("gap", "yellow"))
+        if progress := backfill_progress(state):
+            text.append(f" ({progress})", styles.get("gap", "yellow"))
         if problems:
             text.append(" · " + safe_text(problems, 100), styles.get("danger", "bold red"))
         if not state.gateway_closed:
