@@ -65,6 +65,12 @@ def form_error(field: str, code: str, message: str) -> web.Response:
     return error(400, 50035, "Invalid Form Body", {field: {"_errors": [{"code": code, "message": message}]}})
 
 
+def _ms_up(seconds: float) -> str:
+    """Seconds with milliseconds, rounded up: a client that waits what it was told never comes
+    back a fraction of a millisecond before the window ends."""
+    return f"{math.ceil(seconds * 1000) / 1000:.3f}"
+
+
 class _Buckets:
     """Per-route, per-major-parameter windows: the X-RateLimit-* headers and genuine 429s."""
 
@@ -180,7 +186,8 @@ class RestApi:
             self.rate_limited += 1
             self.limited_by_scope["global"] += 1
             log.info("global 429 on %s %s (retry_after %.3fs)", request.method, request.path, wait)
-            body = {"message": "You are being rate limited.", "retry_after": round(wait, 3), "global": True}
+            retry_after = math.ceil(wait * 1000) / 1000  # rounded up, as the headers' times
+            body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": True}
             headers = {
                 "Retry-After": str(max(1, math.ceil(wait))),
                 "X-RateLimit-Global": "true",
@@ -217,8 +224,8 @@ class RestApi:
                     "Retry-After": str(max(1, math.ceil(retry_after))),
                     "X-RateLimit-Limit": str(knobs.bucket_limit),
                     "X-RateLimit-Remaining": "0" if scope == "user" else str(max(1, remaining)),
-                    "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
-                    "X-RateLimit-Reset-After": f"{retry_after:.3f}",
+                    "X-RateLimit-Reset": _ms_up(time.time() + retry_after),
+                    "X-RateLimit-Reset-After": _ms_up(retry_after),
                     "X-RateLimit-Bucket": bucket_hash,
                     "X-RateLimit-Scope": scope,
                 },
@@ -228,8 +235,8 @@ class RestApi:
         return None, {
             "X-RateLimit-Limit": str(knobs.bucket_limit),
             "X-RateLimit-Remaining": str(max(0, remaining)),
-            "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
-            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Reset": _ms_up(time.time() + reset_after),
+            "X-RateLimit-Reset-After": _ms_up(reset_after),
             "X-RateLimit-Bucket": bucket_hash,
         }
 
@@ -302,8 +309,12 @@ class RestApi:
             }
             for gid, g in sorted(self.sim.guilds.items())
             if g.bot_id in g.members and gid > after
-        ]
-        return json_response(listed[:limit])
+        ][:limit]
+        if request.query.get("with_counts") == "true":  # hikari always asks for them
+            for item in listed:
+                g = self.sim.guilds[int(item["id"])]
+                item.update(approximate_member_count=g.member_total(), approximate_presence_count=0)
+        return json_response(listed)
 
     async def get_user(self, request: web.Request) -> web.Response:
         uid = self._snowflake(request.match_info["user"])
