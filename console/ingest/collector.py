@@ -147,9 +147,10 @@ class Collector:
             self.store, gateway.source, on_progress=self._backfilled_page, pace=Pace(self.backfill_pages_per_s)
         )
         self._backfill_slots = asyncio.Semaphore(self.backfill_concurrency)
-        for gap in await self.store.gaps():
-            if gap.status == "open":
-                self._stale_gaps.setdefault(gap.guild_id, []).append(gap)
+        with contextlib.suppress(StoreError):  # unreadable now: those gaps stay as they are
+            for gap in await self.store.gaps():
+                if gap.status == "open":
+                    self._stale_gaps.setdefault(gap.guild_id, []).append(gap)
         self.writer.start()
         self._set(gateway="connecting")
         try:
