@@ -183,6 +183,11 @@ async def run_app(
                     CollectorState(gateway="connected", last_error=more.next(), guild_ids=frozenset({seeded.guild_id}))
                 )
                 app.notice(more.next())
+                for _ in range(100):  # the alert watch starts after the first frame: later on a busy machine
+                    if app.main_screen.alert_watch is not None:
+                        break
+                    await pilot.pause(0.1)
+                assert app.main_screen.alert_watch is not None, "the alert watch never started"
                 app.main_screen.alert_watch.toast(
                     Alert(now_ms, "ban_wave", seeded.guild_id, "error", more.next(), (1,))
                 )
