@@ -20,8 +20,15 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
+#: --db's help: a path or a URL, never with a password (console/model/location.py says why).
+DB_HELP = (
+    f"the store: a SQLite file (default: {paths.default_db()}) or a postgresql://user@host:port/dbname URL "
+    "(the password from PGPASSWORD, ~/.pgpass, a service file or the config's password_file)"
+)
+
+
 def _common(p: argparse.ArgumentParser, *, rest: bool = True, token: bool = False) -> None:
-    p.add_argument("--db", type=Path, help=f"the SQLite store (default: {paths.default_db()})")
+    p.add_argument("--db", metavar="PATH_OR_URL", help=DB_HELP)
     p.add_argument("--config", type=Path, help=f"config file (default: {paths.config_file()})")
     if rest:
         p.add_argument("--rest-url", help="Discord REST base URL (a simulator or proxy); default Discord's")
@@ -62,7 +69,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def _add_demo(sub: Any) -> None:
     p = sub.add_parser("demo", help="open the console on a simulated guild (no token, no network)")
-    p.add_argument("--db", type=Path, help=f"store for the demo (default: a fresh {paths.demo_db()})")
+    p.add_argument(
+        "--db",
+        metavar="PATH_OR_URL",
+        help=f"store for the demo: a file or a postgresql:// URL of an empty database (default: a fresh {paths.demo_db()})",
+    )
     p.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
     p.add_argument("--rate", type=float, default=2.0, help="simulated entries per second (default 2)")
 
@@ -121,7 +132,7 @@ def _add_prune(sub: Any) -> None:
 
 def _add_explain(sub: Any) -> None:
     p = sub.add_parser("explain", help="why a member may or may not do something (exit 0 allowed, 1 denied)")
-    p.add_argument("--db", type=Path, help=f"the store whose guild state to use (default: {paths.default_db()})")
+    p.add_argument("--db", metavar="PATH_OR_URL", help=f"the store whose guild state to use; {DB_HELP}")
     p.add_argument("--config", type=Path, help=f"config file (default: {paths.config_file()})")
     p.add_argument(
         "--state",

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Final
 
 from console import gc_policy, logs, paths, switch_interval
 from console.arguments import COMMAND_PARSERS, build_parser, command_parser
-from console.config import Settings, check_rest_url, load, parse_id
+from console.config import Settings, check_rest_url, db_location, load, parse_id
 from console.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, ConfigError, Failure
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ log = logging.getLogger("console.cli")
 def settings_from(args: argparse.Namespace) -> Settings:
     s = load(getattr(args, "config", None))
     if getattr(args, "db", None):
-        s = s.with_(db=args.db.expanduser())
+        s = s.with_(db=db_location(args.db))
     if getattr(args, "rest_url", None):
         s = s.with_(rest_url=check_rest_url(args.rest_url))
     if getattr(args, "policy", None):
@@ -154,13 +154,16 @@ def cmd_report(args: argparse.Namespace) -> int:
         fmt=args.format,
         out=args.out,
         now_ms=int(time.time() * 1000),
+        password_file=settings.password_file,
     )
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from console.maintenance import run_verify
 
-    return run_verify(settings_from(args).db, heads=args.heads)
+    from console.store.opening import sqlite_file
+
+    return run_verify(sqlite_file(settings_from(args).db, "verify"), heads=args.heads)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

@@ -2,7 +2,6 @@
 (flags win). Every problem is a :class:`ConfigError` with one line naming the file and key."""
 
 import os
-import stat
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Self
@@ -13,8 +12,9 @@ from console.alerts.settings import AlertSettings, AlertSettingsError
 from console.alerts.settings import parse as parse_alerts
 from console.errors import ConfigError
 from console.model import snowflake
+from console.model.location import LocationError, StoreLocation, parse_location
 from console.model.retention import Retention, RetentionError
-from console.secret import Secret, check_token_shape
+from console.secret import Secret, check_token_shape, read_secret_file
 
 if TYPE_CHECKING:
     from console.reports.schedule import ReportSchedule
@@ -23,8 +23,9 @@ DISCORD_REST_URL = "https://discord.com/api/v10"
 
 
 class _Fields(NamedTuple):
-    db: Path
-    """The SQLite store (default: console.paths.default_db(), as the Settings are made)."""
+    db: StoreLocation
+    """The store: a SQLite file (default: console.paths.default_db(), as the Settings are made) or
+    a PostgreSQL database (a ``postgresql://`` URL without a password; console.model.location)."""
     rest_url: str = DISCORD_REST_URL
     """Discord's REST base (a simulator or proxy for tests)."""
     guild_ids: tuple[int, ...] = ()
@@ -47,6 +48,8 @@ class _Fields(NamedTuple):
     """Scheduled reports wherever a collector runs (the ``[reports]`` table: every, folder, channel)."""
     member_cache: int = 10_000
     """Members kept per guild for the policy's Discord gate; others are fetched one by one when needed."""
+    password_file: Path | None = None
+    """A file holding the PostgreSQL password (mode 600, as the token file); read when the store opens."""
 
 
 class Settings(_Fields):
@@ -56,7 +59,7 @@ class Settings(_Fields):
 
     __slots__ = ()
 
-    def __new__(cls, db: Path | None = None, *args: Any, **kwargs: Any) -> Self:
+    def __new__(cls, db: StoreLocation | None = None, *args: Any, **kwargs: Any) -> Self:
         # The default store's place is read when the settings are made (the environment may
         # point XDG_DATA_HOME elsewhere by then), not once at import.
         return super().__new__(cls, paths.default_db() if db is None else db, *args, **kwargs)
@@ -81,6 +84,15 @@ def _snowflake(value: Any, where: str) -> int:
     if n is None:
         raise ConfigError(f"{where}: {value!r} is not a Discord id")
     return n
+
+
+def db_location(text: str, where: str = "--db") -> StoreLocation:
+    """A store's location from ``--db`` or the config's ``db``; ConfigError with one line
+    prefixed with ``where`` (a password in a URL is refused in both places)."""
+    try:
+        return parse_location(text)
+    except LocationError as e:
+        raise ConfigError(f"{where}: {e}") from None
 
 
 def parse_id(value: str, what: str = "id") -> int:
@@ -123,8 +135,12 @@ def load(path: Path | None = None) -> Settings:
     where = f"config {file}"
     if "db" in data:
         if not isinstance(data["db"], str):
-            raise ConfigError(f"{where}: db must be a path string")
-        out["db"] = Path(data["db"]).expanduser()
+            raise ConfigError(f"{where}: db must be a path or a postgresql:// URL (a string)")
+        out["db"] = db_location(data["db"], f"{where}: db")
+    if "password_file" in data:
+        if not isinstance(data["password_file"], str) or not data["password_file"].strip():
+            raise ConfigError(f"{where}: password_file must be a path string")
+        out["password_file"] = Path(data["password_file"]).expanduser()
     if "rest_url" in data:
         out["rest_url"] = check_rest_url(str(data["rest_url"]))
     if "guild_ids" in data:
@@ -195,22 +211,7 @@ def _reports(data: Any, where: str) -> "ReportSchedule":
 
 def read_token_file(path: Path) -> Secret:
     """A token file must be a regular file owned by us and unreadable by others (like ssh keys)."""
-    try:
-        st = path.stat()
-    except OSError as e:
-        raise ConfigError(f"cannot read token file {path}: {e.strerror or e}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise ConfigError(f"token file {path} is not a regular file")
-    if st.st_mode & 0o077:
-        raise ConfigError(
-            f"token file {path} is readable by others (mode {stat.S_IMODE(st.st_mode):o}); run: chmod 600 {path}"
-        )
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        raise ConfigError(f"token file {path} belongs to another user")
-    try:
-        return Secret(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"cannot read token file {path}: {e}") from None
+    return read_secret_file(path, "token file")
 
 
 def load_token(settings: Settings, token_file: Path | None = None) -> Secret:

@@ -18,7 +18,7 @@ from console.secret import Secret
 if TYPE_CHECKING:
     from console.ingest.collector import Collector
     from console.sim.server import SimServer
-    from console.store import Store
+    from console.store import AuditStore
 
 log = logging.getLogger("console.demo")
 
@@ -38,7 +38,7 @@ class DemoView(Listener, Protocol):
 class DemoSession:
     """Starts the simulator once the console has drawn, then the runtime against it."""
 
-    def __init__(self, store: Store, settings: Settings, *, seed: int, rate: float) -> None:
+    def __init__(self, store: AuditStore, settings: Settings, *, seed: int, rate: float) -> None:
         self.store = store
         self.settings = settings
         self.seed = seed

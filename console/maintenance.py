@@ -1,4 +1,5 @@
 """``audit-console verify`` and ``audit-console prune``: the store's integrity and retention.
+``verify`` reads a SQLite file itself (``console/store/verify.py``); ``prune`` works on any store.
 
 verify: SQLite's own ``integrity_check``, then every guild's hash chain against the records;
 one line per problem on standard output, exit 0 when all is well (a one-line summary), 1 when
@@ -60,16 +61,18 @@ def run_prune(settings: Settings, *, dry_run: bool) -> int:
 
 
 async def _prune(settings: Settings, dry_run: bool) -> int:
-    from console.store import Store
+    from console.store import open_store
     from console.store.retention import reach_text
 
-    path = settings.db.expanduser()
-    if not path.exists():
-        raise ConfigError(f"no database at {path}{NO_DATABASE_HINT}")
     retention = settings.retention
-    # Beside a running collector too: SQLite serialises the writes, and the chain's head is read
-    # inside each transaction.
-    store = await (Store.open(path, readonly=True) if dry_run else Store.open(path, collector_lock=False))
+    # Beside a running collector too: the database serialises the writes, and the chain's head is
+    # read inside each transaction. A store is never created here (``existing``).
+    if dry_run:
+        store = await open_store(settings.db, readonly=True, password_file=settings.password_file)
+    else:
+        store = await open_store(
+            settings.db, collector_lock=False, existing=True, password_file=settings.password_file
+        )
     try:
         if retention.forever:
             _out(

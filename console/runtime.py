@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from console.ingest.collector import Collector
     from console.reports.schedule import ReportScheduler
     from console.services import Services
-    from console.store import Store
+    from console.store import AuditStore
     from console.store.retention import PruneResult, RetentionTask
 
 
@@ -49,7 +49,7 @@ class Runtime:
 
     def __init__(
         self,
-        store: Store,
+        store: AuditStore,
         settings: Settings,
         token: Secret,
         *,

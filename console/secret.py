@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import re
+import stat
+from pathlib import Path
 from typing import NoReturn
+
+from console.errors import ConfigError
 
 
 class Secret:
@@ -38,6 +43,27 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(("Secret", len(self._value)))
+
+
+def read_secret_file(path: Path, what: str) -> Secret:
+    """A file holding a secret (the bot token, a database password) must be a regular file owned
+    by us and unreadable by others, as ssh keys are. ``what`` names it in the one-line error."""
+    try:
+        st = path.stat()
+    except OSError as e:
+        raise ConfigError(f"cannot read {what} {path}: {e.strerror or e}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(f"{what} {path} is not a regular file")
+    if st.st_mode & 0o077:
+        raise ConfigError(
+            f"{what} {path} is readable by others (mode {stat.S_IMODE(st.st_mode):o}); run: chmod 600 {path}"
+        )
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        raise ConfigError(f"{what} {path} belongs to another user")
+    try:
+        return Secret(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read {what} {path}: {e}") from None
 
 
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}$")

@@ -19,7 +19,7 @@ from console.roles.messages import MessagePoster
 from console.roles.reconciler import Reconciler, Schedule
 from console.roles.requests import RoleRequests
 from console.slash import SlashHandler
-from console.store import Store
+from console.store import AuditStore
 
 log = logging.getLogger("console.services")
 
@@ -27,7 +27,7 @@ log = logging.getLogger("console.services")
 class Services:
     def __init__(
         self,
-        store: Store,
+        store: AuditStore,
         settings: Settings,
         *,
         live_guild: Callable[[int], GuildSnapshot | None] | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from console.config import Settings
 from console.errors import ConfigError, Failure
 from console.secret import REDACTOR, Secret
-from console.store import Store
+from console.store import open_store
 
 
 async def backfill(settings: Settings, token: Secret) -> int:
@@ -13,7 +13,7 @@ async def backfill(settings: Settings, token: Secret) -> int:
     from console.ingest.backfill import Backfiller
 
     REDACTOR.add(token)
-    store = await Store.open(settings.db)
+    store = await open_store(settings.db, password_file=settings.password_file)
     failed: list[str] = []
     blocked = 0
     try:

@@ -14,7 +14,7 @@ from console.config import Settings
 from console.errors import EXIT_BAD_INPUT, EXIT_FAILED, ConfigError
 from console.ingest.state import CollectorState, backfill_progress
 from console.secret import REDACTOR, Secret
-from console.store import Store
+from console.store import open_store
 
 
 def say(line: str) -> None:
@@ -90,7 +90,7 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    store = await Store.open(settings.db)
+    store = await open_store(settings.db, password_file=settings.password_file)
     runtime = Runtime(store, settings, token, on_pruned=_pruned)
     progress = Progress(stop)
     try:

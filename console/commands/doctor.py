@@ -73,15 +73,18 @@ async def _with_postings(facts: Facts, settings: Settings, store: AuditStore | N
 
 async def _audit_channels(settings: Settings, store: AuditStore | None, guild_ids: list[int]) -> dict[int, int]:
     from console.roles.reconciler import audit_channel_key
-    from console.store import Store
+    from console.model.location import PgLocation
+    from console.store import open_store
     from console.store.errors import StoreError
 
     opened = None
     try:
         if store is None:
-            if not settings.db.exists():
+            if not isinstance(settings.db, PgLocation) and not settings.db.exists():
                 return {}  # no store yet: no audit channel has been set
-            store = opened = await Store.open(settings.db, readonly=True, quick_check=False, names=False)
+            store = opened = await open_store(
+                settings.db, readonly=True, quick_check=False, names=False, password_file=settings.password_file
+            )
         found: dict[int, int] = {}
         for gid in guild_ids:
             value = await store.setting(audit_channel_key(gid))

@@ -16,7 +16,7 @@ from typing import Any
 from console.config import Settings
 from console.errors import ConfigError
 from console.secret import Secret
-from console.store import Store
+from console.store import open_store
 
 
 def explain(
@@ -67,10 +67,8 @@ async def _stored_guild(
     from console.policy.gatekeeper import Gatekeeper
     from console.policy.guild import SnapshotError
     from console.policy.policy_file import PolicyFile
-    from console.store.connection import check_file
 
-    check_file(settings.db, must_exist=True)
-    store = await Store.open(settings.db, readonly=True)
+    store = await open_store(settings.db, readonly=True, password_file=settings.password_file)
     try:
         guild = await Gatekeeper(store, PolicyFile(None)).guild(guild_id)
         if member_id in guild.members:

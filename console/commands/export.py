@@ -10,7 +10,7 @@ from pathlib import Path
 from console.config import Settings
 from console.errors import ConfigError
 from console.model.filters import Filter
-from console.store import Store
+from console.store import open_store
 
 
 def export(
@@ -20,18 +20,21 @@ def export(
     from console.store.export import export as run_export
     from console.store.export import export_to_file
 
-    check_file(settings.db, must_exist=True)
-    asyncio.run(_check_readable(settings.db))
+    from console.store.opening import sqlite_file
+
+    db = sqlite_file(settings.db, "export")  # the export's workers read the SQLite file itself
+    check_file(db, must_exist=True)
+    asyncio.run(_check_readable(db))
     if query:
-        flt = _query_filter(settings.db, query, flt, now_ms)
+        flt = _query_filter(db, query, flt, now_ms)
     if out == "-":
-        result = run_export(settings.db, flt, fmt, sys.stdout.buffer)
+        result = run_export(db, flt, fmt, sys.stdout.buffer)
         sys.stdout.flush()
     else:
         path = Path(out).expanduser()
         try:
             # Through <name>.part, renamed when complete; removed on any failure or Ctrl+C.
-            result = export_to_file(settings.db, flt, fmt, path)
+            result = export_to_file(db, flt, fmt, path)
         except OSError as e:
             raise ConfigError(f"cannot write {path}: {e.strerror or e}") from None
         sys.stderr.write(f"audit-console: exported {result.rows} records to {path}\n")
@@ -57,5 +60,5 @@ def _query_filter(db: Path, query: str, flt: Filter, now_ms: int | None) -> Filt
 
 async def _check_readable(db: Path) -> None:
     """Open read-only once so a bad database fails with one line before any output."""
-    store = await Store.open(db, readonly=True)
+    store = await open_store(db, readonly=True)
     await store.close()

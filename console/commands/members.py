@@ -8,10 +8,10 @@ from typing import Any
 
 from console.config import Settings
 from console.secret import REDACTOR, Secret
-from console.store import Store
+from console.store import AuditStore
 
 
-async def members_on_demand(settings: Settings, token: Secret, store: Store, guild_id: int) -> tuple[Any, Any]:
+async def members_on_demand(settings: Settings, token: Secret, store: AuditStore, guild_id: int) -> tuple[Any, Any]:
     """An open REST session (the caller closes it) and the stored guild state of ``guild_id``,
     fetching the members it lacks on demand (``GuildStates.ensure_member``)."""
     from console.discord.members import RawMemberSource

@@ -10,7 +10,7 @@ from console.commands.collect import say
 from console.config import Settings
 from console.errors import ConfigError
 from console.secret import REDACTOR, Secret
-from console.store import Store
+from console.store import AuditStore, open_store
 
 
 def check_request(reason: str, wait_s: float) -> str:
@@ -53,12 +53,12 @@ async def role_change(
     if settings.operator_id is None:
         raise ConfigError("set operator_id in the config: the console acts as that Discord user")
     try:
-        store = await Store.open(settings.db)
+        store = await open_store(settings.db, password_file=settings.password_file)
         handoff = False
     except StoreError as e:
         if "in use by another Audit Console" not in str(e):
             raise
-        store = await Store.open(settings.db, collector_lock=False)
+        store = await open_store(settings.db, collector_lock=False, password_file=settings.password_file)
         store.ids = SnowflakeFactory(worker=30)  # apart from the collector's ids
         handoff = True
     session = None
@@ -131,7 +131,7 @@ async def _connect_rest(settings: Settings, token: Secret, services: Any, guild_
     return session
 
 
-async def _watch_change(store: Store, change_id: int, wait_s: float) -> int:
+async def _watch_change(store: AuditStore, change_id: int, wait_s: float) -> int:
     """Print each attempt as it is recorded; the final state decides the exit code."""
     loop = asyncio.get_running_loop()
     deadline, shown = loop.time() + wait_s, 0

@@ -10,7 +10,7 @@ from typing import Any
 
 from console.config import Settings
 from console.secret import REDACTOR, Secret
-from console.store import Store
+from console.store import AuditStore
 from console.ui.launch import run_app
 
 
@@ -23,11 +23,12 @@ def run_open(settings: Settings) -> int:
             services_factory=lambda store: _offline_services(store, settings),
             operator_id=settings.operator_id,
             alert_bell=settings.alerts.bell,
+            password_file=settings.password_file,
         )
     )
 
 
-def _offline_services(store: Store, settings: Settings) -> Any:
+def _offline_services(store: AuditStore, settings: Settings) -> Any:
     """Browsing offline: the gatekeeper answers explain from the stored guild state."""
     from console.policy.document import PolicyError
     from console.services import Services
@@ -52,6 +53,7 @@ def run_live(settings: Settings, token: Secret) -> int:
             session_factory=lambda store: CheckedRuntime(store, settings, token),
             operator_id=settings.operator_id,
             alert_bell=settings.alerts.bell,
+            password_file=settings.password_file,
         )
     )
 

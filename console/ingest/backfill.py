@@ -21,7 +21,7 @@ from console.ingest.source import AuditLogSource, MissingAccess, SourceError, Un
 from console.model.records import Gap
 from console.model.snowflake import RETENTION_MS, to_ms
 from console.model.snowflake import parse as parse_id
-from console.store import Store
+from console.store import AuditStore
 
 log = logging.getLogger("console.ingest")
 
@@ -44,7 +44,7 @@ class BackfillResult:
 class Backfiller:
     def __init__(
         self,
-        store: Store,
+        store: AuditStore,
         source: AuditLogSource,
         *,
         on_progress: Callable[[int, int], None] | None = None,

@@ -21,7 +21,7 @@ from console.ingest.state import CollectorState
 from console.ingest.writer import BatchWriter
 from console.model.records import Gap
 from console.model.snowflake import parse as parse_id
-from console.store import IngestResult, Store
+from console.store import AuditStore, IngestResult
 from console.store.errors import StoreError
 
 log = logging.getLogger("console.ingest")
@@ -77,7 +77,7 @@ class _Rate:
 class Collector:
     def __init__(
         self,
-        store: Store,
+        store: AuditStore,
         *,
         guild_ids: Iterable[int] = (),
         recheck_interval_s: float = 300.0,

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from console.store import Store
+from console.store import AuditStore
 from console.store.errors import StoreError
 
 log = logging.getLogger("console.ingest")
@@ -20,7 +20,7 @@ log = logging.getLogger("console.ingest")
 class BatchWriter:
     def __init__(
         self,
-        store: Store,
+        store: AuditStore,
         *,
         max_batch: int = 500,
         max_delay: float = 0.05,

@@ -25,7 +25,7 @@ from console.policy.explain import (
 from console.policy.guild import GuildSnapshot, SnapshotError
 from console.policy.policy_file import PolicyFile
 from console.policy.resolver import UnknownChannel, UnknownMember
-from console.store import Store
+from console.store import AuditStore
 
 SOURCES = ("TUI", "CLI", "BOT")
 PERMISSION_NAMES = frozenset(FLAGS.values())
@@ -56,7 +56,7 @@ class Checked:
 class Gatekeeper:
     def __init__(
         self,
-        store: Store,
+        store: AuditStore,
         policy: PolicyFile,
         live_guild: Callable[[int], GuildSnapshot | None] | None = None,
     ) -> None:

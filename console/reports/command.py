@@ -12,7 +12,8 @@ from console.config import ConfigError
 from console.model.filters import parse_time
 from console.reports.compute import Report, compute
 from console.reports.render import to_json, to_markdown
-from console.store import Store
+from console.model.location import StoreLocation
+from console.store import open_store
 
 FORMATS = ("markdown", "json")
 
@@ -29,8 +30,16 @@ def period(since: str | None, until: str | None, now_ms: int) -> tuple[int, int]
     return start, end
 
 
-async def build(db: Path, *, since_ms: int, until_ms: int, guild_ids: Sequence[int], now_ms: int) -> Report:
-    store = await Store.open(db, readonly=True)
+async def build(
+    db: StoreLocation,
+    *,
+    since_ms: int,
+    until_ms: int,
+    guild_ids: Sequence[int],
+    now_ms: int,
+    password_file: Path | None = None,
+) -> Report:
+    store = await open_store(db, readonly=True, password_file=password_file)
     try:
         return await compute(
             store,
@@ -59,12 +68,22 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def run(
-    db: Path, *, since: str | None, until: str | None, guild_ids: Sequence[int], fmt: str, out: str, now_ms: int
+    db: StoreLocation,
+    *,
+    since: str | None,
+    until: str | None,
+    guild_ids: Sequence[int],
+    fmt: str,
+    out: str,
+    now_ms: int,
+    password_file: Path | None = None,
 ) -> int:
     if fmt not in FORMATS:
         raise ConfigError(f"unknown --format {fmt!r} (one of: {', '.join(FORMATS)})")
     since_ms, until_ms = period(since, until, now_ms)
-    report = asyncio.run(build(db, since_ms=since_ms, until_ms=until_ms, guild_ids=guild_ids, now_ms=now_ms))
+    report = asyncio.run(
+        build(db, since_ms=since_ms, until_ms=until_ms, guild_ids=guild_ids, now_ms=now_ms, password_file=password_file)
+    )
     data = render(report, fmt)
     if out == "-":
         sys.stdout.buffer.write(data)

@@ -12,7 +12,7 @@ from console.model.records import RoleChange
 from console.model.sanitize import discord_line
 from console.roles.api import RoleApi
 from console.roles.reconciler import audit_channel_key, describe_error
-from console.store import Store
+from console.store import AuditStore
 from console.store.errors import StoreError
 
 log = logging.getLogger("console.roles")
@@ -50,7 +50,7 @@ def audit_message(change: RoleChange) -> str:
 class MessagePoster:
     """Posts audit messages for final changes; retries failures with backoff until posted."""
 
-    def __init__(self, store: Store, api: RoleApi, *, retry_s: float = 5.0, cap_s: float = 300.0) -> None:
+    def __init__(self, store: AuditStore, api: RoleApi, *, retry_s: float = 5.0, cap_s: float = 300.0) -> None:
         self.store = store
         self.api = api
         self.retry_s = retry_s

@@ -34,7 +34,7 @@ from console.model.records import Attempt, RoleChange
 from console.model.snowflake import from_ms
 from console.model.snowflake import parse as parse_id
 from console.roles.api import ApiResult, RoleApi
-from console.store import Store
+from console.store import AuditStore
 from console.store.errors import StoreError
 
 log = logging.getLogger("console.roles")
@@ -87,7 +87,7 @@ def describe_error(result: ApiResult) -> str:
 class Reconciler:
     def __init__(
         self,
-        store: Store,
+        store: AuditStore,
         api: RoleApi,
         *,
         bot_id: int | None = None,
@@ -462,7 +462,7 @@ class Reconciler:
 
 
 def new_change(
-    store: Store,
+    store: AuditStore,
     guild_id: int,
     member_id: int,
     role_id: int,

@@ -12,7 +12,7 @@ from console.policy.gatekeeper import Checked, Gatekeeper
 from console.roles.reconciler import REASON_MAX, new_change
 
 if TYPE_CHECKING:
-    from console.store import Store
+    from console.store import AuditStore
 
 CAPABILITY = {"grant": "roles.grant", "revoke": "roles.revoke"}
 
@@ -45,7 +45,7 @@ class Handoff:
     while a collector holds it): the change is committed pending, as the reconciler commits it,
     and that collector's reconciler carries it out."""
 
-    def __init__(self, store: Store, *, deadline_s: float) -> None:
+    def __init__(self, store: AuditStore, *, deadline_s: float) -> None:
         self.store = store
         self.deadline_s = deadline_s
 

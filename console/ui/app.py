@@ -19,7 +19,7 @@ from textual.screen import Screen
 
 from console.ingest.state import CollectorState
 from console.model.sanitize import safe_text
-from console.store import Store
+from console.store import AuditStore
 from console.ui import session_state, theming
 from console.ui.screens.main import MainScreen
 from console.ui.textual_internals import QuietCrashApp, refresh_ansi_palette
@@ -51,9 +51,9 @@ class ConsoleApp(QuietCrashApp):
 
     def __init__(
         self,
-        store: Store | None = None,
+        store: AuditStore | None = None,
         *,
-        open_store: Callable[[], Awaitable[Store]] | None = None,
+        open_store: Callable[[], Awaitable[AuditStore]] | None = None,
         label: str,
         connect: Connect | None = None,
         clock: Callable[[], int] = _now_ms,
@@ -66,7 +66,7 @@ class ConsoleApp(QuietCrashApp):
         super().__init__()
         if store is None and open_store is None:
             raise ValueError("ConsoleApp needs a store or a way to open one")
-        self.store: Store = store  # type: ignore[assignment]  # set in on_load when opened here
+        self.store: AuditStore = store  # type: ignore[assignment]  # set in on_load when opened here
         self._open_store = open_store
         self.label = label
         self.clock = clock

@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 from console import gc_policy, paths, switch_interval
 from console.errors import ConfigError
-from console.store import Store
+from console.model.location import StoreLocation
+from console.store import AuditStore, open_store
 from console.ui.app import ConsoleApp
 
 
@@ -47,16 +48,17 @@ def settling(connect: Callable[[ConsoleApp], Awaitable[None]]) -> Callable[[Cons
 
 
 async def run_app(
-    store_path: Path,
+    location: StoreLocation,
     *,
     readonly: bool,
     label: str,
-    session_factory: Callable[[Store], Session] | None = None,
-    services_factory: Callable[[Store], Any] | None = None,
+    session_factory: Callable[[AuditStore], Session] | None = None,
+    services_factory: Callable[[AuditStore], Any] | None = None,
     operator_id: int | None = None,
     alert_bell: bool = False,
+    password_file: Path | None = None,
 ) -> int:
-    """The console on ``store_path`` until it is quit; its exit code. ``session_factory`` makes
+    """The console on the store at ``location`` until it is quit; its exit code. ``session_factory`` makes
     what connects (nothing when browsing); ``services_factory`` the offline gatekeeper that
     answers explain while browsing."""
     from console import logs
@@ -65,7 +67,7 @@ async def run_app(
     # quick_check reads the whole file (seconds on a big store): the app runs it after the first
     # frame and shows what it finds; a file that is not a usable database still fails here.
     # The names: the first screen's now (ConsoleApp.on_load), all of them after its first frame.
-    store = await Store.open(store_path, readonly=readonly, quick_check=False, names=False)
+    store = await open_store(location, readonly=readonly, quick_check=False, names=False, password_file=password_file)
     if not _has_terminal():
         # Under a service manager or with its output redirected, the screen would be escape
         # codes written into a log for as long as it runs.

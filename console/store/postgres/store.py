@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from console.model.location import display_url
 from console.model.times import wall_clock_ms
 from console.store.errors import StoreError
 from console.store.postgres.actions import ActionsPart
@@ -22,18 +23,6 @@ from console.store.postgres.prune import PrunePart
 from console.store.postgres.reports import ReportsPart
 from console.store.postgres.sync import SyncPart
 from console.store.postgres.upkeep import UpkeepPart
-
-
-def display_url(url: str) -> str:
-    """``url`` as shown to people: never a password (libpq URLs may carry one after the user)."""
-    head, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    netloc, slash, tail = rest.partition("/")
-    if "@" in netloc:
-        user, _, host = netloc.rpartition("@")
-        netloc = user.partition(":")[0] + "@" + host
-    return f"{head}://{netloc}{slash}{tail.partition('?')[0]}"
 
 
 class PgStore(EntriesPart, SyncPart, ActionsPart, AlertsPart, ReportsPart, BrowsePart, PrunePart, UpkeepPart):

@@ -39,7 +39,7 @@ from console.ui.widgets.sidebar import FilterSidebar
 from console.ui.widgets.status import StatusBar
 
 if TYPE_CHECKING:
-    from console.store import Store
+    from console.store import AuditStore
     from console.ui.acting import Acting
     from console.ui.alerts import AlertWatch
     from console.ui.app import ConsoleApp
@@ -103,7 +103,7 @@ class MainScreen(FirstResumeScreen):
         self._acting: Acting | None = None
 
     @property
-    def store(self) -> Store:
+    def store(self) -> AuditStore:
         return self.console.store
 
     def clock(self) -> int:

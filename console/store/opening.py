@@ -1,0 +1,107 @@
+"""Opening a store by its location (``--db``, the config's ``db``): a path opens the SQLite
+store, a ``postgresql://`` URL the PostgreSQL one. Every command opens its store here.
+
+The PostgreSQL password: asyncpg itself reads ``PGPASSWORD``, ``~/.pgpass`` or ``PGPASSFILE``, and
+the URL's ``?service=NAME`` from ``~/.pg_service.conf`` or ``PGSERVICEFILE``. Here are added what it
+lacks: the config's ``password_file`` (read with the token file's rules, handed to the driver and
+to nothing else), ``PGSERVICE`` (libpq's default service, which asyncpg 0.31–0.32 reads too late
+to use), and one line for a service that is not in the file (asyncpg would quietly ignore it)."""
+
+from __future__ import annotations
+
+import configparser
+import os
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import parse_qs, quote, urlsplit
+
+from console.errors import ConfigError
+from console.model.location import PgLocation, StoreLocation
+from console.secret import REDACTOR, read_secret_file
+from console.store.api import AuditStore
+from console.store.connection import NO_DATABASE_HINT
+from console.store.errors import StoreError
+
+
+async def open_store(
+    location: StoreLocation, *, password_file: Path | None = None, existing: bool = False, **options: Any
+) -> AuditStore:
+    """The store at ``location``, open (created and migrated unless ``readonly=True``). Options:
+    ``readonly``, ``collector_lock``, ``names``, ``clock`` for both; ``quick_check`` and
+    ``busy_timeout`` mean something to SQLite only. ``password_file`` is used for PostgreSQL only.
+    ``existing``: a writing command that must not create a store (``prune``) refuses a missing
+    file or a database without one, as a read-only open does. StoreError or ConfigError with one
+    line when it cannot be opened."""
+    if isinstance(location, PgLocation):
+        from console.store.postgres.store import PgStore  # asyncpg only for a PostgreSQL store
+
+        url = _with_service(location)
+        password = None
+        if password_file is not None:
+            secret = read_secret_file(password_file, "password file")
+            if not secret.reveal():
+                raise ConfigError(f"password file {password_file} is empty")
+            REDACTOR.add(secret)  # a driver message or a log line that quotes it shows it redacted
+            password = secret.reveal()
+        if existing and not options.get("readonly"):
+            await _holds_store(url, str(location), password)
+        # cast: PgStore's parts are being filled in (issue #19); until then mypy finds methods missing.
+        return cast("AuditStore", await PgStore.open(url, password=password, **options))
+    from console.store.sqlite.store import Store
+
+    if existing and not location.exists():
+        raise StoreError(f"no database at {location}{NO_DATABASE_HINT}")
+    return await Store.open(location, **options)
+
+
+def sqlite_file(location: StoreLocation, command: str) -> Path:
+    """``location`` for a command that reads a SQLite file itself (its own connections, worker
+    processes): a PostgreSQL location is one line, exit 2, before anything is opened."""
+    if isinstance(location, PgLocation):
+        raise ConfigError(f"`{command}` does not work on a PostgreSQL store yet ({location}); use a SQLite store")
+    return location
+
+
+async def _holds_store(url: str, where: str, password: str | None) -> None:
+    """StoreError unless the database holds a store (its ``meta`` table): looked at on a
+    connection of its own, before the opening would create one."""
+    import asyncpg
+
+    from console.store.postgres.connect import CONNECTION_ERRORS, connect, describe
+
+    conn = await connect(url, where, **({} if password is None else {"password": password}))
+    try:
+        found = await conn.fetchval("SELECT to_regclass('meta') IS NOT NULL")
+    except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
+        raise StoreError(describe(e, where)) from None
+    finally:
+        await conn.close()
+    if not found:
+        raise StoreError(f"PostgreSQL at {where} holds no Audit Console store yet")
+
+
+def _with_service(location: PgLocation) -> str:
+    """The URL handed to the driver: ``PGSERVICE`` added as ``?service=`` when the URL names none
+    (libpq's rule), and the service checked to be in the service file."""
+    url = location.url
+    query = parse_qs(urlsplit(url).query)
+    service = query["service"][-1] if "service" in query else os.environ.get("PGSERVICE") or None
+    if service is None:
+        return url
+    named = os.environ.get("PGSERVICEFILE")
+    file = Path(named) if named else Path.home() / ".pg_service.conf"
+    services = configparser.ConfigParser(interpolation=None)
+    try:
+        found = services.read(file, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError) as e:
+        raise StoreError(f"service file {file} cannot be read: {' '.join(str(e).split())}") from None
+    if not found:
+        raise StoreError(
+            f"PostgreSQL at {location}: service {service!r} needs a service file (~/.pg_service.conf or PGSERVICEFILE); "
+            f"there is none at {file}"
+        )
+    if not services.has_section(service):
+        raise StoreError(f"PostgreSQL at {location}: service {service!r} is not defined in {file}")
+    if "service" in query:
+        return url
+    return url + ("&" if urlsplit(url).query else "?") + "service=" + quote(service)
