@@ -72,7 +72,7 @@ def _add_demo(sub: Any) -> None:
     p.add_argument(
         "--db",
         metavar="PATH_OR_URL",
-        help=f"store for the demo: a file or a postgresql:// URL of an empty database (default: a fresh {paths.demo_db()})",
+        help=f"store for the demo: a file or a postgresql:// URL, used as it is (default: a fresh {paths.demo_db()})",
     )
     p.add_argument("--seed", type=int, default=1, help="scenario seed (default 1)")
     p.add_argument("--rate", type=float, default=2.0, help="simulated entries per second (default 2)")

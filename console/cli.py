@@ -84,7 +84,10 @@ def build_filter(args: argparse.Namespace, now_ms: int) -> Filter:
 def cmd_demo(args: argparse.Namespace) -> int:
     from console.commands.screens import run_demo
 
-    db = (args.db or paths.demo_db()).expanduser()
+    # The default demo.db starts afresh each time; a store given with --db (a file or a PostgreSQL
+    # database) is used as it is, never wiped. The demo reads no config: a PostgreSQL password
+    # comes from PGPASSWORD, ~/.pgpass or a service file.
+    db = db_location(args.db) if args.db else paths.demo_db()
     if args.rate < 0 or args.rate > 10_000:
         raise ConfigError("--rate must be between 0 and 10000 entries per second")
     return run_demo(db, seed=args.seed, rate=args.rate, fresh=args.db is None)
@@ -161,9 +164,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from console.maintenance import run_verify
 
-    from console.store.opening import sqlite_file
-
-    return run_verify(sqlite_file(settings_from(args).db, "verify"), heads=args.heads)
+    settings = settings_from(args)
+    return run_verify(settings.db, heads=args.heads, password_file=settings.password_file)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

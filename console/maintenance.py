@@ -1,7 +1,8 @@
 """``audit-console verify`` and ``audit-console prune``: the store's integrity and retention.
-``verify`` reads a SQLite file itself (``console/store/verify.py``); ``prune`` works on any store.
+Both work on either backend.
 
-verify: SQLite's own ``integrity_check``, then every guild's hash chain against the records;
+verify: SQLite's own ``integrity_check`` (PostgreSQL has none every server carries), then every
+guild's hash chain against the records;
 one line per problem on standard output, exit 0 when all is well (a one-line summary), 1 when
 something is wrong, 2 on bad input. prune: applies the configured retention now.
 """
@@ -11,10 +12,15 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from console.config import ConfigError, Settings
+from console.model.location import PgLocation, StoreLocation
 from console.store.connection import NO_DATABASE_HINT, check_ours
 from console.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from console.store.verify import VerifyReport
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -31,16 +37,29 @@ def _check_ours(path: Path) -> None:
     check_ours(path)
 
 
-def run_verify(path: Path, *, heads: bool = False) -> int:
+def run_verify(location: StoreLocation, *, heads: bool = False, password_file: Path | None = None) -> int:
+    if isinstance(location, PgLocation):
+        from console.store.opening import pg_dsn, pg_password
+        from console.store.postgres.verify import verify_postgres
+
+        # A server it cannot reach or a database without a store: one line, exit 2 (StoreError).
+        password = pg_password(password_file)
+        report = verify_postgres(pg_dsn(location), **({} if password is None else {"password": password}))
+        return _said(report, location, heads)
     from console.store.verify import verify
 
-    path = path.expanduser()
+    path = location.expanduser()
     _check_ours(path)
     try:
         report = verify(path)
     except StoreError as e:
         _out(str(e))
         return EXIT_FAILED
+    return _said(report, path, heads)
+
+
+def _said(report: VerifyReport, where: StoreLocation, heads: bool) -> int:
+    """The report's lines on standard output; its exit code."""
     if report.damaged:
         _out(report.problems[0])
         return EXIT_FAILED
@@ -50,7 +69,7 @@ def run_verify(path: Path, *, heads: bool = False) -> int:
         for gid, (seq, link) in sorted(report.heads.items()):
             _out(f"guild {gid}: head link {seq} {link}")
     if report.problems:
-        sys.stderr.write(f"audit-console verify: {report.summary()} in {path}\n")
+        sys.stderr.write(f"audit-console verify: {report.summary()} in {where}\n")
         return EXIT_FAILED
     _out(f"audit-console verify: {report.summary()}")
     return EXIT_OK
@@ -70,9 +89,7 @@ async def _prune(settings: Settings, dry_run: bool) -> int:
     if dry_run:
         store = await open_store(settings.db, readonly=True, password_file=settings.password_file)
     else:
-        store = await open_store(
-            settings.db, collector_lock=False, existing=True, password_file=settings.password_file
-        )
+        store = await open_store(settings.db, collector_lock=False, existing=True, password_file=settings.password_file)
     try:
         if retention.forever:
             _out(

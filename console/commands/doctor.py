@@ -72,8 +72,8 @@ async def _with_postings(facts: Facts, settings: Settings, store: AuditStore | N
 
 
 async def _audit_channels(settings: Settings, store: AuditStore | None, guild_ids: list[int]) -> dict[int, int]:
-    from console.roles.reconciler import audit_channel_key
     from console.model.location import PgLocation
+    from console.roles.reconciler import audit_channel_key
     from console.store import open_store
     from console.store.errors import StoreError
 

@@ -19,7 +19,6 @@ def export(
     from console.store.connection import check_file
     from console.store.export import export as run_export
     from console.store.export import export_to_file
-
     from console.store.opening import sqlite_file
 
     db = sqlite_file(settings.db, "export")  # the export's workers read the SQLite file itself

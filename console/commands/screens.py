@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from console.config import Settings
+from console.model.location import StoreLocation
 from console.secret import REDACTOR, Secret
 from console.store import AuditStore
 from console.ui.launch import run_app
@@ -58,10 +59,10 @@ def run_live(settings: Settings, token: Secret) -> int:
     )
 
 
-def run_demo(db: Path, *, seed: int, rate: float, fresh: bool) -> int:
+def run_demo(db: StoreLocation, *, seed: int, rate: float, fresh: bool) -> int:
     from console.demo import DemoSession, start_afresh
 
-    if fresh:
+    if fresh and isinstance(db, Path):
         start_afresh(db)
     settings = Settings(db=db)
     return asyncio.run(

@@ -121,4 +121,3 @@ def _check_url(url: str) -> str:
         if value not in SSLMODES:
             raise LocationError(f"{shown}: sslmode {value!r} is not one of {', '.join(SSLMODES)}")
     return url
-

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from console.config import ConfigError
 from console.model.filters import parse_time
+from console.model.location import StoreLocation
 from console.reports.compute import Report, compute
 from console.reports.render import to_json, to_markdown
-from console.model.location import StoreLocation
 from console.store import open_store
 
 FORMATS = ("markdown", "json")

@@ -35,14 +35,7 @@ async def open_store(
     if isinstance(location, PgLocation):
         from console.store.postgres.store import PgStore  # asyncpg only for a PostgreSQL store
 
-        url = _with_service(location)
-        password = None
-        if password_file is not None:
-            secret = read_secret_file(password_file, "password file")
-            if not secret.reveal():
-                raise ConfigError(f"password file {password_file} is empty")
-            REDACTOR.add(secret)  # a driver message or a log line that quotes it shows it redacted
-            password = secret.reveal()
+        url, password = pg_dsn(location), pg_password(password_file)
         if existing and not options.get("readonly"):
             await _holds_store(url, str(location), password)
         # cast: PgStore's parts are being filled in (issue #19); until then mypy finds methods missing.
@@ -52,6 +45,18 @@ async def open_store(
     if existing and not location.exists():
         raise StoreError(f"no database at {location}{NO_DATABASE_HINT}")
     return await Store.open(location, **options)
+
+
+def pg_password(password_file: Path | None) -> str | None:
+    """The password in the config's ``password_file`` (None: the driver finds one, or none is
+    needed). Read with the token file's rules; registered with the log's redactor."""
+    if password_file is None:
+        return None
+    secret = read_secret_file(password_file, "password file")
+    if not secret.reveal():
+        raise ConfigError(f"password file {password_file} is empty")
+    REDACTOR.add(secret)  # a driver message or a log line that quotes it shows it redacted
+    return secret.reveal()
 
 
 def sqlite_file(location: StoreLocation, command: str) -> Path:
@@ -80,7 +85,7 @@ async def _holds_store(url: str, where: str, password: str | None) -> None:
         raise StoreError(f"PostgreSQL at {where} holds no Audit Console store yet")
 
 
-def _with_service(location: PgLocation) -> str:
+def pg_dsn(location: PgLocation) -> str:
     """The URL handed to the driver: ``PGSERVICE`` added as ``?service=`` when the URL names none
     (libpq's rule), and the service checked to be in the service file."""
     url = location.url
@@ -97,8 +102,8 @@ def _with_service(location: PgLocation) -> str:
         raise StoreError(f"service file {file} cannot be read: {' '.join(str(e).split())}") from None
     if not found:
         raise StoreError(
-            f"PostgreSQL at {location}: service {service!r} needs a service file (~/.pg_service.conf or PGSERVICEFILE); "
-            f"there is none at {file}"
+            f"PostgreSQL at {location}: service {service!r} needs a service file "
+            f"(~/.pg_service.conf or PGSERVICEFILE); there is none at {file}"
         )
     if not services.has_section(service):
         raise StoreError(f"PostgreSQL at {location}: service {service!r} is not defined in {file}")

@@ -165,9 +165,8 @@ class Acting:
 
     def open_export_dialog(self, fmt: str) -> None:
         from console import paths
-        from console.ui.screens.export_dialog import ExportDialog, ExportJob
-
         from console.store import Store
+        from console.ui.screens.export_dialog import ExportDialog, ExportJob
 
         screen = self.screen
         store = screen.store
