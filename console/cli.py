@@ -170,8 +170,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     from console.commands.migrate import migrate
+    from console.model.location import PgLocation
+    from console.store.opening import pg_dsn
 
-    return migrate(args.source, args.target)
+    # Checked as --db is (no password in a URL; libpq's PGSERVICE and a named service found).
+    ends = [db_location(args.source, "--from"), db_location(args.target, "--to")]
+    source, target = (pg_dsn(end) if isinstance(end, PgLocation) else str(end) for end in ends)
+    return migrate(source, target)
 
 
 def cmd_prune(args: argparse.Namespace) -> int:

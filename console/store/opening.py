@@ -68,7 +68,7 @@ def sqlite_file(location: StoreLocation, command: str) -> Path:
 
 
 async def _holds_store(url: str, where: str, password: str | None) -> None:
-    """StoreError unless the database holds a store (its ``meta`` table): looked at on a
+    """StoreError when the database holds no tables at all, so no store: looked at on a
     connection of its own, before the opening would create one."""
     import asyncpg
 
@@ -76,7 +76,8 @@ async def _holds_store(url: str, where: str, password: str | None) -> None:
 
     conn = await connect(url, where, **({} if password is None else {"password": password}))
     try:
-        found = await conn.fetchval("SELECT to_regclass('meta') IS NOT NULL")
+        # Any table: someone else's are refused by the opening itself, with its own line.
+        found = await conn.fetchval("SELECT count(*) > 0 FROM pg_catalog.pg_tables WHERE schemaname = current_schema()")
     except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
         raise StoreError(describe(e, where)) from None
     finally:

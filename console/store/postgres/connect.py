@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from console.model.location import PASSWORD_SOURCES
 from console.store.errors import StoreError
 from console.store.postgres.schema import APPLICATION, MIGRATIONS, MIN_SERVER_VERSION, SCHEMA_VERSION
 
@@ -20,7 +21,7 @@ def describe(exc: BaseException, where: str, *, connecting: bool = False) -> str
     """A one-line reason for a driver or network error talking to ``where`` (a URL without
     password); ``connecting``: the error came while opening a connection."""
     if isinstance(exc, asyncpg.InvalidPasswordError):
-        return f"PostgreSQL at {where} refused the password ({_first_line(exc)})"
+        return f"PostgreSQL at {where} refused the password ({_first_line(exc)}); it comes from {PASSWORD_SOURCES}"
     if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
         return f"PostgreSQL at {where} refused the login: {_first_line(exc)}"
     if isinstance(exc, asyncpg.InvalidCatalogNameError):
