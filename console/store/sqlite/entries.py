@@ -3,18 +3,12 @@ linked in the same transaction), the feed's keyset pages, lookups, and what coul
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
-import orjson
-
-from console.model import entry as entries
-from console.model.actions import target_name_kinds
 from console.model.filters import Filter
-from console.model.snowflake import parse as parse_id
 from console.model.stored import StoredEntry
-from console.store import chain, queries
+from console.store import ingest_batch, queries
 from console.store.connection import one, rows
 from console.store.results import IngestResult
 from console.store.sqlite import links
@@ -43,142 +37,56 @@ class EntriesPart(NamesPart):
         ``parse_failures``. Listeners are told only after COMMIT.
         """
         now = received_at if received_at is not None else self._clock()
-        result = IngestResult(source=source)
-        prepared: dict[int, tuple[Any, ...]] = {}
-        fts: dict[int, tuple[Any, ...]] = {}
-        hashes: dict[int, bytes] = {}
-        linked: dict[int, bytes] = {}  # the integrity chain's content hash of each new row
-        failures: list[tuple[Any, ...]] = []
-        later: list[Mapping[str, Any]] = []  # second copies of an id in this batch
-        for n, raw in enumerate(raws):
-            if n and n % 50 == 0:
-                # Parsing takes a while per row: give the loop a turn now and then, so a big
-                # batch never holds it long (the loop-lag goal in docs/performance.md).
-                await asyncio.sleep(0)
-            if isinstance(raw, Mapping) and not isinstance(raw, dict):
-                raw = dict(raw)
-            try:
-                e = entries.parse_entry(raw, guild_id)
-                if e.guild_id is None:
-                    raise entries.MalformedEntry(f"entry {e.id} has no guild_id")
-                raw_json = orjson.dumps(raw, option=orjson.OPT_NON_STR_KEYS).decode()
-            except (entries.MalformedEntry, TypeError, orjson.JSONEncodeError) as exc:
-                failures.append((guild_id, now, source, str(exc)[:500], _dump_any(raw)))
-                continue
-            h = entries.content_hash(raw)
-            if e.id in hashes:
-                # The same entry twice in one batch (a count bumped between gateway and REST):
-                # identical, it is a duplicate; changed, it is applied after this batch as an
-                # update, so the earlier content is kept as a revision instead of vanishing.
-                if hashes[e.id] == h:
-                    result.duplicates += 1
-                else:
-                    later.append(raw)
-                continue
-            hashes[e.id] = h
-            target = parse_id(e.target_id)
-            prepared[e.id] = row = (
-                e.id,
-                e.guild_id,
-                e.action_type,
-                e.actor_id,
-                target,
-                e.reason,
-                e.created_ms,
-                now,
-                source,
-                raw_json,
-                h,
-            )
-            linked[e.id] = chain.entry_hash(row[:9], raw_json)
-            fts[e.id] = (e.id, e.reason or "", self._fts_names(e), entries.changes_text(e))
-            result.guild_ids.add(e.guild_id)
+        batch = await ingest_batch.parse_batch(raws, source=source, guild_id=guild_id, now=now, name_of=self.name_of)
+        result = batch.result
         async with self.transaction() as db:
-            existing: dict[int, tuple[bytes, int, str]] = {}
-            stored_heads: dict[int, tuple[Any, ...]] = {}  # what an in-place update keeps
-            ids = list(prepared)
+            stored = ingest_batch.Stored()
+            ids = list(batch.rows)
             for i in range(0, len(ids), 500):
                 chunk = ids[i : i + 500]
                 marks = ",".join("?" * len(chunk))
-                found = await rows(
-                    db,
-                    f"SELECT id, content_hash, revision, raw, {chain.ENTRY_HEAD} FROM audit_entries"
-                    f" WHERE id IN ({marks})",
-                    chunk,
-                )
-                for rid, h, rev, old_raw, *head in found:
-                    existing[rid] = (h, rev, old_raw)
-                    stored_heads[rid] = tuple(head)
-            new_rows = [r for i, r in prepared.items() if i not in existing]
-            changed = [i for i in existing if existing[i][0] != hashes[i]]
-            result.duplicates += len(existing) - len(changed)
-            if new_rows:
+                for row in await rows(
+                    db, f"SELECT {ingest_batch.STORED_COLUMNS} FROM audit_entries WHERE id IN ({marks})", chunk
+                ):
+                    stored.add(row)
+            todo = ingest_batch.plan(batch, stored, now)
+            if todo.new_rows:
                 await db.executemany(
-                    "INSERT INTO audit_entries (id, guild_id, action_type, actor_id, target_id, reason,"
-                    " created_at, received_at, source, raw, content_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    new_rows,
+                    f"INSERT INTO audit_entries ({ingest_batch.ROW_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    todo.new_rows,
                 )
                 await db.executemany(
                     "INSERT INTO audit_fts (rowid, reason, names, changes) VALUES (?,?,?,?)",
-                    [fts[r[0]] for r in new_rows],
+                    [batch.fts[r[0]] for r in todo.new_rows],
                 )
-                result.inserted = [r[0] for r in new_rows]
-            if changed:
+            if todo.changed:
                 await db.executemany(
                     "INSERT OR IGNORE INTO audit_revisions (entry_id, revision, raw, content_hash, replaced_at)"
                     " VALUES (?,?,?,?,?)",
-                    [(i, existing[i][1], existing[i][2], existing[i][0], now) for i in changed],
+                    todo.revisions,
                 )
                 await db.executemany(
                     "UPDATE audit_entries SET raw = ?, content_hash = ?, reason = ?, revision = revision + 1"
                     " WHERE id = ?",
-                    [(prepared[i][9], hashes[i], prepared[i][5], i) for i in changed],
+                    todo.updates,
                 )
-                await db.executemany("DELETE FROM audit_fts WHERE rowid = ?", [(i,) for i in changed])
+                await db.executemany("DELETE FROM audit_fts WHERE rowid = ?", [(i,) for i in todo.changed])
                 await db.executemany(
                     "INSERT INTO audit_fts (rowid, reason, names, changes) VALUES (?,?,?,?)",
-                    [fts[i] for i in changed],
+                    [batch.fts[i] for i in todo.changed],
                 )
-                result.updated = changed
-            chain_links: dict[int, list[chain.Item]] = {}
-            for r in new_rows:
-                chain_links.setdefault(r[1], []).append((chain.ENTRY, r[0], 0, linked[r[0]], None))
-            for i in changed:
-                # Discord changed it in place: the new content is the entry's next link.
-                head = list(stored_heads[i])
-                head[5] = prepared[i][5]
-                chain_links.setdefault(head[1], []).append(
-                    (chain.ENTRY, i, existing[i][1] + 1, chain.entry_hash(head, prepared[i][9]), None)
-                )
-            await links.append(db, chain_links, now)
-            if failures:
+            await links.append(db, todo.links, now)
+            if batch.failures:
                 await db.executemany(
                     "INSERT INTO parse_failures (guild_id, received_at, source, error, raw) VALUES (?,?,?,?,?)",
-                    failures,
+                    batch.failures,
                 )
-                result.failures = len(failures)
-        if result.inserted or result.updated or result.failures:
+        if ingest_batch.worth_telling(result):
             self._notify(result)
-        if later:
-            more = await self.add_entries(later, source=source, guild_id=guild_id, received_at=received_at)
-            result.updated = [*result.updated, *more.updated]
-            result.inserted = [*result.inserted, *more.inserted]
-            result.duplicates += more.duplicates
-            result.failures += more.failures
+        if batch.later:
+            more = await self.add_entries(batch.later, source=source, guild_id=guild_id, received_at=received_at)
+            ingest_batch.merge(result, more)
         return result
-
-    def _fts_names(self, e: entries.AuditEntry) -> str:
-        found = []
-        if e.actor_id is not None:
-            found.append(self.name_of("user", e.actor_id) or "")
-        target = parse_id(e.target_id)
-        if target is not None:
-            for kind in target_name_kinds(e.action_type):
-                name = self.name_of(kind, target)
-                if name:
-                    found.append(name)
-                    break
-        return " ".join(n for n in found if n)
 
     async def max_entry_id(self, guild_id: int) -> int | None:
         row = await one(self._r, "SELECT max(id) FROM audit_entries WHERE guild_id = ?", (guild_id,))
@@ -254,7 +162,7 @@ class EntriesPart(NamesPart):
         """Keep something Discord sent that is not even JSON (a gateway frame, a REST page).
 
         ``raw`` is stored as UTF-8 text with undecodable bytes as ``\\xNN`` escapes."""
-        text = raw.decode("utf-8", "backslashreplace")
+        text = ingest_batch.stored_text(raw)
         async with self.transaction() as db:
             await db.execute(
                 "INSERT INTO parse_failures (guild_id, received_at, source, error, raw) VALUES (?,?,?,?,?)",
@@ -265,9 +173,3 @@ class EntriesPart(NamesPart):
         found = await rows(self._r, "SELECT id, error, raw FROM parse_failures ORDER BY id")
         return [tuple(r) for r in found]
 
-
-def _dump_any(raw: Any) -> str:
-    try:
-        return orjson.dumps(raw, option=orjson.OPT_NON_STR_KEYS).decode()
-    except (TypeError, orjson.JSONEncodeError):
-        return repr(raw)
