@@ -113,21 +113,27 @@ def parse_time(text: str, now_ms: int) -> int:
     return int(parsed.timestamp() * 1000)
 
 
-def fts_query(text: str) -> str:
-    """User text → a safe FTS5 query: every word quoted (so FTS syntax can't error), ANDed;
-    a trailing ``*`` keeps prefix matching; ``"two words"`` stays a phrase."""
-    out: list[str] = []
+def text_terms(text: str) -> list[tuple[str, bool]]:
+    """The query language's text: terms ANDed, each (its text, whether it is a ``prefix*``).
+    ``"two words"`` is one term (a phrase); quotes never survive into a term's text."""
+    out: list[tuple[str, bool]] = []
     for m in re.finditer(r'"([^"]*)"|(\S+)', text):
         phrase, word = m.group(1), m.group(2)
         if phrase is not None:
             if phrase.strip():
-                out.append('"' + phrase.replace('"', "") + '"')
+                out.append((phrase, False))
             continue
         prefix = word.endswith("*")
         word = word.rstrip("*").replace('"', "")
         if word:
-            out.append('"' + word + '"' + ("*" if prefix else ""))
-    return " AND ".join(out)
+            out.append((word, prefix))
+    return out
+
+
+def fts_query(text: str) -> str:
+    """User text → a safe FTS5 query: every word quoted (so FTS syntax can't error), ANDed;
+    a trailing ``*`` keeps prefix matching; ``"two words"`` stays a phrase."""
+    return " AND ".join('"' + t + '"' + ("*" if prefix else "") for t, prefix in text_terms(text))
 
 
 _SET_FIELDS = (

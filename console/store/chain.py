@@ -26,7 +26,7 @@ Writing links is the backend's (``sqlite/links.py``); checking them is ``verify.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import orjson
@@ -113,3 +113,36 @@ def revision_content(head: Sequence[Any], old_raw: str, guild_id: int) -> bytes:
     values = list(head)
     values[5] = reason
     return entry_hash(values, old_raw)
+
+
+#: A link as the ``chain`` table holds it: guild id, seq, kind, record id, revision, at, content
+#: hash, link, note.
+Link = tuple[int, int, int, int, int, int, bytes, bytes, str | None]
+
+
+def extend(
+    heads: Mapping[int, tuple[int, bytes]], by_guild: Mapping[int, Sequence[Item]], at: int
+) -> tuple[list[Link], list[tuple[int, int, bytes]]]:
+    """The links that append ``by_guild``'s items to each guild's chain, given its head (seq,
+    link; a guild without one starts at its genesis), and the new heads (guild id, seq, link)."""
+    links: list[Link] = []
+    new_heads: list[tuple[int, int, bytes]] = []
+    for gid, items in by_guild.items():
+        seq, prev = heads.get(gid, (0, genesis(gid)))
+        for kind, rid, rev, content, note in items:
+            seq += 1
+            prev = link_hash(prev, seq, kind, rid, rev, at, content)
+            links.append((gid, seq, kind, rid, rev, at, content, prev, note))
+        new_heads.append((gid, seq, prev))
+    return links, new_heads
+
+
+def adopted_entry(row: Sequence[Any], earlier: Mapping[int, str]) -> list[Item]:
+    """The links of an entry stored before the chain was started: ``row`` is its ENTRY_HEAD
+    columns, raw and revision; ``earlier`` its kept revisions' raw JSON by revision."""
+    head, raw, rev = tuple(row[:9]), row[9], row[10]
+    items: list[Item] = [
+        (ENTRY, row[0], k, revision_content(head, earlier[k], row[1]), None) for k in range(rev) if k in earlier
+    ]
+    items.append((ENTRY, row[0], rev, entry_hash(head, raw), None))
+    return items

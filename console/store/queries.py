@@ -11,50 +11,71 @@ from console.model.filters import Filter, fts_query
 from console.model.snowflake import from_ms
 
 
+class Marks:
+    """The placeholders of one statement's arguments, collected in order: SQLite's ``?`` here,
+    PostgreSQL's ``$n`` in its store's subclass. The filter's clauses are written once, for both."""
+
+    #: An always-false condition.
+    false = "0"
+
+    def __init__(self, args: list[Any] | None = None) -> None:
+        self.args: list[Any] = [] if args is None else args
+
+    def __call__(self, value: Any) -> str:
+        """The placeholder of one more argument."""
+        self.args.append(value)
+        return "?"
+
+    def within(self, column: str, values: Iterable[Any], *, negate: bool = False) -> str:
+        """``column`` is (``negate``: is not) one of ``values``."""
+        found = sorted(values)
+        if len(found) == 1:
+            return f"{column} {'<>' if negate else '='} {self(found[0])}"
+        return f"{column} {'NOT IN' if negate else 'IN'} ({','.join(self(v) for v in found)})"
+
+
 def _in(column: str, values: frozenset[Any], where: list[str], args: list[Any]) -> None:
-    if len(values) == 1:
-        where.append(f"{column} = ?")
-    else:
-        where.append(f"{column} IN ({','.join('?' * len(values))})")
-    args.extend(sorted(values))
+    where.append(Marks(args).within(column, values))
 
 
-def entry_where(flt: Filter) -> tuple[list[str], list[Any], str | None]:
-    """WHERE clauses for audit entries (without time bounds), plus the FTS query, if any."""
+def entry_clauses(flt: Filter, m: Marks) -> list[str]:
+    """WHERE clauses for audit entries: every field of the filter but time and text."""
     where: list[str] = []
-    args: list[Any] = []
     if not flt.includes_kind("audit"):
-        where.append("0")
+        where.append(m.false)
     entry_sources = sorted(flt.sources & {"gateway", "backfill"})
     if entry_sources:
-        _in("source", frozenset(entry_sources), where, args)
+        where.append(m.within("source", entry_sources))
     if flt.guild_ids:
-        _in("guild_id", flt.guild_ids, where, args)
+        where.append(m.within("guild_id", flt.guild_ids))
     actions = set(flt.actions)
     if flt.categories:
         in_categories = {v for v, (_, cat) in ACTION_TYPES.items() if cat in flt.categories}
         if "unknown" in flt.categories and not actions:
-            known = ",".join("?" * len(ACTION_TYPES))
-            clause = f"action_type NOT IN ({known})"
-            if in_categories:
-                clause = f"(action_type IN ({','.join('?' * len(in_categories))}) OR {clause})"
-                args.extend(sorted(in_categories))
-            where.append(clause)
-            args.extend(sorted(ACTION_TYPES))
+            chosen = m.within("action_type", in_categories) if in_categories else None
+            unknown = m.within("action_type", ACTION_TYPES, negate=True)
+            where.append(f"({chosen} OR {unknown})" if chosen else unknown)
         else:
             # With explicit actions, keep those whose category was chosen; an undocumented value
             # (category "unknown") must survive an "unknown" category too.
             actions = {a for a in actions if action_category(a) in flt.categories} if actions else in_categories
             if not actions:
-                where.append("0")
+                where.append(m.false)
     if actions:
-        _in("action_type", frozenset(actions), where, args)
+        where.append(m.within("action_type", actions))
     if flt.actor_ids:
-        _in("actor_id", flt.actor_ids, where, args)
+        where.append(m.within("actor_id", flt.actor_ids))
     if flt.target_ids:
-        _in("target_id", flt.target_ids, where, args)
+        where.append(m.within("target_id", flt.target_ids))
+    return where
+
+
+def entry_where(flt: Filter) -> tuple[list[str], list[Any], str | None]:
+    """WHERE clauses for audit entries (without time bounds), plus the FTS query, if any."""
+    m = Marks()
+    where = entry_clauses(flt, m)
     match = fts_query(flt.text) if flt.text else None
-    return where, args, match or None
+    return where, m.args, match or None
 
 
 def id_bounds(flt: Filter, before: int | None = None, after: int | None = None) -> tuple[int | None, int | None]:
@@ -68,15 +89,19 @@ def id_bounds(flt: Filter, before: int | None = None, after: int | None = None) 
     return low, high
 
 
-def _bounds(column: str, low: int | None, high: int | None) -> tuple[list[str], list[int]]:
-    clauses, args = [], []
+def bounds(column: str, low: int | None, high: int | None, m: Marks) -> list[str]:
+    """``column`` within [low, high) (either end open when None)."""
+    clauses = []
     if low is not None:
-        clauses.append(f"{column} >= ?")
-        args.append(low)
+        clauses.append(f"{column} >= {m(low)}")
     if high is not None:
-        clauses.append(f"{column} < ?")
-        args.append(high)
-    return clauses, args
+        clauses.append(f"{column} < {m(high)}")
+    return clauses
+
+
+def _bounds(column: str, low: int | None, high: int | None) -> tuple[list[str], list[int]]:
+    m = Marks()
+    return bounds(column, low, high, m), m.args
 
 
 def entry_page(

@@ -192,3 +192,18 @@ def reference(rows: Iterable[Row], flt: Filter, names: Mapping[tuple[str, int], 
             continue
         out.append(e.id)
     return sorted(out, reverse=flt.newest_first)
+
+
+async def table_rows(store: AuditStore, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` (no arguments) read straight from the store's database, behind its back:
+    what a test checks the store really wrote."""
+    fetch = getattr(store, "fetch", None)
+    if fetch is not None:  # PostgreSQL
+        return [tuple(r) for r in await fetch(sql)]
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)  # type: ignore[attr-defined]
+    try:
+        return [tuple(r) for r in db.execute(sql)]
+    finally:
+        db.close()

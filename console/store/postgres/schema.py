@@ -53,16 +53,14 @@ MIGRATIONS: Final[list[str]] = [
     );
 
     -- Full text, filled in the same transaction as audit_entries. The columns hold the text as
-    -- the SQLite store's FTS table does; ``doc`` is what is searched (config 'simple': names and
-    -- prefixes are not stemmed away).
+    -- the SQLite store's FTS table does; ``doc`` is what is searched: written by the store from
+    -- FTS5's own tokens (postgres/fulltext.py), so both backends find the same entries.
     CREATE TABLE audit_fts (
         entry_id BIGINT PRIMARY KEY,
         reason   TEXT,
         names    TEXT,
         changes  TEXT,
-        doc      TSVECTOR GENERATED ALWAYS AS (
-            to_tsvector('simple', coalesce(reason, '') || ' ' || coalesce(names, '') || ' ' || coalesce(changes, ''))
-        ) STORED
+        doc      TSVECTOR NOT NULL
     );
     CREATE INDEX audit_fts_doc ON audit_fts USING GIN (doc);
 

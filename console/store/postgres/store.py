@@ -19,6 +19,7 @@ from console.store.postgres.browse import BrowsePart
 from console.store.postgres.connect import CONNECTION_ERRORS, connect, describe, prepare
 from console.store.postgres.core import take_collector_lock
 from console.store.postgres.entries import EntriesPart
+from console.store.postgres.links import adopt
 from console.store.postgres.prune import PrunePart
 from console.store.postgres.reports import ReportsPart
 from console.store.postgres.sync import SyncPart
@@ -72,6 +73,9 @@ class PgStore(EntriesPart, SyncPart, ActionsPart, AlertsPart, ReportsPart, Brows
             except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
                 raise StoreError(describe(e, where)) from None
             store = cls(where, url, writer, pool, clock, options, collector_lock and not readonly)
+            if not readonly:
+                async with store.transaction() as db:
+                    await adopt(db, clock())  # links records older than the chain, once
             if names and hasattr(store, "_load_names"):
                 await store._load_names()
             return store

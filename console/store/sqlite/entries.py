@@ -172,4 +172,3 @@ class EntriesPart(NamesPart):
     async def parse_failures(self) -> list[tuple[int, str, str]]:
         found = await rows(self._r, "SELECT id, error, raw FROM parse_failures ORDER BY id")
         return [tuple(r) for r in found]
-

@@ -7,24 +7,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 import aiosqlite
 
 from console.store.chain import (
     DECISION,
     DECISION_COLUMNS,
-    ENTRY,
     ENTRY_HEAD,
     FINAL_SQL,
     ROLE_CHANGE,
     ROLE_CHANGE_COLUMNS,
     STARTED_KEY,
     Item,
-    entry_hash,
-    genesis,
-    link_hash,
-    revision_content,
+    adopted_entry,
+    extend,
     row_hash,
 )
 from console.store.connection import one, rows
@@ -45,15 +41,7 @@ async def append(db: aiosqlite.Connection, by_guild: dict[int, list[Item]], at: 
             db, f"SELECT guild_id, seq, link FROM chain_heads WHERE guild_id IN ({','.join('?' * len(chunk))})", chunk
         )
         heads.update({g: (s, bytes(link)) for g, s, link in found})
-    links: list[tuple[Any, ...]] = []
-    new_heads: list[tuple[int, int, bytes]] = []
-    for gid, items in by_guild.items():
-        seq, prev = heads.get(gid, (0, genesis(gid)))
-        for kind, rid, rev, content, note in items:
-            seq += 1
-            prev = link_hash(prev, seq, kind, rid, rev, at, content)
-            links.append((gid, seq, kind, rid, rev, at, content, prev, note))
-        new_heads.append((gid, seq, prev))
+    links, new_heads = extend(heads, by_guild, at)
     await db.executemany(
         "INSERT INTO chain (guild_id, seq, kind, record_id, revision, at, content_hash, link, note)"
         " VALUES (?,?,?,?,?,?,?,?,?)",
@@ -111,14 +99,12 @@ async def adopt(db: aiosqlite.Connection, now_ms: int) -> int:
             after = page[-1][0]
             by_guild: dict[int, list[Item]] = {}
             for r in page:
-                head, raw, rev = r[:9], r[9], r[10]
-                items = by_guild.setdefault(r[1], [])
-                if rev:
-                    old = dict(await rows(db, "SELECT revision, raw FROM audit_revisions WHERE entry_id = ?", (r[0],)))
-                    items.extend(
-                        (ENTRY, r[0], k, revision_content(head, old[k], r[1]), None) for k in range(rev) if k in old
+                earlier = {}
+                if r[10]:
+                    earlier = dict(
+                        await rows(db, "SELECT revision, raw FROM audit_revisions WHERE entry_id = ?", (r[0],))
                     )
-                items.append((ENTRY, r[0], rev, entry_hash(head, raw), None))
+                by_guild.setdefault(r[1], []).extend(adopted_entry(r, earlier))
             await append(db, by_guild, now_ms)
             made += sum(map(len, by_guild.values()))
         for kind, sql in (

@@ -1,0 +1,63 @@
+"""Full text on PostgreSQL with the SQLite store's semantics: the ``tsvector`` of an entry and the
+``tsquery`` of the query language's text are written here from FTS5's own tokens
+(``console/store/fts_tokens.py``), never by PostgreSQL's parser, so the same query finds the same
+entries on both backends (docs/postgresql.md says where they still differ: limits of ``tsvector``).
+
+A document is the entry's three columns (reason, names, changes) in one ``tsvector``; each column
+starts one position after the last one's end, so a phrase never runs from one column into the
+next (FTS5 matches a phrase within one column). Both are handed to PostgreSQL as text and cast
+(``$1::tsvector``, ``$1::tsquery``): no configuration, locale or dictionary takes part."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from console.model.filters import text_terms
+from console.store.fts_tokens import tokens
+
+#: PostgreSQL refuses lexemes of 2,048 bytes or more: longer tokens are cut (in documents and
+#: queries alike, so they still find each other).
+MAX_TOKEN_BYTES: Final = 2000
+
+#: What :func:`tsquery` returns for text that can match nothing (a term with no token in it, as
+#: ``"!!!"``: FTS5 matches nothing then).
+NOTHING: Final = ""
+
+
+def _lexeme(token: str) -> str:
+    raw = token.encode()
+    if len(raw) > MAX_TOKEN_BYTES:
+        token = raw[:MAX_TOKEN_BYTES].decode(errors="ignore")
+    # Tokens are letters and digits; quotes and backslashes are escaped all the same.
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def document(*columns: str) -> str:
+    """The ``tsvector`` text of an entry's full-text columns (reason, names, changes)."""
+    positions: dict[str, list[int]] = {}
+    at = 0
+    for text in columns:
+        at += 1  # a hole between columns
+        for token in tokens(text):
+            at += 1
+            positions.setdefault(_lexeme(token), []).append(at)
+    return " ".join(f"{lex}:{','.join(map(str, at_))}" for lex, at_ in positions.items())
+
+
+def tsquery(text: str) -> str | None:
+    """The ``tsquery`` text for the query language's text: terms ANDed, a phrase's tokens
+    adjacent (``<->``), ``prefix*`` on its last token. None: no terms (no constraint);
+    :data:`NOTHING`: a term without tokens, which matches nothing."""
+    terms = text_terms(text)
+    if not terms:
+        return None
+    parts = []
+    for term, prefix in terms:
+        found = tokens(term)
+        if not found:
+            return NOTHING
+        lexemes = [_lexeme(t) for t in found]
+        if prefix:
+            lexemes[-1] += ":*"
+        parts.append(lexemes[0] if len(lexemes) == 1 else "(" + " <-> ".join(lexemes) + ")")
+    return " & ".join(parts)
