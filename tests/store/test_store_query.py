@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pgtest import _run as run_coroutine
+from pgtest import create_database, drop_database
 from store_helpers import (
     ACTIONS,
     ACTORS,
@@ -28,15 +30,19 @@ from store_helpers import (
 
 from console.model.filters import Filter
 from console.model.snowflake import to_ms
-from console.store import Store, queries
+from console.store import AuditStore, Store, queries
+from console.store.postgres.store import PgStore
 
 ROWS = dataset()
 DAY = 86_400_000
 SPAN = (to_ms(ROWS[0].id), to_ms(ROWS[-1].id))
 
 
-async def _build(path: Path, rows: list[Row]) -> None:
-    s = await Store.open(path)
+BACKENDS = ("sqlite", "postgres")
+
+
+async def _build(path: Path | str, rows: list[Row]) -> None:
+    s: AuditStore = await (PgStore.open(path) if isinstance(path, str) else Store.open(path))
     try:
         for kind in ("user", "role"):
             await s.upsert_names(None, kind, [(i, n) for (k, i), n in NAMES.items() if k == kind])
@@ -53,8 +59,25 @@ async def _build(path: Path, rows: list[Row]) -> None:
 @pytest.fixture(scope="module")
 def filled_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("query") / "audit.db"
-    asyncio.run(_build(path, ROWS))
+    run_coroutine(_build(path, ROWS))
     return path
+
+
+@pytest.fixture(scope="module")
+def filled_pg() -> Iterator[str]:
+    """The same entries in a PostgreSQL database of this module's own."""
+    url = create_database()
+    try:
+        run_coroutine(_build(url, ROWS))  # maybe first asked for inside a test's running loop
+        yield url
+    finally:
+        drop_database(url)
+
+
+async def _open_filled(request: pytest.FixtureRequest, backend: str) -> AuditStore:
+    if backend == "postgres":
+        return await PgStore.open(request.getfixturevalue("filled_pg"), readonly=True)
+    return await Store.open(request.getfixturevalue("filled_db"), readonly=True)
 
 
 @pytest.fixture(scope="module")
@@ -138,10 +161,10 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", list(CASES))
-async def test_store_filter_matches_reference(filled_db: Path, name: str) -> None:
+async def test_store_filter_matches_reference(request: pytest.FixtureRequest, backend: str, name: str) -> None:
     flt = CASES[name]
     want = reference(ROWS, flt, NAMES)
-    s = await Store.open(filled_db, readonly=True)
+    s = await _open_filled(request, backend)
     try:
         got = [e.id for page in [p async for p in s.iter_entries(flt, batch=37)] for e in page]
         assert got == want
@@ -198,6 +221,22 @@ def test_any_filter_matches_reference(ro: sqlite3.Connection, flt: Filter, size:
     want = reference(ROWS, flt, NAMES)
     assert _all_pages(ro, flt, size) == want
     assert _count(ro, flt) == len(want)
+
+
+async def _pg_pages(url: str, flt: Filter, size: int) -> tuple[list[int], int]:
+    s = await PgStore.open(url, readonly=True, names=False)
+    try:
+        return [e.id for page in [p async for p in s.iter_entries(flt, batch=size)] for e in page], await s.count(flt)
+    finally:
+        await s.close()
+
+
+@pytest.mark.backends("postgres")
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flt=filters, size=st.integers(1, 60))
+def test_any_filter_matches_reference_on_postgres(filled_pg: str, backend: str, flt: Filter, size: int) -> None:
+    want = reference(ROWS, flt, NAMES)
+    assert asyncio.run(_pg_pages(filled_pg, flt, size)) == (want, len(want))
 
 
 # -- keyset paging over random id sets ----------------------------------------------------------
