@@ -103,6 +103,12 @@ def link_hash(prev: bytes, seq: int, kind: int, record_id: int, revision: int, a
     return hashlib.sha256(b"%s%d|%d|%d|%d|%d|%s" % (prev, seq, kind, record_id, revision, at, content)).digest()
 
 
+def column_text(text: str | None) -> str | None:
+    """Free text as a column holds it, on every backend: NUL (which PostgreSQL's text cannot hold)
+    becomes U+FFFD, so the same record is stored, and hashed, alike. (The raw JSON keeps it.)"""
+    return text.replace("\x00", "\ufffd") if text and "\x00" in text else text
+
+
 def revision_content(head: Sequence[Any], old_raw: str, guild_id: int) -> bytes:
     """The content an entry had at an earlier revision: its columns then, from its raw JSON
     then (an in-place update rewrites ``raw`` and ``reason`` only)."""
@@ -111,7 +117,7 @@ def revision_content(head: Sequence[Any], old_raw: str, guild_id: int) -> bytes:
     except (entries.MalformedEntry, orjson.JSONDecodeError, TypeError):
         reason = None
     values = list(head)
-    values[5] = reason
+    values[5] = column_text(reason)
     return entry_hash(values, old_raw)
 
 

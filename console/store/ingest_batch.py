@@ -67,7 +67,7 @@ async def parse_batch(
                 raise entries.MalformedEntry(f"entry {e.id} has no guild_id")
             raw_json = orjson.dumps(raw, option=orjson.OPT_NON_STR_KEYS).decode()
         except (entries.MalformedEntry, TypeError, orjson.JSONEncodeError) as exc:
-            batch.failures.append((guild_id, now, source, str(exc)[:500], dump_any(raw)))
+            batch.failures.append((guild_id, now, source, chain.column_text(str(exc)[:500]), dump_any(raw)))
             continue
         h = entries.content_hash(raw)
         if e.id in batch.hashes:
@@ -81,13 +81,14 @@ async def parse_batch(
             continue
         batch.hashes[e.id] = h
         target = parse_id(e.target_id)
+        reason = chain.column_text(e.reason)
         batch.rows[e.id] = row = (
             e.id,
             e.guild_id,
             e.action_type,
             e.actor_id,
             target,
-            e.reason,
+            reason,
             e.created_ms,
             now,
             source,
@@ -95,7 +96,12 @@ async def parse_batch(
             h,
         )
         batch.linked[e.id] = chain.entry_hash(row[:9], raw_json)
-        batch.fts[e.id] = (e.id, e.reason or "", fts_names(e, name_of), entries.changes_text(e))
+        batch.fts[e.id] = (
+            e.id,
+            reason or "",
+            chain.column_text(fts_names(e, name_of)) or "",
+            chain.column_text(entries.changes_text(e)) or "",
+        )
         result.guild_ids.add(e.guild_id)
     return batch
 
@@ -200,5 +206,6 @@ def dump_any(raw: Any) -> str:
 
 
 def stored_text(raw: bytes) -> str:
-    """Bytes that are not even JSON, as UTF-8 text with undecodable bytes as ``\\xNN`` escapes."""
-    return raw.decode("utf-8", "backslashreplace")
+    """Bytes that are not even JSON, as UTF-8 text with undecodable bytes (and NUL, which
+    PostgreSQL's text cannot hold) as ``\\xNN`` escapes."""
+    return raw.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")

@@ -8,6 +8,7 @@ import ast
 import inspect
 from pathlib import Path
 
+import pytest
 from store_helpers import NOW_MS, OpenStore, raw_entry, snowflake
 
 from console.model.alert import Alert
@@ -40,6 +41,57 @@ def test_the_sqlite_store_has_every_member_of_the_interface_in_its_shape() -> No
         for p in theirs.values():
             if p.default is not inspect.Parameter.empty:
                 assert ours[p.name].default == p.default, f"{name}({p.name}=…)"
+
+
+def test_the_postgresql_parts_written_so_far_have_the_interfaces_shape() -> None:
+    """Each member the PostgreSQL store's finished parts define matches the interface (the
+    others come with their parts; the SQLite test above covers every member)."""
+    from console.store.postgres.entries import EntriesPart
+    from console.store.postgres.names import NamesPart
+    from console.store.postgres.upkeep import UpkeepPart
+
+    interface = _members(AuditStore)
+    for part in (EntriesPart, NamesPart, UpkeepPart):
+        for name, mine in vars(part).items():
+            if name.startswith("_") or name not in interface or isinstance(mine, property):
+                continue
+            member = interface[name]
+            assert inspect.iscoroutinefunction(mine) == inspect.iscoroutinefunction(member), name
+            theirs, ours = inspect.signature(member).parameters, inspect.signature(mine).parameters
+            assert [(p.name, p.kind, p.default) for p in theirs.values()] == [
+                (p.name, p.kind, p.default) for p in ours.values()
+            ], name
+
+
+@pytest.mark.backends("sqlite", "postgres")
+async def test_settings_health_and_counts(open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
+    other = await open_store(readonly=True)
+    assert await store.setting("k") is None
+    await store.set_setting("k", "v1")
+    await store.set_setting("k", "v2")
+    assert await other.setting("k") == "v2"
+    await store.set_setting("k", None)
+    assert await store.setting("k") is None
+    await store.probe_write()
+    assert await store.setting("write_probe") is None
+    assert await store.quick_check() is None
+    assert await other.stats() == {"entries": 0, "oldest_id": None, "newest_id": None, "open_gaps": 0}
+    seen = await other.data_version()
+    ids = [snowflake(NOW_MS - 2000, 1), snowflake(NOW_MS - 1000, 2)]
+    await store.add_entries([raw_entry(i, 20, user_id=ACTOR) for i in ids], source="gateway", guild_id=G)
+    assert await other.data_version() != seen  # another connection committed
+    assert await other.stats() == {"entries": 2, "oldest_id": ids[0], "newest_id": ids[1], "open_gaps": 0}
+    assert await other.max_entry_id(G) == ids[1]
+    assert (await other.get_entry(ids[0])) == (await store.page(Filter(newest_first=False)))[0]
+
+
+@pytest.mark.backends("postgres")
+async def test_the_postgresql_health_check_names_what_is_missing(open_store: OpenStore) -> None:
+    store = await open_store()
+    async with store.transaction() as db:  # type: ignore[attr-defined]
+        await db.execute("DROP TABLE alerts")
+    assert await store.quick_check() == f"{store.where} is missing tables of the store: alerts"  # type: ignore[attr-defined]
 
 
 def _decision(at_ms: int, result: str = "ALLOW", low: int = 1) -> Decision:

@@ -233,3 +233,21 @@ async def test_first_screen_names_are_read_by_key(store: Store, db_path: Path, o
         assert partial.name_of("guild", G) == "HQ"
     finally:
         await partial.close()
+
+
+async def test_nul_in_text_is_stored_alike_on_every_backend(store: Store) -> None:
+    """PostgreSQL's text cannot hold NUL: one in a reason, a name or a frame failed the whole
+    batch there. Every backend stores it as U+FFFD in columns (``\\x00`` in a kept frame); the
+    raw JSON keeps the exact text."""
+    from console.model.filters import Filter
+
+    assert await store.upsert_names(G, "user", [(7, "n\x00m")]) == 1
+    assert await store.upsert_names(G, "user", [(7, "n\x00m")]) == 0  # unchanged, as stored
+    raw = raw_entry(snowflake(T0_MS), 22, user_id=7, reason="raid\x00alt")
+    assert (await store.add_entries([raw], source="gateway", guild_id=G)).inserted == [int(raw["id"])]
+    await store.add_parse_failure(G, "gateway", "bad\x00", b"x\x00\xff")
+    (stored,) = await store.page(Filter(text="alt"))
+    assert stored.reason == "raid\ufffdalt"
+    assert stored.raw == raw
+    assert store.name_of("user", 7) == "n\ufffdm"
+    assert await store.parse_failures() == [(1, "bad\ufffd", "x\\x00\\xff")]

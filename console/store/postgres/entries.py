@@ -11,6 +11,7 @@ from typing import Any
 from console.model.filters import Filter
 from console.model.stored import StoredEntry
 from console.store import ingest_batch
+from console.store.chain import column_text
 from console.store.postgres import fulltext, links, queries
 from console.store.postgres.names import NamesPart
 from console.store.results import IngestResult
@@ -164,7 +165,7 @@ class EntriesPart(NamesPart):
                 guild_id,
                 self._clock(),
                 source,
-                error[:500],
+                column_text(error[:500]),
                 ingest_batch.stored_text(raw),
             )
 

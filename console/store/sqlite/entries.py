@@ -9,6 +9,7 @@ from typing import Any
 from console.model.filters import Filter
 from console.model.stored import StoredEntry
 from console.store import ingest_batch, queries
+from console.store.chain import column_text
 from console.store.connection import one, rows
 from console.store.results import IngestResult
 from console.store.sqlite import links
@@ -166,7 +167,7 @@ class EntriesPart(NamesPart):
         async with self.transaction() as db:
             await db.execute(
                 "INSERT INTO parse_failures (guild_id, received_at, source, error, raw) VALUES (?,?,?,?,?)",
-                (guild_id, self._clock(), source, error[:500], text),
+                (guild_id, self._clock(), source, column_text(error[:500]), text),
             )
 
     async def parse_failures(self) -> list[tuple[int, str, str]]:

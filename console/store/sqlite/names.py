@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from console.store import queries
+from console.store.chain import column_text
 from console.store.connection import one, rows
 from console.store.sqlite.core import StoreCore
 
@@ -60,7 +61,8 @@ class NamesPart(StoreCore):
         if not self._names_complete:  # "unchanged" needs every stored name at hand
             await self._load_names()
         known = self._names.setdefault(kind, {})
-        changed = [(i, n) for i, n in items if isinstance(n, str) and known.get(i) != n]
+        stored = ((i, column_text(n)) for i, n in items if isinstance(n, str))
+        changed = [(i, n) for i, n in stored if n is not None and known.get(i) != n]
         if not changed:
             return 0
         now = self._clock()
