@@ -8,7 +8,7 @@ collector may write either meanwhile), and the source is read in one snapshot pe
 
 Not copied: the PostgreSQL store's own marker and version (``meta``: the target keeps its own);
 SQLite's FTS rows are read and written through the table's rowid, PostgreSQL's ``doc`` column
-is computed by the server."""
+is written from them (``postgres/fulltext.py``), never copied."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import orjson
 from console.store.chain import STARTED_KEY
 from console.store.connection import check_ours, describe, readonly_uri
 from console.store.errors import StoreError
+from console.store.postgres import fulltext
 from console.store.postgres.blocking import BlockingConnection
 from console.store.postgres.core import COLLECTOR_LOCK
 from console.store.postgres.store import display_url
@@ -169,12 +170,22 @@ class PostgresSide:
             " AND table_name = ? AND is_generated = 'NEVER' ORDER BY ordinal_position",
             (table,),
         )
-        return [r[0] for r in found]
+        return [r[0] for r in found if (table, r[0]) != ("audit_fts", "doc")]  # the store's own: see insert
 
     def select(self, table: str, columns: Sequence[str], key: Sequence[str], after: Sequence[Any] | None) -> str:
         return f"SELECT {', '.join(columns)} FROM {table}{_keyset(key, after)} ORDER BY {', '.join(key)} LIMIT {BATCH}"
 
     def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        if table == "audit_fts":
+            # The searched tsvector is written from FTS5's tokens (postgres/fulltext.py), and
+            # binary COPY has no tsvector: one pipelined INSERT per row instead.
+            at = [columns.index(c) for c in ("reason", "names", "changes")]
+            marks = ", ".join("?" * len(columns))
+            self._db.run_many(
+                f"INSERT INTO audit_fts ({', '.join(columns)}, doc) VALUES ({marks}, ?::tsvector)",
+                [(*r, fulltext.document(*(r[i] or "" for i in at))) for r in rows],
+            )
+            return
         self._db.copy_rows(table, columns, rows)
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> None:

@@ -54,6 +54,7 @@ def test_sqlite_to_postgresql_and_back_gives_the_same_store(seeded: Path, pg_url
     assert "verify source: " in there.stderr
     assert "verify copy: " in there.stderr
     assert "password" not in there.stderr
+    assert asyncio.run(_same_search(seeded, pg_url)) > 3
     back = tmp_path / "back.db"
     home = run("migrate", "--from", pg_url, "--to", str(back))
     assert home.returncode == 0, home.stderr
@@ -98,6 +99,28 @@ def test_an_interrupted_copy_resumes_where_it_stopped(
         target.close()
         source.close()
     assert asyncio.run(_progress_rows(pg_url)) == 0
+
+
+async def _same_search(db: Path, url: str) -> int:
+    """The copy's full text finds what the source's does (PostgreSQL's index is written, not
+    copied); returns how many words were searched that found something."""
+    from console.model.filters import Filter
+    from console.store import Store
+    from console.store.postgres.store import PgStore
+
+    lite, pg = await Store.open(db, readonly=True), await PgStore.open(url, readonly=True)
+    try:
+        words = sorted({w for e in await lite.page(limit=60) for w in (e.reason or "").split()[:2]})
+        found = 0
+        for word in [*words[:20], "nosuchword"]:
+            flt = Filter(text=word)
+            want = [e.id for e in await lite.page(flt)]
+            assert [e.id for e in await pg.page(flt)] == want, word
+            found += bool(want)
+        return found
+    finally:
+        await lite.close()
+        await pg.close()
 
 
 async def _progress_rows(url: str) -> int:

@@ -137,6 +137,10 @@ class BlockingConnection:
     def rollback(self) -> None:
         self._call(self._conn.execute("ROLLBACK"))
 
+    def run_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """One statement for each of ``rows`` (pipelined: what COPY cannot carry)."""
+        self._call(self._conn.executemany(numbered(sql), rows))
+
     def copy_rows(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         """Bulk insert with binary COPY (the fast way in for many rows)."""
         self._call(self._conn.copy_records_to_table(table, records=rows, columns=list(columns)))
