@@ -26,7 +26,7 @@ Writing links is the backend's (``sqlite/links.py``); checking them is ``verify.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import orjson
@@ -113,3 +113,38 @@ def revision_content(head: Sequence[Any], old_raw: str, guild_id: int) -> bytes:
     values = list(head)
     values[5] = reason
     return entry_hash(values, old_raw)
+
+
+#: A link as stored: guild, seq, kind, record id, revision, at, content hash, link, note.
+Link = tuple[int, int, int, int, int, int, bytes, bytes, str | None]
+
+
+def extend(
+    heads: Mapping[int, tuple[int, bytes]], by_guild: Mapping[int, Sequence[Item]], at: int
+) -> tuple[list[Link], list[tuple[int, int, bytes]]]:
+    """The links that append ``by_guild``'s items to each guild's chain, whose current heads
+    (seq, link) are ``heads`` (a guild without one starts at its genesis), and the new heads.
+    Every backend writes exactly these rows, so a store's links are the same on each."""
+    links: list[Link] = []
+    new_heads: list[tuple[int, int, bytes]] = []
+    for gid, items in by_guild.items():
+        if not items:
+            continue
+        seq, prev = heads.get(gid, (0, genesis(gid)))
+        for kind, rid, rev, content, note in items:
+            seq += 1
+            prev = link_hash(prev, seq, kind, rid, rev, at, content)
+            links.append((gid, seq, kind, rid, rev, at, content, prev, note))
+        new_heads.append((gid, seq, prev))
+    return links, new_heads
+
+
+def final_revision(last: tuple[int, bytes] | None, content: bytes) -> int | None:
+    """The revision a role change's final state is linked at, given its newest link's (revision,
+    content hash): None when that link already holds this content (bookkeeping changed, not the
+    state), else the next revision (a revert after a confirm is a new link)."""
+    if last is None:
+        return 0
+    if bytes(last[1]) == content:
+        return None
+    return int(last[0]) + 1

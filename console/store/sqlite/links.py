@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 import aiosqlite
 
@@ -22,8 +21,8 @@ from console.store.chain import (
     STARTED_KEY,
     Item,
     entry_hash,
-    genesis,
-    link_hash,
+    extend,
+    final_revision,
     revision_content,
     row_hash,
 )
@@ -45,15 +44,7 @@ async def append(db: aiosqlite.Connection, by_guild: dict[int, list[Item]], at: 
             db, f"SELECT guild_id, seq, link FROM chain_heads WHERE guild_id IN ({','.join('?' * len(chunk))})", chunk
         )
         heads.update({g: (s, bytes(link)) for g, s, link in found})
-    links: list[tuple[Any, ...]] = []
-    new_heads: list[tuple[int, int, bytes]] = []
-    for gid, items in by_guild.items():
-        seq, prev = heads.get(gid, (0, genesis(gid)))
-        for kind, rid, rev, content, note in items:
-            seq += 1
-            prev = link_hash(prev, seq, kind, rid, rev, at, content)
-            links.append((gid, seq, kind, rid, rev, at, content, prev, note))
-        new_heads.append((gid, seq, prev))
+    links, new_heads = extend(heads, by_guild, at)
     await db.executemany(
         "INSERT INTO chain (guild_id, seq, kind, record_id, revision, at, content_hash, link, note)"
         " VALUES (?,?,?,?,?,?,?,?,?)",
@@ -86,9 +77,9 @@ async def link_role_change(db: aiosqlite.Connection, change_id: int, at: int) ->
         "SELECT revision, content_hash FROM chain WHERE kind = ? AND record_id = ? ORDER BY seq DESC LIMIT 1",
         (ROLE_CHANGE, change_id),
     )
-    if last is not None and bytes(last[1]) == content:
-        return
-    await append(db, {row[1]: [(ROLE_CHANGE, change_id, 0 if last is None else last[0] + 1, content, None)]}, at)
+    revision = final_revision(last, content)
+    if revision is not None:
+        await append(db, {row[1]: [(ROLE_CHANGE, change_id, revision, content, None)]}, at)
 
 
 async def adopt(db: aiosqlite.Connection, now_ms: int) -> int:
