@@ -115,21 +115,19 @@ def revision_content(head: Sequence[Any], old_raw: str, guild_id: int) -> bytes:
     return entry_hash(values, old_raw)
 
 
-#: A link as stored: guild, seq, kind, record id, revision, at, content hash, link, note.
+#: A link as the ``chain`` table holds it: guild id, seq, kind, record id, revision, at, content
+#: hash, link, note.
 Link = tuple[int, int, int, int, int, int, bytes, bytes, str | None]
 
 
 def extend(
     heads: Mapping[int, tuple[int, bytes]], by_guild: Mapping[int, Sequence[Item]], at: int
 ) -> tuple[list[Link], list[tuple[int, int, bytes]]]:
-    """The links that append ``by_guild``'s items to each guild's chain, whose current heads
-    (seq, link) are ``heads`` (a guild without one starts at its genesis), and the new heads.
-    Every backend writes exactly these rows, so a store's links are the same on each."""
+    """The links that append ``by_guild``'s items to each guild's chain, given its head (seq,
+    link; a guild without one starts at its genesis), and the new heads (guild id, seq, link)."""
     links: list[Link] = []
     new_heads: list[tuple[int, int, bytes]] = []
     for gid, items in by_guild.items():
-        if not items:
-            continue
         seq, prev = heads.get(gid, (0, genesis(gid)))
         for kind, rid, rev, content, note in items:
             seq += 1
@@ -139,12 +137,12 @@ def extend(
     return links, new_heads
 
 
-def final_revision(last: tuple[int, bytes] | None, content: bytes) -> int | None:
-    """The revision a role change's final state is linked at, given its newest link's (revision,
-    content hash): None when that link already holds this content (bookkeeping changed, not the
-    state), else the next revision (a revert after a confirm is a new link)."""
-    if last is None:
-        return 0
-    if bytes(last[1]) == content:
-        return None
-    return int(last[0]) + 1
+def adopted_entry(row: Sequence[Any], earlier: Mapping[int, str]) -> list[Item]:
+    """The links of an entry stored before the chain was started: ``row`` is its ENTRY_HEAD
+    columns, raw and revision; ``earlier`` its kept revisions' raw JSON by revision."""
+    head, raw, rev = tuple(row[:9]), row[9], row[10]
+    items: list[Item] = [
+        (ENTRY, row[0], k, revision_content(head, earlier[k], row[1]), None) for k in range(rev) if k in earlier
+    ]
+    items.append((ENTRY, row[0], rev, entry_hash(head, raw), None))
+    return items

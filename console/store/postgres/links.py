@@ -1,70 +1,126 @@
 """Writing the integrity chain (``chain.py`` says what a link is) in PostgreSQL: links are appended
-inside the transaction that writes their records, with the same hashes as the SQLite store's
-(``chain.extend`` computes them for both), so a store copied between backends verifies the same."""
+inside the transaction that writes their records, hashed by ``chain.py`` exactly as the SQLite
+store hashes them (the same records make the same links on both backends), and records stored
+before the chain was started are adopted once.
+
+Several processes may write one database (the collector, ``role grant`` beside it): each guild's
+chain must grow one link at a time, so a transaction that links takes :func:`lock` first (a
+transaction-level advisory lock, released by COMMIT or ROLLBACK) and reads the heads after it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
 
 import asyncpg
 
 from console.store.chain import (
     DECISION,
     DECISION_COLUMNS,
+    ENTRY_HEAD,
     FINAL_SQL,
     ROLE_CHANGE,
     ROLE_CHANGE_COLUMNS,
+    STARTED_KEY,
     Item,
+    adopted_entry,
     extend,
-    final_revision,
     row_hash,
 )
 
+log = logging.getLogger("console.store.integrity")
 
-async def append(conn: asyncpg.Connection, by_guild: Mapping[int, Sequence[Item]], at: int) -> None:
+#: The advisory lock of the chain's writers (``hashtext`` of this, as the collector's lock is keyed).
+CHAIN_LOCK = "audit-console chain"
+
+
+async def lock(db: asyncpg.Connection) -> None:
+    """Be the only transaction linking until this one ends. Take it before writing the records
+    to link (a transaction that waits for it then holds no row another one needs)."""
+    await db.execute("SELECT pg_advisory_xact_lock(hashtext($1))", CHAIN_LOCK)
+
+
+async def append(db: asyncpg.Connection, by_guild: dict[int, list[Item]], at: int) -> None:
     """Append links to each guild's chain. Call inside the transaction that writes the records."""
     by_guild = {g: items for g, items in by_guild.items() if items}
     if not by_guild:
         return
-    # FOR UPDATE: the heads stay ours until COMMIT, so a second writer (another console beside the
-    # collector) waits instead of forking the chain from the same head.
-    found = await conn.fetch(
-        "SELECT guild_id, seq, link FROM chain_heads WHERE guild_id = ANY($1::bigint[]) FOR UPDATE", list(by_guild)
-    )
-    heads = {r[0]: (r[1], bytes(r[2])) for r in found}
+    await lock(db)
+    found = await db.fetch("SELECT guild_id, seq, link FROM chain_heads WHERE guild_id = ANY($1)", list(by_guild))
+    heads: dict[int, tuple[int, bytes]] = {g: (s, bytes(link)) for g, s, link in found}
     links, new_heads = extend(heads, by_guild, at)
-    await conn.executemany(
+    await db.executemany(
         "INSERT INTO chain (guild_id, seq, kind, record_id, revision, at, content_hash, link, note)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         links,
     )
-    await conn.executemany(
+    await db.executemany(
         "INSERT INTO chain_heads (guild_id, seq, link) VALUES ($1, $2, $3)"
         " ON CONFLICT (guild_id) DO UPDATE SET seq = excluded.seq, link = excluded.link",
         new_heads,
     )
 
 
-async def link_decision(conn: asyncpg.Connection, decision_id: int, at: int) -> None:
+async def link_decision(db: asyncpg.Connection, decision_id: int, at: int) -> None:
     """Link a decision just inserted (read back, so the hash is of what PostgreSQL stored)."""
-    row = await conn.fetchrow(f"SELECT {DECISION_COLUMNS} FROM decisions WHERE id = $1", decision_id)
+    row = await db.fetchrow(f"SELECT {DECISION_COLUMNS} FROM decisions WHERE id = $1", decision_id)
     if row is not None:
-        await append(conn, {row[1]: [(DECISION, decision_id, 0, row_hash(tuple(row)), None)]}, at)
+        await append(db, {row[1]: [(DECISION, decision_id, 0, row_hash(tuple(row)), None)]}, at)
 
 
-async def link_role_change(conn: asyncpg.Connection, change_id: int, at: int) -> None:
+async def link_role_change(db: asyncpg.Connection, change_id: int, at: int) -> None:
     """Link a role change's final state, once per distinct final content (a revert is a new link)."""
-    row = await conn.fetchrow(
+    row = await db.fetchrow(
         f"SELECT {ROLE_CHANGE_COLUMNS} FROM role_changes WHERE id = $1 AND state IN {FINAL_SQL}", change_id
     )
     if row is None:
         return
     content = row_hash(tuple(row))
-    last = await conn.fetchrow(
+    await lock(db)  # before reading the last link, which another writer might be adding
+    last = await db.fetchrow(
         "SELECT revision, content_hash FROM chain WHERE kind = $1 AND record_id = $2 ORDER BY seq DESC LIMIT 1",
         ROLE_CHANGE,
         change_id,
     )
-    revision = final_revision(None if last is None else (last[0], bytes(last[1])), content)
-    if revision is not None:
-        await append(conn, {row[1]: [(ROLE_CHANGE, change_id, revision, content, None)]}, at)
+    if last is not None and bytes(last[1]) == content:
+        return
+    await append(db, {row[1]: [(ROLE_CHANGE, change_id, 0 if last is None else last[0] + 1, content, None)]}, at)
+
+
+async def adopt(db: asyncpg.Connection, now_ms: int) -> int:
+    """Link every record stored before the chain was started (once: the first writable open of a
+    database, or one filled by other means). Call inside a transaction. Returns how many links
+    were made."""
+    await lock(db)
+    if await db.fetchval("SELECT 1 FROM meta WHERE key = $1", STARTED_KEY) is not None:
+        return 0
+    made = 0
+    after = -1
+    while True:
+        page = await db.fetch(
+            f"SELECT {ENTRY_HEAD}, raw, revision FROM audit_entries WHERE id > $1 ORDER BY id LIMIT 2000", after
+        )
+        if not page:
+            break
+        after = page[-1][0]
+        by_guild: dict[int, list[Item]] = {}
+        for r in page:
+            earlier = {}
+            if r[10]:
+                found = await db.fetch("SELECT revision, raw FROM audit_revisions WHERE entry_id = $1", r[0])
+                earlier = {k: v for k, v in found}
+            by_guild.setdefault(r[1], []).extend(adopted_entry(r, earlier))
+        await append(db, by_guild, now_ms)
+        made += sum(map(len, by_guild.values()))
+    for kind, sql in (
+        (DECISION, f"SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id"),
+        (ROLE_CHANGE, f"SELECT {ROLE_CHANGE_COLUMNS} FROM role_changes WHERE state IN {FINAL_SQL} ORDER BY id"),
+    ):
+        by_guild = {}
+        for r in await db.fetch(sql):
+            by_guild.setdefault(r[1], []).append((kind, r[0], 0, row_hash(tuple(r)), None))
+        await append(db, by_guild, now_ms)
+        made += sum(map(len, by_guild.values()))
+    await db.execute("INSERT INTO meta (key, value) VALUES ($1, $2)", STARTED_KEY, str(now_ms))
+    if made:
+        log.info("integrity chain started over %d records stored before it", made)
+    return made

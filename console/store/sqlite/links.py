@@ -13,17 +13,14 @@ import aiosqlite
 from console.store.chain import (
     DECISION,
     DECISION_COLUMNS,
-    ENTRY,
     ENTRY_HEAD,
     FINAL_SQL,
     ROLE_CHANGE,
     ROLE_CHANGE_COLUMNS,
     STARTED_KEY,
     Item,
-    entry_hash,
+    adopted_entry,
     extend,
-    final_revision,
-    revision_content,
     row_hash,
 )
 from console.store.connection import one, rows
@@ -77,9 +74,9 @@ async def link_role_change(db: aiosqlite.Connection, change_id: int, at: int) ->
         "SELECT revision, content_hash FROM chain WHERE kind = ? AND record_id = ? ORDER BY seq DESC LIMIT 1",
         (ROLE_CHANGE, change_id),
     )
-    revision = final_revision(last, content)
-    if revision is not None:
-        await append(db, {row[1]: [(ROLE_CHANGE, change_id, revision, content, None)]}, at)
+    if last is not None and bytes(last[1]) == content:
+        return
+    await append(db, {row[1]: [(ROLE_CHANGE, change_id, 0 if last is None else last[0] + 1, content, None)]}, at)
 
 
 async def adopt(db: aiosqlite.Connection, now_ms: int) -> int:
@@ -102,14 +99,12 @@ async def adopt(db: aiosqlite.Connection, now_ms: int) -> int:
             after = page[-1][0]
             by_guild: dict[int, list[Item]] = {}
             for r in page:
-                head, raw, rev = r[:9], r[9], r[10]
-                items = by_guild.setdefault(r[1], [])
-                if rev:
-                    old = dict(await rows(db, "SELECT revision, raw FROM audit_revisions WHERE entry_id = ?", (r[0],)))
-                    items.extend(
-                        (ENTRY, r[0], k, revision_content(head, old[k], r[1]), None) for k in range(rev) if k in old
+                earlier = {}
+                if r[10]:
+                    earlier = dict(
+                        await rows(db, "SELECT revision, raw FROM audit_revisions WHERE entry_id = ?", (r[0],))
                     )
-                items.append((ENTRY, r[0], rev, entry_hash(head, raw), None))
+                by_guild.setdefault(r[1], []).extend(adopted_entry(r, earlier))
             await append(db, by_guild, now_ms)
             made += sum(map(len, by_guild.values()))
         for kind, sql in (
