@@ -3,8 +3,11 @@ only when a report is made (a dataclass takes a while to define, and a start nee
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,3 +37,36 @@ class PeriodCounts:
     #: The stored guild state snapshots (see ``save_guild_state``) of the guilds asked for (all
     #: when none were), in guild order; a snapshot that cannot be read is left out.
     guild_states: list[Any]
+
+
+def assemble(
+    *,
+    entries_by_actor: Iterable[Sequence[Any]],
+    entries_by_type: Iterable[Sequence[Any]],
+    decisions: Iterable[Sequence[Any]],
+    break_glass: Iterable[Sequence[Any]],
+    alerts_recorded: bool,
+    alerts_by_rule: Iterable[Sequence[Any]],
+    role_changes: Iterable[Sequence[Any]],
+    guilds_with_entries: Iterable[Sequence[Any]],
+    snapshots: Iterable[str | bytes],
+) -> PeriodCounts:
+    """PeriodCounts from the rows a backend's queries returned (each backend's SQL differs, what
+    is made of the rows does not)."""
+    states = []
+    for snapshot in snapshots:
+        try:
+            states.append(orjson.loads(snapshot))
+        except (orjson.JSONDecodeError, TypeError):
+            continue  # a snapshot we cannot read names no staff; the report says "unknown"
+    return PeriodCounts(
+        entries_by_actor=[(r[0], r[1]) for r in entries_by_actor],
+        entries_by_type=[(r[0], r[1]) for r in entries_by_type],
+        decisions=[(r[0], r[1], r[2], r[3], r[4], r[5]) for r in decisions],
+        break_glass=[(r[0], r[1], r[2], r[3], r[4]) for r in break_glass],
+        alerts_recorded=alerts_recorded,
+        alerts_by_rule=[(str(r[0]), r[1]) for r in alerts_by_rule],
+        role_changes=[(r[0], r[1], r[2]) for r in role_changes],
+        guilds_with_entries=[int(r[0]) for r in guilds_with_entries],
+        guild_states=states,
+    )

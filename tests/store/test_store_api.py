@@ -141,6 +141,7 @@ async def test_what_the_alert_rules_read(store: AuditStore) -> None:
     assert await store.break_glass_after(0) == [(from_ms(NOW_MS), G, ACTOR, NOW_MS + 60_000, None)]
 
 
+@pytest.mark.backends("sqlite", "postgres")
 async def test_alerts_are_stored_with_an_id_and_listed_newest_first(store: AuditStore) -> None:
     assert await store.alerts() == []
     saved = [await store.save_alert(Alert(NOW_MS - n, "mass_ban", G, "error", f"wave {n}", (1, 2))) for n in (2, 1)]

@@ -8,11 +8,10 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-import orjson
-
 from console.store.chain import column_text
 from console.store.postgres import queries
 from console.store.postgres.core import PgCore
+from console.store.record_rows import snapshot_from_text, snapshot_text
 
 
 class NamesPart(PgCore):
@@ -73,7 +72,7 @@ class NamesPart(PgCore):
         return len(changed)
 
     async def save_guild_state(self, guild_id: int, snapshot: Mapping[str, Any]) -> None:
-        text = orjson.dumps(snapshot, option=orjson.OPT_NON_STR_KEYS).decode()
+        text = snapshot_text(snapshot)
         async with self.transaction() as db:
             await db.execute(
                 "INSERT INTO guild_state (guild_id, snapshot, updated_at) VALUES ($1, $2, $3)"
@@ -89,4 +88,4 @@ class NamesPart(PgCore):
 
     async def guild_state(self, guild_id: int) -> dict[str, Any] | None:
         text = await self.fetchval("SELECT snapshot FROM guild_state WHERE guild_id = $1", guild_id)
-        return None if text is None else orjson.loads(text)
+        return None if text is None else snapshot_from_text(text)

@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-import orjson
-
 from console.model.records import Attempt, Decision, RoleChange
 from console.store.connection import one, rows
+from console.store.record_rows import ROLE_CHANGE_FIELDS, decision_values, role_change_values
 from console.store.results import IngestResult
 from console.store.sqlite.core import StoreCore
 from console.store.sqlite.links import link_decision, link_role_change
-
-_RC_FIELDS = tuple(name.strip() for name in RoleChange.COLUMNS.split(","))
 
 
 class ActionsPart(StoreCore):
@@ -20,25 +17,7 @@ class ActionsPart(StoreCore):
     async def record_decision(self, d: Decision) -> None:
         async with self.transaction() as db:
             await db.execute(
-                f"INSERT INTO decisions ({Decision.COLUMNS}) VALUES ({','.join('?' * 16)})",
-                (
-                    d.id,
-                    d.guild_id,
-                    d.created_at,
-                    d.actor_id,
-                    d.actor_name,
-                    orjson.dumps(d.actor_roles).decode(),
-                    int(d.actor_admin),
-                    int(d.actor_owner),
-                    d.capability,
-                    d.resource_type,
-                    d.resource_id,
-                    d.source,
-                    d.result,
-                    d.reason_code,
-                    orjson.dumps(d.path).decode(),
-                    d.policy_version,
-                ),
+                f"INSERT INTO decisions ({Decision.COLUMNS}) VALUES ({','.join('?' * 16)})", decision_values(d)
             )
             await link_decision(db, d.id, self._clock())
         self._notify(IngestResult(guild_ids={d.guild_id}))
@@ -82,8 +61,8 @@ class ActionsPart(StoreCore):
         async with self.transaction() as db:
             await db.execute(
                 f"INSERT OR REPLACE INTO role_changes ({RoleChange.COLUMNS}) "
-                f"VALUES ({','.join('?' * len(_RC_FIELDS))})",
-                tuple(getattr(c, name) for name in _RC_FIELDS),
+                f"VALUES ({','.join('?' * len(ROLE_CHANGE_FIELDS))})",
+                role_change_values(c),
             )
             if c.final:
                 await link_role_change(db, c.id, self._clock())

@@ -7,11 +7,10 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-import orjson
-
 from console.store import queries
 from console.store.chain import column_text
 from console.store.connection import one, rows
+from console.store.record_rows import snapshot_from_text, snapshot_text
 from console.store.sqlite.core import StoreCore
 
 
@@ -81,7 +80,7 @@ class NamesPart(StoreCore):
             await db.execute(
                 "INSERT INTO guild_state (guild_id, snapshot, updated_at) VALUES (?,?,?)"
                 " ON CONFLICT (guild_id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at",
-                (guild_id, orjson.dumps(snapshot, option=orjson.OPT_NON_STR_KEYS).decode(), self._clock()),
+                (guild_id, snapshot_text(snapshot), self._clock()),
             )
 
     async def guild_ids_with_state(self) -> list[int]:
@@ -90,4 +89,4 @@ class NamesPart(StoreCore):
 
     async def guild_state(self, guild_id: int) -> dict[str, Any] | None:
         row = await one(self._r, "SELECT snapshot FROM guild_state WHERE guild_id = ?", (guild_id,))
-        return None if row is None else orjson.loads(row[0])
+        return None if row is None else snapshot_from_text(row[0])

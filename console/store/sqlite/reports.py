@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from console.model.snowflake import from_ms
 from console.store.connection import one, rows
 from console.store.sqlite.core import StoreCore
@@ -34,7 +32,7 @@ class ReportsPart(StoreCore):
     """Counts per period, for reports."""
 
     async def period_counts(self, since_ms: int, until_ms: int, guild_ids: Iterable[int] = ()) -> PeriodCounts:
-        from console.store.period import PeriodCounts
+        from console.store.period import assemble
 
         db = self._r
         guilds = tuple(sorted(set(guild_ids)))
@@ -73,12 +71,9 @@ class ReportsPart(StoreCore):
             + " GROUP BY state, op",
             [since_ms, until_ms, *g_args],
         )
-        states = []
-        for (snapshot,) in await rows(db, "SELECT snapshot FROM guild_state WHERE 1 = 1" + g_clause, g_args):
-            try:
-                states.append(orjson.loads(snapshot))
-            except (orjson.JSONDecodeError, TypeError):
-                continue  # a snapshot we cannot read names no staff; the report says "unknown"
+        snapshots = await rows(
+            db, "SELECT snapshot FROM guild_state WHERE 1 = 1" + g_clause + " ORDER BY guild_id", g_args
+        )
         with_entries = (
             []
             if guilds
@@ -88,20 +83,20 @@ class ReportsPart(StoreCore):
                 [from_ms(since_ms), from_ms(until_ms)],
             )
         )
-        return PeriodCounts(
-            entries_by_actor=[tuple(r) for r in by_actor],
-            entries_by_type=[tuple(r) for r in by_type],
-            decisions=[tuple(r) for r in decisions],
-            break_glass=[tuple(r) for r in sessions],
+        return assemble(
+            entries_by_actor=by_actor,
+            entries_by_type=by_type,
+            decisions=decisions,
+            break_glass=sessions,
             alerts_recorded=alerts_recorded,
             alerts_by_rule=alerts_by_rule,
-            role_changes=[tuple(r) for r in role_changes],
-            guilds_with_entries=[int(g) for (g,) in with_entries],
-            guild_states=states,
+            role_changes=role_changes,
+            guilds_with_entries=with_entries,
+            snapshots=[r[0] for r in snapshots],
         )
 
 
-async def _alerts(db: Any, since_ms: int, until_ms: int, guilds: Sequence[int]) -> tuple[bool, list[tuple[str, int]]]:
+async def _alerts(db: Any, since_ms: int, until_ms: int, guilds: Sequence[int]) -> tuple[bool, list[Any]]:
     """Alerts per rule, when this store records alerts (a store from before they existed does not)."""
     if await one(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alerts'") is None:
         return False, []
@@ -116,4 +111,4 @@ async def _alerts(db: Any, since_ms: int, until_ms: int, guilds: Sequence[int]) 
         f"SELECT {rule}, count(*) FROM alerts WHERE {when} >= ? AND {when} < ?{g_clause} GROUP BY {rule}",
         [since_ms, until_ms, *g_args],
     )
-    return True, [(str(r), n) for r, n in found]
+    return True, found

@@ -8,6 +8,7 @@ from typing import Any
 
 from console.model.records import Gap
 from console.store.connection import one, rows
+from console.store.record_rows import closed_gap, new_gap
 from console.store.results import IngestResult
 from console.store.sqlite.core import StoreCore
 
@@ -45,15 +46,7 @@ class SyncPart(StoreCore):
 
     async def open_gap(self, guild_id: int, reason: str, *, from_id: int | None, started_at: int | None) -> Gap:
         now = self._clock()
-        gap = Gap(
-            id=self.ids.make(now),
-            guild_id=guild_id,
-            reason=reason,
-            from_id=from_id,
-            started_at=started_at,
-            detected_at=now,
-            status="open",
-        )
+        gap = new_gap(self.ids.make(now), guild_id, reason, from_id=from_id, started_at=started_at, now=now)
         async with self.transaction() as db:
             await db.execute(
                 "INSERT INTO gaps (id, guild_id, reason, from_id, started_at, detected_at, status)"
@@ -73,22 +66,23 @@ class SyncPart(StoreCore):
         beyond_retention_ms: int = 0,
         error: str | None = None,
     ) -> Gap:
-        now = self._clock()
-        async with self.transaction() as db:
-            await db.execute(
-                "UPDATE gaps SET status = ?, recovered = ?, refreshed = ?, beyond_retention_ms = ?,"
-                " error = ?, ended_at = ? WHERE id = ?",
-                (status, recovered, refreshed, beyond_retention_ms, error, now, gap.id),
-            )
-        self._notify(IngestResult(guild_ids={gap.guild_id}, changed=[("gap", gap.id)]))
-        return gap.with_(
+        closed = closed_gap(
+            gap,
             status=status,
             recovered=recovered,
             refreshed=refreshed,
             beyond_retention_ms=beyond_retention_ms,
             error=error,
-            ended_at=now,
+            now=self._clock(),
         )
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE gaps SET status = ?, recovered = ?, refreshed = ?, beyond_retention_ms = ?,"
+                " error = ?, ended_at = ? WHERE id = ?",
+                (status, recovered, refreshed, beyond_retention_ms, error, closed.ended_at, gap.id),
+            )
+        self._notify(IngestResult(guild_ids={gap.guild_id}, changed=[("gap", gap.id)]))
+        return closed
 
     async def gaps(self, guild_id: int | None = None) -> list[Gap]:
         sql = "SELECT " + Gap.COLUMNS + " FROM gaps"
