@@ -1,6 +1,7 @@
-"""Sync state (how far each guild is collected: high-water marks, the gateway's last delivery),
-and gaps (where collection may have missed entries, and how their recovery went) (PostgreSQL);
-guild state snapshots are kept beside the names, as in SQLite. The records' values are ``record_rows.py``'s, shared with SQLite."""
+"""Sync state (how far each guild is collected: high-water marks, the gateway's last delivery)
+and gaps (where collection may have missed entries, and how their recovery went), on PostgreSQL.
+Guild state snapshots are kept beside the names, as in SQLite. The records' values are
+``record_rows.py``'s, shared with SQLite."""
 
 from __future__ import annotations
 
