@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from console.store.postgres.fulltext import DOC_SQL
+
 #: The value of ``meta.application``: a database holding tables without it is someone else's.
 APPLICATION: Final = "audit-console"
 
@@ -20,7 +22,7 @@ MIN_SERVER_VERSION: Final = 140000
 
 MIGRATIONS: Final[list[str]] = [
     # 1: everything the SQLite store has at its version 7.
-    """
+    f"""
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
     CREATE TABLE audit_entries (
@@ -53,16 +55,14 @@ MIGRATIONS: Final[list[str]] = [
     );
 
     -- Full text, filled in the same transaction as audit_entries. The columns hold the text as
-    -- the SQLite store's FTS table does; ``doc`` is what is searched (config 'simple': names and
-    -- prefixes are not stemmed away).
+    -- the SQLite store's FTS table does; ``doc`` is what is searched: FTS5's tokens (fulltext.py
+    -- says how), config 'simple' (names and prefixes are not stemmed away).
     CREATE TABLE audit_fts (
         entry_id BIGINT PRIMARY KEY,
         reason   TEXT,
         names    TEXT,
         changes  TEXT,
-        doc      TSVECTOR GENERATED ALWAYS AS (
-            to_tsvector('simple', coalesce(reason, '') || ' ' || coalesce(names, '') || ' ' || coalesce(changes, ''))
-        ) STORED
+        doc      TSVECTOR GENERATED ALWAYS AS ({DOC_SQL}) STORED
     );
     CREATE INDEX audit_fts_doc ON audit_fts USING GIN (doc);
 
