@@ -35,9 +35,13 @@ def _plain_words(flt: Filter) -> list[str]:
     return [w.strip('"*') for w in flt.text.split() if w.strip('"*')]
 
 
-def record_where(kind: str, flt: Filter, like: str = "LIKE") -> tuple[list[str], list[Any]]:
-    """WHERE clauses (without time bounds) for a decision, role change or gap; ``like`` is the
-    backend's ASCII-case-insensitive LIKE (SQLite's LIKE is; PostgreSQL's ILIKE)."""
+#: SQLite's LIKE: case-insensitive for ASCII letters only.
+SQLITE_LIKE: Final = "{col} LIKE ? ESCAPE '\\'"
+
+
+def record_where(kind: str, flt: Filter, like: str = SQLITE_LIKE) -> tuple[list[str], list[Any]]:
+    """WHERE clauses (without time bounds) for a decision, role change or gap. ``like`` is the
+    backend's spelling of SQLite's LIKE (``{col}`` the column, ``?`` the pattern)."""
     where: list[str] = []
     args: list[Any] = []
     if flt.guild_ids:
@@ -59,15 +63,14 @@ def record_where(kind: str, flt: Filter, like: str = "LIKE") -> tuple[list[str],
                 queries._in(column, values, where, args)
         for word in _plain_words(flt):
             where.append(
-                f"(capability {like} ? ESCAPE '\\' OR reason_code {like} ? ESCAPE '\\'"
-                f" OR actor_name {like} ? ESCAPE '\\')"
+                "(" + " OR ".join(like.format(col=c) for c in ("capability", "reason_code", "actor_name")) + ")"
             )
             args += [_like(word)] * 3
     elif kind == "role_change":
         if flt.states:
             queries._in("state", flt.states, where, args)
         for word in _plain_words(flt):
-            where.append(f"(reason {like} ? ESCAPE '\\' OR error {like} ? ESCAPE '\\')")
+            where.append("(" + " OR ".join(like.format(col=c) for c in ("reason", "error")) + ")")
             args += [_like(word)] * 2
     return where, args
 

@@ -145,13 +145,18 @@ def _text_matches(columns: list[list[str]], text: str) -> bool:
         if phrase is not None:
             want = _TOKEN.findall(phrase.lower())
             if not want:
+                if phrase.strip():
+                    return False  # FTS5: a phrase without a token matches nothing
                 continue
             if not any(col[i : i + len(want)] == want for col in columns for i in range(len(col) - len(want) + 1)):
                 return False
             continue
         prefix = word.endswith("*")
-        tokens = _TOKEN.findall(word.rstrip("*").lower())
+        bare = word.rstrip("*").replace('"', "")
+        tokens = _TOKEN.findall(bare.lower())
         if not tokens:
+            if bare:
+                return False  # FTS5: a word without a token ("!!!") matches nothing
             continue
         if len(tokens) > 1:  # "a-b" is a phrase to FTS5
             if not _text_matches(columns, '"' + " ".join(tokens) + '"'):
