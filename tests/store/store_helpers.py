@@ -6,10 +6,12 @@ modules' folder, which pytest puts on ``sys.path``).
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from console.model import entry as entries
@@ -197,3 +199,25 @@ def reference(rows: Iterable[Row], flt: Filter, names: Mapping[tuple[str, int], 
             continue
         out.append(e.id)
     return sorted(out, reverse=flt.newest_first)
+
+
+# -- the same rows on PostgreSQL ------------------------------------------------------------------
+
+
+async def copy_to_postgres(path: Path, url: str) -> None:
+    """Copy the SQLite store at ``path`` row for row into the empty database at ``url`` (what
+    ``audit-console migrate`` does): tests then compare what each backend makes of the same rows."""
+    from console.store.postgres.store import PgStore
+    from console.store.transfer import copy_store, open_side
+
+    await (await PgStore.open(url, collector_lock=False, names=False)).close()  # the schema
+
+    def copy() -> None:
+        src, dst = open_side(path, write=False), open_side(url, write=True)
+        try:
+            copy_store(src, dst)
+        finally:
+            dst.close()
+            src.close()
+
+    await asyncio.to_thread(copy)  # blocking connections of its own

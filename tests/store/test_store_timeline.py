@@ -4,7 +4,7 @@ gaps, interleaved by id) give the same pages in both orders and at any depth, th
 and the entries among them are exactly what the Python reference filter keeps.
 
 The records are stored once through the SQLite store's interface and copied row for row into a
-PostgreSQL database (``pg_copy.py``): what is compared is what each backend makes of the same
+PostgreSQL database (as ``audit-console migrate`` copies): what is compared is what each backend makes of the same
 rows. Hypothesis then throws random filters at both."""
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pg_copy import copy_store
 from pgtest import create_database, drop_database
-from store_helpers import ACTIONS, ACTORS, GUILDS, NAMES, TARGETS, WORDS, Row, dataset, reference
+from store_helpers import ACTIONS, ACTORS, GUILDS, NAMES, TARGETS, WORDS, Row, copy_to_postgres, dataset, reference
 
 from console.model.filters import REASON_CODES, ROLE_CHANGE_STATES, Filter
 from console.model.records import Decision, RoleChange
@@ -120,12 +119,7 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str
     asyncio.run(_fill(path))
     url = create_database()
     try:
-
-        async def copy() -> None:
-            await (await PgStore.open(url, collector_lock=False)).close()  # creates the tables
-            await copy_store(path, url)
-
-        asyncio.run(copy())
+        asyncio.run(copy_to_postgres(path, url))
         yield path, url
     finally:
         drop_database(url)
