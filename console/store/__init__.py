@@ -14,7 +14,12 @@ from console.store.sqlite.store import Store
 __all__ = ["AuditStore", "IngestResult", "Ref", "Store", "StoreError", "StoreFullError", "StoredEntry", "open_store"]
 
 if TYPE_CHECKING:
+    from console.store.postgres.store import PgStore
 
     def _implements(store: Store) -> AuditStore:
         """mypy checks here that the SQLite store implements the interface."""
+        return store
+
+    def _implements_too(store: PgStore) -> AuditStore:
+        """… and the PostgreSQL store."""
         return store

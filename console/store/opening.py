@@ -12,7 +12,7 @@ from __future__ import annotations
 import configparser
 import os
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from console.errors import ConfigError
@@ -38,8 +38,7 @@ async def open_store(
         url, password = pg_dsn(location), pg_password(password_file)
         if existing and not options.get("readonly"):
             await _holds_store(url, str(location), password)
-        # cast: PgStore's parts are being filled in (issue #19); until then mypy finds methods missing.
-        return cast("AuditStore", await PgStore.open(url, password=password, **options))
+        return await PgStore.open(url, password=password, **options)
     from console.store.sqlite.store import Store
 
     if existing and not location.exists():

@@ -10,16 +10,52 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
+
+import orjson
 
 from console.model.retention import Retention
 from console.model.times import day
+from console.store.chain import FINAL_SQL
 from console.store.errors import StoreError
 
 if TYPE_CHECKING:
     from console.store.api import AuditStore
 
 log = logging.getLogger("console.store.integrity")
+
+
+#: What retention removes, per guild, for both backends: (label, table, "outside the window" with
+#: ``{g}`` the guild and ``{cut}`` the cut-off, and whether that cut-off is the id or the ms).
+PRUNED: Final = (
+    ("entries", "audit_entries", "guild_id = {g} AND id < {cut}", "id"),
+    ("decisions", "decisions", "guild_id = {g} AND id < {cut}", "id"),
+    ("role changes", "role_changes", f"guild_id = {{g}} AND id < {{cut}} AND state IN {FINAL_SQL}", "id"),
+    ("gaps", "gaps", "guild_id = {g} AND id < {cut} AND status != 'open'", "id"),
+    ("alerts", "alerts", "guild_id = {g} AND id < {cut}", "id"),
+    ("break-glass sessions", "break_glass", "guild_id = {g} AND expires_at < {cut}", "ms"),
+    ("parse failures", "parse_failures", "guild_id = {g} AND received_at < {cut}", "ms"),
+)
+
+
+def prune_note(cutoff_ms: int, days: int, removed: dict[str, int]) -> str:
+    """The note of a prune link: the window applied and what it removes."""
+    return orjson.dumps({"cutoff_ms": cutoff_ms, "days": days, "removed": removed}).decode()
+
+
+def compact_from(first_seq: int | None, inside: int | None, newest_prune: int | None) -> int | None:
+    """The first link a compaction keeps (the first of a record inside the window, or the newest
+    prune link, which says the older records may be gone), or None when nothing can go."""
+    candidates = [s for s in (inside, newest_prune) if s is not None]
+    if first_seq is None or not candidates:
+        return None
+    keep_seq = min(candidates)
+    return keep_seq if keep_seq > first_seq else None
+
+
+def compact_note(keep_seq: int, base: bytes, covered: int | None) -> str:
+    """The note of a compact link: where the remaining links start and the hash they start from."""
+    return orjson.dumps({"links_before": keep_seq, "base": base.hex(), "covered_below": covered}).decode()
 
 
 def reach_text(oldest_ms: int | None, pruned_before: dict[int, int]) -> str:

@@ -8,34 +8,35 @@ from typing import Any
 import aiosqlite
 
 from console.model.filters import Filter
-from console.model.records import Decision, Gap, RoleChange
 from console.store import queries
 from console.store.connection import one, rows
 from console.store.results import Ref
+from console.store.timeline_filter import (
+    BUCKET_SQL,
+    CODE_KINDS,
+    KIND_CODES,
+    TABLES,
+    Record,
+    bucket_args,
+    fold_buckets,
+    histogram_window,
+    ids_by_kind,
+    in_order,
+    record_specs,
+    record_where,
+)
 
-KIND_CODES = {"audit": 0, "decision": 1, "role_change": 2, "gap": 3}
-CODE_KINDS = {v: k for k, v in KIND_CODES.items()}
-ENTRY_COLUMNS = "id, guild_id, action_type, actor_id, target_id, reason, created_at, received_at, source, raw, revision"
-
-
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _plain_words(flt: Filter) -> list[str]:
-    return [w.strip('"*') for w in flt.text.split() if w.strip('"*')]
+__all__ = ["CODE_KINDS", "KIND_CODES", "count", "fetch", "histogram", "page_refs", "sparse_index"]
 
 
 def _branch(kind: str, flt: Filter) -> tuple[str, list[Any], str] | None:
     """``SELECT id, <code> FROM …`` for one kind, or None when the filter excludes it."""
     if not flt.includes_kind(kind):
         return None
-    where: list[str] = []
-    args: list[Any] = []
     id_col = "id"
+    table = TABLES[kind]
     if kind == "audit":
         where, args, match = queries.entry_where(flt)
-        table = "audit_entries"
         if match is not None and not where:
             # Text alone: read the full-text index directly, in rowid (= id) order, so a page
             # or a capped count stops early instead of collecting every match first.
@@ -45,35 +46,7 @@ def _branch(kind: str, flt: Filter) -> tuple[str, list[Any], str] | None:
             where.append("id IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?)")
             args.append(match)
     else:
-        table = {"decision": "decisions", "role_change": "role_changes", "gap": "gaps"}[kind]
-        if flt.guild_ids:
-            queries._in("guild_id", flt.guild_ids, where, args)
-        actor = {"decision": "actor_id", "role_change": "requested_by"}.get(kind)
-        target = {"decision": "resource_id", "role_change": "member_id"}.get(kind)
-        if flt.actor_ids and actor:
-            queries._in(actor, flt.actor_ids, where, args)
-        if flt.target_ids and target:
-            queries._in(target, flt.target_ids, where, args)
-        if kind == "decision":
-            for column, values in (
-                ("result", flt.results),
-                ("reason_code", flt.reason_codes),
-                ("capability", flt.capabilities),
-                ("source", flt.sources),
-            ):
-                if values:
-                    queries._in(column, values, where, args)
-            for word in _plain_words(flt):
-                where.append(
-                    "(capability LIKE ? ESCAPE '\\' OR reason_code LIKE ? ESCAPE '\\' OR actor_name LIKE ? ESCAPE '\\')"
-                )
-                args += [_like(word)] * 3
-        elif kind == "role_change":
-            if flt.states:
-                queries._in("state", flt.states, where, args)
-            for word in _plain_words(flt):
-                where.append("(reason LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\')")
-                args += [_like(word)] * 2
+        where, args = record_where(kind, flt)
     low, high = queries.id_bounds(flt)
     bounds, bargs = queries._bounds(id_col, low, high)
     where += bounds
@@ -154,51 +127,28 @@ async def sparse_index(db: aiosqlite.Connection, flt: Filter, every: int = 1000)
     return total, [i for i, _ in found]
 
 
-Record = Any  # StoredEntry | Decision | RoleChange | Gap
-
-
 async def fetch(db: aiosqlite.Connection, refs: Sequence[Ref]) -> list[Record]:
     """The records for ``refs``, in the same order."""
-    from console.model.stored import StoredEntry
-
-    by_kind: dict[str, list[int]] = {}
-    for ref in refs:
-        by_kind.setdefault(ref.kind, []).append(ref.id)
     got: dict[tuple[str, int], Record] = {}
-    specs = {
-        "audit": ("audit_entries", ENTRY_COLUMNS, StoredEntry.from_row),
-        "decision": ("decisions", Decision.COLUMNS, Decision.from_row),
-        "role_change": ("role_changes", RoleChange.COLUMNS, RoleChange.from_row),
-        "gap": ("gaps", Gap.COLUMNS, Gap.from_row),
-    }
-    for kind, ids in by_kind.items():
+    specs = record_specs()
+    for kind, ids in ids_by_kind(refs).items():
         table, columns, make = specs[kind]
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             found = await rows(db, f"SELECT {columns} FROM {table} WHERE id IN ({','.join('?' * len(chunk))})", chunk)
             for row in found:
                 got[(kind, row[0])] = make(row)
-    return [got[(r.kind, r.id)] for r in refs if (r.kind, r.id) in got]
+    return in_order(refs, got)
 
 
 async def histogram(db: aiosqlite.Connection, flt: Filter, *, start_ms: int, end_ms: int, buckets: int) -> list[int]:
     """Records per time bucket in [start_ms, end_ms): the activity sparkline of the filter."""
-    from console.model.snowflake import DISCORD_EPOCH_MS
-
-    span = max(1, end_ms - start_ms)
-    width = max(1, -(-span // buckets))  # ceiling: the last instant of the range still fits
-    windowed = flt.with_(since_ms=max(start_ms, flt.since_ms or start_ms), until_ms=min(end_ms, flt.until_ms or end_ms))
+    windowed, width = histogram_window(flt, start_ms, end_ms, buckets)
     compound = _compound(windowed)
-    counts = [0] * buckets
     if compound is None:
-        return counts
+        return [0] * buckets
     sql, args = compound
     found = await rows(
-        db,
-        f"SELECT ((id >> 22) + ? - ?) / ? AS b, count(*) FROM ({sql}) GROUP BY b",
-        [DISCORD_EPOCH_MS, start_ms, width, *args],
+        db, f"SELECT {BUCKET_SQL} AS b, count(*) FROM ({sql}) GROUP BY b", [*bucket_args(start_ms, width), *args]
     )
-    for bucket, n in found:
-        if 0 <= bucket < buckets:
-            counts[int(bucket)] += n
-    return counts
+    return fold_buckets(found, buckets)

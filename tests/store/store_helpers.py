@@ -6,10 +6,12 @@ modules' folder, which pytest puts on ``sys.path``).
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from console.model import entry as entries
@@ -145,13 +147,18 @@ def _text_matches(columns: list[list[str]], text: str) -> bool:
         if phrase is not None:
             want = _TOKEN.findall(phrase.lower())
             if not want:
+                if phrase.strip():
+                    return False  # FTS5: a phrase without a token matches nothing
                 continue
             if not any(col[i : i + len(want)] == want for col in columns for i in range(len(col) - len(want) + 1)):
                 return False
             continue
         prefix = word.endswith("*")
-        tokens = _TOKEN.findall(word.rstrip("*").lower())
+        bare = word.rstrip("*").replace('"', "")
+        tokens = _TOKEN.findall(bare.lower())
         if not tokens:
+            if bare:
+                return False  # FTS5: a word without a token ("!!!") matches nothing
             continue
         if len(tokens) > 1:  # "a-b" is a phrase to FTS5
             if not _text_matches(columns, '"' + " ".join(tokens) + '"'):
@@ -207,3 +214,25 @@ async def table_rows(store: AuditStore, sql: str) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in db.execute(sql)]
     finally:
         db.close()
+
+
+# -- the same rows on PostgreSQL ------------------------------------------------------------------
+
+
+async def copy_to_postgres(path: Path, url: str) -> None:
+    """Copy the SQLite store at ``path`` row for row into the empty database at ``url`` (what
+    ``audit-console migrate`` does): tests then compare what each backend makes of the same rows."""
+    from console.store.postgres.store import PgStore
+    from console.store.transfer import copy_store, open_side
+
+    await (await PgStore.open(url, collector_lock=False, names=False)).close()  # the schema
+
+    def copy() -> None:
+        src, dst = open_side(path, write=False), open_side(url, write=True)
+        try:
+            copy_store(src, dst)
+        finally:
+            dst.close()
+            src.close()
+
+    await asyncio.to_thread(copy)  # blocking connections of its own

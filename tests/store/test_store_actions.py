@@ -5,7 +5,6 @@ then recovered)."""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -280,21 +279,3 @@ async def test_writes_while_the_server_is_gone_fail_in_one_line_and_recover(pg_c
         assert await store.gaps() == [gap]
     finally:
         await store.close()
-
-
-# -- the PostgreSQL parts have the interface's shape ------------------------------------------------------------
-
-
-def test_the_postgres_parts_here_have_the_interfaces_signatures() -> None:
-    from console.store.api import AuditStore
-    from console.store.postgres import actions, alerts, reports, sync
-
-    parts = (sync.SyncPart, actions.ActionsPart, alerts.AlertsPart, reports.ReportsPart)
-    names = {n for part in parts for n in vars(part) if not n.startswith("_")}
-    assert len(names) == 32  # 11 sync, 17 actions, 3 alerts, 1 report
-    for name in sorted(names):
-        theirs, ours = inspect.signature(getattr(AuditStore, name)), inspect.signature(getattr(PgStore, name))
-        assert inspect.iscoroutinefunction(getattr(PgStore, name)), name
-        assert [(p.name, p.kind, p.default) for p in theirs.parameters.values()] == [
-            (p.name, p.kind, p.default) for p in ours.parameters.values()
-        ], name

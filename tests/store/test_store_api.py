@@ -17,6 +17,7 @@ from console.model.records import Decision
 from console.model.retention import DAY_MS, Retention
 from console.model.snowflake import from_ms
 from console.store import AuditStore, IngestResult, Ref, Store
+from console.store.postgres.store import PgStore
 
 G = 1_000_000_000_000_001
 ACTOR = 2_000_000_000_000_002
@@ -29,7 +30,8 @@ def _members(cls: type) -> dict[str, object]:
     return found
 
 
-def test_the_sqlite_store_has_every_member_of_the_interface_in_its_shape() -> None:
+@pytest.mark.parametrize("Store", [Store, PgStore], ids=["sqlite", "postgres"])
+def test_each_store_has_every_member_of_the_interface_in_its_shape(Store: type) -> None:  # noqa: N803
     for name, member in _members(AuditStore).items():
         assert hasattr(Store, name) or name in Store.__init__.__code__.co_names, f"Store lacks {name}"
         if not callable(member) or isinstance(member, property):
@@ -41,26 +43,6 @@ def test_the_sqlite_store_has_every_member_of_the_interface_in_its_shape() -> No
         for p in theirs.values():
             if p.default is not inspect.Parameter.empty:
                 assert ours[p.name].default == p.default, f"{name}({p.name}=…)"
-
-
-def test_the_postgresql_parts_written_so_far_have_the_interfaces_shape() -> None:
-    """Each member the PostgreSQL store's finished parts define matches the interface (the
-    others come with their parts; the SQLite test above covers every member)."""
-    from console.store.postgres.entries import EntriesPart
-    from console.store.postgres.names import NamesPart
-    from console.store.postgres.upkeep import UpkeepPart
-
-    interface = _members(AuditStore)
-    for part in (EntriesPart, NamesPart, UpkeepPart):
-        for name, mine in vars(part).items():
-            if name.startswith("_") or name not in interface or isinstance(mine, property):
-                continue
-            member = interface[name]
-            assert inspect.iscoroutinefunction(mine) == inspect.iscoroutinefunction(member), name
-            theirs, ours = inspect.signature(member).parameters, inspect.signature(mine).parameters
-            assert [(p.name, p.kind, p.default) for p in theirs.values()] == [
-                (p.name, p.kind, p.default) for p in ours.values()
-            ], name
 
 
 @pytest.mark.backends("sqlite", "postgres")

@@ -11,27 +11,18 @@ from collections.abc import Iterable
 from typing import Final
 
 import aiosqlite
-import orjson
 
 from console.model.retention import DAY_MS, Retention
 from console.model.snowflake import from_ms, to_ms
-from console.store.chain import COMPACT, FINAL_SQL, PRUNE, RECORD_KINDS, note_hash
+from console.store.chain import COMPACT, PRUNE, RECORD_KINDS, note_hash
 from console.store.connection import one, rows
 from console.store.results import IngestResult
-from console.store.retention import PruneResult
+from console.store.retention import PRUNED, PruneResult, compact_from, compact_note, prune_note
 from console.store.sqlite.core import StoreCore
 from console.store.sqlite.links import append
 
-#: (label, table, WHERE clause for "outside the window"; ? = guild, cut-off id, cut-off ms)
-_PRUNED: Final = (
-    ("entries", "audit_entries", "guild_id = :g AND id < :id"),
-    ("decisions", "decisions", "guild_id = :g AND id < :id"),
-    ("role changes", "role_changes", f"guild_id = :g AND id < :id AND state IN {FINAL_SQL}"),
-    ("gaps", "gaps", "guild_id = :g AND id < :id AND status != 'open'"),
-    ("alerts", "alerts", "guild_id = :g AND id < :id"),
-    ("break-glass sessions", "break_glass", "guild_id = :g AND expires_at < :ms"),
-    ("parse failures", "parse_failures", "guild_id = :g AND received_at < :ms"),
-)
+#: (label, table, WHERE clause for "outside the window"; :g = guild, :id / :ms = the cut-off)
+_PRUNED: Final = tuple((label, table, where.format(g=":g", cut=f":{cut}")) for label, table, where, cut in PRUNED)
 #: Rows that belong to a pruned row and go with it.
 _DEPENDENTS: Final = {
     "audit_entries": (
@@ -96,7 +87,7 @@ class PrunePart(StoreCore):
         self, gid: int, days: int, params: dict[str, int], removed: dict[str, int], tables: set[str], chunk: int
     ) -> None:
         cutoff_id = params["id"]
-        note = orjson.dumps({"cutoff_ms": params["ms"], "days": days, "removed": removed}).decode()
+        note = prune_note(params["ms"], days, removed)
         async with self.transaction() as db:
             await append(db, {gid: [(PRUNE, cutoff_id, 0, note_hash(note), note)]}, self.now_ms())
         for _, table, where in _PRUNED:
@@ -151,16 +142,13 @@ async def _compact(db: aiosqlite.Connection, gid: int, cutoff_id: int, at: int) 
     )
     # The newest prune link stays too: it is what says the older records may be gone.
     (newest_prune,) = await one(db, "SELECT max(seq) FROM chain WHERE guild_id = ? AND kind = ?", (gid, PRUNE))
-    candidates = [s for s in (inside, newest_prune) if s is not None]
-    if first_seq is None or not candidates:
-        return
-    keep_seq = min(candidates)
-    if keep_seq <= first_seq:
+    keep_seq = compact_from(first_seq, inside, newest_prune)
+    if keep_seq is None:
         return
     base = await one(db, "SELECT link FROM chain WHERE guild_id = ? AND seq = ?", (gid, keep_seq - 1))
     if base is None:
         return  # a hole just before it: leave the chain as it is for verify to report
     (covered,) = await one(db, "SELECT max(record_id) FROM chain WHERE guild_id = ? AND kind = ?", (gid, PRUNE))
     await db.execute("DELETE FROM chain WHERE guild_id = ? AND seq < ?", (gid, keep_seq))
-    note = orjson.dumps({"links_before": keep_seq, "base": bytes(base[0]).hex(), "covered_below": covered}).decode()
+    note = compact_note(keep_seq, bytes(base[0]), covered)
     await append(db, {gid: [(COMPACT, keep_seq, 0, note_hash(note), note)]}, at)

@@ -1,0 +1,123 @@
+"""The timeline's logic both backends share: which decisions, role changes and gaps a Filter keeps
+(WHERE clauses with ``?`` placeholders; the backend says how text is matched without case), the
+kinds' codes, and the arithmetic of the activity histogram and of fetching records by ref.
+
+Audit entries are each backend's own (full-text search differs); their other clauses come from
+``queries.entry_where``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from console.model.filters import Filter
+from console.model.records import Decision, Gap, RoleChange
+from console.model.snowflake import DISCORD_EPOCH_MS
+from console.store import queries
+from console.store.results import Ref
+
+KIND_CODES: Final = {"audit": 0, "decision": 1, "role_change": 2, "gap": 3}
+CODE_KINDS: Final = {v: k for k, v in KIND_CODES.items()}
+ENTRY_COLUMNS: Final = (
+    "id, guild_id, action_type, actor_id, target_id, reason, created_at, received_at, source, raw, revision"
+)
+#: kind → the table holding it (audit entries: without full text).
+TABLES: Final = {"audit": "audit_entries", "decision": "decisions", "role_change": "role_changes", "gap": "gaps"}
+
+Record = Any  # StoredEntry | Decision | RoleChange | Gap
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _plain_words(flt: Filter) -> list[str]:
+    return [w.strip('"*') for w in flt.text.split() if w.strip('"*')]
+
+
+#: SQLite's LIKE: case-insensitive for ASCII letters only.
+SQLITE_LIKE: Final = "{col} LIKE ? ESCAPE '\\'"
+
+
+def record_where(kind: str, flt: Filter, like: str = SQLITE_LIKE) -> tuple[list[str], list[Any]]:
+    """WHERE clauses (without time bounds) for a decision, role change or gap. ``like`` is the
+    backend's spelling of SQLite's LIKE (``{col}`` the column, ``?`` the pattern)."""
+    where: list[str] = []
+    args: list[Any] = []
+    if flt.guild_ids:
+        queries._in("guild_id", flt.guild_ids, where, args)
+    actor = {"decision": "actor_id", "role_change": "requested_by"}.get(kind)
+    target = {"decision": "resource_id", "role_change": "member_id"}.get(kind)
+    if flt.actor_ids and actor:
+        queries._in(actor, flt.actor_ids, where, args)
+    if flt.target_ids and target:
+        queries._in(target, flt.target_ids, where, args)
+    if kind == "decision":
+        for column, values in (
+            ("result", flt.results),
+            ("reason_code", flt.reason_codes),
+            ("capability", flt.capabilities),
+            ("source", flt.sources),
+        ):
+            if values:
+                queries._in(column, values, where, args)
+        for word in _plain_words(flt):
+            where.append(
+                "(" + " OR ".join(like.format(col=c) for c in ("capability", "reason_code", "actor_name")) + ")"
+            )
+            args += [_like(word)] * 3
+    elif kind == "role_change":
+        if flt.states:
+            queries._in("state", flt.states, where, args)
+        for word in _plain_words(flt):
+            where.append("(" + " OR ".join(like.format(col=c) for c in ("reason", "error")) + ")")
+            args += [_like(word)] * 2
+    return where, args
+
+
+def histogram_window(flt: Filter, start_ms: int, end_ms: int, buckets: int) -> tuple[Filter, int]:
+    """The filter cut to [start_ms, end_ms), and the width of a bucket in ms."""
+    span = max(1, end_ms - start_ms)
+    width = max(1, -(-span // buckets))  # ceiling: the last instant of the range still fits
+    windowed = flt.with_(since_ms=max(start_ms, flt.since_ms or start_ms), until_ms=min(end_ms, flt.until_ms or end_ms))
+    return windowed, width
+
+
+#: SELECT column for a record's bucket; arguments: DISCORD_EPOCH_MS, start_ms, width.
+BUCKET_SQL: Final = "((id >> 22) + ? - ?) / ?"
+
+
+def bucket_args(start_ms: int, width: int) -> list[int]:
+    return [DISCORD_EPOCH_MS, start_ms, width]
+
+
+def fold_buckets(found: Sequence[Sequence[Any]], buckets: int) -> list[int]:
+    counts = [0] * buckets
+    for bucket, n in found:
+        if 0 <= bucket < buckets:
+            counts[int(bucket)] += int(n)
+    return counts
+
+
+def record_specs() -> dict[str, tuple[str, str, Any]]:
+    """kind → (table, columns, row → record)."""
+    from console.model.stored import StoredEntry
+
+    return {
+        "audit": ("audit_entries", ENTRY_COLUMNS, StoredEntry.from_row),
+        "decision": ("decisions", Decision.COLUMNS, Decision.from_row),
+        "role_change": ("role_changes", RoleChange.COLUMNS, RoleChange.from_row),
+        "gap": ("gaps", Gap.COLUMNS, Gap.from_row),
+    }
+
+
+def ids_by_kind(refs: Sequence[Ref]) -> dict[str, list[int]]:
+    by_kind: dict[str, list[int]] = {}
+    for ref in refs:
+        by_kind.setdefault(ref.kind, []).append(ref.id)
+    return by_kind
+
+
+def in_order(refs: Sequence[Ref], got: dict[tuple[str, int], Record]) -> list[Record]:
+    """The records fetched, in the order of ``refs``; those not stored (any more) left out."""
+    return [got[(r.kind, r.id)] for r in refs if (r.kind, r.id) in got]
