@@ -1,8 +1,10 @@
 """Streaming export of the feed's records to CSV, JSON or JSON Lines (format: model/export_format.py).
 
 :func:`export` is synchronous and meant for a worker thread (:func:`export_async` runs it in
-``asyncio.to_thread``): it opens its own read-only stdlib ``sqlite3`` connection, so the UI's
-aiosqlite connections and the event loop are never blocked. It pages the store with the feed's
+``asyncio.to_thread``): it opens its own read-only connection — a stdlib ``sqlite3`` one to a
+SQLite file, or a blocking face on one PostgreSQL connection (``postgres/export.py``: the same
+code, the same bytes; only the SQL of :class:`ExportSql` differs) — so the UI's connections and
+the event loop are never blocked. On SQLite it pages the store with the feed's
 keyset SQL (:func:`queries.entry_page`) and ``fetchmany``, writing as it goes, so memory stays
 flat whatever the row count; each page is its own short read transaction, so a long export never
 pins the WAL. It checks ``cancel`` and reports ``progress`` once per batch, from the worker
@@ -22,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
 import orjson
 
@@ -30,22 +32,68 @@ from console.model import export_format as fmt_
 from console.model.actions import documented_name
 from console.model.filters import Filter
 from console.model.times import file_stamp, iso_utc
-from console.store import export_workers, queries, timeline
+from console.store import export_workers
 from console.store.connection import describe
 from console.store.errors import StoreError
 from console.store.export_rows import COLUMNS, csv_text, encoder, open_readonly, separator
+from console.store.export_sql import SQLITE_SQL, ExportSql
+
+if TYPE_CHECKING:
+    from console.store.api import AuditStore
 
 log = logging.getLogger("console.store")
 
 FORMATS: Final[tuple[str, ...]] = ("csv", "json", "jsonl")
 Progress = Callable[[int, "int | None"], None]
 
-#: Rows per keyset page (one short read transaction each) and per fetchmany/write.
-PAGE: Final = 5000
+#: Rows per fetchmany/write (a keyset page's size is the backend's: ExportSql.page).
 BATCH: Final = 1000
 #: Rows formatted between two voluntary GIL releases: a stretch well short of the switch interval,
 #: so the UI loop's thread never waits long for the lock.
 _SLICE: Final = 50
+
+
+class ExportSource(Protocol):
+    """A store to export from other than a SQLite file (which is given by its path)."""
+
+    @property
+    def where(self) -> str:
+        """Its address as shown to people."""
+
+    @property
+    def sql(self) -> ExportSql:
+        """The SQL it is read with."""
+
+    def open(self) -> Any:
+        """A read-only connection answering the part of ``sqlite3.Connection`` the export uses."""
+
+
+#: What an export reads: a SQLite file's path, or another backend's source.
+Source = str | Path | ExportSource
+
+
+def export_source(store: AuditStore) -> Path | ExportSource:
+    """Where to export the records of an open store from (the TUI's export dialog)."""
+    from console.store.sqlite.store import Store
+
+    if isinstance(store, Store):
+        return store.path
+    from console.store.postgres.export import source_of  # asyncpg only for a PostgreSQL store
+
+    return source_of(store)
+
+
+def sql_of(source: Source) -> ExportSql:
+    return SQLITE_SQL if isinstance(source, str | Path) else source.sql
+
+
+def open_reader(source: Source) -> tuple[Any, ExportSql, Path | None]:
+    """A read-only connection to ``source``, its SQL, and its path if it is a SQLite file (whose
+    big exports worker processes render). Raises StoreError with one line."""
+    if isinstance(source, str | Path):
+        path = Path(source).expanduser()
+        return open_readonly(path), SQLITE_SQL, path
+    return source.open(), source.sql, None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +118,12 @@ def filter_description(flt: Filter) -> dict[str, Any]:
     }
 
 
-def load_names(db: sqlite3.Connection) -> dict[tuple[str, int], str]:
+def load_names(db: Any) -> dict[tuple[str, int], str]:
     """The whole ``names`` table (small: one row per user, role and channel seen)."""
     return {(k, i): n for k, i, n in db.execute("SELECT kind, id, name FROM names")}
 
 
-def _rows(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None) -> Iterator[list[tuple[Any, ...]]]:
+def _rows(db: Any, q: ExportSql, flt: Filter, ids: Sequence[int] | None) -> Iterator[list[tuple[Any, ...]]]:
     """Batches of rows matching ``flt`` (or exactly ``ids``), in the filter's order."""
     if ids is not None:
         wanted = sorted(set(ids), reverse=flt.newest_first)
@@ -93,7 +141,7 @@ def _rows(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None) -> Ite
     ceiling = _ceiling(db)
     before = after = None
     while True:
-        sql, args = queries.entry_page(flt, before=before, after=after, limit=PAGE, columns=COLUMNS)
+        sql, args = q.entry_page(flt, before=before, after=after, limit=q.page, columns=COLUMNS)
         cur = db.execute(sql, args)
         got = 0
         last = None
@@ -107,7 +155,7 @@ def _rows(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None) -> Ite
                 cur.close()
                 return
             yield batch
-        if got < PAGE or last is None:
+        if got < q.page or last is None:
             return
         if flt.newest_first:
             before = last
@@ -115,7 +163,7 @@ def _rows(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None) -> Ite
             after = last
 
 
-def _ceiling(db: sqlite3.Connection) -> int | None:
+def _ceiling(db: Any) -> int | None:
     """The newest entry id stored now: where an export that started now ends."""
     (ceiling,) = db.execute("SELECT max(id) FROM audit_entries").fetchone()
     return ceiling
@@ -129,7 +177,7 @@ _OTHER_KINDS: Final = (
 )
 
 
-def _other_kinds(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None) -> list[tuple[str, str, str]]:
+def _other_kinds(db: Any, q: ExportSql, flt: Filter, ids: Sequence[int] | None) -> list[tuple[str, str, str]]:
     """Decisions, role changes and gaps to export: those the filter includes, as in the feed
     (``Filter.includes_kind``), and only when one matches — an export of audit entries alone
     keeps the unmerged hot path. With ``ids``, every kind (the ids say which records)."""
@@ -137,24 +185,24 @@ def _other_kinds(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None)
         return list(_OTHER_KINDS)
     found = []
     for kind, table, columns in _OTHER_KINDS:
-        sql = _other_sql(flt, kind, table, "1")
-        if sql is not None and db.execute(f"SELECT 1 FROM ({sql[0]}) LIMIT 1", sql[1]).fetchone():
+        sql = _other_sql(q, flt, kind, table, "1")
+        if sql is not None and db.execute(f"SELECT 1 FROM ({sql[0]}) AS o LIMIT 1", sql[1]).fetchone():
             found.append((kind, table, columns))
     return found
 
 
-def _other_sql(flt: Filter, kind: str, table: str, columns: str) -> tuple[str, list[Any]] | None:
+def _other_sql(q: ExportSql, flt: Filter, kind: str, table: str, columns: str) -> tuple[str, list[Any]] | None:
     """The records of one other kind matching ``flt``, in the filter's order (the feed's SQL)."""
-    branch = timeline._branch(kind, flt)
+    branch = q.record_ids(kind, flt)
     if branch is None:
         return None
-    sql, args, _ = branch
+    sql, args = branch
     order = "DESC" if flt.newest_first else "ASC"
-    return f"SELECT {columns} FROM {table} WHERE id IN (SELECT id FROM ({sql})) ORDER BY id {order}", args
+    return f"SELECT {columns} FROM {table} WHERE id IN (SELECT id FROM ({sql}) AS b) ORDER BY id {order}", args
 
 
 def _other_rows(
-    db: sqlite3.Connection, flt: Filter, kind: str, table: str, columns: str, ids: Sequence[int] | None
+    db: Any, q: ExportSql, flt: Filter, kind: str, table: str, columns: str, ids: Sequence[int] | None
 ) -> Iterator[tuple[int, str, tuple[Any, ...]]]:
     if ids is not None:
         wanted = sorted(set(ids), reverse=flt.newest_first)
@@ -167,7 +215,7 @@ def _other_rows(
             ).fetchall():
                 yield row[0], kind, row
         return
-    found = _other_sql(flt, kind, table, columns)
+    found = _other_sql(q, flt, kind, table, columns)
     if found is None:
         return
     cur = db.execute(*found)
@@ -176,20 +224,20 @@ def _other_rows(
             yield row[0], kind, row
 
 
-def _count(db: sqlite3.Connection, flt: Filter, ids: Sequence[int] | None, others: list[tuple[str, str, str]]) -> int:
+def _count(db: Any, q: ExportSql, flt: Filter, ids: Sequence[int] | None, others: list[tuple[str, str, str]]) -> int:
     if ids is not None:
         return len(set(ids))
-    sql, args = queries.entry_count(flt)
+    sql, args = q.entry_count(flt)
     total = int(db.execute(sql, args).fetchone()[0])
     for kind, table, _ in others:
-        found = _other_sql(flt, kind, table, "1")
+        found = _other_sql(q, flt, kind, table, "1")
         if found is not None:
-            total += int(db.execute(f"SELECT count(*) FROM ({found[0]})", found[1]).fetchone()[0])
+            total += int(db.execute(f"SELECT count(*) FROM ({found[0]}) AS o", found[1]).fetchone()[0])
     return total
 
 
 def export(
-    db_path: str | Path,
+    source: Source,
     flt: Filter,
     fmt: str,
     out: IO[bytes] | IO[str],
@@ -215,19 +263,23 @@ def export(
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}: use csv, json or jsonl")
-    path = Path(db_path).expanduser()
-    db = open_readonly(path)
+    if ids is None:
+        sql_of(source).refuse(flt)
+    db, q, path = open_reader(source)
     try:
-        return _export(db, path, flt, fmt, out, names=names, ids=ids, progress=progress, cancel=cancel, now_ms=now_ms)
+        return _export(
+            db, q, path, flt, fmt, out, names=names, ids=ids, progress=progress, cancel=cancel, now_ms=now_ms
+        )
     except sqlite3.Error as e:
-        raise StoreError(describe(e, path)) from None
+        raise StoreError(describe(e, path or Path())) from None
     finally:
         db.close()
 
 
 def _export(
-    db: sqlite3.Connection,
-    path: Path,
+    db: Any,
+    q: ExportSql,
+    path: Path | None,
     flt: Filter,
     fmt: str,
     out: IO[bytes] | IO[str],
@@ -239,10 +291,10 @@ def _export(
     now_ms: int | None,
 ) -> ExportResult:
     name_map = load_names(db) if names is None else names
-    others = _other_kinds(db, flt, ids)
+    others = _other_kinds(db, q, flt, ids)
     total: int | None = None
     if progress is not None:
-        total = _count(db, flt, ids, others)
+        total = _count(db, q, flt, ids, others)
         progress(0, total)
 
     text_out = isinstance(out, io.TextIOBase)
@@ -278,7 +330,7 @@ def _export(
     encode = encoder(fmt, fmt_.any_csv_row if others else fmt_.csv_row)
     done = 0
     cancelled = False
-    if ids is None and export_workers.worth_it(db, flt, total):
+    if ids is None and q.workers and path is not None and export_workers.worth_it(db, flt, total):
         # A big export: audit entries rendered by worker processes, several ranges at once,
         # with any decisions, role changes and gaps (far fewer) rendered here and merged in.
         # This thread reads ids (whole table pages: the id is the rowid) once, in order: its
@@ -286,7 +338,7 @@ def _export(
         db.execute(f"PRAGMA cache_size = {export_workers.CACHE}")
         chunks = export_workers.render(path, flt, fmt, name_map, _ceiling(db), db, cancel, split=bool(others))
         if others:
-            chunks = _interleaved(chunks, _other_records(db, flt, others, name_map), encode, flt.newest_first, sep)
+            chunks = _interleaved(chunks, _other_records(db, q, flt, others, name_map), encode, flt.newest_first, sep)
         try:
             for rows, data in chunks:
                 write_chunk(data)
@@ -301,9 +353,9 @@ def _export(
             return _finish(fmt, write_bytes, done, cancelled)
     record = fmt_.AuditRecords(name_map).record
     loads = orjson.loads
-    batches: Iterator[list[Any]] = _rows(db, flt, ids)
+    batches: Iterator[list[Any]] = _rows(db, q, flt, ids)
     if others:
-        batches = _merged(db, flt, ids, others, record, name_map, loads)
+        batches = _merged(db, q, flt, ids, others, record, name_map, loads)
         record = None  # type: ignore[assignment]
     for batch in batches:
         if cancel is not None and cancel.is_set():
@@ -344,7 +396,8 @@ def _finish(fmt: str, write_bytes: Callable[[bytes], Any], done: int, cancelled:
 
 
 def _other_records(
-    db: sqlite3.Connection,
+    db: Any,
+    q: ExportSql,
     flt: Filter,
     others: list[tuple[str, str, str]],
     names: Mapping[tuple[str, int], str],
@@ -361,7 +414,7 @@ def _other_records(
         "gap": fmt_.gap_record,
         "role_change": lambda row: fmt_.role_change_record(row, lookup),
     }
-    streams = [_other_rows(db, flt, k, t, c, ids) for k, t, c in others]
+    streams = [_other_rows(db, q, flt, k, t, c, ids) for k, t, c in others]
     for ident, kind, row in heapq.merge(*streams, key=lambda item: item[0], reverse=flt.newest_first):
         yield ident, build[kind](row)
 
@@ -411,7 +464,8 @@ def _record_start(ends: list[int], i: int, sep: bytes) -> int:
 
 
 def _merged(
-    db: sqlite3.Connection,
+    db: Any,
+    q: ExportSql,
     flt: Filter,
     ids: Sequence[int] | None,
     others: list[tuple[str, str, str]],
@@ -423,12 +477,15 @@ def _merged(
     entry first on a tie)."""
 
     def audit_records() -> Iterator[tuple[int, dict[str, Any]]]:
-        for batch in _rows(db, flt, ids):
+        for batch in _rows(db, q, flt, ids):
             for ident, gid, recv, src, rev, raw in batch:
                 yield ident, audit(loads(raw), gid, recv, src, rev)
 
     merged = heapq.merge(
-        audit_records(), _other_records(db, flt, others, names, ids), key=lambda item: item[0], reverse=flt.newest_first
+        audit_records(),
+        _other_records(db, q, flt, others, names, ids),
+        key=lambda item: item[0],
+        reverse=flt.newest_first,
     )
     out: list[dict[str, Any]] = []
     for _id, rec in merged:
@@ -447,7 +504,7 @@ def default_name(fmt: str, now_ms: int) -> str:
 
 
 def export_to_file(
-    db_path: str | Path,
+    source: Source,
     flt: Filter,
     fmt: str,
     path: str | Path,
@@ -467,7 +524,7 @@ def export_to_file(
     tmp = target.with_name(target.name + ".part")
     try:
         with tmp.open("wb") as f:
-            result = export(db_path, flt, fmt, f, ids=ids, progress=progress, cancel=cancel)
+            result = export(source, flt, fmt, f, ids=ids, progress=progress, cancel=cancel)
         if result.cancelled:
             tmp.unlink(missing_ok=True)
         else:
@@ -479,7 +536,7 @@ def export_to_file(
 
 
 async def export_async(
-    db_path: str | Path,
+    source: Source,
     flt: Filter,
     fmt: str,
     out: IO[bytes] | IO[str],
@@ -497,7 +554,7 @@ async def export_async(
     try:
         return await asyncio.to_thread(
             export,
-            db_path,
+            source,
             flt,
             fmt,
             out,

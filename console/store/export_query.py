@@ -7,13 +7,14 @@ with the other filter flags: a field set by both narrows to what both allow.
 
 from __future__ import annotations
 
-import sqlite3
+from typing import Any
 
 import orjson
 
 from console.model import filters
 from console.model.filters import Filter
 from console.model.query import QueryError, parse
+from console.store.export_sql import SQLITE_SQL, ExportSql
 
 
 def narrow(base: Filter, extra: Filter) -> Filter:
@@ -25,7 +26,7 @@ def narrow(base: Filter, extra: Filter) -> Filter:
         raise QueryError(f"the query's {e} and the flags' have nothing in common", 0) from None
 
 
-def _members_with_roles(db: sqlite3.Connection, role_ids: frozenset[int], guild_ids: frozenset[int]) -> frozenset[int]:
+def _members_with_roles(db: Any, role_ids: frozenset[int], guild_ids: frozenset[int]) -> frozenset[int]:
     found: set[int] = set()
     for gid, snapshot in db.execute("SELECT guild_id, snapshot FROM guild_state"):
         if guild_ids and gid not in guild_ids:
@@ -42,11 +43,12 @@ def _members_with_roles(db: sqlite3.Connection, role_ids: frozenset[int], guild_
     return frozenset(found)
 
 
-def query_filter(db: sqlite3.Connection, text: str, *, now_ms: int, base: Filter) -> Filter:
-    """``base`` narrowed by the query ``text``. Raises QueryError (with the column) on a bad query."""
+def query_filter(db: Any, text: str, *, now_ms: int, base: Filter, sql: ExportSql = SQLITE_SQL) -> Filter:
+    """``base`` narrowed by the query ``text``. Raises QueryError (with the column) on a bad query.
+    ``db``: a read-only connection of the export's (``sql``: its backend's)."""
 
     def resolve(kind: str, name: str) -> list[int]:
-        rows = db.execute("SELECT id FROM names WHERE kind = ? AND lower(name) = lower(?)", (kind, name))
+        rows = db.execute(f"SELECT id FROM names WHERE kind = ? AND {sql.same_name}", (kind, name))
         return [int(r[0]) for r in rows]
 
     parsed = parse(text, now_ms=now_ms, resolve=resolve, base=Filter(newest_first=base.newest_first))

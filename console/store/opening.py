@@ -12,7 +12,7 @@ from __future__ import annotations
 import configparser
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from console.errors import ConfigError
@@ -21,6 +21,9 @@ from console.secret import REDACTOR, read_secret_file
 from console.store.api import AuditStore
 from console.store.connection import NO_DATABASE_HINT
 from console.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from console.store.export import ExportSource
 
 
 async def open_store(
@@ -58,12 +61,15 @@ def pg_password(password_file: Path | None) -> str | None:
     return secret.reveal()
 
 
-def sqlite_file(location: StoreLocation, command: str) -> Path:
-    """``location`` for a command that reads a SQLite file itself (its own connections, worker
-    processes): a PostgreSQL location is one line, exit 2, before anything is opened."""
-    if isinstance(location, PgLocation):
-        raise ConfigError(f"`{command}` does not work on a PostgreSQL store yet ({location}); use a SQLite store")
-    return location
+def export_source(location: StoreLocation, *, password_file: Path | None = None) -> Path | ExportSource:
+    """What ``export`` reads at ``location``: a SQLite file, or a PostgreSQL database reached as
+    :func:`open_store` reaches it (the same URL, service and password)."""
+    if not isinstance(location, PgLocation):
+        return location
+    from console.store.postgres.export import PgSource  # asyncpg only for a PostgreSQL store
+
+    password = pg_password(password_file)
+    return PgSource(pg_dsn(location), str(location), {} if password is None else {"password": password})
 
 
 async def _holds_store(url: str, where: str, password: str | None) -> None:

@@ -139,12 +139,7 @@ class Acting:
     async def export_checked(self, fmt: str) -> None:
         """The export dialog, once the policy allowed it (when it is asked: connected, acting as
         an operator, in a known guild)."""
-        from console.store import Store
-
         app, store = self.screen.console, self.screen.store
-        if not isinstance(store, Store):  # the export's workers read a SQLite file themselves
-            app.notice("Export does not work on a PostgreSQL store yet.", severity="error")
-            return
         guild_id = self.guild_for(self._current())
         live = app.services is not None and app.services.roles is not None and not store.readonly
         if live and app.operator_id is not None and guild_id is not None:
@@ -165,12 +160,10 @@ class Acting:
 
     def open_export_dialog(self, fmt: str) -> None:
         from console import paths
-        from console.store import Store
+        from console.store.export import export_source
         from console.ui.screens.export_dialog import ExportDialog, ExportJob
 
         screen = self.screen
-        store = screen.store
-        assert isinstance(store, Store)  # export_checked refused any other
         feed = screen.query_one(FeedView)
         current = feed.current
         folder = paths.data_dir()
@@ -178,7 +171,7 @@ class Acting:
         screen.app.push_screen(
             ExportDialog(
                 ExportJob(
-                    db_path=store.path,
+                    source=export_source(screen.store),
                     filter=screen.filter,
                     folder=folder,
                     now_ms=screen.clock(),

@@ -5,7 +5,8 @@ through server-side cursors in batches, all in one read-only snapshot, so a walk
 as it was when it began however long it takes, and never holds more than a batch in memory.
 
 It answers the small part of the ``sqlite3.Connection`` interface those walks use: ``execute``
-with ``?`` placeholders returning an iterable with ``fetchone``, and ``close``."""
+with ``?`` placeholders returning an iterable with ``fetchone``, ``fetchmany`` and ``fetchall``,
+and ``close``."""
 
 from __future__ import annotations
 
@@ -79,8 +80,22 @@ class Rows:
     def fetchone(self) -> tuple[Any, ...] | None:
         return self._buffer.pop() if self._more() else None
 
+    def fetchmany(self, size: int) -> list[tuple[Any, ...]]:
+        out: list[tuple[Any, ...]] = []
+        while len(out) < size and self._more():
+            # The buffer is kept reversed (next row last), so take from its end.
+            take = min(size - len(out), len(self._buffer))
+            out += self._buffer[: -take - 1 : -1]
+            del self._buffer[-take:]
+        return out
+
     def fetchall(self) -> list[tuple[Any, ...]]:
         return list(self)
+
+    def close(self) -> None:
+        """Read no further (the server closes the cursor with the snapshot's transaction)."""
+        self._buffer = []
+        self._done = True
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         while self._more():

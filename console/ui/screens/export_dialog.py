@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, ProgressBar, RadioButton, RadioSet, Static
 
 from console.model.filters import Filter
-from console.store.export import FORMATS, default_name, export_to_file
+from console.store.export import FORMATS, Source, default_name, export_to_file
 
 FORMAT_LABELS = {"csv": "CSV", "json": "JSON", "jsonl": "JSON Lines"}
 WHAT = ("filter", "bookmarks", "current")
@@ -29,7 +29,7 @@ WHAT = ("filter", "bookmarks", "current")
 class ExportJob:
     """What the dialog needs from the app: the store, the filter and the rows to offer."""
 
-    db_path: Path
+    source: Source  # a SQLite file's path or a PostgreSQL store's source
     filter: Filter
     folder: Path
     now_ms: int
@@ -146,7 +146,7 @@ class ExportDialog(ModalScreen[int | None]):
 
         try:
             result = export_to_file(
-                self.job.db_path, self.job.filter, self.fmt, path, ids=ids, progress=progress, cancel=self.stop
+                self.job.source, self.job.filter, self.fmt, path, ids=ids, progress=progress, cancel=self.stop
             )
         except Exception as e:  # OSError, StoreError: shown, never a crash
             self.app.call_from_thread(self._failed, f"Export failed: {e}")
