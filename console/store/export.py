@@ -83,10 +83,6 @@ def export_source(store: AuditStore) -> Path | ExportSource:
     return source_of(store)
 
 
-def sql_of(source: Source) -> ExportSql:
-    return SQLITE_SQL if isinstance(source, str | Path) else source.sql
-
-
 def open_reader(source: Source) -> tuple[Any, ExportSql, Path | None]:
     """A read-only connection to ``source``, its SQL, and its path if it is a SQLite file (whose
     big exports worker processes render). Raises StoreError with one line."""
@@ -263,8 +259,6 @@ def export(
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}: use csv, json or jsonl")
-    if ids is None:
-        sql_of(source).refuse(flt)
     db, q, path = open_reader(source)
     try:
         return _export(

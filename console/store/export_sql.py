@@ -15,10 +15,6 @@ from console.store import queries, timeline
 Statement = tuple[str, list[Any]]
 
 
-def _nothing_refused(flt: Filter) -> None:
-    return None
-
-
 @dataclass(frozen=True)
 class ExportSql:
     #: ``(flt, *, before, after, limit, columns, order=None)`` → one keyset page of audit entries.
@@ -34,9 +30,6 @@ class ExportSql:
     same_name: str
     #: Whether big exports render in worker processes (``export_workers.py``).
     workers: bool
-    #: Raises StoreError (one line) for a filter this backend cannot export yet, before anything
-    #: is written.
-    refuse: Callable[[Filter], None] = _nothing_refused
 
 
 def record_ids(kind: str, flt: Filter) -> Statement | None:

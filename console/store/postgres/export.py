@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console.model.filters import Filter
-from console.store import queries
 from console.store.errors import StoreError
-from console.store.export_sql import ExportSql, record_ids
+from console.store.export_sql import ExportSql
+from console.store.postgres import queries, timeline
 from console.store.postgres.blocking import BlockingConnection
 
 
@@ -50,43 +50,22 @@ def source_of(store: Any) -> PgSource:
     return PgSource(store._dsn, store.where, dict(store._connect_options))
 
 
-def _no_text(flt: Filter) -> None:
-    # TODO(#19): full text on PostgreSQL (postgres/fulltext.py, postgres/queries.py) is not on main
-    # yet; once it is, its entry_page/entry_count replace these and the refusal goes.
-    if flt.text:
-        raise StoreError("an export filtered by text does not work on a PostgreSQL store yet; use a SQLite store")
+def _record_ids(kind: str, flt: Filter) -> tuple[str, list[Any]] | None:
+    """The PostgreSQL timeline's own selection of one other kind (its words matched as SQLite's
+    LIKE matches them)."""
+    branch = timeline._branch(kind, flt, "", [])
+    return None if branch is None else branch[:2]
 
 
-def _entry_clauses_match_nothing(flt: Filter) -> bool:
-    """The filter keeps no audit entry at all (SQLite's always-false clause ``0``, which
-    PostgreSQL's WHERE refuses: it wants a boolean)."""
-    return "0" in queries.entry_where(flt)[0]
-
-
-def _entry_page(flt: Filter, **page: Any) -> tuple[str, list[Any]]:
-    if _entry_clauses_match_nothing(flt):
-        return f"SELECT {page['columns']} FROM audit_entries WHERE false", []
-    return queries.entry_page(flt, **page)
-
-
-def _entry_count(flt: Filter) -> tuple[str, list[Any]]:
-    if _entry_clauses_match_nothing(flt):
-        return "SELECT 0", []
-    return queries.entry_count(flt)
-
-
-#: The SQLite SQL is portable but for the always-false clause and full text (refused until the
-#: PostgreSQL full text is on main). One page: the snapshot already pins what the export sees, so
-#: the SQLite export's short pages (which keep its WAL from growing) would only add round trips.
+#: The PostgreSQL feed's pages and counts (full text through ``tsquery``) and its timeline's
+#: branches. One page: the snapshot already pins what the export sees, so the SQLite export's
+#: short pages (which keep its WAL from growing) would only add round trips and open cursors.
 PG_SQL = ExportSql(
-    entry_page=_entry_page,
-    entry_count=_entry_count,
-    record_ids=record_ids,
+    entry_page=queries.entry_page,
+    entry_count=queries.entry_count,
+    record_ids=_record_ids,
     page=1 << 62,
-    same_name=(
-        "translate(name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-        " = translate(?, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
-    ),
+    # SQLite's lower() folds ASCII letters only (PostgreSQL's would fold every letter).
+    same_name=" = ".join(f"translate({x}, '{timeline._UPPER}', '{timeline._LOWER}')" for x in ("name", "?")),
     workers=False,
-    refuse=_no_text,
 )
