@@ -41,3 +41,22 @@ async def test_rows_stream_in_batches_two_cursors_at_once_in_one_snapshot(
     finally:
         db.close()
         await conn.close()
+
+
+def test_fetchmany_takes_rows_across_batches_in_order_and_close_stops(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blocking, "BATCH", 7)
+    db = BlockingConnection.open(pg_url, "test")
+    try:
+        rows = db.execute("SELECT n FROM generate_series(1, 30) AS n")
+        got = [rows.fetchmany(size) for size in (3, 10, 1, 12, 10, 5)]
+        assert [len(g) for g in got] == [3, 10, 1, 12, 4, 0]
+        assert [n for g in got for (n,) in g] == list(range(1, 31))
+        more = db.execute("SELECT n FROM generate_series(1, 30) AS n")
+        assert more.fetchmany(2) == [(1,), (2,)]
+        more.close()
+        assert more.fetchmany(5) == []
+        assert more.fetchone() is None
+    finally:
+        db.close()
