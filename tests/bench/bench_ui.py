@@ -29,7 +29,7 @@ import tempfile
 import termios
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +58,15 @@ def make_app(db: Path) -> Any:
     )
 
 
-async def _first_frame(db: Path, empty: Path, wrap: Callable[[Any], Any] | None = None) -> float:
+async def _first_frame(
+    db: Path,
+    empty: Path,
+    wrap: Callable[[Any], Any] | None = None,
+    opener: Callable[[], Awaitable[Any]] | None = None,
+) -> float:
     """Store attach → the feed's first frame with rows: open the big store in a running app,
-    hand it to the feed, load, paint."""
+    hand it to the feed, load, paint. ``opener``: how the big store opens (default: the SQLite
+    store at ``db``; bench_pg.py passes a PostgreSQL one)."""
     from console.ui.widgets.feed import FeedView
 
     app = make_app(empty)
@@ -80,7 +86,7 @@ async def _first_frame(db: Path, empty: Path, wrap: Callable[[Any], Any] | None 
 
         feed.render_line = timed  # type: ignore[method-assign]
         t0 = time.perf_counter()
-        store = await Store.open(db, readonly=True, quick_check=False)
+        store = await (opener() if opener else Store.open(db, readonly=True, quick_check=False))
         feed.store = store if wrap is None else wrap(store)
         await feed.load(Filter())
         while not painted:

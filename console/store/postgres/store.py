@@ -16,7 +16,7 @@ from console.store.errors import StoreError
 from console.store.postgres.actions import ActionsPart
 from console.store.postgres.alerts import AlertsPart
 from console.store.postgres.browse import BrowsePart
-from console.store.postgres.connect import CONNECTION_ERRORS, connect, describe, prepare
+from console.store.postgres.connect import CONNECTION_ERRORS, READING_SETTINGS, connect, describe, prepare
 from console.store.postgres.core import take_collector_lock
 from console.store.postgres.entries import EntriesPart
 from console.store.postgres.links import adopt
@@ -50,7 +50,9 @@ class PgStore(EntriesPart, SyncPart, ActionsPart, AlertsPart, ReportsPart, Brows
         options: dict[str, Any] = {}
         if password is not None:
             options["password"] = password
-        settings = {"default_transaction_read_only": "on"} if readonly else {}
+        settings = dict(READING_SETTINGS)
+        if readonly:
+            settings["default_transaction_read_only"] = "on"
         writer = None
         pool = None
         try:
