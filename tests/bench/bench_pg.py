@@ -139,8 +139,7 @@ def prebuild(batches: Batches) -> Prebuilt:
     before the clock starts."""
     names = {(k, i): n for k, items in all_names() for i, n in items}
     return [
-        (rows, [(*f, fulltext.document(*f[1:])) for f in fts])
-        for rows, fts in raw_rows(batches, names, now=END_MS)
+        (rows, [(*f, fulltext.document(*f[1:])) for f in fts]) for rows, fts in raw_rows(batches, names, now=END_MS)
     ]
 
 
@@ -206,10 +205,20 @@ def bench_ingest(url: str, work: Path, chunk: int, reps: int, lines: list[Line])
     )
     r = paired("pg", "sqlite")
     lines.append(
-        Line("I", "  against the SQLite store", f"{med['pg']:,.0f}", f"{med['sqlite']:,.0f}", f"{r:.2f}", ">= 1.00 x SQLite", r >= 1.0)
+        Line(
+            "I",
+            "  against the SQLite store",
+            f"{med['pg']:,.0f}",
+            f"{med['sqlite']:,.0f}",
+            f"{r:.2f}",
+            ">= 1.00 x SQLite",
+            r >= 1.0,
+        )
     )
     r = paired("pg", "copy")
-    lines.append(Line("I", "  against a COPY floor", f"{med['pg']:,.0f}", f"{med['copy']:,.0f}", f"{r:.2f}", "info", None))
+    lines.append(
+        Line("I", "  against a COPY floor", f"{med['pg']:,.0f}", f"{med['copy']:,.0f}", f"{r:.2f}", "info", None)
+    )
 
 
 # -- Q, F, C: reads on the 1M store ------------------------------------------------------------
@@ -333,13 +342,9 @@ def bench_first_frame(url: str, work: Path, reps: int, lines: list[Line]) -> Non
     real, mem = [], []
     for _ in range(reps):
         real.append(asyncio.run(_first_frame(empty, empty, opener=opener)))
-        mem.append(
-            asyncio.run(_first_frame(empty, empty, opener=opener, wrap=lambda s: _MemoryTimeline(s, memory)))
-        )
+        mem.append(asyncio.run(_first_frame(empty, empty, opener=opener, wrap=lambda s: _MemoryTimeline(s, memory))))
     r, m = statistics.median(real), statistics.median(mem)
-    lines.append(
-        Line("U", "first frame after attach (median)", ms(r), ms(m), f"{r / m:.2f}", "<= 150 ms", r <= 0.150)
-    )
+    lines.append(Line("U", "first frame after attach (median)", ms(r), ms(m), f"{r / m:.2f}", "<= 150 ms", r <= 0.150))
 
 
 # -- main -----------------------------------------------------------------------------------------

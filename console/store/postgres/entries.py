@@ -16,6 +16,7 @@ from console.store.postgres import fulltext, links, queries
 from console.store.postgres.names import NamesPart
 from console.store.results import IngestResult
 
+_ROW_NAMES = [c.strip() for c in ingest_batch.ROW_COLUMNS.split(",")]
 _ENTRY_COLUMNS = (
     "id, guild_id, action_type, actor_id, target_id, reason, created_at, received_at, source, raw, revision"
 )
@@ -54,11 +55,7 @@ class EntriesPart(NamesPart):
                     stored.add(row)
             todo = ingest_batch.plan(batch, stored, now)
             if todo.new_rows:
-                await db.executemany(
-                    f"INSERT INTO audit_entries ({ingest_batch.ROW_COLUMNS})"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                    todo.new_rows,
-                )
+                await links.insert_rows(db, "audit_entries", _ROW_NAMES, todo.new_rows)
                 await db.executemany(
                     "INSERT INTO audit_fts (entry_id, reason, names, changes, doc)"
                     " VALUES ($1, $2, $3, $4, $5::tsvector)",
@@ -80,7 +77,7 @@ class EntriesPart(NamesPart):
                     " WHERE entry_id = $1",
                     [(*batch.fts[i], docs[i]) for i in todo.changed],
                 )
-            await links.append(db, todo.links, now)
+            await links.append(db, todo.links, now, locked=True)
             if batch.failures:
                 await db.executemany(
                     "INSERT INTO parse_failures (guild_id, received_at, source, error, raw)"

@@ -10,6 +10,8 @@ transaction-level advisory lock, released by COMMIT or ROLLBACK) and reads the h
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 
@@ -39,20 +41,37 @@ async def lock(db: asyncpg.Connection) -> None:
     await db.execute("SELECT pg_advisory_xact_lock(hashtext($1))", CHAIN_LOCK)
 
 
-async def append(db: asyncpg.Connection, by_guild: dict[int, list[Item]], at: int) -> None:
-    """Append links to each guild's chain. Call inside the transaction that writes the records."""
+#: The columns of a chain row as :func:`console.store.chain.extend` makes them.
+_CHAIN_COLUMNS = ("guild_id", "seq", "kind", "record_id", "revision", "at", "content_hash", "link", "note")
+
+
+async def insert_rows(db: asyncpg.Connection, table: str, columns: Sequence[str], rows: list[Any]) -> None:
+    """INSERT ``rows`` (tuples in ``columns``' order) into ``table``: a batch of many by binary
+    COPY, which the server takes in about half the time of as many INSERTs (a 500-row batch of
+    entries: ~11 against ~22 µs a row), a few by ``executemany`` (COPY costs a round trip more)."""
+    if len(rows) >= COPY_FROM:
+        await db.copy_records_to_table(table, records=rows, columns=list(columns))
+        return
+    marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    await db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+#: Batches of at least this many rows are written by COPY.
+COPY_FROM = 32
+
+
+async def append(db: asyncpg.Connection, by_guild: dict[int, list[Item]], at: int, *, locked: bool = False) -> None:
+    """Append links to each guild's chain. Call inside the transaction that writes the records
+    (``locked``: it holds :func:`lock` already, which spares a round trip)."""
     by_guild = {g: items for g, items in by_guild.items() if items}
     if not by_guild:
         return
-    await lock(db)
+    if not locked:
+        await lock(db)
     found = await db.fetch("SELECT guild_id, seq, link FROM chain_heads WHERE guild_id = ANY($1)", list(by_guild))
     heads: dict[int, tuple[int, bytes]] = {g: (s, bytes(link)) for g, s, link in found}
     links, new_heads = extend(heads, by_guild, at)
-    await db.executemany(
-        "INSERT INTO chain (guild_id, seq, kind, record_id, revision, at, content_hash, link, note)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        links,
-    )
+    await insert_rows(db, "chain", _CHAIN_COLUMNS, links)
     await db.executemany(
         "INSERT INTO chain_heads (guild_id, seq, link) VALUES ($1, $2, $3)"
         " ON CONFLICT (guild_id) DO UPDATE SET seq = excluded.seq, link = excluded.link",
