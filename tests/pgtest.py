@@ -230,3 +230,25 @@ def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     finally:
         cluster.stop("immediate")
         shutil.rmtree(folder, ignore_errors=True)
+
+
+_pg16: str | None = None
+
+
+@pytest.fixture
+def pg16_url() -> Iterator[str]:
+    """A fresh database on a PostgreSQL 16 server (pgserver's, started once per process): the
+    machine's server is 15, and both are supported."""
+    global _pg16
+    with _lock:
+        if _pg16 is None:
+            try:
+                _pg16 = _throwaway_pgserver()
+            except Exception as e:  # noqa: BLE001 - one line, and the test fails
+                pytest.fail(f"cannot start PostgreSQL 16 for the tests: {e}")
+    name = f"ac_test16_{os.getpid()}_{next(_counter)}"
+    _run(_execute(_pg16, f'CREATE DATABASE "{name}"'))
+    try:
+        yield with_database(_pg16, name)
+    finally:
+        _run(_execute(_pg16, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
