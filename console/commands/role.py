@@ -48,16 +48,14 @@ async def role_change(
     from console.policy.gatekeeper import GateError
     from console.roles.requests import Handoff, RoleRequests
     from console.services import Services
-    from console.store.errors import StoreError
+    from console.store.errors import CollectorRunningError
 
     if settings.operator_id is None:
         raise ConfigError("set operator_id in the config: the console acts as that Discord user")
     try:
         store = await open_store(settings.db, password_file=settings.password_file)
         handoff = False
-    except StoreError as e:
-        if "in use by another Audit Console" not in str(e):
-            raise
+    except CollectorRunningError:
         store = await open_store(settings.db, collector_lock=False, password_file=settings.password_file)
         store.ids = SnowflakeFactory(worker=30)  # apart from the collector's ids
         handoff = True

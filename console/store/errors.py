@@ -9,3 +9,8 @@ class StoreError(Exception):
 
 class StoreFullError(StoreError):
     """SQLITE_FULL or an I/O error while writing: nothing in the failed batch was committed."""
+
+
+class CollectorRunningError(StoreError):
+    """Another collecting console holds the store (SQLite's lock file, PostgreSQL's advisory
+    lock): a command that only hands the collector a request opens it beside that one."""

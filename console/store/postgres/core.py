@@ -19,7 +19,7 @@ from typing import Any, Self
 import asyncpg
 
 from console.model.snowflake import SnowflakeFactory
-from console.store.errors import StoreError, StoreFullError
+from console.store.errors import CollectorRunningError, StoreError, StoreFullError
 from console.store.postgres.connect import CONNECTION_ERRORS, connect, describe
 from console.store.results import IngestResult
 
@@ -213,7 +213,7 @@ async def take_collector_lock(conn: asyncpg.Connection, where: str) -> None:
             " WHERE application_name LIKE 'audit-console collector %' AND pid <> pg_backend_pid() LIMIT 1"
         )
         who = (holder or "another session").removeprefix("audit-console ")
-        raise StoreError(
+        raise CollectorRunningError(
             f"{where} is in use by another collecting Audit Console ({who}); "
             "browse it read-only with `audit-console open`"
         )

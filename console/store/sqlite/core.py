@@ -22,7 +22,7 @@ import aiosqlite
 from console.model.snowflake import SnowflakeFactory
 from console.model.times import wall_clock_ms as wall_clock_ms  # re-exported for the store's callers
 from console.store.connection import connect, describe, prepare
-from console.store.errors import StoreError, StoreFullError
+from console.store.errors import CollectorRunningError, StoreError, StoreFullError
 from console.store.results import IngestResult
 
 Listener = Callable[[IngestResult], None]
@@ -45,7 +45,7 @@ class Lock:
         except OSError:
             holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
             os.close(fd)
-            raise StoreError(
+            raise CollectorRunningError(
                 f"{self.path.with_suffix('')} is in use by another Audit Console (pid {holder}); "
                 "browse it read-only with `audit-console open`"
             ) from None
