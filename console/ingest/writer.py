@@ -94,9 +94,13 @@ class BatchWriter:
                 batch = [self._buf.popleft() for _ in range(min(self._max_batch, len(self._buf)))]
                 try:
                     await self._write(batch)
-                except StoreError as e:
+                except Exception as e:
+                    # Anything else a store raised (a driver's own error) must not end this task:
+                    # every later entry would be dropped unseen. Held and retried, as degraded.
+                    if not isinstance(e, StoreError):
+                        log.error("store write failed unexpectedly", exc_info=e)
                     self._buf.extendleft(reversed(batch))
-                    self._set_degraded(str(e))
+                    self._set_degraded(str(e) if isinstance(e, StoreError) else f"store write failed: {e}")
                     await asyncio.sleep(1.0)
                     continue
                 self._set_degraded(None)

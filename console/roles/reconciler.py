@@ -319,6 +319,10 @@ class Reconciler:
         result = await call(change.guild_id, change.member_id, change.role_id, audit_reason(change))
         verb = "PUT" if change.op == "grant" else "DELETE"
         attempts = change.attempts + 1
+        if (current := self._pending.get(change.id)) is not None:
+            # The call is made: remembered here before the store is told, so that if recording it
+            # fails (the store went away) the next turn looks at the member before calling again.
+            self._pending[change.id] = current.with_(attempts=attempts)
         if result.ok:
             await self._attempt(change, result.status, result.latency_ms, f"{verb} accepted; waiting to see it")
             delay = self.schedule.delay_s(attempts, self._rng)

@@ -65,6 +65,9 @@ READING_SETTINGS: dict[str, str] = {"plan_cache_mode": "force_custom_plan"}
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    # The driver's own protocol state left wrong by an operation the server cut short (seen after
+    # a restart mid-batch: "another operation is in progress" for ever): the connection is done.
+    asyncpg.InternalClientError,
     ConnectionError,
     OSError,
     TimeoutError,

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Self
 
@@ -24,6 +25,12 @@ from console.store.postgres.connect import CONNECTION_ERRORS, connect, describe
 from console.store.results import IngestResult
 
 Listener = Callable[[IngestResult], None]
+
+#: After a failed reconnect the writer waits this long before the next try, doubling up to
+#: RECONNECT_MAX_S: every writer (the batch writer, names, the reconciler, the probe) asks for the
+#: connection while the server is away, and a restarting server should not meet a stampede.
+RECONNECT_FIRST_S = 0.25
+RECONNECT_MAX_S = 4.0
 
 #: The session advisory lock a collecting store holds: one collector per database (the team
 #: issue turns this into leadership with fencing).
@@ -62,6 +69,11 @@ class PgCore:
         #: Why the last write failed (server gone, disk full) until a write commits again.
         self.write_failure: str | None = None
         self._write_listeners: list[Callable[[str | None], None]] = []
+        #: The reconnect backoff: the last wait (0 while connected), when the next try may be, why
+        #: the last one failed (the answer until then).
+        self._backoff_s = 0.0
+        self._retry_at = 0.0
+        self._retry_reason = ""
 
     @property
     def readonly(self) -> bool:
@@ -147,17 +159,35 @@ class PgCore:
         if self._readonly:
             raise StoreError(f"{self.where} is open read-only")
         if self._w is None or self._w.is_closed():
-            # The server went away since the last write: a new connection, the collector's lock again.
+            # The server went away since the last write: a new connection, the collector's lock
+            # again; not sooner than the backoff allows (until then, the last reason).
             self._w = None
-            conn = await connect(self._dsn, self.where, **self._connect_options)
+            now = time.monotonic()
+            if now < self._retry_at:
+                raise StoreError(self._retry_reason)
             try:
-                if self._collector_lock:
-                    await take_collector_lock(conn, self.where)
-            except BaseException:
-                await conn.close()
-                raise
+                conn = await connect(self._dsn, self.where, **self._connect_options)
+                try:
+                    if self._collector_lock:
+                        await take_collector_lock(conn, self.where)
+                except BaseException:
+                    await conn.close()
+                    raise
+            except StoreError as e:
+                raise self._reconnect_failed(str(e)) from None
+            except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:  # lost while taking the lock
+                raise self._reconnect_failed(describe(e, self.where)) from None
             self._w = conn
+            self._backoff_s = 0.0
+            self._retry_at = 0.0
         return self._w
+
+    def _reconnect_failed(self, reason: str) -> StoreError:
+        """Back off (the next try waits longer, up to RECONNECT_MAX_S); the error to raise."""
+        self._backoff_s = min(RECONNECT_MAX_S, self._backoff_s * 2 or RECONNECT_FIRST_S)
+        self._retry_at = time.monotonic() + self._backoff_s
+        self._retry_reason = reason
+        return StoreError(reason)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
