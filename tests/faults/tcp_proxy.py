@@ -12,6 +12,8 @@ class TcpProxy:
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.down = False
+        #: While set, bytes vanish both ways and the connections stay open: a silent cut.
+        self.stalled = False
         self.port = 0
         self.cuts = 0
         self._server: asyncio.Server | None = None
@@ -34,15 +36,18 @@ class TcpProxy:
         self._pairs.add(pair)
         try:
             await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+        except asyncio.CancelledError:
+            pass  # the test's loop is closing: the connection goes with it
         finally:
             self._pairs.discard(pair)
             for w in pair:
                 w.transport.abort()
 
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             while data := await reader.read(65536):
+                if self.stalled:
+                    continue
                 writer.write(data)
                 await writer.drain()
         writer.transport.abort()

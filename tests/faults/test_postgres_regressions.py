@@ -102,3 +102,40 @@ async def test_the_writer_reconnects_after_a_restart_and_keeps_the_collector_loc
         assert await store.fetchval("SELECT 1") == 1  # the reading pool is usable again
     finally:
         await store.close()
+
+
+async def test_a_silent_cut_fails_the_write_as_a_lost_connection(
+    pg_cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Packets that vanish without a reset (a dead link, a firewall dropping the flow): the
+    write gives up after the command timeout and the store is degraded, instead of waiting on
+    TCP's own timeouts; once the wire works again, the next write commits."""
+    from console.store.postgres import store as pg_store
+
+    monkeypatch.setattr(pg_store, "COMMAND_TIMEOUT", 1.0)
+    proxy = TcpProxy("127.0.0.1", pg_cluster.port)
+    await proxy.start()
+    store = await PgStore.open(f"postgresql://postgres@127.0.0.1:{proxy.port}/postgres")
+    try:
+        await store.set_setting("before", "1")
+        proxy.stalled = True
+        with pytest.raises(StoreFullError, match="lost the connection to PostgreSQL"):
+            await store.set_setting("during", "1")
+        assert store.write_failure is not None
+        proxy.stalled = False
+        proxy.cut()  # the stalled connection is useless now; the link itself is back
+
+        async def commits() -> bool:
+            try:
+                await store.set_setting("after", "1")
+            except StoreFullError:
+                return False
+            return True
+
+        await eventually(commits, timeout=15)
+        assert store.write_failure is None
+        assert await store.setting("during") is None
+        assert await store.setting("after") == "1"
+    finally:
+        await store.close()
+        await proxy.stop()

@@ -39,7 +39,9 @@ def describe(exc: BaseException, where: str, *, connecting: bool = False) -> str
     if isinstance(exc, (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError)):
         return f"lost the connection to PostgreSQL at {where} ({_first_line(exc) or type(exc).__name__})"
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-        return f"cannot reach PostgreSQL at {where}: no answer within {CONNECT_TIMEOUT:g} s"
+        if connecting:
+            return f"cannot reach PostgreSQL at {where}: no answer within {CONNECT_TIMEOUT:g} s"
+        return f"lost the connection to PostgreSQL at {where} (it stopped answering)"
     if isinstance(exc, socket.gaierror):
         return f"cannot reach PostgreSQL at {where}: unknown host"
     if isinstance(exc, OSError):

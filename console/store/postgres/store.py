@@ -26,6 +26,10 @@ from console.store.postgres.sync import SyncPart
 from console.store.postgres.upkeep import UpkeepPart
 
 
+#: Seconds a statement may go unanswered before its connection counts as lost.
+COMMAND_TIMEOUT = 30.0
+
+
 class PgStore(EntriesPart, SyncPart, ActionsPart, AlertsPart, ReportsPart, BrowsePart, PrunePart, UpkeepPart):
     """Audit entries, names, gaps and sync state, decisions and role changes, alerts: the
     console's records in a PostgreSQL database."""
@@ -47,7 +51,10 @@ class PgStore(EntriesPart, SyncPart, ActionsPart, AlertsPart, ReportsPart, Brows
         a request). Options only the SQLite store knows (``quick_check``, ``busy_timeout``) are
         accepted and have no meaning here."""
         where = display_url(url)
-        options: dict[str, Any] = {}
+        # A statement unanswered this long means the server or the network is gone without a word
+        # (a silent cut): the write fails as a lost connection (degraded, reconnect) instead of
+        # waiting on TCP's own timeouts, a quarter of an hour.
+        options: dict[str, Any] = {"command_timeout": COMMAND_TIMEOUT}
         if password is not None:
             options["password"] = password
         settings = dict(READING_SETTINGS)
@@ -73,7 +80,7 @@ class PgStore(EntriesPart, SyncPart, ActionsPart, AlertsPart, ReportsPart, Brows
                     url, min_size=1, max_size=4, server_settings=settings, timeout=10, **options
                 )
             except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
-                raise StoreError(describe(e, where)) from None
+                raise StoreError(describe(e, where, connecting=True)) from None
             store = cls(where, url, writer, pool, clock, options, collector_lock and not readonly)
             if not readonly:
                 async with store.transaction() as db:
