@@ -25,7 +25,6 @@ from console.store.postgres.reports import ReportsPart
 from console.store.postgres.sync import SyncPart
 from console.store.postgres.upkeep import UpkeepPart
 
-
 #: Seconds a statement may go unanswered before its connection counts as lost.
 COMMAND_TIMEOUT = 30.0
 
