@@ -15,6 +15,7 @@ from store_helpers import NOW_MS
 from console.model.alert import Alert
 from console.model.records import Attempt, Decision, RoleChange
 from console.model.snowflake import from_ms
+from console.sim.testing import eventually
 from console.store import AuditStore, IngestResult, Store, StoreError, StoreFullError
 from console.store.connection import rows
 from console.store.postgres.store import PgStore
@@ -267,7 +268,16 @@ async def test_writes_while_the_server_is_gone_fail_in_one_line_and_recover(pg_c
 
         pg_cluster.start()
         retried = decision(NOW_MS - 4000, low=2)
-        await store.record_decision(retried)
+
+        async def committed() -> bool:
+            # The writer reconnects with backoff: until its next try, writes answer the last reason.
+            try:
+                await store.record_decision(retried)
+            except StoreFullError:
+                return False
+            return True
+
+        await eventually(committed, timeout=15, what="a write after the restart")
         assert store.write_failure is None
         assert states[-1] is None
         assert await store.get_decision(retried.id) == retried
