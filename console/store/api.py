@@ -92,6 +92,29 @@ class AuditStore(Protocol):
         task, with what changed. Returns a function that unsubscribes (idempotent)."""
         ...
 
+    async def watch(
+        self, callback: Listener, on_link: Callable[[str | None], None] | None = None
+    ) -> Callable[[], None]:
+        """Follow every commit to the store, wherever it was made; returns once following (a
+        commit after that is never missed) with a function that unsubscribes (idempotent).
+
+        - This store object's own batches reach ``callback`` as they reach :meth:`add_listener`'s
+          listeners, once each (never again as another writer's).
+        - Commits by anyone else — another store object, process or machine — reach it as an
+          :class:`IngestResult` with ``elsewhere`` set and ``kinds`` saying what changed (empty:
+          not known): at most the batch's lowest and newest entry ids in ``inserted``, the
+          records changed in place in ``changed`` (when few). Several commits may come as one.
+          Whoever is told re-reads from its own cursor (a keyset read of what is newer): the
+          notification says *that* something changed, the read says *what*.
+        - ``on_link`` is told a reason when the store can no longer follow other writers (its
+          server lost), and None once it follows again; ``callback`` is then told to catch up
+          (``elsewhere``, no ``kinds``), because what was committed meanwhile was told to nobody.
+
+        How others' commits are learnt is the backend's: SQLite polls its ``data_version`` (a
+        read-only store only: a writing one holds the collector's lock), PostgreSQL listens for
+        the one notification each writing transaction sends (``docs/postgresql.md``)."""
+        ...
+
     def add_write_listener(self, listener: Callable[[str | None], None]) -> Callable[[], None]:
         """Told the reason when writes start failing, None when one commits again (only on a
         change). Returns the unsubscribe function."""

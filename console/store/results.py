@@ -19,7 +19,17 @@ class IngestResult:
     A plain class: a dataclass takes a noticeable while to define at import, on every start of
     the console (console.model explains why that matters)."""
 
-    __slots__ = ("inserted", "updated", "duplicates", "failures", "guild_ids", "source", "changed")
+    __slots__ = (
+        "inserted",
+        "updated",
+        "duplicates",
+        "failures",
+        "guild_ids",
+        "source",
+        "changed",
+        "elsewhere",
+        "kinds",
+    )
 
     def __init__(
         self, *, source: str = "", guild_ids: set[int] | None = None, changed: list[tuple[str, int]] | None = None
@@ -34,6 +44,13 @@ class IngestResult:
         #: Records of other kinds changed in place, as (kind, id): a role change moving on, a gap
         #: closing. (Entries changed in place are in ``updated``.)
         self.changed: list[tuple[str, int]] = [] if changed is None else changed
+        #: Committed by another store object (another process, another machine), as a store's
+        #: watch tells it (``console/store/watching.py``): ``inserted`` then holds at most the
+        #: batch's lowest and newest entry ids, and ``kinds`` what it changed.
+        self.elsewhere = False
+        #: For ``elsewhere``: what the commit changed ("entries", "records", "names", "alerts",
+        #: "state"); empty when that is not known (catch up on everything, names too).
+        self.kinds: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
         return "IngestResult(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"

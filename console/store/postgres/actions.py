@@ -31,12 +31,13 @@ class ActionsPart(PgCore):
         async with self.transaction() as conn:
             await conn.execute(_DECISION_INSERT, *decision_values(d))
             await link_decision(conn, d.id, self._clock())
-        self._notify(IngestResult(guild_ids={d.guild_id}))
+            self._notify(IngestResult(guild_ids={d.guild_id}))
 
     async def start_break_glass(
         self, guild_id: int, user_id: int, *, session_id: int, started_ms: int, expires_ms: int, decision_id: int | None
     ) -> None:
         async with self.transaction() as conn:
+            self._note("records")
             await conn.execute(
                 "INSERT INTO break_glass (id, guild_id, user_id, started_at, expires_at, decision_id)"
                 " VALUES ($1, $2, $3, $4, $5, $6)",
@@ -51,6 +52,7 @@ class ActionsPart(PgCore):
     async def end_break_glass(self, guild_id: int, user_id: int, *, ended_ms: int, ended_by: int) -> int:
         """End every session of ``user_id`` still running at ``ended_ms``; how many there were."""
         async with self.transaction() as conn:
+            self._note("records")
             status = await conn.execute(
                 "UPDATE break_glass SET ended_at = $1, ended_by = $2"
                 " WHERE guild_id = $3 AND user_id = $4 AND ended_at IS NULL AND expires_at > $1",
@@ -81,10 +83,11 @@ class ActionsPart(PgCore):
             await conn.execute(_ROLE_CHANGE_UPSERT, *role_change_values(c))
             if c.final:
                 await link_role_change(conn, c.id, self._clock())
-        self._notify(IngestResult(guild_ids={c.guild_id}, changed=[("role_change", c.id)]))
+            self._notify(IngestResult(guild_ids={c.guild_id}, changed=[("role_change", c.id)]))
 
     async def record_attempt(self, a: Attempt) -> None:
         async with self.transaction() as conn:
+            self._note("records")  # a pending change's attempts: every console's pending pane
             await conn.execute(
                 "INSERT INTO role_change_attempts (change_id, at, http_status, latency_ms, observed, error)"
                 " VALUES ($1, $2, $3, $4, $5, $6)",

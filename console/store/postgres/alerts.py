@@ -19,6 +19,7 @@ class AlertsPart(PgCore):
     async def save_alert(self, alert: Alert) -> Alert:
         stored = replace(alert, id=self.ids.make(alert.created_at))
         async with self.transaction() as conn:
+            self._note("alerts")
             await conn.execute(
                 f"INSERT INTO alerts ({ALERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", *alert_values(stored)
             )
@@ -26,6 +27,7 @@ class AlertsPart(PgCore):
 
     async def set_alert_posted(self, alert_id: int, posted: str) -> None:
         async with self.transaction() as conn:
+            self._note("alerts")
             await conn.execute("UPDATE alerts SET posted = $1 WHERE id = $2", posted, alert_id)
 
     async def alerts(self, *, limit: int = 500, after_id: int | None = None) -> list[Alert]:

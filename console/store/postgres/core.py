@@ -21,8 +21,10 @@ import asyncpg
 
 from console.model.snowflake import SnowflakeFactory
 from console.store.errors import CollectorRunningError, StoreError, StoreFullError
+from console.store.postgres import notify
 from console.store.postgres.connect import CONNECTION_ERRORS, connect, describe
 from console.store.results import IngestResult
+from console.store.watching import LinkCallback, WatchCallback, Watchers
 
 Listener = Callable[[IngestResult], None]
 
@@ -74,6 +76,9 @@ class PgCore:
         self._backoff_s = 0.0
         self._retry_at = 0.0
         self._retry_reason = ""
+        self._watchers = Watchers()
+        self._follower: notify.Follower | None = None
+        self._token = notify.new_token()
 
     @property
     def readonly(self) -> bool:
@@ -86,6 +91,8 @@ class PgCore:
         if self.closed:
             return
         self.closed = True
+        if self._follower is not None:
+            await self._follower.stop()
         if self._w is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._w.close(), 5)
@@ -138,8 +145,31 @@ class PgCore:
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def _notify(self, result: IngestResult) -> None:
+        """Inside a transaction: told in its notification, and to the listeners once it commits.
+        Outside one: to the listeners now."""
+        batch = notify.current.get()
+        if batch is not None and batch.owner is self:
+            batch.results.append(result)
+            return
         for listener in list(self._listeners):
             listener(result)
+        self._watchers.tell(result)
+
+    def _note(self, kind: str) -> None:
+        """The open transaction changed ``kind`` ("names", "alerts", "state"): said in its
+        notification, so other consoles re-read only that."""
+        batch = notify.current.get()
+        if batch is not None and batch.owner is self:
+            batch.kinds.add(kind)
+
+    async def watch(self, callback: WatchCallback, on_link: LinkCallback | None = None) -> Callable[[], None]:
+        """Own batches as listeners get them; other writers' commits through LISTEN on a
+        connection of the store's own (``notify.py``), started by the first watch."""
+        unsubscribe = self._watchers.add(callback, on_link)
+        if self._follower is None and not self.closed:
+            self._follower = notify.Follower(self._dsn, self.where, self._connect_options, self._token, self._watchers)
+            await self._follower.start()
+        return unsubscribe
 
     def add_write_listener(self, listener: Callable[[str | None], None]) -> Callable[[], None]:
         """Told the reason when writes start failing (server gone, disk full), None when one
@@ -204,7 +234,9 @@ class PgCore:
             except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
                 raise self._write_error(e) from None
             try:
-                yield conn
+                with notify.telling(self) as batch:
+                    yield conn
+                    await notify.send(conn, self._token, batch)  # one per transaction, before COMMIT
             except BaseException as e:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(tx.rollback())
@@ -218,6 +250,8 @@ class PgCore:
                 # (entries by id, records by their own ids), so retrying them is safe.
                 raise self._write_error(e) from None
             self._write_state(None)
+            for result in batch.results:  # told after COMMIT, never before
+                self._notify(result)
 
     def _write_error(self, e: BaseException) -> StoreError:
         text = describe(e, self.where)

@@ -84,8 +84,8 @@ class EntriesPart(NamesPart):
                     " VALUES ($1, $2, $3, $4, $5)",
                     batch.failures,
                 )
-        if ingest_batch.worth_telling(result):
-            self._notify(result)
+            if ingest_batch.worth_telling(result):
+                self._notify(result)  # in the transaction's notification; listeners after COMMIT
         if batch.later:
             more = await self.add_entries(batch.later, source=source, guild_id=guild_id, received_at=received_at)
             ingest_batch.merge(result, more)
@@ -157,6 +157,7 @@ class EntriesPart(NamesPart):
 
         ``raw`` is stored as UTF-8 text with undecodable bytes as ``\\xNN`` escapes."""
         async with self.transaction() as db:
+            self._note("state")
             await db.execute(
                 "INSERT INTO parse_failures (guild_id, received_at, source, error, raw) VALUES ($1, $2, $3, $4, $5)",
                 guild_id,

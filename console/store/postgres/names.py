@@ -63,6 +63,7 @@ class NamesPart(PgCore):
             return 0
         now = self._clock()
         async with self.transaction() as db:
+            self._note("names")
             await db.executemany(
                 "INSERT INTO names (kind, id, guild_id, name, updated_at) VALUES ($1, $2, $3, $4, $5)"
                 " ON CONFLICT (kind, id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
@@ -74,6 +75,7 @@ class NamesPart(PgCore):
     async def save_guild_state(self, guild_id: int, snapshot: Mapping[str, Any]) -> None:
         text = snapshot_text(snapshot)
         async with self.transaction() as db:
+            self._note("state")
             await db.execute(
                 "INSERT INTO guild_state (guild_id, snapshot, updated_at) VALUES ($1, $2, $3)"
                 " ON CONFLICT (guild_id) DO UPDATE SET snapshot = excluded.snapshot, updated_at = excluded.updated_at",

@@ -84,6 +84,7 @@ class PrunePart(PgCore):
             dependents = _DEPENDENTS.get(table, ())
             while True:
                 async with self.transaction() as db:
+                    self._note("records")
                     ids = [
                         r[0]
                         for r in await db.fetch(
@@ -99,7 +100,7 @@ class PrunePart(PgCore):
                 await asyncio.sleep(0)
         async with self.transaction() as db:
             await _compact(db, gid, cuts["id"], self.now_ms())
-        self._notify(IngestResult(guild_ids={gid}))  # the feed reloads and shows how far back it reaches
+            self._notify(IngestResult(guild_ids={gid}))  # the feed reloads and shows how far back it reaches
 
     async def kept_since(self) -> int | None:
         """Retention's newest cut-off (ms): everything after it is kept (None: nothing pruned)."""

@@ -24,6 +24,7 @@ class SyncPart(PgCore):
     async def set_hwm(self, guild_id: int, hwm: int) -> None:
         """Move the high-water mark; called only after the entries below it were committed."""
         async with self.transaction() as conn:
+            self._note("state")
             await conn.execute(
                 "INSERT INTO sync_state (guild_id, hwm, updated_at) VALUES ($1, $2, $3)"
                 " ON CONFLICT (guild_id) DO UPDATE SET hwm = greatest(coalesce(sync_state.hwm, 0), excluded.hwm),"
@@ -40,6 +41,7 @@ class SyncPart(PgCore):
     async def set_live_until(self, guild_ids: Iterable[int], ms: int) -> None:
         """Remember that the gateway was delivering up to ``ms`` (where the next gap starts)."""
         async with self.transaction() as conn:
+            self._note("state")
             await conn.executemany(
                 "INSERT INTO sync_state (guild_id, live_until, updated_at) VALUES ($1, $2, $3)"
                 " ON CONFLICT (guild_id) DO UPDATE SET"
@@ -63,7 +65,7 @@ class SyncPart(PgCore):
                 now,
                 gap.status,
             )
-        self._notify(IngestResult(guild_ids={guild_id}))
+            self._notify(IngestResult(guild_ids={guild_id}))
         return gap
 
     async def close_gap(
@@ -97,7 +99,7 @@ class SyncPart(PgCore):
                 closed.ended_at,
                 gap.id,
             )
-        self._notify(IngestResult(guild_ids={gap.guild_id}, changed=[("gap", gap.id)]))
+            self._notify(IngestResult(guild_ids={gap.guild_id}, changed=[("gap", gap.id)]))
         return closed
 
     async def gaps(self, guild_id: int | None = None) -> list[Gap]:

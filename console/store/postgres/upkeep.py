@@ -22,6 +22,7 @@ class UpkeepPart(PgCore):
 
     async def set_setting(self, key: str, value: str | None) -> None:
         async with self.transaction() as db:
+            self._note("state")
             if value is None:
                 await db.execute("DELETE FROM meta WHERE key = $1", key)
             else:

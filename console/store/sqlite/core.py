@@ -21,9 +21,11 @@ import aiosqlite
 
 from console.model.snowflake import SnowflakeFactory
 from console.model.times import wall_clock_ms as wall_clock_ms  # re-exported for the store's callers
+from console.store import watching
 from console.store.connection import connect, describe, prepare
 from console.store.errors import CollectorRunningError, StoreError, StoreFullError
 from console.store.results import IngestResult
+from console.store.watching import VersionPoller, Watchers
 
 Listener = Callable[[IngestResult], None]
 
@@ -90,12 +92,18 @@ class StoreCore:
         self._write_listeners: list[Callable[[str | None], None]] = []
         self._scan: aiosqlite.Connection | None = None  # see scanner()
         self._scan_opening = asyncio.Lock()
+        self._watchers = Watchers()
+        self._poller: VersionPoller | None = None
+        #: How often a read-only store's watch reads data_version (another process's commits).
+        self.poll_s = watching.POLL_S
 
     async def close(self) -> None:
         """Close both connections (aiosqlite's thread keeps the process alive otherwise)."""
         if self.closed:
             return
         self.closed = True
+        if self._poller is not None:
+            await self._poller.stop()
         for db in (self._scan, self._r):
             if db is not None:
                 # A read still running (an exact count or the sparse index over a million
@@ -156,6 +164,7 @@ class StoreCore:
     def _notify(self, result: IngestResult) -> None:
         for listener in list(self._listeners):
             listener(result)
+        self._watchers.tell(result)
 
     # -- writing --------------------------------------------------------------------------------
 

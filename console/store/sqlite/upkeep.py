@@ -1,14 +1,16 @@
 """Upkeep: settings kept in the store, health checks (SQLite's ``quick_check``, a write probe),
-whether another process committed, and overall counts."""
+whether another process committed (and following it: ``watch``), and overall counts."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from console.store.connection import connect, one, rows
 from console.store.sqlite.core import StoreCore
+from console.store.watching import LinkCallback, VersionPoller, WatchCallback
 
 #: What quick_check runs (tests swap in a slow statement to prove it can be stopped).
 QUICK_CHECK_SQL = "PRAGMA quick_check"
@@ -64,6 +66,16 @@ class UpkeepPart(StoreCore):
         """Changes whenever another connection (another process's collector) commits."""
         row = await one(self._r, "PRAGMA data_version")
         return int(row[0]) if row else 0
+
+    async def watch(self, callback: WatchCallback, on_link: LinkCallback | None = None) -> Callable[[], None]:
+        """Own batches as listeners get them; another process's commits (only possible when
+        browsing read-only: a writing store holds the collector's lock) by polling
+        data_version, which moves when another connection commits."""
+        unsubscribe = self._watchers.add(callback, on_link)
+        if self.readonly and self._poller is None and not self.closed:
+            self._poller = VersionPoller(self.data_version, self._watchers, self.poll_s)
+            await self._poller.start()
+        return unsubscribe
 
     async def stats(self) -> dict[str, Any]:
         total, oldest, newest = await one(self._r, "SELECT count(*), min(id), max(id) FROM audit_entries")
