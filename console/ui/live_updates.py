@@ -1,7 +1,8 @@
 """What keeps the main screen current: the store's commits coalesced into feed refreshes, the
 header (the collector's state, at most four times a second), the side panes (gap count,
-retention's cut-off, the sparkline, pending role changes) and, when browsing a store another
-process collects into, that process's commits."""
+retention's cut-off, the sparkline, pending role changes). Commits come from the store's watch:
+this process's batches and those of any other collector or console on the same store, however
+the backend learns of them; each is a cue to read on from the feed's cursor."""
 
 from __future__ import annotations
 
@@ -28,12 +29,14 @@ if TYPE_CHECKING:
 @contextlib.contextmanager
 def closing_quietly() -> Iterator[None]:
     """Timers may fire while the app shuts down: a missing widget or a closed store then means
-    "nothing to update", not a crash."""
+    "nothing to update", not a crash. Nor is a read that failed because the store's server went
+    away: the next tick or commit reads again, the watch's catch-up once it is back, and the
+    header says meanwhile that the store is lost."""
     try:
         yield
-    except NoMatches:
+    except (NoMatches, StoreError):
         pass
-    except (ValueError, StoreError) as e:
+    except ValueError as e:
         if "closed" not in str(e).lower():
             raise
 
@@ -49,8 +52,25 @@ class LiveUpdates:
         self._activity_total = 0
         self._status_pending = False
         self.open_gaps = 0
-        #: SQLite's data_version when the feed last read (browsing only).
-        self.data_version = 0
+        #: Why the store cannot follow other writers now (the header says so); None while it does.
+        self.store_lost: str | None = None
+        self._started = False
+        self._names_stale = False  # another writer may have learnt names
+        self._alerts_stale = False  # another writer may have raised alerts
+
+    def start(self) -> None:
+        """The screen is mounted: commits told before (while the first page was read) refresh now."""
+        self._started = True
+        if self._dirty:
+            self.screen.set_timer(0.1, self.flush)
+
+    def link_changed(self, lost: str | None) -> None:
+        """The store lost its link to other writers (a reason) or has it back (None: the watch
+        then tells it to catch up)."""
+        self.store_lost = lost
+        if self._started:
+            with contextlib.suppress(NoMatches):
+                self.render_status()
 
     def committed(self, result: IngestResult) -> None:
         # Coalesce: a burst of commits becomes one feed refresh per interval: 10 a second when
@@ -60,9 +80,13 @@ class LiveUpdates:
         self._inserted += result.inserted
         self._changed.update(result.changed)
         self._changed.update(("audit", i) for i in result.updated)
+        if result.elsewhere:
+            self._names_stale |= not result.kinds or "names" in result.kinds
+            self._alerts_stale |= not result.kinds or "alerts" in result.kinds
         if not self._dirty:
             self._dirty = True
-            self.screen.set_timer(0.5 if self._busy else 0.1, self.flush)
+            if self._started:
+                self.screen.set_timer(0.5 if self._busy else 0.1, self.flush)
 
     async def flush(self) -> None:
         self._dirty = False
@@ -71,6 +95,12 @@ class LiveUpdates:
         self._busy = len(inserted) > 25
         screen = self.screen
         with closing_quietly():
+            if self._names_stale:
+                await screen.store.reload_names()
+                self._names_stale = False
+            if self._alerts_stale and screen.alert_watch is not None:
+                await screen.alert_watch.check()
+                self._alerts_stale = False
             feed = screen.query_one(FeedView)
             await feed.refresh_data(inserted, changed)
             current = feed.current
@@ -112,15 +142,6 @@ class LiveUpdates:
             hours = max(1, round((end - start) / 3_600_000))
             label = f"last {hours}h" if flt.since_ms is None else f"{hours}h range"
             screen.query_one(ActivityBar).show(counts, label)
-
-    async def watch_other_writers(self) -> None:
-        store = self.screen.store
-        with closing_quietly():
-            version = await store.data_version()
-            if version != self.data_version:
-                self.data_version = version
-                await store.reload_names()
-                self.committed(IngestResult())
 
     async def tick(self) -> None:
         with closing_quietly():
@@ -173,6 +194,8 @@ class LiveUpdates:
             return ", ".join(store.name_of("guild", g) or str(g) for g in sorted(gids))
 
         parts = []
+        if self.store_lost is not None:
+            parts.append("store lost · reconnecting")
         if state.blocked:
             parts.append("audit log refused in " + named(g for g, _ in state.blocked) + ": give View Audit Log")
         if state.removed:

@@ -144,8 +144,9 @@ class MainScreen(FirstResumeScreen):
         of them are read after its first frame)."""
         if self.remember:
             self.memory.restore_filter()
-        if self.store.readonly:
-            self.live.data_version = await self.store.data_version()
+        # Following the store's commits (this process's and everyone else's) from before the first
+        # page is read: a commit between the two is never missed.
+        self._unsubscribe = await self.store.watch(self.live.committed, self.live.link_changed)
         with contextlib.suppress(StoreError):  # the feed reads again and says why
             self._first_page = await read_first_page(self.store, self.filter)
             wanted: list[tuple[str, int | None]] = [
@@ -185,7 +186,6 @@ class MainScreen(FirstResumeScreen):
         """The widgets are mounted (the app's on_mount): the feed's first page, then timers and
         what comes after the first frame."""
         app = self.console
-        self._unsubscribe = self.store.add_listener(self.live.committed)
         self.layout_for_width(app.size.width)
         feed = self.query_one(FeedView)
         if self.remember:
@@ -201,11 +201,7 @@ class MainScreen(FirstResumeScreen):
         app.call_after_refresh(self.live.refresh_side)
         app.call_after_refresh(self._first_frame_drawn)
         self.set_interval(1.0, self.live.tick, name="pending-tick")
-        if self.store.readonly:
-            # Browsing a store another process collects into: its commits don't reach our
-            # listeners, so watch SQLite's data_version (read in prepare, before the first page)
-            # and refresh when it moves.
-            self.set_interval(1.0, self.live.watch_other_writers, name="watch-writers")
+        self.live.start()
         # Alerts are watched from after the first frame (one more query is not startup's to pay).
         app.call_after_refresh(self._watch_alerts)
 
