@@ -207,7 +207,10 @@ class Follower:
     async def _listen(self) -> str | None:
         """Connect and LISTEN; the reason when that failed."""
         options = dict(self._options)
-        options["server_settings"] = {"application_name": "audit-console listener"}
+        options["server_settings"] = {
+            **options.get("server_settings", {}),
+            "application_name": "audit-console listener",
+        }
         try:
             conn = await connect(self._dsn, self._where, **options)
         except StoreError as e:
