@@ -15,6 +15,17 @@ import pytest
 pytest_plugins = ["pgtest"]
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test taking ``backend`` runs on each store backend its ``@pytest.mark.backends(...)``
+    marker or its module's ``BACKENDS`` lists; SQLite alone by default (the store tests, see
+    tests/store/conftest.py, and the integration tests, tests/integration/conftest.py)."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("backends")
+    wanted = marker.args if marker else getattr(metafunc.module, "BACKENDS", ("sqlite",))
+    metafunc.parametrize("backend", wanted)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path_factory.mktemp("home")

@@ -1,4 +1,6 @@
-"""The real hikari client against the simulator over loopback, into a real SQLite file."""
+"""The real hikari client against the simulator over loopback, into a real store: a SQLite file,
+or a PostgreSQL database of the test's own where the test (or its module's ``BACKENDS``) asks for
+both backends (the ``backend`` parameter, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,15 @@ import pytest
 
 from console.discord.bot import HikariGateway
 from console.ingest.collector import Collector
+from console.model.location import PgLocation, StoreLocation
 from console.secret import Secret
 from console.sim import SimConfig, SimServer
 from console.sim.testing import eventually
-from console.store import Store
+from console.store import AuditStore, open_store
+
+#: Both store backends: a module's ``BACKENDS`` (or a test's ``backends`` marker) once it proves
+#: ingest on each.
+BOTH = ("sqlite", "postgres")
 
 
 @pytest.fixture
@@ -28,14 +35,14 @@ async def sim() -> AsyncIterator[SimServer]:
 class Console:
     """A collector run the way ``collect`` runs it; ``restart`` makes a fresh process-like run."""
 
-    def __init__(self, sim: SimServer, db: Path) -> None:
+    def __init__(self, sim: SimServer, db: StoreLocation) -> None:
         self.sim = sim
         self.db = db
-        self.store: Store | None = None
+        self.store: AuditStore | None = None
         self.collector: Collector | None = None
 
     async def start(self) -> Collector:
-        self.store = await Store.open(self.db)
+        self.store = await open_store(self.db)
         self.collector = Collector(self.store, guild_ids=[self.sim.guild_id])
         gateway = HikariGateway(Secret(self.sim.token), rest_url=self.sim.rest_url, events=self.collector)
         await self.collector.start(gateway)
@@ -52,8 +59,16 @@ class Console:
 
 
 @pytest.fixture
-async def console(sim: SimServer, tmp_path: Path) -> AsyncIterator[Console]:
-    c = Console(sim, tmp_path / "audit.db")
+def location(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> StoreLocation:
+    """The test's store: a SQLite file in ``tmp_path``, or its own PostgreSQL database."""
+    if backend == "postgres":
+        return PgLocation(request.getfixturevalue("pg_url"))
+    return tmp_path / "audit.db"
+
+
+@pytest.fixture
+async def console(sim: SimServer, location: StoreLocation) -> AsyncIterator[Console]:
+    c = Console(sim, location)
     try:
         yield c
     finally:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from console.sim import SimServer
 
-from .conftest import Console, eventually
+from .conftest import BOTH, Console, eventually
+
+BACKENDS = BOTH
 
 
 async def test_a_restart_during_an_outage_recovers_the_outage_gap(sim: SimServer, console: Console) -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from console.sim import SimServer
 
-from .conftest import Console, eventually
+from .conftest import BOTH, Console, eventually
+
+BACKENDS = BOTH
 
 
 async def test_gap_after_an_empty_first_sync_starts_when_the_gateway_dropped(sim: SimServer, console: Console) -> None:

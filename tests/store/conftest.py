@@ -27,15 +27,8 @@ from console.store import AuditStore, Store  # noqa: E402
 from console.store.postgres.store import PgStore  # noqa: E402
 
 #: Both backends: what a module sets ``BACKENDS`` to once its tests hold on PostgreSQL too.
+#: (The ``backend`` parameter itself is made in tests/conftest.py, for the integration tests too.)
 BOTH = ("sqlite", "postgres")
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" not in metafunc.fixturenames:
-        return
-    marker = metafunc.definition.get_closest_marker("backends")
-    wanted = marker.args if marker else getattr(metafunc.module, "BACKENDS", ("sqlite",))
-    metafunc.parametrize("backend", wanted)
 
 
 @pytest.fixture
