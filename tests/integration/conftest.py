@@ -4,8 +4,10 @@ both backends (the ``backend`` parameter, tests/conftest.py)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,3 +75,37 @@ async def console(sim: SimServer, location: StoreLocation) -> AsyncIterator[Cons
         yield c
     finally:
         await c.stop()
+
+
+def db_arg(location: StoreLocation) -> str:
+    """``location`` as ``--db`` takes it."""
+    return location.url if isinstance(location, PgLocation) else str(location)
+
+
+async def query(location: StoreLocation, sql: str) -> list[tuple[Any, ...]]:
+    """``sql`` (plain SQL both backends take, no parameters) on its own connection to the store at
+    ``location``, as another program would look: what a command in its own process committed.
+    [] when there is no store yet."""
+    if isinstance(location, PgLocation):
+        import asyncpg
+
+        try:
+            conn = await asyncpg.connect(location.url, timeout=10)
+        except asyncpg.InvalidCatalogNameError:
+            return []
+        try:
+            return [tuple(r) for r in await conn.fetch(sql)]
+        except asyncpg.UndefinedTableError:
+            return []
+        finally:
+            await conn.close()
+    try:
+        conn = sqlite3.connect(f"file:{location}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return []
+    try:
+        return [tuple(r) for r in conn.execute(sql).fetchall()]
+    except sqlite3.Error:
+        return []
+    finally:
+        conn.close()
