@@ -22,7 +22,8 @@ from .conftest import BOTH, db_arg, eventually, query
 BACKENDS = BOTH
 
 
-def start_collect(sim: SimServer, tmp: Path, db: StoreLocation, log_name: str) -> subprocess.Popen:
+def start_collect(sim: SimServer, tmp: Path, log_name: str, db: StoreLocation | None = None) -> subprocess.Popen:
+    """`collect` in its own process into ``db`` (default: audit.db in ``tmp``)."""
     env = {**os.environ, "XDG_STATE_HOME": str(tmp / "state")}
     return subprocess.Popen(
         [
@@ -31,7 +32,7 @@ def start_collect(sim: SimServer, tmp: Path, db: StoreLocation, log_name: str) -
             "console",
             "collect",
             "--db",
-            db_arg(db),
+            db_arg(db or tmp / "audit.db"),
             "--rest-url",
             sim.rest_url,
             "--token-file",
@@ -72,7 +73,7 @@ async def test_sigkill_with_changes_pending_then_resume(
     sim.knobs.role_drop_probability = 1.0  # accepted, never applied: they stay pending
     sim.knobs.role_drop_logs_entry = False
 
-    first = start_collect(sim, tmp_path, db, "first.log")
+    first = start_collect(sim, tmp_path, "first.log", db)
     try:
         await eventually(lambda: sim.commands.by_name("audit") is not None, timeout=30, what="/audit registered")
         verified = sim.guild.role_id("Verified")
@@ -114,7 +115,7 @@ async def test_sigkill_with_changes_pending_then_resume(
     assert [s for _, s, _ in before] == ["pending"] * 5
 
     sim.knobs.role_drop_probability = 0.0
-    second = start_collect(sim, tmp_path, db, "second.log")
+    second = start_collect(sim, tmp_path, "second.log", db)
     try:
 
         async def confirmed() -> bool:
