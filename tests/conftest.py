@@ -11,19 +11,9 @@ from typing import Any
 
 import pytest
 
-# PostgreSQL fixtures (pg_url, pg_cluster): a real server for every test that needs one.
-pytest_plugins = ["pgtest"]
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A test taking ``backend`` runs on each store backend its ``@pytest.mark.backends(...)``
-    marker or its module's ``BACKENDS`` lists; SQLite alone by default (the store tests, see
-    tests/store/conftest.py, and the integration tests, tests/integration/conftest.py)."""
-    if "backend" not in metafunc.fixturenames:
-        return
-    marker = metafunc.definition.get_closest_marker("backends")
-    wanted = marker.args if marker else getattr(metafunc.module, "BACKENDS", ("sqlite",))
-    metafunc.parametrize("backend", wanted)
+# PostgreSQL fixtures (pg_url, pg_cluster): a real server for every test that needs one; the
+# backend parameter and the store's location for tests on both backends (backends.py).
+pytest_plugins = ["pgtest", "backends"]
 
 
 @pytest.fixture(autouse=True)

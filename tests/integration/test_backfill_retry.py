@@ -5,6 +5,8 @@ entries it was to recover never arrived.)"""
 
 from __future__ import annotations
 
+from backends import BOTH
+
 from console.discord.bot import HikariGateway
 from console.ingest.collector import Collector
 from console.model.location import StoreLocation
@@ -12,7 +14,7 @@ from console.secret import Secret
 from console.sim import SimServer
 from console.store import open_store
 
-from .conftest import BOTH, eventually
+from .conftest import eventually
 from .test_ingest import assert_matches_ground_truth
 
 BACKENDS = BOTH

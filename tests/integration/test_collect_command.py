@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from console.model.location import StoreLocation
+from backends import BOTH, db_arg, query
 
-from .conftest import BOTH, db_arg, query
+from console.model.location import StoreLocation
 
 BACKENDS = BOTH
 

@@ -3,9 +3,11 @@ is recovered by the new process's first backfill instead of staying open for eve
 
 from __future__ import annotations
 
+from backends import BOTH
+
 from console.sim import SimServer
 
-from .conftest import BOTH, Console, eventually
+from .conftest import Console, eventually
 
 BACKENDS = BOTH
 

@@ -4,9 +4,11 @@ fault soak, tests/faults/case_gateway.py: the gap's start was left unknown)."""
 
 from __future__ import annotations
 
+from backends import BOTH
+
 from console.sim import SimServer
 
-from .conftest import BOTH, Console, eventually
+from .conftest import Console, eventually
 
 BACKENDS = BOTH
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import asyncio
 
+from backends import BOTH
+
 from console.model.actions import AGGREGATED_ACTIONS
 from console.model.entry import content_hash
 from console.model.snowflake import RETENTION_MS, from_ms
 from console.sim import SimServer
 from console.store import AuditStore, open_store
 
-from .conftest import BOTH, Console, eventually
+from .conftest import Console, eventually
 
 BACKENDS = BOTH
 

@@ -4,6 +4,8 @@ tests/faults/case_gateway.py, where outages can outlast the mark's interval)."""
 
 from __future__ import annotations
 
+from backends import BOTH
+
 from console.discord.bot import HikariGateway
 from console.ingest.collector import Collector
 from console.ingest.state import CollectorState
@@ -12,7 +14,7 @@ from console.secret import Secret
 from console.sim import SimServer
 from console.store import open_store
 
-from .conftest import BOTH, eventually
+from .conftest import eventually
 
 BACKENDS = BOTH
 

@@ -9,13 +9,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from backends import BOTH
 
 from console.model.location import StoreLocation
 from console.roles.reconciler import Schedule, audit_channel_key
 from console.sim import SimConfig, SimServer
 from console.sim.demo_policy import demo_operator, demo_policy_text
 
-from .conftest import BOTH, eventually
+from .conftest import eventually
 from .test_slash_commands import Live, start_live, stop_live
 
 

@@ -11,13 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from backends import BOTH, db_arg, query
 
 from console.model.location import StoreLocation
 from console.sim import SimServer
 from console.sim.demo_policy import demo_operator, demo_policy_text
 from console.sim.testing import eventually
 
-from .conftest import BOTH, db_arg, query
 from .test_role_restart import start_collect
 
 

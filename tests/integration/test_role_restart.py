@@ -13,11 +13,13 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from backends import BOTH, db_arg, query
+
 from console.model.location import StoreLocation
 from console.sim import SimServer
 from console.sim.demo_policy import demo_operator, demo_policy_text
 
-from .conftest import BOTH, db_arg, eventually, query
+from .conftest import eventually
 
 BACKENDS = BOTH
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from backends import BOTH, query
 
 from console.commands.collect import collect
 from console.config import Settings
@@ -23,8 +24,6 @@ from console.sim.testing import eventually
 from console.store import open_store
 from console.ui.app import ConsoleApp
 from console.ui.launch import settling
-
-from .conftest import BOTH, query
 
 BROKEN_POLICY = "version = \n[grants\n"
 

@@ -26,9 +26,7 @@ from store_helpers import NOW_MS, OpenStore  # noqa: E402
 from console.store import AuditStore, Store  # noqa: E402
 from console.store.postgres.store import PgStore  # noqa: E402
 
-#: Both backends: what a module sets ``BACKENDS`` to once its tests hold on PostgreSQL too.
-#: (The ``backend`` parameter itself is made in tests/conftest.py, for the integration tests too.)
-BOTH = ("sqlite", "postgres")
+#: The ``backend`` parameter is made in tests/backends.py, for every test folder.
 
 
 @pytest.fixture
