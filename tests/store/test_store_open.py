@@ -11,7 +11,7 @@ import pytest
 from store_helpers import T0_MS, OpenStore, raw_entry, snowflake
 
 from console.store import Store, StoreError
-from console.store.errors import StoreInUse
+from console.store.errors import CollectorRunningError
 from console.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
 
@@ -153,7 +153,7 @@ async def test_damaged_db(db_path: Path, damage, readonly: bool) -> None:  # typ
 @pytest.mark.backends("sqlite", "postgres")
 async def test_second_writer_refused(open_store: OpenStore) -> None:
     first = await open_store()
-    with pytest.raises(StoreInUse) as e:  # what `role` recognises, to hand its request over
+    with pytest.raises(CollectorRunningError) as e:  # what `role` recognises, to hand its request over
         await open_store()
     assert "in use by another" in _one_line(e)
     assert "Audit Console" in _one_line(e)
