@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-# PostgreSQL fixtures (pg_url, pg_cluster): a real server for every test that needs one.
-pytest_plugins = ["pgtest"]
+# PostgreSQL fixtures (pg_url, pg_cluster): a real server for every test that needs one; the
+# backend parameter and the store's location for tests on both backends (backends.py).
+pytest_plugins = ["pgtest", "backends"]
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from backends import BOTH, db_arg
 
 from console.sim import SimConfig, SimServer
 
@@ -111,13 +112,14 @@ def test_permission_questions_in_a_channel(world):
     assert "VIEW_CHANNEL" in body["permissions"]
 
 
-def test_from_the_store_a_collector_filled(world, tmp_path):
+@pytest.mark.backends(*BOTH)
+def test_from_the_store_a_collector_filled(world, location):
     import asyncio
 
-    from console.store import Store
+    from console.store import open_store
 
     async def fill() -> None:
-        store = await Store.open(tmp_path / "s.db")
+        store = await open_store(location)
         await store.save_guild_state(world["guild"], json.loads(world["state"].read_text()))
         await store.close()
 
@@ -125,7 +127,7 @@ def test_from_the_store_a_collector_filled(world, tmp_path):
     r = run(
         "explain",
         "--db",
-        str(tmp_path / "s.db"),
+        db_arg(location),
         "--guild",
         str(world["guild"]),
         "--member",

@@ -1,18 +1,20 @@
-"""The real hikari client against the simulator over loopback, into a real SQLite file."""
+"""The real hikari client against the simulator over loopback, into a real store: a SQLite file,
+or a PostgreSQL database of the test's own where the test (or its module's ``BACKENDS``) asks for
+both backends (the ``backend`` parameter and ``location``, tests/backends.py)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from console.discord.bot import HikariGateway
 from console.ingest.collector import Collector
+from console.model.location import StoreLocation
 from console.secret import Secret
 from console.sim import SimConfig, SimServer
 from console.sim.testing import eventually
-from console.store import Store
+from console.store import AuditStore, open_store
 
 
 @pytest.fixture
@@ -28,14 +30,14 @@ async def sim() -> AsyncIterator[SimServer]:
 class Console:
     """A collector run the way ``collect`` runs it; ``restart`` makes a fresh process-like run."""
 
-    def __init__(self, sim: SimServer, db: Path) -> None:
+    def __init__(self, sim: SimServer, db: StoreLocation) -> None:
         self.sim = sim
         self.db = db
-        self.store: Store | None = None
+        self.store: AuditStore | None = None
         self.collector: Collector | None = None
 
     async def start(self) -> Collector:
-        self.store = await Store.open(self.db)
+        self.store = await open_store(self.db)
         self.collector = Collector(self.store, guild_ids=[self.sim.guild_id])
         gateway = HikariGateway(Secret(self.sim.token), rest_url=self.sim.rest_url, events=self.collector)
         await self.collector.start(gateway)
@@ -52,8 +54,8 @@ class Console:
 
 
 @pytest.fixture
-async def console(sim: SimServer, tmp_path: Path) -> AsyncIterator[Console]:
-    c = Console(sim, tmp_path / "audit.db")
+async def console(sim: SimServer, location: StoreLocation) -> AsyncIterator[Console]:
+    c = Console(sim, location)
     try:
         yield c
     finally:

@@ -5,20 +5,23 @@ entries it was to recover never arrived.)"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from backends import BOTH
 
 from console.discord.bot import HikariGateway
 from console.ingest.collector import Collector
+from console.model.location import StoreLocation
 from console.secret import Secret
 from console.sim import SimServer
-from console.store import Store
+from console.store import open_store
 
 from .conftest import eventually
 from .test_ingest import assert_matches_ground_truth
 
+BACKENDS = BOTH
 
-async def test_a_failed_backfill_is_retried_until_it_recovers(sim: SimServer, tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "audit.db")
+
+async def test_a_failed_backfill_is_retried_until_it_recovers(sim: SimServer, location: StoreLocation) -> None:
+    store = await open_store(location)
     collector = Collector(store, guild_ids=[sim.guild_id])
     collector.retry_first_s = 0.3
     gateway = HikariGateway(Secret(sim.token), rest_url=sim.rest_url, events=collector)

@@ -1,29 +1,35 @@
 """`audit-console collect` as an operator runs it: against the simulator (its own process),
-progress on stderr, SIGTERM flushes and exits 0; `backfill` afterwards finds the gap."""
+progress on stderr, SIGTERM flushes and exits 0; `backfill` afterwards finds the gap. Into a SQLite
+file and into a PostgreSQL database, as a new user points `--db` at either."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+from backends import BOTH, db_arg, query
+
+from console.model.location import StoreLocation
+
+BACKENDS = BOTH
 
 
-def _count(db: Path) -> int:
-    try:
-        c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        try:
-            return int(c.execute("SELECT count(*) FROM audit_entries").fetchone()[0])
-        finally:
-            c.close()
-    except sqlite3.Error:
-        return 0
+def _rows(db: StoreLocation, sql: str) -> list[tuple[Any, ...]]:
+    return asyncio.run(query(db, sql))
 
 
-def test_collect_then_sigterm_then_backfill(tmp_path: Path) -> None:
+def _count(db: StoreLocation) -> int:
+    rows = _rows(db, "SELECT count(*) FROM audit_entries")
+    return int(rows[0][0]) if rows else 0
+
+
+def test_collect_then_sigterm_then_backfill(location: StoreLocation) -> None:
     sim = subprocess.Popen(
         [sys.executable, "-m", "console", "sim", "--rate", "40", "--seed", "3"],
         stdout=subprocess.PIPE,
@@ -33,9 +39,9 @@ def test_collect_then_sigterm_then_backfill(tmp_path: Path) -> None:
     try:
         assert sim.stdout is not None
         fields = dict(part.split("=", 1) for part in sim.stdout.readline().split() if "=" in part)
-        db = tmp_path / "audit.db"
+        db = location
         env = {**os.environ, "DISCORD_TOKEN": fields["token"]}
-        common = ["--guild", fields["guild_id"], "--rest-url", fields["rest_url"], "--db", str(db)]
+        common = ["--guild", fields["guild_id"], "--rest-url", fields["rest_url"], "--db", db_arg(db)]
         collect = subprocess.Popen(
             [sys.executable, "-m", "console", "collect", *common],
             stdout=subprocess.PIPE,
@@ -65,13 +71,11 @@ def test_collect_then_sigterm_then_backfill(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         assert "recovered" in result.stdout
         assert _count(db) > stored
-        c = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        reasons = [r[0] for r in c.execute("SELECT reason FROM gaps ORDER BY id")]
-        c.close()
+        reasons = [r[0] for r in _rows(db, "SELECT reason FROM gaps ORDER BY id")]
         assert reasons == ["first-sync", "manual"]
         # Everything the gateway, the backfills and the rechecks stored is in the integrity chain.
         verify = subprocess.run(
-            [sys.executable, "-m", "console", "verify", "--db", str(db)], capture_output=True, text=True, timeout=60
+            [sys.executable, "-m", "console", "verify", "--db", db_arg(db)], capture_output=True, text=True, timeout=60
         )
         assert verify.returncode == 0, verify.stdout + verify.stderr
         assert "verify: ok" in verify.stdout, verify.stdout + verify.stderr

@@ -3,9 +3,13 @@ is recovered by the new process's first backfill instead of staying open for eve
 
 from __future__ import annotations
 
+from backends import BOTH
+
 from console.sim import SimServer
 
 from .conftest import Console, eventually
+
+BACKENDS = BOTH
 
 
 async def test_a_restart_during_an_outage_recovers_the_outage_gap(sim: SimServer, console: Console) -> None:

@@ -4,9 +4,13 @@ fault soak, tests/faults/case_gateway.py: the gap's start was left unknown)."""
 
 from __future__ import annotations
 
+from backends import BOTH
+
 from console.sim import SimServer
 
 from .conftest import Console, eventually
+
+BACKENDS = BOTH
 
 
 async def test_gap_after_an_empty_first_sync_starts_when_the_gateway_dropped(sim: SimServer, console: Console) -> None:

@@ -1,26 +1,31 @@
-"""Every audit entry from the (simulated) Discord into the store, through the real hikari client."""
+"""Every audit entry from the (simulated) Discord into the store, through the real hikari client,
+on both store backends."""
 
 from __future__ import annotations
 
 import asyncio
 
+from backends import BOTH
+
 from console.model.actions import AGGREGATED_ACTIONS
 from console.model.entry import content_hash
 from console.model.snowflake import RETENTION_MS, from_ms
 from console.sim import SimServer
-from console.store import Store
+from console.store import AuditStore, open_store
 
 from .conftest import Console, eventually
+
+BACKENDS = BOTH
 
 # Types hikari 2.7.0 drops from its typed events and REST pages: it has no model for them.
 HIKARI_DROPS = {83, 84, 85, 121, 143, 144, 145, 146, 250}
 
 
-async def stored_ids(store: Store) -> set[int]:
+async def stored_ids(store: AuditStore) -> set[int]:
     return {e.id for page in [await store.page(limit=100_000)] for e in page}
 
 
-async def assert_matches_ground_truth(store: Store, sim: SimServer) -> None:
+async def assert_matches_ground_truth(store: AuditStore, sim: SimServer) -> None:
     """Every entry Discord still serves is stored once, with exactly its content."""
     floor = from_ms(sim.now_ms() - RETENTION_MS)
     truth = {int(e["id"]): e for e in sim.guild.audit_log if int(e["id"]) >= floor}
@@ -124,7 +129,7 @@ async def test_counts_updated_in_place_are_refreshed(sim: SimServer, console: Co
 
 
 async def test_a_gap_older_than_retention_says_what_cannot_be_recovered(sim: SimServer, console: Console) -> None:
-    store = await Store.open(console.db)
+    store = await open_store(console.db)
     old_ms = sim.now_ms() - RETENTION_MS - 10 * 86_400_000
     old_id = from_ms(old_ms)
     await store.add_entries(
@@ -152,6 +157,6 @@ async def test_live_entries_arrive_in_order_under_a_burst(sim: SimServer, consol
     await assert_matches_ground_truth(console.store, sim)
 
 
-async def _has(store: Store | None, ids: set[int]) -> bool:
+async def _has(store: AuditStore | None, ids: set[int]) -> bool:
     assert store is not None
     return ids <= await stored_ids(store)

@@ -4,20 +4,25 @@ tests/faults/case_gateway.py, where outages can outlast the mark's interval)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from backends import BOTH
 
 from console.discord.bot import HikariGateway
 from console.ingest.collector import Collector
 from console.ingest.state import CollectorState
+from console.model.location import StoreLocation
 from console.secret import Secret
 from console.sim import SimServer
-from console.store import Store
+from console.store import open_store
 
 from .conftest import eventually
 
+BACKENDS = BOTH
 
-async def test_gap_starts_when_the_connection_dropped_not_at_the_last_tick(sim: SimServer, tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "audit.db")
+
+async def test_gap_starts_when_the_connection_dropped_not_at_the_last_tick(
+    sim: SimServer, location: StoreLocation
+) -> None:
+    store = await open_store(location)
     downs: list[int] = []
     ups: list[int] = []
 

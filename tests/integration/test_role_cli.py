@@ -1,20 +1,22 @@
 """`audit-console role grant|revoke` as a person runs it: alone (it connects over REST and carries
-the change out) and beside a running `collect` (it hands the request over and watches it)."""
+the change out) and beside a running `collect` (it hands the request over and watches it), on
+both store backends."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
-import sqlite3
 import sys
 from pathlib import Path
 
+import pytest
+from backends import BOTH, db_arg, query
+
+from console.model.location import StoreLocation
 from console.sim import SimServer
 from console.sim.demo_policy import demo_operator, demo_policy_text
 from console.sim.testing import eventually
-from console.store import Store
 
 from .test_role_restart import start_collect
 
@@ -27,7 +29,9 @@ def setup(sim: SimServer, tmp: Path) -> dict[str, str]:
     return {**os.environ, "AUDIT_CONSOLE_CONFIG": str(tmp / "config.toml"), "XDG_STATE_HOME": str(tmp / "state")}
 
 
-async def run_role(sim: SimServer, tmp: Path, env: dict[str, str], *args: str) -> tuple[int, str]:
+async def run_role(
+    sim: SimServer, tmp: Path, env: dict[str, str], *args: str, db: StoreLocation | None = None
+) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -35,7 +39,7 @@ async def run_role(sim: SimServer, tmp: Path, env: dict[str, str], *args: str) -
         "role",
         *args,
         "--db",
-        str(tmp / "audit.db"),
+        db_arg(db or tmp / "audit.db"),
         "--rest-url",
         sim.rest_url,
         "--token-file",
@@ -50,19 +54,16 @@ async def run_role(sim: SimServer, tmp: Path, env: dict[str, str], *args: str) -
     return proc.returncode or 0, err.decode()
 
 
-def guild_state_stored(db: Path, guild_id: int) -> bool:
-    try:
-        with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-            return conn.execute("SELECT 1 FROM guild_state WHERE guild_id = ?", (guild_id,)).fetchone() is not None
-    except sqlite3.OperationalError:  # not created yet, or its schema not yet written
-        return False
+async def guild_state_stored(db: StoreLocation, guild_id: int) -> bool:
+    return bool(await query(db, f"SELECT 1 FROM guild_state WHERE guild_id = {int(guild_id)}"))
 
 
 def has_role(sim: SimServer, uid: int, rid: int) -> bool:
     return rid in [int(r) for r in sim.guild.member_object(uid)["roles"]]
 
 
-async def test_alone_it_connects_and_confirms(sim: SimServer, tmp_path: Path) -> None:
+@pytest.mark.backends(*BOTH)
+async def test_alone_it_connects_and_confirms(sim: SimServer, tmp_path: Path, location: StoreLocation) -> None:
     env = setup(sim, tmp_path)
     verified = sim.guild.role_id("Verified")
     uid = next(u for u in sim.guild.regular_ids() if not has_role(sim, u, verified))
@@ -83,6 +84,7 @@ async def test_alone_it_connects_and_confirms(sim: SimServer, tmp_path: Path) ->
         str(verified),
         "--reason",
         "verified by hand",
+        db=location,
     )
     assert code == 0, err
     assert "allowed (RBAC_GRANT_ALLOW); request" in err
@@ -91,12 +93,7 @@ async def test_alone_it_connects_and_confirms(sim: SimServer, tmp_path: Path) ->
     assert "member fetch: role present" in err
     assert "confirmed: seen applied at" in err
     assert has_role(sim, uid, verified)
-    store = await Store.open(tmp_path / "audit.db", readonly=True)
-    try:
-        rows = await store.reader.execute_fetchall("SELECT source, result FROM decisions")
-        assert [tuple(r) for r in rows] == [("CLI", "ALLOW")]
-    finally:
-        await store.close()
+    assert await query(location, "SELECT source, result FROM decisions") == [("CLI", "ALLOW")]
 
 
 async def test_denied_and_bad_input(sim: SimServer, tmp_path: Path) -> None:
@@ -158,16 +155,17 @@ async def test_denied_and_bad_input(sim: SimServer, tmp_path: Path) -> None:
     assert "operator_id" in err
 
 
-async def test_beside_a_running_collector_it_hands_the_request_over(sim: SimServer, tmp_path: Path) -> None:
+@pytest.mark.backends(*BOTH)
+async def test_beside_a_running_collector_it_hands_the_request_over(
+    sim: SimServer, tmp_path: Path, location: StoreLocation
+) -> None:
     env = setup(sim, tmp_path)
-    collector = start_collect(sim, tmp_path, "collect.log")
+    collector = start_collect(sim, tmp_path, "collect.log", location)
     try:
         await eventually(lambda: sim.commands.by_name("audit") is not None, timeout=30, what="collector up")
         # The guild's state is stored a moment after the commands are registered: the request is
         # checked against it.
-        await eventually(
-            lambda: guild_state_stored(tmp_path / "audit.db", sim.guild_id), timeout=30, what="guild state stored"
-        )
+        await eventually(lambda: guild_state_stored(location, sim.guild_id), timeout=30, what="guild state stored")
         verified = sim.guild.role_id("Verified")
         uid = next(u for u in sim.guild.regular_ids() if not has_role(sim, u, verified))
         code, err = await run_role(
@@ -183,6 +181,7 @@ async def test_beside_a_running_collector_it_hands_the_request_over(sim: SimServ
             str(verified),
             "--reason",
             "handed over",
+            db=location,
         )
         assert code == 0, err + (tmp_path / "collect.log").read_text()
         assert "handed to the running collector" in err

@@ -1,46 +1,46 @@
 """The one collecting runtime, as ``collect`` and the console run it, where the two used to differ:
 a policy that no longer loads once started is said and collecting goes on (``collect`` used to
 end with an internal error), and the scheduled reports run in the console too (only ``collect``
-ran them). The real hikari client against the simulator, into a real SQLite file."""
+ran them). The real hikari client against the simulator, into a real SQLite file, and a real
+PostgreSQL database for the tests marked for both backends."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from backends import BOTH, query
 
 from console.commands.collect import collect
 from console.config import Settings
+from console.model.location import StoreLocation
 from console.reports.schedule import ReportSchedule
 from console.runtime import Runtime
 from console.secret import Secret
 from console.sim import SimServer
 from console.sim.testing import eventually
-from console.store import Store
+from console.store import open_store
 from console.ui.app import ConsoleApp
 from console.ui.launch import settling
 
 BROKEN_POLICY = "version = \n[grants\n"
 
 
-def stored(db: Path) -> int:
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            return int(conn.execute("SELECT count(*) FROM audit_entries").fetchone()[0])
-    except sqlite3.Error:
-        return 0
+async def stored(db: StoreLocation) -> int:
+    rows = await query(db, "SELECT count(*) FROM audit_entries")
+    return int(rows[0][0]) if rows else 0
 
 
+@pytest.mark.backends(*BOTH)
 async def test_collect_goes_on_when_the_policy_no_longer_loads(
-    sim: SimServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sim: SimServer, tmp_path: Path, location: StoreLocation, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The command checked the policy before starting; it broke before the services loaded it.
     policy = tmp_path / "policy.toml"
     policy.write_text(BROKEN_POLICY, encoding="utf-8")
-    db = tmp_path / "audit.db"
+    db = location
     settings = Settings(db=db, rest_url=sim.rest_url, guild_ids=(sim.guild_id,), policy=policy)
     stop = asyncio.Event()
     said: list[str] = []
@@ -52,7 +52,7 @@ async def test_collect_goes_on_when_the_policy_no_longer_loads(
     task = asyncio.create_task(collect(settings, Secret(sim.token), stop=stop))
     await eventually(lambda: saw("collecting into") or task.done(), what="collecting")
     sim.emit_random(5)
-    await eventually(lambda: stored(db) >= 5, what="entries stored")
+    await eventually(lambda: _at_least(db, 5), what="entries stored")
     stop.set()
     assert await asyncio.wait_for(task, 30) == 0
     saw("")
@@ -60,6 +60,10 @@ async def test_collect_goes_on_when_the_policy_no_longer_loads(
     assert "audit-console: policy not loaded, nothing will be done for anyone:" in err
     assert "audit-console: stopped cleanly; " in err
     assert "internal error" not in err
+
+
+async def _at_least(db: StoreLocation, count: int) -> bool:
+    return await stored(db) >= count
 
 
 class Live:
@@ -85,7 +89,7 @@ async def run_console(
 ) -> ConsoleApp:
     live = Live(settings, token)
     app = ConsoleApp(
-        open_store=lambda: Store.open(settings.db), label="live", connect=settling(live.connect), remember=False
+        open_store=lambda: open_store(settings.db), label="live", connect=settling(live.connect), remember=False
     )
     try:
         async with app.run_test(size=(140, 40)):
@@ -103,10 +107,13 @@ def notices(app: ConsoleApp) -> list[str]:
     return [str(n.message) for n in app._notifications]
 
 
-async def test_the_console_writes_the_scheduled_reports(sim: SimServer, tmp_path: Path) -> None:
+@pytest.mark.backends(*BOTH)
+async def test_the_console_writes_the_scheduled_reports(
+    sim: SimServer, tmp_path: Path, location: StoreLocation
+) -> None:
     folder = tmp_path / "reports"
     settings = Settings(
-        db=tmp_path / "audit.db",
+        db=location,
         rest_url=sim.rest_url,
         guild_ids=(sim.guild_id,),
         reports=ReportSchedule("weekly", folder),

@@ -14,12 +14,13 @@ from console.config import Settings
 from console.discord.bot import HikariGateway, attach_services
 from console.ingest.collector import Collector
 from console.model.filters import Filter
+from console.model.location import StoreLocation
 from console.roles.reconciler import Schedule
 from console.secret import Secret
 from console.services import Services
 from console.sim import SimServer
 from console.sim.demo_policy import demo_policy_text
-from console.store import Store
+from console.store import AuditStore, open_store
 from console.store import timeline as tl
 
 from .conftest import eventually
@@ -36,7 +37,7 @@ class Clock:
 
 
 class Live:
-    def __init__(self, store: Store, collector: Collector, services: Services, responder, clock: Clock) -> None:
+    def __init__(self, store: AuditStore, collector: Collector, services: Services, responder, clock: Clock) -> None:
         self.store, self.collector, self.services, self.responder, self.clock = (
             store,
             collector,
@@ -46,17 +47,22 @@ class Live:
         )
 
 
-async def start_live(sim: SimServer, tmp_path: Path, policy_text: str, clock: Clock | None = None) -> Live:
+async def start_live(
+    sim: SimServer, tmp_path: Path, policy_text: str, clock: Clock | None = None, location: StoreLocation | None = None
+) -> Live:
+    """The collector and the services on the store at ``location`` (a SQLite file in ``tmp_path``
+    unless given)."""
     clock = clock or Clock()
+    location = location or tmp_path / "audit.db"
     (tmp_path / "policy.toml").write_text(policy_text)
-    store = await Store.open(tmp_path / "audit.db", clock=clock)
+    store = await open_store(location, clock=clock)
     collector = Collector(store, guild_ids=[sim.guild_id])
     gateway = HikariGateway(Secret(sim.token), rest_url=sim.rest_url, events=collector)
     await collector.start(gateway)
     await eventually(lambda: sim.guild_id in collector.guilds, what="guild state")
     services = Services(
         store,
-        Settings(db=tmp_path / "audit.db", policy=tmp_path / "policy.toml"),
+        Settings(db=location, policy=tmp_path / "policy.toml"),
         live_guild=collector.guilds.snapshot,
         schedule=Schedule(first_s=0.3, cap_s=1.0, deadline_s=20.0, link_wait_s=5.0),
     )

@@ -1,5 +1,5 @@
 """``audit-console report``: bad input is one line and exit 2; hostile names cannot break the
-Markdown; the file output is atomic."""
+Markdown; the file output is atomic. On both store backends."""
 
 from __future__ import annotations
 
@@ -11,9 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
+from backends import BOTH, db_arg
 
+from console.model.location import StoreLocation
 from console.model.snowflake import from_ms
-from console.store import Store
+from console.store import open_store
+
+BACKENDS = BOTH
 
 GUILD = 1239547694285717505
 HOSTILE_NAME = "evil | name\n| --- |\x1b[31m [link](javascript:alert(1)) <script>x</script> *b* `c` \u202e"
@@ -27,9 +31,9 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> Path:
-    path = tmp_path / "audit.db"
-    store = await Store.open(path)
+async def db(location: StoreLocation) -> str:
+    """The store, as ``--db`` names it."""
+    store = await open_store(location)
     await store.upsert_names(GUILD, "user", [(111111111111111111, HOSTILE_NAME), (222222222222222222, "plain_mod")])
     await store.add_entries(
         [
@@ -46,7 +50,7 @@ async def db(tmp_path: Path) -> Path:
         guild_id=GUILD,
     )
     await store.close()
-    return path
+    return db_arg(location)
 
 
 @pytest.mark.parametrize(
@@ -58,8 +62,8 @@ async def db(tmp_path: Path) -> Path:
         (["--guild", "abc"], "--guild"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(db: Path, args: list[str], says: str) -> None:
-    done = _run("--db", str(db), *args)
+def test_bad_input_is_one_line_and_exit_2(db: str, args: list[str], says: str) -> None:
+    done = _run("--db", db, *args)
     assert done.returncode == 2, done
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
@@ -75,7 +79,7 @@ def test_a_missing_store_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert not (tmp_path / "nope.db").exists(), "a report never creates a store"
 
 
-def test_a_bad_reports_config_is_one_line_and_exit_2(db: Path, tmp_path: Path) -> None:
+def test_a_bad_reports_config_is_one_line_and_exit_2(db: str, tmp_path: Path) -> None:
     for body, says in (
         ('[reports]\nevery = "daily"\nfolder = "/tmp/x"\n', "reports.every"),
         ('[reports]\nevery = "weekly"\n', "needs a folder, a channel, or both"),
@@ -84,7 +88,7 @@ def test_a_bad_reports_config_is_one_line_and_exit_2(db: Path, tmp_path: Path) -
     ):
         config = tmp_path / "config.toml"
         config.write_text(body, encoding="utf-8")
-        done = _run("--db", str(db), "--config", str(config))
+        done = _run("--db", db, "--config", str(config))
         assert done.returncode == 2, done
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
         assert says in done.stderr, done.stderr
@@ -95,8 +99,8 @@ def _cells(row: str) -> list[str]:
     return re.split(r"(?<!\\)\|", row.strip())[1:-1]
 
 
-def test_hostile_names_cannot_break_the_markdown(db: Path) -> None:
-    done = _run("--db", str(db), "--since", "1d")
+def test_hostile_names_cannot_break_the_markdown(db: str) -> None:
+    done = _run("--db", db, "--since", "1d")
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "\x1b" not in out
@@ -117,9 +121,9 @@ def test_hostile_names_cannot_break_the_markdown(db: Path) -> None:
     assert _cells(hostile)[2].strip() == "3"
 
 
-def test_json_to_a_file_is_atomic_and_keeps_raw_names(db: Path, tmp_path: Path) -> None:
+def test_json_to_a_file_is_atomic_and_keeps_raw_names(db: str, tmp_path: Path) -> None:
     out = tmp_path / "r.json"
-    done = _run("--db", str(db), "--since", "1d", "--format", "json", "--out", str(out))
+    done = _run("--db", db, "--since", "1d", "--format", "json", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert not out.with_name("r.json.part").exists()
     data = json.loads(out.read_text(encoding="utf-8"))

@@ -26,16 +26,7 @@ from store_helpers import NOW_MS, OpenStore  # noqa: E402
 from console.store import AuditStore, Store  # noqa: E402
 from console.store.postgres.store import PgStore  # noqa: E402
 
-#: Both backends: what a module sets ``BACKENDS`` to once its tests hold on PostgreSQL too.
-BOTH = ("sqlite", "postgres")
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" not in metafunc.fixturenames:
-        return
-    marker = metafunc.definition.get_closest_marker("backends")
-    wanted = marker.args if marker else getattr(metafunc.module, "BACKENDS", ("sqlite",))
-    metafunc.parametrize("backend", wanted)
+#: The ``backend`` parameter is made in tests/backends.py, for every test folder.
 
 
 @pytest.fixture

@@ -19,6 +19,9 @@ from console.model.snowflake import from_ms
 from console.store import AuditStore, IngestResult, Ref, Store
 from console.store.postgres.store import PgStore
 
+#: Every test of a store here holds on both backends.
+BACKENDS = ("sqlite", "postgres")
+
 G = 1_000_000_000_000_001
 ACTOR = 2_000_000_000_000_002
 CONSOLE = Path(__file__).resolve().parents[2] / "console"
@@ -45,7 +48,6 @@ def test_each_store_has_every_member_of_the_interface_in_its_shape(Store: type) 
                 assert ours[p.name].default == p.default, f"{name}({p.name}=…)"
 
 
-@pytest.mark.backends("sqlite", "postgres")
 async def test_settings_health_and_counts(open_store: OpenStore) -> None:
     store = await open_store(clock=lambda: NOW_MS)
     other = await open_store(readonly=True)
@@ -123,7 +125,6 @@ async def test_what_the_alert_rules_read(store: AuditStore) -> None:
     assert await store.break_glass_after(0) == [(from_ms(NOW_MS), G, ACTOR, NOW_MS + 60_000, None)]
 
 
-@pytest.mark.backends("sqlite", "postgres")
 async def test_alerts_are_stored_with_an_id_and_listed_newest_first(store: AuditStore) -> None:
     assert await store.alerts() == []
     saved = [await store.save_alert(Alert(NOW_MS - n, "mass_ban", G, "error", f"wave {n}", (1, 2))) for n in (2, 1)]

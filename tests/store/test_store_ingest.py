@@ -118,11 +118,6 @@ async def test_parse_failures_are_kept(store: Store, db_path: Path) -> None:
     assert failures[3][2]  # a non-object payload is stored too
 
 
-#: Tests of the sync part (high-water marks, gaps), on PostgreSQL once its sync part is in.
-SYNC_BACKENDS = pytest.mark.backends("sqlite")
-
-
-@SYNC_BACKENDS
 async def test_hwm_only_moves_up(store: Store) -> None:
     assert await store.hwm(G) is None
     await store.set_hwm(G, 100)
@@ -140,7 +135,6 @@ async def test_max_entry_id_per_guild(store: Store) -> None:
     assert await store.max_entry_id(G + 2) is None
 
 
-@SYNC_BACKENDS
 async def test_gaps_open_and_close(store: Store, db_path: Path) -> None:
     gap = await store.open_gap(G, "reconnect", from_id=123, started_at=NOW_MS - 1000)
     assert gap.status == "open"

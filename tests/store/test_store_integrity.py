@@ -1,4 +1,5 @@
-"""The integrity chain and retention, against real SQLite files and a frozen clock.
+"""The integrity chain and retention, against real stores (a SQLite file and a PostgreSQL
+database: every test here runs on both, but for the file's own damage) and a frozen clock.
 
 Retention never removes a record inside its guild's window, removes every one outside it, and
 the chain still verifies afterwards (pruning is itself a link). Edits, deletions and insertions
@@ -7,21 +8,30 @@ made behind the console's back are found."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
+from backends import BOTH, query
 from store_helpers import NOW_MS, OpenStore, raw_entry, snowflake
 
 from console.config import ConfigError, load
+from console.model.location import PgLocation, StoreLocation
 from console.model.records import Attempt, Decision, RoleChange
 from console.model.retention import DAY_MS, Retention
 from console.model.snowflake import from_ms
 from console.store import AuditStore, chain
+from console.store.postgres import prune as pg_prune
+from console.store.postgres.blocking import numbered
+from console.store.postgres.verify import verify_postgres
 from console.store.retention import PruneResult, RetentionTask
-from console.store.sqlite import prune as prune_module
+from console.store.sqlite import prune as sqlite_prune
 from console.store.verify import VerifyReport, verify
+
+BACKENDS = BOTH
 
 G1, G2 = 1_000_000_000_000_001, 1_000_000_000_000_002
 ACTOR, TARGET, ROLE = 2_000_000_000_000_001, 3_000_000_000_000_001, 4_000_000_000_000_001
@@ -92,26 +102,38 @@ async def seed_days(store: AuditStore, gid: int, days: list[float], *, low: int 
     return [int(r["id"]) for r in raws]
 
 
-def assert_verifies(path: Path) -> VerifyReport:
-    report = verify(path)
+def verify_at(where: StoreLocation) -> VerifyReport:
+    """``verify`` of the store at ``where``, as the command runs it on either backend."""
+    if isinstance(where, PgLocation):
+        return verify_postgres(where.url)
+    return verify(where)
+
+
+def assert_verifies(where: StoreLocation) -> VerifyReport:
+    report = verify_at(where)
     assert report.problems == [], report.problems
     return report
 
 
-def problems(path: Path) -> list[str]:
-    return verify(path).problems
+def problems(where: StoreLocation) -> list[str]:
+    return verify_at(where).problems
 
 
-def ids_in(path: Path, table: str) -> set[int]:
-    db = sqlite3.connect(path)
-    try:
-        return {r[0] for r in db.execute(f"SELECT id FROM {table}")}
-    finally:
-        db.close()
+def rows_of(where: StoreLocation, sql: str) -> list[tuple[Any, ...]]:
+    """A plain query on a connection of its own (from a thread: the test's loop is running)."""
+    return _in_thread(query(where, sql))
 
 
-def edit(path: Path, *statements: tuple[str, tuple[Any, ...]]) -> None:
-    db = sqlite3.connect(path)
+def ids_in(where: StoreLocation, table: str) -> set[int]:
+    return {r[0] for r in rows_of(where, f"SELECT id FROM {table}")}
+
+
+def edit(where: StoreLocation, *statements: tuple[str, tuple[Any, ...]]) -> None:
+    """Statements (``?`` placeholders) made behind the console's back, in one transaction."""
+    if isinstance(where, PgLocation):
+        _in_thread(_pg_edit(where.url, statements))
+        return
+    db = sqlite3.connect(where)
     try:
         for sql, args in statements:
             db.execute(sql, args)
@@ -120,10 +142,25 @@ def edit(path: Path, *statements: tuple[str, tuple[Any, ...]]) -> None:
         db.close()
 
 
+async def _pg_edit(url: str, statements: tuple[tuple[str, tuple[Any, ...]], ...]) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            for sql, args in statements:
+                await conn.execute(numbered(sql), *args)
+    finally:
+        await conn.close()
+
+
+def _in_thread(coro: Any) -> Any:
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 # -- the chain ------------------------------------------------------------------------------------
 
 
-async def test_fresh_store_verifies_and_every_record_is_linked(db_path: Path, open_store: OpenStore) -> None:
+async def test_fresh_store_verifies_and_every_record_is_linked(location: StoreLocation, open_store: OpenStore) -> None:
     store = await open_store(clock=lambda: NOW_MS)
     try:
         await seed_days(store, G1, [1, 2, 3])
@@ -132,7 +169,7 @@ async def test_fresh_store_verifies_and_every_record_is_linked(db_path: Path, op
         await store.record_role_change(change(G1, NOW_MS - 900))  # pending: not linked yet
     finally:
         await store.close()
-    report = assert_verifies(db_path)
+    report = assert_verifies(location)
     assert report.records == 6
     assert report.guilds == 2
     assert report.links == 6
@@ -140,7 +177,7 @@ async def test_fresh_store_verifies_and_every_record_is_linked(db_path: Path, op
     assert "reaches back to" in report.summary()
 
 
-async def test_in_place_updates_are_new_links_and_verify(db_path: Path, open_store: OpenStore) -> None:
+async def test_in_place_updates_are_new_links_and_verify(location: StoreLocation, open_store: OpenStore) -> None:
     store = await open_store(clock=lambda: NOW_MS)
     raw = entry_at(NOW_MS - DAY_MS, 1, reason="3 messages")
     try:
@@ -151,15 +188,15 @@ async def test_in_place_updates_are_new_links_and_verify(db_path: Path, open_sto
         assert (await store.add_entries([{**raw, "reason": "5 messages"}], source="backfill", guild_id=G1)).duplicates
     finally:
         await store.close()
-    report = assert_verifies(db_path)
+    report = assert_verifies(location)
     assert report.links == 3  # revisions 0, 1, 2; the duplicate made none
-    edit(db_path, ("UPDATE audit_revisions SET raw = replace(raw, '3 messages', '30 messages')", ()))
-    assert problems(db_path) == [f"guild {G1}: entry {raw['id']}: its earlier revision 0 was edited"]
-    edit(db_path, ("DELETE FROM audit_revisions WHERE revision = 1", ()))
-    assert f"guild {G1}: entry {raw['id']}: its earlier revision 1 was deleted" in problems(db_path)
+    edit(location, ("UPDATE audit_revisions SET raw = replace(raw, '3 messages', '30 messages')", ()))
+    assert problems(location) == [f"guild {G1}: entry {raw['id']}: its earlier revision 0 was edited"]
+    edit(location, ("DELETE FROM audit_revisions WHERE revision = 1", ()))
+    assert f"guild {G1}: entry {raw['id']}: its earlier revision 1 was deleted" in problems(location)
 
 
-async def test_edits_deletions_and_forgeries_are_found(db_path: Path, open_store: OpenStore) -> None:
+async def test_edits_deletions_and_forgeries_are_found(location: StoreLocation, open_store: OpenStore) -> None:
     store = await open_store(clock=lambda: NOW_MS)
     try:
         ids = await seed_days(store, G1, [9, 8, 7, 6, 5, 4, 3, 2, 1])
@@ -169,9 +206,9 @@ async def test_edits_deletions_and_forgeries_are_found(db_path: Path, open_store
         await store.record_role_change(c)
     finally:
         await store.close()
-    assert_verifies(db_path)
+    assert_verifies(location)
     edit(
-        db_path,
+        location,
         ("UPDATE audit_entries SET reason = 'nothing to see' WHERE id = ?", (ids[0],)),
         ("UPDATE audit_entries SET actor_id = 42 WHERE id = ?", (ids[1],)),
         ("DELETE FROM audit_entries WHERE id = ?", (ids[3],)),
@@ -185,7 +222,7 @@ async def test_edits_deletions_and_forgeries_are_found(db_path: Path, open_store
             (ids[8],),
         ),
     )
-    found = problems(db_path)
+    found = problems(location)
     p = f"guild {G1}: "
     assert found == [
         p + f"entry {ids[0]} edited after it was stored (reason changed)",
@@ -198,25 +235,25 @@ async def test_edits_deletions_and_forgeries_are_found(db_path: Path, open_store
     ]
 
 
-async def test_a_chain_cut_short_or_altered_is_found(db_path: Path, open_store: OpenStore) -> None:
+async def test_a_chain_cut_short_or_altered_is_found(location: StoreLocation, open_store: OpenStore) -> None:
     store = await open_store(clock=lambda: NOW_MS)
     try:
         await seed_days(store, G1, [5, 4, 3, 2, 1])
     finally:
         await store.close()
-    edit(db_path, ("UPDATE chain SET at = at + 1 WHERE seq = 2", ()))
-    assert problems(db_path) == [f"guild {G1}: link 2 was altered (it does not follow from link 1)"]
-    edit(db_path, ("UPDATE chain SET at = at - 1 WHERE seq = 2", ()), ("DELETE FROM chain WHERE seq = 3", ()))
-    found = problems(db_path)
+    edit(location, ("UPDATE chain SET at = at + 1 WHERE seq = 2", ()))
+    assert problems(location) == [f"guild {G1}: link 2 was altered (it does not follow from link 1)"]
+    edit(location, ("UPDATE chain SET at = at - 1 WHERE seq = 2", ()), ("DELETE FROM chain WHERE seq = 3", ()))
+    found = problems(location)
     assert found[0] == f"guild {G1}: link 3 missing"
-    edit(db_path, ("DELETE FROM chain WHERE seq > 2", ()))
-    found = problems(db_path)
+    edit(location, ("DELETE FROM chain WHERE seq > 2", ()))
+    found = problems(location)
     assert found[0] == f"guild {G1}: chain truncated after link 2 (its head is link 5)"
     assert f"guild {G1}: 3 entries (ids" in found[1]
     assert found[1].endswith("are not in the chain (added behind the console's back)")
 
 
-async def test_role_change_final_states_are_linked_once_each(db_path: Path, open_store: OpenStore) -> None:
+async def test_role_change_final_states_are_linked_once_each(location: StoreLocation, open_store: OpenStore) -> None:
     store = await open_store(clock=lambda: NOW_MS)
     try:
         c = change(G1, NOW_MS - 5000)
@@ -232,12 +269,14 @@ async def test_role_change_final_states_are_linked_once_each(db_path: Path, open
         await store.record_role_change(reverted.with_(linked_entry_id=12345))
     finally:
         await store.close()
-    assert assert_verifies(db_path).links == 3  # confirmed, reverted, reverted with its entry
-    edit(db_path, ("DELETE FROM role_change_attempts", ()), ("DELETE FROM role_changes", ()))
-    assert problems(db_path) == [f"guild {G1}: role change {c.id} deleted"]
+    assert assert_verifies(location).links == 3  # confirmed, reverted, reverted with its entry
+    edit(location, ("DELETE FROM role_change_attempts", ()), ("DELETE FROM role_changes", ()))
+    assert problems(location) == [f"guild {G1}: role change {c.id} deleted"]
 
 
-async def test_records_stored_before_the_chain_are_adopted_on_open(db_path: Path, open_store: OpenStore) -> None:
+async def test_records_stored_before_the_chain_are_adopted_on_open(
+    location: StoreLocation, open_store: OpenStore
+) -> None:
     store = await open_store(clock=lambda: NOW_MS)
     try:
         await seed_days(store, G1, [3, 2, 1])
@@ -246,29 +285,30 @@ async def test_records_stored_before_the_chain_are_adopted_on_open(db_path: Path
         await store.close()
     # As a store of schema 4 looked after the migration: the tables, no links.
     edit(
-        db_path,
+        location,
         ("DELETE FROM chain", ()),
         ("DELETE FROM chain_heads", ()),
         ("DELETE FROM meta WHERE key = ?", (chain.STARTED_KEY,)),
     )
-    assert "has not been started" in problems(db_path)[0]
+    assert "has not been started" in problems(location)[0]
     store = await open_store(clock=lambda: NOW_MS)
     await store.close()
-    assert assert_verifies(db_path).links == 4
+    assert assert_verifies(location).links == 4
 
 
-async def test_verify_reports_a_damaged_file_in_one_line(db_path: Path, open_store: OpenStore) -> None:
+@pytest.mark.backends("sqlite")  # the file's own bytes
+async def test_verify_reports_a_damaged_file_in_one_line(location: StoreLocation, open_store: OpenStore) -> None:
     store = await open_store(clock=lambda: NOW_MS)
     try:
         for day in range(40):
             await seed_days(store, G1, [day + i / 100 for i in range(50)], low=day * 100)
     finally:
         await store.close()
-    size = db_path.stat().st_size
-    with db_path.open("r+b") as f:
+    size = location.stat().st_size
+    with location.open("r+b") as f:
         f.seek(size // 2)
         f.write(b"\xde\xad\xbe\xef" * 2048)
-    report = verify(db_path)
+    report = verify(location)
     assert report.damaged
     assert len(report.problems) == 1
     assert "is damaged" in report.problems[0]
@@ -279,7 +319,7 @@ async def test_verify_reports_a_damaged_file_in_one_line(db_path: Path, open_sto
 
 
 async def test_retention_removes_everything_outside_the_window_and_nothing_inside(
-    db_path: Path, open_store: OpenStore
+    location: StoreLocation, open_store: OpenStore
 ) -> None:
     clock = Clock(NOW_MS)
     store = await open_store(clock=clock)
@@ -306,21 +346,21 @@ async def test_retention_removes_everything_outside_the_window_and_nothing_insid
         # Revisions of an old entry go with it.
         g1_old = dict(entry_at(NOW_MS - 400 * DAY_MS, 0))
         await store.add_entries([{**g1_old, "reason": "edited by Discord"}], source="backfill", guild_id=G1)
-        assert_verifies(db_path)
+        assert_verifies(location)
 
         retention = Retention(default_days=None, per_guild=((G1, 30),))
         dry = await store.prune(retention, dry_run=True)
         assert [(r.guild_id, r.removed["entries"], r.removed["decisions"], r.removed["role changes"]) for r in dry] == [
             (G1, 5, 1, 1)
         ]
-        assert len(ids_in(db_path, "audit_entries")) == 2 * len(days) + 2  # a dry run removes nothing
+        assert len(ids_in(location, "audit_entries")) == 2 * len(days) + 2  # a dry run removes nothing
 
         done = await store.prune(retention)
         assert [r.total for r in done] == [7]
     finally:
         await store.close()
 
-    kept = ids_in(db_path, "audit_entries")
+    kept = ids_in(location, "audit_entries")
     outside = {i for i in g1 if i < from_ms(cutoff)} | {int(edge_out["id"])}
     inside = {i for i in g1 if i >= from_ms(cutoff)} | {int(edge_in["id"])}
     assert len(outside) == 5
@@ -328,35 +368,33 @@ async def test_retention_removes_everything_outside_the_window_and_nothing_insid
     assert inside <= kept
     assert not (outside & kept)
     assert set(g2) <= kept  # G2 keeps its records forever
-    assert ids_in(db_path, "decisions") == {new_d.id}
-    assert ids_in(db_path, "role_changes") == {stuck.id, new_c.id}
-    assert ids_in(db_path, "role_change_attempts") == set()
-    assert ids_in(db_path, "gaps") == {old_gap.id}  # made "now": inside the window
-    db = sqlite3.connect(db_path)
-    try:
-        assert db.execute("SELECT count(*) FROM audit_revisions").fetchone()[0] == 0
-        fts = {r[0] for r in db.execute("SELECT rowid FROM audit_fts")}
-        assert fts == kept
-    finally:
-        db.close()
-    report = assert_verifies(db_path)
+    assert ids_in(location, "decisions") == {new_d.id}
+    assert ids_in(location, "role_changes") == {stuck.id, new_c.id}
+    assert ids_in(location, "role_change_attempts") == set()
+    assert ids_in(location, "gaps") == {old_gap.id}  # made "now": inside the window
+    assert rows_of(location, "SELECT count(*) FROM audit_revisions") == [(0,)]
+    fts_key = "entry_id" if isinstance(location, PgLocation) else "rowid"
+    assert {r[0] for r in rows_of(location, f"SELECT {fts_key} FROM audit_fts")} == kept
+    report = assert_verifies(location)
     assert report.pruned_before == {G1: cutoff}
     assert "retention removed what was older than" in report.summary()
 
     # Someone deleting inside the window after a prune is still found.
     victim = min(inside)
-    edit(db_path, ("DELETE FROM audit_entries WHERE id = ?", (victim,)))
-    assert problems(db_path) == [f"guild {G1}: entry {victim} deleted"]
+    edit(location, ("DELETE FROM audit_entries WHERE id = ?", (victim,)))
+    assert problems(location) == [f"guild {G1}: entry {victim} deleted"]
 
 
-async def test_pruning_again_later_compacts_the_chain_and_still_verifies(db_path: Path, open_store: OpenStore) -> None:
+async def test_pruning_again_later_compacts_the_chain_and_still_verifies(
+    location: StoreLocation, open_store: OpenStore
+) -> None:
     clock = Clock(NOW_MS)
     store = await open_store(clock=clock)
     retention = Retention(default_days=90)
     try:
         await seed_days(store, G1, [float(d) for d in range(200, 0, -1)])
         assert sum(r.total for r in await store.prune(retention)) == 110
-        assert_verifies(db_path)
+        assert_verifies(location)
         # A month later: more arrives, more falls out of the window.
         clock.now = NOW_MS + 30 * DAY_MS
         raws = [entry_at(NOW_MS + d * DAY_MS, 5000 + d) for d in range(1, 30)]
@@ -370,47 +408,42 @@ async def test_pruning_again_later_compacts_the_chain_and_still_verifies(db_path
         assert [r.total for r in await store.prune(retention)] == [0]
     finally:
         await store.close()
-    report = assert_verifies(db_path)
-    db = sqlite3.connect(db_path)
-    try:
-        first_seq = db.execute("SELECT min(seq) FROM chain").fetchone()[0]
-        kinds = [r[0] for r in db.execute("SELECT kind FROM chain WHERE kind > 2 ORDER BY seq")]
-    finally:
-        db.close()
+    report = assert_verifies(location)
+    [(first_seq,)] = rows_of(location, "SELECT min(seq) FROM chain")
+    kinds = [r[0] for r in rows_of(location, "SELECT kind FROM chain WHERE kind > 2 ORDER BY seq")]
     # Links of what retention removed went too: the chain now starts at the oldest record kept
     # (1-110 went with the first prune, 111-140 with the second).
     assert first_seq == 141
     assert kinds == [chain.PRUNE, chain.COMPACT] * 2
     assert report.records == 60 + 29  # days 1-60 of the first ones, the 29 new; not the late decision
-    edit(db_path, ("DELETE FROM chain WHERE kind = ?", (chain.COMPACT,)))
-    assert any("links 1 to" in line and "missing" in line for line in problems(db_path))
+    edit(location, ("DELETE FROM chain WHERE kind = ?", (chain.COMPACT,)))
+    assert any("links 1 to" in line and "missing" in line for line in problems(location))
 
 
 async def test_a_prune_that_crashed_halfway_still_verifies_and_the_next_one_finishes(
-    db_path: Path, open_store: OpenStore
+    location: StoreLocation, open_store: OpenStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = await open_store(clock=lambda: NOW_MS)
     try:
         await seed_days(store, G1, [float(d) for d in range(100, 0, -1)])
-        original = prune_module._compact
+        # The power cut between the deletes and the chain's compaction, in the backend's own prune.
+        prune_module = pg_prune if isinstance(location, PgLocation) else sqlite_prune
 
         async def crash(*args: Any) -> None:
             raise RuntimeError("power cut")
 
-        prune_module._compact = crash  # type: ignore[assignment]
-        try:
-            with pytest.raises(RuntimeError):
-                await store.prune(Retention(30), chunk=7)
-        finally:
-            prune_module._compact = original  # type: ignore[assignment]
-        assert_verifies(db_path)
+        monkeypatch.setattr(prune_module, "_compact", crash)
+        with pytest.raises(RuntimeError):
+            await store.prune(Retention(30), chunk=7)
+        monkeypatch.undo()
+        assert_verifies(location)
         assert [r.total for r in await store.prune(Retention(30))] == [0]
     finally:
         await store.close()
-    assert_verifies(db_path)
+    assert_verifies(location)
 
 
-async def test_retention_task_prunes_on_a_schedule(db_path: Path, open_store: OpenStore) -> None:
+async def test_retention_task_prunes_on_a_schedule(location: StoreLocation, open_store: OpenStore) -> None:
     store = await open_store(clock=lambda: NOW_MS)
     try:
         await seed_days(store, G1, [100, 1])
@@ -428,7 +461,7 @@ async def test_retention_task_prunes_on_a_schedule(db_path: Path, open_store: Op
         assert RetentionTask(store, Retention()).start()._task is None  # forever: no task
     finally:
         await store.close()
-    assert_verifies(db_path)
+    assert_verifies(location)
 
 
 def test_retention_config(tmp_path: Path) -> None:

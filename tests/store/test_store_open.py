@@ -8,9 +8,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from store_helpers import T0_MS, raw_entry, snowflake
+from store_helpers import T0_MS, OpenStore, raw_entry, snowflake
 
 from console.store import Store, StoreError
+from console.store.errors import CollectorRunningError
 from console.store.schema import APPLICATION_ID, SCHEMA_VERSION
 
 
@@ -46,21 +47,19 @@ async def test_clean_close_leaves_one_self_contained_file(db_path: Path) -> None
     db.close()
 
 
-async def test_reopen_keeps_entries_and_readonly_cannot_write(db_path: Path) -> None:
-    s = await Store.open(db_path)
+@pytest.mark.backends("sqlite", "postgres")
+async def test_reopen_keeps_entries_and_readonly_cannot_write(open_store: OpenStore) -> None:
+    s = await open_store()
     await s.add_entries([raw_entry(snowflake(T0_MS, i), 22) for i in range(3)], source="backfill", guild_id=1)
     await s.close()
-    s = await Store.open(db_path)
+    s = await open_store()
     assert await s.count() == 3
     await s.close()
-    ro = await Store.open(db_path, readonly=True)
-    try:
-        assert ro.readonly
-        assert await ro.count() == 3
-        with pytest.raises(StoreError, match="read-only"):
-            await ro.add_entries([raw_entry(snowflake(T0_MS, 9), 22)], source="backfill", guild_id=1)
-    finally:
-        await ro.close()
+    ro = await open_store(readonly=True)
+    assert ro.readonly
+    assert await ro.count() == 3
+    with pytest.raises(StoreError, match="read-only"):
+        await ro.add_entries([raw_entry(snowflake(T0_MS, 9), 22)], source="backfill", guild_id=1)
 
 
 async def test_migrates_an_empty_sqlite_file(db_path: Path) -> None:
@@ -151,19 +150,18 @@ async def test_damaged_db(db_path: Path, damage, readonly: bool) -> None:  # typ
     assert "damaged" in _one_line(e)
 
 
-async def test_second_writer_refused(db_path: Path) -> None:
-    first = await Store.open(db_path)
-    try:
-        with pytest.raises(StoreError) as e:
-            await Store.open(db_path)
-        assert "in use by another Audit Console" in _one_line(e)
-        # A reader may still browse it while it collects.
-        ro = await Store.open(db_path, readonly=True)
-        await ro.close()
-    finally:
-        await first.close()
-    again = await Store.open(db_path)  # the lock went with the first writer
-    await again.close()
+@pytest.mark.backends("sqlite", "postgres")
+async def test_second_writer_refused(open_store: OpenStore) -> None:
+    first = await open_store()
+    with pytest.raises(CollectorRunningError) as e:  # what `role` recognises, to hand its request over
+        await open_store()
+    assert "in use by another" in _one_line(e)
+    assert "Audit Console" in _one_line(e)
+    # A reader may still browse it while it collects; a writer beside it (`role`) may too.
+    await (await open_store(readonly=True)).close()
+    await (await open_store(collector_lock=False)).close()
+    await first.close()
+    await (await open_store()).close()  # the lock went with the first writer
 
 
 async def test_locked_by_exclusive_transaction(db_path: Path) -> None:

@@ -1,8 +1,10 @@
 """`audit-console demo` in a real pseudo-terminal: the simulator starts, the real hikari client
-connects over loopback, live rows appear, and `q` exits cleanly."""
+connects over loopback, live rows appear, and `q` exits cleanly; as a newcomer runs it (its own
+SQLite file) and with `--db postgresql://…`."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -16,6 +18,11 @@ import termios
 import time
 from pathlib import Path
 
+import pytest
+from backends import query
+
+from console.model.location import PgLocation
+
 ANSI = re.compile(rb"\x1b(\[[0-9;?<>=$]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[()][0-9A-Za-z]|[=>78])")
 
 
@@ -24,11 +31,14 @@ def plain(data: bytes) -> bytes:
     return ANSI.sub(b"", bytes(data))
 
 
-def test_demo_shows_live_rows_and_quits_cleanly() -> None:
+@pytest.mark.backends("sqlite", "postgres")
+def test_demo_shows_live_rows_and_quits_cleanly(backend: str, request: pytest.FixtureRequest) -> None:
+    pg_url = request.getfixturevalue("pg_url") if backend == "postgres" else None
     pid, fd = pty.fork()
     if pid == 0:
         os.environ["TERM"] = "xterm-256color"
-        os.execvp(sys.executable, [sys.executable, "-m", "console", "demo", "--rate", "20"])
+        where = ["--db", pg_url] if pg_url else []  # SQLite: the demo's own file, as a newcomer runs it
+        os.execvp(sys.executable, [sys.executable, "-m", "console", "demo", "--rate", "20", *where])
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     os.kill(pid, signal.SIGWINCH)
     start = time.monotonic()
@@ -72,4 +82,7 @@ def test_demo_shows_live_rows_and_quits_cleanly() -> None:
     # Connected: the long-lived objects left the garbage collector's full passes (gc_policy).
     log_text = (Path(os.environ["XDG_STATE_HOME"]) / "audit-console" / "console.log").read_text()
     assert "long-lived objects frozen out of the garbage collector's passes" in log_text
+    if pg_url:
+        stored = asyncio.run(query(PgLocation(pg_url), "SELECT count(*) FROM audit_entries"))
+        assert stored[0][0] > 0, "the demo collected into the PostgreSQL database it was given"
     print(f"demo: connected with rows after {connected_at:.1f} s")

@@ -10,10 +10,13 @@ import pty
 import re
 import select
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from console.ui.app import ConsoleApp
 from console.ui.widgets.feed import FeedView
@@ -69,12 +72,26 @@ async def test_markup_in_data_renders_literally_and_carries_no_actions(
         assert app.is_running
 
 
-def test_no_data_originated_escape_reaches_the_terminal(seeded_db: Path) -> None:
-    """The real command in a pseudo-terminal: read everything it draws, then quit."""
+@pytest.mark.backends("sqlite", "postgres")
+def test_no_data_originated_escape_reaches_the_terminal(
+    seeded_db: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """The real command in a pseudo-terminal: read everything it draws, then quit. On PostgreSQL,
+    the same store moved there as a person would (`migrate`), then opened."""
+    db = str(seeded_db)
+    if backend == "postgres":
+        db = request.getfixturevalue("pg_url")
+        moved = subprocess.run(
+            [sys.executable, "-m", "console", "migrate", "--from", str(seeded_db), "--to", db],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert moved.returncode == 0, moved.stderr
     pid, fd = pty.fork()
     if pid == 0:  # child: the console, on a 320×40 pseudo-terminal (the whole hostile row fits)
         os.environ.update({"TERM": "xterm-256color", "COLUMNS": "320", "LINES": "40"})
-        os.execvp(sys.executable, [sys.executable, "-m", "console", "open", "--db", str(seeded_db)])
+        os.execvp(sys.executable, [sys.executable, "-m", "console", "open", "--db", db])
     import fcntl
     import struct
     import termios
