@@ -14,3 +14,8 @@ class StoreFullError(StoreError):
 class CollectorRunningError(StoreError):
     """Another collecting console holds the store (SQLite's lock file, PostgreSQL's advisory
     lock): a command that only hands the collector a request opens it beside that one."""
+
+
+class DeposedError(StoreError):
+    """A collecting store whose leadership another collector took over (PostgreSQL): nothing it
+    tries to write commits any more."""

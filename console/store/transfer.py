@@ -26,7 +26,7 @@ from console.store.connection import check_ours, describe, readonly_uri
 from console.store.errors import StoreError
 from console.store.postgres import fulltext
 from console.store.postgres.blocking import BlockingConnection
-from console.store.postgres.core import COLLECTOR_LOCK
+from console.store.postgres.leadership import COLLECTOR_LOCK
 from console.store.postgres.store import display_url
 from console.store.sqlite.core import Lock
 

@@ -78,7 +78,7 @@ async def test_a_call_answered_while_the_store_is_gone_is_not_made_again(pg_clus
         await proxy.stop()
 
 
-async def test_the_writer_reconnects_after_a_restart_and_keeps_the_collector_lock(pg_cluster: Cluster) -> None:
+async def test_the_writer_reconnects_after_a_restart_and_the_collector_lock_is_taken_back(pg_cluster: Cluster) -> None:
     store = await PgStore.open(pg_cluster.url)
     try:
         pg_cluster.stop("fast")
@@ -96,7 +96,13 @@ async def test_the_writer_reconnects_after_a_restart_and_keeps_the_collector_loc
 
         await eventually(written, 15, "a write commits again")
         assert store.write_failure is None
-        # A second collector is still refused: the reconnected writer took the lock again.
+        # A second collector is still refused: the heartbeat took the lock back on a new lock
+        # connection, and the epoch is still this store's (nobody took over).
+        assert store.leadership is not None
+        leadership = store.leadership
+        await eventually(lambda: leadership.locked, 15, "the collector lock taken back")
+        assert leadership.epoch == 1
+        assert leadership.deposed is None
         with pytest.raises(CollectorRunningError):
             await PgStore.open(pg_cluster.url)
         assert await store.fetchval("SELECT 1") == 1  # the reading pool is usable again

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Self
@@ -20,9 +18,10 @@ from typing import Any, Self
 import asyncpg
 
 from console.model.snowflake import SnowflakeFactory
-from console.store.errors import CollectorRunningError, StoreError, StoreFullError
+from console.store.errors import DeposedError, StoreError, StoreFullError
 from console.store.postgres import notify
 from console.store.postgres.connect import CONNECTION_ERRORS, connect, describe
+from console.store.postgres.leadership import Leadership
 from console.store.results import IngestResult
 from console.store.watching import LinkCallback, WatchCallback, Watchers
 
@@ -33,10 +32,6 @@ Listener = Callable[[IngestResult], None]
 #: connection while the server is away, and a restarting server should not meet a stampede.
 RECONNECT_FIRST_S = 0.25
 RECONNECT_MAX_S = 4.0
-
-#: The session advisory lock a collecting store holds: one collector per database (the team
-#: issue turns this into leadership with fencing).
-COLLECTOR_LOCK = "audit-console collector"
 
 
 class PgCore:
@@ -50,7 +45,7 @@ class PgCore:
         pool: asyncpg.Pool,
         clock: Callable[[], int],
         connect_options: dict[str, Any],
-        collector_lock: bool,
+        leadership: Leadership | None,
     ) -> None:
         #: The store's address as shown to people: a URL without any password.
         self.where = where
@@ -59,7 +54,8 @@ class PgCore:
         self._pool = pool
         self._clock = clock
         self._connect_options = connect_options
-        self._collector_lock = collector_lock
+        #: A collecting store's leadership: its lock, its epoch, the fence of every write.
+        self.leadership = leadership
         self._write_lock = asyncio.Lock()
         self._listeners: list[Listener] = []
         #: kind ("user", "role", "channel", "guild", "member") → id → name.
@@ -93,6 +89,8 @@ class PgCore:
         self.closed = True
         if self._follower is not None:
             await self._follower.stop()
+        if self.leadership is not None:
+            await self.leadership.close()
         if self._w is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._w.close(), 5)
@@ -189,24 +187,17 @@ class PgCore:
         if self._readonly:
             raise StoreError(f"{self.where} is open read-only")
         if self._w is None or self._w.is_closed():
-            # The server went away since the last write: a new connection, the collector's lock
-            # again; not sooner than the backoff allows (until then, the last reason).
+            # The server went away since the last write: a new connection, not sooner than the
+            # backoff allows (until then, the last reason). The collector's lock is not the
+            # writer's (leadership.py): the fence tells whether this store still leads.
             self._w = None
             now = time.monotonic()
             if now < self._retry_at:
                 raise StoreError(self._retry_reason)
             try:
                 conn = await connect(self._dsn, self.where, **self._connect_options)
-                try:
-                    if self._collector_lock:
-                        await take_collector_lock(conn, self.where)
-                except BaseException:
-                    await conn.close()
-                    raise
             except StoreError as e:
                 raise self._reconnect_failed(str(e)) from None
-            except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:  # lost while taking the lock
-                raise self._reconnect_failed(describe(e, self.where)) from None
             self._w = conn
             self._backoff_s = 0.0
             self._retry_at = 0.0
@@ -224,6 +215,8 @@ class PgCore:
         """One transaction on the writer, rolled back on any error or cancel. A lost server or a
         full disk raises StoreFullError (degraded: retry later), anything else StoreError."""
         async with self._write_lock:
+            if self.leadership is not None and self.leadership.deposed is not None:
+                raise DeposedError(self.leadership.deposed)
             try:
                 conn = await self._writer()
             except StoreError as e:
@@ -234,6 +227,8 @@ class PgCore:
             except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
                 raise self._write_error(e) from None
             try:
+                if self.leadership is not None:
+                    await self.leadership.fence(conn)  # first: a deposed collector commits nothing
                 with notify.telling(self) as batch:
                     yield conn
                     await notify.send(conn, self._token, batch)  # one per transaction, before COMMIT
@@ -265,21 +260,3 @@ class PgCore:
         failed = StoreFullError(text)
         self._write_state(text)
         return failed
-
-
-async def take_collector_lock(conn: asyncpg.Connection, where: str) -> None:
-    """The collector's session lock on ``conn`` (StoreError when another collector holds it), and
-    who holds it, for the refusal the next one reads."""
-    got = await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", COLLECTOR_LOCK)
-    if not got:
-        holder = await conn.fetchval(
-            "SELECT application_name FROM pg_stat_activity"
-            " WHERE application_name LIKE 'audit-console collector %' AND pid <> pg_backend_pid() LIMIT 1"
-        )
-        who = (holder or "another session").removeprefix("audit-console ")
-        raise CollectorRunningError(
-            f"{where} is in use by another collecting Audit Console ({who}); "
-            "browse it read-only with `audit-console open`"
-        )
-    name = f"audit-console collector {socket.gethostname()}:{os.getpid()}"
-    await conn.execute("SELECT set_config('application_name', $1, false)", name)

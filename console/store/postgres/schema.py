@@ -215,6 +215,20 @@ MIGRATIONS: Final[list[str]] = [
     );
     CREATE INDEX alerts_guild ON alerts (guild_id, id);
     """,
+    # 2: leadership with fencing (issue #20). One row: the epoch each new active collector bumps
+    # when it takes the collector lock, who holds it, since when, its last heartbeat. Every write
+    # transaction of a collecting store reads the epoch FOR SHARE and fails when it is not its own.
+    """
+    CREATE TABLE leadership (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        epoch     BIGINT NOT NULL,
+        host      TEXT,
+        pid       INTEGER,
+        since     BIGINT,
+        heartbeat BIGINT
+    );
+    INSERT INTO leadership (id, epoch) VALUES (1, 0);
+    """,
 ]
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -17,8 +17,8 @@ from console.store.postgres.actions import ActionsPart
 from console.store.postgres.alerts import AlertsPart
 from console.store.postgres.browse import BrowsePart
 from console.store.postgres.connect import CONNECTION_ERRORS, READING_SETTINGS, connect, describe, prepare
-from console.store.postgres.core import take_collector_lock
 from console.store.postgres.entries import EntriesPart
+from console.store.postgres.leadership import Leadership
 from console.store.postgres.links import adopt
 from console.store.postgres.prune import PrunePart
 from console.store.postgres.reports import ReportsPart
@@ -43,11 +43,16 @@ class PgStore(EntriesPart, SyncPart, ActionsPart, AlertsPart, ReportsPart, Brows
         collector_lock: bool = True,
         names: bool = True,
         password: str | None = None,
+        standby: Callable[[str], None] | None = None,
+        on_deposed: Callable[[str], None] | None = None,
         **_ignored: Any,
     ) -> PgStore:
         """Open (creating the tables and migrating unless ``readonly``). Raises StoreError with one
         line. ``collector_lock`` False writes beside a running collector (``role grant`` hands it
-        a request). Options only the SQLite store knows (``quick_check``, ``busy_timeout``) are
+        a request). A collecting store leads (``leadership.py``): another collector leading is
+        CollectorRunningError, or with ``standby``, told who leads (a line) and waited for until
+        this one takes over. ``on_deposed``: the line when another collector took over since
+        (nothing more commits). Options only the SQLite store knows (``quick_check``, ``busy_timeout``) are
         accepted and have no meaning here."""
         where = display_url(url)
         # A statement unanswered this long means the server or the network is gone without a word
@@ -61,12 +66,14 @@ class PgStore(EntriesPart, SyncPart, ActionsPart, AlertsPart, ReportsPart, Brows
             settings["default_transaction_read_only"] = "on"
         writer = None
         pool = None
+        leadership = None
         try:
             first = await connect(url, where, **options)
             try:
                 await prepare(first, where, readonly=readonly)
                 if not readonly and collector_lock:
-                    await take_collector_lock(first, where)
+                    leadership = Leadership(url, where, options, clock, on_deposed)
+                    await leadership.take(standby)
             except BaseException:
                 await first.close()
                 raise
@@ -80,7 +87,9 @@ class PgStore(EntriesPart, SyncPart, ActionsPart, AlertsPart, ReportsPart, Brows
                 )
             except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
                 raise StoreError(describe(e, where, connecting=True)) from None
-            store = cls(where, url, writer, pool, clock, options, collector_lock and not readonly)
+            store = cls(where, url, writer, pool, clock, options, leadership)
+            if leadership is not None:
+                leadership.add_deposed_listener(store._write_state)  # the collector's degraded line
             if not readonly:
                 async with store.transaction() as db:
                     await adopt(db, clock())  # links records older than the chain, once
@@ -88,6 +97,8 @@ class PgStore(EntriesPart, SyncPart, ActionsPart, AlertsPart, ReportsPart, Brows
                 await store._load_names()
             return store
         except BaseException:
+            if leadership is not None:
+                await leadership.close()
             if writer is not None:
                 with contextlib.suppress(Exception):
                     await writer.close()

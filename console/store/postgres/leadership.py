@@ -1,0 +1,215 @@
+"""Which collector is active on a PostgreSQL store, and the fence that keeps a deposed one from
+committing.
+
+The active collector holds a session advisory lock on a connection of its own (never the writer's:
+a writer that reconnects must not take the lock back from a standby that took over). The server
+releases the lock when that session ends, which it notices through the keepalive settings below
+even when the client's machine vanished. The one who takes the lock bumps ``leadership.epoch``;
+every write transaction of a collecting store reads that row ``FOR SHARE`` first and fails when the
+epoch is not the one it took (the old leader is never told it lost the lock, so it must find out
+inside the transaction it would commit). The new leader's bump waits for such a transaction to
+end, so no write of the old epoch commits after the new one began.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+
+from console.store.errors import CollectorRunningError, DeposedError, StoreError
+from console.store.postgres.connect import CONNECTION_ERRORS, connect, describe
+
+#: The session advisory lock the active collector holds.
+COLLECTOR_LOCK = "audit-console collector"
+
+#: A standby asks for the lock this often (seconds).
+STANDBY_POLL_S = 2.0
+#: The active collector writes its heartbeat this often, which also proves its lock connection is
+#: alive (asyncpg notices a dead server only when it sends something).
+HEARTBEAT_S = 2.0
+#: A heartbeat unanswered this long counts as a lost connection.
+HEARTBEAT_TIMEOUT_S = 5.0
+
+#: Settings of the lock connection. The server ends a session whose client vanished (machine gone,
+#: network cut) after about idle + interval × count seconds of silence (5 + 2 × 3 = 11 s), or
+#: tcp_user_timeout ms of unacknowledged data: then the lock is free for a standby. An idle
+#: timeout would release the lock for nothing; the heartbeat keeps the session busy anyway.
+LOCK_SETTINGS: dict[str, str] = {
+    "tcp_keepalives_idle": "5",
+    "tcp_keepalives_interval": "2",
+    "tcp_keepalives_count": "3",
+    "tcp_user_timeout": "10000",
+    "idle_session_timeout": "0",
+    "idle_in_transaction_session_timeout": "0",
+}
+
+
+def _holder_line(row: asyncpg.Record | None) -> str:
+    """``host pid`` of the active collector, since when, its epoch; from a ``leadership`` row."""
+    if row is None or row["host"] is None:
+        return "another collector"
+    since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(row["since"] / 1000))
+    return f"{row['host']} pid {row['pid']} (epoch {row['epoch']}) is active since {since}"
+
+
+async def active_collector(conn: asyncpg.Connection) -> asyncpg.Record | None:
+    """The ``leadership`` row: epoch, host, pid, since, heartbeat (None before anyone led)."""
+    return await conn.fetchrow("SELECT epoch, host, pid, since, heartbeat FROM leadership WHERE id = 1")
+
+
+class Leadership:
+    """The collector lock on a dedicated connection, the epoch taken with it, the heartbeat, and
+    the fence each write transaction passes through."""
+
+    def __init__(
+        self,
+        dsn: str,
+        where: str,
+        options: dict[str, Any],
+        clock: Callable[[], int],
+        on_deposed: Callable[[str], None] | None = None,
+    ) -> None:
+        self._dsn = dsn
+        self._where = where
+        self._options = options
+        self._clock = clock
+        self._conn: asyncpg.Connection | None = None
+        self._locked = False  # the lock is held on self._conn
+        self._task: asyncio.Task[None] | None = None
+        self._on_deposed: list[Callable[[str], None]] = [on_deposed] if on_deposed else []
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        #: The epoch this collector took (0 until it leads).
+        self.epoch = 0
+        #: Why this collector may no longer write (set once, for good).
+        self.deposed: str | None = None
+
+    @property
+    def locked(self) -> bool:
+        """The lock is held now (it is lost with its connection and taken back by the heartbeat)."""
+        return self._locked and self._conn is not None and not self._conn.is_closed()
+
+    def add_deposed_listener(self, listener: Callable[[str], None]) -> None:
+        self._on_deposed.append(listener)
+
+    async def _connect(self) -> asyncpg.Connection:
+        settings = dict(LOCK_SETTINGS, application_name=f"audit-console collector {self.host}:{self.pid}")
+        return await connect(self._dsn, self._where, server_settings=settings, **self._options)
+
+    async def _try_lock(self, conn: asyncpg.Connection) -> bool:
+        self._locked = bool(await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", COLLECTOR_LOCK))
+        return self._locked
+
+    async def take(self, standby: Callable[[str], None] | None = None) -> None:
+        """Take the lock and bump the epoch. Another collector holding it: CollectorRunningError,
+        or with ``standby``, tell it who is active (again when that changes) and ask every
+        STANDBY_POLL_S until the lock is had. StoreError with one line otherwise."""
+        shown = None
+        while True:
+            try:
+                if self._conn is None or self._conn.is_closed():
+                    self._conn = await self._connect()
+                if await self._try_lock(self._conn):
+                    break
+                holder = _holder_line(await active_collector(self._conn))
+            except (StoreError, asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
+                if standby is None:
+                    await self.close()
+                    raise e if isinstance(e, StoreError) else StoreError(describe(e, self._where)) from None
+                holder = str(e) if isinstance(e, StoreError) else describe(e, self._where)
+                if self._conn is not None:
+                    self._conn.terminate()
+                    self._conn = None
+            if standby is None:
+                await self.close()
+                raise CollectorRunningError(
+                    f"{self._where} is in use by another collecting Audit Console ({holder}); "
+                    "browse it read-only with `audit-console open`"
+                )
+            if holder != shown:
+                shown = holder
+                standby(f"standing by: {holder}")
+            await asyncio.sleep(STANDBY_POLL_S)
+        try:
+            now = self._clock()
+            self.epoch = await self._conn.fetchval(
+                "UPDATE leadership SET epoch = epoch + 1, host = $1, pid = $2, since = $3, heartbeat = $3"
+                " WHERE id = 1 RETURNING epoch",
+                self.host,
+                self.pid,
+                now,
+            )
+        except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
+            await self.close()
+            raise StoreError(describe(e, self._where)) from None
+        self._task = asyncio.create_task(self._heartbeat(), name="collector heartbeat")
+
+    async def fence(self, conn: asyncpg.Connection) -> None:
+        """First statement of every write transaction: DeposedError unless the epoch is still
+        ours (the row stays share-locked until the transaction ends, so a new leader's bump
+        waits for it)."""
+        if self.deposed is None:
+            row = await conn.fetchrow("SELECT epoch, host, pid, since FROM leadership WHERE id = 1 FOR SHARE")
+            if row is not None and row["epoch"] == self.epoch:
+                return
+            self._depose(row)
+        assert self.deposed is not None
+        raise DeposedError(self.deposed)
+
+    def _depose(self, row: asyncpg.Record | None) -> None:
+        if self.deposed is not None:
+            return
+        self.deposed = (
+            f"deposed: another collector took over {self._where} ({_holder_line(row)}); "
+            f"this one (epoch {self.epoch}) writes nothing more"
+        )
+        if self._conn is not None:
+            self._conn.terminate()  # the lock, if still held, is free for the standbys
+            self._conn = None
+        for listener in list(self._on_deposed):
+            listener(self.deposed)
+
+    async def _heartbeat(self) -> None:
+        """Every HEARTBEAT_S: the heartbeat, fenced by the epoch. A lost lock connection is made
+        again; the lock taken back while the epoch is still ours means nobody took over."""
+        while self.deposed is None:
+            await asyncio.sleep(HEARTBEAT_S)
+            try:
+                if self._conn is None or self._conn.is_closed():
+                    self._locked = False
+                    self._conn = await self._connect()
+                if not self._locked:
+                    # Our old session may still hold it until the server notices it is gone.
+                    await self._try_lock(self._conn)
+                status = await asyncio.wait_for(
+                    self._conn.execute(
+                        "UPDATE leadership SET heartbeat = $1 WHERE id = 1 AND epoch = $2", self._clock(), self.epoch
+                    ),
+                    HEARTBEAT_TIMEOUT_S,
+                )
+                if status == "UPDATE 0":
+                    self._depose(await active_collector(self._conn))
+            except (StoreError, asyncpg.PostgresError, *CONNECTION_ERRORS):
+                # The lock may be lost with it: until a standby bumps the epoch nobody else wrote,
+                # so our writes stay valid; the fence catches the bump.
+                if self._conn is not None:
+                    self._conn.terminate()
+                    self._conn = None
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._conn.close(), 5)
+            self._conn = None

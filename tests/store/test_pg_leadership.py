@@ -1,0 +1,115 @@
+"""Leadership on a PostgreSQL store: the collector that takes the lock bumps the epoch, and every
+write transaction of a collecting store is fenced by it, so a deposed collector commits nothing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from console.store.errors import CollectorRunningError, DeposedError
+from console.store.postgres.leadership import HEARTBEAT_S
+from console.store.postgres.store import PgStore
+
+
+async def _cut_lock_connection(url: str) -> None:
+    """End the session holding the collector's advisory lock, as a vanished machine's would end."""
+    admin = await asyncpg.connect(url)
+    try:
+        pid = await admin.fetchval(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database ="
+            " (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        assert pid is not None
+        assert await admin.fetchval("SELECT pg_terminate_backend($1, 5000)", pid)
+    finally:
+        await admin.close()
+
+
+async def test_the_next_collector_takes_over_and_the_deposed_one_commits_nothing(pg_url: str) -> None:
+    deposed: list[str] = []
+    first = await PgStore.open(pg_url, on_deposed=deposed.append)
+    second = None
+    try:
+        assert first.leadership is not None
+        epoch = first.leadership.epoch
+        await first.set_hwm(1, 100)
+        with pytest.raises(CollectorRunningError, match="in use by another collecting Audit Console .*pid"):
+            await PgStore.open(pg_url)
+        await _cut_lock_connection(pg_url)
+        standing: list[str] = []
+        second = await PgStore.open(pg_url, standby=standing.append)
+        assert second.leadership is not None
+        assert second.leadership.epoch == epoch + 1
+        # The first one was not told; its writer connection is alive. Its next write is refused.
+        with pytest.raises(DeposedError, match="^deposed: another collector took over .* writes nothing more$"):
+            await first.set_hwm(1, 200)
+        assert deposed
+        assert deposed[0].startswith("deposed:")
+        with pytest.raises(DeposedError):
+            await first.upsert_names(1, "user", [(5, "late")])
+        assert first.write_failure is not None
+        assert first.write_failure.startswith("deposed:")
+        assert await second.hwm(1) == 100
+        assert await second.fetchval("SELECT count(*) FROM names WHERE id = 5") == 0
+        await second.set_hwm(1, 300)  # the new leader writes
+        assert await second.hwm(1) == 300
+    finally:
+        await first.close()
+        if second is not None:
+            await second.close()
+
+
+async def test_an_idle_deposed_collector_learns_it_from_its_heartbeat(pg_url: str) -> None:
+    deposed: list[str] = []
+    first = await PgStore.open(pg_url, on_deposed=deposed.append)
+    try:
+        await _cut_lock_connection(pg_url)
+        second = await PgStore.open(pg_url, standby=lambda line: None)
+        try:
+            for _ in range(int(HEARTBEAT_S * 20)):  # a few heartbeats at most
+                if deposed:
+                    break
+                await asyncio.sleep(0.25)
+            assert deposed
+            assert "epoch 2" in deposed[0]
+        finally:
+            await second.close()
+    finally:
+        await first.close()
+
+
+async def test_a_standby_waits_and_says_who_is_active(pg_url: str) -> None:
+    first = await PgStore.open(pg_url)
+    lines: list[str] = []
+    waiting = asyncio.create_task(PgStore.open(pg_url, standby=lines.append))
+    try:
+        while not lines:
+            await asyncio.sleep(0.05)
+        assert lines[0].startswith("standing by: ")
+        assert "(epoch 1) is active since" in lines[0]
+        assert not waiting.done()
+        await first.close()  # a clean stop frees the lock: the standby takes over
+        second = await asyncio.wait_for(waiting, 15)
+        assert second.leadership is not None
+        assert second.leadership.epoch == 2
+        await second.close()
+    finally:
+        waiting.cancel()
+        await first.close()
+
+
+async def test_a_schema_1_store_gets_the_leadership_table(pg_url: str) -> None:
+    store = await PgStore.open(pg_url)
+    await store.close()
+    conn = await asyncpg.connect(pg_url)
+    await conn.execute("DROP TABLE leadership; UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    await conn.close()
+    store = await PgStore.open(pg_url)
+    try:
+        assert store.leadership is not None
+        assert store.leadership.epoch == 1
+        await store.set_hwm(1, 5)
+    finally:
+        await store.close()
