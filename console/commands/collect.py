@@ -80,7 +80,9 @@ def _pruned(results: list[Any]) -> None:
 
 async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | None = None) -> int:
     """Collect until SIGTERM/SIGINT, then flush and exit 0. Discord refusing the bot's setup
-    (the token, the intents) is one line and exit 2, at the start or later."""
+    (the token, the intents) is one line and exit 2, at the start or later. On a PostgreSQL store
+    another collector being active means standing by (a line saying who) until it is gone;
+    deposed later (another one took over), this one ends with exit 1."""
     from console.ingest.source import SourceError
     from console.runtime import Runtime
 
@@ -90,7 +92,15 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    store = await open_store(settings.db, password_file=settings.password_file)
+    deposed: list[str] = []
+
+    def depose(line: str) -> None:
+        # Another collector took over (PostgreSQL): nothing more commits here; end, as a failure.
+        deposed.append(line)
+        say(line)
+        stop.set()
+
+    store = await open_store(settings.db, password_file=settings.password_file, standby=say, on_deposed=depose)
     runtime = Runtime(store, settings, token, on_pruned=_pruned)
     progress = Progress(stop)
     try:
@@ -114,12 +124,15 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
             s = runtime.collector.state
             if progress.closed is None:
                 say(f"{s.stored} entries stored this run, {s.entries_per_s:.1f}/s, gateway {s.gateway}")
-        if progress.closed is None:
+        if progress.closed is None and not deposed:
             say("stopping: flushing what is queued…")
     finally:
         await runtime.close()
         await store.close()
     stored = runtime.collector.state.stored if runtime.collector is not None else 0
+    if deposed:
+        say(f"stopped: another collector is active; {stored} entries stored this run")
+        return EXIT_FAILED
     if progress.closed is not None:
         say(f"stopped: the gateway is closed; {stored} entries stored this run")
         closed = runtime.collector.closed_error if runtime.collector is not None else None

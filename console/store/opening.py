@@ -30,11 +30,12 @@ async def open_store(
     location: StoreLocation, *, password_file: Path | None = None, existing: bool = False, **options: Any
 ) -> AuditStore:
     """The store at ``location``, open (created and migrated unless ``readonly=True``). Options:
-    ``readonly``, ``collector_lock``, ``names``, ``clock`` for both; ``quick_check`` and
-    ``busy_timeout`` mean something to SQLite only. ``password_file`` is used for PostgreSQL only.
-    ``existing``: a writing command that must not create a store (``prune``) refuses a missing
-    file or a database without one, as a read-only open does. StoreError or ConfigError with one
-    line when it cannot be opened."""
+        ``readonly``, ``collector_lock``, ``names``, ``clock`` for both; ``quick_check`` and
+        ``busy_timeout`` mean something to SQLite only, ``standby`` and ``on_deposed`` (collectors that
+    fail over, ``PgStore.open``) to PostgreSQL only. ``password_file`` is used for PostgreSQL only.
+        ``existing``: a writing command that must not create a store (``prune``) refuses a missing
+        file or a database without one, as a read-only open does. StoreError or ConfigError with one
+        line when it cannot be opened."""
     if isinstance(location, PgLocation):
         from console.store.postgres.store import PgStore  # asyncpg only for a PostgreSQL store
 
@@ -44,6 +45,9 @@ async def open_store(
         return await PgStore.open(url, password=password, **options)
     from console.store.sqlite.store import Store
 
+    # One collector per file: SQLite's lock file refuses a second one, which never stands by.
+    options.pop("standby", None)
+    options.pop("on_deposed", None)
     if existing and not location.exists():
         raise StoreError(f"no database at {location}{NO_DATABASE_HINT}")
     return await Store.open(location, **options)

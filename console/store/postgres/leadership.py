@@ -149,6 +149,8 @@ class Leadership:
         except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
             await self.close()
             raise StoreError(describe(e, self._where)) from None
+        if shown is not None and standby is not None:
+            standby(f"taking over: epoch {self.epoch}")
         self._task = asyncio.create_task(self._heartbeat(), name="collector heartbeat")
 
     async def fence(self, conn: asyncpg.Connection) -> None:
