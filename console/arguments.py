@@ -89,6 +89,15 @@ def _add_collecting(sub: Any, name: str, text: str) -> None:
     p.add_argument("--guild", action="append", default=[], metavar="ID", help="guild to collect (repeatable)")
 
 
+def _add_collect(sub: Any) -> None:
+    _add_collecting(sub, "collect", "collect headless (for a server)")
+    sub.choices["collect"].add_argument(
+        "--standby-info",
+        action="store_true",
+        help="say which collector is active on a PostgreSQL store (host, pid, since, epoch) and exit",
+    )
+
+
 def _add_backfill(sub: Any) -> None:
     p = sub.add_parser("backfill", help="fetch what Discord still has since the last stored entry, then exit")
     _common(p, token=True)
@@ -231,7 +240,7 @@ COMMAND_PARSERS: dict[str, Callable[[Any], None]] = {
     "demo": _add_demo,
     "open": _add_open,
     "run": lambda sub: _add_collecting(sub, "run", "open the console on a real guild"),
-    "collect": lambda sub: _add_collecting(sub, "collect", "collect headless (for a server)"),
+    "collect": _add_collect,
     "backfill": _add_backfill,
     "export": _add_export,
     "report": _add_report,

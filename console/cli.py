@@ -110,11 +110,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
-    from console.commands.collect import collect
+    from console.commands.collect import collect, standby_info
     from console.config import load_token
     from console.services import check_policy
 
     settings = settings_from(args)
+    if args.standby_info:  # a look at the store: no token, no policy needed
+        return asyncio.run(standby_info(settings))
     token = load_token(settings, args.token_file)
     check_policy(settings)
     logs.setup(paths.log_file(), stderr=True)

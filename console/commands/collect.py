@@ -15,6 +15,7 @@ from console.errors import EXIT_BAD_INPUT, EXIT_FAILED, ConfigError
 from console.ingest.state import CollectorState, backfill_progress
 from console.secret import REDACTOR, Secret
 from console.store import open_store
+from console.store.opening import collector_status
 
 
 def say(line: str) -> None:
@@ -138,4 +139,10 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
         closed = runtime.collector.closed_error if runtime.collector is not None else None
         return EXIT_BAD_INPUT if closed is not None and closed.setup else EXIT_FAILED
     say(f"stopped cleanly; {stored} entries stored this run")
+    return 0
+
+
+async def standby_info(settings: Settings) -> int:
+    """``collect --standby-info``: which collector is active (host, pid, since, epoch), on stdout."""
+    print(await collector_status(settings.db, password_file=settings.password_file))
     return 0

@@ -95,6 +95,31 @@ async def _holds_store(url: str, where: str, password: str | None) -> None:
         raise StoreError(f"PostgreSQL at {where} holds no Audit Console store yet")
 
 
+async def collector_status(location: StoreLocation, *, password_file: Path | None = None) -> str:
+    """Who collects into the store at ``location``, one line (``collect --standby-info``):
+    PostgreSQL only (a SQLite file has one collector and no standbys: ConfigError)."""
+    if not isinstance(location, PgLocation):
+        raise ConfigError(
+            f"--standby-info needs a PostgreSQL store; {location} is a SQLite file (one collector, no standbys)"
+        )
+    import asyncpg
+
+    from console.store.postgres.connect import CONNECTION_ERRORS, connect, describe
+    from console.store.postgres.leadership import describe_leadership
+
+    url, password = pg_dsn(location), pg_password(password_file)
+    where = str(location)
+    conn = await connect(url, where, **({} if password is None else {"password": password}))
+    try:
+        if not await conn.fetchval("SELECT to_regclass('leadership') IS NOT NULL"):
+            raise StoreError(f"PostgreSQL at {where} holds no store with collectors yet (run `collect` once)")
+        return await describe_leadership(conn, where)
+    except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
+        raise StoreError(describe(e, where)) from None
+    finally:
+        await conn.close()
+
+
 def pg_dsn(location: PgLocation) -> str:
     """The URL handed to the driver: ``PGSERVICE`` added as ``?service=`` when the URL names none
     (libpq's rule), and the service checked to be in the service file."""

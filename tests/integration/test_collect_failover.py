@@ -9,6 +9,7 @@ import asyncio
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -49,6 +50,29 @@ async def _until(predicate, timeout: float, what: str, *procs: Collect) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}:\n" + "\n---\n".join("\n".join(p.lines) for p in procs))
         await asyncio.sleep(0.2)
+
+
+async def _standby_info(db: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "console", "collect", "--standby-info", "--db", db],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_standby_info_on_sqlite_is_one_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "console", "collect", "--standby-info", "--db", str(tmp_path / "audit.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "--standby-info needs a PostgreSQL store" in result.stderr
 
 
 async def test_a_standby_takes_over_after_sigkill_and_backfills_the_gap(pg_url: str, tmp_path: Path) -> None:
@@ -114,7 +138,12 @@ async def test_a_standby_takes_over_after_sigkill_and_backfills_the_gap(pg_url: 
         gaps = await db.fetch("SELECT reason, status FROM gaps WHERE guild_id = $1 ORDER BY id", sim.guild_id)
         assert [tuple(g) for g in gaps] == [("first-sync", "recovered"), ("start", "recovered")]
         assert standby.said(r"^audit-console: taking over: epoch 2$")
+        info = await _standby_info(pg_url, env)
+        assert info.returncode == 0, info.stderr
+        assert re.search(rf"active collector .* pid {standby.proc.pid}, epoch 2, since .*UTC", info.stdout), info.stdout
         assert await standby.end() == 0
+        info = await _standby_info(pg_url, env)
+        assert "no collector is active; the last was" in info.stdout
         assert active.proc.returncode == -signal.SIGKILL
         for p in procs:
             assert not any("Traceback" in line for line in p.lines), "\n".join(p.lines)
