@@ -87,6 +87,8 @@ def _add_collecting(sub: Any, name: str, text: str) -> None:
     p = sub.add_parser(name, help=text)
     _common(p, token=True)
     p.add_argument("--guild", action="append", default=[], metavar="ID", help="guild to collect (repeatable)")
+    p.add_argument("--shards", metavar="A-B", help="run only these shards of the bot (with --shard-count)")
+    p.add_argument("--shard-count", metavar="N", help="the bot's total number of shards (with --shards)")
 
 
 def _add_collect(sub: Any) -> None:

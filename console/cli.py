@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Final
 
 from console import gc_policy, logs, paths, switch_interval
 from console.arguments import COMMAND_PARSERS, build_parser, command_parser
-from console.config import Settings, check_rest_url, db_location, load, parse_id
+from console.config import Settings, check_rest_url, db_location, load, parse_id, shard_group
 from console.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, ConfigError, Failure
 
 if TYPE_CHECKING:
@@ -42,6 +42,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
     guilds = getattr(args, "guild", None)
     if guilds:
         s = s.with_(guild_ids=tuple(parse_id(g, "--guild") for g in _split(guilds)))
+    shards, count = getattr(args, "shards", None), getattr(args, "shard_count", None)
+    if shards is not None or count is not None:
+        s = s.with_(
+            shards=shard_group(shards, count, getattr(args, "command", "collect"), ("--shards", "--shard-count"))
+        )
     return s
 
 

@@ -14,6 +14,7 @@ from console.errors import ConfigError
 from console.model import snowflake
 from console.model.location import LocationError, StoreLocation, parse_location
 from console.model.retention import Retention, RetentionError
+from console.model.shards import ShardError, ShardGroup
 from console.secret import Secret, check_token_shape, read_secret_file
 
 if TYPE_CHECKING:
@@ -50,6 +51,9 @@ class _Fields(NamedTuple):
     """Members kept per guild for the policy's Discord gate; others are fetched one by one when needed."""
     password_file: Path | None = None
     """A file holding the PostgreSQL password (mode 600, as the token file); read when the store opens."""
+    shards: ShardGroup | None = None
+    """The shards this collector runs (``shards`` and ``shard_count``); None: every shard hikari
+    is told to start (Discord's recommended count), as an unsharded bot."""
 
 
 class Settings(_Fields):
@@ -95,6 +99,18 @@ def db_location(text: str, where: str = "--db") -> StoreLocation:
         raise ConfigError(f"{where}: {e}") from None
 
 
+def shard_group(shards: Any, count: Any, where: str, names: tuple[str, str] = ("shards", "shard_count")) -> ShardGroup:
+    """The shards to run: both given or neither (hikari takes shard ids only with their count);
+    ConfigError with one line."""
+    if shards is None or count is None:
+        given, missing = names if shards is not None else names[::-1]
+        raise ConfigError(f"{where}: {given} needs {missing} too (both or neither)")
+    try:
+        return ShardGroup.parse(shards, count, f"{where}: {names[0]}")
+    except ShardError as e:
+        raise ConfigError(str(e)) from None
+
+
 def parse_id(value: str, what: str = "id") -> int:
     """A Discord id from a flag; ConfigError with one line otherwise."""
     return _snowflake(value, what)
@@ -128,7 +144,7 @@ def load(path: Path | None = None) -> Settings:
         raise ConfigError(f"config {file}: {e}") from None
     known = set(Settings._fields)
     for key in data:
-        if key not in known and key != "retention_days":
+        if key not in known and key not in ("retention_days", "shard_count"):
             raise ConfigError(f"config {file}: unknown setting {key!r}")
     s = Settings()
     out: dict[str, Any] = {}
@@ -176,6 +192,8 @@ def load(path: Path | None = None) -> Settings:
             raise ConfigError(str(e)) from None
     if "reports" in data:
         out["reports"] = _reports(data["reports"], where)
+    if "shards" in data or "shard_count" in data:
+        out["shards"] = shard_group(data.get("shards"), data.get("shard_count"), where)
     if "member_cache" in data:
         v = data["member_cache"]
         if isinstance(v, bool) or not isinstance(v, int) or v < 10:

@@ -83,10 +83,19 @@ class Runtime:
         self.collector = Collector(
             self.store,
             guild_ids=settings.guild_ids,
+            shards=settings.shards,
             recheck_interval_s=settings.recheck_interval_s,
             on_state=lambda state: self._state(listener, state),
         )
-        gateway = HikariGateway(self.token, rest_url=settings.rest_url, events=self.collector)
+        gateway = HikariGateway(
+            self.token,
+            rest_url=settings.rest_url,
+            events=self.collector,
+            shards=settings.shards,
+            # A PostgreSQL store may be shared by collectors of other shards: their starts take
+            # turns there (console/store/postgres/startup.py); a SQLite file has one collector.
+            startup_window=getattr(self.store, "startup_window", None) if settings.shards else None,
+        )
         self.retention = RetentionTask(self.store, settings.retention, on_pruned=self.on_pruned).start()
         self.alerts = AlertRunner(self.store, settings.alerts)
         await self.alerts.start()  # before the start's backfill commits: its entries are watched too

@@ -101,7 +101,13 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
         say(line)
         stop.set()
 
-    store = await open_store(settings.db, password_file=settings.password_file, standby=say, on_deposed=depose)
+    store = await open_store(
+        settings.db,
+        password_file=settings.password_file,
+        standby=say,
+        on_deposed=depose,
+        shard_group=settings.shards.key if settings.shards else "",
+    )
     runtime = Runtime(store, settings, token, on_pruned=_pruned)
     progress = Progress(stop)
     try:
@@ -144,5 +150,6 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
 
 async def standby_info(settings: Settings) -> int:
     """``collect --standby-info``: which collector is active (host, pid, since, epoch), on stdout."""
-    print(await collector_status(settings.db, password_file=settings.password_file))
+    group = settings.shards.key if settings.shards else ""
+    print(await collector_status(settings.db, password_file=settings.password_file, shard_group=group))
     return 0

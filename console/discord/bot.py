@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 import hikari
@@ -16,6 +17,7 @@ from console.discord.errors import EXPECTED, gateway_closed, to_source_error
 from console.discord.payloads import frame_reader, loads
 from console.discord.rest import RawAuditLogSource
 from console.ingest.source import AuditLogSource, SourceError
+from console.model.shards import ShardGroup
 from console.secret import Secret
 
 log = logging.getLogger("console.discord")
@@ -36,9 +38,23 @@ class Events(Protocol):
 class HikariGateway:
     """Implements the collector's ``Gateway``: start/close and a raw audit-log ``source``."""
 
-    def __init__(self, token: Secret, *, rest_url: str, events: Events) -> None:
+    def __init__(
+        self,
+        token: Secret,
+        *,
+        rest_url: str,
+        events: Events,
+        shards: ShardGroup | None = None,
+        startup_window: Callable[[], AbstractAsyncContextManager[None]] | None = None,
+    ) -> None:
+        """``shards``: run only those (hikari's ``shard_ids`` with their ``shard_count``).
+        ``startup_window``: entered around the start, so collectors of the same bot that run
+        other shards in other processes never IDENTIFY in the same 5 s window (hikari spaces the
+        buckets of its own shards, and knows nothing of other processes)."""
         self._rest_url = rest_url
         self._events = events
+        self._shards = shards
+        self._startup_window = startup_window
         self.bot = hikari.GatewayBot(
             token.reveal(),
             rest_url=rest_url,
@@ -62,7 +78,13 @@ class HikariGateway:
 
     async def start(self) -> None:
         try:
-            await self.bot.start(check_for_updates=False)
+            async with self._startup_window() if self._startup_window else contextlib.nullcontext():
+                if self._shards is None:
+                    await self.bot.start(check_for_updates=False)
+                else:
+                    await self.bot.start(
+                        check_for_updates=False, shard_ids=self._shards.ids, shard_count=self._shards.count
+                    )
             self._watch = asyncio.get_running_loop().create_task(self._watch_shards(), name="gateway-watch")
         except EXPECTED as e:
             await self._close_quietly()

@@ -20,6 +20,7 @@ from console.ingest.source import AuditLogSource, SourceError
 from console.ingest.state import CollectorState
 from console.ingest.writer import BatchWriter
 from console.model.records import Gap
+from console.model.shards import ShardGroup, shard_of
 from console.model.snowflake import parse as parse_id
 from console.store import AuditStore, IngestResult
 from console.store.errors import StoreError
@@ -80,12 +81,19 @@ class Collector:
         store: AuditStore,
         *,
         guild_ids: Iterable[int] = (),
+        shards: ShardGroup | None = None,
         recheck_interval_s: float = 300.0,
         live_mark_interval_s: float = 30.0,
         on_state: Callable[[CollectorState], None] | None = None,
     ) -> None:
         self.store = store
-        self.guild_filter = frozenset(guild_ids)
+        #: The shards this collector runs (None: all of the bot's): only their guilds are its.
+        self.shards = shards
+        given = frozenset(guild_ids)
+        self._filtered = bool(given)
+        self.guild_filter = frozenset(g for g in given if shards is None or shards.owns(g))
+        # Each shard's READY lists that shard's guilds only: the collector's are their union.
+        self._shard_guilds: dict[int, frozenset[int]] = {}
         self.writer = BatchWriter(store, on_degraded=self._degraded, on_overflow=self._overflowed)
         self._gateway: Gateway | None = None
         self._backfiller: Backfiller | None = None
@@ -204,7 +212,13 @@ class Collector:
             ids = [parse_id(g.get("id")) for g in guilds if isinstance(g, Mapping)]
             user = payload.get("user")
             self._bot_id = parse_id(user.get("id")) if isinstance(user, Mapping) else None
-            self._session_started([g for g in ids if g is not None and self._wanted(g)])
+            shard = payload.get("shard")
+            shard_id, count = (
+                (int(shard[0]), int(shard[1]))
+                if isinstance(shard, list) and len(shard) == 2 and all(isinstance(x, int) for x in shard)
+                else (0, 1)
+            )
+            self._session_started([g for g in ids if g is not None and self._wanted(g)], shard_id, max(1, count))
         elif name == "RESUMED":
             self._set(gateway="connected")
         elif name == "GUILD_CREATE":
@@ -259,18 +273,24 @@ class Collector:
     # -- internals ------------------------------------------------------------------------------
 
     def _wanted(self, gid: int | None) -> bool:
-        return gid is not None and (not self.guild_filter or gid in self.guild_filter)
-
-    def _session_started(self, guild_ids: list[int]) -> None:
-        reason = "start" if self.state.sessions == 0 else "reconnect"
-        self._set(
-            gateway="connected", sessions=self.state.sessions + 1, guild_ids=frozenset(guild_ids) | self.guild_filter
+        return (
+            gid is not None
+            and (self.shards is None or self.shards.owns(gid))
+            and (not self._filtered or gid in self.guild_filter)
         )
-        # A new session lists every guild the bot is in: an outage that ended meanwhile is over;
-        # a guild the bot was removed from is not backfilled unless it is listed again.
+
+    def _session_started(self, guild_ids: list[int], shard_id: int = 0, shard_count: int = 1) -> None:
+        reason = "reconnect" if shard_id in self._shard_guilds else "start"
+        self._shard_guilds[shard_id] = frozenset(guild_ids)
+        every = frozenset().union(*self._shard_guilds.values())
+        self._set(gateway="connected", sessions=self.state.sessions + 1, guild_ids=every | self.guild_filter)
+        # A new session lists every guild of its shard: an outage there that ended meanwhile is
+        # over; a guild the bot was removed from is not backfilled unless it is listed again.
         listed = set(guild_ids)
-        self._set(outages=frozenset(), removed=self.state.removed - listed)
-        for gid in (listed | set(self.guild_filter)) - self.state.removed:
+        outages = frozenset(g for g in self.state.outages if shard_of(g, shard_count) != shard_id)
+        self._set(outages=outages, removed=self.state.removed - listed)
+        mine = {g for g in self.guild_filter if shard_of(g, shard_count) == shard_id}
+        for gid in (listed | mine) - self.state.removed:
             self._spawn(self.backfill(gid, reason), f"backfill-{gid}")
 
     def _collecting(self) -> set[int]:

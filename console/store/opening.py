@@ -31,8 +31,9 @@ async def open_store(
 ) -> AuditStore:
     """The store at ``location``, open (created and migrated unless ``readonly=True``). Options:
         ``readonly``, ``collector_lock``, ``names``, ``clock`` for both; ``quick_check`` and
-        ``busy_timeout`` mean something to SQLite only, ``standby`` and ``on_deposed`` (collectors that
-    fail over, ``PgStore.open``) to PostgreSQL only. ``password_file`` is used for PostgreSQL only.
+        ``busy_timeout`` mean something to SQLite only, ``standby``, ``on_deposed`` and ``shard_group``
+        (collectors that fail over or split a bot's shards, ``PgStore.open``) to PostgreSQL only.
+        ``password_file`` is used for PostgreSQL only.
         ``existing``: a writing command that must not create a store (``prune``) refuses a missing
         file or a database without one, as a read-only open does. StoreError or ConfigError with one
         line when it cannot be opened."""
@@ -48,6 +49,7 @@ async def open_store(
     # One collector per file: SQLite's lock file refuses a second one, which never stands by.
     options.pop("standby", None)
     options.pop("on_deposed", None)
+    options.pop("shard_group", None)
     if existing and not location.exists():
         raise StoreError(f"no database at {location}{NO_DATABASE_HINT}")
     return await Store.open(location, **options)
@@ -95,8 +97,9 @@ async def _holds_store(url: str, where: str, password: str | None) -> None:
         raise StoreError(f"PostgreSQL at {where} holds no Audit Console store yet")
 
 
-async def collector_status(location: StoreLocation, *, password_file: Path | None = None) -> str:
-    """Who collects into the store at ``location``, one line (``collect --standby-info``):
+async def collector_status(location: StoreLocation, *, password_file: Path | None = None, shard_group: str = "") -> str:
+    """Who collects into the store at ``location`` (for ``shard_group``: that group's leader), one
+    line (``collect --standby-info``):
     PostgreSQL only (a SQLite file has one collector and no standbys: ConfigError)."""
     if not isinstance(location, PgLocation):
         raise ConfigError(
@@ -113,7 +116,7 @@ async def collector_status(location: StoreLocation, *, password_file: Path | Non
     try:
         if not await conn.fetchval("SELECT to_regclass('leadership') IS NOT NULL"):
             raise StoreError(f"PostgreSQL at {where} holds no store with collectors yet (run `collect` once)")
-        return await describe_leadership(conn, where)
+        return await describe_leadership(conn, where, shard_group)
     except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
         raise StoreError(describe(e, where)) from None
     finally:

@@ -22,6 +22,7 @@ from console.store.errors import DeposedError, StoreError, StoreFullError
 from console.store.postgres import notify
 from console.store.postgres.connect import CONNECTION_ERRORS, connect, describe
 from console.store.postgres.leadership import Leadership
+from console.store.postgres.startup import startup_window
 from console.store.results import IngestResult
 from console.store.watching import LinkCallback, WatchCallback, Watchers
 
@@ -82,6 +83,11 @@ class PgCore:
 
     def now_ms(self) -> int:
         return self._clock()
+
+    def startup_window(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Around a sharded collector's gateway start: its turn among the collectors of this
+        store (console/store/postgres/startup.py)."""
+        return startup_window(self._dsn, self.where, self._connect_options)
 
     async def close(self) -> None:
         if self.closed:

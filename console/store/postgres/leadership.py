@@ -59,21 +59,29 @@ def _holder_line(row: asyncpg.Record | None) -> str:
     return f"{row['host']} pid {row['pid']} (epoch {row['epoch']}) is active since {since}"
 
 
-async def active_collector(conn: asyncpg.Connection) -> asyncpg.Record | None:
-    """The ``leadership`` row: epoch, host, pid, since, heartbeat (None before anyone led)."""
-    return await conn.fetchrow("SELECT epoch, host, pid, since, heartbeat FROM leadership WHERE id = 1")
+def lock_key(scope: str) -> str:
+    """The advisory lock of a shard group's leadership ('' is the unsharded collector's)."""
+    return f"{COLLECTOR_LOCK} {scope}" if scope else COLLECTOR_LOCK
 
 
-async def describe_leadership(conn: asyncpg.Connection, where: str) -> str:
+async def active_collector(conn: asyncpg.Connection, row: int = 1) -> asyncpg.Record | None:
+    """A ``leadership`` row (1: the unsharded collector's): epoch, host, pid, since, heartbeat
+    (None before anyone led)."""
+    return await conn.fetchrow("SELECT epoch, host, pid, since, heartbeat FROM leadership WHERE id = $1", row)
+
+
+async def describe_leadership(conn: asyncpg.Connection, where: str, scope: str = "") -> str:
     """Who is active on the store (``collect --standby-info``): one line. Whether the lock is held
     is read from ``pg_locks`` (a single-bigint advisory key is split into classid and objid)."""
-    row = await active_collector(conn)
+    row_id = await conn.fetchval("SELECT id FROM leadership WHERE scope = $1", scope) if scope else 1
+    row = await active_collector(conn, row_id) if row_id is not None else None
+    where = f"{where} ({scope})" if scope else where
     held = await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
         " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         " AND classid::bigint = ((hashtext($1)::bigint >> 32) & 4294967295)"
         " AND objid::bigint = (hashtext($1)::bigint & 4294967295))",
-        COLLECTOR_LOCK,
+        lock_key(scope),
     )
     if row is None or row["host"] is None:
         return f"{where}: no collector has been active yet"
@@ -96,8 +104,12 @@ class Leadership:
         options: dict[str, Any],
         clock: Callable[[], int],
         on_deposed: Callable[[str], None] | None = None,
+        scope: str = "",
     ) -> None:
+        """``scope``: the shard group led ('' for an unsharded collector, row 1)."""
         self._dsn = dsn
+        self._scope = scope
+        self._row = 1
         self._where = where
         self._options = options
         self._clock = clock
@@ -125,7 +137,12 @@ class Leadership:
         return await connect(self._dsn, self._where, server_settings=settings, **self._options)
 
     async def _try_lock(self, conn: asyncpg.Connection) -> bool:
-        self._locked = bool(await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", COLLECTOR_LOCK))
+        if self._scope and self._row == 1:  # the group's row, made by its first collector
+            await conn.execute(
+                "INSERT INTO leadership (scope, epoch) VALUES ($1, 0) ON CONFLICT (scope) DO NOTHING", self._scope
+            )
+            self._row = await conn.fetchval("SELECT id FROM leadership WHERE scope = $1", self._scope)
+        self._locked = bool(await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock_key(self._scope)))
         return self._locked
 
     async def take(self, standby: Callable[[str], None] | None = None) -> None:
@@ -139,7 +156,7 @@ class Leadership:
                     self._conn = await self._connect()
                 if await self._try_lock(self._conn):
                     break
-                holder = _holder_line(await active_collector(self._conn))
+                holder = _holder_line(await active_collector(self._conn, self._row))
             except (StoreError, asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
                 if standby is None:
                     await self.close()
@@ -162,10 +179,11 @@ class Leadership:
             now = self._clock()
             self.epoch = await self._conn.fetchval(
                 "UPDATE leadership SET epoch = epoch + 1, host = $1, pid = $2, since = $3, heartbeat = $3"
-                " WHERE id = 1 RETURNING epoch",
+                " WHERE id = $4 RETURNING epoch",
                 self.host,
                 self.pid,
                 now,
+                self._row,
             )
         except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
             await self.close()
@@ -179,7 +197,9 @@ class Leadership:
         ours (the row stays share-locked until the transaction ends, so a new leader's bump
         waits for it)."""
         if self.deposed is None:
-            row = await conn.fetchrow("SELECT epoch, host, pid, since FROM leadership WHERE id = 1 FOR SHARE")
+            row = await conn.fetchrow(
+                "SELECT epoch, host, pid, since FROM leadership WHERE id = $1 FOR SHARE", self._row
+            )
             if row is not None and row["epoch"] == self.epoch:
                 return
             self._depose(row)
@@ -213,12 +233,15 @@ class Leadership:
                     await self._try_lock(self._conn)
                 status = await asyncio.wait_for(
                     self._conn.execute(
-                        "UPDATE leadership SET heartbeat = $1 WHERE id = 1 AND epoch = $2", self._clock(), self.epoch
+                        "UPDATE leadership SET heartbeat = $1 WHERE id = $3 AND epoch = $2",
+                        self._clock(),
+                        self.epoch,
+                        self._row,
                     ),
                     HEARTBEAT_TIMEOUT_S,
                 )
                 if status == "UPDATE 0":
-                    self._depose(await active_collector(self._conn))
+                    self._depose(await active_collector(self._conn, self._row))
             except (StoreError, asyncpg.PostgresError, *CONNECTION_ERRORS):
                 # The lock may be lost with it: until a standby bumps the epoch nobody else wrote,
                 # so our writes stay valid; the fence catches the bump.

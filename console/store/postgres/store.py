@@ -45,13 +45,15 @@ class PgStore(EntriesPart, SyncPart, ActionsPart, AlertsPart, ReportsPart, Brows
         password: str | None = None,
         standby: Callable[[str], None] | None = None,
         on_deposed: Callable[[str], None] | None = None,
+        shard_group: str = "",
         **_ignored: Any,
     ) -> PgStore:
         """Open (creating the tables and migrating unless ``readonly``). Raises StoreError with one
         line. ``collector_lock`` False writes beside a running collector (``role grant`` hands it
         a request). A collecting store leads (``leadership.py``): another collector leading is
         CollectorRunningError, or with ``standby``, told who leads (a line) and waited for until
-        this one takes over. ``on_deposed``: the line when another collector took over since
+        this one takes over; ``shard_group`` (``ShardGroup.key``) leads that group only, beside the
+        collectors of other groups. ``on_deposed``: the line when another collector took over since
         (nothing more commits). Options only the SQLite store knows (``quick_check``, ``busy_timeout``) are
         accepted and have no meaning here."""
         where = display_url(url)
@@ -72,7 +74,7 @@ class PgStore(EntriesPart, SyncPart, ActionsPart, AlertsPart, ReportsPart, Brows
             try:
                 await prepare(first, where, readonly=readonly)
                 if not readonly and collector_lock:
-                    leadership = Leadership(url, where, options, clock, on_deposed)
+                    leadership = Leadership(url, where, options, clock, on_deposed, scope=shard_group)
                     await leadership.take(standby)
             except BaseException:
                 await first.close()
