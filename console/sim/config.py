@@ -42,6 +42,19 @@ class SimConfig:
     """A session with no connection for this long is forgotten (RESUME → INVALID_SESSION)."""
     heartbeat_timeout_factor: float = 3.0
     """Close a connection (4009) that sent no heartbeat for this many intervals (plus 2 s)."""
+    shard_count: int = 1
+    """Shards the bot needs (GET /gateway/bot's ``shards``). Each IDENTIFY names its shard
+    ``[id, count]`` and gets only that shard's guilds (``(guild_id >> 22) % count``); events
+    without a guild go to shard 0. Above 1, an IDENTIFY without a shard, or with fewer shards,
+    is closed 4011 (sharding required); a shard id outside its count, 4010 (invalid shard)."""
+    max_concurrency: int = 1
+    """IDENTIFYs per 5 s window, one per bucket ``shard_id % max_concurrency`` (GET /gateway/bot's
+    ``session_start_limit.max_concurrency``)."""
+    identify_window_s: float = 5.0
+    """With more than one shard: a second IDENTIFY in a bucket within this many seconds is
+    answered INVALID_SESSION (false), as Discord refuses a session start over the limit, and
+    counted in ``Gateway.identifies_refused``. Off for one shard: the single-shard tests
+    re-IDENTIFY faster than Discord allows."""
 
     def now(self) -> float:
         return (self.clock or time.time)()

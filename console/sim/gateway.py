@@ -25,6 +25,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from console.model.shards import shard_of
 from console.sim.config import Knobs, SimConfig
 from console.sim.guild import JSON, SimGuild
 from console.sim.rest import application_flags
@@ -75,6 +76,14 @@ class Session:
     buffer: deque[tuple[int, bytes]] = field(default_factory=deque)
     conn: Connection | None = None
     detached_at: float | None = None
+    shard_id: int = 0
+    shard_count: int = 1
+
+    def has(self, gid: int | None) -> bool:
+        """Whether this session's shard carries a guild's events (guild-less ones: shard 0)."""
+        if gid is None:
+            return self.shard_id == 0
+        return shard_of(gid, self.shard_count) == self.shard_id
 
     def wants(self, name: str, data: JSON, bot_id: int) -> bool:
         needed = EVENT_INTENTS.get(name)
@@ -192,6 +201,11 @@ class Gateway:
         self.zombie = False
         """While True, heartbeats go un-ACKed: hikari calls the connection a zombie and resumes."""
         self.identifies = 0
+        self.identifies_refused = 0
+        """IDENTIFYs refused for coming too soon in their ``max_concurrency`` bucket."""
+        self.identified_shards: list[tuple[int, int]] = []
+        """``(shard_id, shard_count)`` of every accepted IDENTIFY, in order."""
+        self._bucket_identified: dict[int, float] = {}
         self.resumes = 0
         self.failed_resumes = 0
         self.connections = 0
@@ -314,6 +328,8 @@ class Gateway:
                 continue
             if not session.wants(name, data, self.guild.bot_id) or not self._guild_sends(name, data):
                 continue
+            if only is None and not session.has(_guild_of(name, data)):
+                continue  # another shard's guild
             session.seq += 1
             if d is None:
                 frame = _frame(0, data, session.seq, name)
@@ -427,11 +443,23 @@ class Gateway:
             await conn.close(code, _CLOSE_REASONS.get(code, "Refused."))
             await self._notify()
             return False
+        shard = await self._shard(conn, d.get("shard"))
+        if shard is None:
+            return False
+        if not self._bucket_free(shard[0]):
+            self.identifies_refused += 1
+            log.info("IDENTIFY of shard %s too soon in its bucket: INVALID_SESSION", shard[0])
+            conn.send(_frame(9, False))
+            await self._notify()
+            return True
         session = Session(
             session_id=f"{self._rng.getrandbits(128):032x}",
             user_id=self.guild.bot_id,
             intents=int(d.get("intents", 0)),
+            shard_id=shard[0],
+            shard_count=shard[1],
         )
+        self.identified_shards.append(shard)
         self.sessions[session.session_id] = session
         session.conn = conn
         conn.session = session
@@ -451,14 +479,14 @@ class Gateway:
                 "guilds": [
                     {"id": str(gid), "unavailable": True}
                     for gid in self.guilds
-                    if gid != g.guild_id or self.guild_state != "removed"
+                    if (gid != g.guild_id or self.guild_state != "removed") and session.has(gid)
                 ],
                 "guild_join_requests": [],
                 "geo_ordered_rtc_regions": ["rotterdam", "frankfurt", "london"],
                 "session_type": "normal",
                 "session_id": session.session_id,
                 "resume_gateway_url": self.resume_url,
-                "shard": list(d.get("shard") or [0, 1]),
+                "shard": list(shard),
                 "application": {"id": str(g.application_id), "flags": application_flags(self.knobs.members_intent)},
                 "auth": {},
                 "_trace": ['["sim-gateway",{"micros":0}]'],
@@ -466,10 +494,37 @@ class Gateway:
             only=session,
         )
         for gid, guild in self.guilds.items():
-            if gid != g.guild_id or self.guild_state == "available":
+            if (gid != g.guild_id or self.guild_state == "available") and session.has(gid):
                 self.dispatch("GUILD_CREATE", guild.gateway_guild_object(), only=session)
         log.info("IDENTIFY → session %s (intents %s)", session.session_id, session.intents)
         await self._notify()
+        return True
+
+    async def _shard(self, conn: Connection, given: Any) -> tuple[int, int] | None:
+        """The IDENTIFY's ``[shard_id, shard_count]``, or None after closing as Discord does."""
+        if given is None:
+            given = [0, 1]
+        valid = isinstance(given, list) and len(given) == 2 and all(type(x) is int for x in given)
+        if not valid or not 0 <= given[0] < given[1]:
+            await conn.close(4010, "Invalid shard.")
+            await self._notify()
+            return None
+        if given[1] < self.config.shard_count:
+            await conn.close(4011, "Sharding required.")
+            await self._notify()
+            return None
+        return given[0], given[1]
+
+    def _bucket_free(self, shard_id: int) -> bool:
+        """One IDENTIFY per ``max_concurrency`` bucket per window (a sharded bot only)."""
+        if self.config.shard_count <= 1 or self.config.identify_window_s <= 0:
+            return True
+        bucket = shard_id % max(1, self.config.max_concurrency)
+        now = time.monotonic()
+        last = self._bucket_identified.get(bucket)
+        if last is not None and now - last < self.config.identify_window_s:
+            return False
+        self._bucket_identified[bucket] = now
         return True
 
     async def _resume(self, conn: Connection, d: JSON) -> bool:

@@ -272,12 +272,12 @@ class RestApi:
         return json_response(
             {
                 "url": self.sim.gateway.url,
-                "shards": 1,
+                "shards": self.sim.config.shard_count,
                 "session_start_limit": {
                     "total": 1000,
                     "remaining": 1000 - self.sim.gateway.identifies,
                     "reset_after": 14_400_000,
-                    "max_concurrency": 1,
+                    "max_concurrency": self.sim.config.max_concurrency,
                 },
             }
         )

@@ -96,6 +96,7 @@ class SimServer:
             self.guilds[extra.guild_id] = extra
         # Missed entries come from their own stream: the first guild's stays as it was.
         self._rng_missed = random.Random(f"sim-{seed}-missed")
+        self._rng_others = random.Random(f"sim-{seed}-others")
         self._stream = ActivityStream(self._rng_stream, self.guild)
         self.gateway = Gateway(
             self.config,
@@ -303,6 +304,19 @@ class SimServer:
                 at = self._rng_missed.choices(types, weights)[0]
                 g.record(make_entry(at, self._rng_missed, g, self.now_ms()))
                 made += 1
+        return made
+
+    def emit_in(self, guild_id: int, n: int = 1) -> list[Entry]:
+        """``n`` new entries of weighted random types in any guild of the bot, recorded, applied
+        and dispatched now (on that guild's shard). From a stream of their own, so the first
+        guild's activity and ``seed_missed`` stay as they were."""
+        g = self.guilds[guild_id]
+        types = list(self._stream._types)
+        weights = list(self._stream._weights)
+        made = []
+        for _ in range(n):
+            at = self._rng_others.choices(types, weights)[0]
+            made.append(self._publish(make_entry(at, self._rng_others, g, self.now_ms()), guild=g))
         return made
 
     def bump_count(self, entry_id: int | str) -> Entry:

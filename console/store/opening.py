@@ -30,13 +30,13 @@ async def open_store(
     location: StoreLocation, *, password_file: Path | None = None, existing: bool = False, **options: Any
 ) -> AuditStore:
     """The store at ``location``, open (created and migrated unless ``readonly=True``). Options:
-        ``readonly``, ``collector_lock``, ``names``, ``clock`` for both; ``quick_check`` and
-        ``busy_timeout`` mean something to SQLite only, ``standby``, ``on_deposed`` and ``shard_group``
-        (collectors that fail over or split a bot's shards, ``PgStore.open``) to PostgreSQL only.
-        ``password_file`` is used for PostgreSQL only.
-        ``existing``: a writing command that must not create a store (``prune``) refuses a missing
-        file or a database without one, as a read-only open does. StoreError or ConfigError with one
-        line when it cannot be opened."""
+    ``readonly``, ``collector_lock``, ``names``, ``clock`` for both; ``quick_check`` and
+    ``busy_timeout`` mean something to SQLite only, ``standby``, ``on_deposed`` and ``shard_group``
+    (collectors that fail over or split a bot's shards, ``PgStore.open``) to PostgreSQL only.
+    ``password_file`` is used for PostgreSQL only.
+    ``existing``: a writing command that must not create a store (``prune``) refuses a missing
+    file or a database without one, as a read-only open does. StoreError or ConfigError with one
+    line when it cannot be opened."""
     if isinstance(location, PgLocation):
         from console.store.postgres.store import PgStore  # asyncpg only for a PostgreSQL store
 
