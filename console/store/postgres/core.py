@@ -22,7 +22,7 @@ from console.store.errors import DeposedError, StoreError, StoreFullError
 from console.store.postgres import notify
 from console.store.postgres.connect import CONNECTION_ERRORS, connect, describe
 from console.store.postgres.leadership import Leadership
-from console.store.postgres.startup import startup_window
+from console.store.postgres.startup import end_turn, take_turn
 from console.store.results import IngestResult
 from console.store.watching import LinkCallback, WatchCallback, Watchers
 
@@ -76,6 +76,7 @@ class PgCore:
         self._watchers = Watchers()
         self._follower: notify.Follower | None = None
         self._token = notify.new_token()
+        self._turn: asyncio.Task[None] | None = None  # a sharded start's turn, ending
 
     @property
     def readonly(self) -> bool:
@@ -84,10 +85,15 @@ class PgCore:
     def now_ms(self) -> int:
         return self._clock()
 
-    def startup_window(self) -> contextlib.AbstractAsyncContextManager[None]:
+    @contextlib.asynccontextmanager
+    async def startup_window(self) -> AsyncIterator[None]:
         """Around a sharded collector's gateway start: its turn among the collectors of this
-        store (console/store/postgres/startup.py)."""
-        return startup_window(self._dsn, self.where, self._connect_options)
+        store (console/store/postgres/startup.py), held a while longer in the background."""
+        conn = await take_turn(self._dsn, self.where, self._connect_options)
+        try:
+            yield
+        finally:
+            self._turn = asyncio.create_task(end_turn(conn), name="startup turn")
 
     async def close(self) -> None:
         if self.closed:
@@ -95,6 +101,10 @@ class PgCore:
         self.closed = True
         if self._follower is not None:
             await self._follower.stop()
+        if self._turn is not None:
+            self._turn.cancel()  # the turn's connection closes: the next collector may start
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._turn
         if self.leadership is not None:
             await self.leadership.close()
         if self._w is not None:

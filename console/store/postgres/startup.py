@@ -7,7 +7,7 @@ reset the token. So a sharded collector starts inside a session advisory lock sh
 collector of the store and keeps it 5 s after its last IDENTIFY: the next one's first IDENTIFY
 comes after the window of this one's last, whatever bucket either is in. One lock for every
 bucket (not one per bucket) because ``max_concurrency`` is known only inside hikari's start; the
-cost is a few seconds per collector at startup, once.
+cost is 5 s between two collectors' starts, once.
 
 The lock is on a connection of its own (the writer's transactions must not hold it, and a pooled
 connection would be unlocked by the pool): closing the connection releases it, as does the server
@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
+
+import asyncpg
 
 from console.store.postgres.connect import connect
 
@@ -30,20 +31,23 @@ STARTUP_LOCK = "audit-console identify"
 IDENTIFY_WINDOW_S = 5.0
 
 
-@contextlib.asynccontextmanager
-async def startup_window(
-    dsn: str, where: str, options: dict[str, Any], hold_s: float = IDENTIFY_WINDOW_S
-) -> AsyncIterator[None]:
-    """Wait for the other collectors' starts, start, then keep them waiting ``hold_s``.
+async def take_turn(dsn: str, where: str, options: dict[str, Any]) -> asyncpg.Connection:
+    """Wait for the other collectors' starts; the lock is held on the connection returned.
     StoreError with one line when the server cannot be reached."""
     conn = await connect(dsn, where, **{**options, "command_timeout": None})
     try:
         await conn.execute("SELECT pg_advisory_lock(hashtext($1))", STARTUP_LOCK)
-        try:
-            yield
-        finally:
-            # Also after a failed start: its IDENTIFYs, if any, were sent.
-            await asyncio.sleep(hold_s)
+    except BaseException:
+        conn.terminate()
+        raise
+    return conn
+
+
+async def end_turn(conn: asyncpg.Connection, hold_s: float = IDENTIFY_WINDOW_S) -> None:
+    """Keep the others waiting ``hold_s`` past this start (also a failed one: its IDENTIFYs, if
+    any, were sent), then let the next one start: in the background, so collecting begins now."""
+    try:
+        await asyncio.sleep(hold_s)
     finally:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(conn.close(), 5)
