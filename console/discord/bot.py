@@ -83,7 +83,7 @@ class HikariGateway:
                     await self.bot.start(check_for_updates=False)
                 else:
                     await self.bot.start(
-                        check_for_updates=False, shard_ids=self._shards.ids, shard_count=self._shards.count
+                        check_for_updates=False, shard_ids=self._shards.ids, shard_count=self._shards.total
                     )
             self._watch = asyncio.get_running_loop().create_task(self._watch_shards(), name="gateway-watch")
         except EXPECTED as e:

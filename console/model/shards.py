@@ -1,4 +1,4 @@
-"""A collector's share of a sharded bot: shards ``first``–``last`` of ``count`` (``collect --shards
+"""A collector's share of a sharded bot: shards ``first``–``last`` of ``total`` (``collect --shards
 0-1 --shard-count 4``, or the config's ``shards`` and ``shard_count``).
 
 Discord's rules (docs/team.md): a guild lives on shard ``(guild_id >> 22) % count``; events without
@@ -29,7 +29,8 @@ def shard_of(guild_id: int, count: int) -> int:
 class ShardGroup(NamedTuple):
     first: int
     last: int
-    count: int
+    total: int
+    """The bot's shard count (hikari's ``shard_count``)."""
 
     @classmethod
     def parse(cls, shards: str | int, count: int | str, where: str = "--shards") -> ShardGroup:
@@ -58,10 +59,10 @@ class ShardGroup(NamedTuple):
     @property
     def key(self) -> str:
         """Names the group in the store's leadership (one active collector per group)."""
-        return f"shards {self.first}-{self.last}/{self.count}"
+        return f"shards {self.first}-{self.last}/{self.total}"
 
     def owns(self, guild_id: int) -> bool:
-        return self.first <= shard_of(guild_id, self.count) <= self.last
+        return self.first <= shard_of(guild_id, self.total) <= self.last
 
     def buckets(self, max_concurrency: int) -> list[int]:
         """The IDENTIFY buckets this group's shards start in."""
