@@ -64,17 +64,24 @@ async def active_collector(conn: asyncpg.Connection) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT epoch, host, pid, since, heartbeat FROM leadership WHERE id = 1")
 
 
-async def describe_leadership(conn: asyncpg.Connection, where: str) -> str:
-    """Who is active on the store (``collect --standby-info``): one line. Whether the lock is held
-    is read from ``pg_locks`` (a single-bigint advisory key is split into classid and objid)."""
-    row = await active_collector(conn)
-    held = await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
-        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        " AND classid::bigint = ((hashtext($1)::bigint >> 32) & 4294967295)"
-        " AND objid::bigint = (hashtext($1)::bigint & 4294967295))",
-        COLLECTOR_LOCK,
+async def lock_held(conn: asyncpg.Connection) -> bool:
+    """Whether a collector holds the collector lock now, read from ``pg_locks`` (a single-bigint
+    advisory key is split into classid and objid)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND classid::bigint = ((hashtext($1)::bigint >> 32) & 4294967295)"
+            " AND objid::bigint = (hashtext($1)::bigint & 4294967295))",
+            COLLECTOR_LOCK,
+        )
     )
+
+
+async def describe_leadership(conn: asyncpg.Connection, where: str) -> str:
+    """Who is active on the store (``collect --standby-info``): one line."""
+    row = await active_collector(conn)
+    held = await lock_held(conn)
     if row is None or row["host"] is None:
         return f"{where}: no collector has been active yet"
     since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(row["since"] / 1000))

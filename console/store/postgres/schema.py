@@ -229,6 +229,68 @@ MIGRATIONS: Final[list[str]] = [
     );
     INSERT INTO leadership (id, epoch) VALUES (1, 0);
     """,
+    # 5 (issue #20, identity and privileges; numbered 3 here until migrations 3 and 4 land): which
+    # Discord user each PostgreSQL login acts as (``team add-moderator``), and the two functions
+    # through which a moderator's login writes what it may (``team.py`` says why each exists).
+    """
+    CREATE TABLE team_members (
+        login      TEXT PRIMARY KEY,
+        kind       TEXT NOT NULL CHECK (kind IN ('moderator', 'viewer', 'collector')),
+        discord_id BIGINT,
+        added_at   BIGINT NOT NULL,
+        CHECK (kind <> 'moderator' OR discord_id IS NOT NULL)
+    );
+
+    -- A chain head moves only forward, onto a link that is in the chain: a login that may append
+    -- links (a moderator's decision is linked in its own transaction) cannot rewind a head.
+    CREATE FUNCTION audit_advance_head(g BIGINT, s BIGINT, l BYTEA) RETURNS VOID
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+    BEGIN
+        IF NOT EXISTS (SELECT 1 FROM chain WHERE guild_id = g AND seq = s AND link = l) THEN
+            RAISE EXCEPTION 'chain head % of guild % names no link in the chain', s, g
+                USING ERRCODE = '42501';
+        END IF;
+        INSERT INTO chain_heads (guild_id, seq, link) VALUES (g, s, l)
+        ON CONFLICT (guild_id) DO UPDATE SET seq = excluded.seq, link = excluded.link
+        WHERE chain_heads.seq < excluded.seq;
+    END $$;
+
+    -- On a team store (meta 'team'), a login that is not a collector writes decisions and new
+    -- requests only as the Discord user it is mapped to: the server, not the console, vouches.
+    CREATE FUNCTION audit_check_actor() RETURNS TRIGGER
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+    DECLARE
+        mapped BIGINT;
+        actor BIGINT;
+    BEGIN
+        IF NOT EXISTS (SELECT 1 FROM meta WHERE key = 'team') OR to_regrole('audit_collector') IS NULL
+           OR pg_has_role(session_user, 'audit_collector', 'MEMBER') THEN
+            RETURN NEW;
+        END IF;
+        IF TG_TABLE_NAME = 'role_changes' THEN
+            IF EXISTS (SELECT 1 FROM role_changes WHERE id = NEW.id) THEN
+                RETURN NEW;  -- a request moving on (cancelled): its requester stays who it was
+            END IF;
+            actor := NEW.requested_by;
+        ELSE
+            actor := NEW.actor_id;
+        END IF;
+        SELECT discord_id INTO mapped FROM team_members WHERE login = session_user AND kind = 'moderator';
+        IF mapped IS NULL THEN
+            RAISE EXCEPTION 'login % is not a moderator of this team store', session_user
+                USING ERRCODE = '42501';
+        END IF;
+        IF actor IS DISTINCT FROM mapped THEN
+            RAISE EXCEPTION 'login % acts as Discord user %, not %', session_user, mapped, actor
+                USING ERRCODE = '42501';
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER decisions_actor BEFORE INSERT ON decisions
+        FOR EACH ROW EXECUTE FUNCTION audit_check_actor();
+    CREATE TRIGGER role_changes_actor BEFORE INSERT ON role_changes
+        FOR EACH ROW EXECUTE FUNCTION audit_check_actor();
+    """,
 ]
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
