@@ -67,10 +67,15 @@ async def team_command(location: StoreLocation, action: str, *, password_file: P
     from console.model.times import wall_clock_ms
     from console.store.postgres import team
     from console.store.postgres.connect import prepare
+    from console.store.postgres.links import adopt
 
     async def run(conn: asyncpg.Connection) -> Any:
         if action == "init":
-            await prepare(conn, str(location), readonly=False)  # the store first, at this version
+            # The store first, at this version, its chain started (a moderator's console may
+            # not write the marker that says so).
+            await prepare(conn, str(location), readonly=False)
+            async with conn.transaction():
+                await adopt(conn, wall_clock_ms())
             return await team.init(conn, wall_clock_ms())
         if action == "add":
             return await team.add(

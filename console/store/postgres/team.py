@@ -170,5 +170,8 @@ async def members(conn: asyncpg.Connection) -> list[tuple[str, str, int | None]]
 
 
 async def _team_store(conn: asyncpg.Connection) -> None:
-    if await conn.fetchval("SELECT value FROM meta WHERE key = $1", TEAM_KEY) is None:
+    if (
+        not await conn.fetchval("SELECT to_regclass('team_members') IS NOT NULL")
+        or await conn.fetchval("SELECT value FROM meta WHERE key = $1", TEAM_KEY) is None
+    ):
         raise StoreError("this store has no team yet: run `audit-console team init URL` first")
