@@ -176,6 +176,8 @@ class LiveUpdates:
         if app.operator_id is not None:
             name = person(screen.store.name_of, app.operator_id)
             operator = f"{name} ({app.operator_id})" if name else str(app.operator_id)
+        elif app.browse_only is not None:
+            operator = "none (browse only)"  # why: said on an act attempt (acting.py)
         screen.query_one(StatusBar).show(
             label=self._guild_label(),
             state=app.state,
