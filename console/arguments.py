@@ -186,6 +186,26 @@ def _add_role(sub: Any) -> None:
         )
 
 
+def _add_team(sub: Any) -> None:
+    p = sub.add_parser("team", help="a team on one PostgreSQL store: database roles and who each login acts as")
+    tsub = p.add_subparsers(dest="team_op", metavar="ACTION", parser_class=_Parser, required=True)
+    tp = tsub.add_parser(
+        "init", help="create the roles audit_collector / audit_moderator / audit_viewer and grant them"
+    )
+    tp.add_argument("url", nargs="?", metavar="URL", help="the store (default: --db, else the config's db)")
+    tp = tsub.add_parser("add-moderator", help="let a PostgreSQL login act, as the Discord user given")
+    tp.add_argument("login", metavar="LOGIN")
+    tp.add_argument("--discord-id", required=True, metavar="ID", help="the Discord user this login acts as")
+    for op, what in (("add-viewer", "let a login read only"), ("add-collector", "let a login collect (write history)")):
+        tp = tsub.add_parser(op, help=what)
+        tp.add_argument("login", metavar="LOGIN")
+    tp = tsub.add_parser("remove", help="take a login out of the team")
+    tp.add_argument("login", metavar="LOGIN")
+    tsub.add_parser("list", help="the team: login, role, Discord id")
+    for tp in tsub.choices.values():
+        _common(tp, rest=False)
+
+
 def _add_policy(sub: Any) -> None:
     p = sub.add_parser("policy", help="check a policy file, or print the commented example")
     psub = p.add_subparsers(dest="policy_command", metavar="ACTION", parser_class=_Parser, required=True)
@@ -250,6 +270,7 @@ COMMAND_PARSERS: dict[str, Callable[[Any], None]] = {
     "prune": _add_prune,
     "explain": _add_explain,
     "role": _add_role,
+    "team": _add_team,
     "policy": _add_policy,
     "sim": _add_sim,
     "invite-url": _add_invite_url,

@@ -253,6 +253,16 @@ def cmd_role(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_team(args: argparse.Namespace) -> int:
+    from console.commands.team import run_team
+
+    if args.team_op == "init" and args.url:
+        args.db = args.url
+    discord_id = parse_id(args.discord_id, "--discord-id") if args.team_op == "add-moderator" else None
+    settings = settings_from(args)
+    return run_team(settings, args.team_op, getattr(args, "login", None), discord_id)
+
+
 def cmd_policy(args: argparse.Namespace) -> int:
     from console.policy.document import PolicyError, load_policy
 
@@ -319,6 +329,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "report": cmd_report,
     "policy": cmd_policy,
     "role": cmd_role,
+    "team": cmd_team,
     "sim": cmd_sim,
     "invite-url": cmd_invite_url,
     "doctor": cmd_doctor,

@@ -9,8 +9,10 @@ from typing import Any
 from console.commands.collect import say
 from console.config import Settings
 from console.errors import ConfigError
+from console.model.records import RoleChange
 from console.secret import REDACTOR, Secret
 from console.store import AuditStore, open_store
+from console.store.team_access import NO_COLLECTOR, collector_running, store_identity
 
 
 def check_request(reason: str, wait_s: float) -> str:
@@ -50,15 +52,18 @@ async def role_change(
     from console.services import Services
     from console.store.errors import CollectorRunningError
 
-    if settings.operator_id is None:
-        raise ConfigError("set operator_id in the config: the console acts as that Discord user")
-    try:
-        store = await open_store(settings.db, password_file=settings.password_file)
-        handoff = False
-    except CollectorRunningError:
+    operator, team = await acting_operator(settings)
+    # On a team store every change is a request its collector carries out (a moderator's login
+    # may not collect); elsewhere this command carries it out itself unless a collector runs.
+    handoff = team
+    if not team:
+        try:
+            store = await open_store(settings.db, password_file=settings.password_file)
+        except CollectorRunningError:
+            handoff = True
+    if handoff:
         store = await open_store(settings.db, collector_lock=False, password_file=settings.password_file)
         store.ids = SnowflakeFactory(worker=30)  # apart from the collector's ids
-        handoff = True
     session = None
     states = None
     try:
@@ -87,13 +92,11 @@ async def role_change(
                     f"no collector runs on this store, so this command connects itself: "
                     f"{token_problem or 'it needs the bot token (--token-file or $DISCORD_TOKEN)'}"
                 )
-            session = await _connect_rest(settings, token, services, guild_id, [settings.operator_id, member_id])
+            session = await _connect_rest(settings, token, services, guild_id, [operator, member_id])
             assert services.roles is not None
             roles, where = services.roles, "carrying it out"
         try:
-            done = await roles.request(
-                guild_id, settings.operator_id, member_id, role_id, op, reason=reason, source="CLI"
-            )
+            done = await roles.request(guild_id, operator, member_id, role_id, op, reason=reason, source="CLI")
         except GateError as e:
             raise ConfigError(str(e)) from None
         verdict, change = done.checked.verdict, done.change
@@ -101,6 +104,8 @@ async def role_change(
             say(f"denied: {verdict.denial()}")
             return 1
         say(f"allowed ({verdict.reason_code}); request {change.id} pending, {where}")
+        if handoff and not await collector_running(settings.db, password_file=settings.password_file):
+            say(waiting_line(change))
         if wait_s <= 0:
             return 0
         return await _watch_change(store, change.id, wait_s)
@@ -109,6 +114,29 @@ async def role_change(
         if session is not None:
             await session.__aexit__(None, None, None)
         await store.close()
+
+
+async def acting_operator(settings: Settings) -> tuple[int, bool]:
+    """Who this command acts as, and whether the store is a team store: there, the Discord user
+    its PostgreSQL login is mapped to (``team add-moderator``), never the config's ``operator_id``;
+    an unmapped login is refused in one line. Elsewhere the config's ``operator_id``."""
+    identity = await store_identity(settings.db, password_file=settings.password_file)
+    if identity is not None:
+        why = identity.browse_only()
+        if why is not None or identity.discord_id is None:
+            raise ConfigError(f"cannot act: {why}")
+        return identity.discord_id, True
+    if settings.operator_id is None:
+        raise ConfigError("set operator_id in the config: the console acts as that Discord user")
+    return settings.operator_id, False
+
+
+def waiting_line(change: RoleChange) -> str:
+    """What a pending request says while no collector holds its store."""
+    from console.model.times import iso_utc
+
+    expires = "" if change.deadline_at is None else f"; it waits and expires at {iso_utc(change.deadline_at)}"
+    return f"{NO_COLLECTOR}{expires}"
 
 
 async def _connect_rest(settings: Settings, token: Secret, services: Any, guild_id: int, member_ids: list[int]) -> Any:

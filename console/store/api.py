@@ -363,6 +363,12 @@ class AuditStore(Protocol):
         """Role changes still to carry out, oldest first."""
         ...
 
+    async def collector_active(self) -> bool:
+        """Whether a collector holds this store now, to carry out its pending requests. PostgreSQL:
+        this store leads, or another process holds the collector lock. SQLite: always True (a
+        file's requests are written only by or beside its running collector)."""
+        ...
+
     async def unposted_role_changes(self, limit: int = 100) -> list[RoleChange]:
         """Final changes whose audit message is still to be posted (or failed), oldest first."""
         ...

@@ -64,7 +64,10 @@ class Acting:
             )
             return
         if app.operator_id is None:
-            app.notice("Set operator_id in the config: the console acts as that Discord user.", severity="warning")
+            app.notice(
+                app.browse_only or "Set operator_id in the config: the console acts as that Discord user.",
+                severity="warning",
+            )
             return
         guild_id = self.guild_for(self._current())
         if guild_id is None:

@@ -71,6 +71,8 @@ class ConsoleApp(QuietCrashApp):
         self.label = label
         self.clock = clock
         self.operator_id = operator_id
+        #: Why this console may not act (a team store's unmapped login), shown in the header.
+        self.browse_only: str | None = None
         #: console.services.Services: the gatekeeper always; role changes once connected.
         self.services = services
         #: Builds the offline gatekeeper when explain first needs it (it costs startup time).

@@ -16,6 +16,7 @@ from console import gc_policy, paths, switch_interval
 from console.errors import ConfigError
 from console.model.location import StoreLocation
 from console.store import AuditStore, open_store
+from console.store.team_access import store_identity
 from console.ui.app import ConsoleApp
 
 
@@ -67,6 +68,13 @@ async def run_app(
     # quick_check reads the whole file (seconds on a big store): the app runs it after the first
     # frame and shows what it finds; a file that is not a usable database still fails here.
     # The names: the first screen's now (ConsoleApp.on_load), all of them after its first frame.
+    # On a team store the console acts as the Discord user its login is mapped to, never as the
+    # config's operator_id; an unmapped login browses and says so.
+    identity = await store_identity(location, password_file=password_file)
+    browse_only = None
+    if identity is not None:
+        browse_only = identity.browse_only()
+        operator_id = identity.discord_id if browse_only is None else None
     store = await open_store(location, readonly=readonly, quick_check=False, names=False, password_file=password_file)
     if not _has_terminal():
         # Under a service manager or with its output redirected, the screen would be escape
@@ -85,6 +93,7 @@ async def run_app(
         services_factory=(lambda: services_factory(store)) if services_factory else None,
     )
     app.alert_bell = alert_bell
+    app.browse_only = browse_only
     app.after_first_frame.append(gc_policy.resume)  # the CLI pauses it while the console starts
     app.after_first_frame.append(switch_interval.restore)  # the CLI shortens it meanwhile
     if session is None:

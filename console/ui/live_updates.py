@@ -16,6 +16,7 @@ from textual.css.query import NoMatches
 from console.model.filters import Filter
 from console.model.naming import person
 from console.store import IngestResult, StoreError
+from console.store.team_access import NO_COLLECTOR
 from console.ui.rows import record_key
 from console.ui.widgets.activity import ActivityBar
 from console.ui.widgets.feed import FeedView
@@ -151,7 +152,9 @@ class LiveUpdates:
         screen, store = self.screen, self.screen.store
         pane = screen.query_one(PendingPane)
         changes = await store.pending_role_changes()
-        pane.show(changes, now_ms=screen.clock(), name_of=store.name_of, styles=screen.console.row_styles)
+        # Requests wait while no collector holds the store (a team store's consoles): said so.
+        waiting = NO_COLLECTOR if changes and not await store.collector_active() else None
+        pane.show(changes, now_ms=screen.clock(), name_of=store.name_of, styles=screen.console.row_styles, note=waiting)
         screen.auto_pending()
 
     # -- the header -------------------------------------------------------------------------------
@@ -176,6 +179,8 @@ class LiveUpdates:
         if app.operator_id is not None:
             name = person(screen.store.name_of, app.operator_id)
             operator = f"{name} ({app.operator_id})" if name else str(app.operator_id)
+        elif app.browse_only is not None:
+            operator = "none (browse only)"  # why: said on an act attempt (acting.py)
         screen.query_one(StatusBar).show(
             label=self._guild_label(),
             state=app.state,

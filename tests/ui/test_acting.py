@@ -310,3 +310,23 @@ async def test_a_person_is_named_alike_in_the_header_and_on_their_decision(demo)
         header = app.query_one(StatusBar)
         await eventually(lambda: label in header.render().plain, what=f"{label} in the header", app=app)
         assert f"operator {label} (" in header.render().plain  # then the id, cut at the header's width
+
+
+async def test_an_unmapped_login_browses_and_says_so(demo) -> None:
+    """A team store's login mapped to no Discord user (the launcher sets ``browse_only``): the
+    header says the console has no operator, and an act attempt says why instead of a dialog."""
+    from console.ui.widgets.status import StatusBar
+
+    app, d = demo
+    async with d.run(app) as pilot:
+        await ready(app, d)
+        app.operator_id = None
+        app.browse_only = "login mod_x is not mapped to a Discord user on this team store: browse only"
+        app.screen.live.render_status()
+        header = app.query_one(StatusBar)
+        await eventually(lambda: "operator none (browse only)" in header.render().plain, what="header", app=app)
+        await pilot.press("g")
+        await eventually(
+            lambda: any("login mod_x is not mapped" in str(n.message) for n in app._notifications), what="notice"
+        )
+        assert not isinstance(app.screen, RoleDialog)

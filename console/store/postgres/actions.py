@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from console.model.records import Attempt, Decision, RoleChange
 from console.store.postgres.core import PgCore
+from console.store.postgres.leadership import any_lock_held
 from console.store.postgres.links import link_decision, link_role_change
 from console.store.record_rows import ROLE_CHANGE_FIELDS, decision_values, role_change_values
 from console.store.results import IngestResult
@@ -117,6 +118,12 @@ class ActionsPart(PgCore):
             f"SELECT {RoleChange.COLUMNS} FROM role_changes WHERE state = 'pending' ORDER BY id LIMIT $1", limit
         )
         return [RoleChange.from_row(r) for r in found]
+
+    async def collector_active(self) -> bool:
+        if self.leadership is not None:  # a collecting store: itself, unless deposed
+            return self.leadership.deposed is None
+        async with self.reading() as conn:
+            return await any_lock_held(conn)
 
     async def attempts(self, change_id: int) -> list[Attempt]:
         found = await self.fetch(

@@ -70,19 +70,37 @@ async def active_collector(conn: asyncpg.Connection, row: int = 1) -> asyncpg.Re
     return await conn.fetchrow("SELECT epoch, host, pid, since, heartbeat FROM leadership WHERE id = $1", row)
 
 
+async def lock_held(conn: asyncpg.Connection, scope: str = "") -> bool:
+    """Whether a collector holds a shard group's lock ('' the unsharded one) now, read from
+    ``pg_locks`` (a single-bigint advisory key is split into classid and objid)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND classid::bigint = ((hashtext($1)::bigint >> 32) & 4294967295)"
+            " AND objid::bigint = (hashtext($1)::bigint & 4294967295))",
+            lock_key(scope),
+        )
+    )
+
+
+async def any_lock_held(conn: asyncpg.Connection) -> bool:
+    """Whether any collector is active: the unsharded one or any shard group's. (Which guilds a
+    shard group holds is not asked: a request in a guild whose shard has no collector still
+    counts as having one.)"""
+    scopes = [r[0] for r in await conn.fetch("SELECT scope FROM leadership ORDER BY id")] or [""]
+    for scope in scopes:
+        if await lock_held(conn, scope):
+            return True
+    return False
+
+
 async def describe_leadership(conn: asyncpg.Connection, where: str, scope: str = "") -> str:
-    """Who is active on the store (``collect --standby-info``): one line. Whether the lock is held
-    is read from ``pg_locks`` (a single-bigint advisory key is split into classid and objid)."""
+    """Who is active on the store (``collect --standby-info``): one line."""
     row_id = await conn.fetchval("SELECT id FROM leadership WHERE scope = $1", scope) if scope else 1
     row = await active_collector(conn, row_id) if row_id is not None else None
     where = f"{where} ({scope})" if scope else where
-    held = await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1"
-        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        " AND classid::bigint = ((hashtext($1)::bigint >> 32) & 4294967295)"
-        " AND objid::bigint = (hashtext($1)::bigint & 4294967295))",
-        lock_key(scope),
-    )
+    held = await lock_held(conn, scope)
     if row is None or row["host"] is None:
         return f"{where}: no collector has been active yet"
     since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(row["since"] / 1000))

@@ -72,11 +72,9 @@ async def append(db: asyncpg.Connection, by_guild: dict[int, list[Item]], at: in
     heads: dict[int, tuple[int, bytes]] = {g: (s, bytes(link)) for g, s, link in found}
     links, new_heads = extend(heads, by_guild, at)
     await insert_rows(db, "chain", _CHAIN_COLUMNS, links)
-    await db.executemany(
-        "INSERT INTO chain_heads (guild_id, seq, link) VALUES ($1, $2, $3)"
-        " ON CONFLICT (guild_id) DO UPDATE SET seq = excluded.seq, link = excluded.link",
-        new_heads,
-    )
+    # Through the function (schema.py), not an UPDATE: a moderator's login may append links but
+    # has no UPDATE on chain_heads, and the function moves a head only forward.
+    await db.executemany("SELECT audit_advance_head($1, $2, $3)", new_heads)
 
 
 async def link_decision(db: asyncpg.Connection, decision_id: int, at: int) -> None:

@@ -107,9 +107,11 @@ class PendingPane(VerticalScroll, can_focus=True):
         now_ms: int,
         name_of: Callable[[str, int | None], str | None],
         styles: dict[str, str],
+        note: str | None = None,
     ) -> None:
+        """``note``: said beside the count (why the changes wait: no collector is running)."""
         # Only when something shown changed (ages tick once a second): an update reflows the screen.
-        key = (tuple((c.id, c.attempts, c.state, c.next_attempt_at) for c in changes), now_ms // 1000)
+        key = (tuple((c.id, c.attempts, c.state, c.next_attempt_at) for c in changes), now_ms // 1000, note)
         if key == getattr(self, "_shown", None):
             return
         self._shown = key
@@ -119,7 +121,7 @@ class PendingPane(VerticalScroll, can_focus=True):
         self.cursor = next(
             (i for i, c in enumerate(self.changes) if c.id == chosen), min(self.cursor, max(0, len(self.changes) - 1))
         )
-        subtitle = f"{len(changes)} pending" if changes else ""
+        subtitle = f"{len(changes)} pending" + (f" · {note}" if note else "") if changes else ""
         if self.border_subtitle != subtitle:
             self.border_subtitle = subtitle
         self._args = (now_ms, name_of, styles)

@@ -1,0 +1,234 @@
+"""A team on one PostgreSQL store (issue #20, identity and privileges): the server refuses a
+moderator's UPDATE or DELETE of history, an unmapped login cannot act, and a mapped one's
+decisions and requests name the Discord user it is mapped to, not the config's ``operator_id``.
+
+Each test creates LOGIN roles of its own (cluster-wide, so uniquely named) and connects as them;
+the shared server trusts local connections, so no passwords are needed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from console.model.location import PgLocation
+from console.sim import SimServer
+from console.sim.demo_policy import demo_operator, demo_policy_text
+from console.sim.testing import eventually
+from console.store.errors import StoreError
+from console.store.team_access import store_identity, team_command
+
+from .test_role_cli import guild_state_stored
+from .test_role_restart import start_collect
+
+
+def as_login(url: str, login: str) -> str:
+    """``url`` with ``login`` as its user."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{login}@{parts.netloc.rsplit('@', 1)[-1]}"))
+
+
+@pytest.fixture
+async def logins(pg_url: str) -> AsyncIterator[list[str]]:
+    """Fresh LOGIN roles (moderator, viewer, unmapped, collector), dropped after the test."""
+    tag = uuid.uuid4().hex[:10]
+    names = [f"t_mod_{tag}", f"t_view_{tag}", f"t_none_{tag}", f"t_col_{tag}"]
+    admin = await asyncpg.connect(pg_url, timeout=10)
+    try:
+        for name in names:
+            await admin.execute(f'CREATE ROLE "{name}" LOGIN')
+    finally:
+        await admin.close()
+    yield names
+    admin = await asyncpg.connect(pg_url, timeout=10)
+    try:
+        for name in names:
+            # Their sessions end with the test; what they were granted in this database goes
+            # with it (the database is dropped after), the memberships here.
+            await admin.execute(f'REASSIGN OWNED BY "{name}" TO CURRENT_USER')
+            await admin.execute(f'DROP OWNED BY "{name}"')
+            await admin.execute(f'DROP ROLE "{name}"')
+    finally:
+        await admin.close()
+
+
+async def make_team(pg_url: str, moderator: str, viewer: str, unmapped: str, discord_id: int) -> None:
+    """A team store: ``moderator`` mapped to ``discord_id``, ``viewer``, and ``unmapped`` made a
+    moderator by hand (GRANT) without a mapping: it reads, but may not act."""
+    location = PgLocation(pg_url)
+    await team_command(location, "init")
+    await team_command(location, "add", login=moderator, kind="moderator", discord_id=discord_id)
+    await team_command(location, "add", login=viewer, kind="viewer", discord_id=None)
+    admin = await asyncpg.connect(pg_url, timeout=10)
+    try:
+        await admin.execute(f'GRANT audit_moderator TO "{unmapped}"')
+    finally:
+        await admin.close()
+
+
+async def test_the_server_refuses_a_moderator_changing_history(pg_url: str, logins: list[str]) -> None:
+    moderator, viewer, unmapped, _ = logins
+    await make_team(pg_url, moderator, viewer, unmapped, 4242)
+    admin = await asyncpg.connect(pg_url, timeout=10)
+    try:  # a row to aim at, written as the collector would
+        await admin.execute(
+            "INSERT INTO audit_entries (id, guild_id, action_type, created_at, received_at, source, raw, content_hash)"
+            " VALUES (1, 10, 1, 0, 0, 'gateway', '{}', '\\x00')"
+        )
+    finally:
+        await admin.close()
+    for login in (moderator, viewer, unmapped):
+        conn = await asyncpg.connect(as_login(pg_url, login), timeout=10)
+        try:
+            for sql in (
+                "UPDATE audit_entries SET reason = 'rewritten' WHERE id = 1",
+                "DELETE FROM audit_entries WHERE id = 1",
+                "DELETE FROM chain",
+                "UPDATE chain_heads SET seq = 0",
+                "DELETE FROM decisions",
+                "UPDATE leadership SET epoch = epoch + 1",
+                "INSERT INTO team_members (login, kind, added_at) VALUES ('x', 'viewer', 0)",
+            ):
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await conn.execute(sql)
+            # A head is moved only forward onto a link that exists, whoever asks.
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute("SELECT audit_advance_head(10, 99, '\\x01')")
+            assert await conn.fetchval("SELECT reason FROM audit_entries WHERE id = 1") is None
+        finally:
+            await conn.close()
+    # A moderator's decision must be its own: another actor's is refused by the server, and a
+    # login in the moderators' group without a mapping makes none at all.
+    decision = (
+        "INSERT INTO decisions (id, guild_id, created_at, actor_id, actor_roles, actor_admin, actor_owner,"
+        " capability, resource_type, source, result, reason_code, path, policy_version)"
+        " VALUES (5, 10, 0, {actor}, '[]', 0, 0, 'role.grant', 'role', 'CLI', 'ALLOW', 'X', '', '1')"
+    )
+    for login, actor, refusal in ((moderator, 777, "acts as Discord user 4242"), (unmapped, 4242, "not a moderator")):
+        conn = await asyncpg.connect(as_login(pg_url, login), timeout=10)
+        try:
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match=refusal):
+                await conn.execute(decision.format(actor=actor))
+        finally:
+            await conn.close()
+    conn = await asyncpg.connect(as_login(pg_url, moderator), timeout=10)
+    try:  # its own is taken (the privileges allow what acting needs)
+        await conn.execute(decision.format(actor=4242))
+    finally:
+        await conn.close()
+
+
+async def test_identity_comes_from_the_login(pg_url: str, logins: list[str]) -> None:
+    moderator, viewer, unmapped, _ = logins
+    assert await store_identity(PgLocation(pg_url)) is None  # no team yet: the config's operator acts
+    await make_team(pg_url, moderator, viewer, unmapped, 4242)
+    mod = await store_identity(PgLocation(as_login(pg_url, moderator)))
+    assert mod is not None
+    assert mod.discord_id == 4242
+    assert mod.browse_only() is None
+    view = await store_identity(PgLocation(as_login(pg_url, viewer)))
+    assert view is not None
+    assert "viewer" in (view.browse_only() or "")
+    none = await store_identity(PgLocation(as_login(pg_url, unmapped)))
+    assert none is not None
+    assert "not mapped to a Discord user" in (none.browse_only() or "")
+    removed = await team_command(PgLocation(pg_url), "remove", login=moderator)
+    assert removed == "moderator"
+    with pytest.raises(StoreError, match="permission denied"):  # out of the team: not even reading
+        await store_identity(PgLocation(as_login(pg_url, moderator)))
+
+
+async def run_cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "console",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_team_cli_bad_input_is_one_line(pg_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "AUDIT_CONSOLE_CONFIG": str(tmp_path / "c.toml")}
+    code, _, err = await run_cli(env, "team", "add-moderator", "nobody", "--discord-id", "1", "--db", pg_url)
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "team init" in err
+    code, _, err = await run_cli(env, "team", "init", pg_url)
+    assert code == 0, err
+    for args, said in (
+        (("add-moderator", "no_such_login_x", "--discord-id", "1"), "no PostgreSQL login"),
+        (("add-moderator", "postgres", "--discord-id", "abc"), "--discord-id"),
+        (("remove", "no_such_login_x"), "not in this store's team"),
+    ):
+        code, _, err = await run_cli(env, "team", *args, "--db", pg_url)
+        assert code == 2, err
+        assert err.count("\n") == 1, err
+        assert said in err, err
+    code, _, err = await run_cli(env, "team", "init", str(tmp_path / "audit.db"))
+    assert code == 2
+    assert "PostgreSQL" in err
+
+
+async def test_role_acts_as_the_mapped_user_and_waits_visibly(
+    sim: SimServer, pg_url: str, logins: list[str], tmp_path: Path
+) -> None:
+    moderator, viewer, unmapped, collector_login = logins
+    operator = demo_operator(sim)
+    await make_team(pg_url, moderator, viewer, unmapped, operator)
+    await team_command(PgLocation(pg_url), "add", login=collector_login, kind="collector", discord_id=None)
+    (tmp_path / "token").write_text(sim.token)
+    (tmp_path / "token").chmod(0o600)
+    (tmp_path / "policy.toml").write_text(demo_policy_text(sim))
+    # A collector with a collector's login stores the guild's state (what the policy checks
+    # against), then stops: the request below finds no collector running.
+    collector = start_collect(sim, tmp_path, "collect.log", PgLocation(as_login(pg_url, collector_login)))
+    try:
+        await eventually(lambda: guild_state_stored(PgLocation(pg_url), sim.guild_id), timeout=30, what="state")
+    finally:
+        collector.send_signal(signal.SIGTERM)
+        assert collector.wait(30) == 0, (tmp_path / "collect.log").read_text()
+    # The config names someone else: on a team store it is not who acts.
+    (tmp_path / "config.toml").write_text('operator_id = "123456789012345678"\n')
+    env = {**os.environ, "AUDIT_CONSOLE_CONFIG": str(tmp_path / "config.toml"), "XDG_STATE_HOME": str(tmp_path / "s")}
+    verified = sim.guild.role_id("Verified")
+    member = next(iter(sim.guild.regular_ids()))
+    grant = ["role", "grant", "--guild", str(sim.guild_id), "--member", str(member), "--role", str(verified)]
+    grant += ["--reason", "team", "--wait", "0", "--rest-url", sim.rest_url]
+    grant += ["--token-file", str(tmp_path / "token"), "--policy", str(tmp_path / "policy.toml")]
+
+    code, _, err = await run_cli(env, *grant, "--db", as_login(pg_url, unmapped))
+    assert code == 2, err
+    assert err.count("\n") == 1, err
+    assert "not mapped to a Discord user" in err, err
+    code, _, err = await run_cli(env, *grant, "--db", as_login(pg_url, viewer))
+    assert code == 2, err
+    assert "viewer" in err, err
+
+    code, _, err = await run_cli(env, *grant, "--db", as_login(pg_url, moderator))
+    assert code == 0, err
+    assert "no collector is running for this guild" in err
+    admin = await asyncpg.connect(pg_url, timeout=10)
+    try:
+        decisions = await admin.fetch("SELECT actor_id, source, result FROM decisions")
+        changes = await admin.fetch("SELECT requested_by, state FROM role_changes")
+        linked = await admin.fetchval("SELECT count(*) FROM chain WHERE kind = 1")
+    finally:
+        await admin.close()
+    assert [tuple(d) for d in decisions] == [(operator, "CLI", "ALLOW")]
+    assert [tuple(c) for c in changes] == [(operator, "pending")]
+    assert linked == 1  # the moderator's decision is in the chain, linked in its own transaction
+    code, out, err = await run_cli(env, "verify", "--db", pg_url)
+    assert code == 0, out + err  # the chain the moderator's transaction extended verifies
