@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from console import gc_policy
@@ -14,7 +15,7 @@ from console.config import Settings
 from console.errors import EXIT_BAD_INPUT, EXIT_FAILED, ConfigError
 from console.ingest.state import CollectorState, backfill_progress
 from console.secret import REDACTOR, Secret
-from console.store import open_store
+from console.store import AuditStore, open_store
 from console.store.opening import collector_status
 
 
@@ -83,31 +84,65 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
     """Collect until SIGTERM/SIGINT, then flush and exit 0. Discord refusing the bot's setup
     (the token, the intents) is one line and exit 2, at the start or later. On a PostgreSQL store
     another collector being active means standing by (a line saying who) until it is gone;
-    deposed later (another one took over), this one ends with exit 1."""
-    from console.ingest.source import SourceError
-    from console.runtime import Runtime
-
+    deposed later (another one took over while this one was cut off or stalled), this one says
+    so, stops collecting and calling Discord, and stands by again."""
     REDACTOR.add(token)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    deposed: list[str] = []
+    stored = 0
+    while True:
+        deposed = asyncio.Event()
 
-    def depose(line: str) -> None:
-        # Another collector took over (PostgreSQL): nothing more commits here; end, as a failure.
-        deposed.append(line)
-        say(line)
-        stop.set()
+        def depose(line: str, deposed: asyncio.Event = deposed) -> None:
+            # Another collector took over (PostgreSQL): nothing more commits here.
+            say(line)
+            deposed.set()
 
-    store = await open_store(
-        settings.db,
-        password_file=settings.password_file,
-        standby=say,
-        on_deposed=depose,
-        shard_group=settings.shards.key if settings.shards else "",
+        store = await _when_leading(settings, stop, depose)
+        if store is None:  # stopped while standing by
+            say(f"stopped while standing by; {stored} entries stored this run")
+            return 0
+        code, stored_now = await _collect_leading(settings, token, store, stop, deposed)
+        stored += stored_now
+        if code is not None:
+            return code
+        say(f"standing by again: {stored_now} entries stored while active")
+
+
+async def _when_leading(settings: Settings, stop: asyncio.Event, depose: Callable[[str], None]) -> AuditStore | None:
+    """The store, once this collector leads it (standing by meanwhile); None if stopped first."""
+    opening = asyncio.create_task(
+        open_store(
+            settings.db,
+            password_file=settings.password_file,
+            standby=say,
+            on_deposed=depose,
+            shard_group=settings.shards.key if settings.shards else "",
+        )
     )
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({opening, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if opening.done():
+        return opening.result()
+    opening.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await opening
+    return None
+
+
+async def _collect_leading(
+    settings: Settings, token: Secret, store: AuditStore, stop: asyncio.Event, deposed: asyncio.Event
+) -> tuple[int | None, int]:
+    """Collect while this one leads: (exit code, entries stored), the code None when deposed."""
+    from console.ingest.source import SourceError
+    from console.runtime import Runtime
+
     runtime = Runtime(store, settings, token, on_pruned=_pruned)
     progress = Progress(stop)
     try:
@@ -124,28 +159,29 @@ async def collect(settings: Settings, token: Secret, *, stop: asyncio.Event | No
             say(passed)
         gc_policy.settle()  # connected, services loaded: startup is over
         say(f"collecting into {settings.db} (SIGTERM or Ctrl-C to stop)")
-        while not stop.is_set():
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), 10.0)
+        while not stop.is_set() and not deposed.is_set():
+            ending = [asyncio.create_task(stop.wait()), asyncio.create_task(deposed.wait())]
+            await asyncio.wait(ending, timeout=10.0, return_when=asyncio.FIRST_COMPLETED)
+            for task in ending:
+                task.cancel()
             assert runtime.collector is not None
             s = runtime.collector.state
-            if progress.closed is None:
+            if progress.closed is None and not deposed.is_set():
                 say(f"{s.stored} entries stored this run, {s.entries_per_s:.1f}/s, gateway {s.gateway}")
-        if progress.closed is None and not deposed:
+        if progress.closed is None and not deposed.is_set():
             say("stopping: flushing what is queued…")
     finally:
         await runtime.close()
         await store.close()
     stored = runtime.collector.state.stored if runtime.collector is not None else 0
-    if deposed:
-        say(f"stopped: another collector is active; {stored} entries stored this run")
-        return EXIT_FAILED
     if progress.closed is not None:
         say(f"stopped: the gateway is closed; {stored} entries stored this run")
         closed = runtime.collector.closed_error if runtime.collector is not None else None
-        return EXIT_BAD_INPUT if closed is not None and closed.setup else EXIT_FAILED
+        return (EXIT_BAD_INPUT if closed is not None and closed.setup else EXIT_FAILED), stored
+    if deposed.is_set() and not stop.is_set():
+        return None, stored
     say(f"stopped cleanly; {stored} entries stored this run")
-    return 0
+    return 0, stored
 
 
 async def standby_info(settings: Settings) -> int:

@@ -35,7 +35,7 @@ from console.model.snowflake import from_ms
 from console.model.snowflake import parse as parse_id
 from console.roles.api import ApiResult, RoleApi
 from console.store import AuditStore
-from console.store.errors import StoreError
+from console.store.errors import DeposedError, StoreError
 
 log = logging.getLogger("console.roles")
 
@@ -113,6 +113,9 @@ class Reconciler:
         self._finished: set[int] = set()  # final here, maybe not yet read back by _adopt
         #: Why role changes are paused (the store cannot be written), None while they run.
         self.paused: str | None = None
+        #: Why role changes stopped for good: another collector took over the store and carries
+        #: them out now (its reconciler adopts the pending ones); this one calls Discord no more.
+        self.deposed: str | None = None
         self.on_pause: Callable[[str | None], Any] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -232,7 +235,7 @@ class Reconciler:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while self.deposed is None:
             self._wake.clear()
             if loop.time() >= self._adopt_at:
                 self._adopt_at = loop.time() + 2.0
@@ -263,6 +266,8 @@ class Reconciler:
         key = (change.guild_id, change.member_id)
         try:
             await self._step(change)
+        except DeposedError as e:
+            self._stop_deposed(str(e))
         except StoreError as e:
             log.error("role change %s: the store failed: %s", change_id, e)
             current = self._pending.get(change_id)
@@ -277,7 +282,22 @@ class Reconciler:
             self._busy.discard(key)
             self._wake.set()
 
+    def _stop_deposed(self, reason: str) -> None:
+        """Another collector leads: forget every change in hand (their intents are in the store,
+        where the new leader adopts them) and make no more calls."""
+        if self.deposed is None:
+            self.deposed = reason
+            log.warning("role changes stopped: %s", reason)
+        self._pending.clear()
+        self._watch.clear()
+        self._wake.set()
+
     async def _step(self, change: RoleChange) -> None:
+        if self.deposed is not None:
+            return
+        # Asked of the store itself, not of a remembered state: a collector cut off from the
+        # database, or deposed without having written since, must not call Discord.
+        await self.store.check_leading()
         if self.store.write_failure is not None:
             if not await self._writable(change):
                 return
@@ -315,6 +335,7 @@ class Reconciler:
         if change.id in self._cancel:  # cancelled while we looked
             await self._finish(change, "cancelled", cancelled_by=self._cancel.pop(change.id) or None)
             return
+        await self.store.check_leading()  # the member fetch took time: still the leader?
         call = self.api.add_role if change.op == "grant" else self.api.remove_role
         result = await call(change.guild_id, change.member_id, change.role_id, audit_reason(change))
         verb = "PUT" if change.op == "grant" else "DELETE"
@@ -365,6 +386,8 @@ class Reconciler:
             await self._attempt(
                 change, None, 0, "not called: role changes paused, the store could not be written", reason
             )
+        except DeposedError:
+            raise
         except StoreError:
             current = self._pending.get(change.id)
             if current is not None:

@@ -87,6 +87,12 @@ class AuditStore(Protocol):
         """The store's clock (tests fix it): the time it stamps on what it writes."""
         ...
 
+    async def check_leading(self) -> None:
+        """Before a side effect outside the store (a Discord role call): DeposedError when another
+        collector took over this collecting store, read from the store now, not remembered
+        (PostgreSQL's leadership epoch). Stores without leadership (SQLite, read-only): nothing."""
+        ...
+
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` after every committed batch that changed something, in the writing
         task, with what changed. Returns a function that unsubscribes (idempotent)."""

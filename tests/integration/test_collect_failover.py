@@ -44,6 +44,21 @@ class Collect:
         return code
 
 
+async def _start_collect(args: list[str], env: dict[str, str]) -> Collect:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "console",
+        "collect",
+        *args,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    return Collect(proc)
+
+
 async def _until(predicate, timeout: float, what: str, *procs: Collect) -> None:  # noqa: ANN001
     deadline = time.monotonic() + timeout
     while not await predicate():
@@ -87,18 +102,7 @@ async def test_a_standby_takes_over_after_sigkill_and_backfills_the_gap(pg_url: 
     args = ["--guild", str(sim.guild_id), "--rest-url", sim.rest_url, "--db", pg_url]
 
     async def start() -> Collect:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "console",
-            "collect",
-            *args,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        return Collect(proc)
+        return await _start_collect(args, env)
 
     db = await asyncpg.connect(pg_url)
     procs: list[Collect] = []
@@ -152,6 +156,72 @@ async def test_a_standby_takes_over_after_sigkill_and_backfills_the_gap(pg_url: 
     finally:
         for p in procs:
             if p.proc.returncode is None:
+                p.proc.kill()
+                await p.proc.wait()
+        await db.close()
+        await sim.stop()
+
+
+async def test_a_deposed_collector_stands_by_again_and_takes_over_later(pg_url: str, tmp_path: Path) -> None:
+    """The active collector stalls (SIGSTOP) and its lock session ends, as when its machine hangs
+    and the server's keepalives give up: the standby takes over. Resumed, the old one writes
+    nothing (deposed), says so and stands by; when the new one dies, it takes over again."""
+    sim = SimServer(SimConfig(seed=29, heartbeat_interval_ms=500))
+    await sim.start()
+    env = {
+        **os.environ,
+        "DISCORD_TOKEN": sim.token,
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    args = ["--guild", str(sim.guild_id), "--rest-url", sim.rest_url, "--db", pg_url]
+    db = await asyncpg.connect(pg_url)
+    procs: list[Collect] = []
+    try:
+
+        async def said(p: Collect, pattern: str) -> bool:
+            return p.said(pattern)
+
+        first = await _start_collect(args, env)
+        procs.append(first)
+        await _until(lambda: said(first, "collecting into"), 30, "the first collector did not start", first)
+        second = await _start_collect(args, env)
+        procs.append(second)
+        await _until(lambda: said(second, "standing by: "), 30, "no standby line", second)
+        sim.start_driver(20)
+        first.proc.send_signal(signal.SIGSTOP)
+        holder = await db.fetchval(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database ="
+            " (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        assert await db.fetchval("SELECT pg_terminate_backend($1, 5000)", holder)
+        await _until(lambda: said(second, "collecting into"), 30, "the standby did not take over", second)
+        first.proc.send_signal(signal.SIGCONT)
+        await _until(lambda: said(first, "standing by again"), 30, "the deposed one did not stand by", first)
+        assert first.said(r"^audit-console: deposed: another collector took over .*epoch 1\) writes nothing more$")
+        await _until(
+            lambda: said(first, rf"standing by: .* pid {second.proc.pid} \(epoch 2\)"), 30, "no standby line", first
+        )
+        assert first.proc.returncode is None
+        second.proc.send_signal(signal.SIGKILL)
+        await _until(lambda: said(first, r"^audit-console: taking over: epoch 3$"), 30, "no second takeover", first)
+        await sim.stop_driver()
+        sent = {int(e["id"]) for e in sim.guild.audit_log}
+
+        async def all_stored() -> bool:
+            stored = {r["id"] for r in await db.fetch("SELECT id FROM audit_entries WHERE guild_id = $1", sim.guild_id)}
+            return sent <= stored
+
+        await _until(all_stored, 30, "entries the simulator sent are missing", first)
+        assert await db.fetchval("SELECT count(*) FROM audit_entries") == len(sent)
+        assert await first.end() == 0
+        assert not any("Traceback" in line for line in first.lines), "\n".join(first.lines)
+        report = await asyncio.to_thread(verify_postgres, pg_url)
+        assert report.ok, report.problems
+    finally:
+        for p in procs:
+            if p.proc.returncode is None:
+                p.proc.send_signal(signal.SIGCONT)
                 p.proc.kill()
                 await p.proc.wait()
         await db.close()

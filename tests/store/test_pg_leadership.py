@@ -8,6 +8,9 @@ import asyncio
 import asyncpg
 import pytest
 
+from console.roles.api import ApiResult
+from console.roles.reconciler import Reconciler, Schedule, new_change
+from console.sim.testing import eventually
 from console.store.errors import CollectorRunningError, DeposedError
 from console.store.postgres.leadership import HEARTBEAT_S
 from console.store.postgres.schema import APPLICATION, MIGRATIONS
@@ -114,3 +117,61 @@ async def test_a_schema_1_store_gets_the_leadership_table(pg_url: str) -> None:
         await store.set_hwm(1, 5)
     finally:
         await store.close()
+
+
+class CountingDiscord:
+    """Discord's role API as far as the reconciler sees it: every call kept, each one applied."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, int]] = []
+        self.roles: dict[int, set[int]] = {}
+
+    async def add_role(self, guild_id: int, member_id: int, role_id: int, reason: str) -> ApiResult:
+        self.calls.append(("PUT", member_id, role_id))
+        self.roles.setdefault(member_id, set()).add(role_id)
+        return ApiResult(204, 1)
+
+    async def remove_role(self, guild_id: int, member_id: int, role_id: int, reason: str) -> ApiResult:
+        self.calls.append(("DELETE", member_id, role_id))
+        self.roles.setdefault(member_id, set()).discard(role_id)
+        return ApiResult(204, 1)
+
+    async def member_roles(self, guild_id: int, member_id: int) -> tuple[ApiResult, frozenset[int] | None]:
+        self.calls.append(("GET", member_id, 0))
+        return ApiResult(200, 1), frozenset(self.roles.get(member_id, ()))
+
+    async def post_message(self, channel_id: int, content: str) -> tuple[ApiResult, str | None]:
+        return ApiResult(200, 1), "1"
+
+
+async def test_a_deposed_collector_calls_discord_no_more_before_it_writes_anything(pg_url: str) -> None:
+    """The old leader has written nothing since the takeover (so no fence has failed yet, nor its
+    heartbeat): its reconciler still asks the store before any call, and stops."""
+    first = await PgStore.open(pg_url)
+    second = None
+    discord = CountingDiscord()
+    reconciler = Reconciler(first, discord, schedule=Schedule(first_s=0.2))  # type: ignore[arg-type]
+    try:
+        change = new_change(
+            first, 1, 42, 7, "grant", reason="v", requested_by=1, source="CLI", decision_id=None, deadline_s=60
+        )
+        await first.record_role_change(change)
+        await _cut_lock_connection(pg_url)
+        second = await PgStore.open(pg_url, standby=lambda line: None)
+        assert first.leadership is not None
+        assert first.leadership.deposed is None  # not told yet
+        await reconciler.start()
+        await eventually(lambda: reconciler.deposed is not None, 10, "the reconciler stopped")
+        assert reconciler.deposed is not None
+        assert reconciler.deposed.startswith("deposed:")
+        assert discord.calls == []
+        assert reconciler.pending() == []
+        stored = await second.role_change(change.id)
+        assert stored is not None
+        assert stored.state == "pending"  # the new leader's to carry out
+        assert await second.attempts(change.id) == []
+    finally:
+        await reconciler.stop()
+        await first.close()
+        if second is not None:
+            await second.close()

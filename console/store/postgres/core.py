@@ -95,6 +95,13 @@ class PgCore:
         finally:
             self._turn = asyncio.create_task(end_turn(conn), name="startup turn")
 
+    async def check_leading(self) -> None:
+        """DeposedError unless the stored epoch is still this collector's (a read on the pool;
+        a store that collects nothing leads nothing and passes)."""
+        if self.leadership is not None:
+            async with self.reading() as conn:
+                await self.leadership.check(conn)
+
     async def close(self) -> None:
         if self.closed:
             return

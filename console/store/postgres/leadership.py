@@ -214,10 +214,17 @@ class Leadership:
         """First statement of every write transaction: DeposedError unless the epoch is still
         ours (the row stays share-locked until the transaction ends, so a new leader's bump
         waits for it)."""
+        await self._ours(conn, "SELECT epoch, host, pid, since FROM leadership WHERE id = $1 FOR SHARE")
+
+    async def check(self, conn: asyncpg.Connection) -> None:
+        """DeposedError unless the epoch is still ours, read now without locking: before a side
+        effect outside the database (a Discord role call). A takeover right after the read is
+        not seen; the attempt rows record which epoch made each call."""
+        await self._ours(conn, "SELECT epoch, host, pid, since FROM leadership WHERE id = $1")
+
+    async def _ours(self, conn: asyncpg.Connection, sql: str) -> None:
         if self.deposed is None:
-            row = await conn.fetchrow(
-                "SELECT epoch, host, pid, since FROM leadership WHERE id = $1 FOR SHARE", self._row
-            )
+            row = await conn.fetchrow(sql, self._row)
             if row is not None and row["epoch"] == self.epoch:
                 return
             self._depose(row)

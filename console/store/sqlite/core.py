@@ -156,6 +156,9 @@ class StoreCore:
     def now_ms(self) -> int:
         return self._clock()
 
+    async def check_leading(self) -> None:
+        """One collector per file (the lock file): it always leads."""
+
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` after every committed batch; returns a function that unsubscribes."""
         self._listeners.append(listener)
