@@ -239,6 +239,12 @@ MIGRATIONS: Final[list[str]] = [
     DROP TABLE names;
     ALTER TABLE names_new RENAME TO names;
     """,
+    # 8: which leadership epoch made each role-change attempt (issue #20). Always NULL here (one
+    # collector per file, no epochs); the column is kept for parity with the PostgreSQL store, so
+    # a store moved between the two (``migrate``, which copies the columns both have) keeps it.
+    """
+    ALTER TABLE role_change_attempts ADD COLUMN epoch INTEGER;
+    """,
 ]
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -55,9 +56,14 @@ def test_sqlite_to_postgresql_and_back_gives_the_same_store(seeded: Path, pg_url
     assert "verify copy: " in there.stderr
     assert "password" not in there.stderr
     assert asyncio.run(_same_search(seeded, pg_url)) > 3
+    # Attempts made by a collector on PostgreSQL carry its leadership epoch: kept on the way back.
+    epochs = asyncio.run(_mark_epochs(pg_url))
+    assert epochs > 0
     back = tmp_path / "back.db"
     home = run("migrate", "--from", pg_url, "--to", str(back))
     assert home.returncode == 0, home.stderr
+    with sqlite3.connect(back) as db:
+        assert db.execute("SELECT count(*) FROM role_change_attempts WHERE epoch = 5").fetchone()[0] == epochs
     for fmt in ("csv", "jsonl", "json"):
         original = export(seeded, fmt)
         assert original.count(b"\n") > 150
@@ -70,6 +76,14 @@ def test_sqlite_to_postgresql_and_back_gives_the_same_store(seeded: Path, pg_url
     again = run("migrate", "--from", str(seeded), "--to", pg_url)
     assert again.returncode == 2
     assert again.stderr.strip().splitlines()[-1].endswith("already holds records; copy into an empty store")
+
+
+async def _mark_epochs(url: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return int((await conn.execute("UPDATE role_change_attempts SET epoch = 5")).split()[-1])
+    finally:
+        await conn.close()
 
 
 def test_an_interrupted_copy_resumes_where_it_stopped(

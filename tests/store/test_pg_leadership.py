@@ -8,6 +8,7 @@ import asyncio
 import asyncpg
 import pytest
 
+from console.model.records import Attempt
 from console.roles.api import ApiResult
 from console.roles.reconciler import Reconciler, Schedule, new_change
 from console.sim.testing import eventually
@@ -104,7 +105,7 @@ async def test_a_standby_waits_and_says_who_is_active(pg_url: str) -> None:
         await first.close()
 
 
-async def test_a_schema_1_store_gets_the_leadership_table(pg_url: str) -> None:
+async def test_a_schema_1_store_gets_the_leadership_table_and_the_attempts_epoch(pg_url: str) -> None:
     # A store as schema 1 made it (later migrations add more than the leadership table).
     conn = await asyncpg.connect(pg_url)
     await conn.execute(MIGRATIONS[0])
@@ -115,6 +116,10 @@ async def test_a_schema_1_store_gets_the_leadership_table(pg_url: str) -> None:
         assert store.leadership is not None
         assert store.leadership.epoch == 1
         await store.set_hwm(1, 5)
+        assert await store.fetchval(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'role_change_attempts'"
+            " AND column_name = 'epoch'"
+        )
     finally:
         await store.close()
 
@@ -172,6 +177,32 @@ async def test_a_deposed_collector_calls_discord_no_more_before_it_writes_anythi
         assert await second.attempts(change.id) == []
     finally:
         await reconciler.stop()
+        await first.close()
+        if second is not None:
+            await second.close()
+
+
+async def test_each_attempt_records_the_epoch_that_made_it(pg_url: str) -> None:
+    first = await PgStore.open(pg_url)
+    second = None
+    try:
+        change = new_change(
+            first, 1, 42, 7, "grant", reason="v", requested_by=1, source="CLI", decision_id=None, deadline_s=60
+        )
+        await first.record_role_change(change)
+        await first.record_attempt(Attempt(0, change.id, 1, 204, 3, "PUT accepted", None))
+        await _cut_lock_connection(pg_url)
+        second = await PgStore.open(pg_url, standby=lambda line: None)
+        await second.record_attempt(Attempt(0, change.id, 2, 204, 3, "PUT accepted", None))
+        with pytest.raises(DeposedError):
+            await first.record_attempt(Attempt(0, change.id, 3, 204, 3, "PUT accepted", None))
+        rows = await second.fetch(
+            "SELECT at, epoch FROM role_change_attempts WHERE change_id = $1 ORDER BY id", change.id
+        )
+        assert [tuple(r) for r in rows] == [(1, 1), (2, 2)]
+        # Not part of the record itself: the contract's Attempt reads back as before.
+        assert [a.observed for a in await second.attempts(change.id)] == ["PUT accepted"] * 2
+    finally:
         await first.close()
         if second is not None:
             await second.close()

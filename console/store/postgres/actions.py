@@ -90,14 +90,16 @@ class ActionsPart(PgCore):
         async with self.transaction() as conn:
             self._note("records")  # a pending change's attempts: every console's pending pane
             await conn.execute(
-                "INSERT INTO role_change_attempts (change_id, at, http_status, latency_ms, observed, error)"
-                " VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO role_change_attempts (change_id, at, http_status, latency_ms, observed, error, epoch)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 a.change_id,
                 a.at,
                 a.http_status,
                 a.latency_ms,
                 a.observed,
                 a.error,
+                # The fence has just passed in this transaction: the epoch that made the call.
+                self.leadership.epoch if self.leadership is not None else None,
             )
 
     async def role_change(self, change_id: int) -> RoleChange | None:

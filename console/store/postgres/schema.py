@@ -299,6 +299,13 @@ MIGRATIONS: Final[list[str]] = [
     CREATE TRIGGER role_changes_actor BEFORE INSERT ON role_changes
         FOR EACH ROW EXECUTE FUNCTION audit_check_actor();
     """,
+    # 5: the leadership epoch of the collector that made each role-change attempt (team.md: the
+    # intent rows record which epoch sent which attempt), so a call made by a deposed collector
+    # can be told from the current leader's. NULL when no collector wrote it (attempts copied
+    # from a SQLite store). The SQLite store has the column too (its migration 8), always NULL.
+    """
+    ALTER TABLE role_change_attempts ADD COLUMN epoch BIGINT;
+    """,
 ]
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
