@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from types import ModuleType
 
 # Order: cheapest first, so a short run reports quickly.
-CASES = ["secrets", "hostile", "payloads", "database", "disk", "postgres", "crash", "gateway"]
+CASES = ["secrets", "hostile", "payloads", "database", "disk", "postgres", "failover", "crash", "gateway"]
 
 
 def load(name: str) -> ModuleType:
