@@ -214,6 +214,11 @@ async def test_a_deposed_collector_stands_by_again_and_takes_over_later(pg_url: 
 
         await _until(all_stored, 30, "entries the simulator sent are missing", first)
         assert await db.fetchval("SELECT count(*) FROM audit_entries") == len(sent)
+        third = await _start_collect(args, env)  # stopped while standing by: a clean end
+        procs.append(third)
+        await _until(lambda: said(third, "standing by: "), 30, "no standby line", third)
+        assert await third.end() == 0
+        assert third.said("^audit-console: stopped while standing by")
         assert await first.end() == 0
         assert not any("Traceback" in line for line in first.lines), "\n".join(first.lines)
         report = await asyncio.to_thread(verify_postgres, pg_url)
