@@ -8,7 +8,8 @@ import pytest
 
 from console.store.errors import StoreError
 from console.store.postgres import blocking
-from console.store.postgres.blocking import BlockingConnection, numbered
+from console.store.postgres.blocking import BlockingConnection
+from console.store.postgres.placeholders import numbered
 
 
 def test_placeholders_are_numbered_outside_literals() -> None:

@@ -25,7 +25,7 @@ from console.model.retention import DAY_MS, Retention
 from console.model.snowflake import from_ms
 from console.store import AuditStore, chain
 from console.store.postgres import prune as pg_prune
-from console.store.postgres.blocking import numbered
+from console.store.postgres.placeholders import numbered
 from console.store.postgres.verify import verify_postgres
 from console.store.retention import PruneResult, RetentionTask
 from console.store.sqlite import prune as sqlite_prune

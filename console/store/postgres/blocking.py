@@ -19,27 +19,12 @@ import asyncpg
 
 from console.store.errors import StoreError
 from console.store.postgres.connect import CONNECTION_ERRORS, connect, describe
+from console.store.postgres.placeholders import numbered
 
 T = TypeVar("T")
 
 #: Rows fetched per round trip while streaming.
 BATCH = 2000
-
-
-def numbered(sql: str) -> str:
-    """``?`` placeholders as PostgreSQL's ``$1``, ``$2``… (never inside a quoted literal)."""
-    out: list[str] = []
-    n = 0
-    quoted = False
-    for ch in sql:
-        if ch == "'":
-            quoted = not quoted
-        if ch == "?" and not quoted:
-            n += 1
-            out.append(f"${n}")
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 async def _open_cursor(conn: Any, sql: str, params: Sequence[Any]) -> Any:

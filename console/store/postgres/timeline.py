@@ -11,12 +11,12 @@ clauses are) and numbered ``$n`` once the statement is whole."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from console.model.filters import Filter
 from console.store import queries
 from console.store.postgres import fulltext
+from console.store.postgres.placeholders import numbered
 from console.store.timeline_filter import BUCKET_SQL, KIND_CODES, TABLES, bucket_args, histogram_window, record_where
 
 Statement = tuple[str, list[Any]]
@@ -24,12 +24,6 @@ Statement = tuple[str, list[Any]]
 _UPPER, _LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
 #: SQLite's LIKE, which ignores the case of ASCII letters only (ILIKE would ignore every case).
 _LIKE = f"translate({{col}}, '{_UPPER}', '{_LOWER}') LIKE translate(?, '{_UPPER}', '{_LOWER}') ESCAPE '\\'"
-
-
-def numbered(sql: str) -> str:
-    """``?`` placeholders as asyncpg's ``$1, $2, …`` (the clauses hold no ``?`` in literals)."""
-    counter = iter(range(1, 1 << 30))
-    return re.sub(r"\?", lambda _: f"${next(counter)}", sql)
 
 
 class _Marks(queries.Marks):
