@@ -11,7 +11,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import asyncpg
@@ -19,52 +18,7 @@ import asyncpg
 from console.sim import SimConfig, SimServer
 from console.store.postgres.verify import verify_postgres
 
-
-class Collect:
-    """``audit-console collect`` as a child process, its stderr kept."""
-
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.lines: list[str] = []
-        self._reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.proc.stderr is not None
-        async for raw in self.proc.stderr:
-            self.lines.append(raw.decode(errors="replace").rstrip())
-
-    def said(self, pattern: str) -> bool:
-        return any(re.search(pattern, line) for line in self.lines)
-
-    async def end(self) -> int:
-        if self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(self.proc.wait(), 30)
-        await asyncio.wait_for(self._reader, 5)
-        return code
-
-
-async def _start_collect(args: list[str], env: dict[str, str]) -> Collect:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "console",
-        "collect",
-        *args,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    return Collect(proc)
-
-
-async def _until(predicate, timeout: float, what: str, *procs: Collect) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not await predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}:\n" + "\n---\n".join("\n".join(p.lines) for p in procs))
-        await asyncio.sleep(0.2)
+from .collect_process import Collect, start_collect, until
 
 
 async def _standby_info(db: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -102,21 +56,17 @@ async def test_a_standby_takes_over_after_sigkill_and_backfills_the_gap(pg_url: 
     args = ["--guild", str(sim.guild_id), "--rest-url", sim.rest_url, "--db", pg_url]
 
     async def start() -> Collect:
-        return await _start_collect(args, env)
+        return await start_collect(args, env)
 
     db = await asyncpg.connect(pg_url)
     procs: list[Collect] = []
     try:
-
-        async def said(p: Collect, pattern: str) -> bool:
-            return p.said(pattern)
-
         active = await start()
         procs.append(active)
-        await _until(lambda: said(active, "collecting into"), 30, "the first collector did not start", active)
+        await until(lambda: active.said("collecting into"), 30, "the first collector did not start", active)
         standby = await start()
         procs.append(standby)
-        await _until(lambda: said(standby, "^audit-console: standing by: "), 30, "no standby line", standby)
+        await until(lambda: standby.said("^audit-console: standing by: "), 30, "no standby line", standby)
         assert standby.said(rf"standing by: .* pid {active.proc.pid} \(epoch 1\) is active since ")
         assert not standby.said("collecting into")
 
@@ -124,7 +74,7 @@ async def test_a_standby_takes_over_after_sigkill_and_backfills_the_gap(pg_url: 
         await asyncio.sleep(1.5)
         active.proc.send_signal(signal.SIGKILL)
         await asyncio.sleep(1.5)  # the simulator goes on while nobody collects
-        await _until(lambda: said(standby, "collecting into"), 30, "the standby did not take over", standby)
+        await until(lambda: standby.said("collecting into"), 30, "the standby did not take over", standby)
         await asyncio.sleep(1.0)
         await sim.stop_driver()
         sent = {int(e["id"]) for e in sim.guild.audit_log}
@@ -133,7 +83,7 @@ async def test_a_standby_takes_over_after_sigkill_and_backfills_the_gap(pg_url: 
             stored = {r["id"] for r in await db.fetch("SELECT id FROM audit_entries WHERE guild_id = $1", sim.guild_id)}
             return sent <= stored
 
-        await _until(all_stored, 30, "entries the simulator sent are missing", standby)
+        await until(all_stored, 30, "entries the simulator sent are missing", standby)
         row = await db.fetchrow("SELECT epoch, pid FROM leadership")
         assert (row["epoch"], row["pid"]) == (2, standby.proc.pid)
         # Stored once each (the id is the key), and nothing but what the simulator sent.
@@ -178,16 +128,12 @@ async def test_a_deposed_collector_stands_by_again_and_takes_over_later(pg_url: 
     db = await asyncpg.connect(pg_url)
     procs: list[Collect] = []
     try:
-
-        async def said(p: Collect, pattern: str) -> bool:
-            return p.said(pattern)
-
-        first = await _start_collect(args, env)
+        first = await start_collect(args, env)
         procs.append(first)
-        await _until(lambda: said(first, "collecting into"), 30, "the first collector did not start", first)
-        second = await _start_collect(args, env)
+        await until(lambda: first.said("collecting into"), 30, "the first collector did not start", first)
+        second = await start_collect(args, env)
         procs.append(second)
-        await _until(lambda: said(second, "standing by: "), 30, "no standby line", second)
+        await until(lambda: second.said("standing by: "), 30, "no standby line", second)
         sim.start_driver(20)
         first.proc.send_signal(signal.SIGSTOP)
         holder = await db.fetchval(
@@ -195,16 +141,16 @@ async def test_a_deposed_collector_stands_by_again_and_takes_over_later(pg_url: 
             " (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
         assert await db.fetchval("SELECT pg_terminate_backend($1, 5000)", holder)
-        await _until(lambda: said(second, "collecting into"), 30, "the standby did not take over", second)
+        await until(lambda: second.said("collecting into"), 30, "the standby did not take over", second)
         first.proc.send_signal(signal.SIGCONT)
-        await _until(lambda: said(first, "standing by again"), 30, "the deposed one did not stand by", first)
+        await until(lambda: first.said("standing by again"), 30, "the deposed one did not stand by", first)
         assert first.said(r"^audit-console: deposed: another collector took over .*epoch 1\) writes nothing more$")
-        await _until(
-            lambda: said(first, rf"standing by: .* pid {second.proc.pid} \(epoch 2\)"), 30, "no standby line", first
+        await until(
+            lambda: first.said(rf"standing by: .* pid {second.proc.pid} \(epoch 2\)"), 30, "no standby line", first
         )
         assert first.proc.returncode is None
         second.proc.send_signal(signal.SIGKILL)
-        await _until(lambda: said(first, r"^audit-console: taking over: epoch 3$"), 30, "no second takeover", first)
+        await until(lambda: first.said(r"^audit-console: taking over: epoch 3$"), 30, "no second takeover", first)
         await sim.stop_driver()
         sent = {int(e["id"]) for e in sim.guild.audit_log}
 
@@ -212,11 +158,11 @@ async def test_a_deposed_collector_stands_by_again_and_takes_over_later(pg_url: 
             stored = {r["id"] for r in await db.fetch("SELECT id FROM audit_entries WHERE guild_id = $1", sim.guild_id)}
             return sent <= stored
 
-        await _until(all_stored, 30, "entries the simulator sent are missing", first)
+        await until(all_stored, 30, "entries the simulator sent are missing", first)
         assert await db.fetchval("SELECT count(*) FROM audit_entries") == len(sent)
-        third = await _start_collect(args, env)  # stopped while standing by: a clean end
+        third = await start_collect(args, env)  # stopped while standing by: a clean end
         procs.append(third)
-        await _until(lambda: said(third, "standing by: "), 30, "no standby line", third)
+        await until(lambda: third.said("standing by: "), 30, "no standby line", third)
         assert await third.end() == 0
         assert third.said("^audit-console: stopped while standing by")
         assert await first.end() == 0

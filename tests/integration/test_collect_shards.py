@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from pathlib import Path
 
 import asyncpg
@@ -17,27 +16,12 @@ from console.model.shards import ShardGroup
 from console.sim import SimConfig, SimServer
 from console.store.postgres.verify import verify_postgres
 
-from .test_collect_failover import Collect, _until
+from .collect_process import Collect, start_collect, until
 
 GUILDS = 40
 SHARDS = 4
 MISSED = 3
 LIVE = 2
-
-
-async def _run(args: list[str], env: dict[str, str]) -> Collect:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "console",
-        "collect",
-        *args,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    return Collect(proc)
 
 
 async def test_two_collectors_split_four_shards_and_store_every_entry_once(pg_url: str, tmp_path: Path) -> None:
@@ -57,13 +41,15 @@ async def test_two_collectors_split_four_shards_and_store_every_entry_once(pg_ur
     try:
         # Both at once: the store's startup lock makes them take turns.
         procs = list(
-            await asyncio.gather(_run([*common, "--shards", "0-1"], env), _run([*common, "--shards", "2-3"], env))
+            await asyncio.gather(
+                start_collect([*common, "--shards", "0-1"], env), start_collect([*common, "--shards", "2-3"], env)
+            )
         )
 
         async def started() -> bool:
             return all(p.said("collecting into") for p in procs)
 
-        await _until(started, 60, "the collectors did not both start", *procs)
+        await until(started, 60, "the collectors did not both start", *procs)
         assert sorted(sim.gateway.identified_shards) == [(i, SHARDS) for i in range(SHARDS)]
         assert sim.gateway.identifies_refused == 0  # no two starts in one bucket's window
 
@@ -76,7 +62,7 @@ async def test_two_collectors_split_four_shards_and_store_every_entry_once(pg_ur
             stored = await db.fetchval("SELECT count(*) FROM audit_entries")
             return stored >= GUILDS * (MISSED + LIVE) and await db.fetchval("SELECT count(*) FROM parse_failures") > 0
 
-        await _until(all_stored, 60, "entries the simulator sent are missing", *procs)
+        await until(all_stored, 60, "entries the simulator sent are missing", *procs)
         await asyncio.sleep(1.0)  # anything stored twice would have landed by now
         for gid, guild in sim.guilds.items():
             sent = sorted(int(e["id"]) for e in guild.audit_log)
