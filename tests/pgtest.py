@@ -204,6 +204,23 @@ class Cluster:
         self.start()
 
 
+async def started_cluster(prefix: str, database: str) -> tuple[Cluster, str]:
+    """A cluster of a fault case's own, started in a new temporary folder (not under the case's
+    workdir, which may be closed to the server's user), holding an empty ``database``; returns
+    the cluster and that database's URL. The caller stops it and removes ``cluster.folder``."""
+    import asyncpg
+
+    cluster = Cluster(Path(tempfile.mkdtemp(prefix=prefix)))
+    await asyncio.to_thread(cluster.init)
+    await asyncio.to_thread(cluster.start)
+    admin = await asyncpg.connect(cluster.url, timeout=10)
+    try:
+        await admin.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await admin.close()
+    return cluster, cluster.url.rsplit("/", 1)[0] + f"/{database}"
+
+
 def _has_user(name: str) -> bool:
     import pwd
 

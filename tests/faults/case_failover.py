@@ -30,7 +30,6 @@ import random
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -53,7 +52,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pgtest import Cluster  # noqa: E402
+from pgtest import started_cluster  # noqa: E402
 
 NAME = "failover"
 TITLE = "The active collector SIGKILLed or cut off: the standby takes over, nothing lost or doubled"
@@ -151,15 +150,7 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
     rate = 50.0
     trials = 2 if short else 20
     rng = random.Random(4242)
-    cluster = Cluster(Path(tempfile.mkdtemp(prefix="ac-faults-failover-")))
-    await asyncio.to_thread(cluster.init)
-    await asyncio.to_thread(cluster.start)
-    admin = await asyncpg.connect(cluster.url, timeout=10)
-    try:
-        await admin.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await admin.close()
-    direct = cluster.url.rsplit("/", 1)[0] + f"/{DATABASE}"
+    cluster, direct = await started_cluster("ac-faults-failover-", DATABASE)
     slots = [Slot(TcpProxy("127.0.0.1", cluster.port)), Slot(TcpProxy("127.0.0.1", cluster.port))]
     for slot in slots:
         await slot.proxy.start()

@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -41,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from pgtest import Cluster  # noqa: E402
+from pgtest import started_cluster  # noqa: E402
 
 NAME = "postgres"
 TITLE = "PostgreSQL cut off and restarted mid-ingest: degraded, nothing lost or doubled, recovery"
@@ -172,15 +171,7 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
     down_s = 2.0 if short else 5.0
     ingest_s = 2.0 if short else 8.0  # ingesting before each fault, and after the last
     # Its own folder (not under workdir, which may be closed to the server's user).
-    cluster = Cluster(Path(tempfile.mkdtemp(prefix="ac-faults-pg-")))
-    await asyncio.to_thread(cluster.init)
-    await asyncio.to_thread(cluster.start)
-    admin = await asyncpg.connect(cluster.url, timeout=10)
-    try:
-        await admin.execute(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        await admin.close()
-    direct = cluster.url.rsplit("/", 1)[0] + f"/{DATABASE}"
+    cluster, direct = await started_cluster("ac-faults-pg-", DATABASE)
     proxy = TcpProxy("127.0.0.1", cluster.port)
     await proxy.start()
     proxied = f"postgresql://postgres@127.0.0.1:{proxy.port}/{DATABASE}"
