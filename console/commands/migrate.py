@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from console.errors import ConfigError
+from console.model.location import is_postgres
 from console.store.errors import StoreError
 
 
@@ -23,19 +24,17 @@ def _say(line: str) -> None:
 
 
 def _same(a: str, b: str) -> bool:
-    from console.store.transfer import is_url
-
-    if is_url(a) or is_url(b):
+    if is_postgres(a) or is_postgres(b):
         return a == b
     return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
 
 
 def migrate(source: str, target: str) -> int:
-    from console.store.transfer import copy_store, counts, is_url, open_side
+    from console.store.transfer import copy_store, counts, open_side
 
     if _same(source, target):
         raise ConfigError("--from and --to are the same store")
-    if not is_url(source) and not Path(source).expanduser().exists():
+    if not is_postgres(source) and not Path(source).expanduser().exists():
         raise ConfigError(f"no database at {source}")
     try:
         asyncio.run(_create(target))  # the target's schema, by the store that owns it
@@ -70,7 +69,8 @@ def migrate(source: str, target: str) -> int:
                 f"{'resumed and ' if result.resumed else ''}copied {copied:,} rows in {took:.1f} s "
                 f"({', '.join(f'{t} {n:,}' for t, n in result.copied.items() if n)})"
             )
-            mismatched = [t for t, n in counts(src).items() if counts(dst, [t])[t] != n]
+            copied_rows = counts(dst)
+            mismatched = [t for t, n in counts(src).items() if copied_rows[t] != n]
         finally:
             dst.close()
     finally:
@@ -84,21 +84,21 @@ def migrate(source: str, target: str) -> int:
 async def _create(location: str) -> None:
     from console.store import Store
     from console.store.postgres.store import PgStore
-    from console.store.transfer import is_url
 
-    opened: Any = await (PgStore.open(location, names=False) if is_url(location) else Store.open(location, names=False))
+    opened: Any = await (
+        PgStore.open(location, names=False) if is_postgres(location) else Store.open(location, names=False)
+    )
     await opened.close()
 
 
 def _verify_both(source: str, target: str) -> int:
     from console.store.postgres.verify import verify_postgres
-    from console.store.transfer import is_url
     from console.store.verify import verify
 
     worst = 0
     for end, location in (("source", source), ("copy", target)):
         try:
-            report = verify_postgres(location) if is_url(location) else verify(Path(location).expanduser())
+            report = verify_postgres(location) if is_postgres(location) else verify(Path(location).expanduser())
         except StoreError as e:
             _say(f"{end}: {e}")
             worst = 1

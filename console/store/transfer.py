@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from console.model.location import is_postgres
 from console.store.chain import STARTED_KEY
 from console.store.connection import check_ours, describe, readonly_uri
 from console.store.errors import StoreError
@@ -55,10 +56,6 @@ PROGRESS_KEY = "copy_in_progress"
 OWN_KEYS = frozenset({"application", "schema_version", PROGRESS_KEY})
 #: Rows per committed batch.
 BATCH = 5000
-
-
-def is_url(location: str | Path) -> bool:
-    return str(location).startswith(("postgresql://", "postgres://"))
 
 
 class Side(Protocol):
@@ -220,7 +217,7 @@ class CopyResult:
 
 
 def open_side(location: str | Path, *, write: bool, **options: Any) -> Side:
-    if is_url(location):
+    if is_postgres(str(location)):
         return PostgresSide(str(location), write=write, **options)
     path = Path(location).expanduser()
     if not write:
