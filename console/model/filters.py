@@ -1,4 +1,8 @@
-"""The feed/export filter: fields AND together, choices within a field OR."""
+"""The feed/export filter: fields AND together, choices within a field OR; what a filter
+excludes (:class:`Exclusions`: the query's ``-field:value`` and ``-word``) ANDs with the rest,
+each of its fields NOT(any of its values)."""
+
+from __future__ import annotations
 
 import re
 from typing import Any, NamedTuple, Self
@@ -24,6 +28,39 @@ ENTRY_SOURCES = ("gateway", "backfill")
 ROLE_CHANGE_STATES = ("pending", "confirmed", "reverted", "failed", "expired", "cancelled")
 
 
+class Exclusions(NamedTuple):
+    """What a filter leaves out. A field here drops the records that have any of its values
+    (``-action:A,B`` = none of them); fields AND together (``-actor:x -category:y`` drops both).
+    A field applies to the kinds of record that have it: ``-action:`` leaves decisions alone."""
+
+    guild_ids: frozenset[int] = frozenset()
+    kinds: frozenset[str] = frozenset()
+    actions: frozenset[int] = frozenset()
+    categories: frozenset[str] = frozenset()
+    actor_ids: frozenset[int] = frozenset()
+    target_ids: frozenset[int] = frozenset()
+    #: Terms (query-language text) none of which a record's text may match.
+    text: str = ""
+    results: frozenset[str] = frozenset()
+    reason_codes: frozenset[str] = frozenset()
+    capabilities: frozenset[str] = frozenset()
+    sources: frozenset[str] = frozenset()
+    states: frozenset[str] = frozenset()
+
+    def with_(self, **changes: Any) -> Self:
+        return self._replace(**changes)
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(self)
+
+    def joined(self, other: Exclusions) -> Exclusions:
+        """Both exclusions at once (each field's values together)."""
+        changes: dict[str, object] = {name: getattr(self, name) | getattr(other, name) for name in SET_FIELDS}
+        changes["text"] = (self.text + " " + other.text).strip()
+        return self.with_(**changes)
+
+
 class Filter(NamedTuple):
     """What the feed, search, export and reports select; empty fields select everything."""
 
@@ -47,6 +84,8 @@ class Filter(NamedTuple):
     sources: frozenset[str] = frozenset()
     #: Role changes: pending, confirmed, …
     states: frozenset[str] = frozenset()
+    #: What the filter leaves out of what the fields above keep.
+    exclude: Exclusions = Exclusions()
 
     def with_(self, **changes: Any) -> Self:
         return self._replace(**changes)
@@ -68,11 +107,12 @@ class Filter(NamedTuple):
             or self.capabilities
             or self.sources
             or self.states
+            or not self.exclude.is_empty
         )
 
     def includes_kind(self, kind: str) -> bool:
         """Whether records of ``kind`` can match: a field that only one kind has narrows to it."""
-        if self.kinds and kind not in self.kinds:
+        if (self.kinds and kind not in self.kinds) or kind in self.exclude.kinds:
             return False
         audit_only = bool(self.actions or self.categories)
         decision_only = bool(self.results or self.reason_codes or self.capabilities)
@@ -130,13 +170,16 @@ def text_terms(text: str) -> list[tuple[str, bool]]:
     return out
 
 
-def fts_query(text: str) -> str:
-    """User text → a safe FTS5 query: every word quoted (so FTS syntax can't error), ANDed;
-    a trailing ``*`` keeps prefix matching; ``"two words"`` stays a phrase."""
-    return " AND ".join('"' + t + '"' + ("*" if prefix else "") for t, prefix in text_terms(text))
+def fts_query(text: str, *, any_term: bool = False) -> str:
+    """User text → a safe FTS5 query: every word quoted (so FTS syntax can't error), ANDed (with
+    ``any_term``, ORed: what an exclusion drops); a trailing ``*`` keeps prefix matching;
+    ``"two words"`` stays a phrase."""
+    joiner = " OR " if any_term else " AND "
+    return joiner.join('"' + t + '"' + ("*" if prefix else "") for t, prefix in text_terms(text))
 
 
-_SET_FIELDS = (
+#: The fields of a :class:`Filter` (and of its :class:`Exclusions`) that hold sets of choices.
+SET_FIELDS = (
     "kinds",
     "actions",
     "categories",
@@ -151,6 +194,7 @@ _SET_FIELDS = (
 )
 
 
+
 class EmptyNarrowing(ValueError):
     """Two filters share nothing in a field: their AND would match nothing."""
 
@@ -160,7 +204,7 @@ def narrow(base: Filter, extra: Filter, *, strict: bool = False) -> Filter:
     ``export --query`` with flags). With ``strict``, a field that would narrow to nothing raises
     :class:`EmptyNarrowing` (an empty set would mean "any" and match everything)."""
     changes: dict[str, object] = {}
-    for name in _SET_FIELDS:
+    for name in SET_FIELDS:
         value = getattr(extra, name)
         if value:
             current = getattr(base, name)
@@ -173,4 +217,6 @@ def narrow(base: Filter, extra: Filter, *, strict: bool = False) -> Filter:
         changes["since_ms"] = max(extra.since_ms, base.since_ms if base.since_ms is not None else extra.since_ms)
     if extra.until_ms is not None:
         changes["until_ms"] = min(extra.until_ms, base.until_ms if base.until_ms is not None else extra.until_ms)
+    if not extra.exclude.is_empty:
+        changes["exclude"] = base.exclude.joined(extra.exclude)
     return base.with_(**changes)

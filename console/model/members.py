@@ -15,3 +15,14 @@ def holding(snapshot: Mapping[str, Any], role_ids: frozenset[int]) -> set[int]:
         if roles & role_ids and str(user.get("id", "")).isdigit():
             found.add(int(user["id"]))
     return found
+
+
+def bots(snapshot: Mapping[str, Any]) -> set[int]:
+    """The ids of the members whose user Discord flags as a bot (apps and integrations act in the
+    log through their bot user; webhooks never act there)."""
+    found: set[int] = set()
+    for m in snapshot.get("members") or []:
+        user = m.get("user") or {}
+        if user.get("bot") is True and str(user.get("id", "")).isdigit():
+            found.add(int(user["id"]))
+    return found

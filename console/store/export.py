@@ -30,7 +30,7 @@ import orjson
 
 from console.model import export_format as fmt_
 from console.model.actions import documented_name
-from console.model.filters import Filter
+from console.model.filters import Exclusions, Filter
 from console.model.times import file_stamp, iso_utc
 from console.store import export_workers
 from console.store.connection import describe
@@ -98,8 +98,7 @@ class ExportResult:
     cancelled: bool = False
 
 
-def filter_description(flt: Filter) -> dict[str, Any]:
-    """The filter as the JSON header records it (ids as strings, times as ISO-8601 UTC)."""
+def _choices(flt: Filter | Exclusions) -> dict[str, Any]:
     return {
         "guild_ids": sorted(str(i) for i in flt.guild_ids),
         "kinds": sorted(flt.kinds),
@@ -107,11 +106,22 @@ def filter_description(flt: Filter) -> dict[str, Any]:
         "categories": sorted(flt.categories),
         "actor_ids": sorted(str(i) for i in flt.actor_ids),
         "target_ids": sorted(str(i) for i in flt.target_ids),
+    }
+
+
+def filter_description(flt: Filter) -> dict[str, Any]:
+    """The filter as the JSON header records it (ids as strings, times as ISO-8601 UTC); what it
+    excludes under ``exclude``, present only when it excludes something."""
+    found = {
+        **_choices(flt),
         "since": None if flt.since_ms is None else iso_utc(flt.since_ms),
         "until": None if flt.until_ms is None else iso_utc(flt.until_ms),
         "text": flt.text,
         "newest_first": flt.newest_first,
     }
+    if not flt.exclude.is_empty:
+        found["exclude"] = {**_choices(flt.exclude), "text": flt.exclude.text}
+    return found
 
 
 def load_names(db: Any) -> dict[tuple[str, int], str]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from console.model.actions import ACTION_TYPES, action_category
-from console.model.filters import Filter, fts_query
+from console.model.filters import Exclusions, Filter, fts_query
 from console.model.snowflake import from_ms
 
 
@@ -33,13 +33,22 @@ class Marks:
             return f"{column} {'<>' if negate else '='} {self(found[0])}"
         return f"{column} {'NOT IN' if negate else 'IN'} ({','.join(self(v) for v in found)})"
 
+    def outside(self, column: str, values: Iterable[Any]) -> str:
+        """``column`` is none of ``values``, or NULL (a NULL is no value it was asked to drop)."""
+        return f"({self.within(column, values)}) IS NOT TRUE"
 
-def _in(column: str, values: frozenset[Any], where: list[str], args: list[Any]) -> None:
-    where.append(Marks(args).within(column, values))
+    def without_text(self, text: str) -> str | None:
+        """Entries whose full text matches none of the terms of ``text`` (the query's ``-word``),
+        or None when no term can match anything."""
+        match = fts_query(text, any_term=True)
+        if not match:
+            return None
+        return f"id NOT IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH {self(match)})"
 
 
 def entry_clauses(flt: Filter, m: Marks) -> list[str]:
-    """WHERE clauses for audit entries: every field of the filter but time and text."""
+    """WHERE clauses for audit entries: every field of the filter but time and text (the
+    excluded text is here: ``m`` knows the backend's full-text index)."""
     where: list[str] = []
     if not flt.includes_kind("audit"):
         where.append(m.false)
@@ -50,14 +59,12 @@ def entry_clauses(flt: Filter, m: Marks) -> list[str]:
         where.append(m.within("guild_id", flt.guild_ids))
     actions = set(flt.actions)
     if flt.categories:
-        in_categories = {v for v, (_, cat) in ACTION_TYPES.items() if cat in flt.categories}
         if "unknown" in flt.categories and not actions:
-            chosen = m.within("action_type", in_categories) if in_categories else None
-            unknown = m.within("action_type", ACTION_TYPES, negate=True)
-            where.append(f"({chosen} OR {unknown})" if chosen else unknown)
+            where.append(_in_categories(flt.categories, m))
         else:
             # With explicit actions, keep those whose category was chosen; an undocumented value
             # (category "unknown") must survive an "unknown" category too.
+            in_categories = {v for v, (_, cat) in ACTION_TYPES.items() if cat in flt.categories}
             actions = {a for a in actions if action_category(a) in flt.categories} if actions else in_categories
             if not actions:
                 where.append(m.false)
@@ -67,6 +74,38 @@ def entry_clauses(flt: Filter, m: Marks) -> list[str]:
         where.append(m.within("actor_id", flt.actor_ids))
     if flt.target_ids:
         where.append(m.within("target_id", flt.target_ids))
+    return where + _entry_exclusions(flt.exclude, m)
+
+
+def _in_categories(categories: frozenset[str], m: Marks) -> str:
+    """The entry's action is in one of ``categories`` ("unknown": an undocumented action)."""
+    known = {v for v, (_, cat) in ACTION_TYPES.items() if cat in categories}
+    chosen = m.within("action_type", known) if known else None
+    if "unknown" not in categories:
+        return chosen or m.false
+    unknown = m.within("action_type", ACTION_TYPES, negate=True)
+    return f"({chosen} OR {unknown})" if chosen else unknown
+
+
+def _entry_exclusions(ex: Exclusions, m: Marks) -> list[str]:
+    """The clauses dropping what ``ex`` excludes; an entry without the column (no actor, no
+    target) is never dropped by it."""
+    where: list[str] = []
+    for column, values in (
+        ("guild_id", ex.guild_ids),
+        ("action_type", ex.actions),
+        ("actor_id", ex.actor_ids),
+        ("target_id", ex.target_ids),
+        ("source", ex.sources & {"gateway", "backfill"}),
+    ):
+        if values:
+            where.append(m.outside(column, values))
+    if ex.categories:
+        where.append(f"NOT ({_in_categories(ex.categories, m)})")
+    if ex.text:
+        dropped = m.without_text(ex.text)
+        if dropped:
+            where.append(dropped)
     return where
 
 

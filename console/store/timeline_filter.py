@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from console.model.filters import Filter
+from console.model.filters import Filter, text_terms
 from console.model.records import Decision, Gap, RoleChange
 from console.model.snowflake import DISCORD_EPOCH_MS
 from console.store import queries
@@ -39,40 +39,45 @@ def _plain_words(flt: Filter) -> list[str]:
 SQLITE_LIKE: Final = "{col} LIKE ? ESCAPE '\\'"
 
 
+#: kind → (its actor column, its target column, its text columns, its own choice columns).
+_RECORD_COLUMNS: Final = {
+    "decision": (
+        "actor_id",
+        "resource_id",
+        ("capability", "reason_code", "actor_name"),
+        (("result", "results"), ("reason_code", "reason_codes"), ("capability", "capabilities"), ("source", "sources")),
+    ),
+    "role_change": ("requested_by", "member_id", ("reason", "error"), (("state", "states"),)),
+    "gap": (None, None, (), ()),
+}
+
+
 def record_where(kind: str, flt: Filter, like: str = SQLITE_LIKE) -> tuple[list[str], list[Any]]:
     """WHERE clauses (without time bounds) for a decision, role change or gap. ``like`` is the
     backend's spelling of SQLite's LIKE (``{col}`` the column, ``?`` the pattern)."""
+    m = queries.Marks()
     where: list[str] = []
-    args: list[Any] = []
-    if flt.guild_ids:
-        queries._in("guild_id", flt.guild_ids, where, args)
-    actor = {"decision": "actor_id", "role_change": "requested_by"}.get(kind)
-    target = {"decision": "resource_id", "role_change": "member_id"}.get(kind)
-    if flt.actor_ids and actor:
-        queries._in(actor, flt.actor_ids, where, args)
-    if flt.target_ids and target:
-        queries._in(target, flt.target_ids, where, args)
-    if kind == "decision":
-        for column, values in (
-            ("result", flt.results),
-            ("reason_code", flt.reason_codes),
-            ("capability", flt.capabilities),
-            ("source", flt.sources),
-        ):
-            if values:
-                queries._in(column, values, where, args)
-        for word in _plain_words(flt):
-            where.append(
-                "(" + " OR ".join(like.format(col=c) for c in ("capability", "reason_code", "actor_name")) + ")"
-            )
-            args += [_like(word)] * 3
-    elif kind == "role_change":
-        if flt.states:
-            queries._in("state", flt.states, where, args)
-        for word in _plain_words(flt):
-            where.append("(" + " OR ".join(like.format(col=c) for c in ("reason", "error")) + ")")
-            args += [_like(word)] * 2
-    return where, args
+    actor, target, texts, choices = _RECORD_COLUMNS[kind]
+    ex = flt.exclude
+    for column, values, dropped in (
+        ("guild_id", flt.guild_ids, ex.guild_ids),
+        (actor, flt.actor_ids, ex.actor_ids),
+        (target, flt.target_ids, ex.target_ids),
+        *((column, getattr(flt, field), getattr(ex, field)) for column, field in choices),
+    ):
+        if column and values:
+            where.append(m.within(column, values))
+        if column and dropped:
+            where.append(m.outside(column, dropped))
+
+    def matches(word: str) -> str:
+        return "(" + " OR ".join(like.format(col=c).replace("?", m(_like(word))) for c in texts) + ")"
+
+    if texts:
+        where += [matches(word) for word in _plain_words(flt)]
+        # An excluded phrase is one pattern (``-"alt account"``), unlike the kept text's words.
+        where += [f"{matches(term)} IS NOT TRUE" for term, _ in text_terms(flt.exclude.text)]
+    return where, m.args
 
 
 def histogram_window(flt: Filter, start_ms: int, end_ms: int, buckets: int) -> tuple[Filter, int]:

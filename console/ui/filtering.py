@@ -3,7 +3,9 @@ bar's query (a filter, or a find query walked with ``n`` / ``N``) and the names 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from console.model import members
 from console.model.filters import Filter, narrow
@@ -110,13 +112,21 @@ class Filtering:
         except QueryError as e:
             bar.show_error(str(e), e.column)
             return
-        flt = parsed.filter
         if parsed.actor_role_ids:
             members = await self._members_with_roles(parsed.actor_role_ids)
             if not members:
                 bar.show_error("role: nobody holds that role in the stored guild state", query.find("role:"))
                 return
-            flt = flt.with_(actor_ids=flt.actor_ids | members if flt.actor_ids else members)
+            actors = parsed.filter.actor_ids
+            parsed = replace(parsed, filter=parsed.filter.with_(actor_ids=actors | members if actors else members))
+        try:
+            flt = parsed.with_people(
+                await self._members_with_roles(parsed.excluded_role_ids) if parsed.excluded_role_ids else frozenset(),
+                await self._bots() if parsed.bots is not None else frozenset(),
+            )
+        except QueryError as e:
+            bar.show_error(str(e), e.column)
+            return
         bar.show_error(None)
         bar.hide()
         screen.query_one(FeedView).focus()
@@ -159,8 +169,15 @@ class Filtering:
         return sorted(set(self.screen.store.names("role").values()))
 
     async def _members_with_roles(self, role_ids: frozenset[int]) -> frozenset[int]:
+        return await self._members(lambda state: members.holding(state, role_ids))
+
+    async def _bots(self) -> frozenset[int]:
+        """The bot accounts among the members the stored guild state lists (``is:bot``)."""
+        return await self._members(members.bots)
+
+    async def _members(self, pick: Callable[[dict[str, Any]], set[int]]) -> frozenset[int]:
         store = self.screen.store
         found: set[int] = set()
         for gid in self.screen.filter.guild_ids or await store.guild_ids_with_state():
-            found |= members.holding(await store.guild_state(gid) or {}, role_ids)
+            found |= pick(await store.guild_state(gid) or {})
         return frozenset(found)

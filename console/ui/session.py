@@ -10,15 +10,37 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from console.model.filters import Filter
+from console.model.filters import SET_FIELDS, Exclusions, Filter
 
-_SETS = {name for name in Filter._fields if name not in ("since_ms", "until_ms", "text", "newest_first")}
+_ID_SETS = ("guild_ids", "actions", "actor_ids", "target_ids")
+
+
+def _choices_to_json(flt: Filter | Exclusions) -> dict[str, Any]:
+    out: dict[str, Any] = {name: sorted(getattr(flt, name)) for name in SET_FIELDS if getattr(flt, name)}
+    if flt.text:
+        out["text"] = flt.text
+    return out
+
+
+def _choices_from_json(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The set fields and the text, or None when they are not what :func:`_choices_to_json` wrote."""
+    values: dict[str, Any] = {}
+    for name in SET_FIELDS:
+        items = data.get(name) or []
+        if not isinstance(items, list):
+            return None
+        kind = int if name in _ID_SETS else str
+        values[name] = frozenset(kind(v) for v in items)
+    text = data.get("text", "")
+    if not isinstance(text, str):
+        return None
+    return {**values, "text": text}
 
 
 def filter_to_json(flt: Filter, now_ms: int) -> dict[str, Any]:
-    out: dict[str, Any] = {name: sorted(getattr(flt, name)) for name in _SETS if getattr(flt, name)}
-    if flt.text:
-        out["text"] = flt.text
+    out = _choices_to_json(flt)
+    if not flt.exclude.is_empty:
+        out["exclude"] = _choices_to_json(flt.exclude)
     if not flt.newest_first:
         out["newest_first"] = False
     if flt.since_ms is not None and flt.until_ms is None:
@@ -36,16 +58,11 @@ def filter_from_json(data: Any, now_ms: int) -> Filter | None:
     if not isinstance(data, dict):
         return None
     try:
-        values: dict[str, Any] = {}
-        for name in _SETS:
-            items = data.get(name) or []
-            if not isinstance(items, list):
-                return None
-            kind = int if name in ("guild_ids", "actions", "actor_ids", "target_ids") else str
-            values[name] = frozenset(kind(v) for v in items)
-        text = data.get("text", "")
+        values = _choices_from_json(data)
+        excluded = data.get("exclude", {})
+        dropped = _choices_from_json(excluded) if isinstance(excluded, dict) else None
         newest = data.get("newest_first", True)
-        if not isinstance(text, str) or not isinstance(newest, bool):
+        if values is None or dropped is None or not isinstance(newest, bool):
             return None
         since, until = data.get("since_ms"), data.get("until_ms")
         if isinstance(data.get("last_ms"), int):
@@ -53,7 +70,9 @@ def filter_from_json(data: Any, now_ms: int) -> Filter | None:
         for v in (since, until):
             if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
                 return None
-        return Filter(**values, text=text, newest_first=newest, since_ms=since, until_ms=until)
+        return Filter(
+            **values, exclude=Exclusions(**dropped), newest_first=newest, since_ms=since, until_ms=until
+        )
     except (TypeError, ValueError):
         return None
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from console.model import entry as entries
 from console.model.actions import action_category
-from console.model.filters import Filter
+from console.model.filters import Exclusions, Filter, text_terms
 from console.model.snowflake import DISCORD_EPOCH_MS, to_ms
 from console.store import AuditStore
 
@@ -173,6 +173,26 @@ def _text_matches(columns: list[list[str]], text: str) -> bool:
     return True
 
 
+def _excluded(row: Row, e: entries.AuditEntry, ex: Exclusions, names: Mapping[tuple[str, int], str]) -> bool:
+    """Whether ``ex`` drops the entry: any field holding its value (an entry without an actor or
+    a target is never dropped by that field); any excluded term matching its text. The rows are
+    stored by backfill."""
+    target = None if e.target_id is None else int(e.target_id)
+    return (
+        "audit" in ex.kinds
+        or e.guild_id in ex.guild_ids
+        or e.action_type in ex.actions
+        or action_category(e.action_type) in ex.categories
+        or (e.actor_id is not None and e.actor_id in ex.actor_ids)
+        or (target is not None and target in ex.target_ids)
+        or "backfill" in ex.sources
+        or any(
+            _text_matches(_columns(row, names), f'"{term}"' if not prefix else term + "*")
+            for term, prefix in text_terms(ex.text)
+        )
+    )
+
+
 def reference(rows: Iterable[Row], flt: Filter, names: Mapping[tuple[str, int], str]) -> list[int]:
     """Ids of the rows ``flt`` keeps, in its order: fields AND, choices within a field OR."""
     out = []
@@ -196,6 +216,8 @@ def reference(rows: Iterable[Row], flt: Filter, names: Mapping[tuple[str, int], 
         if flt.until_ms is not None and created >= flt.until_ms:
             continue
         if flt.text and not _text_matches(_columns(row, names), flt.text):
+            continue
+        if _excluded(row, e, flt.exclude, names):
             continue
         out.append(e.id)
     return sorted(out, reverse=flt.newest_first)

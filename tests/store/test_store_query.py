@@ -28,7 +28,7 @@ from store_helpers import (
     snowflake,
 )
 
-from console.model.filters import Filter
+from console.model.filters import Exclusions, Filter
 from console.model.snowflake import to_ms
 from console.store import AuditStore, Store, queries
 from console.store.postgres.store import PgStore
@@ -157,6 +157,47 @@ CASES = {
         until_ms=SPAN[1],
         text="raid",
     ),
+    # Exclusions: NOT(any of a field's values); fields AND, with each other and with what is kept.
+    "not-action": Filter(exclude=Exclusions(actions=frozenset({22}))),
+    "not-actions": Filter(exclude=Exclusions(actions=frozenset({22, 20, 250}))),
+    "not-category": Filter(exclude=Exclusions(categories=frozenset({"moderation"}))),
+    "not-unknown-category": Filter(exclude=Exclusions(categories=frozenset({"unknown"}))),
+    "not-actor": Filter(exclude=Exclusions(actor_ids=frozenset({ACTORS[1]}))),
+    "not-actors-keeps-no-actor": Filter(exclude=Exclusions(actor_ids=frozenset(ACTORS))),
+    "not-target": Filter(exclude=Exclusions(target_ids=frozenset({TARGETS[2], TARGETS[4]}))),
+    "not-guild": Filter(exclude=Exclusions(guild_ids=frozenset({GUILDS[0]}))),
+    "not-source": Filter(exclude=Exclusions(sources=frozenset({"backfill"}))),
+    "not-other-source": Filter(exclude=Exclusions(sources=frozenset({"gateway", "TUI"}))),
+    "not-audit": Filter(exclude=Exclusions(kinds=frozenset({"audit"}))),
+    "not-word": Filter(exclude=Exclusions(text="raid")),
+    "not-words": Filter(exclude=Exclusions(text="raid spam")),
+    "not-phrase": Filter(exclude=Exclusions(text='"alt account"')),
+    "not-prefix": Filter(exclude=Exclusions(text="acc*")),
+    "not-name": Filter(exclude=Exclusions(text="keeper")),
+    "not-no-token": Filter(exclude=Exclusions(text="!!!")),
+    "not-word-oldest": Filter(exclude=Exclusions(text="spam"), newest_first=False),
+    "word-not-word": Filter(text="raid", exclude=Exclusions(text="spam")),
+    "same-word-kept-and-dropped": Filter(text="raid", exclude=Exclusions(text="raid")),
+    "actions-not-one-of-them": Filter(actions=frozenset({22, 20}), exclude=Exclusions(actions=frozenset({20}))),
+    "category-not-action": Filter(categories=frozenset({"moderation"}), exclude=Exclusions(actions=frozenset({22}))),
+    "actor-not-category": Filter(
+        actor_ids=frozenset({ACTORS[0]}), exclude=Exclusions(categories=frozenset({"moderation"}))
+    ),
+    "not-actor-not-category": Filter(
+        exclude=Exclusions(actor_ids=frozenset({ACTORS[0]}), categories=frozenset({"moderation"}))
+    ),
+    "not-everything-at-once": Filter(
+        text="spam*",
+        since_ms=SPAN[0] + 5 * DAY,
+        exclude=Exclusions(
+            guild_ids=frozenset({GUILDS[1]}),
+            actions=frozenset({250}),
+            categories=frozenset({"role"}),
+            actor_ids=frozenset({ACTORS[3]}),
+            target_ids=frozenset({TARGETS[0]}),
+            text='"alt account" phishing',
+        ),
+    ),
 }
 
 
@@ -172,8 +213,15 @@ async def test_store_filter_matches_reference(request: pytest.FixtureRequest, ba
     finally:
         await s.close()
     # Sanity: the cases are not vacuous (most match something, some match nothing on purpose).
-    if name not in {"empty-range", "kinds-other", "text-missing", "text-syntax", "category-excludes-action"}:
+    nothing = {"not-source", "not-audit", "not-actors-keeps-no-actor", "same-word-kept-and-dropped"}
+    if name not in {"empty-range", "kinds-other", "text-missing", "text-syntax", "category-excludes-action"} | nothing:
         assert want
+    # Exclusions drop something, and never everything (but where they mean to).
+    if flt.exclude.text != "!!!" and "other-source" not in name and not flt.exclude.is_empty:
+        kept = reference(ROWS, flt.with_(exclude=Exclusions()), NAMES)
+        assert len(want) < len(kept)
+    if name == "not-actors-keeps-no-actor":
+        assert want and all(r.raw["user_id"] is None for r in ROWS if r.id in set(want))
 
 
 guild_sets = st.frozensets(st.sampled_from(GUILDS), max_size=2)
@@ -212,6 +260,18 @@ filters = st.builds(
     # The fields of other kinds of record, which the reference does not know: left empty (builds
     # would fill them in, as it does every field of a NamedTuple).
     **dict.fromkeys(("results", "reason_codes", "capabilities", "sources", "states"), st.just(frozenset())),
+    exclude=st.builds(
+        Exclusions,
+        guild_ids=guild_sets,
+        kinds=st.sampled_from([frozenset(), frozenset(), frozenset({"gap"}), frozenset({"audit"})]),
+        actions=st.frozensets(st.sampled_from((*ACTIONS, 777)), max_size=2),
+        categories=st.frozensets(st.sampled_from(("moderation", "role", "member", "unknown")), max_size=2),
+        actor_ids=st.frozensets(st.sampled_from(ACTORS), max_size=2),
+        target_ids=st.frozensets(st.sampled_from(TARGETS), max_size=2),
+        text=st.sampled_from(("", "", "", "raid", "spam alt", '"alt account"', "ph*", "keeper", "!!!")),
+        sources=st.sampled_from([frozenset(), frozenset(), frozenset({"gateway"}), frozenset({"backfill"})]),
+        **dict.fromkeys(("results", "reason_codes", "capabilities", "states"), st.just(frozenset())),
+    ),
 )
 
 

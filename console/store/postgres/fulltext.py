@@ -14,6 +14,7 @@ from typing import Final
 
 from console.model.filters import text_terms
 from console.store.fts_tokens import tokens
+from console.store.queries import Marks
 
 #: PostgreSQL refuses lexemes of 2,048 bytes or more: longer tokens are cut (in documents and
 #: queries alike, so they still find each other).
@@ -62,20 +63,41 @@ def document(*columns: str) -> str:
     return " ".join(f"{lex}:{','.join(map(str, at_))}" for lex, at_ in positions.items())
 
 
+def _term(term: str, prefix: bool) -> str | None:
+    """One term's ``tsquery``: a phrase's tokens adjacent (``<->``), ``prefix*`` on its last
+    token; None when it has no token (it matches nothing)."""
+    found = tokens(term)
+    if not found:
+        return None
+    lexemes = [_lexeme(t) for t in found]
+    if prefix:
+        lexemes[-1] += ":*"
+    return lexemes[0] if len(lexemes) == 1 else "(" + " <-> ".join(lexemes) + ")"
+
+
 def tsquery(text: str) -> str | None:
-    """The ``tsquery`` text for the query language's text: terms ANDed, a phrase's tokens
-    adjacent (``<->``), ``prefix*`` on its last token. None: no terms (no constraint);
-    :data:`NOTHING`: a term without tokens, which matches nothing."""
-    terms = text_terms(text)
+    """The ``tsquery`` text for the query language's text: terms ANDed. None: no terms (no
+    constraint); :data:`NOTHING`: a term without tokens, which matches nothing."""
+    terms = [_term(term, prefix) for term, prefix in text_terms(text)]
     if not terms:
         return None
-    parts = []
-    for term, prefix in terms:
-        found = tokens(term)
-        if not found:
-            return NOTHING
-        lexemes = [_lexeme(t) for t in found]
-        if prefix:
-            lexemes[-1] += ":*"
-        parts.append(lexemes[0] if len(lexemes) == 1 else "(" + " <-> ".join(lexemes) + ")")
-    return " & ".join(parts)
+    if None in terms:
+        return NOTHING
+    return " & ".join(t for t in terms if t is not None)
+
+
+class TextMarks(Marks):
+    """The shared clauses' placeholders on PostgreSQL (``?``, numbered once the statement is
+    whole; :class:`~console.store.postgres.queries.PgMarks` numbers them as it goes), with its
+    false and its full text."""
+
+    false = "false"
+
+    def without_text(self, text: str) -> str | None:
+        """Entries whose document matches none of the terms of ``text`` (terms ORed: a term
+        without tokens matches nothing, so it drops nothing)."""
+        terms = [t for t in (_term(term, prefix) for term, prefix in text_terms(text)) if t is not None]
+        if not terms:
+            return None
+        query = self(" | ".join(terms))
+        return f"NOT EXISTS (SELECT 1 FROM audit_fts f WHERE f.entry_id = audit_entries.id AND f.doc @@ {query}::tsquery)"

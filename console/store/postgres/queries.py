@@ -14,16 +14,14 @@ from typing import Any
 
 from console.model.filters import Filter
 from console.store.postgres import fulltext
-from console.store.queries import Marks, bounds, entry_clauses, id_bounds
+from console.store.queries import bounds, entry_clauses, id_bounds
 
 __all__ = ["PgMarks", "bounds", "entry_count", "entry_page", "entry_where", "id_bounds", "names_by_key", "text_ids"]
 
 
-class PgMarks(Marks):
+class PgMarks(fulltext.TextMarks):
     """``$1``, ``$2``, … in the order the arguments are added; a set of values is one array
     argument (``column = ANY($n)``), so a statement's text does not change with their number."""
-
-    false = "false"
 
     def __call__(self, value: Any) -> str:
         self.args.append(value)

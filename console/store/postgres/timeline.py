@@ -26,18 +26,11 @@ _UPPER, _LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
 _LIKE = f"translate({{col}}, '{_UPPER}', '{_LOWER}') LIKE translate(?, '{_UPPER}', '{_LOWER}') ESCAPE '\\'"
 
 
-class _Marks(queries.Marks):
-    """``?`` placeholders (numbered once the statement is whole, as the record clauses' are) with
-    PostgreSQL's false."""
-
-    false = "false"
-
-
 def entry_clauses(flt: Filter) -> tuple[list[str], list[Any], str | None] | None:
     """WHERE clauses for audit entries (``?`` placeholders, no time bounds: the shared
     ``queries.entry_clauses``) and the tsquery text of the filter's words, if any; None when the
     words can match nothing."""
-    m = _Marks()
+    m = fulltext.TextMarks()
     where = queries.entry_clauses(flt, m)
     query = fulltext.tsquery(flt.text) if flt.text else None
     if query == fulltext.NOTHING:
