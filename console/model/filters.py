@@ -194,7 +194,6 @@ SET_FIELDS = (
 )
 
 
-
 class EmptyNarrowing(ValueError):
     """Two filters share nothing in a field: their AND would match nothing."""
 

@@ -64,9 +64,7 @@ _SET_FIELD_OF = {
     "guild": "guild_ids",
 }
 
-_TERM = re.compile(
-    r'(?P<neg>-)?(?:"(?P<phrase>[^"]*)"?|(?P<field>[A-Za-z_]+):(?P<value>"[^"]*"?|\S*)|(?P<word>\S+))'
-)
+_TERM = re.compile(r'(?P<neg>-)?(?:"(?P<phrase>[^"]*)"?|(?P<field>[A-Za-z_]+):(?P<value>"[^"]*"?|\S*)|(?P<word>\S+))')
 
 
 class QueryError(ValueError):
@@ -237,9 +235,7 @@ def format_filter(flt: Filter, name_of: Callable[[str, int], str | None] | None 
     return " ".join(parts)
 
 
-def _choice_terms(
-    flt: Filter | Exclusions, sign: str, name_of: Callable[[str, int], str | None] | None
-) -> list[str]:
+def _choice_terms(flt: Filter | Exclusions, sign: str, name_of: Callable[[str, int], str | None] | None) -> list[str]:
     """``field:a,b`` terms for the choices of ``flt`` (``sign``: ``-`` for an exclusion)."""
     parts: list[str] = []
 

@@ -70,9 +70,7 @@ def filter_from_json(data: Any, now_ms: int) -> Filter | None:
         for v in (since, until):
             if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
                 return None
-        return Filter(
-            **values, exclude=Exclusions(**dropped), newest_first=newest, since_ms=since, until_ms=until
-        )
+        return Filter(**values, exclude=Exclusions(**dropped), newest_first=newest, since_ms=since, until_ms=until)
     except (TypeError, ValueError):
         return None
 

@@ -212,10 +212,14 @@ EXCLUSIONS: dict[str, Exclusions] = {
     "not phrase": Exclusions(text='"mod0 keeper"'),
     "not words": Exclusions(text="spam roles"),
     "not no token": Exclusions(text="!!!"),
-    "not actor, not deny, not word": Exclusions(actor_ids=frozenset({ACTORS[0]}), results=frozenset({"DENY"}), text="spam"),
+    "not actor, not deny, not word": Exclusions(
+        actor_ids=frozenset({ACTORS[0]}), results=frozenset({"DENY"}), text="spam"
+    ),
 }
 FILTERS |= {name: Filter(exclude=ex) for name, ex in EXCLUSIONS.items()}
-FILTERS["deny, not reason code"] = Filter(results=frozenset({"DENY"}), exclude=Exclusions(reason_codes=frozenset({"NO_GRANT"})))
+FILTERS["deny, not reason code"] = Filter(
+    results=frozenset({"DENY"}), exclude=Exclusions(reason_codes=frozenset({"NO_GRANT"}))
+)
 FILTERS["word, not actor"] = Filter(text="raid", exclude=Exclusions(actor_ids=frozenset({ACTORS[2]})))
 FILTERS |= {f"{name}, oldest first": flt.with_(newest_first=False) for name, flt in list(FILTERS.items())[:12]}
 FILTERS["phrase, oldest first"] = FILTERS["phrase"].with_(newest_first=False)

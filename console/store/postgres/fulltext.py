@@ -100,4 +100,6 @@ class TextMarks(Marks):
         if not terms:
             return None
         query = self(" | ".join(terms))
-        return f"NOT EXISTS (SELECT 1 FROM audit_fts f WHERE f.entry_id = audit_entries.id AND f.doc @@ {query}::tsquery)"
+        return (
+            f"NOT EXISTS (SELECT 1 FROM audit_fts f WHERE f.entry_id = audit_entries.id AND f.doc @@ {query}::tsquery)"
+        )
