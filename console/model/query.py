@@ -26,7 +26,6 @@ from console.model.filters import (
     Exclusions,
     Filter,
     parse_time,
-    text_terms,
 )
 
 #: field → what it takes (for help and completion).
@@ -229,9 +228,8 @@ def format_filter(flt: Filter, name_of: Callable[[str, int], str | None] | None 
     if flt.text:
         parts.append(flt.text)
     parts += _choice_terms(flt.exclude, "-", name_of)
-    for term, prefix in text_terms(flt.exclude.text):
-        shown = term + ("*" if prefix else "")
-        parts.append("-" + (f'"{shown}"' if " " in term or term.startswith("-") else shown))
+    # The excluded text is kept as typed (phrases in their quotes): each term gets its "-" back.
+    parts += ["-" + term for term in re.findall(r'"[^"]*"|\S+', flt.exclude.text)]
     return " ".join(parts)
 
 
