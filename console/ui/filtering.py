@@ -53,6 +53,15 @@ class Filtering:
             text=c.text,
             since_ms=since,
             newest_first=c.newest_first,
+            # The sidebar's exclusions replace their fields; those typed in the bar (actors,
+            # words…) stay.
+            exclude=screen.filter.exclude.with_(
+                kinds=c.exclude.kinds,
+                categories=c.exclude.categories,
+                results=c.exclude.results,
+                reason_codes=c.exclude.reason_codes,
+                sources=c.exclude.sources,
+            ),
         )
         screen.query_one(FeedView).set_context(screen.row_context())
         if flt != screen.filter:

@@ -102,7 +102,9 @@ async def test_restored_filter_shows_in_the_sidebar_controls(
     make_app: Callable[..., ConsoleApp], seeded_db: Path
 ) -> None:
     """The controls mount a frame after the screen: a filter restored before that still shows."""
-    from textual.widgets import Input, RadioSet, SelectionList
+    from textual.widgets import Input, RadioSet
+
+    from console.ui.widgets.choice_list import ChoiceList
 
     app = make_app(seeded_db, remember=True)
     async with app.run_test(size=(140, 40)) as pilot:
@@ -117,8 +119,8 @@ async def test_restored_filter_shows_in_the_sidebar_controls(
     async with again.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
         sidebar = again.query_one(FilterSidebar)
-        assert set(sidebar.query_one("#kinds", SelectionList).selected) == {"audit"}
-        assert set(sidebar.query_one("#categories", SelectionList).selected) == {"role"}
+        assert set(sidebar.query_one("#kinds", ChoiceList).included) == {"audit"}
+        assert set(sidebar.query_one("#categories", ChoiceList).included) == {"role"}
         assert sidebar.query_one("#text", Input).value == "raid"
         assert sidebar.query_one("#order", RadioSet).pressed_index == 1
         assert "raid" in str(sidebar.query_one("#query").render())

@@ -14,6 +14,7 @@ from textual.widgets import Input
 from console.model.snowflake import from_ms
 from console.ui.app import ConsoleApp
 from console.ui.theming import load_themes
+from console.ui.widgets.choice_list import ChoiceList
 from console.ui.widgets.feed import FeedView
 
 from .seed import FROZEN_MS
@@ -98,6 +99,33 @@ def state_search_error(ids: dict[str, int]) -> Callable[[Pilot[Any]], Any]:
     return run
 
 
+def state_sidebar_three_states(ids: dict[str, int]) -> Callable[[Pilot[Any]], Any]:
+    """Each sidebar list with a choice in each state, set by presses: gaps excluded, DENY
+    excluded, moderation kept, automod excluded."""
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await _settle(pilot)
+        if pilot.app.query_one("#sidebar").has_class("-hidden"):
+            await pilot.press("s")
+            await _settle(pilot)
+        for list_id, value, presses in (
+            ("#kinds", "gap", 2),
+            ("#results", "DENY", 2),
+            ("#categories", "moderation", 1),
+            ("#categories", "automod", 2),
+        ):
+            choices = pilot.app.query_one(list_id, ChoiceList)
+            choices.focus()
+            choices.highlighted = choices.index_of(value)
+            for _ in range(presses):
+                await pilot.press("enter")
+            await _settle(pilot)
+        pilot.app.query_one(FeedView).focus()  # no highlight in the lists: only the states show
+        await _settle(pilot)
+
+    return run
+
+
 def state_drawer(key: str) -> Callable[[dict[str, int]], Callable[[Pilot[Any]], Any]]:
     def make(ids: dict[str, int]) -> Callable[[Pilot[Any]], Any]:
         async def run(pilot: Pilot[Any]) -> None:
@@ -124,6 +152,7 @@ STATES: dict[str, Callable[[dict[str, int]], Callable[[Pilot[Any]], Any]]] = {
     "paused": state_paused,
     "filtered": state_filtered,
     "search_error": state_search_error,
+    "sidebar_three_states": state_sidebar_three_states,
     "drawer_audit": state_drawer("role_update"),
     "drawer_decision": state_drawer("decision"),
     "drawer_role_change": state_drawer("role_change_0"),

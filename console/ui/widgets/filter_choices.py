@@ -12,14 +12,23 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, Label, RadioButton, RadioSet, SelectionList, Static
+from textual.widgets import Input, Label, RadioButton, RadioSet, Static
 
 from console.model.actions import CATEGORIES
-from console.model.filters import DECISION_SOURCES, ENTRY_SOURCES, KINDS, REASON_CODES, Filter
+from console.model.filters import DECISION_SOURCES, ENTRY_SOURCES, KINDS, REASON_CODES, Exclusions, Filter
 from console.model.sanitize import safe_text
+from console.ui.widgets.choice_list import ChoiceList
 
 RANGES = (("any", None), ("1h", 3_600_000), ("24h", 86_400_000), ("7d", 7 * 86_400_000), ("30d", 30 * 86_400_000))
 KIND_LABELS = {"audit": "audit", "decision": "decision", "role_change": "role change", "gap": "gap"}
+#: The three-state lists (their ids) → the filter's field each sets, kept or excluded.
+_LISTS = {
+    "kinds": "kinds",
+    "categories": "categories",
+    "results": "results",
+    "reason-codes": "reason_codes",
+    "sources": "sources",
+}
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,8 @@ class SidebarChoice:
     reason_codes: frozenset[str]
     sources: frozenset[str]
     text: str
+    #: The choices marked excluded (kinds, categories, results, reason codes, sources).
+    exclude: Exclusions = Exclusions()
 
 
 class FilterChoices(Vertical):
@@ -43,11 +54,9 @@ class FilterChoices(Vertical):
     DEFAULT_CSS = """
     FilterChoices { height: auto; }
     FilterChoices Label { color: $text-muted; padding: 0 1; margin-top: 1; }
-    FilterChoices SelectionList, FilterChoices RadioSet { border: none; padding: 0; height: auto;
-        background: transparent; }
+    FilterChoices RadioSet { border: none; padding: 0; height: auto; background: transparent; }
     FilterChoices #query { color: $text-muted; padding: 0 1; margin-top: 1; }
     FilterChoices Input { border: none; height: 1; padding: 0 1; margin: 0 1 0 1; background: $boost; }
-    FilterChoices SelectionList:blur > .option-list--option-highlighted { background: transparent; }
     """
 
     class Changed(Message):
@@ -67,9 +76,9 @@ class FilterChoices(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label("Kind")
-        yield SelectionList[str](*[(KIND_LABELS[k], k, False) for k in KINDS], id="kinds")
+        yield ChoiceList([(KIND_LABELS[k], k) for k in KINDS], id="kinds")
         yield Label("Decision")
-        yield SelectionList[str](("ALLOW", "ALLOW", False), ("DENY", "DENY", False), id="results")
+        yield ChoiceList([("ALLOW", "ALLOW"), ("DENY", "DENY")], id="results")
         yield Label("Date range")
         with RadioSet(id="range"):
             for i, (label, _) in enumerate(RANGES):
@@ -85,11 +94,11 @@ class FilterChoices(Vertical):
         yield Label("Text")
         yield Input(placeholder="words, then Enter", id="text")
         yield Label("Category")
-        yield SelectionList[str](*[(c, c, False) for c in CATEGORIES], id="categories")
+        yield ChoiceList([(c, c) for c in CATEGORIES], id="categories")
         yield Label("Source")
-        yield SelectionList[str](*[(s, s, False) for s in DECISION_SOURCES + ENTRY_SOURCES], id="sources")
+        yield ChoiceList([(s, s) for s in DECISION_SOURCES + ENTRY_SOURCES], id="sources")
         yield Label("Reason code")
-        yield SelectionList[str](*[(r, r, False) for r in REASON_CODES], id="reason-codes")
+        yield ChoiceList([(r, r) for r in REASON_CODES], id="reason-codes")
         yield Static("", id="query", markup=False)
 
     def on_mount(self) -> None:
@@ -97,39 +106,37 @@ class FilterChoices(Vertical):
 
     def choice(self) -> SidebarChoice:
         """What the controls say."""
-        kinds = frozenset(self.query_one("#kinds", SelectionList).selected)
-        categories = frozenset(self.query_one("#categories", SelectionList).selected)
-        results = frozenset(self.query_one("#results", SelectionList).selected)
+        kinds, categories, results, reason_codes, sources = (
+            self.query_one(f"#{list_id}", ChoiceList) for list_id in _LISTS
+        )
         range_index = self.query_one("#range", RadioSet).pressed_index
         order = self.query_one("#order", RadioSet).pressed_index
         times = self.query_one("#times", RadioSet).pressed_index
         return SidebarChoice(
-            kinds=kinds,
-            categories=categories,
-            results=results,
+            kinds=kinds.included,
+            categories=categories.included,
+            results=results.included,
             range_ms=RANGES[max(0, range_index)][1],
             newest_first=order != 1,
             relative=times == 1,
-            reason_codes=frozenset(self.query_one("#reason-codes", SelectionList).selected),
-            sources=frozenset(self.query_one("#sources", SelectionList).selected),
+            reason_codes=reason_codes.included,
+            sources=sources.included,
             text=self.query_one("#text", Input).value.strip(),
+            exclude=Exclusions(
+                kinds=kinds.excluded,
+                categories=categories.excluded,
+                results=results.excluded,
+                reason_codes=reason_codes.excluded,
+                sources=sources.excluded,
+            ),
         )
 
     def show_filter(self, flt: Filter, query_text: str) -> None:
         """Reflect a filter set elsewhere (search bar, restore) without re-announcing it."""
         self._syncing = True
         try:
-            for list_id, values in (
-                ("#kinds", flt.kinds),
-                ("#categories", flt.categories),
-                ("#results", flt.results),
-                ("#sources", flt.sources),
-                ("#reason-codes", flt.reason_codes),
-            ):
-                sel = self.query_one(list_id, SelectionList)
-                sel.deselect_all()
-                for v in values:
-                    sel.select(v)
+            for list_id, field in _LISTS.items():
+                self.query_one(f"#{list_id}", ChoiceList).show(getattr(flt, field), getattr(flt.exclude, field))
             self.query_one("#text", Input).value = flt.text
             order = self.query_one("#order", RadioSet)
             order.query(RadioButton)[0 if flt.newest_first else 1].value = True
@@ -141,7 +148,7 @@ class FilterChoices(Vertical):
     def _end_sync(self) -> None:
         self._syncing = False
 
-    @on(SelectionList.SelectedChanged)
+    @on(ChoiceList.Changed)
     @on(RadioSet.Changed)
     @on(Input.Submitted, "#text")
     def _changed(self, event: object) -> None:
