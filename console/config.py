@@ -1,6 +1,7 @@
 """Settings from the config file (TOML), the environment and flags, in that order of strength
 (flags win). Every problem is a :class:`ConfigError` with one line naming the file and key."""
 
+import datetime as dt
 import os
 import tomllib
 from pathlib import Path
@@ -11,7 +12,7 @@ from console import paths
 from console.alerts.settings import AlertSettings, AlertSettingsError
 from console.alerts.settings import parse as parse_alerts
 from console.errors import ConfigError
-from console.model import snowflake
+from console.model import snowflake, times
 from console.model.location import LocationError, StoreLocation, parse_location
 from console.model.retention import Retention, RetentionError
 from console.model.shards import ShardError, ShardGroup
@@ -51,6 +52,9 @@ class _Fields(NamedTuple):
     """Members kept per guild for the policy's Discord gate; others are fetched one by one when needed."""
     password_file: Path | None = None
     """A file holding the PostgreSQL password (mode 600, as the token file); read when the store opens."""
+    timezone: str | None = None
+    """The IANA zone (``Europe/Paris``) every time the console shows is in; None: the system's.
+    Exports, reports files and JSON are UTC whatever it says."""
     shards: ShardGroup | None = None
     """The shards this collector runs (``shards`` and ``shard_count``); None: every shard hikari
     is told to start (Discord's recommended count), as an unsharded bot."""
@@ -76,6 +80,10 @@ class Settings(_Fields):
 
     def with_(self, **changes: Any) -> Self:
         return self._replace(**{k: v for k, v in changes.items() if v is not None})
+
+    def zone(self) -> dt.tzinfo | None:
+        """The zone the console shows times in (None: the system's); checked when loaded."""
+        return times.zone(self.timezone) if self.timezone else None
 
 
 def _snowflake(value: Any, where: str) -> int:
@@ -194,6 +202,15 @@ def load(path: Path | None = None) -> Settings:
         out["reports"] = _reports(data["reports"], where)
     if "shards" in data or "shard_count" in data:
         out["shards"] = shard_group(data.get("shards"), data.get("shard_count"), where)
+    if "timezone" in data:
+        name = data["timezone"]
+        if not isinstance(name, str):
+            raise ConfigError(f"{where}: timezone must be an IANA zone name such as Europe/Paris (a string)")
+        try:
+            times.zone(name)
+        except ValueError as e:
+            raise ConfigError(f"{where}: timezone {e}") from None
+        out["timezone"] = name
     if "member_cache" in data:
         v = data["member_cache"]
         if isinstance(v, bool) or not isinstance(v, int) or v < 10:

@@ -25,6 +25,7 @@ def run_open(settings: Settings) -> int:
             operator_id=settings.operator_id,
             alert_bell=settings.alerts.bell,
             password_file=settings.password_file,
+            zone=settings.zone(),
         )
     )
 
@@ -55,6 +56,7 @@ def run_live(settings: Settings, token: Secret) -> int:
             operator_id=settings.operator_id,
             alert_bell=settings.alerts.bell,
             password_file=settings.password_file,
+            zone=settings.zone(),
         )
     )
 

@@ -1,7 +1,8 @@
 """Time as the console writes it: one module for every format a person or a file sees.
 
 All instants are Unix milliseconds (UTC). Stored and exported times are always UTC; only what is
-shown on screen may be local (``local_time``, ``short_local``, ``clock``).
+shown on screen is in the console's zone (``local_time``, ``short_local``, ``clock``): the
+``timezone`` setting (:func:`zone`), else the system's own (a ``tz`` of None).
 """
 
 from __future__ import annotations
@@ -69,6 +70,33 @@ def utc_time(ms: int) -> str:
     """``2024-05-01 12:34:56.789 UTC``: exact, with milliseconds."""
     t = dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
     return t.strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d} UTC"
+
+
+def zone(name: str) -> dt.tzinfo:
+    """The IANA time zone ``name`` (``Europe/Paris``, ``UTC``); ValueError with one line when it
+    is not one this system knows."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA time zone name (such as Europe/Paris or UTC)") from None
+
+
+def zone_label(tz: dt.tzinfo | None, at_ms: int) -> str:
+    """What to call the zone: its IANA name when it has one, else its abbreviation at ``at_ms``
+    (the system's zone: ``CET``); ``UTC`` for UTC however it was named."""
+    key = getattr(tz, "key", None)
+    if tz is dt.UTC or key in _UTC_NAMES:
+        return "UTC"
+    if key:
+        return str(key)
+    t = dt.datetime.fromtimestamp(at_ms / 1000, tz=dt.UTC).astimezone(tz)
+    name = t.tzname() or t.strftime("%z")
+    return "UTC" if name in _UTC_NAMES else name
+
+
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu"})
 
 
 def local_time(ms: int, tz: dt.tzinfo | None = None) -> str:

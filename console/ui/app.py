@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
@@ -62,7 +63,9 @@ class ConsoleApp(QuietCrashApp):
         services_factory: Callable[[], Any] | None = None,
         remember: bool = True,
         theme_dirs: list[Any] | None = None,
+        zone: dt.tzinfo | None = None,
     ) -> None:
+        """``zone``: the ``timezone`` setting's zone for every time shown (None: the system's)."""
         super().__init__()
         if store is None and open_store is None:
             raise ValueError("ConsoleApp needs a store or a way to open one")
@@ -80,6 +83,9 @@ class ConsoleApp(QuietCrashApp):
         self._connect = connect
         self._remember = remember
         self._theme_dirs = theme_dirs
+        self.zone = zone
+        #: ``z``: times shown in UTC instead of :attr:`zone`.
+        self.show_utc = False
         self.state = CollectorState()
         self.row_styles: dict[str, str] = dict(theming.VARIABLE_DEFAULTS)
         self._store_checked = asyncio.Event()
@@ -93,6 +99,10 @@ class ConsoleApp(QuietCrashApp):
         #: The console's screen: the feed, its panes and keys, and what they do.
         self.main_screen = MainScreen(self, remember=remember, id="_default")
         self._register_themes()
+
+    def shown_zone(self) -> dt.tzinfo | None:
+        """The zone times are shown in now (None: the system's)."""
+        return dt.UTC if self.show_utc else self.zone
 
     def crash_line(self, error: BaseException | None) -> str:
         """An unhandled exception: the traceback goes to the log file (redacted); the terminal

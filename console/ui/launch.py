@@ -7,6 +7,7 @@ What the app connects to (the collecting runtime for ``run``, the simulator and 
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -58,6 +59,7 @@ async def run_app(
     operator_id: int | None = None,
     alert_bell: bool = False,
     password_file: Path | None = None,
+    zone: dt.tzinfo | None = None,
 ) -> int:
     """The console on the store at ``location`` until it is quit; its exit code. ``session_factory`` makes
     what connects (nothing when browsing); ``services_factory`` the offline gatekeeper that
@@ -91,6 +93,7 @@ async def run_app(
         connect=settling(session.connect) if session else None,
         operator_id=operator_id,
         services_factory=(lambda: services_factory(store)) if services_factory else None,
+        zone=zone,
     )
     app.alert_bell = alert_bell
     app.browse_only = browse_only

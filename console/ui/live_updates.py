@@ -15,6 +15,7 @@ from textual.css.query import NoMatches
 
 from console.model.filters import Filter
 from console.model.naming import person
+from console.model.times import zone_label
 from console.store import IngestResult, StoreError
 from console.store.team_access import NO_COLLECTOR
 from console.ui.rows import record_key
@@ -189,7 +190,17 @@ class LiveUpdates:
             styles=app.row_styles,
             roles_paused=app.roles_paused,
             problems=self._problems(),
+            zone=self._zone(),
         )
+
+    def _zone(self) -> str:
+        """The zone times are shown in, for the header; nothing when the console's zone is UTC
+        (servers, the tests): there is nothing to tell apart then."""
+        app = self.screen.console
+        configured = zone_label(app.zone, app.clock())
+        if configured == "UTC":
+            return ""
+        return f"times UTC (z: {configured})" if app.show_utc else f"times {configured}"
 
     def _problems(self) -> str:
         """Guilds not collected now, and why, by name once known."""

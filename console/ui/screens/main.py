@@ -68,6 +68,7 @@ class MainScreen(FirstResumeScreen):
         Binding("r", "retry_change", "Retry", show=False),
         Binding("x", "cancel_change", "Cancel change", show=False),
         Binding("escape", "close_drawer", "Close", show=False),
+        Binding("z", "toggle_utc", "UTC / local times", show=False, id="toggle-utc"),
         Binding("plus", "sidebar_width(2)", "Wider", show=False),
         Binding("minus", "sidebar_width(-2)", "Narrower", show=False),
         Binding("left_curly_bracket", "drawer_height(-3)", "Shorter details", show=False),
@@ -272,6 +273,7 @@ class MainScreen(FirstResumeScreen):
         return RowContext(
             name_of=self.store.name_of,
             styles=self.console.row_styles,
+            tz=self.console.shown_zone(),
             relative=sidebar_relative,
             now_ms=self.clock(),
             compact=0 < feed_width < 100,
@@ -279,6 +281,8 @@ class MainScreen(FirstResumeScreen):
 
     def apply_context(self) -> None:
         self.query_one(FeedView).set_context(self.row_context())
+        if self.built_drawer is not None:
+            self.built_drawer.tz = self.console.shown_zone()
         drawer = self.open_drawer()
         if drawer is not None:
             drawer.refresh_details()
@@ -324,6 +328,7 @@ class MainScreen(FirstResumeScreen):
             from console.ui.widgets.drawer import DetailDrawer
 
             drawer = DetailDrawer(id="drawer", name_of=self.store.name_of, clock=self.clock)
+            drawer.tz = self.console.shown_zone()
             if self.drawer_height is not None:
                 drawer.styles.height = self.drawer_height
             self.built_drawer = drawer
@@ -365,6 +370,12 @@ class MainScreen(FirstResumeScreen):
         self.query_one(FilterSidebar).toggle_class("-hidden")
         self.view_changed()
         self.call_after_refresh(self.apply_context)
+
+    def action_toggle_utc(self) -> None:
+        """``z``: every time shown in UTC, or back in the console's zone."""
+        self.console.show_utc = not self.console.show_utc
+        self.apply_context()
+        self.live.render_status()
 
     def action_toggle_pending(self) -> None:
         self.user_toggled_pending = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
 
@@ -90,6 +91,8 @@ class DetailDrawer(VerticalScroll):
         """Theme variable → Rich style for the renderers; None reads the running theme."""
         self.clock: Callable[[], int] = clock or _wall_clock_ms
         """Milliseconds now, for "in 4s"/"3m ago" (tests pass a fixed clock)."""
+        self.tz: dt.tzinfo | None = None
+        """The zone of the local times shown (None: the system's); the app sets it."""
         self._record: object | None = None
         self._attempts: tuple[Attempt, ...] = ()
 
@@ -150,6 +153,7 @@ class DetailDrawer(VerticalScroll):
             show_raw=self.show_raw,
             attempts=self._attempts,
             now_ms=self.clock(),
+            tz=self.tz,
         )
 
     def _renderer_styles(self) -> Mapping[str, str]:

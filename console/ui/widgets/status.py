@@ -43,9 +43,11 @@ class StatusBar(Widget):
         store_note: str = "",
         roles_paused: bool = False,
         problems: str = "",
+        zone: str = "",
     ) -> None:
         """``problems``: what keeps guilds from being collected (a refused audit log, the bot
-        removed, an outage), in words; shown after the gateway's state."""
+        removed, an outage), in words; shown after the gateway's state. ``zone``: which zone the
+        times are shown in (``times Europe/Paris``), if it is to be said."""
         text = Text(no_wrap=True, overflow="ellipsis", end="")
         text.append(safe_text(label, 60), "bold")
         gateway_style = {
@@ -66,6 +68,8 @@ class StatusBar(Widget):
         text.append(" · gaps ")
         text.append(str(open_gaps), styles.get("gap", "yellow") if open_gaps else "")
         text.append(" · operator " + (safe_text(operator, 40) if operator else "none"))
+        if zone:
+            text.append(" · " + zone)
         if store_note:
             text.append(" · " + safe_text(store_note, 60), styles.get("muted", "dim"))
         if roles_paused:
