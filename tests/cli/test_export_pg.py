@@ -5,6 +5,7 @@ with names, full text, to a file through ``.part``."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import sqlite3
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from ui.seed import seed_store
 
+from console.model.actions import action_category
 from console.model.location import PgLocation
 from console.store import open_store, transfer
 
@@ -99,3 +101,30 @@ def test_text_finds_the_same_records(stores: tuple[str, str]) -> None:
         original = exported(sqlite_db, "--format", "csv", *args)
         assert original.count(b"\n") > 2, args
         assert exported(pg, "--format", "csv", *args) == original, args
+
+
+def test_a_query_with_exclusions_exports_the_same_records_on_both(stores: tuple[str, str]) -> None:
+    """``-is:bot`` (the bot members of the stored guild state), ``-category:``, ``-word``: the
+    records left are the same on both backends, and none of them is one the query excludes."""
+    sqlite_db, pg = stores
+    with sqlite3.connect(sqlite_db) as c:
+        bots = {
+            m["user"]["id"]
+            for (snapshot,) in c.execute("SELECT snapshot FROM guild_state")
+            for m in json.loads(snapshot)["members"]
+            if m["user"].get("bot")
+        }
+    assert bots
+    query = "kind:audit -is:bot -category:moderation -raid"
+    original = exported(sqlite_db, "--format", "jsonl", "--query", query)
+    assert exported(pg, "--format", "jsonl", "--query", query) == original
+    records = [json.loads(line) for line in original.splitlines()]
+    everything = exported(sqlite_db, "--format", "jsonl", "--query", "kind:audit").count(b"\n")
+    assert 0 < len(records) < everything
+    assert not [r for r in records if r["actor_id"] in bots]
+    assert not [r for r in records if action_category(r["action_type"]) == "moderation"]
+    assert not [r for r in records if "raid" in (r["reason"] or "").lower().split()]
+    envelope = json.loads(exported(sqlite_db, "--format", "json", "--query", query))
+    assert envelope["filter"]["exclude"]["categories"] == ["moderation"]
+    assert sorted(envelope["filter"]["exclude"]["actor_ids"]) == sorted(bots)
+    assert envelope["filter"]["exclude"]["text"] == "raid"
