@@ -38,7 +38,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "Panes",
         [
-            ("s", "show/hide filters"),
+            ("s", "show/hide filters; in them Enter/Space/click cycles a choice: [+] kept, [−] excluded, [ ] off"),
             ("p", "show/hide pending role changes"),
             ("Esc", "close details"),
             ("j (in details)", "raw JSON on/off"),
@@ -60,6 +60,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         "Console",
         [
             ("Ctrl+P", "command palette (jump to id, theme, export, panes)"),
+            ("z", "times in UTC / back in the timezone setting's zone (the header says which)"),
             ("? / F1", "this help"),
             ("!", "alerts: every alert raised (Enter jumps to its record)"),
             ("R", "report: the last 7 days (who did what, denials, break-glass, alerts)"),
@@ -83,6 +84,10 @@ def help_renderable() -> Table:
     for name, what in FIELDS.items():
         table.add_row(Text(f"{name}:"), Text(what))
     table.add_row(Text("words"), Text('free text in reasons, names and changes; "a phrase", prefix*'))
+    table.add_row(Text("-field:a,b"), Text("exclude: none of them (-category:automod, -actor:Carl-bot)"))
+    table.add_row(Text('-word -"a phrase"'), Text("exclude records whose text matches"))
+    table.add_row(Text("is:bot -is:bot"), Text("only / no records by bot accounts (the stored guild state's)"))
+    table.add_row(Text("precedence"), Text("commas OR inside a field; fields AND; -field is NOT(any of its values)"))
     return table
 
 

@@ -71,7 +71,8 @@ class SearchBar(Vertical):
         )
         yield Static("", id="search-error", markup=False)
         yield Static(
-            "fields: " + " ".join(f"{f}:" for f in FIELDS) + "   Enter filter · Ctrl+F find · Esc close",
+            "fields: " + " ".join(f"{f}:" for f in FIELDS) + " · -field: -word exclude"
+            "   Enter filter · Ctrl+F find · Esc close",
             id="search-help",
             markup=False,
         )

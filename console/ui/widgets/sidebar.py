@@ -1,7 +1,9 @@
-"""The filter sidebar: kind, category, decision, date range, order and time style.
+"""The filter sidebar: kind, category, decision, source, reason code (each choice kept, excluded
+or off: ``ChoiceList``), date range, order and time style.
 
-It edits only those fields of the app's filter; actor, target, role, reason code, capability,
-source and text come from the search bar (``/``) or one-key picks on the row under the cursor.
+It edits only those fields of the app's filter (and their exclusions); actor, target, role,
+capability and the query's other exclusions come from the search bar (``/``) or one-key picks on
+the row under the cursor.
 Every label here is our own text, never a name from Discord.
 """
 
