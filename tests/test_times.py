@@ -39,7 +39,9 @@ def test_readable_formats() -> None:
     assert times.day(T0) == "2024-05-01"
     assert times.file_stamp(T0) == "20240501-123456"
     assert times.minute_utc(T0) == "2024-05-01 12:34"
-    assert times.second_utc(T0) == "2024-05-01 12:34:56"
+    assert times.second_in(T0, dt.UTC) == "2024-05-01 12:34:56"
+    assert times.second_in(T0, times.zone("Asia/Kolkata")) == "2024-05-01 18:04:56"
+    assert times.minute_in(T0, times.zone("America/New_York")) == "2024-05-01 08:34"
     assert times.clock(T0, dt.UTC) == "05-01 12:34:56"
     assert times.discord_iso(T0) == "2024-05-01T12:34:56.789000+00:00"
 

@@ -61,9 +61,14 @@ def minute_utc(ms: int) -> str:
     return iso_utc(ms)[:16].replace("T", " ")
 
 
-def second_utc(ms: int) -> str:
-    """``2024-05-01 12:34:56``: UTC to the second (lists)."""
-    return iso_utc(ms)[:19].replace("T", " ")
+def minute_in(ms: int, tz: dt.tzinfo | None) -> str:
+    """``2024-05-01 14:34``: to the minute in the given zone (None: the system's)."""
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def second_in(ms: int, tz: dt.tzinfo | None) -> str:
+    """``2024-05-01 14:34:56``: to the second in the given zone (None: the system's)."""
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def utc_time(ms: int) -> str:

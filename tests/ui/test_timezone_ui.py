@@ -26,13 +26,6 @@ def _header(app: ConsoleApp) -> str:
     return app.query_one(StatusBar).render().plain
 
 
-def _drawer_text(app: ConsoleApp) -> str:
-    """The drawer's content as plain text, rendered the way its Static would."""
-    console = Console(width=200, record=True, color_system=None, file=io.StringIO())
-    console.print(app.query_one("#detail-body", Static).content)  # type: ignore[arg-type]
-    return console.export_text()
-
-
 def _row_text(app: ConsoleApp) -> str:
     feed = app.query_one(FeedView)
     return feed.render_line(feed.cursor - feed.scroll_offset.y).text
@@ -51,14 +44,14 @@ async def test_z_toggles_between_the_zone_and_utc(make_app: Callable[..., Consol
         await pilot.press("enter")  # the drawer: its local time is Tokyo's
         await settle(pilot)
         assert app.query_one(DetailDrawer).record == row
-        assert times.local_time(at, TOKYO) in _drawer_text(app)
+        assert times.local_time(at, TOKYO) in _static_text(app, "#detail-body")
 
         await pilot.press("z")
         await settle(pilot)
         assert _header(app).endswith(" · times UTC (z: Asia/Tokyo)")
         assert in_utc in _row_text(app)
         assert in_tokyo not in _row_text(app)
-        assert times.local_time(at, None) in _drawer_text(app)
+        assert times.local_time(at, None) in _static_text(app, "#detail-body")
 
         await pilot.press("z")
         await settle(pilot)
@@ -75,3 +68,32 @@ async def test_a_utc_console_says_nothing_of_zones(make_app: Callable[..., Conso
         await pilot.press("z")
         await settle(pilot)
         assert "times" not in _header(app)
+
+
+async def test_the_report_and_alerts_screens_follow_the_zone(
+    make_app: Callable[..., ConsoleApp], seeded_db: Path
+) -> None:
+    from textual.widgets import DataTable
+
+    app = make_app(seeded_db, zone=TOKYO)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        head = _static_text(app, "#report-body").splitlines()[0]
+        until = times.minute_in(app.clock(), TOKYO)
+        assert head.endswith(f"→ {until} Asia/Tokyo")
+        await pilot.press("escape", "z", "R")
+        await settle(pilot)
+        assert _static_text(app, "#report-body").splitlines()[0].endswith(f"→ {times.minute_in(app.clock(), None)} UTC")
+        await pilot.press("escape", "z", "exclamation_mark")
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert str(table.ordered_columns[0].label) == "time (Asia/Tokyo)"
+
+
+def _static_text(app: ConsoleApp, selector: str) -> str:
+    """A Static's content as plain text, rendered the way the Static would."""
+    console = Console(width=200, record=True, color_system=None, file=io.StringIO())
+    console.print(app.screen.query_one(selector, Static).content)  # type: ignore[arg-type]
+    return console.export_text()

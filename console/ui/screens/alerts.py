@@ -3,6 +3,7 @@ behind the selected one."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ from textual.widgets import DataTable, Static
 
 from console.alerts.engine import Alert
 from console.model.sanitize import safe_text
-from console.model.times import second_utc
+from console.model.times import second_in, zone_label
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
 
@@ -35,9 +36,16 @@ class AlertsScreen(ModalScreen[int | None]):
     AlertsScreen #alert-detail { height: auto; max-height: 6; padding: 0 1; border-top: solid $primary 40%; }
     """
 
-    def __init__(self, alerts: list[Alert], name_of: Callable[[str, int | None], str | None] | None = None) -> None:
+    def __init__(
+        self,
+        alerts: list[Alert],
+        name_of: Callable[[str, int | None], str | None] | None = None,
+        tz: dt.tzinfo | None = dt.UTC,
+    ) -> None:
+        """``tz``: the zone the alerts' times are shown in (the console's; None: the system's)."""
         super().__init__()
         self.alerts = alerts
+        self.tz = tz
         self.name_of = name_of or (lambda _kind, _id: None)
 
     def compose(self) -> ComposeResult:
@@ -57,11 +65,12 @@ class AlertsScreen(ModalScreen[int | None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         # What happened first; the guild (by name: a snowflake took a fifth of the width) after.
-        table.add_columns("time (UTC)", "severity", "rule", "summary", "guild", "records")
+        zone = zone_label(self.tz, self.alerts[0].created_at if self.alerts else 0)
+        table.add_columns(f"time ({zone})", "severity", "rule", "summary", "guild", "records")
         for a in self.alerts:
             guild = self.name_of("guild", a.guild_id)
             table.add_row(
-                Text(second_utc(a.created_at)),
+                Text(second_in(a.created_at, self.tz)),
                 Text(a.severity, SEVERITY_STYLE.get(a.severity, "")),
                 Text(a.rule),
                 Text(safe_text(a.summary, 160)),

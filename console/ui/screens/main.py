@@ -412,12 +412,13 @@ class MainScreen(FirstResumeScreen):
             if record_id is not None:
                 await self.jump_to(record_id)
 
-        self.app.push_screen(AlertsScreen(await records.newest(self.store), self.store.name_of), chosen)
+        alerts = await records.newest(self.store)
+        self.app.push_screen(AlertsScreen(alerts, self.store.name_of, tz=self.console.shown_zone()), chosen)
 
     def action_report(self, days: int = 7) -> None:
         from console.ui.screens.report import ReportScreen
 
-        self.app.push_screen(ReportScreen(self.store, days=days, now_ms=self.clock))
+        self.app.push_screen(ReportScreen(self.store, days=days, now_ms=self.clock, tz=self.console.shown_zone()))
 
     # -- the session: last view, saved filters (console.ui.view_memory) ---------------------------
 

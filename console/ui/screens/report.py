@@ -4,6 +4,7 @@ sanitised text (a hostile name is shown, never run as markup)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -17,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from console.model.sanitize import safe_text
-from console.model.times import minute_utc
+from console.model.times import minute_in, zone_label
 from console.reports.compute import Person, Report, compute
 from console.reports.render import summary_line
 
@@ -54,10 +55,12 @@ def _table(title: str, head: Sequence[str], body: list[list[Text | str]], empty:
     return Group(table, Text(""))
 
 
-def render(r: Report) -> RenderableType:
-    """The report as rich renderables (plain Text cells only)."""
+def render(r: Report, tz: dt.tzinfo | None = dt.UTC) -> RenderableType:
+    """The report as rich renderables (plain Text cells only); its period in ``tz`` (the console's
+    zone; None: the system's)."""
+    zone = zone_label(tz, r.until_ms)
     head = Text.assemble(
-        (f"{minute_utc(r.since_ms)} → {minute_utc(r.until_ms)} UTC", "bold"),
+        (f"{minute_in(r.since_ms, tz)} → {minute_in(r.until_ms, tz)} {zone}", "bold"),
         "\n",
         (summary_line(r), ""),
         "\n",
@@ -149,12 +152,22 @@ class ReportScreen(ModalScreen[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "dismiss", "Close")]
 
-    def __init__(self, store: Any, *, days: int, now_ms: Callable[[], int], guild_ids: Sequence[int] = ()) -> None:
+    def __init__(
+        self,
+        store: Any,
+        *,
+        days: int,
+        now_ms: Callable[[], int],
+        guild_ids: Sequence[int] = (),
+        tz: dt.tzinfo | None = dt.UTC,
+    ) -> None:
+        """``tz``: the zone its period is shown in (the console's; None: the system's)."""
         super().__init__()
         self.store = store
         self.days = days
         self.now_ms = now_ms
         self.guild_ids = tuple(guild_ids)
+        self.tz = tz
         self.report: Report | None = None
 
     def compose(self) -> ComposeResult:
@@ -183,4 +196,4 @@ class ReportScreen(ModalScreen[None]):
             now_ms=now,
         )
         self.report = report
-        self.query_one("#report-body", Static).update(render(report))
+        self.query_one("#report-body", Static).update(render(report, self.tz))
