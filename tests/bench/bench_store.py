@@ -39,7 +39,7 @@ import orjson  # noqa: E402
 
 from console.model import entry as entries  # noqa: E402
 from console.model.export_format import AuditRecords  # noqa: E402
-from console.model.filters import Filter  # noqa: E402
+from console.model.filters import Exclusions, Filter  # noqa: E402
 from console.model.snowflake import DISCORD_EPOCH_MS  # noqa: E402
 from console.store import (  # noqa: E402
     Store,
@@ -479,6 +479,11 @@ def query_shapes(rows: int) -> dict[str, Filter]:
         "FTS 'spam' newest 100": Filter(text="spam"),
         "FTS rare term": Filter(text=RARE_WORD),
         "FTS prefix 'comp*'": Filter(text="comp*"),
+        # Exclusions (the query's -field: and -word).
+        "not category moderation": Filter(exclude=Exclusions(categories=frozenset({"moderation"}))),
+        "not actor (busy)": Filter(exclude=Exclusions(actor_ids=frozenset({ACTORS[0]}))),
+        "not FTS 'spam' (common)": Filter(exclude=Exclusions(text="spam")),
+        "action, not actor": Filter(actions=frozenset({22}), exclude=Exclusions(actor_ids=frozenset({ACTORS[0]}))),
     }
 
 
@@ -510,6 +515,8 @@ async def bench_queries(path: Path, runs: int, lines: list[Line]) -> None:
             "count 365-day range": Filter(since_ms=END_MS - 365 * DAY),
             "count FTS rare term": Filter(text=RARE_WORD),
             "count FTS common term": Filter(text="spam"),
+            "count not FTS common term": Filter(exclude=Exclusions(text="spam")),
+            "count not category moderation": Filter(exclude=Exclusions(categories=frozenset({"moderation"}))),
         }
         ctimes: dict[str, list[float]] = {k: [] for k in counts}
         capped: dict[str, list[float]] = {k: [] for k in counts}
@@ -770,7 +777,7 @@ def bench_export_mixed(path: Path, work: Path, lines: list[Line], decisions: int
 _RSS_CHILD = r"""
 import sys, os
 sys.path.insert(0, sys.argv[1])
-from console.model.filters import Filter
+from console.model.filters import Exclusions, Filter
 from console.store import export as exporter
 def status(key):
     for line in open("/proc/self/status"):

@@ -351,6 +351,27 @@ FILTER_FIELDS = st.fixed_dictionaries(
         "sources": _sets(st.sampled_from(("TUI", "CLI", "BOT", "gateway", "backfill")), min_size=1, max_size=2),
         "since_ms": st.integers(START, END),
         "newest_first": st.booleans(),
+        # What the filter excludes, any of the same fields (and words).
+        "exclude": st.builds(
+            Exclusions,
+            **{
+                name: _sets(st.sampled_from(values), max_size=2)
+                for name, values in (
+                    ("kinds", ("decision", "gap")),
+                    ("guild_ids", GUILDS),
+                    ("actions", ACTIONS),
+                    ("categories", ("role", "moderation", "unknown")),
+                    ("actor_ids", ACTORS),
+                    ("target_ids", TARGETS),
+                    ("results", ("ALLOW", "DENY")),
+                    ("reason_codes", REASON_CODES),
+                    ("capabilities", ("roles.grant", "members.ban")),
+                    ("states", ROLE_CHANGE_STATES),
+                    ("sources", ("TUI", "CLI", "BOT", "gateway", "backfill")),
+                )
+            },
+            text=st.sampled_from(("", "raid", '"alt account"', "spam*", "Spam wave", "!!!")),
+        ),
     },
 )
 
