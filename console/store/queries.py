@@ -18,8 +18,10 @@ class Marks:
     #: An always-false condition.
     false = "0"
 
-    def __init__(self, args: list[Any] | None = None) -> None:
+    def __init__(self, args: list[Any] | None = None, *, page: bool = False) -> None:
+        """``page``: the clauses are for a page (read until it is full), not a count."""
         self.args: list[Any] = [] if args is None else args
+        self.page = page
 
     def __call__(self, value: Any) -> str:
         """The placeholder of one more argument."""
@@ -43,6 +45,13 @@ class Marks:
         match = fts_query(text, any_term=True)
         if not match:
             return None
+        if self.page:
+            # A page stops once full: one probe of the index per entry it reads, instead of
+            # collecting every match of a common word first (docs/performance.md, Q6).
+            return (
+                f"NOT EXISTS (SELECT 1 FROM audit_fts WHERE audit_fts MATCH {self(match)} AND rowid = audit_entries.id)"
+            )
+        # A count reads every entry: the matches are collected once, not probed for each entry.
         return f"id NOT IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH {self(match)})"
 
 
@@ -109,9 +118,10 @@ def _entry_exclusions(ex: Exclusions, m: Marks) -> list[str]:
     return where
 
 
-def entry_where(flt: Filter) -> tuple[list[str], list[Any], str | None]:
-    """WHERE clauses for audit entries (without time bounds), plus the FTS query, if any."""
-    m = Marks()
+def entry_where(flt: Filter, *, page: bool = False) -> tuple[list[str], list[Any], str | None]:
+    """WHERE clauses for audit entries (without time bounds), plus the FTS query, if any
+    (``page``: for a page, not a count: :meth:`Marks.without_text`)."""
+    m = Marks(page=page)
     where = entry_clauses(flt, m)
     match = fts_query(flt.text) if flt.text else None
     return where, m.args, match or None
@@ -154,7 +164,7 @@ def entry_page(
 ) -> tuple[str, list[Any]]:
     """One page: ``before`` pages towards older entries, ``after`` towards newer ones
     (``order``, ``"ASC"`` or ``"DESC"``, overrides that: an id range in a chosen order)."""
-    where, args, match = entry_where(flt)
+    where, args, match = entry_where(flt, page=True)
     low, high = id_bounds(flt, before, after)
     if order is None:
         if before is not None:

@@ -29,14 +29,15 @@ from console.store.timeline_filter import (
 __all__ = ["CODE_KINDS", "KIND_CODES", "count", "fetch", "histogram", "page_refs", "sparse_index"]
 
 
-def _branch(kind: str, flt: Filter) -> tuple[str, list[Any], str] | None:
-    """``SELECT id, <code> FROM …`` for one kind, or None when the filter excludes it."""
+def _branch(kind: str, flt: Filter, *, page: bool = False) -> tuple[str, list[Any], str] | None:
+    """``SELECT id, <code> FROM …`` for one kind, or None when the filter excludes it (``page``:
+    for a page, not a count: ``queries.Marks.without_text``)."""
     if not flt.includes_kind(kind):
         return None
     id_col = "id"
     table = TABLES[kind]
     if kind == "audit":
-        where, args, match = queries.entry_where(flt)
+        where, args, match = queries.entry_where(flt, page=page)
         if match is not None and not where:
             # Text alone: read the full-text index directly, in rowid (= id) order, so a page
             # or a capped count stops early instead of collecting every match first.
@@ -57,10 +58,12 @@ def _branch(kind: str, flt: Filter) -> tuple[str, list[Any], str] | None:
     return sql, args, id_col
 
 
-def _compound(flt: Filter, extra: str = "", extra_args: Sequence[Any] = ()) -> tuple[str, list[Any]] | None:
+def _compound(
+    flt: Filter, extra: str = "", extra_args: Sequence[Any] = (), *, page: bool = False
+) -> tuple[str, list[Any]] | None:
     parts, args = [], []
     for kind in KIND_CODES:
-        branch = _branch(kind, flt)
+        branch = _branch(kind, flt, page=page)
         if branch is None:
             continue
         sql, bargs, id_col = branch
@@ -84,7 +87,7 @@ async def page_refs(
     extra, extra_args = "", []
     if anchor is not None:
         extra, extra_args = ("{id} <= ?" if desc else "{id} >= ?"), [anchor]
-    compound = _compound(flt, extra, extra_args)
+    compound = _compound(flt, extra, extra_args, page=True)
     if compound is None:
         return []
     sql, args = compound
