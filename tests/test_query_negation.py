@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from console.model.filters import Exclusions, Filter, narrow
-from console.model.query import Parsed, QueryError, complete, format_filter, parse
+from console.model.query import Parsed, QueryError, complete, format_filter, from_text_box, parse, text_box
 from console.ui.session import filter_from_json, filter_to_json
 
 BAN, KICK, TIMEOUT = 22, 20, 24  # MEMBER_BAN_ADD, MEMBER_KICK, MEMBER_UPDATE
@@ -156,3 +156,18 @@ def test_an_empty_exclusion_is_no_exclusion() -> None:
     assert Filter().is_empty
     assert not Filter(exclude=Exclusions(text="x")).is_empty
     assert Parsed(Filter()).with_people(frozenset(), frozenset()) == Filter()
+
+
+@pytest.mark.parametrize(
+    ("box", "kept", "dropped"),
+    [
+        ('raid -spam -"welcome aboard" alt', "raid alt", 'spam "welcome aboard"'),
+        ("-", "-", ""),
+        ("a - b", "a - b", ""),
+        ("", "", ""),
+    ],
+)
+def test_the_sidebar_text_box_splits_and_joins_words(box: str, kept: str, dropped: str) -> None:
+    assert from_text_box(box) == (kept, dropped)
+    flt = Filter(text=kept, exclude=Exclusions(text=dropped))
+    assert from_text_box(text_box(flt)) == (kept, dropped)

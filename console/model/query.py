@@ -228,9 +228,29 @@ def format_filter(flt: Filter, name_of: Callable[[str, int], str | None] | None 
     if flt.text:
         parts.append(flt.text)
     parts += _choice_terms(flt.exclude, "-", name_of)
-    # The excluded text is kept as typed (phrases in their quotes): each term gets its "-" back.
-    parts += ["-" + term for term in re.findall(r'"[^"]*"|\S+', flt.exclude.text)]
+    parts += _excluded_terms(flt.exclude.text)
     return " ".join(parts)
+
+
+def _excluded_terms(text: str) -> list[str]:
+    """An exclusion's text as typed: each term (a phrase in its quotes) with its "-" back."""
+    return ["-" + term for term in re.findall(r'"[^"]*"|\S+', text)]
+
+
+def text_box(flt: Filter) -> str:
+    """The filter's words as one box of text (the sidebar's): kept words, then ``-word`` ones."""
+    return " ".join([flt.text, *_excluded_terms(flt.exclude.text)]).strip()
+
+
+def from_text_box(text: str) -> tuple[str, str]:
+    """A box of words → (the words kept, the terms excluded): a leading "-" excludes, as in
+    the query (anything else, ``field:`` included, is a word)."""
+    kept: list[str] = []
+    dropped: list[str] = []
+    for m in re.finditer(r'(-?)("[^"]*"?|\S+)', text):
+        negated = m.group(1) == "-" and m.group(2) not in ("", '"')
+        (dropped if negated else kept).append(m.group(2) if negated else m.group(0))
+    return " ".join(kept), " ".join(dropped)
 
 
 def _choice_terms(flt: Filter | Exclusions, sign: str, name_of: Callable[[str, int], str | None] | None) -> list[str]:

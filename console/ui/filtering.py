@@ -53,9 +53,10 @@ class Filtering:
             text=c.text,
             since_ms=since,
             newest_first=c.newest_first,
-            # The sidebar's exclusions replace their fields; those typed in the bar (actors,
-            # words…) stay.
+            # The sidebar's exclusions replace their fields (its text box shows the excluded
+            # words too); those only the bar sets (actors, targets…) stay.
             exclude=screen.filter.exclude.with_(
+                text=c.exclude.text,
                 kinds=c.exclude.kinds,
                 categories=c.exclude.categories,
                 results=c.exclude.results,

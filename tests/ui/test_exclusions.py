@@ -135,3 +135,28 @@ async def test_a_saved_filter_keeps_its_exclusions(make_app: Callable[..., Conso
         await settle(pilot)
         assert app.main_screen.filter == wanted
         assert app.query_one("#categories", ChoiceList).excluded == {"automod", "moderation"}
+
+
+async def test_a_dash_word_in_the_sidebar_text_box_excludes_it(
+    make_app: Callable[..., ConsoleApp], seeded_db: Path
+) -> None:
+    from textual.widgets import Input
+
+    app = make_app(seeded_db)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        store = app.main_screen.store
+        everything = await store.timeline_count(Filter())
+        box = app.query_one("#text", Input)
+        box.focus()
+        box.value = "-raid"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.main_screen.filter.text == ""
+        assert app.main_screen.filter.exclude.text == "raid"
+        kept = await store.timeline_count(Filter(exclude=Exclusions(text="raid")))
+        assert 0 < kept < everything
+        assert app.query_one(FeedView).snapshot.total == kept
+        app.query_one(FeedView).focus()
+        await _search(pilot, "kind:audit -welcome")  # the bar's words show in the box, "-" and all
+        assert box.value == "-welcome"

@@ -16,6 +16,7 @@ from textual.widgets import Input, Label, RadioButton, RadioSet, Static
 
 from console.model.actions import CATEGORIES
 from console.model.filters import DECISION_SOURCES, ENTRY_SOURCES, KINDS, REASON_CODES, Exclusions, Filter
+from console.model.query import from_text_box, text_box
 from console.model.sanitize import safe_text
 from console.ui.widgets.choice_list import ChoiceList
 
@@ -43,8 +44,9 @@ class SidebarChoice:
     relative: bool
     reason_codes: frozenset[str]
     sources: frozenset[str]
+    #: The words kept (the box's words without a leading "-").
     text: str
-    #: The choices marked excluded (kinds, categories, results, reason codes, sources).
+    #: The choices marked excluded (and the box's ``-word`` terms) (kinds, categories, results, reason codes, sources).
     exclude: Exclusions = Exclusions()
 
 
@@ -109,6 +111,7 @@ class FilterChoices(Vertical):
         kinds, categories, results, reason_codes, sources = (
             self.query_one(f"#{list_id}", ChoiceList) for list_id in _LISTS
         )
+        kept_words, dropped_words = from_text_box(self.query_one("#text", Input).value)
         range_index = self.query_one("#range", RadioSet).pressed_index
         order = self.query_one("#order", RadioSet).pressed_index
         times = self.query_one("#times", RadioSet).pressed_index
@@ -121,8 +124,9 @@ class FilterChoices(Vertical):
             relative=times == 1,
             reason_codes=reason_codes.included,
             sources=sources.included,
-            text=self.query_one("#text", Input).value.strip(),
+            text=kept_words,
             exclude=Exclusions(
+                text=dropped_words,
                 kinds=kinds.excluded,
                 categories=categories.excluded,
                 results=results.excluded,
@@ -137,7 +141,7 @@ class FilterChoices(Vertical):
         try:
             for list_id, field in _LISTS.items():
                 self.query_one(f"#{list_id}", ChoiceList).show(getattr(flt, field), getattr(flt.exclude, field))
-            self.query_one("#text", Input).value = flt.text
+            self.query_one("#text", Input).value = text_box(flt)
             order = self.query_one("#order", RadioSet)
             order.query(RadioButton)[0 if flt.newest_first else 1].value = True
         finally:
