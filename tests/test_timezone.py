@@ -1,12 +1,10 @@
-"""The ``timezone`` setting: an IANA name, checked when the config is read (a bad one is one line
-and exit 2), and the times shown in it; exports stay UTC."""
+"""The ``timezone`` setting: an IANA name, checked when the config is read (a bad one is one line;
+from the command, exit 2: tests/cli/test_config_keys.py), and the times shown in it; exports stay
+UTC."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -46,24 +44,6 @@ def test_a_bad_zone_is_one_line(tmp_path: Path, value: str, says: str) -> None:
         load(config)
     assert str(e.value).startswith(f"config {config}: {says}")
     assert "\n" not in str(e.value)
-
-
-def test_a_bad_zone_stops_the_command_with_exit_2(tmp_path: Path) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text('timezone = "Europe/Atlantis"\n', encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "console", "open", "--config", str(config), "--db", str(tmp_path / "a.db")],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-    )
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1
-    assert "timezone 'Europe/Atlantis' is not an IANA time zone name" in lines[0]
-    assert not (tmp_path / "a.db").exists()
 
 
 def test_times_shown_in_a_fixed_zone() -> None:

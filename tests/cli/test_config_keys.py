@@ -37,9 +37,10 @@ def test_the_known_keys_are_taken(tmp_path: Path) -> None:
     assert s.reports.channel == 223456789012345678
 
 
-def test_an_unknown_key_is_one_line_from_the_command(tmp_path: Path) -> None:
+def _open_with(tmp_path: Path, body: str) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """``audit-console open`` with a config file holding ``body``: the file and what it did."""
     config = tmp_path / "config.toml"
-    config.write_text("guilds = [123456789012345678]\n", encoding="utf-8")
+    config.write_text(body, encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "console", "open", "--config", str(config), "--db", str(tmp_path / "a.db")],
         capture_output=True,
@@ -48,5 +49,20 @@ def test_an_unknown_key_is_one_line_from_the_command(tmp_path: Path) -> None:
         stdin=subprocess.DEVNULL,
         timeout=60,
     )
+    return config, result
+
+
+def test_an_unknown_key_is_one_line_from_the_command(tmp_path: Path) -> None:
+    config, result = _open_with(tmp_path, "guilds = [123456789012345678]\n")
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [f"audit-console: config {config}: unknown setting 'guilds'"]
+
+
+def test_a_bad_timezone_is_one_line_from_the_command(tmp_path: Path) -> None:
+    config, result = _open_with(tmp_path, 'timezone = "Europe/Atlantis"\n')
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"audit-console: config {config}: timezone 'Europe/Atlantis' is not an IANA time zone name"
+        " (such as Europe/Paris or UTC)"
+    ]
+    assert not (tmp_path / "a.db").exists()
