@@ -17,7 +17,7 @@ from console.policy.policy_file import PolicyFile, Reload
 from console.roles.api import RoleApi
 from console.roles.messages import MessagePoster
 from console.roles.reconciler import Reconciler, Schedule
-from console.roles.requests import RoleRequests
+from console.roles.requests import Handoff, RoleRequests
 from console.slash import SlashHandler
 from console.store import AuditStore
 
@@ -70,6 +70,13 @@ class Services:
         self.slash.roles = self.roles
         self.poster.start()
         return await self.reconciler.start()
+
+    def hand_off(self) -> RoleRequests:
+        """Act by request only: an allowed change is committed pending, and the collector that
+        holds the store carries it out (``role`` beside a running collector, a moderator's
+        console on a team store). These services then make role requests and nothing else."""
+        self.roles = RoleRequests(self.gatekeeper, Handoff(self.store, deadline_s=self.schedule.deadline_s))
+        return self.roles
 
     def _final(self, change: Any) -> None:
         if self.poster is not None:

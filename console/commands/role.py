@@ -48,7 +48,6 @@ async def role_change(
     confirmed."""
     from console.model.snowflake import SnowflakeFactory
     from console.policy.gatekeeper import GateError
-    from console.roles.requests import Handoff, RoleRequests
     from console.services import Services
     from console.store.errors import CollectorRunningError
 
@@ -84,7 +83,7 @@ async def role_change(
         services.gatekeeper.members = states
     try:
         if handoff:  # checked here, carried out by the collector
-            roles = RoleRequests(services.gatekeeper, Handoff(store, deadline_s=services.schedule.deadline_s))
+            roles = services.hand_off()
             where = "handed to the running collector"
         else:
             if token is None:

@@ -15,19 +15,21 @@ from console.store import AuditStore
 from console.ui.launch import run_app
 
 
+def open_options(settings: Settings) -> dict[str, Any]:
+    """How ``open`` opens the console (:func:`console.ui.launch.prepare_console`'s options)."""
+    return {
+        "readonly": True,
+        "label": f"{settings.db.name} (offline)",
+        "services_factory": lambda store: _offline_services(store, settings),
+        "team_services": lambda store: _team_services(store, settings),
+        "operator_id": settings.operator_id,
+        "password_file": settings.password_file,
+        "zone": settings.zone(),
+    }
+
+
 def run_open(settings: Settings) -> int:
-    return asyncio.run(
-        run_app(
-            settings.db,
-            readonly=True,
-            label=f"{settings.db.name} (offline)",
-            services_factory=lambda store: _offline_services(store, settings),
-            operator_id=settings.operator_id,
-            alert_bell=settings.alerts.bell,
-            password_file=settings.password_file,
-            zone=settings.zone(),
-        )
-    )
+    return asyncio.run(run_app(settings.db, alert_bell=settings.alerts.bell, **open_options(settings)))
 
 
 def _offline_services(store: AuditStore, settings: Settings) -> Any:
@@ -39,6 +41,15 @@ def _offline_services(store: AuditStore, settings: Settings) -> Any:
         return Services(store, settings)
     except PolicyError:
         return None  # explain says it has no policy; browsing does not need one
+
+
+def _team_services(store: AuditStore, settings: Settings) -> Any:
+    """A moderator's console on a team store: the gatekeeper decides from the stored guild state,
+    and an allowed role change is a request the team's active collector carries out."""
+    services = _offline_services(store, settings)
+    if services is not None:
+        services.hand_off()
+    return services
 
 
 def run_live(settings: Settings, token: Secret) -> int:
@@ -53,6 +64,7 @@ def run_live(settings: Settings, token: Secret) -> int:
             readonly=False,
             label="live",
             session_factory=lambda store: CheckedRuntime(store, settings, token),
+            team_services=lambda store: _team_services(store, settings),
             operator_id=settings.operator_id,
             alert_bell=settings.alerts.bell,
             password_file=settings.password_file,

@@ -58,7 +58,8 @@ class Acting:
         from console.ui.screens.role_dialog import RoleDialog
 
         app, store = self.screen.console, self.screen.store
-        if app.services is None or app.services.roles is None:
+        services = app.ensure_services()  # a moderator's console on a team store: requests only
+        if services is None or services.roles is None:
             app.notice(
                 "Role changes need a connection to Discord: `audit-console run` (or the demo).", severity="warning"
             )

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from console import gc_policy, paths, switch_interval
 from console.errors import ConfigError
 from console.model.location import StoreLocation
+from console.model.snowflake import SnowflakeFactory
 from console.store import AuditStore, open_store
 from console.store.team_access import store_identity
 from console.ui.app import ConsoleApp
@@ -49,43 +50,70 @@ def settling(connect: Callable[[ConsoleApp], Awaitable[None]]) -> Callable[[Cons
     return run
 
 
-async def run_app(
+#: A person's login on a team store: it never collects (the team's collectors do), it acts by request.
+_PEOPLE = frozenset({"moderator", "viewer"})
+
+
+class Console:
+    """The app on its open store, and what connects it (nothing while browsing)."""
+
+    def __init__(self, app: ConsoleApp, store: AuditStore, session: Session | None) -> None:
+        self.app = app
+        self.store = store
+        self.session = session
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+        await self.store.close()
+
+
+async def prepare_console(
     location: StoreLocation,
     *,
     readonly: bool,
     label: str,
     session_factory: Callable[[AuditStore], Session] | None = None,
     services_factory: Callable[[AuditStore], Any] | None = None,
+    team_services: Callable[[AuditStore], Any] | None = None,
     operator_id: int | None = None,
-    alert_bell: bool = False,
     password_file: Path | None = None,
     zone: dt.tzinfo | None = None,
-) -> int:
-    """The console on the store at ``location`` until it is quit; its exit code. ``session_factory`` makes
-    what connects (nothing when browsing); ``services_factory`` the offline gatekeeper that
-    answers explain while browsing."""
-    from console import logs
-
-    logs.setup(paths.log_file())  # the TUI owns the terminal: logs go to the file only
-    # quick_check reads the whole file (seconds on a big store): the app runs it after the first
-    # frame and shows what it finds; a file that is not a usable database still fails here.
-    # The names: the first screen's now (ConsoleApp.on_load), all of them after its first frame.
+) -> Console:
+    """The console on the store at ``location``, its store open, not yet running.
+    ``session_factory`` makes what connects (nothing when browsing); ``services_factory`` the
+    offline gatekeeper that answers explain while browsing; ``team_services`` what a moderator's
+    console on a team store acts with (role changes handed to the team's active collector)."""
     # On a team store the console acts as the Discord user its login is mapped to, never as the
     # config's operator_id; an unmapped login browses and says so.
     identity = await store_identity(location, password_file=password_file)
     browse_only = None
+    collector_lock = True
     if identity is not None:
         browse_only = identity.browse_only()
         operator_id = identity.discord_id if browse_only is None else None
-    store = await open_store(location, readonly=readonly, quick_check=False, names=False, password_file=password_file)
-    if not _has_terminal():
-        # Under a service manager or with its output redirected, the screen would be escape
-        # codes written into a log for as long as it runs.
-        await store.close()
-        raise ConfigError(
-            "the console needs a terminal (its keyboard input or its screen is not one); "
-            "to collect on a server without one, use `audit-console collect`"
-        )
+        if identity.kind in _PEOPLE:
+            # A moderator's or viewer's login may not write history, so it never collects nor
+            # takes (or waits for) the collector lock, whatever the command: the team's active
+            # collector collects, and carries out the requests a moderator's console writes.
+            session_factory = None
+            collector_lock = False
+            readonly = browse_only is not None
+            if not readonly:
+                services_factory = team_services
+    # quick_check reads the whole file (seconds on a big store): the app runs it after the first
+    # frame and shows what it finds; a file that is not a usable database still fails here.
+    # The names: the first screen's now (ConsoleApp.on_load), all of them after its first frame.
+    store = await open_store(
+        location,
+        readonly=readonly,
+        collector_lock=collector_lock,
+        quick_check=False,
+        names=False,
+        password_file=password_file,
+    )
+    if identity is not None and identity.kind in _PEOPLE:
+        store.ids = SnowflakeFactory(worker=30)  # its decisions and requests: apart from the collector's ids
     session = session_factory(store) if session_factory else None
     app = ConsoleApp(
         store,
@@ -95,19 +123,36 @@ async def run_app(
         services_factory=(lambda: services_factory(store)) if services_factory else None,
         zone=zone,
     )
-    app.alert_bell = alert_bell
     app.browse_only = browse_only
+    return Console(app, store, session)
+
+
+async def run_app(location: StoreLocation, *, alert_bell: bool = False, **options: Any) -> int:
+    """The console on the store at ``location`` until it is quit; its exit code. ``options``:
+    :func:`prepare_console`'s."""
+    from console import logs
+
+    logs.setup(paths.log_file())  # the TUI owns the terminal: logs go to the file only
+    console = await prepare_console(location, **options)
+    if not _has_terminal():
+        # Under a service manager or with its output redirected, the screen would be escape
+        # codes written into a log for as long as it runs.
+        await console.close()
+        raise ConfigError(
+            "the console needs a terminal (its keyboard input or its screen is not one); "
+            "to collect on a server without one, use `audit-console collect`"
+        )
+    app = console.app
+    app.alert_bell = alert_bell
     app.after_first_frame.append(gc_policy.resume)  # the CLI pauses it while the console starts
     app.after_first_frame.append(switch_interval.restore)  # the CLI shortens it meanwhile
-    if session is None:
+    if console.session is None:
         # Browsing: startup is over once the rest of the screen (sidebar, counts) has come.
         app.after_first_frame.append(lambda: app.set_timer(1.0, gc_policy.settle, name="gc-settle"))
     try:
         await app.run_async()
     finally:
-        if session is not None:
-            await session.close()
-        await store.close()
+        await console.close()
     return app.return_code or 0
 
 

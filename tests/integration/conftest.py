@@ -16,6 +16,8 @@ from console.sim import SimConfig, SimServer
 from console.sim.testing import eventually
 from console.store import AuditStore, open_store
 
+from .team_logins import fresh_logins
+
 
 @pytest.fixture
 async def sim() -> AsyncIterator[SimServer]:
@@ -60,3 +62,10 @@ async def console(sim: SimServer, location: StoreLocation) -> AsyncIterator[Cons
         yield c
     finally:
         await c.stop()
+
+
+@pytest.fixture
+async def logins(pg_url: str) -> AsyncIterator[list[str]]:
+    """Fresh LOGIN roles (moderator, viewer, unmapped, collector), dropped after the test."""
+    async for names in fresh_logins(pg_url):
+        yield names

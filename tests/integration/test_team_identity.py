@@ -11,10 +11,7 @@ import asyncio
 import os
 import signal
 import sys
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -26,52 +23,9 @@ from console.sim.testing import eventually
 from console.store.errors import StoreError
 from console.store.team_access import store_identity, team_command
 
+from .team_logins import as_login, make_team
 from .test_role_cli import guild_state_stored
 from .test_role_restart import start_collect
-
-
-def as_login(url: str, login: str) -> str:
-    """``url`` with ``login`` as its user."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(netloc=f"{login}@{parts.netloc.rsplit('@', 1)[-1]}"))
-
-
-@pytest.fixture
-async def logins(pg_url: str) -> AsyncIterator[list[str]]:
-    """Fresh LOGIN roles (moderator, viewer, unmapped, collector), dropped after the test."""
-    tag = uuid.uuid4().hex[:10]
-    names = [f"t_mod_{tag}", f"t_view_{tag}", f"t_none_{tag}", f"t_col_{tag}"]
-    admin = await asyncpg.connect(pg_url, timeout=10)
-    try:
-        for name in names:
-            await admin.execute(f'CREATE ROLE "{name}" LOGIN')
-    finally:
-        await admin.close()
-    yield names
-    admin = await asyncpg.connect(pg_url, timeout=10)
-    try:
-        for name in names:
-            # Their sessions end with the test; what they were granted in this database goes
-            # with it (the database is dropped after), the memberships here.
-            await admin.execute(f'REASSIGN OWNED BY "{name}" TO CURRENT_USER')
-            await admin.execute(f'DROP OWNED BY "{name}"')
-            await admin.execute(f'DROP ROLE "{name}"')
-    finally:
-        await admin.close()
-
-
-async def make_team(pg_url: str, moderator: str, viewer: str, unmapped: str, discord_id: int) -> None:
-    """A team store: ``moderator`` mapped to ``discord_id``, ``viewer``, and ``unmapped`` made a
-    moderator by hand (GRANT) without a mapping: it reads, but may not act."""
-    location = PgLocation(pg_url)
-    await team_command(location, "init")
-    await team_command(location, "add", login=moderator, kind="moderator", discord_id=discord_id)
-    await team_command(location, "add", login=viewer, kind="viewer", discord_id=None)
-    admin = await asyncpg.connect(pg_url, timeout=10)
-    try:
-        await admin.execute(f'GRANT audit_moderator TO "{unmapped}"')
-    finally:
-        await admin.close()
 
 
 async def test_the_server_refuses_a_moderator_changing_history(pg_url: str, logins: list[str]) -> None:

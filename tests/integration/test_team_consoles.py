@@ -1,0 +1,136 @@
+"""A team on one store (issue #20, "Done when"): two real ``collect`` processes (one active, one
+standing by) and two consoles, opened the way ``open`` opens them, with their own PostgreSQL
+logins: a moderator's and a viewer's. What the simulator sends appears in both consoles; a grant
+asked for in the moderator's role dialog is a request the active collector carries out, its
+attempts show in the viewer's pending pane, the standby finishes it when the active collector
+is killed, and it ends confirmed once (Discord applied it once, one confirmed row); an alert
+the collector raises is toasted in both consoles."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from console.commands.screens import open_options
+from console.config import Settings
+from console.model.location import PgLocation
+from console.sim import SimServer
+from console.sim.demo_policy import demo_operator, demo_policy_text
+from console.store.team_access import team_command
+from console.ui.launch import Console, prepare_console
+from console.ui.screens.role_dialog import RoleDialog
+from console.ui.widgets.feed import FeedView
+from console.ui.widgets.pending import PendingPane
+
+from .collect_process import Collect, start_collect, until
+from .team_logins import as_login, make_team
+from .test_role_cli import guild_state_stored, has_role
+
+
+def feed_has(console: Console, record_id: int) -> bool:
+    feed = console.app.query_one(FeedView)
+    shown = (feed.record_at(i) for i in range(min(feed.snapshot.total, 50)))
+    return any(getattr(r, "id", None) == record_id for r in shown)
+
+
+def toasted(console: Console, title: str) -> bool:
+    return any(n.title == title for n in console.app._notifications)
+
+
+async def open_console(db: str, policy: Path) -> Console:
+    """The console as ``audit-console open --db DB`` opens it (config: the demo's policy)."""
+    settings = Settings(db=PgLocation(db), policy=policy)
+    return await prepare_console(settings.db, **open_options(settings))
+
+
+async def test_two_consoles_and_two_collectors_on_one_store(
+    sim: SimServer, pg_url: str, logins: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    moderator, viewer, unmapped, collector_login = logins
+    operator = demo_operator(sim)
+    await make_team(pg_url, moderator, viewer, unmapped, operator)
+    await team_command(PgLocation(pg_url), "add", login=collector_login, kind="collector", discord_id=None)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(demo_policy_text(sim))
+    env = {**os.environ, "DISCORD_TOKEN": sim.token}
+    args = ["--guild", str(sim.guild_id), "--rest-url", sim.rest_url, "--policy", str(policy)]
+    args += ["--db", as_login(pg_url, collector_login)]
+    procs: list[Collect] = []
+    consoles: list[Console] = []
+    db = await asyncpg.connect(pg_url)
+    try:
+        active = await start_collect(args, env)
+        procs.append(active)
+        await until(lambda: active.said("collecting into"), 30, "the first collector did not start", active)
+        standby = await start_collect(args, env)
+        procs.append(standby)
+        await until(lambda: standby.said("standing by: "), 30, "no standby line", standby)
+        await until(lambda: guild_state_stored(PgLocation(pg_url), sim.guild_id), 30, "no guild state", active)
+
+        first = await open_console(as_login(pg_url, moderator), policy)
+        consoles.append(first)
+        second = await open_console(as_login(pg_url, viewer), policy)
+        consoles.append(second)
+        assert first.session is None  # neither collects: the collectors do
+        assert second.session is None
+        assert (first.app.operator_id, first.app.browse_only) == (operator, None)
+        assert second.app.operator_id is None
+        assert "viewer" in (second.app.browse_only or "")
+        async with first.app.run_test(size=(160, 45)) as pilot, second.app.run_test(size=(160, 45)):
+            entry = int(sim.emit(22)["id"])  # a ban
+            await until(lambda: feed_has(first, entry) and feed_has(second, entry), 30, "entry not in both", active)
+
+            verified = sim.guild.role_id("Verified")
+            member = next(u for u in sim.guild.regular_ids() if not has_role(sim, u, verified))
+            sim.knobs.role_drop_probability = 1.0  # Discord says 204 and does nothing: it stays pending
+            await pilot.press("g")
+            await until(lambda: isinstance(first.app.screen, RoleDialog), 10, "no role dialog")
+            field = first.app.screen.query_one("#member")
+            field.focus()
+            await pilot.press(*str(member), "enter", *"Verified", "enter", *"team test", "enter")
+            await until(lambda: not isinstance(first.app.screen, RoleDialog), 10, "the dialog stayed open")
+
+            pane = second.app.query_one(PendingPane)
+            await until(lambda: pane.changes and pane.changes[0].attempts >= 1, 30, "no attempt in console 2", active)
+            change = pane.changes[0]
+            assert (change.member_id, change.role_id, change.op, change.source) == (member, verified, "grant", "TUI")
+            assert change.requested_by == operator  # the moderator's login's Discord user
+            assert first.app.query_one(PendingPane).changes[0].id == change.id
+
+            # The active collector dies with the request in hand: the standby takes over and
+            # carries it out (Discord applies the next call).
+            active.proc.send_signal(signal.SIGKILL)
+            sim.knobs.role_drop_probability = 0.0
+            await until(lambda: standby.said("collecting into"), 60, "the standby did not take over", standby)
+            await until(lambda: not pane.changes, 60, "still pending in console 2", standby)
+            await until(lambda: not first.app.query_one(PendingPane).changes, 30, "still pending in console 1")
+            rows = await db.fetch("SELECT id, state FROM role_changes")
+            assert [tuple(r) for r in rows] == [(change.id, "confirmed")]
+            # Applied once by Discord (a dropped call still logs an entry, so the entries are not counted).
+            assert [op[:3] for op in sim.role_ops_applied] == [(member, verified, True)]
+            assert has_role(sim, member, verified)
+            epochs = {r[0] for r in await db.fetch("SELECT epoch FROM role_change_attempts")}
+            assert epochs <= {1, 2}
+
+            sim.emit(28)  # a bot added: the collector raises an alert, both consoles toast it
+            await until(
+                lambda: toasted(first, "Bot added") and toasted(second, "Bot added"), 30, "no alert toast", standby
+            )
+        for p in procs[1:]:
+            assert await p.end() == 0
+        for p in procs:
+            assert not any("Traceback" in line for line in p.lines), "\n".join(p.lines)
+    finally:
+        for console in consoles:
+            await console.close()
+        for p in procs:
+            if p.proc.returncode is None:
+                p.proc.kill()
+                await p.proc.wait()
+        await db.close()
