@@ -52,39 +52,44 @@ def _team_services(store: AuditStore, settings: Settings) -> Any:
     return services
 
 
+def live_options(settings: Settings, token: Secret) -> dict[str, Any]:
+    """How ``run`` opens the console (:func:`console.ui.launch.prepare_console`'s options)."""
+    from console.commands.doctor import CheckedRuntime
+
+    return {
+        "readonly": False,
+        "label": "live",
+        "session_factory": lambda store: CheckedRuntime(store, settings, token),
+        "team_services": lambda store: _team_services(store, settings),
+        "operator_id": settings.operator_id,
+        "password_file": settings.password_file,
+        "zone": settings.zone(),
+    }
+
+
 def run_live(settings: Settings, token: Secret) -> int:
     REDACTOR.add(token)
-    from console.commands.doctor import CheckedRuntime
     from console.services import check_policy
 
     check_policy(settings)
-    return asyncio.run(
-        run_app(
-            settings.db,
-            readonly=False,
-            label="live",
-            session_factory=lambda store: CheckedRuntime(store, settings, token),
-            team_services=lambda store: _team_services(store, settings),
-            operator_id=settings.operator_id,
-            alert_bell=settings.alerts.bell,
-            password_file=settings.password_file,
-            zone=settings.zone(),
-        )
-    )
+    return asyncio.run(run_app(settings.db, alert_bell=settings.alerts.bell, **live_options(settings, token)))
+
+
+def demo_options(db: StoreLocation, *, seed: int, rate: float) -> dict[str, Any]:
+    """How ``demo`` opens the console (:func:`console.ui.launch.prepare_console`'s options)."""
+    from console.demo import DemoSession
+
+    settings = Settings(db=db)
+    return {
+        "readonly": False,
+        "label": "demo guild",
+        "session_factory": lambda store: DemoSession(store, settings, seed=seed, rate=rate),
+    }
 
 
 def run_demo(db: StoreLocation, *, seed: int, rate: float, fresh: bool) -> int:
-    from console.demo import DemoSession, start_afresh
+    from console.demo import start_afresh
 
     if fresh and isinstance(db, Path):
         start_afresh(db)
-    settings = Settings(db=db)
-    return asyncio.run(
-        run_app(
-            db,
-            readonly=False,
-            label="demo guild",
-            session_factory=lambda store: DemoSession(store, settings, seed=seed, rate=rate),
-            alert_bell=settings.alerts.bell,
-        )
-    )
+    return asyncio.run(run_app(db, alert_bell=Settings(db=db).alerts.bell, **demo_options(db, seed=seed, rate=rate)))

@@ -1,6 +1,6 @@
 """A team on one store (issue #20, "Done when"): two real ``collect`` processes (one active, one
-standing by) and two consoles, opened the way ``open`` opens them, with their own PostgreSQL
-logins: a moderator's and a viewer's. What the simulator sends appears in both consoles; a grant
+standing by) and two consoles with their own PostgreSQL logins: a moderator's, opened as ``run``
+opens it, and a viewer's, as ``open`` does; neither collects. What the simulator sends appears in both consoles; a grant
 asked for in the moderator's role dialog is a request the active collector carries out, its
 attempts show in the viewer's pending pane, the standby finishes it when the active collector
 is killed, and it ends confirmed once (Discord applied it once, one confirmed row); an alert
@@ -15,11 +15,13 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from console.commands.screens import open_options
+from console.commands.screens import demo_options, live_options, open_options
 from console.config import Settings
 from console.model.location import PgLocation
+from console.secret import Secret
 from console.sim import SimServer
 from console.sim.demo_policy import demo_operator, demo_policy_text
+from console.store.postgres.store import PgStore
 from console.store.team_access import team_command
 from console.ui.launch import Console, prepare_console
 from console.ui.screens.role_dialog import RoleDialog
@@ -41,10 +43,8 @@ def toasted(console: Console, title: str) -> bool:
     return any(n.title == title for n in console.app._notifications)
 
 
-async def open_console(db: str, policy: Path) -> Console:
-    """The console as ``audit-console open --db DB`` opens it (config: the demo's policy)."""
-    settings = Settings(db=PgLocation(db), policy=policy)
-    return await prepare_console(settings.db, **open_options(settings))
+def settings_of(db: str, policy: Path) -> Settings:
+    return Settings(db=PgLocation(db), policy=policy)
 
 
 async def test_two_consoles_and_two_collectors_on_one_store(
@@ -73,9 +73,12 @@ async def test_two_consoles_and_two_collectors_on_one_store(
         await until(lambda: standby.said("standing by: "), 30, "no standby line", standby)
         await until(lambda: guild_state_stored(PgLocation(pg_url), sim.guild_id), 30, "no guild state", active)
 
-        first = await open_console(as_login(pg_url, moderator), policy)
+        # Console 1 as `audit-console run` opens it, console 2 as `audit-console open` does.
+        settings = settings_of(as_login(pg_url, moderator), policy)
+        first = await prepare_console(settings.db, **live_options(settings, Secret(sim.token)))
         consoles.append(first)
-        second = await open_console(as_login(pg_url, viewer), policy)
+        settings = settings_of(as_login(pg_url, viewer), policy)
+        second = await prepare_console(settings.db, **open_options(settings))
         consoles.append(second)
         assert first.session is None  # neither collects: the collectors do
         assert second.session is None
@@ -134,3 +137,35 @@ async def test_two_consoles_and_two_collectors_on_one_store(
                 p.proc.kill()
                 await p.proc.wait()
         await db.close()
+
+
+async def test_a_person_s_console_never_takes_the_collector_lock(pg_url: str, logins: list[str], tmp_path: Path) -> None:
+    """``open``, ``run`` and ``demo`` with a moderator's or a viewer's login beside the active
+    collector: none collects, takes the lock or waits for it; the collector stays the leader
+    (no new epoch, not deposed). A moderator's console writes (its requests), a viewer's reads."""
+    moderator, viewer, unmapped, collector_login = logins
+    await make_team(pg_url, moderator, viewer, unmapped, 4242)
+    await team_command(PgLocation(pg_url), "add", login=collector_login, kind="collector", discord_id=None)
+    collector = await PgStore.open(as_login(pg_url, collector_login))  # the active collector
+    try:
+        assert collector.leadership is not None
+        epoch = collector.leadership.epoch
+        for login, writes in ((moderator, True), (viewer, False)):
+            settings = settings_of(as_login(pg_url, login), tmp_path / "policy.toml")
+            for options in (
+                open_options(settings),
+                live_options(settings, Secret("token")),
+                demo_options(settings.db, seed=1, rate=1.0),
+            ):
+                console = await prepare_console(settings.db, **options)
+                try:
+                    assert console.session is None, options["label"]
+                    assert console.store.readonly is not writes, options["label"]
+                    assert getattr(console.store, "leadership", None) is None
+                finally:
+                    await console.close()
+        await collector.check_leading()  # still the leader: no DeposedError
+        assert (collector.leadership.epoch, collector.leadership.deposed) == (epoch, None)
+        assert await collector.fetchval("SELECT epoch FROM leadership WHERE id = 1") == epoch
+    finally:
+        await collector.close()
