@@ -139,7 +139,7 @@ async def test_two_consoles_and_two_collectors_on_one_store(
         await db.close()
 
 
-async def test_a_person_s_console_never_takes_the_collector_lock(pg_url: str, logins: list[str], tmp_path: Path) -> None:
+async def test_a_persons_console_never_takes_the_collector_lock(pg_url: str, logins: list[str], tmp_path: Path) -> None:
     """``open``, ``run`` and ``demo`` with a moderator's or a viewer's login beside the active
     collector: none collects, takes the lock or waits for it; the collector stays the leader
     (no new epoch, not deposed). A moderator's console writes (its requests), a viewer's reads."""
