@@ -228,10 +228,30 @@ class Reconciler:
         found = await self.store.pending_role_changes(limit=10_000)
         # A change finished here stays "pending" only in a read that raced its final write.
         self._finished &= {c.id for c in found}
+        await self._drop_cancelled_elsewhere({c.id for c in found})
         for change in found:
             if change.id not in self._pending and change.id not in self._finished:
                 # Due now: if an attempt was made before, the first look is a member fetch.
                 self._pending[change.id] = change.with_(next_attempt_at=min(change.next_attempt_at or 0, self._now()))
+
+    async def _drop_cancelled_elsewhere(self, pending_ids: set[int]) -> None:
+        """Changes in hand that the store no longer has pending, asked one by one (one submitted
+        here during the read above is missing from it too): those cancelled elsewhere go. One in
+        the middle of a step is left to it (it asks again before calling Discord)."""
+        for change_id in [c for c in self._pending if c not in pending_ids]:
+            change = self._pending.get(change_id)
+            if change is not None and (change.guild_id, change.member_id) not in self._busy:
+                await self._cancelled_elsewhere(change)
+
+    async def _cancelled_elsewhere(self, change: RoleChange) -> bool:
+        """Whether another process (a moderator's console on a team store) cancelled the change
+        in the store; if so it is dropped here, and nothing more is done for it."""
+        stored = await self.store.role_change(change.id)
+        if stored is None or stored.state != "cancelled":
+            return False
+        self._pending.pop(change.id, None)
+        self._cancel.pop(change.id, None)
+        return True
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -336,6 +356,8 @@ class Reconciler:
             await self._finish(change, "cancelled", cancelled_by=self._cancel.pop(change.id) or None)
             return
         await self.store.check_leading()  # the member fetch took time: still the leader?
+        if await self._cancelled_elsewhere(change):  # asked of the store just before the call
+            return
         call = self.api.add_role if change.op == "grant" else self.api.remove_role
         result = await call(change.guild_id, change.member_id, change.role_id, audit_reason(change))
         verb = "PUT" if change.op == "grant" else "DELETE"

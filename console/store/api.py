@@ -365,6 +365,13 @@ class AuditStore(Protocol):
 
     async def role_change(self, change_id: int) -> RoleChange | None: ...
 
+    async def cancel_request(self, change_id: int, by: int | None, at_ms: int, *, announce: bool) -> bool:
+        """Cancel a pending change from outside the process carrying it out (a moderator's console
+        on a team store): the row moves to cancelled, linked into the chain, only while it is still
+        pending; whether it did. The collector's reconciler drops it when it next reads the store.
+        ``announce``: its audit message is to be posted (the guild has an audit channel)."""
+        ...
+
     async def pending_role_changes(self, limit: int = 200) -> list[RoleChange]:
         """Role changes still to carry out, oldest first."""
         ...

@@ -133,12 +133,37 @@ class Acting:
     async def cancel_change(self) -> None:
         app = self.screen.console
         change = self._change_under_cursor()
-        reconciler = app.services.reconciler if app.services is not None else None
-        if change is None or reconciler is None or not await reconciler.cancel(change.id, app.operator_id):
+        services = app.ensure_services()
+        reconciler = services.reconciler if services is not None else None
+        if change is None:
+            app.bell()
+            return
+        if reconciler is not None:
+            cancelled = await reconciler.cancel(change.id, app.operator_id)
+        elif services is not None and services.roles is not None and app.operator_id is not None:
+            cancelled = await self._cancel_request(change)  # carried out by a collector elsewhere
+        else:
+            cancelled = False
+        if not cancelled:
             app.bell()
             return
         app.notice(f"Request {change.id} cancelled.")
         await self.screen.live.refresh_pending()
+
+    async def _cancel_request(self, change: RoleChange) -> bool:
+        """A moderator's console on a team store: the request's row is cancelled in the store
+        (the server lets its login cancel only its own pending requests); the collector carrying
+        it out drops it when it next reads the store."""
+        from console.roles.reconciler import audit_channel_key
+        from console.store.errors import StoreError
+
+        app, store = self.screen.console, self.screen.store
+        try:
+            announce = await store.setting(audit_channel_key(change.guild_id)) is not None
+            return await store.cancel_request(change.id, app.operator_id, app.clock(), announce=announce)
+        except StoreError as e:
+            app.notice(f"Request {change.id} not cancelled: {e}", severity="error")
+            return False
 
     async def export_checked(self, fmt: str) -> None:
         """The export dialog, once the policy allowed it (when it is asked: connected, acting as

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -41,6 +42,19 @@ def feed_has(console: Console, record_id: int) -> bool:
 
 def toasted(console: Console, title: str) -> bool:
     return any(n.title == title for n in console.app._notifications)
+
+
+async def request_grant(pilot: Any, console: Console, member: int, reason: str) -> None:
+    """Grant Verified to ``member`` in the console's role dialog, as a moderator types it."""
+    await pilot.press("g")
+    await until(lambda: isinstance(console.app.screen, RoleDialog), 10, "no role dialog")
+    console.app.screen.query_one("#member").focus()
+    await pilot.press(*str(member), "enter", *"Verified", "enter", *reason, "enter")
+    await until(lambda: not isinstance(console.app.screen, RoleDialog), 10, "the dialog stayed open")
+
+
+async def heartbeat_after(db: asyncpg.Connection, ms: int) -> bool:
+    return bool(await db.fetchval("SELECT heartbeat > $1 FROM leadership WHERE id = 1", ms))
 
 
 def settings_of(db: str, policy: Path) -> Settings:
@@ -92,12 +106,7 @@ async def test_two_consoles_and_two_collectors_on_one_store(
             verified = sim.guild.role_id("Verified")
             member = next(u for u in sim.guild.regular_ids() if not has_role(sim, u, verified))
             sim.knobs.role_drop_probability = 1.0  # Discord says 204 and does nothing: it stays pending
-            await pilot.press("g")
-            await until(lambda: isinstance(first.app.screen, RoleDialog), 10, "no role dialog")
-            field = first.app.screen.query_one("#member")
-            field.focus()
-            await pilot.press(*str(member), "enter", *"Verified", "enter", *"team test", "enter")
-            await until(lambda: not isinstance(first.app.screen, RoleDialog), 10, "the dialog stayed open")
+            await request_grant(pilot, first, member, "team test")
 
             pane = second.app.query_one(PendingPane)
             await until(lambda: pane.changes and pane.changes[0].attempts >= 1, 30, "no attempt in console 2", active)
@@ -125,6 +134,27 @@ async def test_two_consoles_and_two_collectors_on_one_store(
             await until(
                 lambda: toasted(first, "Bot added") and toasted(second, "Bot added"), 30, "no alert toast", standby
             )
+
+            # A second grant, cancelled in console 1 while the collector retries it: the row is
+            # cancelled in the store (the moderator's login may cancel its own request), both panes
+            # drop it, and the collector stops: Discord applying calls again changes nothing.
+            other = next(u for u in sim.guild.regular_ids() if u != member and not has_role(sim, u, verified))
+            sim.knobs.role_drop_probability = 1.0
+            await request_grant(pilot, first, other, "second")
+            await until(lambda: pane.changes and pane.changes[0].attempts >= 1, 30, "no attempt", standby)
+            cancelled = pane.changes[0]
+            assert cancelled.member_id == other
+            await pilot.press("x")
+            await until(lambda: not pane.changes, 30, "still pending after the cancel", standby)
+            sim.knobs.role_drop_probability = 0.0
+            beat = await db.fetchval("SELECT heartbeat FROM leadership WHERE id = 1")
+            # Three heartbeats of the collector: past its next retry (2 s ± 25%) and its next
+            # reading of the store (every 2 s).
+            await until(lambda: heartbeat_after(db, beat + 6000), 30, "the collector's heartbeat stopped", standby)
+            stored = await db.fetchrow("SELECT state, cancelled_by FROM role_changes WHERE id = $1", cancelled.id)
+            assert tuple(stored) == ("cancelled", operator)
+            assert not has_role(sim, other, verified)
+            assert [op[:3] for op in sim.role_ops_applied] == [(member, verified, True)]
         for p in procs[1:]:
             assert await p.end() == 0
         for p in procs:

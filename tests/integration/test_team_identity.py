@@ -17,10 +17,13 @@ import asyncpg
 import pytest
 
 from console.model.location import PgLocation
+from console.roles.reconciler import new_change
 from console.sim import SimServer
 from console.sim.demo_policy import demo_operator, demo_policy_text
 from console.sim.testing import eventually
 from console.store.errors import StoreError
+from console.store.postgres.store import PgStore
+from console.store.postgres.verify import verify_postgres
 from console.store.team_access import store_identity, team_command
 
 from .team_logins import as_login, make_team
@@ -78,6 +81,52 @@ async def test_the_server_refuses_a_moderator_changing_history(pg_url: str, logi
         await conn.execute(decision.format(actor=4242))
     finally:
         await conn.close()
+
+
+async def test_a_moderator_may_only_cancel_its_own_pending_request(pg_url: str, logins: list[str]) -> None:
+    moderator, viewer, unmapped, _ = logins
+    await make_team(pg_url, moderator, viewer, unmapped, 4242)
+    admin = await PgStore.open(pg_url, collector_lock=False)
+    mine = await PgStore.open(as_login(pg_url, moderator), collector_lock=False)
+    watching = await PgStore.open(as_login(pg_url, viewer), collector_lock=False)  # asked of the server
+    try:
+        own = new_change(
+            mine, 10, 20, 30, "grant", reason="r", requested_by=4242, source="TUI", decision_id=None, deadline_s=600
+        )
+        await mine.record_role_change(own)  # a new request: its own
+        other = new_change(
+            admin, 10, 21, 30, "grant", reason="r", requested_by=999, source="TUI", decision_id=None, deadline_s=600
+        )
+        await admin.record_role_change(other)  # another moderator's
+        for sql in (
+            "UPDATE role_changes SET role_id = 31",
+            "UPDATE role_changes SET state = 'confirmed'",
+            "UPDATE role_changes SET attempts = 5",
+            "UPDATE role_changes SET requested_by = 4242",
+            f"UPDATE role_changes SET state = 'cancelled', cancelled_by = 4242 WHERE id = {other.id}",
+            f"UPDATE role_changes SET state = 'cancelled', cancelled_by = 999 WHERE id = {own.id}",
+        ):
+            with pytest.raises(StoreError, match="may only cancel its own pending requests"):
+                async with mine.transaction() as conn:
+                    await conn.execute(sql)
+        with pytest.raises(StoreError, match="permission denied"):
+            await watching.cancel_request(own.id, 4242, 1, announce=False)  # a viewer cancels nothing
+        with pytest.raises(StoreError, match="may only cancel"):
+            await mine.cancel_request(other.id, 4242, 1, announce=False)
+        assert await mine.cancel_request(own.id, 4242, 1, announce=False)  # its own: cancelled
+        assert not await mine.cancel_request(own.id, 4242, 2, announce=False)  # once
+        rows = {
+            r[0]: tuple(r[1:]) for r in await admin.fetch("SELECT id, state, cancelled_by, role_id FROM role_changes")
+        }
+        assert rows == {own.id: ("cancelled", 4242, 30), other.id: ("pending", None, 30)}
+        # A collector still writing the change it had in hand does not bring it back to pending.
+        await admin.record_role_change(own.with_(attempts=1))
+        assert (await admin.role_change(own.id)).state == "cancelled"  # type: ignore[union-attr]
+    finally:
+        for store in (admin, mine, watching):
+            await store.close()
+    report = await asyncio.to_thread(verify_postgres, pg_url)
+    assert report.ok, report.problems  # the cancel is linked into the chain
 
 
 async def test_identity_comes_from_the_login(pg_url: str, logins: list[str]) -> None:

@@ -177,6 +177,24 @@ async def test_role_changes_move_through_their_states_and_keep_their_attempts(st
     assert heard[-1].changed == [("role_change", first.id)]
 
 
+async def test_a_request_is_cancelled_from_outside_only_while_pending(store: AuditStore) -> None:
+    pending, done = change(NOW_MS - 3000, low=1), change(NOW_MS - 2000, "confirmed", low=2)
+    for c in (pending, done):
+        await store.record_role_change(c)
+    heard: list[IngestResult] = []
+    store.add_listener(heard.append)
+    assert await store.cancel_request(pending.id, ACTOR, NOW_MS - 1000, announce=True)
+    assert not await store.cancel_request(pending.id, ACTOR, NOW_MS - 500, announce=True)  # once
+    assert not await store.cancel_request(done.id, ACTOR, NOW_MS - 500, announce=False)  # final stays
+    assert await store.role_change(pending.id) == pending.with_(
+        state="cancelled", cancelled_by=ACTOR, updated_at=NOW_MS - 1000, next_attempt_at=None, message_state="pending"
+    )
+    assert await store.role_change(done.id) == done
+    assert await store.pending_role_changes() == []
+    assert [(r.guild_ids, r.changed) for r in heard] == [({G}, [("role_change", pending.id)])]
+    assert [kind for _, _, kind, record, *_ in await _chain(store) if record == pending.id] == [2]  # linked
+
+
 # -- the chain: the same links on both backends --------------------------------------------------------------
 
 

@@ -22,6 +22,9 @@ _ROLE_CHANGE_UPSERT = (
     f"INSERT INTO role_changes ({RoleChange.COLUMNS}) VALUES ({_marks(len(ROLE_CHANGE_FIELDS))})"
     " ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{name} = excluded.{name}" for name in ROLE_CHANGE_FIELDS if name != "id")
+    # Cancelled from another console while this process was carrying it out: it stays cancelled
+    # (as a cancel in the same process waits for the call in flight, then cancels).
+    + " WHERE role_changes.state <> 'cancelled' OR excluded.state = 'cancelled'"
 )
 
 
@@ -101,6 +104,22 @@ class ActionsPart(PgCore):
                 # The fence has just passed in this transaction: the epoch that made the call.
                 self.leadership.epoch if self.leadership is not None else None,
             )
+
+    async def cancel_request(self, change_id: int, by: int | None, at_ms: int, *, announce: bool) -> bool:
+        async with self.transaction() as conn:
+            guild_id = await conn.fetchval(
+                "UPDATE role_changes SET state = 'cancelled', cancelled_by = $2, updated_at = $3,"
+                " next_attempt_at = NULL, message_state = $4 WHERE id = $1 AND state = 'pending' RETURNING guild_id",
+                change_id,
+                by,
+                at_ms,
+                "pending" if announce else None,
+            )
+            if guild_id is None:
+                return False
+            await link_role_change(conn, change_id, self._clock())
+            self._notify(IngestResult(guild_ids={int(guild_id)}, changed=[("role_change", change_id)]))
+        return True
 
     async def role_change(self, change_id: int) -> RoleChange | None:
         row = await self.fetchrow(f"SELECT {RoleChange.COLUMNS} FROM role_changes WHERE id = $1", change_id)

@@ -306,6 +306,33 @@ MIGRATIONS: Final[list[str]] = [
     """
     ALTER TABLE role_change_attempts ADD COLUMN epoch BIGINT;
     """,
+    # 6 (issue #20, privileges): a login that is not a collector may UPDATE a request only to
+    # cancel its own while it is pending. Its table privilege (UPDATE, which the upsert of a new
+    # request needs) covers every column; this trigger narrows it to that one transition, so a
+    # moderator cannot rewrite a request's member, role, state or attempts, nor finish another's.
+    """
+    CREATE FUNCTION audit_check_request_update() RETURNS TRIGGER
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+    DECLARE
+        mapped BIGINT;
+        moving CONSTANT TEXT[] := ARRAY['state', 'updated_at', 'next_attempt_at', 'cancelled_by', 'message_state'];
+    BEGIN
+        IF NOT EXISTS (SELECT 1 FROM meta WHERE key = 'team') OR to_regrole('audit_collector') IS NULL
+           OR pg_has_role(session_user, 'audit_collector', 'MEMBER') THEN
+            RETURN NEW;
+        END IF;
+        SELECT discord_id INTO mapped FROM team_members WHERE login = session_user AND kind = 'moderator';
+        IF mapped IS NULL OR OLD.state <> 'pending' OR NEW.state <> 'cancelled'
+           OR OLD.requested_by IS DISTINCT FROM mapped OR NEW.cancelled_by IS DISTINCT FROM mapped
+           OR (to_jsonb(OLD) - moving) <> (to_jsonb(NEW) - moving) THEN
+            RAISE EXCEPTION 'login % may only cancel its own pending requests', session_user
+                USING ERRCODE = '42501';
+        END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER role_changes_update BEFORE UPDATE ON role_changes
+        FOR EACH ROW EXECUTE FUNCTION audit_check_request_update();
+    """,
 ]
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -76,6 +76,20 @@ class ActionsPart(StoreCore):
                 (a.change_id, a.at, a.http_status, a.latency_ms, a.observed, a.error),
             )
 
+    async def cancel_request(self, change_id: int, by: int | None, at_ms: int, *, announce: bool) -> bool:
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE role_changes SET state = 'cancelled', cancelled_by = ?, updated_at = ?,"
+                " next_attempt_at = NULL, message_state = ? WHERE id = ? AND state = 'pending' RETURNING guild_id",
+                (by, at_ms, "pending" if announce else None, change_id),
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                return False
+            await link_role_change(db, change_id, self._clock())
+        self._notify(IngestResult(guild_ids={int(row[0])}, changed=[("role_change", change_id)]))
+        return True
+
     async def role_change(self, change_id: int) -> RoleChange | None:
         row = await one(self._r, f"SELECT {RoleChange.COLUMNS} FROM role_changes WHERE id = ?", (change_id,))
         return None if row is None else RoleChange.from_row(row)
