@@ -382,6 +382,12 @@ class AuditStore(Protocol):
         file's requests are written only by or beside its running collector)."""
         ...
 
+    async def collectors_note(self) -> str | None:
+        """Who collects into this store, for the header of a console that does not collect:
+        PostgreSQL, ``collector HOST pid N since …`` or ``no collector running``; None on SQLite
+        (one collector per file) and on the collecting store itself."""
+        ...
+
     async def unposted_role_changes(self, limit: int = 100) -> list[RoleChange]:
         """Final changes whose audit message is still to be posted (or failed), oldest first."""
         ...

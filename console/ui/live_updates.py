@@ -59,6 +59,8 @@ class LiveUpdates:
         self._started = False
         self._names_stale = False  # another writer may have learnt names
         self._alerts_stale = False  # another writer may have raised alerts
+        #: Who collects into the store, when this console does not (the header says it).
+        self.collectors = ""
 
     def start(self) -> None:
         """The screen is mounted: commits told before (while the first page was read) refresh now."""
@@ -148,6 +150,11 @@ class LiveUpdates:
     async def tick(self) -> None:
         with closing_quietly():
             await self.refresh_pending()
+            # Who collects (PostgreSQL, a console that does not): one small read a second.
+            note = await self.screen.store.collectors_note() or ""
+            if note != self.collectors:
+                self.collectors = note
+                self.render_status()
 
     async def refresh_pending(self) -> None:
         screen, store = self.screen, self.screen.store
@@ -188,6 +195,7 @@ class LiveUpdates:
             open_gaps=self.open_gaps,
             operator=operator,
             styles=app.row_styles,
+            store_note=self.collectors,
             roles_paused=app.roles_paused,
             problems=self._problems(),
             zone=self._zone(),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from console.model.records import Attempt, Decision, RoleChange
 from console.store.postgres.core import PgCore
-from console.store.postgres.leadership import any_lock_held
+from console.store.postgres.leadership import any_lock_held, collectors_line
 from console.store.postgres.links import link_decision, link_role_change
 from console.store.record_rows import ROLE_CHANGE_FIELDS, decision_values, role_change_values
 from console.store.results import IngestResult
@@ -145,6 +145,12 @@ class ActionsPart(PgCore):
             return self.leadership.deposed is None
         async with self.reading() as conn:
             return await any_lock_held(conn)
+
+    async def collectors_note(self) -> str | None:
+        if self.leadership is not None:  # this store collects: its own header says how it goes
+            return None
+        async with self.reading() as conn:
+            return await collectors_line(conn)
 
     async def attempts(self, change_id: int) -> list[Attempt]:
         found = await self.fetch(

@@ -111,6 +111,23 @@ async def describe_leadership(conn: asyncpg.Connection, where: str, scope: str =
     return f"{where}: no collector is active; the last was {who} (last heartbeat {beat})"
 
 
+async def collectors_line(conn: asyncpg.Connection) -> str:
+    """Who collects into the store now, for the header of a console that does not:
+    ``collector HOST pid N since …`` (each shard group's, when they split a bot's shards), or
+    ``no collector running``."""
+    active = []
+    for row in await conn.fetch("SELECT scope, host, pid, since FROM leadership WHERE host IS NOT NULL ORDER BY id"):
+        if await lock_held(conn, row["scope"]):
+            active.append(row)
+    if not active:
+        return "no collector running"
+    if len(active) == 1 and not active[0]["scope"]:
+        row = active[0]
+        since = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(row["since"] / 1000))
+        return f"collector {row['host']} pid {row['pid']} since {since}"
+    return "collectors " + ", ".join(f"{r['host']} pid {r['pid']} ({r['scope'] or 'all shards'})" for r in active)
+
+
 class Leadership:
     """The collector lock on a dedicated connection, the epoch taken with it, the heartbeat, and
     the fence each write transaction passes through."""

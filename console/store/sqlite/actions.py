@@ -76,6 +76,9 @@ class ActionsPart(StoreCore):
                 (a.change_id, a.at, a.http_status, a.latency_ms, a.observed, a.error),
             )
 
+    async def collectors_note(self) -> str | None:
+        return None  # one collector per file, the one whose console shows its gateway
+
     async def cancel_request(self, change_id: int, by: int | None, at_ms: int, *, announce: bool) -> bool:
         async with self.transaction() as db:
             cursor = await db.execute(

@@ -71,7 +71,7 @@ class StatusBar(Widget):
         if zone:
             text.append(" · " + zone)
         if store_note:
-            text.append(" · " + safe_text(store_note, 60), styles.get("muted", "dim"))
+            text.append(" · " + safe_text(store_note, 90), styles.get("muted", "dim"))
         if roles_paused:
             text.append(" · ROLE CHANGES PAUSED", styles.get("danger", "bold red"))
         if state.degraded:
