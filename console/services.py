@@ -65,7 +65,15 @@ class Services:
     async def connect(self, api: RoleApi, *, bot_id: int | None) -> int:
         """Start acting on Discord; resumes pending role changes (how many)."""
         self.poster = MessagePoster(self.store, api)
-        self.reconciler = Reconciler(self.store, api, bot_id=bot_id, schedule=self.schedule, on_final=self._final)
+        shards = self.settings.shards
+        self.reconciler = Reconciler(
+            self.store,
+            api,
+            bot_id=bot_id,
+            schedule=self.schedule,
+            on_final=self._final,
+            holds=shards.owns if shards is not None else None,
+        )
         self.roles = RoleRequests(self.gatekeeper, self.reconciler)
         self.slash.roles = self.roles
         self.poster.start()

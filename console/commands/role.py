@@ -103,7 +103,7 @@ async def role_change(
             say(f"denied: {verdict.denial()}")
             return 1
         say(f"allowed ({verdict.reason_code}); request {change.id} pending, {where}")
-        if handoff and not await collector_running(settings.db, password_file=settings.password_file):
+        if handoff and not await collector_running(settings.db, guild_id, password_file=settings.password_file):
             say(waiting_line(change))
         if wait_s <= 0:
             return 0

@@ -15,6 +15,7 @@ from typing import NamedTuple
 MAX_SHARDS = 65_536
 
 _RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+_KEY = re.compile(r"^shards (\d+)-(\d+)/([1-9]\d*)$")
 
 
 class ShardError(ValueError):
@@ -60,6 +61,13 @@ class ShardGroup(NamedTuple):
     def key(self) -> str:
         """Names the group in the store's leadership (one active collector per group)."""
         return f"shards {self.first}-{self.last}/{self.total}"
+
+    @classmethod
+    def from_key(cls, key: str) -> ShardGroup | None:
+        """The group a leadership scope names (:attr:`key`); None for the unsharded collector's
+        scope ('') or anything else."""
+        m = _KEY.match(key)
+        return None if m is None else cls(int(m.group(1)), int(m.group(2)), int(m.group(3)))
 
     def owns(self, guild_id: int) -> bool:
         return self.first <= shard_of(guild_id, self.total) <= self.last

@@ -94,8 +94,12 @@ class Reconciler:
         schedule: Schedule = Schedule(),
         rng: random.Random | None = None,
         on_final: Callable[[RoleChange], Any] | None = None,
+        holds: Callable[[int], bool] | None = None,
     ) -> None:
+        """``holds``: whether a guild's requests are this collector's (its shard group holds the
+        guild; None: every guild's). Another group's requests are left to that group's leader."""
         self.store = store
+        self._holds = holds
         self.api = api
         self.bot_id = bot_id
         self.schedule = schedule
@@ -230,6 +234,8 @@ class Reconciler:
         self._finished &= {c.id for c in found}
         await self._drop_cancelled_elsewhere({c.id for c in found})
         for change in found:
+            if self._holds is not None and not self._holds(change.guild_id):
+                continue
             if change.id not in self._pending and change.id not in self._finished:
                 # Due now: if an attempt was made before, the first look is a member fetch.
                 self._pending[change.id] = change.with_(next_attempt_at=min(change.next_attempt_at or 0, self._now()))

@@ -376,10 +376,12 @@ class AuditStore(Protocol):
         """Role changes still to carry out, oldest first."""
         ...
 
-    async def collector_active(self) -> bool:
-        """Whether a collector holds this store now, to carry out its pending requests. PostgreSQL:
-        this store leads, or another process holds the collector lock. SQLite: always True (a
-        file's requests are written only by or beside its running collector)."""
+    async def collector_active(self, guild_id: int | None = None) -> bool:
+        """Whether a collector holds this store now, to carry out the pending requests of
+        ``guild_id`` (None: of any guild). PostgreSQL: this store leads, or another process holds
+        the collector lock: the unsharded one, or that of the shard group holding the guild.
+        SQLite: always True (a file's requests are written only by or beside its running
+        collector)."""
         ...
 
     async def collectors_note(self) -> str | None:

@@ -50,14 +50,17 @@ async def store_identity(location: StoreLocation, *, password_file: Path | None 
     return await _on_pg(location, password_file, team.identity)
 
 
-async def collector_running(location: StoreLocation, *, password_file: Path | None = None) -> bool:
-    """Whether a collector holds the store now (always True for a SQLite file, whose requests are
+async def collector_running(
+    location: StoreLocation, guild_id: int | None = None, *, password_file: Path | None = None
+) -> bool:
+    """Whether a collector that carries out ``guild_id``'s requests holds the store now: the
+    unsharded one or its shard group's leader (always True for a SQLite file, whose requests are
     only handed over while one runs)."""
     if not isinstance(location, PgLocation):
         return True
-    from console.store.postgres.leadership import any_lock_held
+    from console.store.postgres.leadership import guild_has_collector
 
-    return await _on_pg(location, password_file, any_lock_held)
+    return await _on_pg(location, password_file, lambda conn: guild_has_collector(conn, guild_id))
 
 
 async def team_command(location: StoreLocation, action: str, *, password_file: Path | None = None, **args: Any) -> Any:

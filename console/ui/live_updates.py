@@ -160,8 +160,13 @@ class LiveUpdates:
         screen, store = self.screen, self.screen.store
         pane = screen.query_one(PendingPane)
         changes = await store.pending_role_changes()
-        # Requests wait while no collector holds the store (a team store's consoles): said so.
-        waiting = NO_COLLECTOR if changes and not await store.collector_active() else None
+        # Requests wait while no collector holds the store (a team store's consoles), or the
+        # shard group holding their guild: said so.
+        waiting = None
+        for guild_id in sorted({c.guild_id for c in changes}):
+            if not await store.collector_active(guild_id):
+                waiting = NO_COLLECTOR
+                break
         pane.show(changes, now_ms=screen.clock(), name_of=store.name_of, styles=screen.console.row_styles, note=waiting)
         screen.auto_pending()
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from console.model.records import Attempt, Decision, RoleChange
 from console.store.postgres.core import PgCore
-from console.store.postgres.leadership import any_lock_held, collectors_line
+from console.store.postgres.leadership import collectors_line, guild_has_collector
 from console.store.postgres.links import link_decision, link_role_change
 from console.store.record_rows import ROLE_CHANGE_FIELDS, decision_values, role_change_values
 from console.store.results import IngestResult
@@ -140,11 +140,11 @@ class ActionsPart(PgCore):
         )
         return [RoleChange.from_row(r) for r in found]
 
-    async def collector_active(self) -> bool:
-        if self.leadership is not None:  # a collecting store: itself, unless deposed
+    async def collector_active(self, guild_id: int | None = None) -> bool:
+        if self.leadership is not None and self.leadership.holds(guild_id):  # itself, unless deposed
             return self.leadership.deposed is None
         async with self.reading() as conn:
-            return await any_lock_held(conn)
+            return await guild_has_collector(conn, guild_id)
 
     async def collectors_note(self) -> str | None:
         if self.leadership is not None:  # this store collects: its own header says how it goes

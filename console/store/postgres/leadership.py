@@ -23,6 +23,7 @@ from typing import Any
 
 import asyncpg
 
+from console.model.shards import ShardGroup
 from console.store.errors import CollectorRunningError, DeposedError, StoreError
 from console.store.postgres.connect import CONNECTION_ERRORS, connect, describe
 
@@ -84,12 +85,15 @@ async def lock_held(conn: asyncpg.Connection, scope: str = "") -> bool:
     )
 
 
-async def any_lock_held(conn: asyncpg.Connection) -> bool:
-    """Whether any collector is active: the unsharded one or any shard group's. (Which guilds a
-    shard group holds is not asked: a request in a guild whose shard has no collector still
-    counts as having one.)"""
+async def guild_has_collector(conn: asyncpg.Connection, guild_id: int | None = None) -> bool:
+    """Whether a collector that takes ``guild_id``'s requests is active: the unsharded one, or the
+    leader of the shard group that holds the guild (``(guild_id >> 22) % count``). With no
+    guild: whether any collector is."""
     scopes = [r[0] for r in await conn.fetch("SELECT scope FROM leadership ORDER BY id")] or [""]
     for scope in scopes:
+        group = ShardGroup.from_key(scope)
+        if guild_id is not None and group is not None and not group.owns(guild_id):
+            continue
         if await lock_held(conn, scope):
             return True
     return False
@@ -158,6 +162,11 @@ class Leadership:
         self.epoch = 0
         #: Why this collector may no longer write (set once, for good).
         self.deposed: str | None = None
+
+    def holds(self, guild_id: int | None) -> bool:
+        """Whether this collector's requests include ``guild_id``'s (its shard group holds it)."""
+        group = ShardGroup.from_key(self._scope)
+        return group is None or guild_id is None or group.owns(guild_id)
 
     @property
     def locked(self) -> bool:

@@ -115,7 +115,7 @@ class ActionsPart(StoreCore):
         )
         return [RoleChange.from_row(r) for r in found]
 
-    async def collector_active(self) -> bool:
+    async def collector_active(self, guild_id: int | None = None) -> bool:
         return True  # requests reach a file only through its running collector or beside it
 
     async def attempts(self, change_id: int) -> list[Attempt]:
