@@ -26,6 +26,13 @@ def test_a_group_owns_the_guilds_of_its_shards_and_names_its_buckets() -> None:
     assert ShardGroup.parse("4-5", 16).buckets(1) == [0]
 
 
+def test_a_leadership_scope_names_its_group() -> None:
+    group = ShardGroup.parse("2-3", 8)
+    assert ShardGroup.from_key(group.key) == group
+    assert ShardGroup.from_key("") is None  # the unsharded collector's scope
+    assert ShardGroup.from_key("shards 1-2/0") is None
+
+
 def test_the_config_keys_are_taken(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text('shards = "0-1"\nshard_count = 4\n', encoding="utf-8")
