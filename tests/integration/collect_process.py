@@ -63,3 +63,16 @@ async def until(predicate: Callable[[], object], timeout: float, what: str, *pro
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}:\n" + "\n---\n".join("\n".join(p.lines) for p in procs))
         await asyncio.sleep(0.2)
+
+
+def no_tracebacks(procs: list[Collect]) -> None:
+    for p in procs:
+        assert not any("Traceback" in line for line in p.lines), "\n".join(p.lines)
+
+
+async def kill_left(procs: list[Collect]) -> None:
+    """SIGKILL the processes still running (a test that failed half-way), and wait for them."""
+    for p in procs:
+        if p.proc.returncode is None:
+            p.proc.kill()
+            await p.proc.wait()

@@ -18,7 +18,7 @@ from console.sim import SimConfig, SimServer
 from console.store.postgres.store import PgStore
 from console.store.team_access import collector_running
 
-from .collect_process import Collect, start_collect, until
+from .collect_process import Collect, kill_left, no_tracebacks, start_collect, until
 
 SHARDS = 2
 
@@ -87,14 +87,10 @@ async def test_a_request_waits_for_the_collector_of_its_guilds_shard(pg_url: str
         assert verified in [int(r) for r in guild.members[member]["roles"]]
         for p in (first, again):
             assert await p.end() == 0
-        for p in procs:
-            assert not any("Traceback" in line for line in p.lines), "\n".join(p.lines)
+        no_tracebacks(procs)
     finally:
         if console is not None:
             await console.close()
-        for p in procs:
-            if p.proc.returncode is None:
-                p.proc.kill()
-                await p.proc.wait()
+        await kill_left(procs)
         await db.close()
         await sim.stop()

@@ -29,7 +29,7 @@ from console.ui.screens.role_dialog import RoleDialog
 from console.ui.widgets.feed import FeedView
 from console.ui.widgets.pending import PendingPane
 
-from .collect_process import Collect, start_collect, until
+from .collect_process import Collect, kill_left, no_tracebacks, start_collect, until
 from .team_logins import as_login, make_team
 from .test_role_cli import guild_state_stored, has_role
 
@@ -157,15 +157,11 @@ async def test_two_consoles_and_two_collectors_on_one_store(
             assert [op[:3] for op in sim.role_ops_applied] == [(member, verified, True)]
         for p in procs[1:]:
             assert await p.end() == 0
-        for p in procs:
-            assert not any("Traceback" in line for line in p.lines), "\n".join(p.lines)
+        no_tracebacks(procs)
     finally:
         for console in consoles:
             await console.close()
-        for p in procs:
-            if p.proc.returncode is None:
-                p.proc.kill()
-                await p.proc.wait()
+        await kill_left(procs)
         await db.close()
 
 
