@@ -4,6 +4,7 @@ confirmed by observing the member."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
 from console.commands.collect import say
@@ -62,7 +63,8 @@ async def role_change(
             handoff = True
     if handoff:
         store = await open_store(settings.db, collector_lock=False, password_file=settings.password_file)
-        store.ids = SnowflakeFactory(worker=30)  # apart from the collector's ids
+        # Apart from the collector's ids, and (mostly) from the ids of consoles and other `role` runs.
+        store.ids = SnowflakeFactory(worker=30, first=secrets.randbelow(4096))
     session = None
     states = None
     try:

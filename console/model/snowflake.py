@@ -48,11 +48,13 @@ class SnowflakeFactory:
     one timeline interleave every kind of record by id.
     """
 
-    def __init__(self, worker: int = 31) -> None:
+    def __init__(self, worker: int = 31, *, first: int = 0) -> None:
+        """``first``: where the 12-bit increment starts (processes sharing a worker number start
+        apart, so that two of them making an id in the same millisecond rarely make the same one)."""
         self._worker = worker & 0x1F
         self._last = 0
         self._lock = threading.Lock()
-        self._counter = itertools.count()
+        self._counter = itertools.count(first)
 
     def make(self, ms: int) -> int:
         with self._lock:

@@ -8,6 +8,7 @@ What the app connects to (the collecting runtime for ``run``, the simulator and 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -113,7 +114,8 @@ async def prepare_console(
         password_file=password_file,
     )
     if identity is not None and identity.kind in _PEOPLE:
-        store.ids = SnowflakeFactory(worker=30)  # its decisions and requests: apart from the collector's ids
+        # Its decisions and requests: apart from the collector's ids, and from other consoles'.
+        store.ids = SnowflakeFactory(worker=30, first=secrets.randbelow(4096))
     session = session_factory(store) if session_factory else None
     app = ConsoleApp(
         store,
