@@ -106,10 +106,16 @@ def cmd_open(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from console.commands.screens import run_live
+    from console.commands.screens import run_live, run_open
     from console.config import load_token
+    from console.store.team_access import store_identity
 
     settings = settings_from(args)
+    identity = asyncio.run(store_identity(settings.db, password_file=settings.password_file))
+    if identity is not None and identity.a_person:
+        # A moderator's or viewer's console on a team store never connects to Discord (the
+        # team's collector does): no bot token on their machines. It is `open`'s console.
+        return run_open(settings)
     token = load_token(settings, args.token_file)
     return run_live(settings, token)
 

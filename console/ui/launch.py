@@ -51,10 +51,6 @@ def settling(connect: Callable[[ConsoleApp], Awaitable[None]]) -> Callable[[Cons
     return run
 
 
-#: A person's login on a team store: it never collects (the team's collectors do), it acts by request.
-_PEOPLE = frozenset({"moderator", "viewer"})
-
-
 class Console:
     """The app on its open store, and what connects it (nothing while browsing)."""
 
@@ -93,10 +89,9 @@ async def prepare_console(
     if identity is not None:
         browse_only = identity.browse_only()
         operator_id = identity.discord_id if browse_only is None else None
-        if identity.kind in _PEOPLE:
-            # A moderator's or viewer's login may not write history, so it never collects nor
-            # takes (or waits for) the collector lock, whatever the command: the team's active
-            # collector collects, and carries out the requests a moderator's console writes.
+        if identity.a_person:
+            # Nor takes (or waits for) the collector lock: the team's active collector collects,
+            # and carries out the requests a moderator's console writes.
             session_factory = None
             collector_lock = False
             readonly = browse_only is not None
@@ -113,7 +108,7 @@ async def prepare_console(
         names=False,
         password_file=password_file,
     )
-    if identity is not None and identity.kind in _PEOPLE:
+    if identity is not None and identity.a_person:
         # Its decisions and requests: apart from the collector's ids, and from other consoles'.
         store.ids = SnowflakeFactory(worker=30, first=secrets.randbelow(4096))
     session = session_factory(store) if session_factory else None

@@ -155,6 +155,7 @@ async def run_cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
         "-m",
         "console",
         *args,
+        stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=env,
@@ -183,6 +184,25 @@ async def test_team_cli_bad_input_is_one_line(pg_url: str, tmp_path: Path) -> No
     code, _, err = await run_cli(env, "team", "init", str(tmp_path / "audit.db"))
     assert code == 2
     assert "PostgreSQL" in err
+
+
+async def test_run_needs_no_bot_token_for_a_moderator_or_viewer(pg_url: str, logins: list[str], tmp_path: Path) -> None:
+    """A person's console on a team store never connects to Discord: `run` asks no token of
+    them (here, with no terminal, it gets as far as saying it needs one). A collector's login
+    collects, and so needs the token."""
+    moderator, viewer, unmapped, collector_login = logins
+    await make_team(pg_url, moderator, viewer, unmapped, 4242)
+    await team_command(PgLocation(pg_url), "add", login=collector_login, kind="collector", discord_id=None)
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    env |= {"XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    for login in (moderator, viewer):
+        code, _, err = await run_cli(env, "run", "--db", as_login(pg_url, login))
+        assert code == 2, err
+        assert "the console needs a terminal" in err, err
+    code, _, err = await run_cli(env, "run", "--db", as_login(pg_url, collector_login))
+    assert code == 2, err
+    assert "token" in err, err
+    assert "terminal" not in err, err
 
 
 async def test_role_acts_as_the_mapped_user_and_waits_visibly(

@@ -65,6 +65,12 @@ class Identity:
     #: The Discord user the login acts as (moderators only).
     discord_id: int | None
 
+    @property
+    def a_person(self) -> bool:
+        """A moderator's or a viewer's login: it may not write history, so its console never
+        collects nor takes the collector lock (the team's collectors do), whatever the command."""
+        return self.kind in ("moderator", "viewer")
+
     def browse_only(self) -> str | None:
         """Why this login may not act (one line), or None when it may."""
         if self.kind == "moderator" and self.discord_id is not None:
