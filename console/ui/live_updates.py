@@ -48,6 +48,7 @@ class LiveUpdates:
         self.screen = screen
         self._dirty = False
         self._inserted: list[int] = []
+        self._own = 0  # records of this process's own batches since the last refresh
         self._changed: set[tuple[str, int]] = set()  # records changed in place since the last refresh
         self._busy = False
         self._activity_at = 0.0
@@ -78,10 +79,14 @@ class LiveUpdates:
 
     def committed(self, result: IngestResult) -> None:
         # Coalesce: a burst of commits becomes one feed refresh per interval: 10 a second when
-        # it is quiet, 2 a second under a flood (> 25 records per refresh). Each repaint of a
-        # moving feed costs a frame of loop time, and under a flood the fewer repaints leave the
-        # loop free for keys (docs/performance.md, U4). Nobody reads a thousand rows a second.
+        # it is quiet, 2 a second under a flood of this process's own batches (> 25 records per
+        # refresh). Each repaint of a moving feed costs a frame of loop time, and a loop that also
+        # ingests leaves more of it to keys with fewer repaints (docs/performance.md, U4). A
+        # console following another collector's commits keeps 10 a second: its loop does
+        # nothing else, and a row must be drawn within 250 ms of its commit (I4, the team store).
         self._inserted += result.inserted
+        if not result.elsewhere:
+            self._own += len(result.inserted)
         self._changed.update(result.changed)
         self._changed.update(("audit", i) for i in result.updated)
         if result.elsewhere:
@@ -96,7 +101,7 @@ class LiveUpdates:
         self._dirty = False
         inserted, self._inserted = self._inserted, []
         changed, self._changed = self._changed, set()
-        self._busy = len(inserted) > 25
+        self._busy, self._own = self._own > 25, 0
         screen = self.screen
         with closing_quietly():
             if self._names_stale:

@@ -274,8 +274,16 @@ class FeedView(ScrollView, can_focus=True):
 
     async def _refresh_newest_first(self, generation: int, snap: Snapshot, inserted_ids: list[int] | None) -> None:
         top = snap.anchors[0][1]
-        newer = await self.store.timeline_count(self.filter, newer_than=top)
-        in_middle = bool(inserted_ids) and min(inserted_ids or [0]) < top
+        low = min(inserted_ids) if inserted_ids else top + 1
+        in_middle = low < top
+        base = (0, top)  # (position, id) of a row older than every inserted record
+        page = self._pages.get(0)
+        if in_middle and self.following and page and page[-1].id < low:
+            # A collector writes a batch as one transaction per guild, so live commits interleave
+            # ids: a commit's oldest record often falls among the first page's rows, not above
+            # them. Counted from a row below it, positions further down still just shift.
+            base, in_middle = (len(page) - 1, page[-1].id), False
+        newer = await self.store.timeline_count(self.filter, newer_than=base[1]) - base[0]
         if generation != self._generation:
             return
         if not self.following:
@@ -289,15 +297,15 @@ class FeedView(ScrollView, can_focus=True):
         if in_middle:
             await self.load()
             return
-        if not newer:
+        if newer <= 0:
             return
-        # The common live case: records only at the top. Shift every position by ``newer``
+        # The common live case: records only near the top. Shift every position by ``newer``
         # rather than reloading: no count over the store, no index rebuild.
         first = await self.store.timeline_page(self.filter, limit=PAGE)
         records = await self.store.timeline_records(first)
         if generation != self._generation or not first:
             return
-        anchors = ((0, first[0].id),) + tuple((p + newer, i) for p, i in snap.anchors)
+        anchors = ((0, first[0].id),) + tuple((p + newer, i) for p, i in snap.anchors if i <= base[1])
         self.snapshot = Snapshot(snap.total + newer, anchors)
         # Pages are positional and must go; strips are keyed by record, so they stay valid.
         self._pages.clear()
@@ -365,7 +373,15 @@ class FeedView(ScrollView, can_focus=True):
     # -- geometry and painting ------------------------------------------------------------------
 
     def _resize(self) -> None:
-        self.virtual_size = Size(self.size.width, self.snapshot.total)
+        size = Size(self.size.width, self.snapshot.total)
+        if self.show_vertical_scrollbar and self.size.height < self.virtual_size.height <= size.height:
+            # Grown, with the scrollbar shown before and after: only the scrollbar changes. The
+            # reactive would lay the whole screen out again and repaint every widget, at every
+            # live refresh (docs/performance.md, the team store).
+            self.set_reactive(FeedView.virtual_size, size)
+            self._scroll_update(size)
+            return
+        self.virtual_size = size
 
     def on_resize(self) -> None:
         self._strips.clear()

@@ -110,8 +110,9 @@ class PendingPane(VerticalScroll, can_focus=True):
         note: str | None = None,
     ) -> None:
         """``note``: said beside the count (why the changes wait: no collector is running)."""
-        # Only when something shown changed (ages tick once a second): an update reflows the screen.
-        key = (tuple((c.id, c.attempts, c.state, c.next_attempt_at) for c in changes), now_ms // 1000, note)
+        # Only when something shown changed (ages tick once a second, if any is shown): an update
+        # reflows the screen.
+        key = (tuple((c.id, c.attempts, c.state, c.next_attempt_at) for c in changes), changes and now_ms // 1000, note)
         if key == getattr(self, "_shown", None):
             return
         self._shown = key
