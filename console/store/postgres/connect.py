@@ -63,6 +63,13 @@ def _first_line(exc: BaseException) -> str:
 #: every row.
 READING_SETTINGS: dict[str, str] = {"plan_cache_mode": "force_custom_plan"}
 
+#: Settings of the writer's connection. Every write transaction of a collector holds the
+#: leadership row FOR SHARE (leadership.py, the fence), and a new leader's epoch bump waits for it:
+#: when the old leader's network goes silent mid-transaction, nothing tells the server, whose
+#: session would wait for the next statement for ever. A writer never pauses that long inside a
+#: transaction (its statements follow each other; a batch is built before it begins).
+WRITER_SETTINGS: dict[str, str] = {"idle_in_transaction_session_timeout": "10000"}
+
 #: The errors a lost or refused connection raises (the writer treats them as "degraded").
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,

@@ -20,7 +20,7 @@ import asyncpg
 from console.model.snowflake import SnowflakeFactory
 from console.store.errors import DeposedError, StoreError, StoreFullError
 from console.store.postgres import notify
-from console.store.postgres.connect import CONNECTION_ERRORS, connect, describe
+from console.store.postgres.connect import CONNECTION_ERRORS, WRITER_SETTINGS, connect, describe
 from console.store.postgres.leadership import Leadership
 from console.store.postgres.startup import end_turn, take_turn
 from console.store.results import IngestResult
@@ -218,7 +218,7 @@ class PgCore:
             if now < self._retry_at:
                 raise StoreError(self._retry_reason)
             try:
-                conn = await connect(self._dsn, self.where, **self._connect_options)
+                conn = await connect(self._dsn, self.where, server_settings=WRITER_SETTINGS, **self._connect_options)
             except StoreError as e:
                 raise self._reconnect_failed(str(e)) from None
             self._w = conn

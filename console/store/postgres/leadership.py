@@ -199,6 +199,10 @@ class Leadership:
                 if self._conn is None or self._conn.is_closed():
                     self._conn = await self._connect()
                 if await self._try_lock(self._conn):
+                    # The bump waits for a fenced transaction of the old leader still open on the
+                    # server; when it fails (that leader's network went silent: the writer's idle
+                    # timeout ends it, connect.WRITER_SETTINGS), a standby lets go and asks again.
+                    self.epoch = await self._bump()
                     break
                 holder = _holder_line(await active_collector(self._conn, self._row))
             except (StoreError, asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
@@ -219,9 +223,15 @@ class Leadership:
                 shown = holder
                 standby(f"standing by: {holder}")
             await asyncio.sleep(STANDBY_POLL_S)
-        try:
-            now = self._clock()
-            self.epoch = await self._conn.fetchval(
+        if shown is not None and standby is not None:
+            standby(f"taking over: epoch {self.epoch}")
+        self._task = asyncio.create_task(self._heartbeat(), name="collector heartbeat")
+
+    async def _bump(self) -> int:
+        assert self._conn is not None
+        now = self._clock()
+        return int(
+            await self._conn.fetchval(
                 "UPDATE leadership SET epoch = epoch + 1, host = $1, pid = $2, since = $3, heartbeat = $3"
                 " WHERE id = $4 RETURNING epoch",
                 self.host,
@@ -229,12 +239,7 @@ class Leadership:
                 now,
                 self._row,
             )
-        except (asyncpg.PostgresError, *CONNECTION_ERRORS) as e:
-            await self.close()
-            raise StoreError(describe(e, self._where)) from None
-        if shown is not None and standby is not None:
-            standby(f"taking over: epoch {self.epoch}")
-        self._task = asyncio.create_task(self._heartbeat(), name="collector heartbeat")
+        )
 
     async def fence(self, conn: asyncpg.Connection) -> None:
         """First statement of every write transaction: DeposedError unless the epoch is still

@@ -16,7 +16,14 @@ from console.store.errors import StoreError
 from console.store.postgres.actions import ActionsPart
 from console.store.postgres.alerts import AlertsPart
 from console.store.postgres.browse import BrowsePart
-from console.store.postgres.connect import CONNECTION_ERRORS, READING_SETTINGS, connect, describe, prepare
+from console.store.postgres.connect import (
+    CONNECTION_ERRORS,
+    READING_SETTINGS,
+    WRITER_SETTINGS,
+    connect,
+    describe,
+    prepare,
+)
 from console.store.postgres.entries import EntriesPart
 from console.store.postgres.leadership import Leadership
 from console.store.postgres.links import adopt
@@ -70,7 +77,7 @@ class PgStore(EntriesPart, SyncPart, ActionsPart, AlertsPart, ReportsPart, Brows
         pool = None
         leadership = None
         try:
-            first = await connect(url, where, **options)
+            first = await connect(url, where, server_settings=WRITER_SETTINGS, **options)
             try:
                 await prepare(first, where, readonly=readonly)
                 if not readonly and collector_lock:
