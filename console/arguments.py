@@ -83,6 +83,24 @@ def _add_open(sub: Any) -> None:
     _common(p, rest=False)
 
 
+def _add_serve(sub: Any) -> None:
+    p = sub.add_parser("serve", help="the console in a browser tab, behind a login (loopback by default)")
+    _common(p, rest=False)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080; 0: any free one)")
+    p.add_argument("--demo", action="store_true", help="each tab gets the demo: a simulated guild of its own")
+    p.add_argument(
+        "--behind-proxy",
+        action="store_true",
+        help="a TLS proxy is in front: allow a non-loopback bind, believe only [web] proxy's X-Forwarded-For",
+    )
+    p.add_argument(
+        "--hash-password",
+        action="store_true",
+        help="read a password on stdin and print the [web] password_hash line for the config, then exit",
+    )
+
+
 def _add_collecting(sub: Any, name: str, text: str) -> None:
     p = sub.add_parser(name, help=text)
     _common(p, token=True)
@@ -261,6 +279,7 @@ def _add_migrate(sub: Any) -> None:
 COMMAND_PARSERS: dict[str, Callable[[Any], None]] = {
     "demo": _add_demo,
     "open": _add_open,
+    "serve": _add_serve,
     "run": lambda sub: _add_collecting(sub, "run", "open the console on a real guild"),
     "collect": _add_collect,
     "backfill": _add_backfill,

@@ -105,6 +105,18 @@ def cmd_open(args: argparse.Namespace) -> int:
     return run_open(settings)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from console.commands.serve import hash_password, serve
+
+    if args.hash_password:
+        return hash_password()
+    settings = settings_from(args)
+    logs.setup(paths.log_file(), stderr=True)
+    return serve(
+        settings, host=args.host, port=args.port, demo=args.demo, behind_proxy=args.behind_proxy, config=args.config
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from console.commands.screens import run_live, run_open
     from console.config import load_token
@@ -325,6 +337,7 @@ SCREENS: Final = frozenset({"demo", "open", "run"})
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": cmd_demo,
     "open": cmd_open,
+    "serve": cmd_serve,
     "run": cmd_run,
     "collect": cmd_collect,
     "backfill": cmd_backfill,

@@ -17,6 +17,8 @@ from console.model.location import LocationError, StoreLocation, parse_location
 from console.model.retention import Retention, RetentionError
 from console.model.shards import ShardError, ShardGroup
 from console.secret import Secret, check_token_shape, read_secret_file
+from console.web.settings import WebSettings, WebSettingsError
+from console.web.settings import parse as parse_web
 
 if TYPE_CHECKING:
     from console.reports.schedule import ReportSchedule
@@ -58,6 +60,8 @@ class _Fields(NamedTuple):
     shards: ShardGroup | None = None
     """The shards this collector runs (``shards`` and ``shard_count``); None: every shard hikari
     is told to start (Discord's recommended count), as an unsharded bot."""
+    web: WebSettings = WebSettings()
+    """``audit-console serve``'s login, TLS and session cap (the ``[web]`` table; console/web/settings)."""
 
 
 class Settings(_Fields):
@@ -211,6 +215,11 @@ def load(path: Path | None = None) -> Settings:
         except ValueError as e:
             raise ConfigError(f"{where}: timezone {e}") from None
         out["timezone"] = name
+    if "web" in data:
+        try:
+            out["web"] = parse_web(data["web"], where)
+        except WebSettingsError as e:
+            raise ConfigError(str(e)) from None
     if "member_cache" in data:
         v = data["member_cache"]
         if isinstance(v, bool) or not isinstance(v, int) or v < 10:

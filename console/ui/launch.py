@@ -54,10 +54,11 @@ def settling(connect: Callable[[ConsoleApp], Awaitable[None]]) -> Callable[[Cons
 class Console:
     """The app on its open store, and what connects it (nothing while browsing)."""
 
-    def __init__(self, app: ConsoleApp, store: AuditStore, session: Session | None) -> None:
+    def __init__(self, app: ConsoleApp, store: AuditStore, session: Session | None, *, team: bool = False) -> None:
         self.app = app
         self.store = store
         self.session = session
+        self.team = team  # a team store: the login says whom the console acts as
 
     async def close(self) -> None:
         if self.session is not None:
@@ -121,7 +122,7 @@ async def prepare_console(
         zone=zone,
     )
     app.browse_only = browse_only
-    return Console(app, store, session)
+    return Console(app, store, session, team=identity is not None)
 
 
 async def run_app(location: StoreLocation, *, alert_bell: bool = False, **options: Any) -> int:
@@ -131,7 +132,8 @@ async def run_app(location: StoreLocation, *, alert_bell: bool = False, **option
 
     logs.setup(paths.log_file())  # the TUI owns the terminal: logs go to the file only
     console = await prepare_console(location, **options)
-    if not _has_terminal():
+    web = in_browser()
+    if not (web or _has_terminal()):
         # Under a service manager or with its output redirected, the screen would be escape
         # codes written into a log for as long as it runs.
         await console.close()
@@ -141,6 +143,11 @@ async def run_app(location: StoreLocation, *, alert_bell: bool = False, **option
         )
     app = console.app
     app.alert_bell = alert_bell
+    if web and not console.team and console.session is None:
+        # A web login is not a Discord user: on a single-user store the tab acts as the config's
+        # operator, as the terminal does, and says so (a team store's login says who it is; the
+        # demo names its own moderator in the header).
+        app.after_first_frame.append(lambda: app.notice(acting_in_browser(app.operator_id)))
     app.after_first_frame.append(gc_policy.resume)  # the CLI pauses it while the console starts
     app.after_first_frame.append(switch_interval.restore)  # the CLI shortens it meanwhile
     if console.session is None:
@@ -151,6 +158,24 @@ async def run_app(location: StoreLocation, *, alert_bell: bool = False, **option
     finally:
         await console.close()
     return app.return_code or 0
+
+
+def in_browser() -> bool:
+    """Whether Textual will run this app with its web driver (textual-serve, ``audit-console
+    serve``): it talks to the server over pipes, so no terminal is expected."""
+    from textual import constants
+
+    return constants.DRIVER == WEB_DRIVER
+
+
+#: What textual-serve sets ``TEXTUAL_DRIVER`` to in each tab's process.
+WEB_DRIVER = "textual.drivers.web_driver:WebDriver"
+
+
+def acting_in_browser(operator_id: int | None) -> str:
+    if operator_id is None:
+        return "In a browser: no operator_id in the config, so this console browses and acts as nobody."
+    return f"In a browser: acting as the configured operator {operator_id} (operator_id in the config)."
 
 
 def _has_terminal() -> bool:

@@ -23,6 +23,7 @@ from console.store.export import FORMATS, Source, default_name, export_to_file
 
 FORMAT_LABELS = {"csv": "CSV", "json": "JSON", "jsonl": "JSON Lines"}
 WHAT = ("filter", "bookmarks", "current")
+MIME_TYPES = {"csv": "text/csv", "json": "application/json", "jsonl": "application/jsonl"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,10 @@ class ExportDialog(ModalScreen[int | None]):
             self.app.call_from_thread(self._finish, None, "Export cancelled; the partial file was removed.")
         else:
             self.app.call_from_thread(self._finish, result.rows, f"Exported {result.rows} records to {path}")
+            if self.app.is_web:
+                # In a browser the file is on the server: the tab downloads it through the
+                # server's download route (behind its login).
+                self.app.call_from_thread(self.app.deliver_binary, path, mime_type=MIME_TYPES[self.fmt])
 
     def _status(self, text: str, *, error: bool = False) -> None:
         self.query_one("#status", Static).update(Text(text, style="bold red" if error else ""))

@@ -1,0 +1,1 @@
+"""``audit-console serve``: the console in a browser tab (textual-serve), behind a login."""
