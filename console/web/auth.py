@@ -55,9 +55,12 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        data = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
     except (ValueError, TypeError) as e:
         raise ValueError(str(e)) from None
+    if not data:
+        raise ValueError("empty")
+    return data
 
 
 class CookieSigner:
