@@ -27,6 +27,17 @@ log = logging.getLogger("console.web")
 
 COOKIE = "audit_console_session"
 
+#: What textual-serve sets for a tab's process: Textual's web driver, the size, colours.
+TEXTUAL_SERVE_SETS = (
+    "TEXTUAL_DRIVER",
+    "TEXTUAL_FPS",
+    "TEXTUAL_COLOR_SYSTEM",
+    "TERM_PROGRAM",
+    "TERM_PROGRAM_VERSION",
+    "COLUMNS",
+    "ROWS",
+)
+
 
 class TabProcess(AppService):
     """One tab's console: started from an argument list (no shell) with the minimal environment."""
@@ -36,10 +47,8 @@ class TabProcess(AppService):
         self.argv = list(argv)
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
-        textual = super()._build_environment(width, height)  # the parent's whole environment, plus Textual's
-        env = app_environment(os.environ)
-        env.update({k: v for k, v in textual.items() if k not in os.environ or k in ("COLUMNS", "ROWS")})
-        return env
+        served = super()._build_environment(width, height)  # the parent's whole environment, and these
+        return app_environment(os.environ) | {name: served[name] for name in TEXTUAL_SERVE_SETS if name in served}
 
     async def _open_app_process(self, width: int = 80, height: int = 24) -> asyncio.subprocess.Process:
         self._process = process = await asyncio.create_subprocess_exec(

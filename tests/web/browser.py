@@ -31,7 +31,7 @@ SCREEN_JS = """() => { const t = window.__terminal; if (!t) return "";
   return lines.join("\\n"); }"""
 
 #: Long enough for a slow CI machine to start a console; not a measurement.
-WAIT_MS = 20_000
+WAIT_MS = 45_000
 
 
 def chromium_path() -> str | None:
@@ -61,6 +61,17 @@ def new_page(browser: Any, *, width: int = 1100, height: int = 740, clipboard: b
 
 def screen(page: Any) -> str:
     return str(page.evaluate(SCREEN_JS))
+
+
+def wait_for_line(page: Any, *parts: str) -> None:
+    """Until one line of the terminal holds every one of ``parts``."""
+    from playwright.sync_api import TimeoutError as Timeout
+
+    check = f"parts => ({SCREEN_JS})().split('\\n').some(line => parts.every(part => line.includes(part)))"
+    try:
+        page.wait_for_function(check, arg=list(parts))
+    except Timeout:
+        raise AssertionError(f"no line with {parts!r} on the screen:\n{screen(page)}") from None
 
 
 def wait_for_text(page: Any, needle: str, *, gone: bool = False) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from console.web.auth import hash_password
 
-from .browser import new_page, screen, wait_for_text
+from .browser import new_page, screen, wait_for_line, wait_for_text
 from .served import Served, serving
 
 TITLE = "Audit Console"
@@ -54,6 +54,7 @@ def _search(page: Any, words: str) -> None:
     page.keyboard.press("/")
     wait_for_text(page, "esc Close search")  # keys typed before the bar has the focus go to the feed
     page.keyboard.type(words)
+    wait_for_line(page, "▊", words)  # in the bar, not taken as keys by the feed
     page.keyboard.press("Enter")
     wait_for_text(page, "Hidden Ember", gone=True)
 
