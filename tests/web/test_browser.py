@@ -17,11 +17,13 @@ from .served import Served, serving
 
 TITLE = "Audit Console"
 PASSWORD = "a long web password"
+OPERATOR = 176633885491343362
 
 
 def _config(folder: Path, *lines: str) -> Path:
     path = folder / "config.toml"
-    path.write_text("\n".join(["[web]", f'password_hash = "{hash_password(PASSWORD)}"', *lines]) + "\n")
+    head = [f'operator_id = "{OPERATOR}"', "[web]", f'password_hash = "{hash_password(PASSWORD)}"']
+    path.write_text("\n".join([*head, *lines]) + "\n")
     return path
 
 
@@ -64,7 +66,8 @@ def test_log_in_browse_filter_and_download_an_export(browser: Any, served: Serve
     assert page.url == served.base + "/"  # the token left the address bar
     assert page.title() == TITLE
     # A single-user store: the tab says whom it acts as.
-    wait_for_text(page, "In a browser: no operator_id")
+    wait_for_text(page, "In a browser: acting as the configured")
+    assert screen(page).count(str(OPERATOR)) == 2  # the notice (wrapped) and the header
 
     page.keyboard.press("Enter")
     wait_for_text(page, "─ Details ─")  # the drawer explains the row under the cursor
@@ -87,6 +90,17 @@ def test_log_in_browse_filter_and_download_an_export(browser: Any, served: Serve
     assert len(lines) == 2, csv
     assert '"MEMBER_BAN_ADD"' in lines[1]
     assert "retitle" in lines[1]
+
+    # A smaller window: the terminal gets fewer columns and the console lays itself out again
+    # (the right-hand pane's top border ends in the new last column).
+    before = page.evaluate("() => window.__terminal.cols")
+    page.set_viewport_size({"width": 760, "height": 500})
+    page.wait_for_function(
+        """cols => { const t = window.__terminal; if (t.cols >= cols) return false;
+           return [1, 2, 3].some(i => { const row = t.buffer.active.getLine(i).translateToString(true);
+                                        return row.length === t.cols && row.endsWith("╮"); }); }""",
+        arg=before,
+    )
 
 
 def test_hostile_text_changes_no_title_clipboard_or_link(browser: Any, served: Served) -> None:
