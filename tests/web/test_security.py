@@ -166,3 +166,23 @@ async def test_password_login_limits_and_secrets(web_store: Path, tmp_path: Path
         assert PASSWORD not in text, where
         assert CANARY_TOKEN not in text, where
     assert served.token not in log
+
+
+@pytest.mark.parametrize("behind_proxy", [False, True])
+def test_forwarded_addresses_are_believed_only_from_the_proxy(behind_proxy: bool, tmp_path: Path) -> None:
+    """Failed logins count per address: X-Forwarded-For names it only when serve is behind a
+    proxy and the request comes from the proxy's address (127.0.0.1 by default)."""
+    config = _config(tmp_path, password_hash=hash_password(PASSWORD))
+    flags = ["--behind-proxy"] if behind_proxy else []
+    with serving("--demo", "--config", str(config), *flags, folder=tmp_path) as served:
+
+        def post(password: str, client: str) -> int:
+            body = urlencode({"password": password})
+            return request(served.port, "POST", "/login", body=body, headers={"X-Forwarded-For": client}).status
+
+        for _ in range(5):
+            assert post("hunter22", "203.0.113.7") == 403
+        # Another browser behind the same proxy: its own count when the header is believed.
+        assert post(PASSWORD, "198.51.100.9") == (303 if behind_proxy else 429)
+    said = "203.0.113.7" if behind_proxy else "127.0.0.1"
+    assert served.text().count(f"failed login from {said}") == 5
