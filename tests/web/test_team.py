@@ -15,8 +15,8 @@ OPERATOR_IN_CONFIG = 176633885491343362
 
 async def test_a_tab_on_a_team_store_acts_as_the_mapped_moderator(
     pg_url: str,
-    logins: list[str],
-    tmp_path: Path,  # noqa: F811
+    logins: list[str],  # noqa: F811 (the fixture imported above)
+    tmp_path: Path,
 ) -> None:
     moderator, viewer, unmapped, _ = logins
     await make_team(pg_url, moderator, viewer, unmapped, 4242)
