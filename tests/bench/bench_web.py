@@ -48,7 +48,7 @@ KEY_JS = """needle => new Promise((resolve, reject) => {
   setTimeout(() => reject(new Error("no help screen within 10 s")), 10000);
   const t = window.__terminal;
   const shown = () => { for (let i = 0; i < t.rows; i++)
-    if (t.buffer.active.getLine(i).translateToString(true).includes(needle)) return true; return false; };
+    if (t.buffer.active.getLine(i).translateToString(true, 0, t.cols).includes(needle)) return true; return false; };
   const start = performance.now();
   const done = t.onWriteParsed(() => { if (shown()) { done.dispose(); resolve(performance.now() - start); } });
   t.input("?", true);

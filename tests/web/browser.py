@@ -27,7 +27,7 @@ CATCH_TERMINAL = """Object.defineProperty(Object.prototype, "terminal", {configu
 }});"""
 
 SCREEN_JS = """() => { const t = window.__terminal; if (!t) return "";
-  const lines = []; for (let i = 0; i < t.rows; i++) lines.push(t.buffer.active.getLine(i).translateToString(true));
+  const lines = []; for (let i = 0; i < t.rows; i++) lines.push(t.buffer.active.getLine(i).translateToString(true, 0, t.cols));
   return lines.join("\\n"); }"""
 
 #: Long enough for a slow CI machine to start a console; not a measurement.
@@ -63,23 +63,24 @@ def screen(page: Any) -> str:
     return str(page.evaluate(SCREEN_JS))
 
 
-def wait_for_line(page: Any, *parts: str) -> None:
-    """Until one line of the terminal holds every one of ``parts``."""
+def wait_for(page: Any, predicate: str, arg: Any = None, *, what: str) -> None:
+    """Until the JavaScript ``predicate(arg)`` holds; else an AssertionError with the screen."""
     from playwright.sync_api import TimeoutError as Timeout
 
-    check = f"parts => ({SCREEN_JS})().split('\\n').some(line => parts.every(part => line.includes(part)))"
     try:
-        page.wait_for_function(check, arg=list(parts))
+        page.wait_for_function(predicate, arg=arg)
     except Timeout:
-        raise AssertionError(f"no line with {parts!r} on the screen:\n{screen(page)}") from None
+        raise AssertionError(f"{what}; the screen:\n{screen(page)}") from None
+
+
+def wait_for_line(page: Any, *parts: str) -> None:
+    """Until one line of the terminal holds every one of ``parts``."""
+    check = f"parts => ({SCREEN_JS})().split('\\n').some(line => parts.every(part => line.includes(part)))"
+    wait_for(page, check, list(parts), what=f"no line with {parts!r}")
 
 
 def wait_for_text(page: Any, needle: str, *, gone: bool = False) -> None:
     """Until the terminal shows ``needle`` (or no longer does)."""
-    from playwright.sync_api import TimeoutError as Timeout
-
     check = "!" if gone else ""
-    try:
-        page.wait_for_function(f"needle => {check}({SCREEN_JS})().includes(needle)", arg=needle)
-    except Timeout:
-        raise AssertionError(f"{needle!r} {'still' if gone else 'never'} on the screen:\n{screen(page)}") from None
+    predicate = f"needle => {check}({SCREEN_JS})().includes(needle)"
+    wait_for(page, predicate, needle, what=f"{needle!r} {'still' if gone else 'never'} on the screen")

@@ -12,7 +12,7 @@ import pytest
 
 from console.web.auth import hash_password
 
-from .browser import new_page, screen, wait_for_line, wait_for_text
+from .browser import SCREEN_JS, new_page, screen, wait_for, wait_for_line, wait_for_text
 from .served import Served, serving
 
 TITLE = "Audit Console"
@@ -66,8 +66,15 @@ def test_log_in_browse_filter_and_download_an_export(browser: Any, served: Serve
     assert page.url == served.base + "/"  # the token left the address bar
     assert page.title() == TITLE
     # A single-user store: the tab says whom it acts as.
+    # The notice (wrapped in its toast, which goes after a while) and the header name the operator.
     wait_for_text(page, "In a browser: acting as the configured")
-    assert screen(page).count(str(OPERATOR)) == 2  # the notice (wrapped) and the header
+    wait_for(
+        page,
+        f"""() => {{ const shown = ({SCREEN_JS})();
+            return shown.includes("In a browser: acting as the configured")
+                && shown.split("{OPERATOR}").length === 3; }}""",
+        what="no notice naming the operator",
+    )
 
     page.keyboard.press("Enter")
     wait_for_text(page, "─ Details ─")  # the drawer explains the row under the cursor
@@ -95,11 +102,13 @@ def test_log_in_browse_filter_and_download_an_export(browser: Any, served: Serve
     # (the right-hand pane's top border ends in the new last column).
     before = page.evaluate("() => window.__terminal.cols")
     page.set_viewport_size({"width": 760, "height": 500})
-    page.wait_for_function(
+    wait_for(
+        page,
         """cols => { const t = window.__terminal; if (t.cols >= cols) return false;
-           return [1, 2, 3].some(i => { const row = t.buffer.active.getLine(i).translateToString(true);
+           return [1, 2, 3].some(i => { const row = t.buffer.active.getLine(i).translateToString(true, 0, t.cols);
                                         return row.length === t.cols && row.endsWith("╮"); }); }""",
-        arg=before,
+        before,
+        what="no pane's border at the new width",
     )
 
 
