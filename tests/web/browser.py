@@ -27,7 +27,8 @@ CATCH_TERMINAL = """Object.defineProperty(Object.prototype, "terminal", {configu
 }});"""
 
 SCREEN_JS = """() => { const t = window.__terminal; if (!t) return "";
-  const lines = []; for (let i = 0; i < t.rows; i++) lines.push(t.buffer.active.getLine(i).translateToString(true, 0, t.cols));
+  const lines = [];
+  for (let i = 0; i < t.rows; i++) lines.push(t.buffer.active.getLine(i).translateToString(true, 0, t.cols));
   return lines.join("\\n"); }"""
 
 #: Long enough for a slow CI machine to start a console; not a measurement.
