@@ -58,6 +58,7 @@ def _search(page: Any, words: str) -> None:
     page.keyboard.type(words)
     wait_for_line(page, "▊", words)  # in the bar, not taken as keys by the feed
     page.keyboard.press("Enter")
+    wait_for_text(page, "esc Close search", gone=True)  # the bar closed: keys go to the feed again
     wait_for_text(page, "Hidden Ember", gone=True)
 
 
