@@ -6,16 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
-from integration.test_team_identity import as_login, logins, make_team  # noqa: F401 (logins: a fixture)
+from web.served import serving
 
-from .served import serving
+from .team_logins import as_login, make_team
 
 OPERATOR_IN_CONFIG = 176633885491343362
 
 
 async def test_a_tab_on_a_team_store_acts_as_the_mapped_moderator(
     pg_url: str,
-    logins: list[str],  # noqa: F811 (the fixture imported above)
+    logins: list[str],
     tmp_path: Path,
 ) -> None:
     moderator, viewer, unmapped, _ = logins
