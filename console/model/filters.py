@@ -86,6 +86,9 @@ class Filter(NamedTuple):
     states: frozenset[str] = frozenset()
     #: What the filter leaves out of what the fields above keep.
     exclude: Exclusions = Exclusions()
+    #: Records involving these people (the member view): entries they did or that were done to
+    #: them, decisions on their requests, role changes they asked for or that are aimed at them.
+    member_ids: frozenset[int] = frozenset()
 
     def with_(self, **changes: Any) -> Self:
         return self._replace(**changes)
@@ -108,6 +111,7 @@ class Filter(NamedTuple):
             or self.sources
             or self.states
             or not self.exclude.is_empty
+            or self.member_ids
         )
 
     def includes_kind(self, kind: str) -> bool:
@@ -130,6 +134,7 @@ class Filter(NamedTuple):
                 or self.sources
                 or self.actor_ids
                 or self.target_ids
+                or self.member_ids
                 or self.text
             ),
         }
@@ -191,6 +196,7 @@ SET_FIELDS = (
     "sources",
     "states",
     "guild_ids",
+    "member_ids",
 )
 
 

@@ -83,6 +83,8 @@ def entry_clauses(flt: Filter, m: Marks) -> list[str]:
         where.append(m.within("actor_id", flt.actor_ids))
     if flt.target_ids:
         where.append(m.within("target_id", flt.target_ids))
+    if flt.member_ids:
+        where.append(f"({m.within('actor_id', flt.member_ids)} OR {m.within('target_id', flt.member_ids)})")
     return where + _entry_exclusions(flt.exclude, m)
 
 

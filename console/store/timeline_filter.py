@@ -69,6 +69,12 @@ def record_where(kind: str, flt: Filter, like: str = SQLITE_LIKE) -> tuple[list[
             where.append(m.within(column, values))
         if column and dropped:
             where.append(m.outside(column, dropped))
+    if flt.member_ids:
+        # Decisions on their requests; role changes they asked for or that are aimed at them.
+        if kind == "decision":
+            where.append(m.within("actor_id", flt.member_ids))
+        elif kind == "role_change":
+            where.append(f"({m.within('member_id', flt.member_ids)} OR {m.within('requested_by', flt.member_ids)})")
 
     def matches(word: str) -> str:
         return "(" + " OR ".join(like.format(col=c).replace("?", m(_like(word))) for c in texts) + ")"

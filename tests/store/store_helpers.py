@@ -210,6 +210,9 @@ def reference(rows: Iterable[Row], flt: Filter, names: Mapping[tuple[str, int], 
             continue
         if flt.target_ids and (e.target_id is None or int(e.target_id) not in flt.target_ids):
             continue
+        involved = {e.actor_id, None if e.target_id is None else int(e.target_id)}
+        if flt.member_ids and not involved & flt.member_ids:
+            continue
         created = to_ms(e.id)
         if flt.since_ms is not None and created < flt.since_ms:
             continue

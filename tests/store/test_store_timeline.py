@@ -194,6 +194,10 @@ FILTERS: dict[str, Filter] = {
     "entry source": Filter(sources=frozenset({"backfill"})),
     "state": Filter(states=frozenset({"failed", "confirmed"})),
     "actor and range": Filter(actor_ids=frozenset({ACTORS[0]}), since_ms=_day_ms(3), until_ms=_day_ms(20)),
+    # The member view: what they did, what was done to them, their decisions and role changes.
+    "member who acts": Filter(member_ids=frozenset({ACTORS[2]})),
+    "member acted on": Filter(member_ids=frozenset({TARGETS[1]}), guild_ids=frozenset({GUILDS[0]})),
+    "member and words": Filter(member_ids=frozenset({ACTORS[1]}), text="raid"),
 }
 # Exclusions (``-field:value``, ``-word``): each field NOT(any of its values), fields ANDed.
 EXCLUSIONS: dict[str, Exclusions] = {
@@ -336,6 +340,7 @@ FILTER_FIELDS = st.fixed_dictionaries(
         "categories": _sets(st.sampled_from(("role", "moderation", "member", "unknown")), min_size=1, max_size=2),
         "actor_ids": _sets(st.sampled_from(ACTORS), min_size=1, max_size=2),
         "target_ids": _sets(st.sampled_from(TARGETS), min_size=1, max_size=2),
+        "member_ids": _sets(st.sampled_from(ACTORS + TARGETS), min_size=1, max_size=2),
         "text": st.lists(
             st.one_of(
                 st.sampled_from(WORDS),
