@@ -35,6 +35,7 @@ from console.store.results import IngestResult, Ref
 
 if TYPE_CHECKING:
     from console.model.alert import Alert
+    from console.model.member import MemberCounts
     from console.model.records import Attempt, Decision, Gap, RoleChange
     from console.model.retention import Retention
     from console.model.snowflake import SnowflakeFactory
@@ -227,6 +228,14 @@ class AuditStore(Protocol):
         """Records matching ``flt`` per time bucket in [start_ms, end_ms): ``buckets`` counts."""
         ...
 
+    async def member_counts(self, guild_id: int, member_id: int, *, cap: int | None = None) -> MemberCounts:
+        """What the member view counts about one person in one guild (the timeline itself is
+        :meth:`timeline_page` with ``Filter.member_ids``): per group of actions the entries they
+        did and those others did to them; the timeout changes among them (newest first); the
+        policy's decisions on their requests by result; the console's role changes they asked
+        for and those aimed at them. With ``cap`` each count stops there (cheap at any size)."""
+        ...
+
     # -- sync state and gaps ------------------------------------------------------------------------
 
     async def hwm(self, guild_id: int) -> int | None:
@@ -297,6 +306,13 @@ class AuditStore(Protocol):
 
     async def upsert_names(self, guild_id: int | None, kind: str, items: Iterable[tuple[int, str]]) -> int:
         """Remember names; writes only those that changed and returns how many did."""
+        ...
+
+    async def name_history(self, user_id: int) -> list[tuple[str, str, int, int]]:
+        """Every username (kind "user") and display name (kind "member") the person went by:
+        (kind, name, first seen, last seen) in ms, oldest first. A name is first seen when the
+        store first wrote it and last seen when it was replaced (or last written, while it is
+        still the name); raw, unsanitised."""
         ...
 
     async def save_guild_state(self, guild_id: int, snapshot: Mapping[str, Any]) -> None:

@@ -55,9 +55,16 @@ class Marks:
         return f"id NOT IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH {self(match)})"
 
 
-def entry_clauses(flt: Filter, m: Marks) -> list[str]:
+#: The two halves of "involving a member" (``Filter.member_ids``) for entries: what they did, and
+#: what others did to them. Read apart, each walks its own index in id order (actor_id, id) /
+#: (target_id, id); as one OR, the database collects and sorts every match before the first page.
+MEMBER_SIDES = ("actor", "target")
+
+
+def entry_clauses(flt: Filter, m: Marks, side: str | None = None) -> list[str]:
     """WHERE clauses for audit entries: every field of the filter but time and text (the
-    excluded text is here: ``m`` knows the backend's full-text index)."""
+    excluded text is here: ``m`` knows the backend's full-text index). ``side`` (one of
+    :data:`MEMBER_SIDES`): only that half of ``member_ids``; None: both, as one OR."""
     where: list[str] = []
     if not flt.includes_kind("audit"):
         where.append(m.false)
@@ -84,8 +91,20 @@ def entry_clauses(flt: Filter, m: Marks) -> list[str]:
     if flt.target_ids:
         where.append(m.within("target_id", flt.target_ids))
     if flt.member_ids:
-        where.append(f"({m.within('actor_id', flt.member_ids)} OR {m.within('target_id', flt.member_ids)})")
+        if side == "actor":
+            where.append(m.within("actor_id", flt.member_ids))
+        elif side == "target":
+            acted = m.within("actor_id", flt.member_ids, negate=True)
+            where.append(f"{m.within('target_id', flt.member_ids)} AND (actor_id IS NULL OR {acted})")
+        else:
+            where.append(f"({m.within('actor_id', flt.member_ids)} OR {m.within('target_id', flt.member_ids)})")
     return where + _entry_exclusions(flt.exclude, m)
+
+
+def member_sides(flt: Filter) -> tuple[str | None, ...]:
+    """The entry branches a timeline reads for ``flt``: both halves apart when it involves
+    members (disjoint: an entry they did to themselves is theirs), else one."""
+    return MEMBER_SIDES if flt.member_ids else (None,)
 
 
 def _in_categories(categories: frozenset[str], m: Marks) -> str:
@@ -120,11 +139,12 @@ def _entry_exclusions(ex: Exclusions, m: Marks) -> list[str]:
     return where
 
 
-def entry_where(flt: Filter, *, page: bool = False) -> tuple[list[str], list[Any], str | None]:
+def entry_where(flt: Filter, *, page: bool = False, side: str | None = None) -> tuple[list[str], list[Any], str | None]:
     """WHERE clauses for audit entries (without time bounds), plus the FTS query, if any
-    (``page``: for a page, not a count: :meth:`Marks.without_text`)."""
+    (``page``: for a page, not a count: :meth:`Marks.without_text`; ``side``: see
+    :func:`entry_clauses`)."""
     m = Marks(page=page)
-    where = entry_clauses(flt, m)
+    where = entry_clauses(flt, m, side)
     match = fts_query(flt.text) if flt.text else None
     return where, m.args, match or None
 

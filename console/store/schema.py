@@ -245,6 +245,23 @@ MIGRATIONS: Final[list[str]] = [
     """
     ALTER TABLE role_change_attempts ADD COLUMN epoch INTEGER;
     """,
+    # 9: the names a person went by, each with when it was first and last seen (the member view,
+    # issue #21): ``names`` keeps only the newest. Seeded with today's names, seen when last
+    # written. role_changes (requested_by, id): the member view's "role changes they asked for".
+    """
+    CREATE TABLE name_history (
+        kind        TEXT NOT NULL,
+        id          INTEGER NOT NULL,
+        name        TEXT NOT NULL,
+        first_seen  INTEGER NOT NULL,
+        last_seen   INTEGER NOT NULL,
+        PRIMARY KEY (kind, id, name)
+    );
+    CREATE INDEX name_history_id ON name_history (id);
+    INSERT INTO name_history (kind, id, name, first_seen, last_seen)
+        SELECT kind, id, name, updated_at, updated_at FROM names WHERE kind IN ('user', 'member');
+    CREATE INDEX role_changes_requested ON role_changes (requested_by, id);
+    """,
 ]
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -29,15 +29,18 @@ from console.store.timeline_filter import (
 __all__ = ["CODE_KINDS", "KIND_CODES", "count", "fetch", "histogram", "page_refs", "sparse_index"]
 
 
-def _branch(kind: str, flt: Filter, *, page: bool = False) -> tuple[str, list[Any], str] | None:
-    """``SELECT id, <code> FROM …`` for one kind, or None when the filter excludes it (``page``:
-    for a page, not a count: ``queries.Marks.without_text``)."""
+def _branch(
+    kind: str, flt: Filter, *, page: bool = False, side: str | None = None
+) -> tuple[str, list[Any], str] | None:
+    """``SELECT id, <code> FROM …`` for one kind (entries: one ``side`` of the members, see
+    ``queries.member_sides``), or None when the filter excludes it (``page``: for a page, not a
+    count: ``queries.Marks.without_text``)."""
     if not flt.includes_kind(kind):
         return None
     id_col = "id"
     table = TABLES[kind]
     if kind == "audit":
-        where, args, match = queries.entry_where(flt, page=page)
+        where, args, match = queries.entry_where(flt, page=page, side=side)
         if match is not None and not where:
             # Text alone: read the full-text index directly, in rowid (= id) order, so a page
             # or a capped count stops early instead of collecting every match first.
@@ -62,8 +65,12 @@ def _compound(
     flt: Filter, extra: str = "", extra_args: Sequence[Any] = (), *, page: bool = False
 ) -> tuple[str, list[Any]] | None:
     parts, args = [], []
-    for kind in KIND_CODES:
-        branch = _branch(kind, flt, page=page)
+    branches = (
+        _branch(kind, flt, page=page, side=side)
+        for kind in KIND_CODES
+        for side in (queries.member_sides(flt) if kind == "audit" else (None,))
+    )
+    for branch in branches:
         if branch is None:
             continue
         sql, bargs, id_col = branch

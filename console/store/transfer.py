@@ -40,6 +40,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("sync_state", ("guild_id",)),
     ("gaps", ("id",)),
     ("names", ("kind", "id")),
+    ("name_history", ("kind", "id", "name")),
     ("guild_state", ("guild_id",)),
     ("decisions", ("id",)),
     ("role_changes", ("id",)),

@@ -5,13 +5,18 @@ index never holds up a page read behind it (the SQLite store keeps a separate sc
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console.model.filters import Filter
+from console.store import member_queries
 from console.store.postgres import timeline
 from console.store.postgres.core import PgCore
 from console.store.results import Ref
+from console.store.postgres.placeholders import numbered
 from console.store.timeline_filter import CODE_KINDS, Record, fold_buckets, ids_by_kind, in_order, record_specs
+
+if TYPE_CHECKING:
+    from console.model.member import MemberCounts
 
 
 class BrowsePart(PgCore):
@@ -57,3 +62,9 @@ class BrowsePart(PgCore):
         if statement is None:
             return [0] * buckets
         return fold_buckets(await self.fetch(statement[0], *statement[1]), buckets)
+
+    async def member_counts(self, guild_id: int, member_id: int, *, cap: int | None = None) -> MemberCounts:
+        async def run(sql: str, args: list[Any]) -> list[Any]:
+            return await self.fetch(numbered(sql), *args)
+
+        return await member_queries.member_counts(run, guild_id, member_id, cap)

@@ -8,9 +8,11 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from console.store import member_queries
 from console.store.chain import column_text
 from console.store.postgres import queries
 from console.store.postgres.core import PgCore
+from console.store.postgres.placeholders import numbered
 from console.store.record_rows import snapshot_from_text, snapshot_text
 
 
@@ -62,6 +64,7 @@ class NamesPart(PgCore):
         if not changed:
             return 0
         now = self._clock()
+        closing, opening = member_queries.history_rows(kind, changed, known, now)
         async with self.transaction() as db:
             self._note("names")
             await db.executemany(
@@ -69,8 +72,17 @@ class NamesPart(PgCore):
                 " ON CONFLICT (kind, id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
                 [(kind, i, guild_id, n, now) for i, n in changed],
             )
+            if opening:
+                await db.executemany(numbered(member_queries.CLOSE_NAME), closing)
+                await db.executemany(numbered(member_queries.OPEN_NAME), opening)
         known.update(changed)
         return len(changed)
+
+    async def name_history(self, user_id: int) -> list[tuple[str, str, int, int]]:
+        async def run(sql: str, args: list[Any]) -> list[Any]:
+            return await self.fetch(numbered(sql), *args)
+
+        return await member_queries.name_history(run, user_id)
 
     async def save_guild_state(self, guild_id: int, snapshot: Mapping[str, Any]) -> None:
         text = snapshot_text(snapshot)

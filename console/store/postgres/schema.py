@@ -333,6 +333,22 @@ MIGRATIONS: Final[list[str]] = [
     CREATE TRIGGER role_changes_update BEFORE UPDATE ON role_changes
         FOR EACH ROW EXECUTE FUNCTION audit_check_request_update();
     """,
+    # 7: the names a person went by, with when each was first and last seen, and role changes by
+    # who asked for them (the member view, issue #21; the SQLite store's migration 9).
+    """
+    CREATE TABLE name_history (
+        kind        TEXT NOT NULL,
+        id          BIGINT NOT NULL,
+        name        TEXT NOT NULL,
+        first_seen  BIGINT NOT NULL,
+        last_seen   BIGINT NOT NULL,
+        PRIMARY KEY (kind, id, name)
+    );
+    CREATE INDEX name_history_id ON name_history (id);
+    INSERT INTO name_history (kind, id, name, first_seen, last_seen)
+        SELECT kind, id, name, updated_at, updated_at FROM names WHERE kind IN ('user', 'member');
+    CREATE INDEX role_changes_requested ON role_changes (requested_by, id);
+    """,
 ]
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -26,26 +26,29 @@ _UPPER, _LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
 _LIKE = f"translate({{col}}, '{_UPPER}', '{_LOWER}') LIKE translate(?, '{_UPPER}', '{_LOWER}') ESCAPE '\\'"
 
 
-def entry_clauses(flt: Filter) -> tuple[list[str], list[Any], str | None] | None:
+def entry_clauses(flt: Filter, side: str | None = None) -> tuple[list[str], list[Any], str | None] | None:
     """WHERE clauses for audit entries (``?`` placeholders, no time bounds: the shared
     ``queries.entry_clauses``) and the tsquery text of the filter's words, if any; None when the
     words can match nothing."""
     m = fulltext.TextMarks()
-    where = queries.entry_clauses(flt, m)
+    where = queries.entry_clauses(flt, m, side)
     query = fulltext.tsquery(flt.text) if flt.text else None
     if query == fulltext.NOTHING:
         return None
     return where, m.args, query
 
 
-def _branch(kind: str, flt: Filter, extra: str, extra_args: list[Any]) -> tuple[str, list[Any], str] | None:
+def _branch(
+    kind: str, flt: Filter, extra: str, extra_args: list[Any], side: str | None = None
+) -> tuple[str, list[Any], str] | None:
     """``SELECT id, <code> FROM …`` for one kind and its id column, or None when the filter
-    excludes the kind. ``extra``: a condition on ``{id}`` (the cursor)."""
+    excludes the kind. ``extra``: a condition on ``{id}`` (the cursor); ``side``: for entries, one
+    side of the members (``queries.member_sides``)."""
     if not flt.includes_kind(kind):
         return None
     table, id_col = TABLES[kind], "id"
     if kind == "audit":
-        clauses = entry_clauses(flt)
+        clauses = entry_clauses(flt, side)
         if clauses is None:
             return None
         where, args, query = clauses
@@ -74,7 +77,11 @@ def _branch(kind: str, flt: Filter, extra: str, extra_args: list[Any]) -> tuple[
 
 
 def _branches(flt: Filter, extra: str = "", extra_args: list[Any] | None = None) -> list[tuple[str, list[Any], str]]:
-    found = (_branch(kind, flt, extra, extra_args or []) for kind in KIND_CODES)
+    found = (
+        _branch(kind, flt, extra, extra_args or [], side)
+        for kind in KIND_CODES
+        for side in (queries.member_sides(flt) if kind == "audit" else (None,))
+    )
     return [b for b in found if b is not None]
 
 

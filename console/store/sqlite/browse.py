@@ -9,14 +9,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console.model.filters import Filter
-from console.store import timeline
-from console.store.connection import describe
+from console.store import member_queries, timeline
+from console.store.connection import describe, rows
 from console.store.errors import StoreError
 from console.store.results import Ref
 from console.store.sqlite.core import StoreCore
+
+if TYPE_CHECKING:
+    from console.model.member import MemberCounts
 
 
 class BrowsePart(StoreCore):
@@ -55,4 +58,10 @@ class BrowsePart(StoreCore):
         async with self._reading():
             return await timeline.histogram(
                 await self.scanner(), flt, start_ms=start_ms, end_ms=end_ms, buckets=buckets
+            )
+
+    async def member_counts(self, guild_id: int, member_id: int, *, cap: int | None = None) -> MemberCounts:
+        async with self._reading():
+            return await member_queries.member_counts(
+                lambda sql, args: rows(self._r, sql, args), guild_id, member_id, cap
             )

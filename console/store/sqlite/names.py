@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from console.store import queries
+from console.store import member_queries, queries
 from console.store.chain import column_text
 from console.store.connection import one, rows
 from console.store.record_rows import snapshot_from_text, snapshot_text
@@ -65,15 +65,22 @@ class NamesPart(StoreCore):
         if not changed:
             return 0
         now = self._clock()
+        closing, opening = member_queries.history_rows(kind, changed, known, now)
         async with self.transaction() as db:
             await db.executemany(
                 "INSERT INTO names (kind, id, guild_id, name, updated_at) VALUES (?,?,?,?,?)"
                 " ON CONFLICT (kind, id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
                 [(kind, i, guild_id, n, now) for i, n in changed],
             )
+            if opening:
+                await db.executemany(member_queries.CLOSE_NAME, closing)
+                await db.executemany(member_queries.OPEN_NAME, opening)
         for i, n in changed:
             known[i] = n
         return len(changed)
+
+    async def name_history(self, user_id: int) -> list[tuple[str, str, int, int]]:
+        return await member_queries.name_history(lambda sql, args: rows(self._r, sql, args), user_id)
 
     async def save_guild_state(self, guild_id: int, snapshot: Mapping[str, Any]) -> None:
         async with self.transaction() as db:
