@@ -185,6 +185,16 @@ def _add_explain(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help='print {"allowed", "reason_code", "permissions", "path"}')
 
 
+def _add_member(sub: Any) -> None:
+    p = sub.add_parser("member", help="a member's story: names over time, standing, counts, newest records")
+    p.add_argument("--db", metavar="PATH_OR_URL", help=DB_HELP)
+    p.add_argument("--config", type=Path, help=f"config file (default: {paths.config_file()})")
+    p.add_argument("--guild", dest="guild_id", required=True, metavar="ID", help="the guild")
+    p.add_argument("member", metavar="MEMBER_ID", help="the member's Discord user id")
+    p.add_argument("--limit", type=int, default=20, metavar="N", help="newest records of their timeline (default 20)")
+    p.add_argument("--json", action="store_true", help="print it as one JSON object")
+
+
 def _add_role(sub: Any) -> None:
     p = sub.add_parser("role", help="grant or revoke a role as the operator; exit 0 once seen applied")
     rsub = p.add_subparsers(dest="role_op", metavar="ACTION", parser_class=_Parser, required=True)
@@ -288,6 +298,7 @@ COMMAND_PARSERS: dict[str, Callable[[Any], None]] = {
     "verify": _add_verify,
     "prune": _add_prune,
     "explain": _add_explain,
+    "member": _add_member,
     "role": _add_role,
     "team": _add_team,
     "policy": _add_policy,

@@ -240,6 +240,30 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK if answer.allowed else EXIT_FAILED
 
 
+def cmd_member(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from console.commands.member import story
+
+    settings = settings_from(args)
+    guild_id = parse_id(args.guild_id, "--guild")
+    member_id = parse_id(args.member, "MEMBER_ID")
+    if args.limit < 0:
+        raise ConfigError("--limit must be 0 or more")
+    text = asyncio.run(
+        story(
+            settings.db,
+            guild_id,
+            member_id,
+            limit=args.limit,
+            as_json=args.json,
+            password_file=settings.password_file,
+        )
+    )
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
 def cmd_role(args: argparse.Namespace) -> int:
     from console.commands.role import check_request, role_change
     from console.config import load_token
@@ -343,6 +367,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "backfill": cmd_backfill,
     "export": cmd_export,
     "explain": cmd_explain,
+    "member": cmd_member,
     "verify": cmd_verify,
     "prune": cmd_prune,
     "report": cmd_report,
