@@ -125,6 +125,15 @@ def _ids(values: Iterable[str], kind: str, resolve: Resolver, field: str, col: i
     return frozenset(out)
 
 
+def user_ids(text: str, resolve: Resolver) -> frozenset[int]:
+    """One person, as ``actor:`` and ``target:`` take them: a user id, or a username the resolver
+    knows (a leading ``@`` ignored). QueryError when it names nobody, or more than one person."""
+    found = _ids([text.strip().strip('"')], "user", resolve, "member", 0)
+    if len(found) != 1:
+        raise QueryError(f"member: {len(found)} people are named {text.strip()!r}: use the id", 0)
+    return found
+
+
 def _choices(values: Iterable[str], allowed: Sequence[str], field: str, col: int, *, upper: bool) -> frozenset[str]:
     out = set()
     lookup = {a.upper() if upper else a.lower(): a for a in allowed}

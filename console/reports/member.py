@@ -91,6 +91,11 @@ _EVENTS: Final = {
 }
 
 
+def timeline_title(p: Profile, name_of: NameOf) -> str:
+    """Whose timeline: their name (sanitised) and id."""
+    return f"{_who(name_of, p.member_id)} · {p.member_id}"
+
+
 def sections(p: Profile, name_of: NameOf, now_ms: int) -> list[tuple[str, list[str]]]:
     """(title, lines) to show, every untrusted name sanitised; times in UTC."""
     label = _who(name_of, p.member_id)
@@ -123,18 +128,15 @@ def sections(p: Profile, name_of: NameOf, now_ms: int) -> list[tuple[str, list[s
             state.append(f"timeout lifted {when} by {by}")
         else:
             state.append(f"timed out {when} by {by}, until {times.minute_utc(t.until_ms)}")
-    counts = []
+    counts = [f"{'':<15}{'by them':>9}{'to them':>9}"]
     for h in p.headline:
-        if h.by is None:
-            counts.append(f"{h.label}: {_count(h.to, h.at_least)}")
-        else:
-            counts.append(f"{h.label}: {_count(h.by, h.at_least)} by them · {_count(h.to, h.at_least)} to them")
+        by = "" if h.by is None else _count(h.by, h.at_least)
+        counts.append(f"{h.label:<15}{by:>9}{_count(h.to, h.at_least):>9}")
     decided = p.counts.decisions
-    if decided:
-        counts.append(
-            "their requests: " + " · ".join(f"{_count(decided.get(r, 0), False)} {r}" for r in ("ALLOW", "DENY"))
-        )
-    return [("Who", who), ("Standing (guild state and log)", state), ("Counts", counts)]
+    for result in ("ALLOW", "DENY"):
+        if decided:
+            counts.append(f"{'requests ' + result:<15}{decided.get(result, 0):>9,}")
+    return [("Who", who), ("Standing", state), ("Counts", counts)]
 
 
 def to_json(p: Profile, name_of: NameOf) -> dict[str, Any]:

@@ -19,6 +19,8 @@ class ConsoleCommands(Provider):
             ("Filter by the actor under the cursor", main.action_filter_actor, "only what this person did"),
             ("Filter by the target under the cursor", main.action_filter_target, "only what was done to this"),
             ("Clear the filter", main.action_clear_filter, "show everything"),
+            ("Member view of the row's person", main.action_member_of_row, "their story and timeline (u)"),
+            ("Member view…", main.action_member_by_name, "a name or id: their story and timeline (U)"),
             ("Grant or revoke a role", main.action_role_dialog, "checked by the policy, then confirmed (g)"),
             ("Explain a member's permissions", main.action_explain, "why may or may not they do something (w)"),
             ("Report: last 7 days", partial(main.action_report, 7), "actions, denials, break-glass, alerts (R)"),

@@ -116,7 +116,7 @@ class Filtering:
             parsed = parse(
                 query,
                 now_ms=screen.clock(),
-                resolve=self._resolve,
+                resolve=self.resolve,
                 base=Filter(newest_first=screen.filter.newest_first),
             )
         except QueryError as e:
@@ -168,7 +168,9 @@ class Filtering:
 
     # -- names the query refers to ---------------------------------------------------------------
 
-    def _resolve(self, kind: str, text: str) -> list[int]:
+    def resolve(self, kind: str, text: str) -> list[int]:
+        """The ids whose cached name of ``kind`` is ``text`` (ignoring case): the query
+        language's names, and the member view's ``U``."""
         low = text.lower()
         return [i for i, n in self.screen.store.names(kind).items() if n.lower() == low]
 

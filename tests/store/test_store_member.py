@@ -23,7 +23,9 @@ TIMEOUT = "communication_disabled_until"
 
 
 def _timeout(entry_id: int, actor: int, target: int, until: str | None) -> dict[str, object]:
-    change = {"key": TIMEOUT, "new_value": until} if until else {"key": TIMEOUT, "old_value": "2026-01-01T00:00:00+00:00"}
+    change = (
+        {"key": TIMEOUT, "new_value": until} if until else {"key": TIMEOUT, "old_value": "2026-01-01T00:00:00+00:00"}
+    )
     return raw_entry(entry_id, 24, user_id=actor, target_id=target, changes=[change], guild_id=G)
 
 
@@ -42,8 +44,17 @@ def _entries() -> list[dict[str, object]]:
         _timeout(sid(), MOD, ME, "2026-12-01T00:00:00+00:00"),  # timed out
         _timeout(sid(), MOD, ME, None),  # lifted: not a timeout given
         _timeout(sid(), ME, OTHER, "2026-12-02T00:00:00+00:00"),  # they timed someone out
-        raw_entry(sid(), 24, user_id=MOD, target_id=ME, changes=[{"key": "nick", "old_value": "Spammy", "new_value": "Calm"}], guild_id=G),
-        raw_entry(sid(), 25, user_id=MOD, target_id=ME, changes=[{"key": "$add", "new_value": [{"id": "5"}]}], guild_id=G),
+        raw_entry(
+            sid(),
+            24,
+            user_id=MOD,
+            target_id=ME,
+            changes=[{"key": "nick", "old_value": "Spammy", "new_value": "Calm"}],
+            guild_id=G,
+        ),
+        raw_entry(
+            sid(), 25, user_id=MOD, target_id=ME, changes=[{"key": "$add", "new_value": [{"id": "5"}]}], guild_id=G
+        ),
         raw_entry(sid(), 143, user_id=ME, target_id=ME, guild_id=G),  # AutoMod: the member as both
         raw_entry(sid(), 145, user_id=ME, target_id=ME, guild_id=G),
         raw_entry(sid(), 72, user_id=OTHER, target_id=MOD, guild_id=G),  # nothing to do with them
@@ -134,17 +145,25 @@ async def test_the_member_timeline_holds_everything_involving_them_in_one_guild(
 async def test_counts_match_direct_counts_in_the_store(store: AuditStore) -> None:
     await _fill(store)
     counts = await store.member_counts(G, ME)
-    assert counts.groups["bans"] == (
-        await _sql_count(store, f"action_type = 22 AND actor_id = {ME}"),
-        await _sql_count(store, f"action_type = 22 AND target_id = {ME} AND actor_id <> {ME}"),
-    ) == (1, 1)
+    assert (
+        counts.groups["bans"]
+        == (
+            await _sql_count(store, f"action_type = 22 AND actor_id = {ME}"),
+            await _sql_count(store, f"action_type = 22 AND target_id = {ME} AND actor_id <> {ME}"),
+        )
+        == (1, 1)
+    )
     assert counts.groups["kicks"] == (0, await _sql_count(store, f"action_type = 20 AND target_id = {ME}")) == (0, 1)
     assert counts.groups["role changes"] == (0, 1)
     # AutoMod's entries name the member on both sides: counted once, as theirs.
-    assert counts.groups["AutoMod hits"] == (
-        await _sql_count(store, f"action_type IN (143, 144, 145, 146) AND actor_id = {ME}"),
-        0,
-    ) == (2, 0)
+    assert (
+        counts.groups["AutoMod hits"]
+        == (
+            await _sql_count(store, f"action_type IN (143, 144, 145, 146) AND actor_id = {ME}"),
+            0,
+        )
+        == (2, 0)
+    )
     assert counts.decisions == {"ALLOW": 1, "DENY": 1}
     assert counts.role_changes == (1, 1)
     by_label = {h.label: h for h in headline(counts, ME)}

@@ -11,8 +11,8 @@ from console.model.filters import Filter
 from console.store import member_queries
 from console.store.postgres import timeline
 from console.store.postgres.core import PgCore
-from console.store.results import Ref
 from console.store.postgres.placeholders import numbered
+from console.store.results import Ref
 from console.store.timeline_filter import CODE_KINDS, Record, fold_buckets, ids_by_kind, in_order, record_specs
 
 if TYPE_CHECKING:

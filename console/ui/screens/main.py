@@ -65,6 +65,8 @@ class MainScreen(FirstResumeScreen):
         # Not in the footer (it is full at 120 columns): the help screen and the palette list them.
         Binding("g", "role_dialog", "Grant/revoke", show=False, id="role-dialog"),
         Binding("w", "explain", "Why (explain)", show=False, id="explain"),
+        Binding("u", "member_of_row", "Member view", show=False, id="member-view"),
+        Binding("U", "member_by_name", "Member view…", show=False, id="member-view-by-name"),
         Binding("r", "retry_change", "Retry", show=False),
         Binding("x", "cancel_change", "Cancel change", show=False),
         Binding("escape", "close_drawer", "Close", show=False),
@@ -419,6 +421,20 @@ class MainScreen(FirstResumeScreen):
         from console.ui.screens.report import ReportScreen
 
         self.app.push_screen(ReportScreen(self.store, days=days, now_ms=self.clock, tz=self.console.shown_zone()))
+
+    # -- a member's story (console.ui.screens.member) -------------------------------------------
+
+    async def action_member_of_row(self) -> None:
+        """``u``: the member view of the row's actor or target (asked when it names both)."""
+        from console.ui.screens.member import choose_member
+
+        await choose_member(self.console, self.query_one(FeedView).current)
+
+    def action_member_by_name(self) -> None:
+        """``U``: the member view of a name or id."""
+        from console.ui.screens.member import ask_member
+
+        ask_member(self.console, None)
 
     # -- the session: last view, saved filters (console.ui.view_memory) ---------------------------
 

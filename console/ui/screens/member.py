@@ -1,0 +1,263 @@
+"""The member view (``u`` on a row, ``U`` for a name or id, the palette's "Member view…"): a person's
+whole story on one screen — who they are (names over time, roles, standing as the log shows it),
+counts by action, then ONE timeline of everything involving them, read from the store like the
+feed (the same widget over ``Filter.member_ids``), each row opening the same detail drawer.
+
+Which person ``u`` opens: a row naming one person opens them; a row naming two (an entry's actor
+and a member it was done to, a role change's requester and member) asks with a tiny choice —
+``a`` the actor, ``t`` the target, the keys that filter by them on the main screen. The same
+holds inside the view, so ``u`` walks from person to person; Esc goes back one.
+
+Everything the first screen shows is read before the screen is pushed (the profile with counts
+capped at ``VIEW_CAP``, the timeline's first page and its names), so its first frame is whole.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+from console.model.actions import target_kind
+from console.model.filters import Filter
+from console.model.member import Profile
+from console.model.naming import person
+from console.model.records import Decision, RoleChange
+from console.model.sanitize import safe_text
+from console.model.stored import StoredEntry
+from console.reports import member
+from console.store import StoreError
+from console.ui.rows import names_shown
+from console.ui.widgets.feed import FeedView, FirstPage, read_first_page
+
+if TYPE_CHECKING:
+    from console.ui.app import ConsoleApp
+    from console.ui.widgets.drawer import DetailDrawer
+
+
+def people(record: Any) -> list[tuple[str, int]]:
+    """The people a record names: ("actor", id) and ("target", id) where each is a person."""
+    found: list[tuple[str, int]] = []
+    if isinstance(record, StoredEntry):
+        if record.actor_id is not None:
+            found.append(("actor", record.actor_id))
+        if record.target_id is not None and target_kind(record.action_type) == "user":
+            found.append(("target", record.target_id))
+    elif isinstance(record, Decision):
+        found.append(("actor", record.actor_id))
+    elif isinstance(record, RoleChange):
+        if record.requested_by is not None:
+            found.append(("actor", record.requested_by))
+        found.append(("target", record.member_id))
+    # The same person on both sides (AutoMod names the member twice; a nick set on oneself).
+    return [p for n, p in enumerate(found) if p[1] not in {q[1] for q in found[:n]}]
+
+
+async def open_member(app: ConsoleApp, guild_id: int, member_id: int) -> None:
+    """Read the member's first screen, then show it over the current screen."""
+    store = app.store
+    flt = member.timeline_filter(guild_id, member_id)
+    try:
+        profile = await member.profile(store, guild_id, member_id, now_ms=app.clock(), cap=member.VIEW_CAP)
+        first = await read_first_page(store, flt)
+        await store.load_names_for([n for record in first[1] for n in names_shown(record)])
+    except StoreError as e:
+        app.notify(f"Reading the store failed: {e}", title="Store error", severity="error", markup=False)
+        return
+    await app.push_screen(MemberScreen(app, profile, flt, first))
+
+
+class PersonChoice(ModalScreen[int | None]):
+    """Which of a row's two people: ``a`` the actor, ``t`` the target, Esc neither."""
+
+    DEFAULT_CSS = """
+    PersonChoice { align: center middle; }
+    PersonChoice > Vertical { width: auto; max-width: 80; height: auto; border: round $primary;
+        background: $surface; padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "pick('actor')", "Actor"),
+        Binding("t", "pick('target')", "Target"),
+        Binding("escape", "dismiss(None)", "Cancel"),
+    ]
+
+    def __init__(self, choices: list[tuple[str, int]], name_of: Any) -> None:
+        super().__init__()
+        self.choices = dict(choices)
+        self.name_of = name_of
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text("Member view: whose?", "bold"))
+            for side, ident in self.choices.items():
+                label = person(self.name_of, ident, max_len=40) or str(ident)
+                yield Static(Text.assemble((f"{side[0]}", "bold"), f"  the {side}: {label} · {ident}"))
+            yield Static(Text("Esc: neither", "dim"))
+
+    def action_pick(self, side: str) -> None:
+        self.dismiss(self.choices.get(side))
+
+
+class MemberScreen(Screen[None]):
+    """One member's story over the main screen; Esc goes back."""
+
+    DEFAULT_CSS = """
+    MemberScreen { layout: vertical; }
+    MemberScreen #member-head { height: auto; max-height: 50%; }
+    MemberScreen .member-part { width: 1fr; height: auto; border: round $primary 60%;
+        border-title-align: left; padding: 0 1; background: $surface; }
+    MemberScreen #member-counts { width: 37; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="member-back"),
+        Binding("u", "member_of_row", "Member of row", id="member-of-row"),
+        Binding("U", "member_by_name", "Member…", id="member-by-name"),
+        Binding("question_mark,f1", "help", "Help", show=False),
+    ]
+
+    def __init__(self, app: ConsoleApp, profile: Profile, flt: Filter, first_page: FirstPage) -> None:
+        super().__init__()
+        self.console = app
+        self.profile = profile
+        self.filter = flt
+        self._first_page: FirstPage | None = first_page
+        self.drawer: DetailDrawer | None = None
+
+    def compose(self) -> ComposeResult:
+        app = self.console
+        (_, who), (_, standing), (_, counts) = member.sections(self.profile, app.store.name_of, app.clock())
+        parts = [
+            ("Who", who, "member-who"),
+            ("Standing", standing, "member-standing"),
+            ("Counts", counts, "member-counts"),
+        ]
+        if app.size.width < 100:  # two columns: who they are and their standing share one
+            parts = [("Who · standing", who + standing, "member-who"), parts[2]]
+        with Horizontal(id="member-head"):
+            for title, lines, ident in parts:
+                part = Static(Text("\n".join(lines)), id=ident, classes="member-part")
+                part.border_title = title
+                yield part
+        # Notes on this member (issue 21's notes) go here: between who they are and the timeline.
+        feed = FeedView(app.store, app.main_screen.row_context(), id="member-feed")
+        feed.border_title = Text(f"Timeline · {member.timeline_title(self.profile, app.store.name_of)}")
+        yield feed
+        from console.ui.widgets.keys_footer import KeysFooter
+
+        yield KeysFooter()
+
+    async def on_mount(self) -> None:
+        feed = self.query_one(FeedView)
+        first, self._first_page = self._first_page, None
+        await feed.load(self.filter, first_page=first)
+        feed.focus()
+
+    @on(FeedView.Changed)
+    def _feed_changed(self, event: FeedView.Changed) -> None:
+        feed = event.feed
+        total = feed.snapshot.total
+        event.feed.border_subtitle = f"≥ {total:,} records" if feed.approximate else f"{total:,} records"
+
+    @on(FeedView.Selected)
+    async def _selected(self, event: FeedView.Selected) -> None:
+        await self._show(event.record)
+
+    @on(FeedView.CursorMoved)
+    async def _cursor_moved(self, event: FeedView.CursorMoved) -> None:
+        if self.drawer is not None and self.drawer.has_class("-open"):
+            await self._show(event.record)
+
+    async def _show(self, record: Any) -> None:
+        """The same drawer as the feed's, built under the timeline the first time."""
+        if self.drawer is None:
+            from console.ui.widgets.drawer import DetailDrawer
+
+            self.drawer = DetailDrawer(id="member-drawer", name_of=self.console.store.name_of, clock=self.console.clock)
+            await self.mount(self.drawer, after=self.query_one(FeedView))
+        attempts = await self.console.store.attempts(record.id) if isinstance(record, RoleChange) else ()
+        self.drawer.add_class("-open")
+        self.drawer.show(record, attempts=attempts)
+
+    def action_help(self) -> None:
+        self.console.main_screen.action_help()
+
+    def action_back(self) -> None:
+        """Esc: closes the drawer, then leaves the view."""
+        if self.drawer is not None and self.drawer.has_class("-open"):
+            self.drawer.remove_class("-open")
+            self.query_one(FeedView).focus()
+            return
+        self.dismiss()
+
+    async def action_member_of_row(self) -> None:
+        await choose_member(self.console, self.query_one(FeedView).current, self.profile.guild_id)
+
+    def action_member_by_name(self) -> None:
+        ask_member(self.console, self.profile.guild_id)
+
+
+async def choose_member(app: ConsoleApp, record: Any, guild_id: int | None = None) -> None:
+    """``u``: the member view of the row's person, asking which when it names two."""
+    choices = people(record) if record is not None else []
+    if not choices:
+        app.bell()
+        app.notify("This row names no member.", markup=False)
+        return
+    guild = getattr(record, "guild_id", None) or guild_id
+    if guild is None:
+        app.bell()
+        return
+    if len(choices) == 1:
+        await open_member(app, guild, choices[0][1])
+        return
+
+    async def chosen(member_id: int | None) -> None:
+        if member_id is not None:
+            await open_member(app, guild, member_id)
+
+    app.push_screen(PersonChoice(choices, app.store.name_of), chosen)
+
+
+def ask_member(app: ConsoleApp, guild_id: int | None) -> None:
+    """``U``: a name or id, resolved as the query language resolves ``actor:`` and ``target:``."""
+    from console.model.query import QueryError, user_ids
+    from console.ui.screens.name_prompt import NamePrompt
+
+    main = app.main_screen
+
+    async def given(text: str | None) -> None:
+        if not text:
+            return
+        try:
+            found = user_ids(text, main.filtering.resolve)
+        except QueryError as e:
+            app.notify(safe_text(str(e), 200), severity="warning", markup=False)
+            return
+        guild = guild_id or await _guild(app)
+        if guild is None:
+            app.notify("Which guild? The store holds none yet.", severity="warning", markup=False)
+            return
+        await open_member(app, guild, next(iter(found)))
+
+    app.push_screen(
+        NamePrompt("Member view: whom?", "a username (as actor: and target: take it) or a Discord id"), given
+    )
+
+
+async def _guild(app: ConsoleApp) -> int | None:
+    """The guild a member is looked for in: the filter's only guild, the row's, else the store's
+    first with a saved state."""
+    main = app.main_screen
+    if len(main.filter.guild_ids) == 1:
+        return next(iter(main.filter.guild_ids))
+    record = main.query_one(FeedView).current
+    if getattr(record, "guild_id", None):
+        return int(record.guild_id)
+    guilds = await app.store.guild_ids_with_state()
+    return guilds[0] if guilds else None
