@@ -21,7 +21,7 @@ async def story(
     store = await open_store(db, readonly=True, password_file=password_file)
     try:
         now = int(time.time() * 1000)
-        p = await member.profile(store, guild_id, member_id, now_ms=now, cap=None)
+        p = await member.counted(store, await member.profile(store, guild_id, member_id, now_ms=now), cap=None)
         refs = await store.timeline_page(member.timeline_filter(guild_id, member_id), limit=limit)
         items = [member.timeline_item(r) for r in await store.timeline_records(refs)]
         people = {int(i[k]) for i in items for k in ("actor_id", "target_id") if i[k]}

@@ -92,8 +92,8 @@ class Headline(NamedTuple):
 
 
 def timeouts_from(rows: Iterable[Sequence[Any]]) -> list[Timeout]:
-    """``(id, actor_id, target_id, raw)`` rows of MEMBER_UPDATE entries → the timeout changes
-    among them (an entry changing something else is left out), in the rows' order."""
+    """``(id, actor_id, target_id, raw JSON)`` rows of MEMBER_UPDATE entries → the timeout
+    changes among them (an entry changing something else is left out), in the rows' order."""
     out: list[Timeout] = []
     for entry_id, actor_id, target_id, raw in rows:
         try:
@@ -215,5 +215,12 @@ class Profile(NamedTuple):
     member_id: int
     names: tuple[NameSeen, ...]
     standing: Standing
-    counts: MemberCounts
-    headline: tuple[Headline, ...]
+    #: None until counted (the view counts after its first frame).
+    counts: MemberCounts | None = None
+
+    def with_counts(self, counts: MemberCounts) -> Profile:
+        return self._replace(counts=counts)
+
+    @property
+    def headline(self) -> tuple[Headline, ...]:
+        return () if self.counts is None else tuple(headline(self.counts, self.member_id))

@@ -6,6 +6,7 @@ command's ``--json``. The timeline under it is the store's ``Filter.member_ids``
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -21,10 +22,10 @@ from console.model.member import (
     NAME_KINDS,
     STATUS_ACTIONS,
     Profile,
-    headline,
     names_seen,
     nicknames,
     standing,
+    timeouts_from,
 )
 from console.model.naming import person
 from console.model.sanitize import safe_text
@@ -48,9 +49,9 @@ def timeline_filter(guild_id: int, member_id: int) -> Filter:
     return Filter(guild_ids=frozenset({guild_id}), member_ids=frozenset({member_id}))
 
 
-async def profile(store: AuditStore, guild_id: int, member_id: int, *, now_ms: int, cap: int | None) -> Profile:
-    """Who they are, what the log says happened to them, and the counts (each stopping at
-    ``cap``; None: exact)."""
+async def profile(store: AuditStore, guild_id: int, member_id: int, *, now_ms: int) -> Profile:
+    """Who they are and what the log says happened to them; the counts come apart
+    (:func:`counted`: the view draws its first frame before them)."""
     await store.load_names_for([("user", member_id), ("member", member_id)])
     current = {"user": store.name_of("user", member_id), "member": store.name_of("member", member_id)}
     names = names_seen(await store.name_history(member_id), current, now_ms)
@@ -63,14 +64,19 @@ async def profile(store: AuditStore, guild_id: int, member_id: int, *, now_ms: i
     status = await store.page(
         Filter(guild_ids=guild, target_ids=frozenset({member_id}), actions=STATUS_ACTIONS), limit=STATUS_ENTRIES
     )
-    counts = await store.member_counts(guild_id, member_id, cap=cap)
-    where = standing(await store.guild_state(guild_id), member_id, status, counts.timeouts)
+    timeouts = timeouts_from((e.id, e.actor_id, e.target_id, e.raw_json) for e in updates)
+    where = standing(await store.guild_state(guild_id), member_id, status, timeouts)
     wanted: list[tuple[str, int | None]] = [("role", r) for r in where.roles]
     wanted += [("user", actor) for _, _, actor in where.events] + [("member", a) for _, _, a in where.events]
     if where.timeout is not None:
         wanted += [("user", where.timeout.actor_id), ("member", where.timeout.actor_id)]
     await store.load_names_for(wanted)
-    return Profile(guild_id, member_id, tuple(names), where, counts, tuple(headline(counts, member_id)))
+    return Profile(guild_id, member_id, tuple(names), where)
+
+
+async def counted(store: AuditStore, p: Profile, *, cap: int | None) -> Profile:
+    """``p`` with its counts (each stopping at ``cap``; None: exact)."""
+    return p.with_counts(await store.member_counts(p.guild_id, p.member_id, cap=cap))
 
 
 def _who(name_of: NameOf, user_id: int | None) -> str:
@@ -91,6 +97,12 @@ _EVENTS: Final = {
 }
 
 
+def _at(ms: int) -> str:
+    """``2026-11-21 12:00`` UTC. Not ``times.minute_utc``: its first call builds a day's worth of
+    tables (an export's speed), a few hundred ms the view's first screen cannot spend."""
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
 def timeline_title(p: Profile, name_of: NameOf) -> str:
     """Whose timeline: their name (sanitised) and id."""
     return f"{_who(name_of, p.member_id)} · {p.member_id}"
@@ -101,8 +113,8 @@ def sections(p: Profile, name_of: NameOf, now_ms: int) -> list[tuple[str, list[s
     label = _who(name_of, p.member_id)
     who = [f"{label} · {p.member_id}"]
     for seen in p.names:
-        first = times.minute_utc(seen.first_ms)
-        span = f"since {first}" if seen.current else f"{first} → {times.minute_utc(seen.last_ms)}"
+        first = _at(seen.first_ms)
+        span = f"since {first}" if seen.current else f"{first} → {_at(seen.last_ms)}"
         now = " (now)" if seen.current else ""
         who.append(f"{NAME_KINDS.get(seen.kind, seen.kind)}: {safe_text(seen.name, _NAME_LEN)}{now} · {span}")
     if len(who) == 1:
@@ -113,30 +125,37 @@ def sections(p: Profile, name_of: NameOf, now_ms: int) -> list[tuple[str, list[s
         roles = [f"@{safe_text(name_of('role', r) or str(r), 40)}" for r in st.roles]
         state.append("roles: " + (", ".join(roles) if roles else "none"))
         if st.joined_ms is not None:
-            state.append(f"joined {times.minute_utc(st.joined_ms)}")
+            state.append(f"joined {_at(st.joined_ms)}")
         if st.timed_out_until_ms is not None and st.timed_out_until_ms > now_ms:
-            state.append(f"timed out until {times.minute_utc(st.timed_out_until_ms)}")
+            state.append(f"timed out until {_at(st.timed_out_until_ms)}")
     else:
         state.append("not in the stored guild state (left, or not seen by the console)")
     for action, entry_id, actor in st.events[:5]:
         what = _EVENTS.get(action, action_name(action))
-        state.append(f"{what} {times.minute_utc(to_ms(entry_id))} by {_who(name_of, actor)}")
+        state.append(f"{what} {_at(to_ms(entry_id))} by {_who(name_of, actor)}")
     if st.timeout is not None:
         t = st.timeout
-        when, by = times.minute_utc(to_ms(t.entry_id)), _who(name_of, t.actor_id)
+        when, by = _at(to_ms(t.entry_id)), _who(name_of, t.actor_id)
         if t.until_ms is None:
             state.append(f"timeout lifted {when} by {by}")
         else:
-            state.append(f"timed out {when} by {by}, until {times.minute_utc(t.until_ms)}")
-    counts = [f"{'':<15}{'by them':>9}{'to them':>9}"]
+            state.append(f"timed out {when} by {by}, until {_at(t.until_ms)}")
+    return [("Who", who), ("Standing", state), ("Counts", count_lines(p))]
+
+
+def count_lines(p: Profile) -> list[str]:
+    """The counts as a small table (by them / to them), or that they are being counted."""
+    if p.counts is None:
+        return ["counting…"]
+    lines = [f"{'':<15}{'by them':>9}{'to them':>9}"]
     for h in p.headline:
         by = "" if h.by is None else _count(h.by, h.at_least)
-        counts.append(f"{h.label:<15}{by:>9}{_count(h.to, h.at_least):>9}")
+        lines.append(f"{h.label:<15}{by:>9}{_count(h.to, h.at_least):>9}")
     decided = p.counts.decisions
     for result in ("ALLOW", "DENY"):
         if decided:
-            counts.append(f"{'requests ' + result:<15}{decided.get(result, 0):>9,}")
-    return [("Who", who), ("Standing", state), ("Counts", counts)]
+            lines.append(f"{'requests ' + result:<15}{decided.get(result, 0):>9,}")
+    return lines
 
 
 def to_json(p: Profile, name_of: NameOf) -> dict[str, Any]:
@@ -169,7 +188,7 @@ def to_json(p: Profile, name_of: NameOf) -> dict[str, Any]:
         "counts": {
             h.label: ({"to_them": h.to} if h.by is None else {"by_them": h.by, "to_them": h.to}) for h in p.headline
         },
-        "decisions": dict(p.counts.decisions),
+        "decisions": {} if p.counts is None else dict(p.counts.decisions),
         "last_timeout": None
         if st.timeout is None
         else {

@@ -52,8 +52,11 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("g", "grant or revoke a role (member under the cursor); the policy decides first"),
             ("w", "why: explain what a member may (or may not) do"),
-            ("u", "member view: the row's person (a/t picks actor or target); their names over time,"
-             " standing, counts, and one timeline (Enter: details, Esc: back)"),
+            (
+                "u",
+                "member view: the row's person (a/t picks actor or target); their names over time,"
+                " standing, counts, and one timeline (Enter: details, Esc: back)",
+            ),
             ("U", "member view of a username or id"),
             ("Tab to Pending, ↑ ↓", "choose a pending role change"),
             ("r / x", "retry it now / cancel it"),

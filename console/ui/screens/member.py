@@ -8,8 +8,9 @@ and a member it was done to, a role change's requester and member) asks with a t
 ``a`` the actor, ``t`` the target, the keys that filter by them on the main screen. The same
 holds inside the view, so ``u`` walks from person to person; Esc goes back one.
 
-Everything the first screen shows is read before the screen is pushed (the profile with counts
-capped at ``VIEW_CAP``, the timeline's first page and its names), so its first frame is whole.
+What the first screen shows is read before the screen is pushed (who they are, the timeline's
+first page and its names), so its first frame is whole; the counts (capped at ``VIEW_CAP``) and
+the footer come right after it.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
 from textual.widgets import Static
 
 from console.model.actions import target_kind
@@ -64,7 +66,7 @@ async def open_member(app: ConsoleApp, guild_id: int, member_id: int) -> None:
     store = app.store
     flt = member.timeline_filter(guild_id, member_id)
     try:
-        profile = await member.profile(store, guild_id, member_id, now_ms=app.clock(), cap=member.VIEW_CAP)
+        profile = await member.profile(store, guild_id, member_id, now_ms=app.clock())
         first = await read_first_page(store, flt)
         await store.load_names_for([n for record in first[1] for n in names_shown(record)])
     except StoreError as e:
@@ -76,11 +78,6 @@ async def open_member(app: ConsoleApp, guild_id: int, member_id: int) -> None:
 class PersonChoice(ModalScreen[int | None]):
     """Which of a row's two people: ``a`` the actor, ``t`` the target, Esc neither."""
 
-    DEFAULT_CSS = """
-    PersonChoice { align: center middle; }
-    PersonChoice > Vertical { width: auto; max-width: 80; height: auto; border: round $primary;
-        background: $surface; padding: 0 1; }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "pick('actor')", "Actor"),
         Binding("t", "pick('target')", "Target"),
@@ -105,15 +102,10 @@ class PersonChoice(ModalScreen[int | None]):
 
 
 class MemberScreen(Screen[None]):
-    """One member's story over the main screen; Esc goes back."""
+    """One member's story over the main screen; Esc goes back. Its CSS (and the chooser's) is in
+    app.tcss, parsed at start: a screen class's own CSS is parsed on its first use and then every
+    widget of every screen is styled again, half a second here, after the key."""
 
-    DEFAULT_CSS = """
-    MemberScreen { layout: vertical; }
-    MemberScreen #member-head { height: auto; max-height: 50%; }
-    MemberScreen .member-part { width: 1fr; height: auto; border: round $primary 60%;
-        border-title-align: left; padding: 0 1; background: $surface; }
-    MemberScreen #member-counts { width: 37; }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="member-back"),
         Binding("u", "member_of_row", "Member of row", id="member-of-row"),
@@ -148,15 +140,29 @@ class MemberScreen(Screen[None]):
         feed = FeedView(app.store, app.main_screen.row_context(), id="member-feed")
         feed.border_title = Text(f"Timeline · {member.timeline_title(self.profile, app.store.name_of)}")
         yield feed
-        from console.ui.widgets.keys_footer import KeysFooter
-
-        yield KeysFooter()
+        yield Widget(id="footer-slot")
 
     async def on_mount(self) -> None:
         feed = self.query_one(FeedView)
         first, self._first_page = self._first_page, None
         await feed.load(self.filter, first_page=first)
         feed.focus()
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        from console.ui.widgets.keys_footer import KeysFooter
+
+        self.query_one("#footer-slot").mount(KeysFooter())
+        self._count()
+
+    @work(group="member-counts", exclusive=True, exit_on_error=False)
+    async def _count(self) -> None:
+        try:
+            self.profile = await member.counted(self.console.store, self.profile, cap=member.VIEW_CAP)
+        except StoreError as e:
+            self.notify(f"Counting failed: {e}", severity="error", markup=False)
+            return
+        self.query_one("#member-counts", Static).update(Text("\n".join(member.count_lines(self.profile))))
 
     @on(FeedView.Changed)
     def _feed_changed(self, event: FeedView.Changed) -> None:
