@@ -1,6 +1,7 @@
 """UI benchmark for docs/performance.md goals U1–U4 and S1 (not collected by pytest). Run as a file::
 
     python tests/bench/bench_ui.py --db /tmp/bench-1m.db          # builds the 1M fixture if missing
+    python tests/bench/bench_ui.py --db /tmp/bench-1m.db --member-only   # V1: the member view alone
 
 Every goal is a ratio to a floor measured in the same run (interleaved, median of reps) or an
 absolute budget from issue 3: first frame ≤ 150 ms and ≤ 2× the same widget over an in-memory
@@ -275,10 +276,10 @@ def _member_lines(db: Path, reps: int) -> list[Line]:
         m = statistics.median(found[name])
         lines.append(
             Line(
-                "M1", f"member view key -> frame, {what}", ms(m), ms(floor), f"{m / floor:.2f}", "<= 150 ms", m <= 0.150
+                "V1", f"member view key -> frame, {what}", ms(m), ms(floor), f"{m / floor:.2f}", "<= 150 ms", m <= 0.150
             )
         )
-        lines.append(Line("M1", "  the same, slowest rep (the first)", ms(max(found[name])), "", "", "info", None))
+        lines.append(Line("V1", "  the same, slowest rep (the first)", ms(max(found[name])), "", "", "info", None))
     return lines
 
 
