@@ -5,7 +5,6 @@ counts, and the names a person went by with when each was first and last seen.""
 
 from __future__ import annotations
 
-
 from store_helpers import NOW_MS, raw_entry, snowflake, table_rows
 
 from console.model.filters import Filter
@@ -190,7 +189,9 @@ async def test_a_stranger_has_nothing(store: AuditStore) -> None:
     await _fill(store)
     counts = await store.member_counts(G, 42)
     assert all(v == (0, 0) for v in counts.groups.values())
-    assert counts.timeouts == () and counts.decisions == {} and counts.role_changes == (0, 0)
+    assert counts.timeouts == ()
+    assert counts.decisions == {}
+    assert counts.role_changes == (0, 0)
     assert await store.timeline_page(Filter(member_ids=frozenset({42})), limit=10) == []
     assert await store.name_history(42) == []
 

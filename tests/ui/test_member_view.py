@@ -62,7 +62,8 @@ async def test_u_on_a_row_with_two_people_asks_whose_then_shows_their_story(
         assert "bans                   0        1" in counts
         # Their username is hostile: shown inert, never as an escape or markup.
         who = _text(screen, "#member-who")
-        assert "\x1b" not in who and "\\x1b" in who
+        assert "\x1b" not in who
+        assert "\\x1b" in who
         feed = screen.query_one("#member-feed", FeedView)
         assert feed.snapshot.total >= 1
         records = [feed.record_at(i) for i in range(feed.snapshot.total)]
@@ -72,9 +73,11 @@ async def test_u_on_a_row_with_two_people_asks_whose_then_shows_their_story(
         await pilot.press("enter")
         await _settle(pilot)
         drawer = screen.query_one(DetailDrawer)
-        assert drawer.has_class("-open") and drawer.record is feed.current
+        assert drawer.has_class("-open")
+        assert drawer.record is feed.current
         await pilot.press("escape")
-        assert not drawer.has_class("-open") and app.screen is screen
+        assert not drawer.has_class("-open")
+        assert app.screen is screen
         await pilot.press("escape")
         await _settle(pilot)
         assert isinstance(app.screen, MainScreen)
@@ -92,7 +95,8 @@ async def test_u_on_a_row_with_one_person_opens_them_and_u_inside_walks_on(
         screen = await _member_screen(pilot)
         assert screen.profile.member_id == decision.actor_id
         counts = _text(screen, "#member-counts").splitlines()
-        assert "requests ALLOW         0" in counts and "requests DENY          1" in counts
+        assert "requests ALLOW         0" in counts
+        assert "requests DENY          1" in counts
         # Inside the view, u on a row opens that row's person over it; Esc comes back.
         feed = screen.query_one("#member-feed", FeedView)
         row = feed.current
