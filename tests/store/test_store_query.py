@@ -237,6 +237,7 @@ filters = st.builds(
     ),
     actor_ids=st.frozensets(st.sampled_from(ACTORS), max_size=2),
     target_ids=st.frozensets(st.sampled_from(TARGETS), max_size=3),
+    member_ids=st.frozensets(st.sampled_from((*ACTORS, *TARGETS)), max_size=2),
     since_ms=st.none() | st.integers(SPAN[0] - DAY, SPAN[1] + DAY),
     until_ms=st.none() | st.integers(SPAN[0] - DAY, SPAN[1] + DAY),
     text=st.sampled_from(
