@@ -196,7 +196,6 @@ SET_FIELDS = (
     "sources",
     "states",
     "guild_ids",
-    "member_ids",
 )
 
 
