@@ -112,6 +112,11 @@ class LiveUpdates:
                 self._alerts_stale = False
             feed = screen.query_one(FeedView)
             await feed.refresh_data(inserted, changed)
+            # Screens over this one that list records (the member view) follow the same commits.
+            for other in screen.app.screen_stack:
+                follow = getattr(other, "follow_commits", None)
+                if follow is not None:
+                    await follow(inserted, changed)
             current = feed.current
             if current is not None and record_key(current) in changed and screen.open_drawer() is not None:
                 await screen.show_details(current)  # the record in the drawer moved on

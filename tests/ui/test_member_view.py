@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from console.model.records import Decision
+from console.model.snowflake import from_ms
 from console.ui.app import ConsoleApp
 from console.ui.screens.main import MainScreen
 from console.ui.screens.member import MemberScreen, PersonChoice
@@ -21,6 +22,7 @@ from console.ui.screens.name_prompt import NamePrompt
 from console.ui.widgets.drawer import DetailDrawer
 from console.ui.widgets.feed import FeedView
 
+from .seed import FROZEN_MS
 from .test_snapshots import SIZES, THEMES, _go_to, _settle
 
 
@@ -110,6 +112,28 @@ async def test_u_on_a_row_with_one_person_opens_them_and_u_inside_walks_on(
         await pilot.press("escape")
         await _settle(pilot)
         assert app.screen is screen
+
+
+async def test_the_timeline_follows_new_records_about_them(
+    make_app: Callable[..., ConsoleApp], seeded_db: Path, ids: dict[str, int]
+) -> None:
+    app = make_app(seeded_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _go_to(pilot, ids["decision"])
+        await pilot.press("u")
+        screen = await _member_screen(pilot)
+        feed = screen.query_one("#member-feed", FeedView)
+        before = feed.snapshot.total
+        who = screen.profile.member_id
+        kick = {"id": str(from_ms(FROZEN_MS + 5000)), "action_type": 20, "user_id": str(who), "target_id": "42"}
+        elsewhere = {"id": str(from_ms(FROZEN_MS + 6000)), "action_type": 20, "user_id": "43", "target_id": "42"}
+        await app.store.add_entries([kick, elsewhere], source="gateway", guild_id=ids["guild"])
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if feed.snapshot.total != before:
+                break
+        assert feed.snapshot.total == before + 1
+        assert feed.current.id == int(kick["id"])
 
 
 async def test_u_on_a_row_naming_nobody_says_so(

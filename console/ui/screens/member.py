@@ -164,6 +164,11 @@ class MemberScreen(Screen[None]):
             return
         self.query_one("#member-counts", Static).update(Text("\n".join(member.count_lines(self.profile))))
 
+    async def follow_commits(self, inserted: list[int], changed: set[tuple[str, int]]) -> None:
+        """New records committed (the main screen's live updates tell every screen): the timeline
+        shows those involving them as the feed does (following, or counted while paused)."""
+        await self.query_one(FeedView).refresh_data(inserted, changed)
+
     @on(FeedView.Changed)
     def _feed_changed(self, event: FeedView.Changed) -> None:
         feed = event.feed
