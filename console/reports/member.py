@@ -242,7 +242,8 @@ def timeline_line(item: dict[str, Any], name_of: NameOf) -> str:
     def who(ident: str | None) -> str:
         return _who(name_of, int(ident)) if ident else "—"
 
-    line = f"{item['at'][:16].replace('T', ' ')}  {item['kind']:<11} {safe_text(item['what'], 80)}  {who(item['actor_id'])}"
+    when = item["at"][:16].replace("T", " ")
+    line = f"{when}  {item['kind']:<11} {safe_text(item['what'], 80)}  {who(item['actor_id'])}"
     if item["target_id"]:
         line += f" → {who(item['target_id'])}"
     if item["reason"]:
