@@ -8,6 +8,9 @@ concurrent update undoes it. So an HTTP 204 is not a confirmation. For each chan
 - PUT/DELETE with ``X-Audit-Log-Reason`` = the reason and the request id;
 - confirmation only by observing the member: GUILD_MEMBER_UPDATE, or a member fetch when the
   next attempt is due and no event came;
+- an event that showed it applied counts even when a later one shows it undone before the next
+  turn (confirmed, then reverted), and a fetch that finds it undone after a call looks for the
+  undo in the stored audit log first: a change someone else undid is never called again;
 - while not observed: retry after ``first_s``, backing off by ``factor`` with ± ``jitter`` up to
   ``cap_s``, until ``deadline_s`` (then ``expired``); a 429's retry-after is honoured;
 - final states: ``confirmed`` (observed time), ``reverted`` (applied, then undone by someone else,
@@ -108,6 +111,9 @@ class Reconciler:
         self._pending: dict[int, RoleChange] = {}
         self._watch: dict[int, tuple[RoleChange, int]] = {}  # confirmed changes: (change, watch until ms)
         self._seen: dict[tuple[int, int], tuple[frozenset[int], int]] = {}  # (guild, member) -> roles, at
+        #: Pending changes an event showed applied, and when: kept even when a later event shows
+        #: them undone, so an undo that comes before the next turn is a revert, not a reason to call again.
+        self._seen_applied: dict[int, int] = {}
         self._busy: set[tuple[int, int]] = set()
         self._cancel: dict[int, int] = {}  # change id -> who cancelled
         self._wake = asyncio.Event()
@@ -215,6 +221,7 @@ class Reconciler:
             # Also while the first call is in flight (attempts still 0): the event then often
             # arrives before the 204, and the look that confirms it can follow the call at once.
             if applied(change, roles):
+                self._seen_applied.setdefault(change.id, now)
                 self._pending[change.id] = change.with_(next_attempt_at=now)  # confirm on the next turn
                 self._wake.set()
         for cid, (change, until) in list(self._watch.items()):
@@ -257,6 +264,7 @@ class Reconciler:
             return False
         self._pending.pop(change.id, None)
         self._cancel.pop(change.id, None)
+        self._seen_applied.pop(change.id, None)
         return True
 
     async def _run(self) -> None:
@@ -316,6 +324,7 @@ class Reconciler:
             log.warning("role changes stopped: %s", reason)
         self._pending.clear()
         self._watch.clear()
+        self._seen_applied.clear()
         self._wake.set()
 
     async def _step(self, change: RoleChange) -> None:
@@ -336,20 +345,19 @@ class Reconciler:
         if change.deadline_at is not None and now >= change.deadline_at:
             await self._finish(change, "expired", error=f"not observed applied after {change.attempts} attempts")
             return
+        if change.id in self._seen_applied:
+            await self._confirm_seen(change)
+            return
         if change.attempts:
-            # An event since the last call may already show it applied.
-            seen = self._seen.get((change.guild_id, change.member_id))
-            if seen is not None and seen[1] >= change.updated_at and applied(change, seen[0]):
-                await self._attempt(change, None, 0, "GUILD_MEMBER_UPDATE: role " + self._present(change))
-                await self._finish(change, "confirmed", observed_at=seen[1])
-                return
-            # No event: look at the member.
+            # No event showed it applied: look at the member.
             result, roles = await self.api.member_roles(change.guild_id, change.member_id)
             if roles is not None:
                 seen_text = f"member fetch: role {'present' if change.role_id in roles else 'absent'}"
                 await self._attempt(change, result.status, result.latency_ms, seen_text)
                 if applied(change, roles):
                     await self._finish(change, "confirmed", observed_at=self._now())
+                    return
+                if await self._undone_unseen(change):
                     return
             else:
                 await self._attempt(
@@ -403,6 +411,30 @@ class Reconciler:
                 updated = updated.with_(next_attempt_at=now)
             self._pending[change.id] = updated
 
+    async def _confirm_seen(self, change: RoleChange) -> None:
+        """An event showed the change applied: confirmed then; and if a later event shows it
+        undone already, reverted (the watch would wait for an event that has come and gone)."""
+        observed = self._seen_applied[change.id]
+        latest = self._seen.get((change.guild_id, change.member_id))
+        await self._attempt(change, None, 0, "GUILD_MEMBER_UPDATE: role " + self._present(change))
+        await self._finish(change, "confirmed", observed_at=observed)
+        if latest is not None and latest[1] >= observed and not applied(change, latest[0]):
+            final, _ = self._watch.pop(change.id)
+            self._spawn(self._reverted(final, latest[1]), f"revert-{change.id}")
+
+    async def _undone_unseen(self, change: RoleChange) -> bool:
+        """The member lacks what a call already made should have done, and no event said why: a
+        call applied while no event reached this process (made by a collector deposed or killed
+        since) and undone by someone else before the look. An undo in the audit log since the
+        request makes it reverted, linked to that entry, and not called again."""
+        entry_id = await self._find_undo(change, from_ms(change.created_at))
+        if entry_id is None:
+            return False
+        await self._finish(
+            change, "reverted", error="undone by someone else after it was applied", linked_entry_id=entry_id
+        )
+        return True
+
     async def _writable(self, change: RoleChange) -> bool:
         """The store failed its last write (full disk, I/O error): call nothing on Discord, since
         what happens could not be recorded (docs/how-entries-are-kept.md: a degraded store pauses
@@ -452,6 +484,7 @@ class Reconciler:
         )
         await self.store.record_role_change(final)
         self._pending.pop(change.id, None)
+        self._seen_applied.pop(change.id, None)
         self._finished.add(change.id)
         key = (change.guild_id, change.member_id)
         if not any((c.guild_id, c.member_id) == key for c in self._pending.values()):

@@ -40,6 +40,7 @@ from case_postgres import DATABASE, REQUEST_TAG, Look, _caught_up, _cli, _env, _
 from faultkit import Figure, zero
 from tcp_proxy import TcpProxy
 
+from console.model.snowflake import to_ms
 from console.model.times import wall_clock_ms
 from console.roles.reconciler import new_change
 from console.sim import SimConfig, SimServer
@@ -146,6 +147,21 @@ async def _undone(look: Look, requested: list[int]) -> int:
     return len(requested) - done
 
 
+async def _explain_twice(look: Look, sim: SimServer, change_id: int, member: int, kills: list[int]) -> None:
+    """On stderr, what happened to a request applied more than once: the SIGKILLs (wall ms), the
+    member's entries in the simulator's log (who changed the role when), the change's attempts."""
+    print(f"applied twice: request {change_id}, member {member}; SIGKILLs at {kills}", file=sys.stderr)
+    for e in sim.guild.audit_log:
+        if e.get("target_id") == str(member):
+            said = f"type {e['action_type']} by {e.get('user_id')}: {e.get('changes')} {e.get('reason')!r}"
+            print(f"  entry at {to_ms(int(e['id']))}: {said}", file=sys.stderr)
+    for r in await look._fetch(
+        "SELECT at, epoch, status, observed, error FROM role_change_attempts WHERE change_id = $1 ORDER BY id",
+        change_id,
+    ):
+        print(f"  attempt: {tuple(r)}", file=sys.stderr)
+
+
 async def run(short: bool, workdir: Path) -> list[Figure]:
     rate = 50.0
     trials = 2 if short else 20
@@ -169,6 +185,7 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
     requested: list[int] = []
     members: dict[int, int] = {}  # request → member
     takeovers: list[float] = []  # SIGKILL → new epoch, s
+    kills: list[int] = []  # wall ms of each SIGKILL
     collecting: list[float] = []  # SIGKILL → the new leader's "collecting into", s
     verify_failed: list[str] = []
     problems: list[str] = []
@@ -232,6 +249,7 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
             before = epochs.current
             killed_at = time.monotonic()
             active.proc.proc.kill()
+            kills.append(wall_clock_ms())
             new = await epochs.after(before, 60)
             if new is None:
                 problems.append(f"trial {n}: no takeover")
@@ -309,6 +327,8 @@ async def run(short: bool, workdir: Path) -> list[Figure]:
             int(m[1]) for *_, reason in sim.role_ops_applied if (m := REQUEST_TAG.search(reason or "")) is not None
         )
         twice = sum(max(0, c - 1) for c in applied.values())
+        for change_id in (c for c, k in applied.items() if k > 1):
+            await _explain_twice(look, sim, change_id, members[change_id], kills)
         attempts = await look._fetch("SELECT epoch, at FROM role_change_attempts WHERE epoch IS NOT NULL")
         deposed_writes = epochs.deposed_writes([(r[0], r[1]) for r in attempts])
         report = await asyncio.to_thread(verify_postgres, direct)

@@ -12,7 +12,7 @@ import pytest
 from backends import BOTH
 
 from console.model.location import StoreLocation
-from console.roles.reconciler import Schedule, audit_channel_key
+from console.roles.reconciler import Schedule, audit_channel_key, audit_reason, new_change
 from console.sim import SimConfig, SimServer
 from console.sim.demo_policy import demo_operator, demo_policy_text
 
@@ -143,6 +143,98 @@ async def test_a_revert_by_someone_else_is_linked_to_its_audit_entry(big_sim: Si
     assert c.observed_at is not None, "it was seen applied before it was undone"
     stored = await live.store.get_entry(c.linked_entry_id)
     assert stored is not None, "the linked entry is in the store"
+
+
+def applied_per_request(sim: SimServer) -> Counter:
+    """How many times the simulator applied (really changed) a role op, per request id."""
+    return Counter(
+        int(m[1]) for *_, reason in sim.role_ops_applied if (m := re.search(r"\[request (\d+)\]", reason or ""))
+    )
+
+
+@pytest.mark.backends(*BOTH)
+async def test_a_change_undone_before_its_confirmation_is_reverted_not_applied_again(
+    big_sim: SimServer, live: Live
+) -> None:
+    """Someone undoes each grant at once, before the reconciler's next turn: the event that showed
+    it applied counts (the undo's event came after it), so each ends reverted, applied once. It
+    was called again and again (up to 10 applications each) while the later event hid the first."""
+    sim = big_sim
+    verified = sim.guild.role_id("Verified")
+    members = [u for u in sim.guild.regular_ids() if verified not in roles_of(sim, u)][:6]
+    sim.knobs.role_revert_probability = 1.0
+    sim.knobs.role_revert_after_s = 0.0
+    ids = []
+    for uid in members:
+        done = await live.services.roles.request(
+            sim.guild_id, demo_operator(sim), uid, verified, "grant", reason="undone at once", source="TUI"
+        )
+        ids.append(done.change.id)
+
+    async def reverted_and_linked() -> bool:
+        changes = [await live.store.role_change(i) for i in ids]
+        return all(c.state == "reverted" and c.linked_entry_id is not None for c in changes)
+
+    await eventually(reverted_and_linked, timeout=30, what="every change reverted and linked")
+    assert applied_per_request(sim) == Counter({i: 1 for i in ids})
+    for i in ids:
+        c = await live.store.role_change(i)
+        assert c.observed_at is not None, "seen applied before the undo"
+        undo = next(e for e in sim.guild.audit_log if int(e["id"]) == c.linked_entry_id)
+        assert undo["changes"][0]["key"] == "$remove"
+        assert int(undo["user_id"]) != sim.bot_id
+
+
+@pytest.mark.backends(*BOTH)
+async def test_an_adopted_change_applied_and_undone_unseen_is_reverted_not_called_again(
+    big_sim: SimServer, live: Live
+) -> None:
+    """A collector killed right after its call was applied: the change is pending with one
+    attempt, and a moderator removed the role before the collector taking over looked. Its member
+    fetch finds the role absent with no event to say why; the undo in the audit log makes the
+    change reverted (linked), where a new call applied it a second time."""
+    sim = big_sim
+    verified = sim.guild.role_id("Verified")
+    uid = next(u for u in sim.guild.regular_ids() if verified not in roles_of(sim, u))
+    change = new_change(
+        live.store,
+        sim.guild_id,
+        uid,
+        verified,
+        "grant",
+        reason="made by the collector before",
+        requested_by=demo_operator(sim),
+        source="CLI",
+        decision_id=None,
+        deadline_s=60,
+    )
+    sim.member_role_change(uid, verified, add=True, reason=audit_reason(change))  # the old leader's call
+    moderator = next(m for m in sim.guild.staff_ids() if m != sim.bot_id)
+    undo = sim.emit(
+        {
+            "action_type": 25,
+            "target_id": uid,
+            "user_id": moderator,
+            "changes": [{"key": "$remove", "new_value": [sim.guild.partial_role(verified)]}],
+        }
+    )
+    assert verified not in roles_of(sim, uid)
+
+    async def undo_stored() -> bool:
+        return await live.store.get_entry(int(undo["id"])) is not None
+
+    await eventually(undo_stored, what="the undo stored")
+    # Handed over as the old leader left it: pending, its call made (adopted within 2 s).
+    await live.store.record_role_change(change.with_(attempts=1))
+
+    async def final() -> bool:
+        return (await live.store.role_change(change.id)).state != "pending"
+
+    await eventually(final, timeout=30, what="the adopted change final")
+    c = await live.store.role_change(change.id)
+    assert (c.state, c.linked_entry_id) == ("reverted", int(undo["id"]))
+    assert applied_per_request(sim)[change.id] == 1
+    assert verified not in roles_of(sim, uid), "the moderator's removal stands"
 
 
 @pytest.mark.backends(*BOTH)
