@@ -16,7 +16,7 @@ What holds for every method unless its docstring says otherwise:
 - **Ids** are Discord snowflakes (time ordered); the store's own records get theirs from
   :attr:`AuditStore.ids`. Times are Unix milliseconds (UTC).
 - **Names** are as Discord sent them: raw, unsanitised.
-- **Chain.** Entries, decisions and final role changes are linked into the guild's integrity
+- **Chain.** Entries, decisions, final role changes and notes are linked into the guild's integrity
   chain (``chain.py``) in the same transaction that stores them.
 
 What is not here yet: the export and ``verify`` read a SQLite store's file directly
@@ -36,6 +36,7 @@ from console.store.results import IngestResult, Ref
 if TYPE_CHECKING:
     from console.model.alert import Alert
     from console.model.member import MemberCounts
+    from console.model.notes import Note
     from console.model.records import Attempt, Decision, Gap, RoleChange
     from console.model.retention import Retention
     from console.model.snowflake import SnowflakeFactory
@@ -416,6 +417,20 @@ class AuditStore(Protocol):
 
     async def attempts(self, change_id: int) -> list[Attempt]:
         """A role change's attempts, oldest first."""
+        ...
+
+    # -- notes --------------------------------------------------------------------------------------
+
+    async def add_note(self, note: Note) -> None:
+        """Append a note action (an add, an edit that supersedes, a removal that keeps the text;
+        ``console/model/notes.py``) and link it into the chain; never changes a stored note.
+        NoteError (a ValueError) for one the store may not keep. Listeners are told the record
+        it is on as changed in place."""
+        ...
+
+    async def notes(self, record_ids: Iterable[int]) -> dict[int, list[Note]]:
+        """Every stored note action on these records, by record id, oldest first (edits and
+        removals included: :func:`console.model.notes.current` says what shows)."""
         ...
 
     # -- alerts -------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ Per guild, every stored record is one link in a hash chain (table ``chain``)::
     link[n] = sha256(link[n-1] ‖ "n|kind|record id|revision|at|" ‖ content hash)
 
 The content hash covers the record's canonical content (every stored column of an audit entry,
-a decision, a role change's final state). Links are written in the same transaction as the
+a decision, a role change's final state, a note). Links are written in the same transaction as the
 records, so a committed record always has its link. Discord's in-place updates (revisions) and a
 role change's later final state (confirmed, then reverted) are new links with the next revision.
 ``chain_heads`` keeps each guild's last link, so cutting links off the end is seen too.
@@ -32,18 +32,20 @@ from typing import Any, Final
 import orjson
 
 from console.model import entry as entries
+from console.model.notes import Note
 from console.model.records import RoleChange
 
-ENTRY, DECISION, ROLE_CHANGE, COMPACT, PRUNE = 0, 1, 2, 8, 9
-RECORD_KINDS: Final = (ENTRY, DECISION, ROLE_CHANGE)
+ENTRY, DECISION, ROLE_CHANGE, NOTE, COMPACT, PRUNE = 0, 1, 2, 3, 8, 9
+RECORD_KINDS: Final = (ENTRY, DECISION, ROLE_CHANGE, NOTE)
 KIND_NAMES: Final = {
     ENTRY: "entry",
     DECISION: "decision",
     ROLE_CHANGE: "role change",
+    NOTE: "note",
     COMPACT: "compact",
     PRUNE: "prune",
 }
-PLURALS: Final = {ENTRY: "entries", DECISION: "decisions", ROLE_CHANGE: "role changes"}
+PLURALS: Final = {ENTRY: "entries", DECISION: "decisions", ROLE_CHANGE: "role changes", NOTE: "notes"}
 
 #: meta key set once every record stored before the chain existed has been linked.
 STARTED_KEY: Final = "chain_started"
@@ -59,8 +61,12 @@ ROLE_CHANGE_COLUMNS: Final = (
     "id, guild_id, member_id, role_id, op, reason, requested_by, source, decision_id, state, created_at,"
     " updated_at, attempts, observed_at, error, linked_entry_id, cancelled_by"
 )
+#: A note's every column: a note is never changed once written (an edit is a new note).
+NOTE_COLUMNS: Final = Note.COLUMNS
 #: The final states as an SQL list: ``state IN (…)``.
 FINAL_SQL: Final = "(" + ",".join(f"'{s}'" for s in sorted(RoleChange.FINAL)) + ")"
+#: Records linked once, as inserted, whole: kind → (table, the columns their link covers).
+ROW_KINDS: Final = {DECISION: ("decisions", DECISION_COLUMNS), NOTE: ("notes", NOTE_COLUMNS)}
 
 #: kind, record id, revision, content hash, note (prune and compact links only)
 Item = tuple[int, int, int, bytes, str | None]
@@ -141,6 +147,16 @@ def extend(
             links.append((gid, seq, kind, rid, rev, at, content, prev, note))
         new_heads.append((gid, seq, prev))
     return links, new_heads
+
+
+def adopted_rows() -> list[tuple[int, str]]:
+    """(kind, SELECT of its rows in id order) of the records other than entries that a store
+    links when it starts its chain over what it held before."""
+    return [
+        (DECISION, f"SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id"),
+        (ROLE_CHANGE, f"SELECT {ROLE_CHANGE_COLUMNS} FROM role_changes WHERE state IN {FINAL_SQL} ORDER BY id"),
+        (NOTE, f"SELECT {NOTE_COLUMNS} FROM notes ORDER BY id"),
+    ]
 
 
 def adopted_entry(row: Sequence[Any], earlier: Mapping[int, str]) -> list[Item]:

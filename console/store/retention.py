@@ -33,6 +33,7 @@ PRUNED: Final = (
     ("role changes", "role_changes", f"guild_id = {{g}} AND id < {{cut}} AND state IN {FINAL_SQL}", "id"),
     ("gaps", "gaps", "guild_id = {g} AND id < {cut} AND status != 'open'", "id"),
     ("alerts", "alerts", "guild_id = {g} AND id < {cut}", "id"),
+    ("notes", "notes", "guild_id = {g} AND id < {cut}", "id"),
     ("break-glass sessions", "break_glass", "guild_id = {g} AND expires_at < {cut}", "ms"),
     ("parse failures", "parse_failures", "guild_id = {g} AND received_at < {cut}", "ms"),
 )

@@ -262,6 +262,27 @@ MIGRATIONS: Final[list[str]] = [
         SELECT kind, id, name, updated_at, updated_at FROM names WHERE kind IN ('user', 'member');
     CREATE INDEX role_changes_requested ON role_changes (requested_by, id);
     """,
+    # 10: notes (issue 21): what moderators write on a record, append-only. An edit is a new row
+    # that supersedes the old one, a removal a row that names the note it removes and keeps its
+    # text (console/model/notes.py); each row is linked into the chain as it is written.
+    """
+    CREATE TABLE notes (
+        id           INTEGER PRIMARY KEY,      -- snowflake (our own): time order
+        guild_id     INTEGER NOT NULL,
+        record_kind  TEXT NOT NULL CHECK (record_kind IN ('audit', 'decision', 'role_change')),
+        record_id    INTEGER NOT NULL,
+        member_id    INTEGER,                  -- written from a member's view: the member
+        actor_id     INTEGER NOT NULL,         -- who wrote it
+        actor_name   TEXT,
+        created_at   INTEGER NOT NULL,
+        action       TEXT NOT NULL CHECK (action IN ('add', 'edit', 'remove')),
+        supersedes   INTEGER,                  -- edit, remove: the note it supersedes
+        text         TEXT NOT NULL,
+        decision_id  INTEGER                   -- the policy decision that allowed it
+    );
+    CREATE INDEX notes_record ON notes (record_id, id);
+    CREATE INDEX notes_member ON notes (member_id, id);
+    """,
 ]
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -24,6 +24,8 @@ from console.store.chain import (
     ENTRY_HEAD,
     FINAL_SQL,
     KIND_NAMES,
+    NOTE,
+    NOTE_COLUMNS,
     PLURALS,
     PRUNE,
     ROLE_CHANGE,
@@ -252,6 +254,8 @@ def verify_chain(db: Walk, report: VerifyReport, tables: set[str]) -> None:
         report,
         guilds,
     )
+    if "notes" in tables:
+        _check_rows(db, NOTE, f"SELECT {NOTE_COLUMNS} FROM notes ORDER BY id", covered, problems, report, guilds)
     report.guilds = len(guilds)
     report.problems.extend(problems.render())
 

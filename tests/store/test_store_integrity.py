@@ -20,6 +20,7 @@ from store_helpers import NOW_MS, OpenStore, raw_entry, snowflake
 
 from console.config import ConfigError, load
 from console.model.location import PgLocation, StoreLocation
+from console.model.notes import Note
 from console.model.records import Attempt, Decision, RoleChange
 from console.model.retention import DAY_MS, Retention
 from console.model.snowflake import from_ms
@@ -484,3 +485,37 @@ def test_retention_config(tmp_path: Path) -> None:
         cfg.write_text(bad + "\n")
         with pytest.raises(ConfigError):
             load(cfg)
+
+
+async def test_notes_are_linked_and_an_edited_note_is_found(location: StoreLocation, open_store: OpenStore) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
+    try:
+        (entry_id,) = await seed_days(store, G1, [1])
+        first = note_on(G1, entry_id, NOW_MS - 500, "warned twice before the ban")
+        await store.add_note(first)
+        edited = first._replace(id=first.id + 1, action="edit", supersedes=first.id, text="warned three times")
+        await store.add_note(edited)
+    finally:
+        await store.close()
+    assert assert_verifies(location).records == 3  # the entry and both notes
+    edit(location, ("UPDATE notes SET text = 'never warned' WHERE id = ?", (first.id,)))
+    assert problems(location) == [f"guild {G1}: note {first.id} edited after it was stored (content changed)"]
+    edit(location, ("DELETE FROM notes WHERE id = ?", (edited.id,)))
+    assert f"guild {G1}: note {edited.id} deleted" in problems(location)
+
+
+def note_on(gid: int, record_id: int, at_ms: int, text: str) -> Note:
+    return Note(
+        id=from_ms(at_ms) | 7,
+        guild_id=gid,
+        record_kind="audit",
+        record_id=record_id,
+        member_id=None,
+        actor_id=ACTOR,
+        actor_name="mod ✓",
+        created_at=at_ms,
+        action="add",
+        supersedes=None,
+        text=text,
+        decision_id=None,
+    )

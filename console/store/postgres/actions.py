@@ -5,9 +5,10 @@ the transaction that stores them (``links.py``); their row values are ``record_r
 from __future__ import annotations
 
 from console.model.records import Attempt, Decision, RoleChange
+from console.store.chain import DECISION
 from console.store.postgres.core import PgCore
 from console.store.postgres.leadership import collectors_line, guild_has_collector
-from console.store.postgres.links import link_decision, link_role_change
+from console.store.postgres.links import link_role_change, link_row
 from console.store.record_rows import ROLE_CHANGE_FIELDS, decision_values, role_change_values
 from console.store.results import IngestResult
 
@@ -34,7 +35,7 @@ class ActionsPart(PgCore):
     async def record_decision(self, d: Decision) -> None:
         async with self.transaction() as conn:
             await conn.execute(_DECISION_INSERT, *decision_values(d))
-            await link_decision(conn, d.id, self._clock())
+            await link_row(conn, DECISION, d.id, self._clock())
             self._notify(IngestResult(guild_ids={d.guild_id}))
 
     async def start_break_glass(

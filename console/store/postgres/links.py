@@ -16,15 +16,15 @@ from typing import Any
 import asyncpg
 
 from console.store.chain import (
-    DECISION,
-    DECISION_COLUMNS,
     ENTRY_HEAD,
     FINAL_SQL,
     ROLE_CHANGE,
     ROLE_CHANGE_COLUMNS,
+    ROW_KINDS,
     STARTED_KEY,
     Item,
     adopted_entry,
+    adopted_rows,
     extend,
     row_hash,
 )
@@ -77,11 +77,13 @@ async def append(db: asyncpg.Connection, by_guild: dict[int, list[Item]], at: in
     await db.executemany("SELECT audit_advance_head($1, $2, $3)", new_heads)
 
 
-async def link_decision(db: asyncpg.Connection, decision_id: int, at: int) -> None:
-    """Link a decision just inserted (read back, so the hash is of what PostgreSQL stored)."""
-    row = await db.fetchrow(f"SELECT {DECISION_COLUMNS} FROM decisions WHERE id = $1", decision_id)
+async def link_row(db: asyncpg.Connection, kind: int, record_id: int, at: int) -> None:
+    """Link a decision or a note just inserted (read back, so the hash is of what PostgreSQL
+    stored)."""
+    table, columns = ROW_KINDS[kind]
+    row = await db.fetchrow(f"SELECT {columns} FROM {table} WHERE id = $1", record_id)
     if row is not None:
-        await append(db, {row[1]: [(DECISION, decision_id, 0, row_hash(tuple(row)), None)]}, at)
+        await append(db, {row[1]: [(kind, record_id, 0, row_hash(tuple(row)), None)]}, at)
 
 
 async def link_role_change(db: asyncpg.Connection, change_id: int, at: int) -> None:
@@ -128,10 +130,7 @@ async def adopt(db: asyncpg.Connection, now_ms: int) -> int:
             by_guild.setdefault(r[1], []).extend(adopted_entry(r, earlier))
         await append(db, by_guild, now_ms)
         made += sum(map(len, by_guild.values()))
-    for kind, sql in (
-        (DECISION, f"SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id"),
-        (ROLE_CHANGE, f"SELECT {ROLE_CHANGE_COLUMNS} FROM role_changes WHERE state IN {FINAL_SQL} ORDER BY id"),
-    ):
+    for kind, sql in adopted_rows():
         by_guild = {}
         for r in await db.fetch(sql):
             by_guild.setdefault(r[1], []).append((kind, r[0], 0, row_hash(tuple(r)), None))

@@ -349,6 +349,29 @@ MIGRATIONS: Final[list[str]] = [
         SELECT kind, id, name, updated_at, updated_at FROM names WHERE kind IN ('user', 'member');
     CREATE INDEX role_changes_requested ON role_changes (requested_by, id);
     """,
+    # 8: notes (issue 21), as the SQLite store's migration 10: append-only, each row linked into
+    # the chain as it is written. On a team store a moderator's login writes notes only as the
+    # Discord user it is mapped to (the same trigger as decisions: ``actor_id``).
+    """
+    CREATE TABLE notes (
+        id           BIGINT PRIMARY KEY,
+        guild_id     BIGINT NOT NULL,
+        record_kind  TEXT NOT NULL CHECK (record_kind IN ('audit', 'decision', 'role_change')),
+        record_id    BIGINT NOT NULL,
+        member_id    BIGINT,
+        actor_id     BIGINT NOT NULL,
+        actor_name   TEXT,
+        created_at   BIGINT NOT NULL,
+        action       TEXT NOT NULL CHECK (action IN ('add', 'edit', 'remove')),
+        supersedes   BIGINT,
+        text         TEXT NOT NULL,
+        decision_id  BIGINT
+    );
+    CREATE INDEX notes_record ON notes (record_id, id);
+    CREATE INDEX notes_member ON notes (member_id, id);
+    CREATE TRIGGER notes_actor BEFORE INSERT ON notes
+        FOR EACH ROW EXECUTE FUNCTION audit_check_actor();
+    """,
 ]
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)

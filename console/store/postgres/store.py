@@ -27,6 +27,7 @@ from console.store.postgres.connect import (
 from console.store.postgres.entries import EntriesPart
 from console.store.postgres.leadership import Leadership
 from console.store.postgres.links import adopt
+from console.store.postgres.notes import NotesPart
 from console.store.postgres.prune import PrunePart
 from console.store.postgres.reports import ReportsPart
 from console.store.postgres.sync import SyncPart
@@ -36,7 +37,7 @@ from console.store.postgres.upkeep import UpkeepPart
 COMMAND_TIMEOUT = 30.0
 
 
-class PgStore(EntriesPart, SyncPart, ActionsPart, AlertsPart, ReportsPart, BrowsePart, PrunePart, UpkeepPart):
+class PgStore(EntriesPart, SyncPart, ActionsPart, AlertsPart, NotesPart, ReportsPart, BrowsePart, PrunePart, UpkeepPart):
     """Audit entries, names, gaps and sync state, decisions and role changes, alerts: the
     console's records in a PostgreSQL database."""
 

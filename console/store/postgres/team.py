@@ -39,6 +39,7 @@ _MODERATOR_WRITES: Final = {
     "decisions": "INSERT",
     "role_changes": "INSERT, UPDATE",
     "break_glass": "INSERT, UPDATE (ended_at, ended_by)",
+    "notes": "INSERT",
     "chain": "INSERT",
 }
 

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from console.model.records import Attempt, Decision, RoleChange
+from console.store.chain import DECISION
 from console.store.connection import one, rows
 from console.store.record_rows import ROLE_CHANGE_FIELDS, decision_values, role_change_values
 from console.store.results import IngestResult
 from console.store.sqlite.core import StoreCore
-from console.store.sqlite.links import link_decision, link_role_change
+from console.store.sqlite.links import link_role_change, link_row
 
 
 class ActionsPart(StoreCore):
@@ -19,7 +20,7 @@ class ActionsPart(StoreCore):
             await db.execute(
                 f"INSERT INTO decisions ({Decision.COLUMNS}) VALUES ({','.join('?' * 16)})", decision_values(d)
             )
-            await link_decision(db, d.id, self._clock())
+            await link_row(db, DECISION, d.id, self._clock())
         self._notify(IngestResult(guild_ids={d.guild_id}))
 
     async def start_break_glass(

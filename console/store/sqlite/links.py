@@ -11,15 +11,15 @@ import logging
 import aiosqlite
 
 from console.store.chain import (
-    DECISION,
-    DECISION_COLUMNS,
     ENTRY_HEAD,
     FINAL_SQL,
     ROLE_CHANGE,
     ROLE_CHANGE_COLUMNS,
+    ROW_KINDS,
     STARTED_KEY,
     Item,
     adopted_entry,
+    adopted_rows,
     extend,
     row_hash,
 )
@@ -54,11 +54,12 @@ async def append(db: aiosqlite.Connection, by_guild: dict[int, list[Item]], at: 
     )
 
 
-async def link_decision(db: aiosqlite.Connection, decision_id: int, at: int) -> None:
-    """Link a decision just inserted (read back, so the hash is of what SQLite stored)."""
-    row = await one(db, f"SELECT {DECISION_COLUMNS} FROM decisions WHERE id = ?", (decision_id,))
+async def link_row(db: aiosqlite.Connection, kind: int, record_id: int, at: int) -> None:
+    """Link a decision or a note just inserted (read back, so the hash is of what SQLite stored)."""
+    table, columns = ROW_KINDS[kind]
+    row = await one(db, f"SELECT {columns} FROM {table} WHERE id = ?", (record_id,))
     if row is not None:
-        await append(db, {row[1]: [(DECISION, decision_id, 0, row_hash(row), None)]}, at)
+        await append(db, {row[1]: [(kind, record_id, 0, row_hash(row), None)]}, at)
 
 
 async def link_role_change(db: aiosqlite.Connection, change_id: int, at: int) -> None:
@@ -107,10 +108,7 @@ async def adopt(db: aiosqlite.Connection, now_ms: int) -> int:
                 by_guild.setdefault(r[1], []).extend(adopted_entry(r, earlier))
             await append(db, by_guild, now_ms)
             made += sum(map(len, by_guild.values()))
-        for kind, sql in (
-            (DECISION, f"SELECT {DECISION_COLUMNS} FROM decisions ORDER BY id"),
-            (ROLE_CHANGE, f"SELECT {ROLE_CHANGE_COLUMNS} FROM role_changes WHERE state IN {FINAL_SQL} ORDER BY id"),
-        ):
+        for kind, sql in adopted_rows():
             by_guild = {}
             for r in await rows(db, sql):
                 by_guild.setdefault(r[1], []).append((kind, r[0], 0, row_hash(r), None))

@@ -137,7 +137,8 @@ async def _compact(db: aiosqlite.Connection, gid: int, cutoff_id: int, at: int) 
     (first_seq,) = await one(db, "SELECT min(seq) FROM chain WHERE guild_id = ?", (gid,))
     (inside,) = await one(
         db,
-        "SELECT min(seq) FROM chain WHERE guild_id = ? AND kind IN (?, ?, ?) AND record_id >= ?",
+        f"SELECT min(seq) FROM chain WHERE guild_id = ? AND kind IN ({','.join('?' * len(RECORD_KINDS))})"
+        " AND record_id >= ?",
         (gid, *RECORD_KINDS, cutoff_id),
     )
     # The newest prune link stays too: it is what says the older records may be gone.

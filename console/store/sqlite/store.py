@@ -17,13 +17,14 @@ from console.store.sqlite.browse import BrowsePart
 from console.store.sqlite.core import Lock, close_all, wall_clock_ms
 from console.store.sqlite.entries import EntriesPart
 from console.store.sqlite.links import adopt
+from console.store.sqlite.notes import NotesPart
 from console.store.sqlite.prune import PrunePart
 from console.store.sqlite.reports import ReportsPart
 from console.store.sqlite.sync import SyncPart
 from console.store.sqlite.upkeep import UpkeepPart
 
 
-class Store(EntriesPart, SyncPart, ActionsPart, AlertsPart, ReportsPart, BrowsePart, PrunePart, UpkeepPart):
+class Store(EntriesPart, SyncPart, ActionsPart, AlertsPart, NotesPart, ReportsPart, BrowsePart, PrunePart, UpkeepPart):
     """Audit entries, names, gaps and sync state, decisions and role changes, alerts: the
     console's records in one SQLite file."""
 

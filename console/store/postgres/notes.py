@@ -1,0 +1,33 @@
+"""Notes in PostgreSQL (the ``notes`` table, migration 6): appended and linked into the chain in
+one transaction, never changed (``console/model/notes.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from console.model.notes import Note, check
+from console.store.chain import NOTE
+from console.store.postgres.core import PgCore
+from console.store.postgres.links import link_row
+from console.store.results import IngestResult
+
+_INSERT = f"INSERT INTO notes ({Note.COLUMNS}) VALUES ({', '.join(f'${i}' for i in range(1, 13))})"
+
+
+class NotesPart(PgCore):
+    """What moderators wrote on records."""
+
+    async def add_note(self, note: Note) -> None:
+        check(note)
+        async with self.transaction() as conn:
+            await conn.execute(_INSERT, *note)
+            await link_row(conn, NOTE, note.id, self._clock())
+            self._notify(IngestResult(guild_ids={note.guild_id}, changed=[(note.record_kind, note.record_id)]))
+
+    async def notes(self, record_ids: Iterable[int]) -> dict[int, list[Note]]:
+        found: dict[int, list[Note]] = {}
+        for row in await self.fetch(
+            f"SELECT {Note.COLUMNS} FROM notes WHERE record_id = ANY($1::bigint[]) ORDER BY id", sorted(set(record_ids))
+        ):
+            found.setdefault(row[3], []).append(Note.from_row(tuple(row)))
+        return found

@@ -1,0 +1,37 @@
+"""Notes (the ``notes`` table, migration 9): appended and linked into the chain in one
+transaction, never changed (``console/model/notes.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from console.model.notes import Note, check
+from console.store.chain import NOTE
+from console.store.connection import rows
+from console.store.results import IngestResult
+from console.store.sqlite.core import StoreCore
+from console.store.sqlite.links import link_row
+
+
+class NotesPart(StoreCore):
+    """What moderators wrote on records."""
+
+    async def add_note(self, note: Note) -> None:
+        check(note)
+        async with self.transaction() as db:
+            await db.execute(f"INSERT INTO notes ({Note.COLUMNS}) VALUES ({','.join('?' * 12)})", note)
+            await link_row(db, NOTE, note.id, self._clock())
+        self._notify(IngestResult(guild_ids={note.guild_id}, changed=[(note.record_kind, note.record_id)]))
+
+    async def notes(self, record_ids: Iterable[int]) -> dict[int, list[Note]]:
+        wanted = sorted(set(record_ids))
+        found: dict[int, list[Note]] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            for row in await rows(
+                self._r,
+                f"SELECT {Note.COLUMNS} FROM notes WHERE record_id IN ({','.join('?' * len(chunk))}) ORDER BY id",
+                chunk,
+            ):
+                found.setdefault(row[3], []).append(Note.from_row(row))
+        return found
