@@ -79,6 +79,7 @@ BUILTIN_CAPABILITIES: dict[str, Capability] = {
         Capability("policy.explain", True, "low", None, False, "explain a decision or a permission"),
         Capability("policy.break_glass", False, "critical", None, False, "turn break-glass on or off"),
         Capability("audit.configure", False, "medium", "MANAGE_GUILD", False, "set the audit-message channel"),
+        Capability("notes.write", False, "low", "VIEW_AUDIT_LOG", False, "write a note on a record"),
     )
 }
 

@@ -14,6 +14,7 @@ GRANTS = [
     ("Moderators", "roles.grant", "ALLOW", 10),
     ("Moderators", "roles.revoke", "ALLOW", 10),
     ("Moderators", "console.export", "ALLOW", 10),
+    ("Moderators", "notes.write", "ALLOW", 10),
     ("Trial Mod", "roles.grant", "ALLOW", 10),
     ("Trial Mod", "roles.revoke", "DENY", 20),
     ("Admin", "policy.break_glass", "ALLOW", 10),

@@ -33,6 +33,7 @@ def test_builtin_capabilities_and_default():
         "policy.explain",
         "policy.break_glass",
         "audit.configure",
+        "notes.write",
     }
     assert d.capabilities["roles.grant"].discord_permission == "MANAGE_ROLES"
     assert d.capabilities["roles.grant"].hierarchy
