@@ -89,6 +89,8 @@ class Filter(NamedTuple):
     #: Records involving these people (the member view): entries they did or that were done to
     #: them, decisions on their requests, role changes they asked for or that are aimed at them.
     member_ids: frozenset[int] = frozenset()
+    #: Records with a current note holding any of these words (``note:``; case ignored).
+    note_words: frozenset[str] = frozenset()
 
     def with_(self, **changes: Any) -> Self:
         return self._replace(**changes)
@@ -112,6 +114,7 @@ class Filter(NamedTuple):
             or self.states
             or not self.exclude.is_empty
             or self.member_ids
+            or self.note_words
         )
 
     def includes_kind(self, kind: str) -> bool:
@@ -136,6 +139,7 @@ class Filter(NamedTuple):
                 or self.target_ids
                 or self.member_ids
                 or self.text
+                or self.note_words
             ),
         }
         return narrowed.get(kind, False)
@@ -223,4 +227,6 @@ def narrow(base: Filter, extra: Filter, *, strict: bool = False) -> Filter:
         changes["until_ms"] = min(extra.until_ms, base.until_ms if base.until_ms is not None else extra.until_ms)
     if not extra.exclude.is_empty:
         changes["exclude"] = base.exclude.joined(extra.exclude)
+    if extra.note_words:
+        changes["note_words"] = base.note_words & extra.note_words if base.note_words else extra.note_words
     return base.with_(**changes)

@@ -45,6 +45,7 @@ FIELDS: dict[str, str] = {
     "since": "7d, 12h, 30m, 2w or a date",
     "until": "7d, 12h, 30m, 2w or a date",
     "is": "bot: the actor is a bot account",
+    "note": "a word in a note on the record",
 }
 #: What ``is:`` takes.
 IS_VALUES = ("bot",)
@@ -205,6 +206,11 @@ def parse(text: str, *, now_ms: int, resolve: Resolver = _no_names, base: Filter
                     raise QueryError(f"{name}: takes one time", col)
                 f[f"{name}_ms"] = parse_time(values[0], now_ms)
                 continue
+            if name == "note":
+                if negated:
+                    raise QueryError("note: cannot be excluded (note:word keeps what notes say)", col)
+                f["note_words"] = frozenset(values)
+                continue
             chosen = _field_values(name, values, resolve, col)
         except QueryError:
             raise
@@ -234,6 +240,9 @@ def format_filter(flt: Filter, name_of: Callable[[str, int], str | None] | None 
     """A filter written back as a query (for the search bar and saved filters): what it keeps,
     then what it excludes (``-field:``, ``-word``)."""
     parts = _choice_terms(flt, "", name_of)
+    if flt.note_words:
+        words = ",".join(sorted(flt.note_words))
+        parts.append(f"note:{words}" if re.fullmatch(r"[^\s\"]+", words) else f'note:"{words}"')
     if flt.text:
         parts.append(flt.text)
     parts += _choice_terms(flt.exclude, "-", name_of)

@@ -4,11 +4,20 @@ so a page 500 000 deep costs what the first does; date ranges become id ranges."
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 from console.model.actions import ACTION_TYPES, action_category
 from console.model.filters import Exclusions, Filter, fts_query
 from console.model.snowflake import from_ms
+
+
+#: SQLite's LIKE of a column (``{col}``) and one argument (``?``), case ignored for ASCII letters.
+SQLITE_LIKE: Final = "{col} LIKE ? ESCAPE '\\'"
+
+
+def like_pattern(text: str) -> str:
+    """``text`` anywhere in a column, as a LIKE pattern (its own % and _ matched as themselves)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 class Marks:
@@ -17,6 +26,8 @@ class Marks:
 
     #: An always-false condition.
     false = "0"
+    #: The backend's spelling of SQLite's LIKE (:data:`SQLITE_LIKE`'s placeholders).
+    like = SQLITE_LIKE
 
     def __init__(self, args: list[Any] | None = None, *, page: bool = False) -> None:
         """``page``: the clauses are for a page (read until it is full), not a count."""
@@ -98,6 +109,8 @@ def entry_clauses(flt: Filter, m: Marks, side: str | None = None) -> list[str]:
             where.append(f"{m.within('target_id', flt.member_ids)} AND (actor_id IS NULL OR {acted})")
         else:
             where.append(f"({m.within('actor_id', flt.member_ids)} OR {m.within('target_id', flt.member_ids)})")
+    if flt.note_words:
+        where.append(note_clause("audit", flt.note_words, m))
     return where + _entry_exclusions(flt.exclude, m)
 
 
@@ -105,6 +118,18 @@ def member_sides(flt: Filter) -> tuple[str | None, ...]:
     """The entry branches a timeline reads for ``flt``: both halves apart when it involves
     members (disjoint: an entry they did to themselves is theirs), else one."""
     return MEMBER_SIDES if flt.member_ids else (None,)
+
+
+def note_clause(kind: str, words: Iterable[str], m: Marks, *, like: str | None = None) -> str:
+    """Records of ``kind`` with a current note (not removed, not superseded by an edit) that holds
+    any of ``words``, case ignored as SQLite's LIKE ignores it (``like``: its spelling, if not the
+    marks')."""
+    spelled = (like or m.like).format(col="n.text")
+    likes = " OR ".join(spelled.replace("?", m(like_pattern(w))) for w in sorted(words))
+    return (
+        f"id IN (SELECT n.record_id FROM notes n WHERE n.record_kind = '{kind}' AND n.action <> 'remove'"
+        f" AND NOT EXISTS (SELECT 1 FROM notes s WHERE s.supersedes = n.id) AND ({likes}))"
+    )
 
 
 def _in_categories(categories: frozenset[str], m: Marks) -> str:

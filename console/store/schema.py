@@ -282,6 +282,7 @@ MIGRATIONS: Final[list[str]] = [
     );
     CREATE INDEX notes_record ON notes (record_id, id);
     CREATE INDEX notes_member ON notes (member_id, id);
+    CREATE INDEX notes_supersedes ON notes (supersedes);
     """,
 ]
 

@@ -27,16 +27,8 @@ TABLES: Final = {"audit": "audit_entries", "decision": "decisions", "role_change
 Record = Any  # StoredEntry | Decision | RoleChange | Gap
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def _plain_words(flt: Filter) -> list[str]:
     return [w.strip('"*') for w in flt.text.split() if w.strip('"*')]
-
-
-#: SQLite's LIKE: case-insensitive for ASCII letters only.
-SQLITE_LIKE: Final = "{col} LIKE ? ESCAPE '\\'"
 
 
 #: kind → (its actor column, its target column, its text columns, its own choice columns).
@@ -52,7 +44,7 @@ _RECORD_COLUMNS: Final = {
 }
 
 
-def record_where(kind: str, flt: Filter, like: str = SQLITE_LIKE) -> tuple[list[str], list[Any]]:
+def record_where(kind: str, flt: Filter, like: str = queries.SQLITE_LIKE) -> tuple[list[str], list[Any]]:
     """WHERE clauses (without time bounds) for a decision, role change or gap. ``like`` is the
     backend's spelling of SQLite's LIKE (``{col}`` the column, ``?`` the pattern)."""
     m = queries.Marks()
@@ -77,12 +69,14 @@ def record_where(kind: str, flt: Filter, like: str = SQLITE_LIKE) -> tuple[list[
             where.append(f"({m.within('member_id', flt.member_ids)} OR {m.within('requested_by', flt.member_ids)})")
 
     def matches(word: str) -> str:
-        return "(" + " OR ".join(like.format(col=c).replace("?", m(_like(word))) for c in texts) + ")"
+        return "(" + " OR ".join(like.format(col=c).replace("?", m(queries.like_pattern(word))) for c in texts) + ")"
 
     if texts:
         where += [matches(word) for word in _plain_words(flt)]
         # An excluded phrase is one pattern (``-"alt account"``), unlike the kept text's words.
         where += [f"{matches(term)} IS NOT TRUE" for term, _ in text_terms(flt.exclude.text)]
+    if flt.note_words and kind != "gap":
+        where.append(queries.note_clause(kind, flt.note_words, m, like=like))
     return where, m.args
 
 

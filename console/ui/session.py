@@ -41,6 +41,8 @@ def filter_to_json(flt: Filter, now_ms: int) -> dict[str, Any]:
     out = _choices_to_json(flt)
     if not flt.exclude.is_empty:
         out["exclude"] = _choices_to_json(flt.exclude)
+    if flt.note_words:
+        out["note_words"] = sorted(flt.note_words)
     if not flt.newest_first:
         out["newest_first"] = False
     if flt.since_ms is not None and flt.until_ms is None:
@@ -62,7 +64,8 @@ def filter_from_json(data: Any, now_ms: int) -> Filter | None:
         excluded = data.get("exclude", {})
         dropped = _choices_from_json(excluded) if isinstance(excluded, dict) else None
         newest = data.get("newest_first", True)
-        if values is None or dropped is None or not isinstance(newest, bool):
+        note_words = data.get("note_words", [])
+        if values is None or dropped is None or not isinstance(newest, bool) or not isinstance(note_words, list):
             return None
         since, until = data.get("since_ms"), data.get("until_ms")
         if isinstance(data.get("last_ms"), int):
@@ -70,7 +73,14 @@ def filter_from_json(data: Any, now_ms: int) -> Filter | None:
         for v in (since, until):
             if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
                 return None
-        return Filter(**values, exclude=Exclusions(**dropped), newest_first=newest, since_ms=since, until_ms=until)
+        return Filter(
+            **values,
+            exclude=Exclusions(**dropped),
+            note_words=frozenset(str(w) for w in note_words),
+            newest_first=newest,
+            since_ms=since,
+            until_ms=until,
+        )
     except (TypeError, ValueError):
         return None
 

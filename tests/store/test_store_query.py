@@ -261,7 +261,9 @@ filters = st.builds(
     newest_first=st.booleans(),
     # The fields of other kinds of record, which the reference does not know: left empty (builds
     # would fill them in, as it does every field of a NamedTuple).
-    **dict.fromkeys(("results", "reason_codes", "capabilities", "sources", "states"), st.just(frozenset())),
+    **dict.fromkeys(
+        ("results", "reason_codes", "capabilities", "sources", "states", "note_words"), st.just(frozenset())
+    ),
     exclude=st.builds(
         Exclusions,
         guild_ids=guild_sets,

@@ -116,12 +116,12 @@ async def test_find_jumps_without_filtering(make_app: Callable[..., ConsoleApp],
         first = feed.current
         assert first.action_type == 22
         assert app.main_screen.filter.actions == frozenset()  # nothing was filtered out
-        await pilot.press("n")
+        await pilot.press("greater_than_sign")
         await settle(pilot)
         second = feed.current
         assert second.action_type == 22
         assert second.id < first.id
-        await pilot.press("N")
+        await pilot.press("less_than_sign")
         await settle(pilot)
         assert feed.current.id == first.id
 

@@ -17,7 +17,7 @@ from typing import Any
 from console.model.filters import Filter
 from console.store.errors import StoreError
 from console.store.export_sql import ExportSql
-from console.store.postgres import queries, timeline
+from console.store.postgres import fulltext, queries, timeline
 from console.store.postgres.blocking import BlockingConnection
 
 
@@ -66,6 +66,6 @@ PG_SQL = ExportSql(
     record_ids=_record_ids,
     page=1 << 62,
     # SQLite's lower() folds ASCII letters only (PostgreSQL's would fold every letter).
-    same_name=" = ".join(f"translate({x}, '{timeline._UPPER}', '{timeline._LOWER}')" for x in ("name", "?")),
+    same_name=" = ".join(f"translate({x}, '{fulltext.UPPER}', '{fulltext.LOWER}')" for x in ("name", "?")),
     workers=False,
 )

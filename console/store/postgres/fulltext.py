@@ -86,12 +86,21 @@ def tsquery(text: str) -> str | None:
     return " & ".join(t for t in terms if t is not None)
 
 
+#: What SQLite's case folding folds: ASCII letters only.
+UPPER, LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
+#: SQLite's LIKE, which ignores the case of ASCII letters only (ILIKE would ignore every case).
+PG_LIKE: Final = (
+    f"translate({{col}}, '{UPPER}', '{LOWER}') LIKE translate(?, '{UPPER}', '{LOWER}') ESCAPE '\\'"
+)
+
+
 class TextMarks(Marks):
     """The shared clauses' placeholders on PostgreSQL (``?``, numbered once the statement is
     whole; :class:`~console.store.postgres.queries.PgMarks` numbers them as it goes), with its
-    false and its full text."""
+    false, its LIKE and its full text."""
 
     false = "false"
+    like = PG_LIKE
 
     def without_text(self, text: str) -> str | None:
         """Entries whose document matches none of the terms of ``text`` (terms ORed: a term

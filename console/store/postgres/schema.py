@@ -369,6 +369,7 @@ MIGRATIONS: Final[list[str]] = [
     );
     CREATE INDEX notes_record ON notes (record_id, id);
     CREATE INDEX notes_member ON notes (member_id, id);
+    CREATE INDEX notes_supersedes ON notes (supersedes);
     CREATE TRIGGER notes_actor BEFORE INSERT ON notes
         FOR EACH ROW EXECUTE FUNCTION audit_check_actor();
     """,

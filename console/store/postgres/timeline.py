@@ -21,9 +21,6 @@ from console.store.timeline_filter import BUCKET_SQL, KIND_CODES, TABLES, bucket
 
 Statement = tuple[str, list[Any]]
 
-_UPPER, _LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
-#: SQLite's LIKE, which ignores the case of ASCII letters only (ILIKE would ignore every case).
-_LIKE = f"translate({{col}}, '{_UPPER}', '{_LOWER}') LIKE translate(?, '{_UPPER}', '{_LOWER}') ESCAPE '\\'"
 
 
 def entry_clauses(flt: Filter, side: str | None = None) -> tuple[list[str], list[Any], str | None] | None:
@@ -63,7 +60,7 @@ def _branch(
             )
             args.append(query)
     else:
-        where, args = record_where(kind, flt, like=_LIKE)
+        where, args = record_where(kind, flt, like=fulltext.PG_LIKE)
     bounds, bargs = queries._bounds(id_col, *queries.id_bounds(flt))
     where = [*where, *bounds]
     args = [*args, *bargs]

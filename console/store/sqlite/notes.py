@@ -3,11 +3,13 @@ transaction, never changed (``console/model/notes.py``)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 
 from console.model.notes import Note, check
 from console.store.chain import NOTE
-from console.store.connection import rows
+from console.store.connection import describe, rows
+from console.store.errors import StoreError
 from console.store.results import IngestResult
 from console.store.sqlite.core import StoreCore
 from console.store.sqlite.links import link_row
@@ -28,10 +30,16 @@ class NotesPart(StoreCore):
         found: dict[int, list[Note]] = {}
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
-            for row in await rows(
-                self._r,
-                f"SELECT {Note.COLUMNS} FROM notes WHERE record_id IN ({','.join('?' * len(chunk))}) ORDER BY id",
-                chunk,
-            ):
+            try:
+                got = await rows(
+                    self._r,
+                    f"SELECT {Note.COLUMNS} FROM notes WHERE record_id IN ({','.join('?' * len(chunk))}) ORDER BY id",
+                    chunk,
+                )
+            except sqlite3.OperationalError:
+                return {}  # a store from before migration 9, browsed read-only: no notes yet
+            except sqlite3.Error as e:
+                raise StoreError(describe(e, self.path)) from None
+            for row in got:
                 found.setdefault(row[3], []).append(Note.from_row(row))
         return found

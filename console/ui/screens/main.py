@@ -30,7 +30,7 @@ from console.model.records import RoleChange
 from console.model.sanitize import safe_text
 from console.store import StoreError
 from console.ui.live_updates import LiveUpdates
-from console.ui.rows import RowContext, names_shown
+from console.ui.rows import RowContext, names_shown, record_key
 from console.ui.textual_internals import FirstResumeScreen
 from console.ui.widgets.activity import ActivityBar
 from console.ui.widgets.feed import FeedView, FirstPage, read_first_page
@@ -58,8 +58,9 @@ class MainScreen(FirstResumeScreen):
         Binding("a", "filter_actor", "Actor", id="filter-actor"),
         Binding("t", "filter_target", "Target", id="filter-target"),
         Binding("c", "clear_filter", "Clear", id="clear-filter"),
-        Binding("n", "find(1)", "Next match", show=False),
-        Binding("N", "find(-1)", "Prev match", show=False),
+        Binding("greater_than_sign", "find(1)", "Next match", show=False),
+        Binding("less_than_sign", "find(-1)", "Prev match", show=False),
+        Binding("n", "note", "Note", show=False, id="note"),
         Binding("s", "toggle_sidebar", "Filters", id="toggle-sidebar"),
         Binding("p", "toggle_pending", "Pending", id="toggle-pending"),
         # Not in the footer (it is full at 120 columns): the help screen and the palette list them.
@@ -345,8 +346,13 @@ class MainScreen(FirstResumeScreen):
     async def show_details(self, record: Any) -> None:
         drawer = await self.drawer()
         attempts = await self.store.attempts(record.id) if isinstance(record, RoleChange) else ()
+        notes: list[Any] = []
+        if record_key(record)[0] != "gap":
+            from console.model.notes import current
+
+            notes = current((await self.store.notes([record.id])).get(record.id, []))
         drawer.add_class("-open")
-        drawer.show(record, attempts=attempts)
+        drawer.show(record, attempts=attempts, notes=notes)
 
     def action_close_drawer(self) -> None:
         if self.built_drawer is not None:
@@ -493,7 +499,7 @@ class MainScreen(FirstResumeScreen):
         self.query_one(FeedView).focus()
 
     async def action_find(self, direction: int) -> None:
-        """n / N: the next / previous record matching the find query, within the filter."""
+        """> / <: the next / previous record matching the find query, within the filter."""
         await self.filtering.find(direction)
 
     # -- acting on a record (console.ui.acting) --------------------------------------------------
@@ -503,6 +509,17 @@ class MainScreen(FirstResumeScreen):
 
     def action_role_dialog(self) -> None:
         self.acting.role_dialog()
+
+    def action_note(self) -> None:
+        """``n``: a note on the record under the cursor (console.ui.noting)."""
+        record = self.query_one(FeedView).current
+        if record is None:
+            self.app.bell()
+            return
+        from console.ui.noting import open_note_dialog
+
+        kind, ident = record_key(record)
+        self.run_worker(open_note_dialog(self.console, kind, ident), group="note", exclusive=True)
 
     async def action_retry_change(self) -> None:
         await self.acting.retry_change()

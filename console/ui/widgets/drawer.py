@@ -16,6 +16,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from console.model.actions import CATEGORIES
+from console.model.notes import Note
 from console.model.records import Attempt
 from console.ui.theming import theme_styles
 
@@ -95,6 +96,7 @@ class DetailDrawer(VerticalScroll):
         """The zone of the local times shown (None: the system's); the app sets it."""
         self._record: object | None = None
         self._attempts: tuple[Attempt, ...] = ()
+        self._notes: tuple[Note, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Static(self._hint(), id="detail-body", markup=False)
@@ -107,10 +109,12 @@ class DetailDrawer(VerticalScroll):
         """The record shown, or None."""
         return self._record
 
-    def show(self, record: object, attempts: Sequence[Attempt] = ()) -> None:
-        """Show ``record`` (an audit entry, decision, role change or gap) from the top."""
+    def show(self, record: object, attempts: Sequence[Attempt] = (), notes: Sequence[Note] = ()) -> None:
+        """Show ``record`` (an audit entry, decision, role change or gap) and its current
+        ``notes``, from the top."""
         self._record = record
         self._attempts = tuple(attempts)
+        self._notes = tuple(notes)
         self.refresh_details()
         self.scroll_home(animate=False)
 
@@ -118,6 +122,7 @@ class DetailDrawer(VerticalScroll):
         """Show nothing but the hint."""
         self._record = None
         self._attempts = ()
+        self._notes = ()
         self._body().update(self._hint())
 
     def refresh_details(self) -> None:
@@ -154,6 +159,7 @@ class DetailDrawer(VerticalScroll):
             attempts=self._attempts,
             now_ms=self.clock(),
             tz=self.tz,
+            notes=self._notes,
         )
 
     def _renderer_styles(self) -> Mapping[str, str]:

@@ -1,0 +1,113 @@
+"""Notes in the store, on both backends: kept append-only, found by ``note:`` in the timeline (the
+current text only: an edit's old text and a removed note are not found), and each record's notes
+read back in order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backends import BOTH
+from store_helpers import NOW_MS, raw_entry, snowflake
+
+from console.model.filters import Filter
+from console.model.notes import Note
+from console.model.query import format_filter, parse
+from console.model.records import Decision
+from console.model.snowflake import from_ms
+from console.store import AuditStore, Ref
+
+BACKENDS = BOTH
+GUILD = 1_000_000_000_000_001
+MOD = 2_000_000_000_000_001
+
+
+def note(record_kind: str, record_id: int, text: str, low: int, **changes: Any) -> Note:
+    at = NOW_MS - 1000 + low
+    return Note(
+        id=from_ms(at) | low,
+        guild_id=GUILD,
+        record_kind=record_kind,
+        record_id=record_id,
+        member_id=None,
+        actor_id=MOD,
+        actor_name="mod",
+        created_at=at,
+        action="add",
+        supersedes=None,
+        text=text,
+    )._replace(**changes)
+
+
+def a_decision(low: int) -> Decision:
+    at = NOW_MS - 5000
+    return Decision(
+        from_ms(at) | low, GUILD, at, MOD, "mod", [], False, False, "roles.grant", "guild", GUILD,
+        "TUI", "DENY", "NO_GRANT", [], "v1",
+    )  # fmt: skip
+
+
+async def seeded(store: AuditStore) -> tuple[list[int], Decision, dict[str, Note]]:
+    raws = [raw_entry(snowflake(NOW_MS - 10_000, i), 22, user_id=MOD, target_id=3, reason=f"ban {i}") for i in range(3)]
+    await store.add_entries(raws, source="gateway", guild_id=GUILD)
+    ids = [int(r["id"]) for r in raws]
+    d = a_decision(9)
+    await store.record_decision(d)
+    notes = {
+        "raid": note("audit", ids[0], "Part of the Raid of the 7th; see ticket 12", 1),
+        "appeal": note("audit", ids[1], "Appeal_denied 100% — repeat offender", 2),
+        "old": note("audit", ids[2], "spam bot, obviously", 3),
+        "decision": note("decision", d.id, "asked for the role in #help: RAID cleanup", 4),
+    }
+    for n in notes.values():
+        await store.add_note(n)
+    edit = note("audit", ids[2], "compromised account, not a spam bot", 5, action="edit", supersedes=notes["old"].id)
+    await store.add_note(edit)
+    gone = note("audit", ids[1], notes["appeal"].text, 6, action="remove", supersedes=notes["appeal"].id)
+    await store.add_note(gone)
+    notes["edit"], notes["gone"] = edit, gone
+    return ids, d, notes
+
+
+async def refs(store: AuditStore, query: str) -> list[Ref]:
+    flt = parse(query, now_ms=NOW_MS).filter
+    found = await store.timeline_page(flt, limit=50)
+    assert await store.timeline_count(flt) == len(found)
+    return found
+
+
+async def test_note_in_the_query_finds_current_notes_only(store: AuditStore) -> None:
+    ids, d, _ = await seeded(store)
+    # Case ignored; across kinds; every word of a field ORs.
+    assert await refs(store, "note:raid") == [Ref("decision", d.id), Ref("audit", ids[0])]
+    assert await refs(store, "note:raid kind:audit") == [Ref("audit", ids[0])]
+    assert await refs(store, "note:ticket,compromised") == [Ref("audit", ids[2]), Ref("audit", ids[0])]
+    assert await refs(store, 'note:"see ticket"') == [Ref("audit", ids[0])]
+    # The edited note's old text and the removed note are history, not what the record shows.
+    assert await refs(store, "note:spam") == [Ref("audit", ids[2])]  # the edit says "not a spam bot"
+    assert await refs(store, "note:obviously") == []
+    assert await refs(store, "note:appeal_denied") == []
+    # LIKE's own characters are matched as themselves.
+    assert await refs(store, "note:100%") == []
+    assert await refs(store, "note:e_d") == []
+    entries = await store.page(parse("note:ticket", now_ms=NOW_MS).filter)
+    assert [e.id for e in entries] == [ids[0]]
+    assert await store.count(parse("note:ticket", now_ms=NOW_MS).filter) == 1
+
+
+async def test_every_note_action_reads_back_in_order(store: AuditStore) -> None:
+    ids, d, notes = await seeded(store)
+    found = await store.notes([ids[1], ids[2], d.id, 12345])
+    assert found == {
+        ids[1]: [notes["appeal"], notes["gone"]],
+        ids[2]: [notes["old"], notes["edit"]],
+        d.id: [notes["decision"]],
+    }
+
+
+def test_note_terms_round_trip_through_the_query_text() -> None:
+    flt = parse('note:"raid,two words" actor:5', now_ms=NOW_MS).filter
+    assert flt.note_words == {"raid", "two words"}
+    assert not flt.includes_kind("gap")
+    text = format_filter(flt)
+    assert parse(text, now_ms=NOW_MS).filter == flt
+    assert Filter(note_words=frozenset({"x"})).is_empty is False
