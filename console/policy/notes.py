@@ -47,9 +47,7 @@ async def write_note(
         raise NoteError("a removal names the note it removes")
     body = supersedes.text if remove and supersedes is not None else clean_text(text)
     store = gatekeeper.store
-    checked = await gatekeeper.check(
-        target.guild_id, Request(actor_id, CAPABILITY, "guild", target.guild_id), source
-    )
+    checked = await gatekeeper.check(target.guild_id, Request(actor_id, CAPABILITY, "guild", target.guild_id), source)
     if not checked.allowed:
         return Written(checked, None)
     now = store.now_ms()

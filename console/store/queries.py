@@ -10,7 +10,6 @@ from console.model.actions import ACTION_TYPES, action_category
 from console.model.filters import Exclusions, Filter, fts_query
 from console.model.snowflake import from_ms
 
-
 #: SQLite's LIKE of a column (``{col}``) and one argument (``?``), case ignored for ASCII letters.
 SQLITE_LIKE: Final = "{col} LIKE ? ESCAPE '\\'"
 

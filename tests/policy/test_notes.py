@@ -68,11 +68,14 @@ async def test_an_allowed_note_names_its_decision_and_survives_a_restart(
 ) -> None:
     store, gatekeeper = gk
     written = await write_note(gatekeeper, TARGET, U_MOD, "  Warned in DMs first; see ticket #12  ")
-    assert written.checked.allowed and written.note is not None
+    assert written.checked.allowed
+    assert written.note is not None
     assert written.note.text == "Warned in DMs first; see ticket #12"
     assert written.note.decision_id == written.checked.decision.id
     decision = await store.get_decision(written.checked.decision.id)
-    assert decision is not None and decision.capability == "notes.write" and decision.result == "ALLOW"
+    assert decision is not None
+    assert decision.capability == "notes.write"
+    assert decision.result == "ALLOW"
     await store.close()
     again, _ = await keeper(location)
     try:
@@ -85,7 +88,8 @@ async def test_a_denied_note_is_recorded_and_not_stored(gk: tuple[AuditStore, Ga
     store, gatekeeper = gk
     written = await write_note(gatekeeper, TARGET, U_HELPER, "this should not be kept")
     assert written.note is None
-    assert not written.checked.allowed and written.checked.verdict.reason_code == "NO_GRANT"
+    assert not written.checked.allowed
+    assert written.checked.verdict.reason_code == "NO_GRANT"
     decision = await store.get_decision(written.checked.decision.id)
     assert decision is not None
     assert (decision.capability, decision.result, decision.actor_id) == ("notes.write", "DENY", U_HELPER)
@@ -96,12 +100,15 @@ async def test_edits_and_removals_are_new_notes_that_keep_the_old_text(gk: tuple
     store, gatekeeper = gk
     first = (await write_note(gatekeeper, TARGET, U_MOD, "first thought")).note
     other = (await write_note(gatekeeper, TARGET, U_MOD, "a second note")).note
-    assert first is not None and other is not None
+    assert first is not None
+    assert other is not None
     edited = (await write_note(gatekeeper, TARGET, U_MOD, "second thought", supersedes=first)).note
-    assert edited is not None and (edited.action, edited.supersedes) == ("edit", first.id)
+    assert edited is not None
+    assert (edited.action, edited.supersedes) == ("edit", first.id)
     assert current((await store.notes([ENTRY]))[ENTRY]) == [other, edited]
     removed = (await write_note(gatekeeper, TARGET, U_MOD, "", supersedes=other, remove=True)).note
-    assert removed is not None and (removed.action, removed.text) == ("remove", "a second note")
+    assert removed is not None
+    assert (removed.action, removed.text) == ("remove", "a second note")
     stored = (await store.notes([ENTRY]))[ENTRY]
     assert [n.text for n in stored] == ["first thought", "a second note", "second thought", "a second note"]
     assert current(stored) == [edited]

@@ -5,23 +5,16 @@ cancel from the pending pane."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from rich.console import Console
 
-from console.config import Settings
-from console.demo import DemoSession
 from console.model.filters import Filter
 from console.model.naming import person
 from console.model.records import Decision
 from console.roles.reconciler import Schedule
 from console.sim.testing import eventually as wait_until
-from console.store import Store
 from console.ui.app import ConsoleApp
 from console.ui.rows import record_row
 from console.ui.screens.explain import ExplainScreen
@@ -39,43 +32,7 @@ async def eventually(predicate: Any, timeout: float = 10.0, what: str = "conditi
     await wait_until(predicate, timeout, what, describe)
 
 
-class Demo:
-    """The demo's session (simulator + collector + services), started when the app has drawn."""
-
-    def __init__(self, db: Path) -> None:
-        self.db = db
-        self.session: DemoSession | None = None
-
-    async def connect(self, app: ConsoleApp) -> None:
-        self.session = DemoSession(app.store, Settings(db=self.db), seed=3, rate=0)
-        await self.session.connect(app)
-
-    async def close(self) -> None:
-        if self.session is not None:
-            await self.session.close()
-            self.session = None
-
-    @contextlib.asynccontextmanager
-    async def run(self, app: ConsoleApp) -> AsyncIterator[Any]:
-        """``app.run_test`` that stops the session before the app closes the store it opened."""
-        async with app.run_test(size=(140, 40)) as pilot:
-            try:
-                yield pilot
-            finally:
-                await self.close()
-
-
-@pytest.fixture
-async def demo(tmp_path: Path) -> AsyncIterator[tuple[ConsoleApp, Demo]]:
-    d = Demo(tmp_path / "demo.db")
-    app = ConsoleApp(open_store=lambda: Store.open(d.db), label="demo", connect=d.connect, remember=False)
-    yield app, d
-    await d.close()
-    if app.store is not None and not app.store.closed:
-        await app.store.close()
-
-
-async def ready(app: ConsoleApp, d: Demo) -> Any:
+async def ready(app: ConsoleApp, d: Any) -> Any:
     await eventually(lambda: app.services is not None and app.services.roles is not None, what="connected")
     sim = d.session.sim  # type: ignore[union-attr]
     await eventually(lambda: sim.guild_id in d.session.collector.guilds, what="guild state")  # type: ignore[union-attr]

@@ -37,7 +37,9 @@ from console.store.postgres.upkeep import UpkeepPart
 COMMAND_TIMEOUT = 30.0
 
 
-class PgStore(EntriesPart, SyncPart, ActionsPart, AlertsPart, NotesPart, ReportsPart, BrowsePart, PrunePart, UpkeepPart):
+class PgStore(
+    EntriesPart, SyncPart, ActionsPart, AlertsPart, NotesPart, ReportsPart, BrowsePart, PrunePart, UpkeepPart
+):
     """Audit entries, names, gaps and sync state, decisions and role changes, alerts: the
     console's records in a PostgreSQL database."""
 

@@ -39,6 +39,7 @@ INDEX_EVERY = 1000
 MAX_PAGES = 40  # the page cache is bounded: 4 000 records at most in memory
 COUNT_CAP = 10_000  # counts past this are shown as "≥ 10,000" until the exact one arrives
 _PLAIN = Style.null()  # what Text.render gives unstyled text
+NOTE_MARK = "✎"  # the second cell of a row's lead: the record has notes
 
 
 class Snapshot(NamedTuple):
@@ -78,8 +79,9 @@ class FeedView(ScrollView, can_focus=True):
     FeedView > .feed--cursor { background: $accent 30%; }
     FeedView:focus > .feed--cursor { background: $accent 45%; }
     FeedView > .feed--bookmark { color: $accent; text-style: bold; }
+    FeedView > .feed--note { color: $secondary; text-style: bold; }
     """
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"feed--cursor", "feed--bookmark"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"feed--cursor", "feed--bookmark", "feed--note"}
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
     following: reactive[bool] = reactive(True)
@@ -119,6 +121,8 @@ class FeedView(ScrollView, can_focus=True):
         self.filter = Filter()
         self.snapshot = Snapshot(0, ())
         self.bookmarks: set[tuple[str, int]] = set()
+        #: Records loaded that have notes (their rows show ✎), learnt as their pages are read.
+        self.noted: set[tuple[str, int]] = set()
         #: Told when a bookmark is set or cleared (the app remembers them between runs).
         self.on_bookmarks: Callable[[], None] | None = None
         self._pages: OrderedDict[int, list[Any]] = OrderedDict()
@@ -161,6 +165,7 @@ class FeedView(ScrollView, can_focus=True):
         self._strips.clear()
         if records:
             self._pages[0] = records
+            self._learn_notes(records)
         self.new_count = 0
         self.following = True
         self._resize()
@@ -264,6 +269,7 @@ class FeedView(ScrollView, can_focus=True):
         if generation != self._generation:
             return
         by_key = {record_key(r): r for r in fresh}
+        await self._read_notes(fresh)
         for page_no, i, key in stale:
             page = self._pages.get(page_no)
             if page is not None and i < len(page) and record_key(page[i]) == key and key in by_key:
@@ -310,6 +316,7 @@ class FeedView(ScrollView, can_focus=True):
         # Pages are positional and must go; strips are keyed by record, so they stay valid.
         self._pages.clear()
         self._pages[0] = records
+        self._learn_notes(records)
         self._resize()
         self.refresh()
         self.post_message(self.Changed(self))
@@ -364,11 +371,34 @@ class FeedView(ScrollView, can_focus=True):
         if generation != self._generation:
             return
         self._pages[page_no] = records
+        self._learn_notes(records)
         while len(self._pages) > MAX_PAGES:
             self._pages.popitem(last=False)
         self.refresh()
         if self.cursor // PAGE == page_no:
             self._announce_cursor()
+
+    @work(group="feed-notes", exit_on_error=False)
+    async def _learn_notes(self, records: list[Any]) -> None:
+        """Which of these records have notes (a read by id, after their rows are drawn)."""
+        try:
+            await self._read_notes(records)
+        except (StoreError, ValueError):  # ValueError: the store closed meanwhile
+            return
+
+    async def _read_notes(self, records: list[Any]) -> None:
+        from console.model.notes import current
+
+        keys = {record_key(r) for r in records if record_key(r)[0] != "gap"}
+        if not keys:
+            return
+        found = await self.store.notes(i for _, i in keys)
+        noted = {k for k in keys if current(found.get(k[1], ()))}
+        if noted == self.noted & keys:
+            return
+        self.noted = (self.noted - keys) | noted
+        self._strips.clear()
+        self.refresh()
 
     # -- geometry and painting ------------------------------------------------------------------
 
@@ -426,14 +456,21 @@ class FeedView(ScrollView, can_focus=True):
         key = record_key(record)
         is_cursor = position == self.cursor
         marked = key in self.bookmarks
-        cache_key = (key, width, is_cursor, marked, self.has_focus)
+        noted = key in self.noted
+        cache_key = (key, width, is_cursor, marked, noted, self.has_focus)
         strip = self._strips.get(cache_key)
         if strip is None:
-            lead = ("★ ", self.get_component_rich_style("feed--bookmark")) if marked else ("  ", None)
+            bookmark = self.get_component_rich_style("feed--bookmark")
+            lead: list[tuple[str, Style | None]] = [("★ ", bookmark) if marked else ("  ", None)]
+            if noted:
+                lead = [
+                    ("★", bookmark) if marked else (" ", None),
+                    (NOTE_MARK, self.get_component_rich_style("feed--note")),
+                ]
             base = style
             if is_cursor:
                 base = base + self.get_component_rich_style("feed--cursor")
-            segments = self._segments([lead, *record_row(record, self.context).parts])
+            segments = self._segments([*lead, *record_row(record, self.context).parts])
             strip = Strip(segments).crop(0, width).apply_style(base)
             strip = strip.extend_cell_length(width, base)
             if len(self._strips) > 2000:
