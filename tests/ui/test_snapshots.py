@@ -9,10 +9,13 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, TextArea
 
+from console.model.notes import Note
 from console.model.snowflake import from_ms
 from console.ui.app import ConsoleApp
+from console.ui.noting import record_words
+from console.ui.screens.note_dialog import NoteDialog
 from console.ui.theming import load_themes
 from console.ui.widgets.choice_list import ChoiceList
 from console.ui.widgets.feed import FeedView
@@ -138,6 +141,53 @@ def state_drawer(key: str) -> Callable[[dict[str, int]], Callable[[Pilot[Any]], 
     return make
 
 
+#: A note with hostile text in it: the drawer and the dialog show it sanitised, as plain text.
+NOTE_TEXT = "Raid alt; appeal denied by the team. [@click=app.quit]x[/] \x1b]0;pwned\x07 see ticket #12"
+
+
+async def _noted(pilot: Pilot[Any], ids: dict[str, int]) -> Note:
+    """A note on the hostile ban entry, written by the seeded decision's moderator."""
+    app: ConsoleApp = pilot.app  # type: ignore[assignment]
+    await _settle(pilot)
+    decision = await app.store.get_decision(ids["decision"])
+    assert decision is not None
+    at = FROZEN_MS - 90_000
+    note = Note(
+        from_ms(at) | 5, ids["guild"], "audit", ids["hostile"], None, decision.actor_id, None, at, "add", None,
+        NOTE_TEXT, decision.id,
+    )  # fmt: skip
+    await app.store.add_note(note)
+    await _settle(pilot)
+    return note
+
+
+def state_drawer_note(ids: dict[str, int]) -> Callable[[Pilot[Any]], Any]:
+    async def run(pilot: Pilot[Any]) -> None:
+        await _noted(pilot, ids)
+        await _go_to(pilot, ids["hostile"])
+        await pilot.press("enter")
+        await _settle(pilot)
+
+    return run
+
+
+def state_note_dialog(ids: dict[str, int]) -> Callable[[Pilot[Any]], Any]:
+    async def run(pilot: Pilot[Any]) -> None:
+        app: ConsoleApp = pilot.app  # type: ignore[assignment]
+        note = await _noted(pilot, ids)
+        await _go_to(pilot, ids["hostile"])
+        # Offline there is no gatekeeper, so `n` says so (tests/ui/test_notes_ui.py drives it
+        # live); the dialog is the same screen.
+        record = app.query_one(FeedView).current
+        app.push_screen(NoteDialog(about=record_words(record, app), operator="Head Mod", notes=[note]))
+        await _settle(pilot)
+        app.screen.query_one(TextArea).cursor_blink = False
+        await pilot.press(*"Confirmed with the raid team")
+        await _settle(pilot)
+
+    return run
+
+
 def state_help(ids: dict[str, int]) -> Callable[[Pilot[Any]], Any]:
     async def run(pilot: Pilot[Any]) -> None:
         await _settle(pilot)
@@ -157,6 +207,8 @@ STATES: dict[str, Callable[[dict[str, int]], Callable[[Pilot[Any]], Any]]] = {
     "drawer_decision": state_drawer("decision"),
     "drawer_role_change": state_drawer("role_change_0"),
     "drawer_gap": state_drawer("gap"),
+    "drawer_note": state_drawer_note,
+    "note_dialog": state_note_dialog,
     "help": state_help,
 }
 

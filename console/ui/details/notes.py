@@ -21,7 +21,8 @@ def _render_notes(notes: Sequence[Note], ctx: _Ctx) -> RenderableType:
     head.append("  n adds or edits one", ctx.style("muted"))
     parts: list[RenderableType] = [head]
     for note in notes:
-        line = Text(f"{NOTE_MARK} ", ctx.style("muted"))
+        line = Text()
+        line.append(f"{NOTE_MARK} ", ctx.style("muted"))
         line.append(safe_text(note.text, MAX_LENGTH))
         by = Text("  by ", ctx.style("muted"))
         by.append_text(_who(ctx, "user", note.actor_id, fallback=note.actor_name))
@@ -40,5 +41,5 @@ def with_notes(content: RenderableType, notes: Sequence[Note], ctx: _Ctx) -> Ren
         return content
     block = _render_notes(notes, ctx)
     if isinstance(content, Group):
-        return Group(content.renderables[0], block, *content.renderables[1:])
-    return Group(block, content)
+        return Group(content.renderables[0], block, Text(""), *content.renderables[1:])
+    return Group(block, Text(""), content)

@@ -32,7 +32,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("a", "only this actor"),
             ("t", "only this target"),
             ("c", "clear the filter"),
-            ("n N", "next / previous find match"),
+            ("> <", "next / previous find match"),
         ],
     ),
     (
@@ -58,6 +58,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
                 " standing, counts, and one timeline (Enter: details, Esc: back)",
             ),
             ("U", "member view of a username or id"),
+            ("n", "note on the row: add one, or edit or remove one (kept in the chain); the policy decides"),
             ("Tab to Pending, ↑ ↓", "choose a pending role change"),
             ("r / x", "retry it now / cancel it"),
         ],
