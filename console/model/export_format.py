@@ -6,7 +6,7 @@ built by :func:`audit_record` from the raw entry Discord sent and what the store
 ========================  =======================================================================
 field                     value
 ========================  =======================================================================
-``format_version``        ``1``
+``format_version``        ``2``
 ``kind``                  ``"audit"``
 ``id``                    entry id (snowflake) as a string
 ``guild_id``              string
@@ -36,12 +36,14 @@ field                     value
                           of the same objects, one per overwrite target whose allow/deny changed
 ``roles_added``           only when a ``$add`` or ``$remove`` change exists: role ids (strings)
 ``roles_removed``         as above (both keys appear together; one may be an empty list)
+``notes``                 the notes the record shows (every kind of record has the field; ``[]``
+                          when none): :func:`note_record` each, oldest first (version 2)
 ========================  =======================================================================
 
 All ids are strings (snowflakes exceed what JavaScript numbers hold exactly).
 
 **CSV.** A header row with :data:`CSV_COLUMNS`, then one row per record, every cell quoted.
-``changes``, ``options`` and ``overwrites`` are compact JSON text; flag and role lists are
+``changes``, ``options``, ``overwrites`` and ``notes`` (the last column) are compact JSON text; flag and role lists are
 space-joined. Every cell passes :func:`csv_cell`, the OWASP formula guard: a cell that starts with
 ``=``, ``+``, ``-``, ``@``, tab, CR, NUL or a full-width ``＝＋－＠`` gets a leading ``'`` so that a
 spreadsheet shows it as text instead of running it. **This includes numbers that look negative:
@@ -73,7 +75,7 @@ from console.model.snowflake import parse as parse_id
 from console.model.snowflake import to_ms
 from console.model.times import iso_utc
 
-EXPORT_FORMAT_VERSION: Final = 1
+EXPORT_FORMAT_VERSION: Final = 2
 #: The JSON document's ``format`` marker.
 EXPORT_FORMAT_NAME: Final = "audit-console-export"
 
@@ -108,8 +110,10 @@ def audit_record(
     revision: int = 0,
     names: NameLookup | None = None,
     entry: entries.AuditEntry | None = None,
+    notes: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The export record of one audit entry (see the module docstring for every field).
+    ``notes``: its notes as :func:`note_record` makes them.
 
     ``raw`` is the entry exactly as Discord sent it; ``guild_id`` fills in for REST payloads that
     carry none. ``names`` looks display names up (raw text). Raises ``MalformedEntry`` when the
@@ -144,7 +148,30 @@ def audit_record(
         "source": source,
         "revision": revision,
     }
-    return _add_details(record, e, lookup)
+    _add_details(record, e, lookup)
+    record["notes"] = notes or []
+    return record
+
+
+#: A note's stored columns as :func:`note_record` reads them (``console.model.notes.Note``).
+NOTE_COLUMNS: Final = (
+    "id, guild_id, record_kind, record_id, member_id, actor_id, actor_name, created_at, action, supersedes, text"
+)
+
+
+def note_record(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A note as a record's ``notes`` list holds it: ``id``, ``text`` (raw, as written),
+    ``actor_id`` and ``actor_name`` (who wrote it), ``created_at``, ``supersedes`` (the note it
+    edits, or null), ``member_id`` (the member it was written about, or null)."""
+    return {
+        "id": str(row[0]),
+        "text": row[10],
+        "actor_id": _sid(row[5]),
+        "actor_name": row[6],
+        "created_at": _time(row[7]),
+        "supersedes": _sid(row[9]),
+        "member_id": _sid(row[4]),
+    }
 
 
 def _add_details(record: dict[str, Any], e: entries.AuditEntry, lookup: NameLookup) -> dict[str, Any]:
@@ -188,15 +215,19 @@ class AuditRecords:
     output is identical by construction.
     """
 
-    __slots__ = ("_by_kind", "_types", "_lookup", "_details")
+    __slots__ = ("_by_kind", "_types", "_lookup", "_details", "_notes")
 
-    def __init__(self, names: Mapping[tuple[str, int], str]) -> None:
+    def __init__(
+        self, names: Mapping[tuple[str, int], str], notes: Mapping[int, list[dict[str, Any]]] | None = None
+    ) -> None:
         by_kind: dict[str, dict[int, str]] = {"user": {}, "role": {}, "channel": {}, "guild": {}}
         for (kind, ident), name in names.items():
             by_kind.setdefault(kind, {})[ident] = name
         self._by_kind = by_kind
         self._types: dict[int, tuple[str | None, str, tuple[dict[int, str], ...]]] = {}
         self._details: dict[bytes, tuple[tuple[str, Any], ...]] = {}
+        #: Record id → its notes (:func:`note_record`): few, so all of them, read once.
+        self._notes: Mapping[int, list[dict[str, Any]]] = notes or {}
 
         def lookup(kind: str, ident: int) -> str | None:
             table = by_kind.get(kind)
@@ -238,24 +269,10 @@ class AuditRecords:
             or not (reason is None or type(reason) is str)
             or rgid is not None
         ):
-            return audit_record(
-                raw,
-                guild_id=guild_id,
-                received_at_ms=received_at_ms,
-                source=source,
-                revision=revision,
-                names=self._lookup,
-            )
+            return self._reference(raw, guild_id, received_at_ms, source, revision)
         ident = int(eid)
         if ident > 2**63 - 1:
-            return audit_record(
-                raw,
-                guild_id=guild_id,
-                received_at_ms=received_at_ms,
-                source=source,
-                revision=revision,
-                names=self._lookup,
-            )
+            return self._reference(raw, guild_id, received_at_ms, source, revision)
         name, category, tables = self._type(action)
         target_name = None
         if target is not None and target.isascii() and target.isdigit() and len(target) <= 19:
@@ -289,6 +306,7 @@ class AuditRecords:
             record["changes"] = []
             record["options"] = options if isinstance(options, Mapping) else None
             record["summary"] = ""
+            record["notes"] = self._notes.get(ident, [])
             return record
         # Changes or options: the details are a function of (type, changes, options) alone, and
         # those repeat (the same role added, the same nickname, the same count), so they are
@@ -308,7 +326,22 @@ class AuditRecords:
                     self._details.clear()  # bounded: memory stays flat on any store
                 self._details[key] = details
         record.update(details)
+        record["notes"] = self._notes.get(ident, [])
         return record
+
+    def _reference(
+        self, raw: Any, guild_id: int | None, received_at_ms: int, source: str, revision: int
+    ) -> dict[str, Any]:
+        ident = parse_id(raw.get("id"))
+        return audit_record(
+            raw,
+            guild_id=guild_id,
+            received_at_ms=received_at_ms,
+            source=source,
+            revision=revision,
+            names=self._lookup,
+            notes=None if ident is None else self._notes.get(ident),
+        )
 
 
 #: Details cached by content, at most this many: a larger cache breaks the export's memory budget
@@ -616,6 +649,8 @@ CSV_COLUMNS: Final[tuple[str, ...]] = (
             "beyond_retention_ms",
         )
     ),
+    # Every kind (version 2), last so that every other column keeps its place.
+    "notes",
 )
 
 _FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r", "\0", "＝", "＋", "－", "＠")
@@ -680,6 +715,8 @@ def csv_row(record: Mapping[str, Any]) -> list[str]:
     row.append(_joined(get("roles_added")))
     row.append(_joined(get("roles_removed")))
     row += _EMPTY_EXTRA_CELLS
+    notes = get("notes")
+    row.append(_cell(notes) if notes else "")
     return row
 
 
@@ -704,6 +741,15 @@ _OTHER_KIND_COLUMNS: Final = tuple(
 )
 
 
+def _other_cell(record: Mapping[str, Any], column: str) -> str:
+    value = record.get(column)
+    if column == "actor_roles":
+        return _list_cell(value)
+    if column == "notes":
+        return _cell(value) if value else ""
+    return _cell(value)
+
+
 def _list_cell(value: Any) -> str:
     return _joined(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else _cell(value)
 
@@ -712,8 +758,4 @@ def any_csv_row(record: Mapping[str, Any]) -> list[str]:
     """One CSV row for a record of any kind (audit rows: :func:`csv_row`)."""
     if record.get("kind") == "audit":
         return csv_row(record)
-    get = record.get
-    return [
-        (_list_cell(get(c)) if c == "actor_roles" else _cell(get(c))) if c in _OTHER_KIND_COLUMNS else ""
-        for c in CSV_COLUMNS
-    ]
+    return [_other_cell(record, c) if c in _OTHER_KIND_COLUMNS or c == "notes" else "" for c in CSV_COLUMNS]

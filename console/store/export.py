@@ -117,6 +117,7 @@ def filter_description(flt: Filter) -> dict[str, Any]:
         "since": None if flt.since_ms is None else iso_utc(flt.since_ms),
         "until": None if flt.until_ms is None else iso_utc(flt.until_ms),
         "text": flt.text,
+        "note_words": sorted(flt.note_words),
         "newest_first": flt.newest_first,
     }
     if not flt.exclude.is_empty:
@@ -127,6 +128,34 @@ def filter_description(flt: Filter) -> dict[str, Any]:
 def load_names(db: Any) -> dict[tuple[str, int], str]:
     """The whole ``names`` table (small: one row per user, role and channel seen)."""
     return {(k, i): n for k, i, n in db.execute("SELECT kind, id, name FROM names")}
+
+
+def load_notes(db: Any) -> dict[int, list[dict[str, Any]]]:
+    """Record id → the notes it shows (``console.model.notes.current``), as export records: all
+    of them at once (notes are written by people, so few). None on a store older than notes."""
+
+    tables = (
+        db.tables()
+        if hasattr(db, "tables")
+        else {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'notes'")}
+    )
+    if "notes" not in tables:
+        return {}
+    rows: dict[int, list[tuple[Any, ...]]] = {}
+    for row in db.execute(f"SELECT {fmt_.NOTE_COLUMNS} FROM notes ORDER BY id"):
+        rows.setdefault(int(row[3]), []).append(tuple(row))
+    shown: dict[int, list[dict[str, Any]]] = {}
+    for record_id, found in rows.items():
+        kept = {r[0] for r in _current_rows(found)}
+        if kept:
+            shown[record_id] = [fmt_.note_record(r) for r in found if r[0] in kept]
+    return shown
+
+
+def _current_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The rows of the notes a record shows (the same rule as ``console.model.notes.current``)."""
+    replaced = {r[9] for r in rows if r[9] is not None}
+    return [r for r in rows if r[0] not in replaced and r[8] != "remove"]
 
 
 def _rows(db: Any, q: ExportSql, flt: Filter, ids: Sequence[int] | None) -> Iterator[list[tuple[Any, ...]]]:
@@ -295,6 +324,7 @@ def _export(
     now_ms: int | None,
 ) -> ExportResult:
     name_map = load_names(db) if names is None else names
+    notes = load_notes(db)
     others = _other_kinds(db, q, flt, ids)
     total: int | None = None
     if progress is not None:
@@ -340,9 +370,11 @@ def _export(
         # This thread reads ids (whole table pages: the id is the rowid) once, in order: its
         # page cache would hold nothing it reads again.
         db.execute(f"PRAGMA cache_size = {export_workers.CACHE}")
-        chunks = export_workers.render(path, flt, fmt, name_map, _ceiling(db), db, cancel, split=bool(others))
+        chunks = export_workers.render(path, flt, fmt, name_map, notes, _ceiling(db), db, cancel, split=bool(others))
         if others:
-            chunks = _interleaved(chunks, _other_records(db, q, flt, others, name_map), encode, flt.newest_first, sep)
+            chunks = _interleaved(
+                chunks, _other_records(db, q, flt, others, name_map, notes), encode, flt.newest_first, sep
+            )
         try:
             for rows, data in chunks:
                 write_chunk(data)
@@ -355,11 +387,11 @@ def _export(
             if cancel is not None and cancel.is_set():
                 cancelled = True
             return _finish(fmt, write_bytes, done, cancelled)
-    record = fmt_.AuditRecords(name_map).record
+    record = fmt_.AuditRecords(name_map, notes).record
     loads = orjson.loads
     batches: Iterator[list[Any]] = _rows(db, q, flt, ids)
     if others:
-        batches = _merged(db, q, flt, ids, others, record, name_map, loads)
+        batches = _merged(db, q, flt, ids, others, record, name_map, notes, loads)
         record = None  # type: ignore[assignment]
     for batch in batches:
         if cancel is not None and cancel.is_set():
@@ -405,10 +437,11 @@ def _other_records(
     flt: Filter,
     others: list[tuple[str, str, str]],
     names: Mapping[tuple[str, int], str],
+    notes: Mapping[int, list[dict[str, Any]]],
     ids: Sequence[int] | None = None,
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(id, record)`` of every decision, role change and gap matching ``flt`` (or among
-    ``ids``), in its order; kinds in ``others``' order on a tie."""
+    ``ids``), in its order, with its ``notes``; kinds in ``others``' order on a tie."""
 
     def lookup(kind: str, ident: int) -> str | None:
         return names.get((kind, ident))
@@ -420,7 +453,9 @@ def _other_records(
     }
     streams = [_other_rows(db, q, flt, k, t, c, ids) for k, t, c in others]
     for ident, kind, row in heapq.merge(*streams, key=lambda item: item[0], reverse=flt.newest_first):
-        yield ident, build[kind](row)
+        record = build[kind](row)
+        record["notes"] = notes.get(ident, [])
+        yield ident, record
 
 
 def _interleaved(
@@ -475,6 +510,7 @@ def _merged(
     others: list[tuple[str, str, str]],
     audit: Callable[..., dict[str, Any]],
     names: Mapping[tuple[str, int], str],
+    notes: Mapping[int, list[dict[str, Any]]],
     loads: Callable[[Any], Any],
 ) -> Iterator[list[dict[str, Any]]]:
     """Batches of records of every included kind, interleaved by id like the feed (an audit
@@ -487,7 +523,7 @@ def _merged(
 
     merged = heapq.merge(
         audit_records(),
-        _other_records(db, q, flt, others, names, ids),
+        _other_records(db, q, flt, others, names, notes, ids),
         key=lambda item: item[0],
         reverse=flt.newest_first,
     )

@@ -179,6 +179,7 @@ def render(
     flt: Filter,
     fmt: str,
     names: Mapping[tuple[str, int], str],
+    notes: Mapping[int, list[dict[str, Any]]],
     ceiling: int | None,
     db: sqlite3.Connection,
     cancel: threading.Event | None,
@@ -190,7 +191,7 @@ def render(
     other records.
     Raises StoreError, or :class:`Unavailable` (before anything is yielded) when the workers
     cannot run."""
-    setup = pickle.dumps((str(path), flt, fmt, dict(names), split))
+    setup = pickle.dumps((str(path), flt, fmt, dict(names), dict(notes), split))
     workers: list[_Worker] = []
     yielded = False
     try:
@@ -235,7 +236,7 @@ def render(
 
 def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """Read the setup, then render each requested range until stdin closes."""
-    path, flt, fmt, names, split = pickle.load(stdin)
+    path, flt, fmt, names, notes, split = pickle.load(stdin)
 
     try:
         db = open_readonly(path)
@@ -243,7 +244,7 @@ def _serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     except (StoreError, sqlite3.Error) as e:
         db = None
         failure = str(e) if isinstance(e, StoreError) else describe(e, Path(path))
-    record, encode, loads = AuditRecords(names).record, encoder(fmt), orjson.loads
+    record, encode, loads = AuditRecords(names, notes).record, encoder(fmt), orjson.loads
     order = "DESC" if flt.newest_first else "ASC"
     sep = separator(fmt)
     while True:

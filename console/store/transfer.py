@@ -49,6 +49,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("chain", ("guild_id", "seq")),
     ("chain_heads", ("guild_id",)),
     ("alerts", ("id",)),
+    ("notes", ("id",)),
 )
 
 #: The target's meta key holding an unfinished copy's progress.
@@ -266,6 +267,8 @@ def _copy_table(
     progress: Callable[[str, int], None],
 ) -> int:
     columns = [c for c in target.columns(table) if c in set(source.columns(table))]
+    if not columns:
+        return 0  # a source from before the table existed (notes: SQLite version 9)
     positions = [columns.index(k) for k in key]
     done = 0
     while True:

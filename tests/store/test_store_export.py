@@ -278,7 +278,7 @@ CASES: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = [
 def expected_record(raw: dict[str, Any], how: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     entry_id = int(raw["id"])
     rec: dict[str, Any] = {
-        "format_version": 1,
+        "format_version": 2,
         "kind": "audit",
         "id": raw["id"],
         "guild_id": str(G),
@@ -297,6 +297,7 @@ def expected_record(raw: dict[str, Any], how: dict[str, Any], extra: dict[str, A
         "options": raw.get("options"),
     }
     rec |= extra
+    rec["notes"] = []
     return rec
 
 
@@ -337,7 +338,7 @@ def test_the_cases_cover_the_contract() -> None:
     """Every optional field appears in some case, and the checks compare whole records."""
     keys = set().union(*EXPECTED)
     assert {"permissions", "overwrite", "overwrites", "roles_added", "roles_removed"} <= keys
-    assert EXPORT_FORMAT_VERSION == 1
+    assert EXPORT_FORMAT_VERSION == 2
 
 
 async def test_jsonl_round_trip(contract_db: Path) -> None:
@@ -353,7 +354,7 @@ async def test_json_round_trip(contract_db: Path) -> None:
     assert doc.pop("records") == EXPECTED
     assert doc == {
         "format": "audit-console-export",
-        "format_version": 1,
+        "format_version": 2,
         "exported_at": iso(NOW_MS + 1),
         "filter": {
             "guild_ids": [],
@@ -365,6 +366,7 @@ async def test_json_round_trip(contract_db: Path) -> None:
             "since": None,
             "until": None,
             "text": "",
+            "note_words": [],
             "newest_first": False,
         },
         "count": len(CASES),

@@ -98,6 +98,6 @@ def test_audit_record_is_pure_and_takes_a_name_lookup() -> None:
     assert rec["permissions"]["added"] == ["ADMINISTRATOR"]
     assert rec["created_at"] == "2023-11-14T22:13:20.000Z"
     row = csv_row(rec)
-    assert row[:4] == ["1", "audit", raw["id"], "1"]
+    assert row[:4] == ["2", "audit", raw["id"], "1"]
     with pytest.raises(entries.MalformedEntry):
         audit_record({"action_type": 1}, guild_id=1, received_at_ms=0, source="gateway")

@@ -106,7 +106,7 @@ async def seed(store: Store, reasons: list[str] | None = None) -> dict[str, Any]
 def read_back(fmt: str, data: bytes) -> list[dict[str, Any]]:
     if fmt == "json":
         doc = json.loads(data)
-        assert doc["format_version"] == 1
+        assert doc["format_version"] == 2
         assert doc["complete"] is True
         return doc["records"]
     if fmt == "jsonl":
