@@ -65,6 +65,13 @@ class Report:
     alerts_by_rule: list[tuple[str, int]]
     role_changes_by_state: dict[str, int]
     role_changes_by_op: dict[str, int] = field(default_factory=dict)
+    #: Notes written in the period: per action ("add", "edit", "remove"), and per author (most first).
+    notes_by_action: dict[str, int] = field(default_factory=dict)
+    notes_by_person: list[Person] = field(default_factory=list)
+
+    @property
+    def notes_total(self) -> int:
+        return sum(self.notes_by_action.values())
 
     @property
     def alerts_total(self) -> int:
@@ -137,6 +144,14 @@ async def compute(
         by_state[state] += n
         by_op[op] += n
 
+    notes_by_action: Counter[str] = Counter()
+    note_authors: Counter[int] = Counter()
+    for author, author_name, action, n in counts.notes:
+        notes_by_action[action] += n
+        note_authors[author] += n
+        if author_name:
+            decided_names.setdefault(author, author_name)
+
     staff = _staff(counts.guild_states)
     inactive = None
     if staff:
@@ -168,6 +183,8 @@ async def compute(
         alerts_by_rule=alerts_by_rule,
         role_changes_by_state=dict(sorted(by_state.items())),
         role_changes_by_op=dict(sorted(by_op.items())),
+        notes_by_action=dict(sorted(notes_by_action.items())),
+        notes_by_person=[person(u, note_authors[u]) for u in _ranked(note_authors)],
     )
 
 

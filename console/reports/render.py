@@ -45,6 +45,7 @@ def as_json(r: Report) -> dict[str, Any]:
             "role_changes": sum(r.role_changes_by_state.values()),
             "break_glass_sessions": len(r.break_glass_sessions),
             "alerts": r.alerts_total if r.alerts_recorded else None,
+            "notes": r.notes_total,
         },
         "actions_by_moderator": [_person(p) for p in r.by_moderator],
         "inactive_staff": None if r.inactive is None else [{"id": _id(p.id), "name": p.name} for p in r.inactive],
@@ -71,6 +72,10 @@ def as_json(r: Report) -> dict[str, Any]:
             "by_rule": [{"rule": rule, "count": n} for rule, n in r.alerts_by_rule],
         },
         "role_changes": {"by_state": dict(r.role_changes_by_state), "by_op": dict(r.role_changes_by_op)},
+        "notes": {
+            "by_action": dict(r.notes_by_action),
+            "by_person": [_person(p) for p in r.notes_by_person],
+        },
     }
 
 
@@ -97,6 +102,9 @@ def _table(head: list[str], body: list[list[str]], empty: str) -> list[str]:
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(aligns) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in body]
     return [*lines, ""]
+
+
+_NOTE_ACTIONS = {"add": "added", "edit": "edited", "remove": "removed"}
 
 
 def summary_line(r: Report) -> str:
@@ -175,4 +183,12 @@ def to_markdown(r: Report) -> str:
         out += _table(["rule", "count"], [[md(rule), str(n)] for rule, n in r.alerts_by_rule], "No alerts raised.")
     out += ["## Role changes per final state", ""]
     out += _table(["state", "count"], [[s, str(n)] for s, n in r.role_changes_by_state.items()], "No role changes.")
+    out += ["## Notes written", ""]
+    out += _table(
+        ["person", "id", "count"],
+        [[_who(p), str(p.id), str(p.count)] for p in r.notes_by_person],
+        "No notes written.",
+    )
+    if r.notes_total:
+        out += [", ".join(f"{n} {_NOTE_ACTIONS[a]}" for a, n in r.notes_by_action.items()) + ".", ""]
     return "\n".join(out).rstrip("\n") + "\n"

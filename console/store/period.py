@@ -4,7 +4,7 @@ only when a report is made (a dataclass takes a while to define, and a start nee
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -15,8 +15,8 @@ class PeriodCounts:
     """The grouped counts of one period ``since_ms <= time < until_ms`` over some guilds, as the
     store holds them; ``console/reports/compute.py`` makes a report of them.
 
-    Entries are counted by id (a snowflake of their creation time), the other kinds by their own
-    ``created_at``/``started_at``."""
+    Entries are counted by id (a snowflake of their creation time), the other kinds (notes too) by
+    their own ``created_at``/``started_at``."""
 
     #: (actor id or None, entries)
     entries_by_actor: list[tuple[int | None, int]]
@@ -37,6 +37,8 @@ class PeriodCounts:
     #: The stored guild state snapshots (see ``save_guild_state``) of the guilds asked for (all
     #: when none were), in guild order; a snapshot that cannot be read is left out.
     guild_states: list[Any]
+    #: (author id, a name they had, "add" | "edit" | "remove", notes written)
+    notes: list[tuple[int, str | None, str, int]] = field(default_factory=list)
 
 
 def assemble(
@@ -50,6 +52,7 @@ def assemble(
     role_changes: Iterable[Sequence[Any]],
     guilds_with_entries: Iterable[Sequence[Any]],
     snapshots: Iterable[str | bytes],
+    notes: Iterable[Sequence[Any]] = (),
 ) -> PeriodCounts:
     """PeriodCounts from the rows a backend's queries returned (each backend's SQL differs, what
     is made of the rows does not)."""
@@ -69,4 +72,5 @@ def assemble(
         role_changes=[(r[0], r[1], r[2]) for r in role_changes],
         guilds_with_entries=[int(r[0]) for r in guilds_with_entries],
         guild_states=states,
+        notes=[(int(r[0]), r[1], str(r[2]), int(r[3])) for r in notes],
     )

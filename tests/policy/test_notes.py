@@ -15,6 +15,8 @@ from console.policy.document import parse_policy
 from console.policy.gatekeeper import Gatekeeper
 from console.policy.notes import NoteTarget, write_note
 from console.policy.policy_file import PolicyFile
+from console.reports.compute import compute
+from console.reports.render import as_json, to_markdown
 from console.store import AuditStore
 from console.store.opening import open_store
 
@@ -125,3 +127,25 @@ async def test_text_that_cannot_be_a_note_is_refused_before_any_decision(
     with pytest.raises(NoteError, match=why):
         await write_note(gatekeeper, TARGET, U_MOD, text)
     assert await store.last_decision_id() == 0
+
+
+async def test_notes_are_counted_in_the_period_report(gk: tuple[AuditStore, Gatekeeper]) -> None:
+    store, gatekeeper = gk
+    first = (await write_note(gatekeeper, TARGET, U_MOD, "one")).note
+    await write_note(gatekeeper, TARGET, U_MOD, "two")
+    await write_note(gatekeeper, TARGET, U_MOD, "one, better", supersedes=first)
+    await write_note(gatekeeper, TARGET, U_HELPER, "denied: not counted")
+    names = {U_MOD: "user302"}
+    report = await compute(
+        store, since_ms=NOW - 1000, until_ms=NOW + 1, name_of=lambda k, i: names.get(i or 0), now_ms=NOW
+    )
+    assert report.notes_by_action == {"add": 2, "edit": 1}
+    assert [(p.id, p.name, p.count) for p in report.notes_by_person] == [(U_MOD, "user302", 3)]
+    assert as_json(report)["totals"]["notes"] == 3
+    markdown = to_markdown(report)
+    assert "## Notes written" in markdown
+    assert "| user302 | 302 | 3 |" in markdown
+    assert "2 added, 1 edited." in markdown
+    before = await compute(store, since_ms=NOW - 1000, until_ms=NOW, name_of=lambda k, i: None, now_ms=NOW)
+    assert before.notes_total == 0
+    assert "No notes written." in to_markdown(before)

@@ -3,7 +3,7 @@
 
 Audit entries are selected by id range (ids are snowflakes, so ``from_ms(since) <= id <
 from_ms(until)`` is exactly ``since <= created_at < until`` and uses the primary key); decisions,
-break-glass sessions, alerts and role changes by their ``created_at``/``started_at`` time.
+break-glass sessions, alerts, role changes and notes by their ``created_at``/``started_at`` time.
 
 The groups come in the order the SQLite store gives them (its GROUP BY sorts by the group's
 columns): ``ORDER BY`` them here, NULLs first and text by bytes (``COLLATE "C"``) as SQLite
@@ -80,6 +80,13 @@ class ReportsPart(PgCore):
                 " ORDER BY guild_id",
                 g_arg,
             )
+            notes = await conn.fetch(
+                f"SELECT actor_id, max(actor_name{_C}), action, count(*) FROM notes"
+                " WHERE created_at >= $1 AND created_at < $2"
+                + g_clause
+                + f" GROUP BY actor_id, action ORDER BY actor_id, action{_C}",
+                *times,
+            )
             with_entries = (
                 []
                 if guilds
@@ -90,6 +97,7 @@ class ReportsPart(PgCore):
                 )
             )
         return assemble(
+            notes=notes,
             entries_by_actor=by_actor,
             entries_by_type=by_type,
             decisions=decisions,

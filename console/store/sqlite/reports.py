@@ -2,7 +2,7 @@
 
 Audit entries are selected by id range (ids are snowflakes, so ``from_ms(since) <= id <
 from_ms(until)`` is exactly ``since <= created_at < until`` and uses the primary key); decisions,
-break-glass sessions, alerts and role changes by their ``created_at``/``started_at`` time.
+break-glass sessions, alerts, role changes and notes by their ``created_at``/``started_at`` time.
 """
 
 from __future__ import annotations
@@ -83,7 +83,16 @@ class ReportsPart(StoreCore):
                 [from_ms(since_ms), from_ms(until_ms)],
             )
         )
+        notes: list[Any] = []
+        if await one(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'notes'") is not None:
+            notes = await rows(
+                db,
+                "SELECT actor_id, max(actor_name), action, count(*) FROM notes WHERE created_at >= ?"
+                " AND created_at < ?" + g_clause + " GROUP BY actor_id, action",
+                [since_ms, until_ms, *g_args],
+            )
         return assemble(
+            notes=notes,
             entries_by_actor=by_actor,
             entries_by_type=by_type,
             decisions=decisions,
