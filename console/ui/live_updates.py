@@ -62,6 +62,7 @@ class LiveUpdates:
         self._alerts_stale = False  # another writer may have raised alerts
         #: Who collects into the store, when this console does not (the header says it).
         self.collectors = ""
+        self._notes_stale = False  # another writer may have written a note on a row on screen
 
     def start(self) -> None:
         """The screen is mounted: commits told before (while the first page was read) refresh now."""
@@ -92,6 +93,9 @@ class LiveUpdates:
         if result.elsewhere:
             self._names_stale |= not result.kinds or "names" in result.kinds
             self._alerts_stale |= not result.kinds or "alerts" in result.kinds
+            # A note changes its record in place; a commit that does not say which (SQLite's
+            # polling, a PostgreSQL payload with too many) may have written one.
+            self._notes_stale |= not result.kinds
         if not self._dirty:
             self._dirty = True
             if self._started:
@@ -111,6 +115,9 @@ class LiveUpdates:
                 await screen.alert_watch.check()
                 self._alerts_stale = False
             feed = screen.query_one(FeedView)
+            if self._notes_stale:
+                self._notes_stale = False
+                changed |= await feed.notes_on_screen()
             await feed.refresh_data(inserted, changed)
             # Screens over this one that list records (the member view) follow the same commits.
             for other in screen.app.screen_stack:

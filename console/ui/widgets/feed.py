@@ -121,8 +121,9 @@ class FeedView(ScrollView, can_focus=True):
         self.filter = Filter()
         self.snapshot = Snapshot(0, ())
         self.bookmarks: set[tuple[str, int]] = set()
-        #: Records loaded that have notes (their rows show ✎), learnt as their pages are read.
-        self.noted: set[tuple[str, int]] = set()
+        #: Records loaded that have notes (their rows show ✎) → their notes' ids, learnt as their
+        #: pages are read.
+        self.noted: dict[tuple[str, int], tuple[int, ...]] = {}
         #: Told when a bookmark is set or cleared (the app remembers them between runs).
         self.on_bookmarks: Callable[[], None] | None = None
         self._pages: OrderedDict[int, list[Any]] = OrderedDict()
@@ -386,19 +387,36 @@ class FeedView(ScrollView, can_focus=True):
         except (StoreError, ValueError):  # ValueError: the store closed meanwhile
             return
 
-    async def _read_notes(self, records: list[Any]) -> None:
+    async def _read_notes(self, records: list[Any]) -> set[tuple[str, int]]:
+        """Read the notes of ``records`` again; the keys of those whose notes changed."""
         from console.model.notes import current
 
         keys = {record_key(r) for r in records if record_key(r)[0] != "gap"}
         if not keys:
-            return
+            return set()
         found = await self.store.notes(i for _, i in keys)
-        noted = {k for k in keys if current(found.get(k[1], ()))}
-        if noted == self.noted & keys:
-            return
-        self.noted = (self.noted - keys) | noted
-        self._strips.clear()
-        self.refresh()
+        fresh = {k: tuple(n.id for n in current(found.get(k[1], ()))) for k in keys}
+        moved = {k for k in keys if self.noted.get(k, ()) != fresh[k]}
+        if moved:
+            for k in moved:
+                if fresh[k]:
+                    self.noted[k] = fresh[k]
+                else:
+                    self.noted.pop(k, None)
+            self._strips.clear()
+            self.refresh()
+        return moved
+
+    async def notes_on_screen(self) -> set[tuple[str, int]]:
+        """Read the notes of the rows on screen again (another process may have written one, and
+        said only *that* it committed); the keys of the records whose notes changed."""
+        top = self.scroll_offset.y
+        on_screen = []
+        for position in range(top, min(self.snapshot.total, top + self.size.height)):
+            page = self._pages.get(position // PAGE)
+            if page is not None and position % PAGE < len(page):
+                on_screen.append(page[position % PAGE])
+        return await self._read_notes(on_screen)
 
     # -- geometry and painting ------------------------------------------------------------------
 
