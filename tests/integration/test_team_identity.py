@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -255,3 +256,39 @@ async def test_role_acts_as_the_mapped_user_and_waits_visibly(
     assert linked == 1  # the moderator's decision is in the chain, linked in its own transaction
     code, out, err = await run_cli(env, "verify", "--db", pg_url)
     assert code == 0, out + err  # the chain the moderator's transaction extended verifies
+
+
+async def test_a_moderator_writes_notes_only_as_itself_and_never_rewrites_one(pg_url: str, logins: list[str]) -> None:
+    from console.model.notes import Note
+
+    moderator, viewer, unmapped, _ = logins
+    await make_team(pg_url, moderator, viewer, unmapped, 4242)
+
+    def note(ident: int, actor: int) -> Note:
+        return Note(ident, 10, "audit", 1, None, actor, "mod", 0, "add", None, "why we banned", None)
+
+    # As a moderator's console opens it: writing beside the collector, never collecting.
+    store = await PgStore.open(as_login(pg_url, moderator), names=False, collector_lock=False)
+    try:
+        await store.add_note(note(5, 4242))  # its own, linked into the chain in the same transaction
+        with pytest.raises(StoreError, match="acts as Discord user 4242"):
+            await store.add_note(note(6, 777))
+    finally:
+        await store.close()
+    assert [n.id for n in (await _notes_of(pg_url))] == [5]
+    conn = await asyncpg.connect(as_login(pg_url, moderator), timeout=10)
+    try:
+        for sql in ("UPDATE notes SET text = 'rewritten'", "DELETE FROM notes"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(sql)
+    finally:
+        await conn.close()
+    assert verify_postgres(pg_url).problems == []
+
+
+async def _notes_of(pg_url: str) -> list[Any]:
+    store = await PgStore.open(pg_url, readonly=True, names=False)
+    try:
+        return (await store.notes([1])).get(1, [])
+    finally:
+        await store.close()
