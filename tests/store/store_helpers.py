@@ -17,6 +17,7 @@ from typing import Any
 from console.model import entry as entries
 from console.model.actions import action_category
 from console.model.filters import Exclusions, Filter, text_terms
+from console.model.notes import Note
 from console.model.snowflake import DISCORD_EPOCH_MS, to_ms
 from console.store import AuditStore
 
@@ -31,6 +32,26 @@ NOW_MS = 1_720_000_000_000
 
 def snowflake(ms: int, low: int = 0) -> int:
     return (ms - DISCORD_EPOCH_MS) << 22 | (low & 0x3FFFFF)
+
+
+def note_row(
+    guild_id: int, record_kind: str, record_id: int, text: str, *, at_ms: int, low: int, actor_id: int, **changes: Any
+) -> Note:
+    """A note added at ``at_ms`` (its id that time's snowflake | ``low``); ``changes`` make it an
+    edit or a removal (``action``, ``supersedes``) or change any other field."""
+    return Note(
+        id=snowflake(at_ms, low),
+        guild_id=guild_id,
+        record_kind=record_kind,
+        record_id=record_id,
+        member_id=None,
+        actor_id=actor_id,
+        actor_name="mod",
+        created_at=at_ms,
+        action="add",
+        supersedes=None,
+        text=text,
+    )._replace(**changes)
 
 
 def raw_entry(

@@ -16,11 +16,10 @@ from typing import Any
 import asyncpg
 import pytest
 from backends import BOTH, query
-from store_helpers import NOW_MS, OpenStore, raw_entry, snowflake
+from store_helpers import NOW_MS, OpenStore, note_row, raw_entry, snowflake
 
 from console.config import ConfigError, load
 from console.model.location import PgLocation, StoreLocation
-from console.model.notes import Note
 from console.model.records import Attempt, Decision, RoleChange
 from console.model.retention import DAY_MS, Retention
 from console.model.snowflake import from_ms
@@ -491,7 +490,9 @@ async def test_notes_are_linked_and_an_edited_note_is_found(location: StoreLocat
     store = await open_store(clock=lambda: NOW_MS)
     try:
         (entry_id,) = await seed_days(store, G1, [1])
-        first = note_on(G1, entry_id, NOW_MS - 500, "warned twice before the ban")
+        first = note_row(
+            G1, "audit", entry_id, "warned twice before the ban", at_ms=NOW_MS - 500, low=7, actor_id=ACTOR
+        )
         await store.add_note(first)
         edited = first._replace(id=first.id + 1, action="edit", supersedes=first.id, text="warned three times")
         await store.add_note(edited)
@@ -502,20 +503,3 @@ async def test_notes_are_linked_and_an_edited_note_is_found(location: StoreLocat
     assert problems(location) == [f"guild {G1}: note {first.id} edited after it was stored (content changed)"]
     edit(location, ("DELETE FROM notes WHERE id = ?", (edited.id,)))
     assert f"guild {G1}: note {edited.id} deleted" in problems(location)
-
-
-def note_on(gid: int, record_id: int, at_ms: int, text: str) -> Note:
-    return Note(
-        id=from_ms(at_ms) | 7,
-        guild_id=gid,
-        record_kind="audit",
-        record_id=record_id,
-        member_id=None,
-        actor_id=ACTOR,
-        actor_name="mod ✓",
-        created_at=at_ms,
-        action="add",
-        supersedes=None,
-        text=text,
-        decision_id=None,
-    )

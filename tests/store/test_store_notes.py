@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from backends import BOTH
-from store_helpers import NOW_MS, raw_entry, snowflake
+from store_helpers import NOW_MS, note_row, raw_entry, snowflake
 
 from console.model.filters import Filter
 from console.model.notes import Note
@@ -22,20 +22,7 @@ MOD = 2_000_000_000_000_001
 
 
 def note(record_kind: str, record_id: int, text: str, low: int, **changes: Any) -> Note:
-    at = NOW_MS - 1000 + low
-    return Note(
-        id=from_ms(at) | low,
-        guild_id=GUILD,
-        record_kind=record_kind,
-        record_id=record_id,
-        member_id=None,
-        actor_id=MOD,
-        actor_name="mod",
-        created_at=at,
-        action="add",
-        supersedes=None,
-        text=text,
-    )._replace(**changes)
+    return note_row(GUILD, record_kind, record_id, text, at_ms=NOW_MS - 1000 + low, low=low, actor_id=MOD, **changes)
 
 
 def a_decision(low: int) -> Decision:

@@ -24,19 +24,11 @@ from console.ui.widgets.drawer import DetailDrawer
 from console.ui.widgets.feed import FeedView
 
 from .seed import FROZEN_MS, frozen_clock
+from .test_live_pg import until
 
 BACKENDS = BOTH
 GUILD = 1_000_000_000_000_001
 MOD = 2_000_000_000_000_001
-
-
-async def until(pilot: Any, check: Any) -> None:
-    """Lets the app run, in short steps, until ``check()`` holds (bounded; fails if never)."""
-    for _ in range(200):
-        if check():
-            return
-        await pilot.pause(0.05)
-    assert check()
 
 
 def drawer_text(app: ConsoleApp) -> str:
