@@ -119,16 +119,26 @@ def member_sides(flt: Filter) -> tuple[str | None, ...]:
     return MEMBER_SIDES if flt.member_ids else (None,)
 
 
+#: A note ``n`` that its record shows now: not a removal, superseded by no later note.
+CURRENT_NOTE: Final = "n.action <> 'remove' AND NOT EXISTS (SELECT 1 FROM notes s WHERE s.supersedes = n.id)"
+
+
+def note_text_ids(kind: str) -> str:
+    """SQLite: the ids of records of ``kind`` whose current note matches a full-text query (the
+    one argument, as :func:`fts_query` writes it)."""
+    return (
+        "SELECT n.record_id FROM notes_fts JOIN notes n ON n.id = notes_fts.rowid WHERE notes_fts MATCH ?"
+        f" AND n.record_kind = '{kind}' AND {CURRENT_NOTE}"
+    )
+
+
 def note_clause(kind: str, words: Iterable[str], m: Marks, *, like: str | None = None) -> str:
     """Records of ``kind`` with a current note (not removed, not superseded by an edit) that holds
     any of ``words``, case ignored as SQLite's LIKE ignores it (``like``: its spelling, if not the
     marks')."""
     spelled = (like or m.like).format(col="n.text")
     likes = " OR ".join(spelled.replace("?", m(like_pattern(w))) for w in sorted(words))
-    return (
-        f"id IN (SELECT n.record_id FROM notes n WHERE n.record_kind = '{kind}' AND n.action <> 'remove'"
-        f" AND NOT EXISTS (SELECT 1 FROM notes s WHERE s.supersedes = n.id) AND ({likes}))"
-    )
+    return f"id IN (SELECT n.record_id FROM notes n WHERE n.record_kind = '{kind}' AND {CURRENT_NOTE} AND ({likes}))"
 
 
 def _in_categories(categories: frozenset[str], m: Marks) -> str:
@@ -225,13 +235,12 @@ def entry_page(
         sub = "SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?" + "".join(f" AND {b}" for b in fb)
         sub += f" ORDER BY rowid {order}"
         if not where:
-            sql = (
-                f"SELECT {columns} FROM ({sub} LIMIT ?) AS f"
-                f" JOIN audit_entries ON audit_entries.id = f.rowid ORDER BY id {order}"
-            )
-            return sql, [match, *fargs, limit]
-        where.append(f"id IN ({sub})")
-        args += [match, *fargs]
+            # Text alone: the page's worth of full-text matches, and the entries whose notes match
+            # (few: people write them), of which the page is the first ``limit``.
+            sub += " LIMIT ?"
+            fargs = [*fargs, limit]
+        where.append(f"(id IN ({sub}) OR id IN ({note_text_ids('audit')}))")
+        args += [match, *fargs, match]
     b, bargs = _bounds("id", low, high)
     where += b
     args += bargs
@@ -248,8 +257,10 @@ def entry_count(flt: Filter) -> tuple[str, list[Any]]:
     where += b
     args += bargs
     if match is not None:
-        where.append("id IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?)")
-        args.append(match)
+        where.append(
+            f"(id IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?) OR id IN ({note_text_ids('audit')}))"
+        )
+        args += [match, match]
     sql = "SELECT count(*) FROM audit_entries"
     if where:
         sql += " WHERE " + " AND ".join(where)

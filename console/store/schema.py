@@ -283,6 +283,9 @@ MIGRATIONS: Final[list[str]] = [
     CREATE INDEX notes_record ON notes (record_id, id);
     CREATE INDEX notes_member ON notes (member_id, id);
     CREATE INDEX notes_supersedes ON notes (supersedes);
+    -- Full text of notes (rowid = the note's id; removals have none): free text in the query
+    -- finds a record by its notes too.
+    CREATE VIRTUAL TABLE notes_fts USING fts5 (text, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3');
     """,
 ]
 

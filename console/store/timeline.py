@@ -61,15 +61,34 @@ def _branch(
     return sql, args, id_col
 
 
+def _note_arm(flt: Filter, *, page: bool = False) -> tuple[str, list[Any], str] | None:
+    """The audit entries the filter's words find in their notes and not in themselves (the audit
+    branch has those): few, as notes are, read by id."""
+    if not flt.includes_kind("audit"):
+        return None
+    where, args, match = queries.entry_where(flt, page=page)
+    if match is None:
+        return None
+    where += [
+        f"id IN ({queries.note_text_ids('audit')})",
+        "NOT EXISTS (SELECT 1 FROM audit_fts WHERE audit_fts MATCH ? AND rowid = audit_entries.id)",
+    ]
+    args += [match, match]
+    bounds, bargs = queries._bounds("id", *queries.id_bounds(flt))
+    sql = f"SELECT id, {KIND_CODES['audit']} AS k FROM audit_entries WHERE " + " AND ".join([*where, *bounds])
+    return sql, [*args, *bargs], "id"
+
+
 def _compound(
     flt: Filter, extra: str = "", extra_args: Sequence[Any] = (), *, page: bool = False
 ) -> tuple[str, list[Any]] | None:
     parts, args = [], []
-    branches = (
+    branches = [
         _branch(kind, flt, page=page, side=side)
         for kind in KIND_CODES
         for side in (queries.member_sides(flt) if kind == "audit" else (None,))
-    )
+    ]
+    branches.append(_note_arm(flt, page=page))
     for branch in branches:
         if branch is None:
             continue

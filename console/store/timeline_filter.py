@@ -71,8 +71,12 @@ def record_where(kind: str, flt: Filter, like: str = queries.SQLITE_LIKE) -> tup
     def matches(word: str) -> str:
         return "(" + " OR ".join(like.format(col=c).replace("?", m(queries.like_pattern(word))) for c in texts) + ")"
 
+    def found(word: str) -> str:
+        """The word in one of the record's text columns or in one of its notes."""
+        return "(" + matches(word) + " OR " + queries.note_clause(kind, [word], m, like=like) + ")"
+
     if texts:
-        where += [matches(word) for word in _plain_words(flt)]
+        where += [found(word) for word in _plain_words(flt)]
         # An excluded phrase is one pattern (``-"alt account"``), unlike the kept text's words.
         where += [f"{matches(term)} IS NOT TRUE" for term, _ in text_terms(flt.exclude.text)]
     if flt.note_words and kind != "gap":

@@ -8,7 +8,8 @@ collector may write either meanwhile), and the source is read in one snapshot pe
 
 Not copied: the PostgreSQL store's own marker and version (``meta``: the target keeps its own);
 SQLite's FTS rows are read and written through the table's rowid, PostgreSQL's ``doc`` column
-is written from them (``postgres/fulltext.py``), never copied."""
+is written from them (``postgres/fulltext.py``), never copied; the full text of notes is made
+from the notes by the target, whichever it is."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from console.store.errors import StoreError
 from console.store.postgres import fulltext
 from console.store.postgres.blocking import BlockingConnection
 from console.store.postgres.leadership import COLLECTOR_LOCK
+from console.store.postgres.notes import note_document
 from console.store.postgres.store import display_url
 from console.store.sqlite.core import Lock
 
@@ -123,6 +125,12 @@ class SqliteSide:
     def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
         cols = ["rowid" if table == "audit_fts" and c == "entry_id" else c for c in columns]
         self._db.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", rows)
+        if table == "notes":  # their full text is the store's own, made from the notes
+            at = [columns.index(c) for c in ("id", "action", "text")]
+            self._db.executemany(
+                "INSERT INTO notes_fts (rowid, text) VALUES (?, ?)",
+                [(r[at[0]], r[at[2]]) for r in rows if r[at[1]] != "remove"],
+            )
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._db.execute(sql, params)
@@ -183,6 +191,14 @@ class PostgresSide:
             self._db.run_many(
                 f"INSERT INTO audit_fts ({', '.join(columns)}, doc) VALUES ({marks}, ?::tsvector)",
                 [(*r, fulltext.document(*(r[i] or "" for i in at))) for r in rows],
+            )
+            return
+        if table == "notes":  # ``doc`` as the store writes it (postgres/notes.py)
+            at = [columns.index(c) for c in ("action", "text")]
+            marks = ", ".join("?" * len(columns))
+            self._db.run_many(
+                f"INSERT INTO notes ({', '.join(columns)}, doc) VALUES ({marks}, ?::tsvector)",
+                [(*r, note_document(r[at[0]], r[at[1]])) for r in rows],
             )
             return
         self._db.copy_rows(table, columns, rows)

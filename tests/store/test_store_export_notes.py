@@ -150,3 +150,7 @@ async def test_migrate_copies_notes_and_postgres_exports_the_same_bytes(tmp_path
     pg = export_source(PgLocation(pg_url))
     for fmt in FORMATS:
         assert exported(pg, fmt) == exported(db, fmt), fmt
+    # The copy's full text of notes is made from them: free text finds the same records.
+    by_note = Filter(text="banned")
+    assert len(notes_by_id("jsonl", exported(db, "jsonl", by_note))) == 1
+    assert exported(pg, "jsonl", by_note) == exported(db, "jsonl", by_note)

@@ -19,6 +19,7 @@ from backends import BOTH, query
 from store_helpers import NOW_MS, OpenStore, note_row, raw_entry, snowflake
 
 from console.config import ConfigError, load
+from console.model.filters import Filter
 from console.model.location import PgLocation, StoreLocation
 from console.model.records import Attempt, Decision, RoleChange
 from console.model.retention import DAY_MS, Retention
@@ -503,3 +504,24 @@ async def test_notes_are_linked_and_an_edited_note_is_found(location: StoreLocat
     assert problems(location) == [f"guild {G1}: note {first.id} edited after it was stored (content changed)"]
     edit(location, ("DELETE FROM notes WHERE id = ?", (edited.id,)))
     assert f"guild {G1}: note {edited.id} deleted" in problems(location)
+
+
+async def test_retention_prunes_notes_with_their_window_and_the_chain_verifies(
+    location: StoreLocation, open_store: OpenStore
+) -> None:
+    store = await open_store(clock=lambda: NOW_MS)
+    try:
+        old_entry, new_entry = await seed_days(store, G1, [40, 1])
+        old = note_row(G1, "audit", old_entry, "raid wave one", at_ms=NOW_MS - 40 * DAY_MS, low=7, actor_id=ACTOR)
+        new = note_row(G1, "audit", new_entry, "raid wave two", at_ms=NOW_MS - DAY_MS, low=7, actor_id=ACTOR)
+        await store.add_note(old)
+        await store.add_note(new)
+        (result,) = await store.prune(Retention(default_days=30))
+        assert result.removed["notes"] == 1
+        assert await store.notes([old_entry, new_entry]) == {new_entry: [new]}
+        # Nothing of the pruned note is left to find.
+        found = await store.timeline_page(Filter(text="raid"))
+        assert [r.id for r in found] == [new_entry]
+    finally:
+        await store.close()
+    assert_verifies(location)

@@ -47,7 +47,14 @@ async def seeded(store: AuditStore) -> tuple[list[int], Decision, dict[str, Note
     }
     for n in notes.values():
         await store.add_note(n)
-    edit = note("audit", ids[2], "compromised account, not a spam bot", 5, action="edit", supersedes=notes["old"].id)
+    edit = note(
+        "audit",
+        ids[2],
+        "compromised account, not a spam bot; the ban stands",
+        5,
+        action="edit",
+        supersedes=notes["old"].id,
+    )
     await store.add_note(edit)
     gone = note("audit", ids[1], notes["appeal"].text, 6, action="remove", supersedes=notes["appeal"].id)
     await store.add_note(gone)
@@ -89,6 +96,33 @@ async def test_every_note_action_reads_back_in_order(store: AuditStore) -> None:
         ids[2]: [notes["old"], notes["edit"]],
         d.id: [notes["decision"]],
     }
+
+
+async def test_free_text_finds_records_by_their_current_notes(store: AuditStore) -> None:
+    ids, d, _ = await seeded(store)
+
+    async def entries(query: str) -> list[int]:
+        flt = parse(query, now_ms=NOW_MS).filter
+        found = [e.id for e in await store.page(flt)]
+        assert await store.count(flt) == len(found)
+        return found
+
+    # Words only a note holds (full text: tokens, prefixes, phrases) find its record.
+    assert await refs(store, "ticket") == [Ref("audit", ids[0])]
+    assert await entries("ticket") == [ids[0]]
+    assert await refs(store, "compro*") == [Ref("audit", ids[2])]
+    assert await refs(store, '"spam bot"') == [Ref("audit", ids[2])]
+    # An entry its own words and its note both find is listed once.
+    assert await refs(store, "ban") == [Ref("audit", i) for i in reversed(ids)]
+    assert await entries("ban") == list(reversed(ids))
+    # With other fields, and across kinds (a decision's note is matched as its columns are).
+    assert await refs(store, f"ticket actor:{MOD}") == [Ref("audit", ids[0])]
+    assert await refs(store, "ticket kind:decision") == []
+    assert await refs(store, "cleanup") == [Ref("decision", d.id)]
+    # An edited note's old words and a removed note's are not what the records say now.
+    for gone in ("obviously", "appeal"):
+        assert await refs(store, gone) == []
+        assert await entries(gone) == []
 
 
 def test_note_terms_round_trip_through_the_query_text() -> None:

@@ -7,11 +7,17 @@ from collections.abc import Iterable
 
 from console.model.notes import Note, check
 from console.store.chain import NOTE
+from console.store.postgres import fulltext
 from console.store.postgres.core import PgCore
 from console.store.postgres.links import link_row
 from console.store.results import IngestResult
 
-_INSERT = f"INSERT INTO notes ({Note.COLUMNS}) VALUES ({', '.join(f'${i}' for i in range(1, 13))})"
+_INSERT = f"INSERT INTO notes ({Note.COLUMNS}, doc) VALUES ({', '.join(f'${i}' for i in range(1, 13))}, $13::tsvector)"
+
+
+def note_document(action: str, text: str) -> str | None:
+    """A note's ``doc``: its text's full text (a removal has none: what it removed is not shown)."""
+    return None if action == "remove" else fulltext.document(text)
 
 
 class NotesPart(PgCore):
@@ -20,7 +26,7 @@ class NotesPart(PgCore):
     async def add_note(self, note: Note) -> None:
         check(note)
         async with self.transaction() as conn:
-            await conn.execute(_INSERT, *note)
+            await conn.execute(_INSERT, *note, note_document(note.action, note.text))
             await link_row(conn, NOTE, note.id, self._clock())
             self._notify(IngestResult(guild_ids={note.guild_id}, changed=[(note.record_kind, note.record_id)]))
 

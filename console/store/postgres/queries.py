@@ -14,7 +14,7 @@ from typing import Any
 
 from console.model.filters import Filter
 from console.store.postgres import fulltext
-from console.store.queries import bounds, entry_clauses, id_bounds
+from console.store.queries import CURRENT_NOTE, bounds, entry_clauses, id_bounds
 
 __all__ = ["PgMarks", "bounds", "entry_count", "entry_page", "entry_where", "id_bounds", "names_by_key", "text_ids"]
 
@@ -55,6 +55,14 @@ def text_ids(query: str, m: PgMarks, low: int | None = None, high: int | None = 
     return sql + (f" ORDER BY entry_id {order}" if order else "")
 
 
+def note_text_ids(query: str, m: PgMarks, kind: str = "audit") -> str:
+    """The ids of records of ``kind`` whose current note matches a ``tsquery`` text."""
+    return (
+        f"SELECT n.record_id FROM notes n WHERE n.doc @@ {m(query)}::tsquery AND n.record_kind = '{kind}'"
+        f" AND {CURRENT_NOTE}"
+    )
+
+
 def entry_page(
     flt: Filter,
     *,
@@ -77,15 +85,13 @@ def entry_page(
         else:
             order = "DESC" if flt.newest_first else "ASC"
     if query is not None and not where:
-        # Text alone: the page of matching ids first (in id = time order), then their rows.
-        sub = text_ids(query, m, low, high, order)
-        sql = (
-            f"SELECT {columns} FROM ({sub} LIMIT {m(limit)}) AS f"
-            f" JOIN audit_entries ON audit_entries.id = f.entry_id ORDER BY id {order}"
+        # Text alone: a page's worth of matching ids (in id = time order), and the entries whose
+        # notes match (few: people write them), of which the page is the first ``limit``.
+        where.append(
+            f"(id IN ({text_ids(query, m, low, high, order)} LIMIT {m(limit)}) OR id IN ({note_text_ids(query, m)}))"
         )
-        return sql, m.args
-    if query is not None:
-        where.append(f"id IN ({text_ids(query, m, low, high)})")
+    elif query is not None:
+        where.append(f"(id IN ({text_ids(query, m, low, high)}) OR id IN ({note_text_ids(query, m)}))")
     where += bounds("id", low, high, m)
     sql = f"SELECT {columns} FROM audit_entries"
     if where:
@@ -99,10 +105,17 @@ def entry_count(flt: Filter) -> tuple[str, list[Any]]:
     where, query = entry_where(flt, m)
     low, high = id_bounds(flt)
     if query is not None and not where:
-        return f"SELECT count(*) FROM ({text_ids(query, m, low, high)}) AS f", m.args
+        # Text alone: the full-text matches counted off their own index, plus the entries found
+        # by their notes alone.
+        only_notes = (
+            f"SELECT count(*) FROM audit_entries WHERE id IN ({note_text_ids(query, m)})"
+            " AND NOT EXISTS (SELECT 1 FROM audit_fts f WHERE f.entry_id = audit_entries.id"
+            f" AND f.doc @@ {m(query)}::tsquery)" + "".join(f" AND {b}" for b in bounds("id", low, high, m))
+        )
+        return f"SELECT (SELECT count(*) FROM ({text_ids(query, m, low, high)}) AS f) + ({only_notes})", m.args
     where += bounds("id", low, high, m)
     if query is not None:
-        where.append(f"id IN ({text_ids(query, m)})")
+        where.append(f"(id IN ({text_ids(query, m)}) OR id IN ({note_text_ids(query, m)}))")
     sql = "SELECT count(*) FROM audit_entries"
     if where:
         sql += " WHERE " + " AND ".join(where)

@@ -365,9 +365,11 @@ MIGRATIONS: Final[list[str]] = [
         action       TEXT NOT NULL CHECK (action IN ('add', 'edit', 'remove')),
         supersedes   BIGINT,
         text         TEXT NOT NULL,
-        decision_id  BIGINT
+        decision_id  BIGINT,
+        doc          TSVECTOR                  -- full text, from FTS5's tokens (fulltext.py); NULL for a removal
     );
     CREATE INDEX notes_record ON notes (record_id, id);
+    CREATE INDEX notes_doc ON notes USING GIN (doc);
     CREATE INDEX notes_member ON notes (member_id, id);
     CREATE INDEX notes_supersedes ON notes (supersedes);
     CREATE TRIGGER notes_actor BEFORE INSERT ON notes

@@ -73,12 +73,36 @@ def _branch(
     return sql, args, id_col
 
 
+def _note_arm(flt: Filter, extra: str, extra_args: list[Any]) -> tuple[str, list[Any], str] | None:
+    """The audit entries the filter's words find in their notes and not in themselves (the audit
+    branch has those): few, as notes are, read by id."""
+    clauses = entry_clauses(flt) if flt.includes_kind("audit") else None
+    if clauses is None or clauses[2] is None:
+        return None
+    where, args, query = clauses
+    where = [
+        *where,
+        "id IN (SELECT n.record_id FROM notes n WHERE n.doc @@ ?::tsquery AND n.record_kind = 'audit'"
+        f" AND {queries.CURRENT_NOTE})",
+        "NOT EXISTS (SELECT 1 FROM audit_fts f WHERE f.entry_id = audit_entries.id AND f.doc @@ ?::tsquery)",
+    ]
+    args = [*args, query, query]
+    bounds, bargs = queries._bounds("id", *queries.id_bounds(flt))
+    where += bounds
+    args += bargs
+    if extra:
+        where.append(extra.replace("{id}", "id"))
+        args += extra_args
+    return f"SELECT id, {KIND_CODES['audit']} AS k FROM audit_entries WHERE " + " AND ".join(where), args, "id"
+
+
 def _branches(flt: Filter, extra: str = "", extra_args: list[Any] | None = None) -> list[tuple[str, list[Any], str]]:
-    found = (
+    found = [
         _branch(kind, flt, extra, extra_args or [], side)
         for kind in KIND_CODES
         for side in (queries.member_sides(flt) if kind == "audit" else (None,))
-    )
+    ]
+    found.append(_note_arm(flt, extra, extra_args or []))
     return [b for b in found if b is not None]
 
 

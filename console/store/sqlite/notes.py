@@ -22,6 +22,8 @@ class NotesPart(StoreCore):
         check(note)
         async with self.transaction() as db:
             await db.execute(f"INSERT INTO notes ({Note.COLUMNS}) VALUES ({','.join('?' * 12)})", note)
+            if note.action != "remove":
+                await db.execute("INSERT INTO notes_fts (rowid, text) VALUES (?, ?)", (note.id, note.text))
             await link_row(db, NOTE, note.id, self._clock())
         self._notify(IngestResult(guild_ids={note.guild_id}, changed=[(note.record_kind, note.record_id)]))
 

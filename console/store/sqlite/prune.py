@@ -30,6 +30,7 @@ _DEPENDENTS: Final = {
         "DELETE FROM audit_revisions WHERE entry_id IN ({ids})",
     ),
     "role_changes": ("DELETE FROM role_change_attempts WHERE change_id IN ({ids})",),
+    "notes": ("DELETE FROM notes_fts WHERE rowid IN ({ids})",),
 }
 
 

@@ -90,7 +90,7 @@ def help_renderable() -> Table:
     table.add_row(Text("Query", "bold underline"), Text(""))
     for name, what in FIELDS.items():
         table.add_row(Text(f"{name}:"), Text(what))
-    table.add_row(Text("words"), Text('free text in reasons, names and changes; "a phrase", prefix*'))
+    table.add_row(Text("words"), Text('free text in reasons, names, changes and notes; "a phrase", prefix*'))
     table.add_row(Text("-field:a,b"), Text("exclude: none of them (-category:automod, -actor:Carl-bot)"))
     table.add_row(Text('-word -"a phrase"'), Text("exclude records whose text matches"))
     table.add_row(Text("is:bot -is:bot"), Text("only / no records by bot accounts (the stored guild state's)"))
