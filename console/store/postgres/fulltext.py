@@ -89,9 +89,7 @@ def tsquery(text: str) -> str | None:
 #: What SQLite's case folding folds: ASCII letters only.
 UPPER, LOWER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz"
 #: SQLite's LIKE, which ignores the case of ASCII letters only (ILIKE would ignore every case).
-PG_LIKE: Final = (
-    f"translate({{col}}, '{UPPER}', '{LOWER}') LIKE translate(?, '{UPPER}', '{LOWER}') ESCAPE '\\'"
-)
+PG_LIKE: Final = f"translate({{col}}, '{UPPER}', '{LOWER}') LIKE translate(?, '{UPPER}', '{LOWER}') ESCAPE '\\'"
 
 
 class TextMarks(Marks):

@@ -22,7 +22,6 @@ from console.store.timeline_filter import BUCKET_SQL, KIND_CODES, TABLES, bucket
 Statement = tuple[str, list[Any]]
 
 
-
 def entry_clauses(flt: Filter, side: str | None = None) -> tuple[list[str], list[Any], str | None] | None:
     """WHERE clauses for audit entries (``?`` placeholders, no time bounds: the shared
     ``queries.entry_clauses``) and the tsquery text of the filter's words, if any; None when the
