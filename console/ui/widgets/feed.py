@@ -124,6 +124,8 @@ class FeedView(ScrollView, can_focus=True):
         #: Records loaded that have notes (their rows show ✎) → their notes' ids, learnt as their
         #: pages are read.
         self.noted: dict[tuple[str, int], tuple[int, ...]] = {}
+        self._notes_reads = 0  # reads of notes begun
+        self._notes_read_at: dict[tuple[str, int], int] = {}  # record → the newest read applied
         #: Told when a bookmark is set or cleared (the app remembers them between runs).
         self.on_bookmarks: Callable[[], None] | None = None
         self._pages: OrderedDict[int, list[Any]] = OrderedDict()
@@ -394,7 +396,15 @@ class FeedView(ScrollView, can_focus=True):
         keys = {record_key(r) for r in records if record_key(r)[0] != "gap"}
         if not keys:
             return set()
+        self._notes_reads += 1
+        read = self._notes_reads
         found = await self.store.notes(i for _, i in keys)
+        # Reads overlap (a page's, a commit's): one that began before a newer read of the same
+        # record says less than it, and must not undo what it learnt.
+        keys = {k for k in keys if self._notes_read_at.get(k, 0) < read}
+        if len(self._notes_read_at) > 20_000:  # bounded, as the page cache is
+            self._notes_read_at.clear()
+        self._notes_read_at.update(dict.fromkeys(keys, read))
         fresh = {k: tuple(n.id for n in current(found.get(k[1], ()))) for k in keys}
         moved = {k for k in keys if self.noted.get(k, ()) != fresh[k]}
         if moved:
