@@ -35,7 +35,15 @@ def _notices(app: ConsoleApp) -> list[str]:
 
 
 async def _off_gaps(pilot: Any, feed: FeedView) -> None:
-    """Down to the first record a note may be on (the demo's first rows are its gaps)."""
+    """Once the demo's backfill is done (no rows move any more), down to the first record a note
+    may be on (the demo's first rows are its gaps)."""
+    store = feed.store
+
+    async def backfilled() -> bool:
+        return await store.open_gap_count() == 0
+
+    await eventually(backfilled, what="the backfill done")
+    await settle(pilot)
     while record_key(feed.current)[0] == "gap":
         await pilot.press("down")
         await settle(pilot)
@@ -59,6 +67,8 @@ async def test_a_note_shows_on_the_row_and_in_the_drawer(demo) -> None:
         record = feed.current
         kind, rid = record_key(record)
         await _write(pilot, app, "Warned twice in DMs\x1b]0;pwned\x07 [b]first[/b]")
+        await eventually(lambda: any(n.startswith("Note") for n in _notices(app)), what="the answer", app=app)
+        assert any(n.startswith("Note added") for n in _notices(app)), _notices(app)
         await eventually(lambda: (kind, rid) in feed.noted, what="the row's marker", app=app)
         (note,) = (await app.store.notes([rid]))[rid]
         assert (note.actor_id, note.action, note.record_kind) == (app.operator_id, "add", kind)
