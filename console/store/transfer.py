@@ -284,7 +284,7 @@ def _copy_table(
 ) -> int:
     columns = [c for c in target.columns(table) if c in set(source.columns(table))]
     if not columns:
-        return 0  # a source from before the table existed (notes: SQLite version 9)
+        return 0  # a source from before the table existed (name_history: SQLite version 9, notes: 10)
     positions = [columns.index(k) for k in key]
     done = 0
     while True:

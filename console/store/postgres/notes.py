@@ -1,4 +1,4 @@
-"""Notes in PostgreSQL (the ``notes`` table, migration 6): appended and linked into the chain in
+"""Notes in PostgreSQL (the ``notes`` table, migration 8): appended and linked into the chain in
 one transaction, never changed (``console/model/notes.py``)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Notes (the ``notes`` table, migration 9): appended and linked into the chain in one
+"""Notes (the ``notes`` table, migration 10): appended and linked into the chain in one
 transaction, never changed (``console/model/notes.py``)."""
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class NotesPart(StoreCore):
                     chunk,
                 )
             except sqlite3.OperationalError:
-                return {}  # a store from before migration 9, browsed read-only: no notes yet
+                return {}  # a store from before migration 10, browsed read-only: no notes yet
             except sqlite3.Error as e:
                 raise StoreError(describe(e, self.path)) from None
             for row in got:
