@@ -433,6 +433,11 @@ class AuditStore(Protocol):
         removals included: :func:`console.model.notes.current` says what shows)."""
         ...
 
+    async def member_notes(self, guild_id: int, member_id: int) -> list[Note]:
+        """The current notes about a member, oldest first: on the records involving them (the
+        member view's timeline) or written from their view."""
+        ...
+
     # -- alerts -------------------------------------------------------------------------------------
 
     async def save_alert(self, alert: Alert) -> Alert:

@@ -1,7 +1,8 @@
 """What the member view reads of a store, the same SQL for both backends (``?`` placeholders;
 PostgreSQL numbers them): counts by action of what a member did and what was done to them, the
 timeout changes among their MEMBER_UPDATE entries, the policy's decisions on their requests, the
-console's role changes they asked for or that are aimed at them, and the names they went by.
+console's role changes they asked for or that are aimed at them, the names they went by, and the
+notes about them.
 
 Each backend hands :func:`member_counts` and :func:`name_history` a function that runs one
 statement and returns its rows. Every count is read per side (what they did: the (actor_id,
@@ -16,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 from console.model.member import COUNTED, TIMEOUT_KEY, MemberCounts, Timeout, timeouts_from
+from console.model.notes import Note, current
 
 #: Runs one statement (``?`` placeholders) with its arguments; returns its rows.
 Run = Callable[[str, list[Any]], Awaitable[Sequence[Sequence[Any]]]]
@@ -83,6 +85,24 @@ _NAMES: Final = (
 async def name_history(run: Run, user_id: int) -> list[tuple[str, str, int, int]]:
     """(kind, name, first seen, last seen) of every username and display name ``user_id`` had."""
     return [(str(k), str(n), int(a), int(b)) for k, n, a, b in await run(_NAMES, [user_id])]
+
+
+#: Every note action on a record involving the member, or written from their view (arguments:
+#: the guild, then the member six times). Notes are few (people write them), so the guild's are
+#: read and each record looked up by id.
+_NOTES: Final = (
+    f"SELECT {Note.COLUMNS} FROM notes n WHERE guild_id = ? AND (member_id = ?"
+    " OR (record_kind = 'audit' AND EXISTS (SELECT 1 FROM audit_entries a WHERE a.id = n.record_id"
+    " AND (a.actor_id = ? OR a.target_id = ?)))"
+    " OR (record_kind = 'decision' AND EXISTS (SELECT 1 FROM decisions d WHERE d.id = n.record_id AND d.actor_id = ?))"
+    " OR (record_kind = 'role_change' AND EXISTS (SELECT 1 FROM role_changes r WHERE r.id = n.record_id"
+    " AND (r.member_id = ? OR r.requested_by = ?)))) ORDER BY id"
+)
+
+
+async def member_notes(run: Run, guild_id: int, member_id: int) -> list[Note]:
+    """The current notes (``console.model.notes.current``) about a member, oldest first."""
+    return current(Note.from_row(tuple(r)) for r in await run(_NOTES, [guild_id, *[member_id] * 6]))
 
 
 #: Remembering names: the name a person had until now was last seen now; the new one is seen now

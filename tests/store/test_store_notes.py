@@ -132,3 +132,16 @@ def test_note_terms_round_trip_through_the_query_text() -> None:
     text = format_filter(flt)
     assert parse(text, now_ms=NOW_MS).filter == flt
     assert Filter(note_words=frozenset({"x"})).is_empty is False
+
+
+async def test_member_notes_are_the_current_notes_on_records_involving_them(store: AuditStore) -> None:
+    ids, _, notes = await seeded(store)
+    # MOD did all three entries and asked for the decision; 3 is the entries' target only.
+    assert await store.member_notes(GUILD, MOD) == [notes["raid"], notes["decision"], notes["edit"]]
+    assert await store.member_notes(GUILD, 3) == [notes["raid"], notes["edit"]]
+    assert await store.member_notes(GUILD, 77) == []
+    # A note written from someone's view is about them, whoever the record names.
+    about = note("audit", ids[0], "alt of 77, same IP story", 7, member_id=77)
+    await store.add_note(about)
+    assert await store.member_notes(GUILD, 77) == [about]
+    assert await store.member_notes(GUILD + 1, MOD) == []

@@ -4,12 +4,15 @@ one transaction, never changed (``console/model/notes.py``)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from console.model.notes import Note, check
+from console.store import member_queries
 from console.store.chain import NOTE
 from console.store.postgres import fulltext
 from console.store.postgres.core import PgCore
 from console.store.postgres.links import link_row
+from console.store.postgres.placeholders import numbered
 from console.store.results import IngestResult
 
 _INSERT = f"INSERT INTO notes ({Note.COLUMNS}, doc) VALUES ({', '.join(f'${i}' for i in range(1, 13))}, $13::tsvector)"
@@ -37,3 +40,9 @@ class NotesPart(PgCore):
         ):
             found.setdefault(row[3], []).append(Note.from_row(tuple(row)))
         return found
+
+    async def member_notes(self, guild_id: int, member_id: int) -> list[Note]:
+        async def run(sql: str, args: list[Any]) -> list[Any]:
+            return await self.fetch(numbered(sql), *args)
+
+        return await member_queries.member_notes(run, guild_id, member_id)

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from console.model.notes import Note, check
+from console.store import member_queries
 from console.store.chain import NOTE
 from console.store.connection import describe, rows
 from console.store.errors import StoreError
@@ -45,3 +46,11 @@ class NotesPart(StoreCore):
             for row in got:
                 found.setdefault(row[3], []).append(Note.from_row(row))
         return found
+
+    async def member_notes(self, guild_id: int, member_id: int) -> list[Note]:
+        try:
+            return await member_queries.member_notes(lambda sql, args: rows(self._r, sql, args), guild_id, member_id)
+        except sqlite3.OperationalError:
+            return []  # a store from before migration 10, browsed read-only: no notes yet
+        except sqlite3.Error as e:
+            raise StoreError(describe(e, self.path)) from None
