@@ -28,6 +28,7 @@ from console.model.member import (
     timeouts_from,
 )
 from console.model.naming import person
+from console.model.notes import Note
 from console.model.sanitize import safe_text
 from console.model.snowflake import to_ms
 from console.store import AuditStore
@@ -40,6 +41,10 @@ VIEW_CAP: Final = 1000
 NICK_ENTRIES: Final = 500
 STATUS_ENTRIES: Final = 20
 _NAME_LEN: Final = 80
+#: The newest notes about them the view lists (the drawer of each ✎ row has the rest); each
+#: shown on one line.
+NOTES_SHOWN: Final = 3
+_NOTE_LEN: Final = 160
 
 NameOf = Callable[[str, int], str | None]
 
@@ -141,6 +146,18 @@ def sections(p: Profile, name_of: NameOf, now_ms: int) -> list[tuple[str, list[s
         else:
             state.append(f"timed out {when} by {by}, until {_at(t.until_ms)}")
     return [("Who", who), ("Standing", state), ("Counts", count_lines(p))]
+
+
+def note_lines(notes: list[Note], name_of: NameOf) -> list[str]:
+    """The newest notes about them, newest first, one sanitised line each: when, who, the text
+    and the record it is on; then how many older ones there are."""
+    lines = [
+        f"{_at(n.created_at)}  {_who(name_of, n.actor_id)}: {safe_text(n.text, _NOTE_LEN)}  (record {n.record_id})"
+        for n in reversed(notes[-NOTES_SHOWN:])
+    ]
+    if len(notes) > NOTES_SHOWN:
+        lines.append(f"and {len(notes) - NOTES_SHOWN:,} older (the ✎ rows' details)")
+    return lines
 
 
 def count_lines(p: Profile) -> list[str]:

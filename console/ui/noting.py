@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from console.model.naming import person
-from console.model.notes import RECORD_KINDS, NoteError, current
+from console.model.notes import RECORD_KINDS, Note, NoteError, current
 from console.model.sanitize import safe_text
 from console.store import Ref, StoreError
-from console.ui.rows import RowContext, record_row
+from console.ui.rows import RowContext, record_key, record_row
 
 if TYPE_CHECKING:
     from console.policy.notes import NoteTarget
+    from console.store import AuditStore
     from console.ui.app import ConsoleApp
     from console.ui.screens.note_dialog import NoteForm
 
@@ -24,6 +25,14 @@ def record_words(record: Any, app: ConsoleApp) -> str:
     """A record as its feed row reads (compact), one line of plain text."""
     row = record_row(record, RowContext(name_of=app.store.name_of, compact=True))
     return " ".join("".join(text for text, _ in row.parts).split())
+
+
+async def shown_notes(store: AuditStore, record: Any) -> list[Note]:
+    """The notes the drawer shows with ``record`` (a gap has none)."""
+    kind, ident = record_key(record)
+    if kind not in RECORD_KINDS:
+        return []
+    return current((await store.notes([ident])).get(ident, []))
 
 
 def _why_not(app: ConsoleApp) -> str | None:

@@ -1,6 +1,7 @@
 """Notes from the console (``n``), against the simulated guild (real hikari client, real store,
 the demo's policy): a moderator writes one and the row and the drawer show it; edits and removals
-go through the same dialog; a member the policy does not allow is told why, and the denial is on
+go through the same dialog; ``n`` in the member view writes one about that member, shown there
+and in its drawer; a member the policy does not allow is told why, and the denial is on
 record; a console that cannot act says so instead of opening the dialog."""
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from textual.widgets import RadioSet, TextArea
+from textual.widgets import RadioSet, Static, TextArea
 
 from console.model.notes import current
 from console.ui.app import ConsoleApp
 from console.ui.rows import record_key
+from console.ui.screens.member import MemberScreen, PersonChoice
 from console.ui.screens.note_dialog import NoteDialog
 from console.ui.widgets.drawer import DetailDrawer
 from console.ui.widgets.feed import FeedView
@@ -108,6 +110,48 @@ async def test_a_note_shows_on_the_row_and_in_the_drawer(demo) -> None:
         assert [n.action for n in stored] == ["add", "edit", "remove"]
         assert stored[-1].text == "Warned three times"  # the removed text is kept
         assert current(stored) == []
+
+
+async def test_n_in_the_member_view_writes_a_note_about_them(demo) -> None:
+    app, d = demo
+    async with d.run(app) as pilot:
+        await ready(app, d)
+        feed = app.query_one(FeedView)
+        await eventually(lambda: feed.current is not None, what="a row")
+        await _off_gaps(pilot, feed)
+        await pilot.press("u")
+        await settle(pilot)
+        if isinstance(app.screen, PersonChoice):
+            await pilot.press("a")
+        await eventually(lambda: isinstance(app.screen, MemberScreen), what="the member view", app=app)
+        screen = app.screen
+        assert isinstance(screen, MemberScreen)
+        member = screen.profile.member_id
+        timeline = screen.query_one("#member-feed", FeedView)
+        await eventually(lambda: timeline.current is not None, what="a timeline row", app=app)
+        await settle(pilot)
+        notes_box = screen.query_one("#member-notes", Static)
+        assert not notes_box.display  # no notes about them yet: no box
+        kind, rid = record_key(timeline.current)
+        await _write(pilot, app, "Same story as last month [b]x[/b]\x1b[2J")
+        await eventually(lambda: any(n.startswith("Note") for n in _notices(app)), what="the answer", app=app)
+        assert any(n.startswith("Note added") for n in _notices(app)), _notices(app)
+        (note,) = (await app.store.notes([rid]))[rid]
+        assert (note.record_kind, note.member_id, note.actor_id) == (kind, member, app.operator_id)
+        # The row's marker, the notes above the timeline (plain, sanitised), the drawer.
+        await eventually(lambda: (kind, rid) in timeline.noted, what="the timeline row's marker", app=app)
+        await eventually(lambda: bool(notes_box.display), what="the notes about them", app=app)
+        listed = str(notes_box.render())
+        assert "Same story as last month [b]x[/b]\\x1b[2J" in listed
+        assert f"(record {rid})" in listed
+        assert notes_box.border_title == "Notes about them (1)"
+        assert await app.store.member_notes(int(note.guild_id), member) == [note]
+        await pilot.press("enter")
+        await settle(pilot)
+        drawer = screen.query_one("#member-drawer", DetailDrawer)
+        shown = _drawer_text(drawer)
+        assert "Notes (1)" in shown
+        assert "Same story as last month" in shown
 
 
 async def test_a_note_the_policy_denies_is_recorded_and_not_written(demo) -> None:

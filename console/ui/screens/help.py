@@ -58,7 +58,11 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
                 " standing, counts, and one timeline (Enter: details, Esc: back)",
             ),
             ("U", "member view of a username or id"),
-            ("n", "note on the row: add one, or edit or remove one (kept in the chain); the policy decides"),
+            (
+                "n",
+                "note on the row, here or in the member view: add one, or edit or remove one (kept in"
+                " the chain); the policy decides",
+            ),
             ("Tab to Pending, ↑ ↓", "choose a pending role change"),
             ("r / x", "retry it now / cancel it"),
         ],

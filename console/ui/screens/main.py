@@ -346,11 +346,9 @@ class MainScreen(FirstResumeScreen):
     async def show_details(self, record: Any) -> None:
         drawer = await self.drawer()
         attempts = await self.store.attempts(record.id) if isinstance(record, RoleChange) else ()
-        notes: list[Any] = []
-        if record_key(record)[0] != "gap":
-            from console.model.notes import current
+        from console.ui.noting import shown_notes
 
-            notes = current((await self.store.notes([record.id])).get(record.id, []))
+        notes = await shown_notes(self.store, record)
         drawer.add_class("-open")
         drawer.show(record, attempts=attempts, notes=notes)
 

@@ -9,8 +9,12 @@ and a member it was done to, a role change's requester and member) asks with a t
 holds inside the view, so ``u`` walks from person to person; Esc goes back one.
 
 What the first screen shows is read before the screen is pushed (who they are, the timeline's
-first page and its names), so its first frame is whole; the counts (capped at ``VIEW_CAP``) and
-the footer come right after it.
+first page and its names), so its first frame is whole; the counts (capped at ``VIEW_CAP``), the
+notes about them and the footer come right after it.
+
+Notes: ``n`` writes one on the selected row as on the feed (``console.ui.noting``), about this
+member; rows with notes show ✎, the drawer lists a record's notes, and the newest notes on any
+record involving them are listed above the timeline (none: no box).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from console.model.sanitize import safe_text
 from console.model.stored import StoredEntry
 from console.reports import member
 from console.store import StoreError
-from console.ui.rows import names_shown
+from console.ui.rows import names_shown, record_key
 from console.ui.widgets.feed import FeedView, FirstPage, read_first_page
 
 if TYPE_CHECKING:
@@ -110,6 +114,7 @@ class MemberScreen(Screen[None]):
         Binding("escape", "back", "Back", id="member-back"),
         Binding("u", "member_of_row", "Member of row", id="member-of-row"),
         Binding("U", "member_by_name", "Member…", id="member-by-name"),
+        Binding("n", "note", "Note", show=False, id="member-note"),
         Binding("question_mark,f1", "help", "Help", show=False),
     ]
 
@@ -136,7 +141,9 @@ class MemberScreen(Screen[None]):
                 part = Static(Text("\n".join(lines)), id=ident, classes="member-part")
                 part.border_title = title
                 yield part
-        # Notes on this member (issue 21's notes) go here: between who they are and the timeline.
+        notes = Static(id="member-notes", classes="member-part -none")
+        notes.border_title = "Notes about them"
+        yield notes
         feed = FeedView(app.store, app.main_screen.row_context(), id="member-feed")
         feed.border_title = Text(f"Timeline · {member.timeline_title(self.profile, app.store.name_of)}")
         yield feed
@@ -154,6 +161,7 @@ class MemberScreen(Screen[None]):
 
         self.query_one("#footer-slot").mount(KeysFooter())
         self._count()
+        self._read_notes()
 
     @work(group="member-counts", exclusive=True, exit_on_error=False)
     async def _count(self) -> None:
@@ -164,10 +172,32 @@ class MemberScreen(Screen[None]):
             return
         self.query_one("#member-counts", Static).update(Text("\n".join(member.count_lines(self.profile))))
 
+    @work(group="member-notes", exclusive=True, exit_on_error=False)
+    async def _read_notes(self) -> None:
+        """The notes about them, listed above the timeline (hidden when there are none)."""
+        try:
+            notes = await self.console.store.member_notes(self.profile.guild_id, self.profile.member_id)
+        except StoreError as e:
+            self.notify(f"Reading notes failed: {e}", severity="error", markup=False)
+            return
+        box = self.query_one("#member-notes", Static)
+        box.border_title = f"Notes about them ({len(notes):,})"
+        box.update(Text("\n".join(member.note_lines(notes, self.console.store.name_of))))
+        box.set_class(not notes, "-none")
+
     async def follow_commits(self, inserted: list[int], changed: set[tuple[str, int]]) -> None:
         """New records committed (the main screen's live updates tell every screen): the timeline
-        shows those involving them as the feed does (following, or counted while paused)."""
-        await self.query_one(FeedView).refresh_data(inserted, changed)
+        shows those involving them as the feed does (following, or counted while paused); a
+        record changed in place (a note written) is shown again in the notes and the drawer."""
+        feed = self.query_one(FeedView)
+        await feed.refresh_data(inserted, changed)
+        if not changed:
+            return
+        self._read_notes()
+        current = feed.current
+        drawer = self.drawer
+        if current is not None and record_key(current) in changed and drawer is not None and drawer.has_class("-open"):
+            await self._show(current)
 
     @on(FeedView.Changed)
     def _feed_changed(self, event: FeedView.Changed) -> None:
@@ -191,9 +221,13 @@ class MemberScreen(Screen[None]):
 
             self.drawer = DetailDrawer(id="member-drawer", name_of=self.console.store.name_of, clock=self.console.clock)
             await self.mount(self.drawer, after=self.query_one(FeedView))
-        attempts = await self.console.store.attempts(record.id) if isinstance(record, RoleChange) else ()
+        from console.ui.noting import shown_notes
+
+        store = self.console.store
+        attempts = await store.attempts(record.id) if isinstance(record, RoleChange) else ()
+        notes = await shown_notes(store, record)
         self.drawer.add_class("-open")
-        self.drawer.show(record, attempts=attempts)
+        self.drawer.show(record, attempts=attempts, notes=notes)
 
     def action_help(self) -> None:
         self.console.main_screen.action_help()
@@ -211,6 +245,18 @@ class MemberScreen(Screen[None]):
 
     def action_member_by_name(self) -> None:
         ask_member(self.console, self.profile.guild_id)
+
+    def action_note(self) -> None:
+        """``n``: a note on the selected row, about this member."""
+        record = self.query_one(FeedView).current
+        if record is None:
+            self.app.bell()
+            return
+        from console.ui.noting import open_note_dialog
+
+        kind, ident = record_key(record)
+        member_id = self.profile.member_id
+        self.run_worker(open_note_dialog(self.console, kind, ident, member_id=member_id), group="note", exclusive=True)
 
 
 async def choose_member(app: ConsoleApp, record: Any, guild_id: int | None = None) -> None:
