@@ -15,6 +15,8 @@ from console.store import Ref, StoreError
 from console.ui.rows import RowContext, record_key, record_row
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from console.policy.notes import NoteTarget
     from console.store import AuditStore
     from console.ui.app import ConsoleApp
@@ -33,6 +35,16 @@ async def shown_notes(store: AuditStore, record: Any) -> list[Note]:
     if kind not in RECORD_KINDS:
         return []
     return current((await store.notes([ident])).get(ident, []))
+
+
+def note_on_row(screen: Screen[Any], app: ConsoleApp, record: Any, *, member_id: int | None = None) -> None:
+    """``n`` on a screen's selected row (the feed's, the member view's): its note dialog, in a
+    worker of ``screen``; a bell with no row."""
+    if record is None:
+        app.bell()
+        return
+    kind, ident = record_key(record)
+    screen.run_worker(open_note_dialog(app, kind, ident, member_id=member_id), group="note", exclusive=True)
 
 
 def _why_not(app: ConsoleApp) -> str | None:

@@ -30,7 +30,7 @@ from console.model.records import RoleChange
 from console.model.sanitize import safe_text
 from console.store import StoreError
 from console.ui.live_updates import LiveUpdates
-from console.ui.rows import RowContext, names_shown, record_key
+from console.ui.rows import RowContext, names_shown
 from console.ui.textual_internals import FirstResumeScreen
 from console.ui.widgets.activity import ActivityBar
 from console.ui.widgets.feed import FeedView, FirstPage, read_first_page
@@ -510,14 +510,9 @@ class MainScreen(FirstResumeScreen):
 
     def action_note(self) -> None:
         """``n``: a note on the record under the cursor (console.ui.noting)."""
-        record = self.query_one(FeedView).current
-        if record is None:
-            self.app.bell()
-            return
-        from console.ui.noting import open_note_dialog
+        from console.ui.noting import note_on_row
 
-        kind, ident = record_key(record)
-        self.run_worker(open_note_dialog(self.console, kind, ident), group="note", exclusive=True)
+        note_on_row(self, self.console, self.query_one(FeedView).current)
 
     async def action_retry_change(self) -> None:
         await self.acting.retry_change()

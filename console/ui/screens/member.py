@@ -248,15 +248,9 @@ class MemberScreen(Screen[None]):
 
     def action_note(self) -> None:
         """``n``: a note on the selected row, about this member."""
-        record = self.query_one(FeedView).current
-        if record is None:
-            self.app.bell()
-            return
-        from console.ui.noting import open_note_dialog
+        from console.ui.noting import note_on_row
 
-        kind, ident = record_key(record)
-        member_id = self.profile.member_id
-        self.run_worker(open_note_dialog(self.console, kind, ident, member_id=member_id), group="note", exclusive=True)
+        note_on_row(self, self.console, self.query_one(FeedView).current, member_id=self.profile.member_id)
 
 
 async def choose_member(app: ConsoleApp, record: Any, guild_id: int | None = None) -> None:
