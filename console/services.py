@@ -62,8 +62,11 @@ class Services:
 
         self._watch = asyncio.get_running_loop().create_task(watch(), name="policy-watch")
 
-    async def connect(self, api: RoleApi, *, bot_id: int | None) -> int:
-        """Start acting on Discord; resumes pending role changes (how many)."""
+    async def connect(
+        self, api: RoleApi, *, bot_id: int | None, caught_up: Callable[[int], tuple[bool, str | None]] | None = None
+    ) -> int:
+        """Start acting on Discord; resumes pending role changes (how many). ``caught_up``: the
+        collector's word on each guild's start backfill (the reconciler's ``caught_up``)."""
         self.poster = MessagePoster(self.store, api)
         shards = self.settings.shards
         self.reconciler = Reconciler(
@@ -73,6 +76,7 @@ class Services:
             schedule=self.schedule,
             on_final=self._final,
             holds=shards.owns if shards is not None else None,
+            caught_up=caught_up,
         )
         self.roles = RoleRequests(self.gatekeeper, self.reconciler)
         self.slash.roles = self.roles

@@ -158,7 +158,9 @@ async def attach_services(
     collector.guilds.connect_members(members, limit=services.settings.member_cache)
     services.gatekeeper.members = collector.guilds
     me = gateway.bot.get_me()
-    resumed = await services.connect(HikariRoleApi(gateway.bot.rest), bot_id=int(me.id) if me else None)
+    resumed = await services.connect(
+        HikariRoleApi(gateway.bot.rest), bot_id=int(me.id) if me else None, caught_up=collector.caught_up
+    )
     if resumed:
         log.info("resuming %d pending role changes", resumed)
     responder = SlashResponder(gateway.bot, services.slash, on_refused=on_refused)

@@ -94,6 +94,11 @@ class Collector:
         self.guild_filter = frozenset(g for g in given if shards is None or shards.owns(g))
         # Each shard's READY lists that shard's guilds only: the collector's are their union.
         self._shard_guilds: dict[int, frozenset[int]] = {}
+        self._shard_count = 1  # the bot's, as READY says (with ``shards`` None, hikari's choice)
+        # Each guild's audit log from the time no collector ran: being read (a backfill is due or
+        # under way since READY), or read, with why not if that backfill failed (see caught_up).
+        self._reading: set[int] = set()
+        self._read: dict[int, str | None] = {}
         self.writer = BatchWriter(store, on_degraded=self._degraded, on_overflow=self._overflowed)
         self._gateway: Gateway | None = None
         self._backfiller: Backfiller | None = None
@@ -282,6 +287,7 @@ class Collector:
     def _session_started(self, guild_ids: list[int], shard_id: int = 0, shard_count: int = 1) -> None:
         reason = "reconnect" if shard_id in self._shard_guilds else "start"
         self._shard_guilds[shard_id] = frozenset(guild_ids)
+        self._shard_count = shard_count
         every = frozenset().union(*self._shard_guilds.values())
         self._set(gateway="connected", sessions=self.state.sessions + 1, guild_ids=every | self.guild_filter)
         # A new session lists every guild of its shard: an outage there that ended meanwhile is
@@ -291,6 +297,7 @@ class Collector:
         self._set(outages=outages, removed=self.state.removed - listed)
         mine = {g for g in self.guild_filter if shard_of(g, shard_count) == shard_id}
         for gid in (listed | mine) - self.state.removed:
+            self._reading.add(gid)  # now, not when the task starts: caught_up() may be asked before
             self._spawn(self.backfill(gid, reason), f"backfill-{gid}")
 
     def _collecting(self) -> set[int]:
@@ -352,11 +359,40 @@ class Collector:
         assert self._backfiller is not None
         assert self._backfill_slots is not None
         self._begin_backfill(guild_id)
+        result: BackfillResult | None = None
         try:
             async with self._backfill_slots:
-                return await self._backfill(guild_id, reason)
+                result = await self._backfill(guild_id, reason)
+                return result
         finally:
             self._end_backfill(guild_id)
+            self._log_read(guild_id, result)
+
+    def caught_up(self, guild_id: int) -> tuple[bool, str | None]:
+        """Whether the guild's audit log from the time no collector ran is stored: its first
+        backfill here has ended, with why not if it failed. The role reconciler waits for it before
+        acting on a change it inherited: an undo made meanwhile is only there. A guild that is not
+        collected here has none to wait for, once every shard's READY has listed the bot's guilds."""
+        if guild_id in self._read:
+            return True, self._read[guild_id]
+        if guild_id in self._reading or (self._wanted(guild_id) and self._sessions_pending()):
+            return False, None
+        return True, None
+
+    def _sessions_pending(self) -> bool:
+        """Whether a shard of this collector has yet to send READY (which lists its guilds)."""
+        expected = self.shards.ids if self.shards is not None else range(self._shard_count)
+        return any(shard not in self._shard_guilds for shard in expected)
+
+    def _log_read(self, guild_id: int, result: BackfillResult | None) -> None:
+        """A backfill of the guild ended: every one reads from the high-water mark, so one that
+        recovered its gap has read what was missed while no collector ran."""
+        self._reading.discard(guild_id)
+        if result is not None and result.gap.status != "failed":
+            self._read[guild_id] = None
+        else:
+            why = result.gap.error if result is not None else self.state.last_error
+            self._read.setdefault(guild_id, why or "the backfill did not finish")
 
     def _begin_backfill(self, guild_id: int) -> None:
         """Counted in the round of backfills under way, or the first of a new round."""

@@ -11,6 +11,8 @@ concurrent update undoes it. So an HTTP 204 is not a confirmation. For each chan
 - an event that showed it applied counts even when a later one shows it undone before the next
   turn (confirmed, then reverted), and a fetch that finds it undone after a call looks for the
   undo in the stored audit log first: a change someone else undid is never called again;
+- a change this process inherited (requested before it started) waits until its guild's audit
+  log since then is stored (the collector's start backfill): that is where the undo would be;
 - while not observed: retry after ``first_s``, backing off by ``factor`` with ± ``jitter`` up to
   ``cap_s``, until ``deadline_s`` (then ``expired``); a 429's retry-after is honoured;
 - final states: ``confirmed`` (observed time), ``reverted`` (applied, then undone by someone else,
@@ -98,11 +100,19 @@ class Reconciler:
         rng: random.Random | None = None,
         on_final: Callable[[RoleChange], Any] | None = None,
         holds: Callable[[int], bool] | None = None,
+        caught_up: Callable[[int], tuple[bool, str | None]] | None = None,
     ) -> None:
         """``holds``: whether a guild's requests are this collector's (its shard group holds the
-        guild; None: every guild's). Another group's requests are left to that group's leader."""
+        guild; None: every guild's). Another group's requests are left to that group's leader.
+        ``caught_up``: whether the collector has stored a guild's audit log from the time no
+        collector ran (its start backfill has ended), and why not if that backfill failed (None:
+        nothing is backfilled here, changes do not wait for it)."""
         self.store = store
         self._holds = holds
+        self._caught_up = caught_up
+        self._started_at: int | None = None
+        #: Guilds whose start backfill failed, and why: their inherited changes went on without it.
+        self._unread: dict[int, str] = {}
         self.api = api
         self.bot_id = bot_id
         self.schedule = schedule
@@ -132,6 +142,7 @@ class Reconciler:
 
     async def start(self) -> int:
         """Resume what a previous run left pending; how many changes that was."""
+        self._started_at = self._now()
         await self._adopt()
         self._loop_task = asyncio.get_running_loop().create_task(self._run(), name="reconciler")
         self._wake.set()
@@ -281,8 +292,8 @@ class Reconciler:
                 first.setdefault((change.guild_id, change.member_id), change)  # oldest per member only
             waits = []
             for key, change in first.items():
-                if key in self._busy:
-                    continue
+                if key in self._busy or not self._log_read(change):
+                    continue  # a change waiting for its guild's backfill is looked at again within 1 s
                 due = change.next_attempt_at or 0
                 if due <= now and len(self._busy) < self.schedule.concurrency:
                     self._busy.add(key)
@@ -353,7 +364,8 @@ class Reconciler:
             result, roles = await self.api.member_roles(change.guild_id, change.member_id)
             if roles is not None:
                 seen_text = f"member fetch: role {'present' if change.role_id in roles else 'absent'}"
-                await self._attempt(change, result.status, result.latency_ms, seen_text)
+                unread = None if applied(change, roles) else self._unread_note(change)
+                await self._attempt(change, result.status, result.latency_ms, seen_text, unread)
                 if applied(change, roles):
                     await self._finish(change, "confirmed", observed_at=self._now())
                     return
@@ -434,6 +446,37 @@ class Reconciler:
             change, "reverted", error="undone by someone else after it was applied", linked_entry_id=entry_id
         )
         return True
+
+    def _inherited(self, change: RoleChange) -> bool:
+        return self._started_at is not None and change.created_at < self._started_at
+
+    def _log_read(self, change: RoleChange) -> bool:
+        """Whether the audit log a change may be undone in is stored, so it may be acted on. A
+        change this process inherited may have been applied by a collector that died since, and
+        undone by someone while none ran; that undo reaches the store only by the start backfill,
+        and a member fetch before it would find the role gone, no undo, and call again. So an
+        inherited change waits for its guild's backfill; one that failed (a refused audit log,
+        Discord down) is not waited out, since the request's deadline runs: it is said instead."""
+        if self._caught_up is None or not self._inherited(change):
+            return True
+        done, why = self._caught_up(change.guild_id)
+        if why is None:
+            self._unread.pop(change.guild_id, None)  # read since (a retried backfill)
+        elif done and change.guild_id not in self._unread:
+            self._unread[change.guild_id] = why
+            log.warning(
+                "guild %s: role changes requested before this collector started go on without the audit "
+                "log since then (its backfill failed: %s); an undo made while no collector ran is not seen",
+                change.guild_id,
+                why,
+            )
+        return done
+
+    def _unread_note(self, change: RoleChange) -> str | None:
+        """The attempt's error when an inherited change is found not applied and its guild's
+        audit log since the last collector could not be read (it may hold an undo)."""
+        why = self._unread.get(change.guild_id) if self._inherited(change) else None
+        return None if why is None else f"the audit log since the last collector was not read ({why})"
 
     async def _writable(self, change: RoleChange) -> bool:
         """The store failed its last write (full disk, I/O error): call nothing on Discord, since

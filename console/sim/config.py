@@ -110,6 +110,9 @@ class Knobs:
     """Guilds whose audit log answers 403 50013 Missing Permissions, as when the bot lacks
     VIEW_AUDIT_LOG; their GUILD_AUDIT_LOG_ENTRY_CREATE is withheld too, as Discord does.
     ``sim.set_audit_log_access(allowed)`` flips it the way an admin does (GUILD_ROLE_UPDATE)."""
+    audit_log_delay_s: float = 0.0
+    """Answer each audit-log page this much later: a backfill still reading when other work of a
+    starting collector (its role changes) is under way, as with a long log or a slow Discord."""
     commands_refused_code: int | None = None
     """Answer command registration (PUT/POST guild commands) with 400 and this JSON code:
     30032 (the application's commands limit) or 30034 (the daily creates limit)."""

@@ -10,6 +10,7 @@ The slash command routes live in ``console.sim.commands`` (registration) and
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -400,6 +401,8 @@ class RestApi:
             return g
         if g.guild_id in self.sim.knobs.audit_log_forbidden:  # no VIEW_AUDIT_LOG
             return error(403, 50013, "Missing Permissions")
+        if self.sim.knobs.audit_log_delay_s:
+            await asyncio.sleep(self.sim.knobs.audit_log_delay_s)
         if self.raw_audit_pages:
             return web.Response(body=self.raw_audit_pages.pop(0), content_type="application/json")
         q = request.query

@@ -20,6 +20,7 @@ from console.sim import SimServer
 from console.sim.demo_policy import demo_operator, demo_policy_text
 
 from .conftest import eventually
+from .test_role_changes import applied_per_request, roles_of
 
 BACKENDS = BOTH
 
@@ -55,6 +56,25 @@ async def states(db: StoreLocation) -> list[tuple[int, str, int]]:
     return await query(db, "SELECT id, state, attempts FROM role_changes ORDER BY id")  # type: ignore[return-value]
 
 
+async def grant(sim: SimServer, uid: int, role: int) -> None:
+    """/audit role grant by the demo's operator, allowed by the policy (a pending request)."""
+    options = [
+        {"name": "member", "value": str(uid)},
+        {"name": "role", "value": str(role)},
+        {"name": "reason", "value": "restart test"},
+    ]
+    inv = sim.invoke_command(
+        demo_operator(sim), "audit", [{"name": "role", "options": [{"name": "grant", "options": options}]}]
+    )
+    assert "allowed" in (await inv.wait_response(15))["data"]["content"]
+
+
+def setup_files(sim: SimServer, tmp: Path) -> None:
+    (tmp / "token").write_text(sim.token)
+    (tmp / "token").chmod(0o600)
+    (tmp / "policy.toml").write_text(demo_policy_text(sim))
+
+
 def applied(sim: SimServer) -> Counter:
     seen: Counter = Counter()
     for e in sim.guild.audit_log:
@@ -68,9 +88,7 @@ def applied(sim: SimServer) -> Counter:
 async def test_sigkill_with_changes_pending_then_resume(
     sim: SimServer, tmp_path: Path, location: StoreLocation
 ) -> None:
-    (tmp_path / "token").write_text(sim.token)
-    (tmp_path / "token").chmod(0o600)
-    (tmp_path / "policy.toml").write_text(demo_policy_text(sim))
+    setup_files(sim, tmp_path)
     db = location
     sim.knobs.role_drop_probability = 1.0  # accepted, never applied: they stay pending
     sim.knobs.role_drop_logs_entry = False
@@ -82,28 +100,8 @@ async def test_sigkill_with_changes_pending_then_resume(
         members = [
             u for u in sim.guild.regular_ids() if verified not in [int(r) for r in sim.guild.member_object(u)["roles"]]
         ][:5]
-        moderator = demo_operator(sim)
         for uid in members:
-            inv = sim.invoke_command(
-                moderator,
-                "audit",
-                [
-                    {
-                        "name": "role",
-                        "options": [
-                            {
-                                "name": "grant",
-                                "options": [
-                                    {"name": "member", "value": str(uid)},
-                                    {"name": "role", "value": str(verified)},
-                                    {"name": "reason", "value": "restart test"},
-                                ],
-                            }
-                        ],
-                    }
-                ],
-            )
-            assert "allowed" in (await inv.wait_response(15))["data"]["content"]
+            await grant(sim, uid, verified)
 
         async def tried() -> bool:
             rows = await states(db)
@@ -143,3 +141,59 @@ async def test_sigkill_with_changes_pending_then_resume(
         timeout=60,
     )
     assert (checked.returncode, checked.stderr) == (0, ""), checked.stdout
+
+
+async def test_a_call_applied_and_undone_while_no_collector_ran_is_reverted_not_called_again(
+    sim: SimServer, tmp_path: Path, location: StoreLocation
+) -> None:
+    """The collector is killed right after its PUT; Discord applies the grant late, and a moderator
+    removes the role while no collector runs. The next collector inherits the change pending with
+    one attempt: it waits for its start backfill (slow here: each audit-log page takes 2 s) to
+    store the moderator's undo, then finds it, so the change ends reverted, linked to that entry,
+    applied once. It used to look at the member before the backfill had stored the undo, find
+    the role gone and no reason why, and call again: the grant applied a second time."""
+    setup_files(sim, tmp_path)
+    db = location
+    verified = sim.guild.role_id("Verified")
+    uid = next(u for u in sim.guild.regular_ids() if verified not in roles_of(sim, u))
+    sim.knobs.role_drop_probability = 1.0  # accepted and not applied yet: applied below, late
+    sim.knobs.role_drop_logs_entry = False
+
+    first = start_collect(sim, tmp_path, "first.log", db)
+    try:
+        await eventually(lambda: sim.commands.by_name("audit") is not None, timeout=30, what="/audit registered")
+        await grant(sim, uid, verified)
+
+        async def called() -> bool:
+            return [(s, a >= 1) for _, s, a in await states(db)] == [("pending", True)]
+
+        await eventually(called, timeout=30, what="the grant called once")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    [(change_id, _, _)] = await states(db)
+
+    sim.knobs.role_drop_probability = 0.0
+    # The killed collector's call, applied by Discord after it died; then undone by a moderator.
+    sim.member_role_change(uid, verified, add=True, reason=f"restart test [request {change_id}]")
+    moderator = next(m for m in sim.guild.staff_ids() if m != sim.bot_id)
+    sim.member_role_change(uid, verified, add=False, reason="not yet", actor=moderator)
+    undo = sim.guild.audit_log[-1]
+    assert (int(undo["user_id"]), undo["changes"][0]["key"]) == (moderator, "$remove")
+    sim.knobs.audit_log_delay_s = 2.0
+
+    second = start_collect(sim, tmp_path, "second.log", db)
+    try:
+
+        async def final() -> bool:
+            return [s for _, s, _ in await states(db)] != ["pending"]
+
+        await eventually(final, timeout=60, what="the inherited change final")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(30) == 0, (tmp_path / "second.log").read_text()
+
+    rows = await query(db, "SELECT state, linked_entry_id FROM role_changes")
+    assert [(s, int(e) if e is not None else None) for s, e in rows] == [("reverted", int(undo["id"]))]
+    assert applied_per_request(sim)[change_id] == 1, "applied once: not called again after the undo"
+    assert verified not in roles_of(sim, uid), "the moderator's removal stands"
