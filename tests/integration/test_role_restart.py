@@ -143,23 +143,15 @@ async def test_sigkill_with_changes_pending_then_resume(
     assert (checked.returncode, checked.stderr) == (0, ""), checked.stdout
 
 
-async def test_a_call_applied_and_undone_while_no_collector_ran_is_reverted_not_called_again(
-    sim: SimServer, tmp_path: Path, location: StoreLocation
-) -> None:
-    """The collector is killed right after its PUT; Discord applies the grant late, and a moderator
-    removes the role while no collector runs. The next collector inherits the change pending with
-    one attempt: it waits for its start backfill (slow here: each audit-log page takes 2 s) to
-    store the moderator's undo, then finds it, so the change ends reverted, linked to that entry,
-    applied once. It used to look at the member before the backfill had stored the undo, find
-    the role gone and no reason why, and call again: the grant applied a second time."""
-    setup_files(sim, tmp_path)
-    db = location
+async def killed_after_its_call_then_undone(sim: SimServer, tmp: Path, db: StoreLocation) -> tuple[int, int, int]:
+    """A collector killed right after its PUT; Discord applies the grant late, and a moderator
+    removes the role while no collector runs. (change id, member, the undo's entry id)"""
+    setup_files(sim, tmp)
     verified = sim.guild.role_id("Verified")
     uid = next(u for u in sim.guild.regular_ids() if verified not in roles_of(sim, u))
     sim.knobs.role_drop_probability = 1.0  # accepted and not applied yet: applied below, late
     sim.knobs.role_drop_logs_entry = False
-
-    first = start_collect(sim, tmp_path, "first.log", db)
+    first = start_collect(sim, tmp, "first.log", db)
     try:
         await eventually(lambda: sim.commands.by_name("audit") is not None, timeout=30, what="/audit registered")
         await grant(sim, uid, verified)
@@ -172,17 +164,18 @@ async def test_a_call_applied_and_undone_while_no_collector_ran_is_reverted_not_
         first.send_signal(signal.SIGKILL)
         first.wait(10)
     [(change_id, _, _)] = await states(db)
-
     sim.knobs.role_drop_probability = 0.0
-    # The killed collector's call, applied by Discord after it died; then undone by a moderator.
     sim.member_role_change(uid, verified, add=True, reason=f"restart test [request {change_id}]")
     moderator = next(m for m in sim.guild.staff_ids() if m != sim.bot_id)
     sim.member_role_change(uid, verified, add=False, reason="not yet", actor=moderator)
     undo = sim.guild.audit_log[-1]
     assert (int(undo["user_id"]), undo["changes"][0]["key"]) == (moderator, "$remove")
-    sim.knobs.audit_log_delay_s = 2.0
+    return change_id, uid, int(undo["id"])
 
-    second = start_collect(sim, tmp_path, "second.log", db)
+
+async def run_until_final(sim: SimServer, tmp: Path, db: StoreLocation) -> None:
+    """The next collector, until the inherited change is final."""
+    second = start_collect(sim, tmp, "second.log", db)
     try:
 
         async def final() -> bool:
@@ -191,9 +184,42 @@ async def test_a_call_applied_and_undone_while_no_collector_ran_is_reverted_not_
         await eventually(final, timeout=60, what="the inherited change final")
     finally:
         second.send_signal(signal.SIGTERM)
-        assert second.wait(30) == 0, (tmp_path / "second.log").read_text()
+        assert second.wait(30) == 0, (tmp / "second.log").read_text()
 
-    rows = await query(db, "SELECT state, linked_entry_id FROM role_changes")
-    assert [(s, int(e) if e is not None else None) for s, e in rows] == [("reverted", int(undo["id"]))]
+
+async def test_a_call_applied_and_undone_while_no_collector_ran_is_reverted_not_called_again(
+    sim: SimServer, tmp_path: Path, location: StoreLocation
+) -> None:
+    """The next collector inherits the change pending with one attempt: it waits for its start
+    backfill (slow here: each audit-log page takes 2 s) to store the moderator's undo, then finds
+    it, so the change ends reverted, linked to that entry, applied once. It used to look at the
+    member before the backfill had stored the undo, find the role gone and no reason why, and
+    call again: the grant applied a second time."""
+    change_id, uid, undo_id = await killed_after_its_call_then_undone(sim, tmp_path, location)
+    sim.knobs.audit_log_delay_s = 2.0
+    await run_until_final(sim, tmp_path, location)
+
+    rows = await query(location, "SELECT state, linked_entry_id FROM role_changes")
+    assert [(s, int(e) if e is not None else None) for s, e in rows] == [("reverted", undo_id)]
     assert applied_per_request(sim)[change_id] == 1, "applied once: not called again after the undo"
-    assert verified not in roles_of(sim, uid), "the moderator's removal stands"
+    assert sim.guild.role_id("Verified") not in roles_of(sim, uid), "the moderator's removal stands"
+
+
+async def test_an_inherited_change_goes_on_when_the_start_backfill_fails_and_says_so(
+    sim: SimServer, tmp_path: Path, location: StoreLocation
+) -> None:
+    """The audit log refused at the next start (403): its backfill fails, and the inherited change
+    is not held until it expires. It goes on without the undo (called again, as before this
+    check), and its member fetch's attempt says the audit log since the last collector was not
+    read, and why."""
+    change_id, _, _ = await killed_after_its_call_then_undone(sim, tmp_path, location)
+    sim.knobs.audit_log_forbidden = {sim.guild_id}
+    await run_until_final(sim, tmp_path, location)
+
+    assert [s for _, s, _ in await states(location)] == ["confirmed"]
+    attempts = await query(location, f"SELECT observed, error FROM role_change_attempts WHERE change_id = {change_id}")
+    fetch_errors = [e for observed, e in attempts if observed == "member fetch: role absent"]
+    [error] = fetch_errors
+    assert error.startswith("the audit log since the last collector was not read (the bot may not read"), error
+    assert "403 Missing Permissions" in error
+    assert "go on without the audit log since then" in (tmp_path / "second.log").read_text()
