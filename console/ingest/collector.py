@@ -366,7 +366,7 @@ class Collector:
                 return result
         finally:
             self._end_backfill(guild_id)
-            self._log_read(guild_id, result)
+            self._backfill_ended(guild_id, result)
 
     def caught_up(self, guild_id: int) -> tuple[bool, str | None]:
         """Whether the guild's audit log from the time no collector ran is stored: its first
@@ -384,7 +384,7 @@ class Collector:
         expected = self.shards.ids if self.shards is not None else range(self._shard_count)
         return any(shard not in self._shard_guilds for shard in expected)
 
-    def _log_read(self, guild_id: int, result: BackfillResult | None) -> None:
+    def _backfill_ended(self, guild_id: int, result: BackfillResult | None) -> None:
         """A backfill of the guild ended: every one reads from the high-water mark, so one that
         recovered its gap has read what was missed while no collector ran."""
         self._reading.discard(guild_id)

@@ -11,8 +11,8 @@ concurrent update undoes it. So an HTTP 204 is not a confirmation. For each chan
 - an event that showed it applied counts even when a later one shows it undone before the next
   turn (confirmed, then reverted), and a fetch that finds it undone after a call looks for the
   undo in the stored audit log first: a change someone else undid is never called again;
-- a change this process inherited (requested before it started) waits until its guild's audit
-  log since then is stored (the collector's start backfill): that is where the undo would be;
+- a change this process inherited (pending when it started) waits until its guild's audit log
+  since then is stored (the collector's start backfill): that is where such an undo would be;
 - while not observed: retry after ``first_s``, backing off by ``factor`` with ± ``jitter`` up to
   ``cap_s``, until ``deadline_s`` (then ``expired``); a 429's retry-after is honoured;
 - final states: ``confirmed`` (observed time), ``reverted`` (applied, then undone by someone else,
@@ -110,7 +110,9 @@ class Reconciler:
         self.store = store
         self._holds = holds
         self._caught_up = caught_up
-        self._started_at: int | None = None
+        #: The changes pending in the store when this process started: a collector before it may
+        #: have called them. (Their ids, not a time: their clocks may be another machine's.)
+        self._inherited: set[int] = set()
         #: Guilds whose start backfill failed, and why: their inherited changes went on without it.
         self._unread: dict[int, str] = {}
         self.api = api
@@ -142,8 +144,8 @@ class Reconciler:
 
     async def start(self) -> int:
         """Resume what a previous run left pending; how many changes that was."""
-        self._started_at = self._now()
         await self._adopt()
+        self._inherited = set(self._pending)
         self._loop_task = asyncio.get_running_loop().create_task(self._run(), name="reconciler")
         self._wake.set()
         return len(self._pending)
@@ -447,9 +449,6 @@ class Reconciler:
         )
         return True
 
-    def _inherited(self, change: RoleChange) -> bool:
-        return self._started_at is not None and change.created_at < self._started_at
-
     def _log_read(self, change: RoleChange) -> bool:
         """Whether the audit log a change may be undone in is stored, so it may be acted on. A
         change this process inherited may have been applied by a collector that died since, and
@@ -457,7 +456,7 @@ class Reconciler:
         and a member fetch before it would find the role gone, no undo, and call again. So an
         inherited change waits for its guild's backfill; one that failed (a refused audit log,
         Discord down) is not waited out, since the request's deadline runs: it is said instead."""
-        if self._caught_up is None or not self._inherited(change):
+        if self._caught_up is None or change.id not in self._inherited:
             return True
         done, why = self._caught_up(change.guild_id)
         if why is None:
@@ -465,7 +464,7 @@ class Reconciler:
         elif done and change.guild_id not in self._unread:
             self._unread[change.guild_id] = why
             log.warning(
-                "guild %s: role changes requested before this collector started go on without the audit "
+                "guild %s: role changes pending when this collector started go on without the audit "
                 "log since then (its backfill failed: %s); an undo made while no collector ran is not seen",
                 change.guild_id,
                 why,
@@ -475,7 +474,7 @@ class Reconciler:
     def _unread_note(self, change: RoleChange) -> str | None:
         """The attempt's error when an inherited change is found not applied and its guild's
         audit log since the last collector could not be read (it may hold an undo)."""
-        why = self._unread.get(change.guild_id) if self._inherited(change) else None
+        why = self._unread.get(change.guild_id) if change.id in self._inherited else None
         return None if why is None else f"the audit log since the last collector was not read ({why})"
 
     async def _writable(self, change: RoleChange) -> bool:
@@ -528,6 +527,7 @@ class Reconciler:
         await self.store.record_role_change(final)
         self._pending.pop(change.id, None)
         self._seen_applied.pop(change.id, None)
+        self._inherited.discard(change.id)
         self._finished.add(change.id)
         key = (change.guild_id, change.member_id)
         if not any((c.guild_id, c.member_id) == key for c in self._pending.values()):
