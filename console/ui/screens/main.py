@@ -201,10 +201,11 @@ class MainScreen(FirstResumeScreen):
         # Scheduled through the app, which is inside Textual's startup batch: after the first
         # frame (the screen would run them before it is drawn).
         app.call_after_refresh(self.query_one(FilterSidebar).scroll_home, animate=False)
-        # The header's counts, the sparkline and the pending pane come after the first frame.
-        app.call_after_refresh(self.live.refresh_side)
         app.call_after_refresh(self._first_frame_drawn)
-        self.set_interval(1.0, self.live.tick, name="pending-tick")
+        # The header's counts, the sparkline and the pending pane come after the first frame: its
+        # callback runs first, and the pending pane's tick starts there (started here, it ran
+        # before a frame that took over a second to draw on a loaded machine, and showed the pane).
+        app.call_after_refresh(self.live.refresh_side)
         self.live.start()
         # Alerts are watched from after the first frame (one more query is not startup's to pay).
         app.call_after_refresh(self._watch_alerts)
@@ -212,6 +213,7 @@ class MainScreen(FirstResumeScreen):
     def _first_frame_drawn(self) -> None:
         """The feed has drawn its records: the rest of the screen now."""
         app = self.console
+        self.set_interval(1.0, self.live.tick, name="pending-tick")
         self.query_one(FilterSidebar).show_choices()
         from console.ui.widgets.keys_footer import KeysFooter
 
