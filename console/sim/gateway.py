@@ -255,7 +255,7 @@ class Gateway:
         async with self._changed:
             self._changed.notify_all()
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 60.0) -> None:  # noqa: ASYNC109
         """Wait until ``predicate()`` holds: re-checked on every gateway state change, and every
         50 ms for predicates about other state (raises TimeoutError)."""
 
@@ -267,13 +267,13 @@ class Gateway:
 
         await asyncio.wait_for(_wait(), timeout)
 
-    async def wait_connected(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def wait_connected(self, timeout: float = 60.0) -> None:  # noqa: ASYNC109
         await self.wait_for(lambda: self.connected, timeout)
 
-    async def wait_identified(self, n: int = 1, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def wait_identified(self, n: int = 1, timeout: float = 60.0) -> None:  # noqa: ASYNC109
         await self.wait_for(lambda: self.identifies >= n and self.connected, timeout)
 
-    async def wait_resumed(self, n: int = 1, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    async def wait_resumed(self, n: int = 1, timeout: float = 60.0) -> None:  # noqa: ASYNC109
         await self.wait_for(lambda: self.resumes >= n and self.connected, timeout)
 
     # ------------------------------------------------------------------ controls

@@ -105,7 +105,7 @@ class Invocation:
     async def wait_for(
         self,
         predicate: Callable[[], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 60.0,  # noqa: ASYNC109
         what: str = "condition",
     ) -> None:
         """Wait until ``predicate()`` holds; TimeoutError naming ``what`` otherwise."""
@@ -121,7 +121,7 @@ class Invocation:
             except TimeoutError:
                 continue  # the predicate gets one last look before the raise above
 
-    async def wait_response(self, timeout: float = 5.0) -> JSON:  # noqa: ASYNC109
+    async def wait_response(self, timeout: float = 60.0) -> JSON:  # noqa: ASYNC109
         """The initial response body ``{"type", "data"}`` once the bot sent it."""
         await self.wait_for(lambda: self.response is not None, timeout, "initial response")
         assert self.response is not None
@@ -130,13 +130,13 @@ class Invocation:
     async def wait_followups(
         self,
         n: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 60.0,  # noqa: ASYNC109
     ) -> list[JSON]:
         """The follow-up messages once there are at least ``n``."""
         await self.wait_for(lambda: len(self.followups) >= n, timeout, f"{n} follow-up(s)")
         return list(self.followups)
 
-    async def wait_edits(self, n: int = 1, timeout: float = 5.0) -> list[JSON]:  # noqa: ASYNC109
+    async def wait_edits(self, n: int = 1, timeout: float = 60.0) -> list[JSON]:  # noqa: ASYNC109
         """The message edits (PATCH bodies) once there are at least ``n``."""
         await self.wait_for(lambda: len(self.edits) >= n, timeout, f"{n} edit(s)")
         return list(self.edits)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 async def eventually(
     predicate: Callable[[], object],
-    timeout: float = 20.0,
+    timeout: float = 120.0,
     what: str = "condition",
     describe: Callable[[], str] | None = None,
 ) -> None:

@@ -31,8 +31,8 @@ class Collect:
     async def end(self) -> int:
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(self.proc.wait(), 30)
-        await asyncio.wait_for(self._reader, 5)
+        code = await asyncio.wait_for(self.proc.wait(), 120)
+        await asyncio.wait_for(self._reader, 60)
         return code
 
 

@@ -24,14 +24,14 @@ async def fresh_logins(pg_url: str) -> AsyncIterator[list[str]]:
     named, dropped after the test (the ``logins`` fixture)."""
     tag = uuid.uuid4().hex[:10]
     names = [f"t_mod_{tag}", f"t_view_{tag}", f"t_none_{tag}", f"t_col_{tag}"]
-    admin = await asyncpg.connect(pg_url, timeout=10)
+    admin = await asyncpg.connect(pg_url, timeout=60)
     try:
         for name in names:
             await admin.execute(f'CREATE ROLE "{name}" LOGIN')
     finally:
         await admin.close()
     yield names
-    admin = await asyncpg.connect(pg_url, timeout=10)
+    admin = await asyncpg.connect(pg_url, timeout=60)
     try:
         for name in names:
             # Their sessions end with the test; what they were granted in this database goes
@@ -50,7 +50,7 @@ async def make_team(pg_url: str, moderator: str, viewer: str, unmapped: str, dis
     await team_command(location, "init")
     await team_command(location, "add", login=moderator, kind="moderator", discord_id=discord_id)
     await team_command(location, "add", login=viewer, kind="viewer", discord_id=None)
-    admin = await asyncpg.connect(pg_url, timeout=10)
+    admin = await asyncpg.connect(pg_url, timeout=60)
     try:
         await admin.execute(f'GRANT audit_moderator TO "{unmapped}"')
     finally:

@@ -60,7 +60,7 @@ class Live:
             store,
             settings,
             live_guild=self.collector.guilds.snapshot,
-            schedule=Schedule(first_s=0.3, cap_s=1.0, deadline_s=20.0, link_wait_s=5.0),
+            schedule=Schedule(first_s=0.3, cap_s=1.0, deadline_s=3600, link_wait_s=300),  # none expires for slowness
         )
         self.responder = await attach_services(gateway, self.collector, self.services)
         assert self.services.poster is not None

@@ -28,7 +28,7 @@ async def _standby_info(db: str, env: dict[str, str]) -> subprocess.CompletedPro
         capture_output=True,
         text=True,
         env=env,
-        timeout=60,
+        timeout=300,
     )
 
 
@@ -37,7 +37,7 @@ def test_standby_info_on_sqlite_is_one_line(tmp_path: Path) -> None:
         [sys.executable, "-m", "console", "collect", "--standby-info", "--db", str(tmp_path / "audit.db")],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,
     )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0

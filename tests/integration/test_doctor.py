@@ -45,7 +45,7 @@ async def cli(sim: SimServer, tmp: Path, *args: str, token: str | None = None) -
         stderr=asyncio.subprocess.PIPE,
         env=env,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    out, err = await asyncio.wait_for(proc.communicate(), 300)
     return proc.returncode or 0, out.decode(), err.decode()
 
 
@@ -170,7 +170,7 @@ async def collect_start(sim: SimServer, tmp: Path) -> list[str]:
                 lines.append(line.decode().rstrip("\n"))
     finally:
         proc.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(proc.communicate(), 30)
+        await asyncio.wait_for(proc.communicate(), 300)
     return lines
 
 
@@ -216,7 +216,7 @@ def test_the_setup_rehearsed_against_sim_misconfigure(tmp_path: Path) -> None:
 
         def run(*args: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
-                [sys.executable, "-m", "console", *args], capture_output=True, text=True, env=env, timeout=60
+                [sys.executable, "-m", "console", *args], capture_output=True, text=True, env=env, timeout=300
             )
 
         invite = run("invite-url")
@@ -263,7 +263,7 @@ def test_discord_unreachable_is_one_line(tmp_path: Path) -> None:
         ],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,
     )
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr.startswith(f"audit-console: cannot reach Discord at http://127.0.0.1:{port}/api/v10")

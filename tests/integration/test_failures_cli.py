@@ -60,7 +60,7 @@ async def start(sim: SimServer, db: Path, command: str) -> asyncio.subprocess.Pr
 
 
 async def finish(proc: asyncio.subprocess.Process) -> tuple[int, list[str]]:
-    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    _, err = await asyncio.wait_for(proc.communicate(), 300)
     assert proc.returncode is not None
     return proc.returncode, err.decode().splitlines()
 
@@ -83,7 +83,7 @@ async def test_collect_closed_later_says_so_and_exits_2(sim: SimServer, tmp_path
     assert proc.stderr is not None
     lines: list[str] = []
     while not any("collecting into" in line for line in lines):
-        lines.append((await asyncio.wait_for(proc.stderr.readline(), 30)).decode().rstrip("\n"))
+        lines.append((await asyncio.wait_for(proc.stderr.readline(), 120)).decode().rstrip("\n"))
     synced = [("first-sync", "recovered")]
     await eventually(lambda: rows(db, "SELECT reason, status FROM gaps") == synced, what="the first sync")
     await sim.gateway.disconnect_all(4014)  # the portal toggle turned off while collecting

@@ -23,9 +23,9 @@ async def test_gap_after_an_empty_first_sync_starts_when_the_gateway_dropped(sim
 
     dropped_at = store.now_ms()
     await sim.gateway.send_invalid_session(resumable=False)  # the session is gone: a new one
-    await sim.gateway.wait_for(lambda: not sim.gateway.connected, timeout=10)
+    await sim.gateway.wait_for(lambda: not sim.gateway.connected)
     missed = sim.emit_random(4)
-    await sim.gateway.wait_identified(2, timeout=20)
+    await sim.gateway.wait_identified(2)
 
     async def reconnect_gap_closed() -> bool:
         return any(g.reason == "reconnect" and g.ended_at for g in await store.gaps(sim.guild_id))

@@ -100,10 +100,10 @@ async def test_nothing_is_stored_twice_across_resume_reconnect_and_backfill(sim:
     sim.emit_random(30)
     await sim.gateway.send_reconnect()  # RECONNECT → RESUME → replay
     sim.emit_random(30)
-    await sim.gateway.wait_resumed(1, timeout=20)
+    await sim.gateway.wait_resumed(1)
     sim.emit_random(30)
     await sim.gateway.send_invalid_session(resumable=False)  # a new session: gap + backfill
-    await eventually(lambda: len(collector.backfills) >= 2, timeout=30, what="backfill after a new session")
+    await eventually(lambda: len(collector.backfills) >= 2, what="backfill after a new session")
     sim.emit_random(30)
     await eventually(lambda: _has(console.store, {int(e["id"]) for e in sim.guild.audit_log}), timeout=30)
     await collector.wait_idle()

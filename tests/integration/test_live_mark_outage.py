@@ -42,9 +42,9 @@ async def test_gap_starts_when_the_connection_dropped_not_at_the_last_tick(
         await eventually(lambda: collector.state.stored >= 3, what="entries stored")
 
         await sim.gateway.send_invalid_session(resumable=False)
-        await sim.gateway.wait_for(lambda: not sim.gateway.connected, timeout=10)
+        await sim.gateway.wait_for(lambda: not sim.gateway.connected)
         missed = sim.emit_random(4)
-        await sim.gateway.wait_identified(2, timeout=20)
+        await sim.gateway.wait_identified(2)
 
         async def closed() -> bool:
             return any(g.reason == "reconnect" and g.ended_at for g in await store.gaps(sim.guild_id))

@@ -26,7 +26,7 @@ async def _collect_once(sim: SimServer, db: Path, states: list[CollectorState] |
     store = await Store.open(db)
     collector = Collector(store, on_state=states.append if states is not None else None)
     await collector.start(HikariGateway(Secret(sim.token), rest_url=sim.rest_url, events=collector))
-    await eventually(lambda: len(collector.backfills) >= GUILDS, timeout=60, what="every guild backfilled")
+    await eventually(lambda: len(collector.backfills) >= GUILDS, what="every guild backfilled")
     await collector.wait_idle(60)
     return collector
 

@@ -247,11 +247,11 @@ async def _cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
         env={k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"} | env,
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), 25)
+        out, err = await asyncio.wait_for(proc.communicate(), 300)
     except TimeoutError:
         proc.kill()
         await proc.wait()
-        raise AssertionError(f"audit-console {' '.join(args)} did not finish in 25 s") from None
+        raise AssertionError(f"audit-console {' '.join(args)} did not finish in 300 s") from None
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
 

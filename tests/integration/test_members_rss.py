@@ -95,11 +95,11 @@ async def _run(crowd: int, folder: Path) -> tuple[dict[str, object], int]:
             env=dict(os.environ),
         )
         try:
-            out, err = await asyncio.wait_for(proc.communicate(), 25)
+            out, err = await asyncio.wait_for(proc.communicate(), 300)
         except TimeoutError:
             proc.kill()
             await proc.wait()
-            raise AssertionError("the console process did not finish in 25 s") from None
+            raise AssertionError("the console process did not finish in 300 s") from None
         assert proc.returncode == 0, err.decode()[-2000:]
         return json.loads(out.decode().strip().splitlines()[-1]), sim.rest.member_fetches[mod]
     finally:

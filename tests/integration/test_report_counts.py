@@ -34,7 +34,7 @@ def _ms(iso: str) -> int:
 
 def _report(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "console", "report", "--db", str(db), *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "console", "report", "--db", str(db), *args], capture_output=True, text=True, timeout=300
     )
 
 

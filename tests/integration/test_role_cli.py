@@ -50,7 +50,7 @@ async def run_role(
         stderr=asyncio.subprocess.PIPE,
         env=env,
     )
-    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    _, err = await asyncio.wait_for(proc.communicate(), 300)
     return proc.returncode or 0, err.decode()
 
 
@@ -162,10 +162,10 @@ async def test_beside_a_running_collector_it_hands_the_request_over(
     env = setup(sim, tmp_path)
     collector = start_collect(sim, tmp_path, "collect.log", location)
     try:
-        await eventually(lambda: sim.commands.by_name("audit") is not None, timeout=30, what="collector up")
+        await eventually(lambda: sim.commands.by_name("audit") is not None, what="collector up")
         # The guild's state is stored a moment after the commands are registered: the request is
         # checked against it.
-        await eventually(lambda: guild_state_stored(location, sim.guild_id), timeout=30, what="guild state stored")
+        await eventually(lambda: guild_state_stored(location, sim.guild_id), what="guild state stored")
         verified = sim.guild.role_id("Verified")
         uid = next(u for u in sim.guild.regular_ids() if not has_role(sim, u, verified))
         code, err = await run_role(

@@ -51,10 +51,8 @@ async def test_beside_a_collector_an_unseen_operator_is_asked_of_discord(big: Si
     env = _setup(big, tmp_path, operator)
     collector = start_collect(big, tmp_path, "collect.log")
     try:
-        await eventually(lambda: big.commands.by_name("audit") is not None, timeout=30, what="collector up")
-        await eventually(
-            lambda: guild_state_stored(tmp_path / "audit.db", big.guild_id), timeout=30, what="guild state stored"
-        )
+        await eventually(lambda: big.commands.by_name("audit") is not None, what="collector up")
+        await eventually(lambda: guild_state_stored(tmp_path / "audit.db", big.guild_id), what="guild state stored")
         common = ("--guild", str(big.guild_id), "--role", str(verified), "--reason", "handed over")
         code, err = await run_role(big, tmp_path, env, "grant", "--member", str(target), *common)
         assert code == 0, err + (tmp_path / "collect.log").read_text()

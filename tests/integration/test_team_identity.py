@@ -35,7 +35,7 @@ from .test_role_restart import start_collect
 async def test_the_server_refuses_a_moderator_changing_history(pg_url: str, logins: list[str]) -> None:
     moderator, viewer, unmapped, _ = logins
     await make_team(pg_url, moderator, viewer, unmapped, 4242)
-    admin = await asyncpg.connect(pg_url, timeout=10)
+    admin = await asyncpg.connect(pg_url, timeout=60)
     try:  # a row to aim at, written as the collector would
         await admin.execute(
             "INSERT INTO audit_entries (id, guild_id, action_type, created_at, received_at, source, raw, content_hash)"
@@ -44,7 +44,7 @@ async def test_the_server_refuses_a_moderator_changing_history(pg_url: str, logi
     finally:
         await admin.close()
     for login in (moderator, viewer, unmapped):
-        conn = await asyncpg.connect(as_login(pg_url, login), timeout=10)
+        conn = await asyncpg.connect(as_login(pg_url, login), timeout=60)
         try:
             for sql in (
                 "UPDATE audit_entries SET reason = 'rewritten' WHERE id = 1",
@@ -71,13 +71,13 @@ async def test_the_server_refuses_a_moderator_changing_history(pg_url: str, logi
         " VALUES (5, 10, 0, {actor}, '[]', 0, 0, 'role.grant', 'role', 'CLI', 'ALLOW', 'X', '', '1')"
     )
     for login, actor, refusal in ((moderator, 777, "acts as Discord user 4242"), (unmapped, 4242, "not a moderator")):
-        conn = await asyncpg.connect(as_login(pg_url, login), timeout=10)
+        conn = await asyncpg.connect(as_login(pg_url, login), timeout=60)
         try:
             with pytest.raises(asyncpg.InsufficientPrivilegeError, match=refusal):
                 await conn.execute(decision.format(actor=actor))
         finally:
             await conn.close()
-    conn = await asyncpg.connect(as_login(pg_url, moderator), timeout=10)
+    conn = await asyncpg.connect(as_login(pg_url, moderator), timeout=60)
     try:  # its own is taken (the privileges allow what acting needs)
         await conn.execute(decision.format(actor=4242))
     finally:
@@ -161,7 +161,7 @@ async def run_cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
         stderr=asyncio.subprocess.PIPE,
         env=env,
     )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    out, err = await asyncio.wait_for(proc.communicate(), 300)
     return proc.returncode or 0, out.decode(), err.decode()
 
 
@@ -244,7 +244,7 @@ async def test_role_acts_as_the_mapped_user_and_waits_visibly(
     code, _, err = await run_cli(env, *grant, "--db", as_login(pg_url, moderator))
     assert code == 0, err
     assert "no collector is running for this guild" in err
-    admin = await asyncpg.connect(pg_url, timeout=10)
+    admin = await asyncpg.connect(pg_url, timeout=60)
     try:
         decisions = await admin.fetch("SELECT actor_id, source, result FROM decisions")
         changes = await admin.fetch("SELECT requested_by, state FROM role_changes")

@@ -24,7 +24,7 @@ from console.ui.widgets.feed import FeedView
 from console.ui.widgets.pending import PendingPane
 
 
-async def eventually(predicate: Any, timeout: float = 10.0, what: str = "condition", app: Any = None) -> None:
+async def eventually(predicate: Any, timeout: float = 120.0, what: str = "condition", app: Any = None) -> None:
     def describe() -> str:
         notes = [str(n.message) for n in app._notifications] if app is not None else []
         return f"notices: {notes}; focus {app.focused if app is not None else None}"
@@ -37,7 +37,7 @@ async def ready(app: ConsoleApp, d: Any) -> Any:
     sim = d.session.sim  # type: ignore[union-attr]
     await eventually(lambda: sim.guild_id in d.session.collector.guilds, what="guild state")  # type: ignore[union-attr]
     # Shorter retries than production so a dropped change is retried within the test.
-    d.session.services.reconciler.schedule = Schedule(first_s=0.3, cap_s=1.0, deadline_s=30)  # type: ignore[union-attr]
+    d.session.services.reconciler.schedule = Schedule(first_s=0.3, cap_s=1.0, deadline_s=3600)  # type: ignore[union-attr]
     return sim
 
 
@@ -197,7 +197,7 @@ async def test_role_changes_pause_while_the_store_cannot_be_written(demo, fill_d
     async with d.run(app):
         sim = await ready(app, d)
         services = d.session.services  # type: ignore[union-attr]
-        services.reconciler.schedule = Schedule(first_s=1.0, cap_s=1.0, deadline_s=60)
+        services.reconciler.schedule = Schedule(first_s=1.0, cap_s=1.0, deadline_s=3600)
         verified = sim.guild.role_id("Verified")
         member = next(u for u in sim.guild.regular_ids() if not has_role(sim, u, verified))
         sim.knobs.role_drop_probability = 1.0  # the first call is answered 204 and not applied

@@ -43,7 +43,7 @@ def test_unexpected_error_is_one_line_and_redacted(tmp_path: Path) -> None:
         [sys.executable, str(script), str(tmp_path / "a.db")],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,
         env={**os.environ},
     )
     lines = [line for line in result.stderr.splitlines() if line.strip()]
