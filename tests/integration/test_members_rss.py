@@ -45,7 +45,7 @@ async def main() -> None:
     done = await services.roles.request(gid, mod, member, role, "grant", reason="quiz host", source="TUI")
     state = None
     if done.change is not None:
-        for _ in range(500):
+        for _ in range(6000):  # 2 minutes and more on a loaded machine
             change = await store.role_change(done.change.id)
             if change is not None and change.final:
                 state = change.state

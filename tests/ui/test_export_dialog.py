@@ -31,7 +31,7 @@ async def _run(pilot, app: ConsoleApp, dialog: ExportDialog, target: Path) -> No
     dialog.query_one("#path", Input).value = str(target)
     await pilot.pause()
     await pilot.click("#start")
-    for _ in range(200):
+    for _ in range(6000):  # 2 minutes and more: only a hung export runs out
         await pilot.pause(0.02)
         if not isinstance(app.screen, ExportDialog):
             break

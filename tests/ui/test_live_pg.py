@@ -37,7 +37,7 @@ def entries(first: int, n: int) -> list[dict[str, Any]]:
 
 async def until(pilot: Any, check: Any) -> None:
     """Lets the app run, in short steps, until ``check()`` holds (bounded; fails if never)."""
-    for _ in range(200):
+    for _ in range(2400):  # 2 minutes and more: only a hung console runs out
         if check():
             return
         await pilot.pause(0.05)

@@ -295,7 +295,7 @@ async def test_browsing_follows_another_processs_collector(seeded_db: Path, ids:
             await writer.add_entries(new, source="gateway", guild_id=ids["guild"], received_at=FROZEN_MS)
         finally:
             await writer.close()
-        for _ in range(40):
+        for _ in range(1200):  # 2 minutes and more: only a hung console runs out
             await pilot.pause(0.1)
             if feed.snapshot.total == total + 3:
                 break
