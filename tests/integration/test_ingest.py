@@ -105,7 +105,7 @@ async def test_nothing_is_stored_twice_across_resume_reconnect_and_backfill(sim:
     await sim.gateway.send_invalid_session(resumable=False)  # a new session: gap + backfill
     await eventually(lambda: len(collector.backfills) >= 2, what="backfill after a new session")
     sim.emit_random(30)
-    await eventually(lambda: _has(console.store, {int(e["id"]) for e in sim.guild.audit_log}), timeout=30)
+    await eventually(lambda: _has(console.store, {int(e["id"]) for e in sim.guild.audit_log}))
     await collector.wait_idle()
     await assert_matches_ground_truth(console.store, sim)
     reasons = [g.reason for g in await console.store.gaps(sim.guild_id)]
@@ -153,7 +153,7 @@ async def test_live_entries_arrive_in_order_under_a_burst(sim: SimServer, consol
     sim.start_driver(300)
     await asyncio.sleep(2)
     await sim.stop_driver()
-    await eventually(lambda: _has(console.store, {int(e["id"]) for e in sim.guild.audit_log}), timeout=30)
+    await eventually(lambda: _has(console.store, {int(e["id"]) for e in sim.guild.audit_log}))
     await assert_matches_ground_truth(console.store, sim)
 
 

@@ -220,7 +220,7 @@ async def test_role_acts_as_the_mapped_user_and_waits_visibly(
     # against), then stops: the request below finds no collector running.
     collector = start_collect(sim, tmp_path, "collect.log", PgLocation(as_login(pg_url, collector_login)))
     try:
-        await eventually(lambda: guild_state_stored(PgLocation(pg_url), sim.guild_id), timeout=30, what="state")
+        await eventually(lambda: guild_state_stored(PgLocation(pg_url), sim.guild_id), what="state")
     finally:
         collector.send_signal(signal.SIGTERM)
         assert collector.wait(30) == 0, (tmp_path / "collect.log").read_text()
