@@ -40,7 +40,7 @@ PASSWORD = "a long bench password"
 COLS, ROWS = 120, 40
 
 #: What the help screen (``?``) shows.
-HELP = "command palette (jump"
+HELP = "back to the newest and follow"
 
 #: In the page: hand ``?`` to xterm.js as if typed; resolve with the ms until the help's text is
 #: in the terminal's buffer.
