@@ -26,7 +26,6 @@ from textual.widget import Widget
 
 from console.model import times
 from console.model.filters import Filter
-from console.model.records import RoleChange
 from console.model.sanitize import safe_text
 from console.store import StoreError
 from console.ui.live_updates import LiveUpdates
@@ -346,13 +345,7 @@ class MainScreen(FirstResumeScreen):
         return drawer if drawer is not None and drawer.has_class("-open") else None
 
     async def show_details(self, record: Any) -> None:
-        drawer = await self.drawer()
-        attempts = await self.store.attempts(record.id) if isinstance(record, RoleChange) else ()
-        from console.ui.noting import shown_notes
-
-        notes = await shown_notes(self.store, record)
-        drawer.add_class("-open")
-        drawer.show(record, attempts=attempts, notes=notes)
+        await (await self.drawer()).open_on(self.store, record)
 
     def action_close_drawer(self) -> None:
         if self.built_drawer is not None:

@@ -220,14 +220,10 @@ class MemberScreen(Screen[None]):
             from console.ui.widgets.drawer import DetailDrawer
 
             self.drawer = DetailDrawer(id="member-drawer", name_of=self.console.store.name_of, clock=self.console.clock)
+            # The console's zone (or UTC after ``z``), as the feed's drawer shows its times.
+            self.drawer.tz = self.console.shown_zone()
             await self.mount(self.drawer, after=self.query_one(FeedView))
-        from console.ui.noting import shown_notes
-
-        store = self.console.store
-        attempts = await store.attempts(record.id) if isinstance(record, RoleChange) else ()
-        notes = await shown_notes(store, record)
-        self.drawer.add_class("-open")
-        self.drawer.show(record, attempts=attempts, notes=notes)
+        await self.drawer.open_on(self.console.store, record)
 
     def action_help(self) -> None:
         self.console.main_screen.action_help()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import RenderableType
 from rich.style import Style
@@ -17,8 +18,11 @@ from textual.widgets import Static
 
 from console.model.actions import CATEGORIES
 from console.model.notes import Note
-from console.model.records import Attempt
+from console.model.records import Attempt, RoleChange
 from console.ui.theming import theme_styles
+
+if TYPE_CHECKING:
+    from console.store.api import AuditStore
 
 NameOf = Callable[[str, int | None], str | None]
 
@@ -117,6 +121,16 @@ class DetailDrawer(VerticalScroll):
         self._notes = tuple(notes)
         self.refresh_details()
         self.scroll_home(animate=False)
+
+    async def open_on(self, store: AuditStore, record: object) -> None:
+        """Open on ``record`` with what the store keeps beside it (a role change's attempts, the
+        record's current notes): the feed's drawer and the member view's alike."""
+        from console.ui.noting import shown_notes
+
+        attempts = await store.attempts(record.id) if isinstance(record, RoleChange) else ()
+        notes = await shown_notes(store, record)
+        self.add_class("-open")
+        self.show(record, attempts=attempts, notes=notes)
 
     def clear(self) -> None:
         """Show nothing but the hint."""
