@@ -43,6 +43,10 @@ def closing_quietly() -> Iterator[None]:
             raise
 
 
+#: What another writer's commit may change and still leave the side panes as they are.
+ENTRIES_ONLY = frozenset({"entries", "names"})
+
+
 class LiveUpdates:
     def __init__(self, screen: MainScreen) -> None:
         self.screen = screen
@@ -63,6 +67,8 @@ class LiveUpdates:
         #: Who collects into the store, when this console does not (the header says it).
         self.collectors = ""
         self._notes_stale = False  # another writer may have written a note on a row on screen
+        #: A commit may have changed what the side panes show (gaps, retention, pending changes).
+        self._side_stale = False
 
     def start(self) -> None:
         """The screen is mounted: commits told before (while the first page was read) refresh now."""
@@ -90,6 +96,10 @@ class LiveUpdates:
             self._own += len(result.inserted)
         self._changed.update(result.changed)
         self._changed.update(("audit", i) for i in result.updated)
+        # Another writer's entries alone change no side pane: under a flood of them, reading
+        # gaps, retention and pending changes at every refresh was most of what 20 consoles asked
+        # of the server (the pending pane's ages move on with the tick anyway).
+        self._side_stale |= not (result.elsewhere and result.kinds and result.kinds <= ENTRIES_ONLY)
         if result.elsewhere:
             self._names_stale |= not result.kinds or "names" in result.kinds
             self._alerts_stale |= not result.kinds or "alerts" in result.kinds
@@ -105,6 +115,7 @@ class LiveUpdates:
         self._dirty = False
         inserted, self._inserted = self._inserted, []
         changed, self._changed = self._changed, set()
+        side, self._side_stale = self._side_stale, False
         self._busy, self._own = self._own > 25, 0
         screen = self.screen
         with closing_quietly():
@@ -127,13 +138,14 @@ class LiveUpdates:
             current = feed.current
             if current is not None and record_key(current) in changed and screen.open_drawer() is not None:
                 await screen.show_details(current)  # the record in the drawer moved on
-            await self.refresh_side()
+            if side:
+                await self.refresh_side()
+            elif self._activity_due():
+                self.refresh_activity()
 
     async def refresh_side(self) -> None:
         screen, store = self.screen, self.screen.store
-        now = time.monotonic()
-        # The sparkline needs no more than one update in 5 s — unless it still shows nothing.
-        if now - self._activity_at >= 5.0 or not self._activity_total:
+        if self._activity_due():
             self.refresh_activity()
         self.open_gaps = await store.open_gap_count()
         kept = await store.kept_since()
@@ -142,6 +154,10 @@ class LiveUpdates:
             screen.post_message(FeedView.Changed(screen.query_one(FeedView)))
         self.render_status()
         await self.refresh_pending()
+
+    def _activity_due(self) -> bool:
+        """The sparkline needs no more than one update in 5 s — unless it still shows nothing."""
+        return time.monotonic() - self._activity_at >= 5.0 or not self._activity_total
 
     def refresh_activity(self) -> None:
         """The sparkline: the filter's date range, or the last 24 hours, in 60 buckets. In a

@@ -11,8 +11,15 @@ It makes databases of its own on that server (``ac_bench_team_*``, dropped after
   ``App.run_test()`` in a process of its own, opened read-only on the store as ``open`` opens it;
   the feed's ``render_line`` notes when a newer row than any before is drawn. A commit counts as
   drawn when a row at least as new as its newest entry is in the feed's rendered lines
-  (``time.time()`` in both processes); every commit of every console is counted. Budget p95 ≤
-  250 ms.
+  (``time.time()`` in both processes); every commit of every measured console is counted. Budget
+  p95 ≤ 250 ms.
+
+  In a team each console runs on its moderator's machine; here they share two cores. So one
+  console is measured (``--measured``) and the others run at the lowest CPU priority, standing in
+  for consoles on other machines: they LISTEN, read at every notification and draw, as the real
+  app does, with whatever CPU the measured console, the server and the ingest leave them. What
+  they did (their own latency, how often they read) is printed beside it, and ``--measured 20``
+  measures all 20 at one priority (what two cores can do for 20 consoles).
 - G: event-loop lag in those consoles while they follow: a probe task sleeping 10 ms records its
   overshoot. Budget p99 ≤ 10 ms.
 - T: takeover after SIGKILL of the active ``collect`` (real hikari against the simulator at 50
@@ -35,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +71,7 @@ PROBE_S = 0.010
 # -- L, G: a console following the store, in a process of its own ---------------------------------
 
 
-async def _console(url: str) -> dict[str, Any]:
+async def _console(url: str, size: tuple[int, int] = (160, 50)) -> dict[str, Any]:
     """The app on the store, as ``open`` runs it; says ``ready`` once its feed shows rows, then
     notes rows drawn and loop lag until a line comes on stdin."""
     from console.ui.app import ConsoleApp
@@ -83,7 +90,7 @@ async def _console(url: str) -> dict[str, Any]:
             await asyncio.sleep(PROBE_S)
             lags.append((time.time(), max(0.0, time.perf_counter() - t - PROBE_S)))
 
-    async with app.run_test(size=(160, 50)):
+    async with app.run_test(size=size):
         feed = app.query_one(FeedView)
         while not feed._pages:
             await asyncio.sleep(0.01)
@@ -99,6 +106,14 @@ async def _console(url: str) -> dict[str, Any]:
             return strip
 
         feed.render_line = timed  # type: ignore[method-assign]
+        reads: list[float] = []  # when each refresh read the store
+        read = feed.refresh_data
+
+        async def counted(*args: Any, **kw: Any) -> None:
+            reads.append(time.time())
+            await read(*args, **kw)
+
+        feed.refresh_data = counted  # type: ignore[method-assign]
         await asyncio.sleep(1.5)  # past gc_policy.settle
         task = asyncio.get_running_loop().create_task(probe())
         print("ready", flush=True)
@@ -107,7 +122,7 @@ async def _console(url: str) -> dict[str, Any]:
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         task.cancel()
         following = feed.following
-    return {"drawn": drawn, "lags": lags, "following": following, "cpu": cpu / wall}
+    return {"drawn": drawn, "lags": lags, "following": following, "cpu": cpu / wall, "reads": reads}
 
 
 async def _ingest(url: str, rate: int, seconds: float) -> list[tuple[float, int]]:
@@ -166,6 +181,9 @@ async def _seed(url: str) -> None:
 #: with the consoles (and with whatever else runs), so they go ahead of them: otherwise 20 consoles
 #: starve the ingest and what is measured is a collector falling behind.
 AHEAD = -5
+#: Their terminals: a laptop's. A read costs the server the same at any size (a page of records),
+#: and smaller screens leave them the CPU to read as often as consoles on machines of their own.
+OTHERS_SIZE = "80x24"
 
 
 @contextlib.contextmanager
@@ -179,19 +197,98 @@ def _ahead(pid: int = 0) -> Iterator[None]:
         os.setpriority(os.PRIO_PROCESS, pid, was)
 
 
-def bench_live(server: str, consoles: int, rate: int, seconds: float, lines: list[Line]) -> None:
+@contextlib.contextmanager
+def _on(cpus: set[int] | None) -> Iterator[None]:
+    """This process on ``cpus`` (None: where it was) while in the block."""
+    was = os.sched_getaffinity(0)
+    if cpus is not None:
+        os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, was)
+
+
+def _cpus() -> tuple[set[int], set[int]] | None:
+    """(this machine, the others) when there are cores to split: a measured console gets the first
+    core to itself, as a moderator's console has a machine; the server, the ingest and the other
+    consoles share the rest, the consoles behind them (SCHED_IDLE)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    return ({cpus[0]}, set(cpus[1:])) if len(cpus) >= 2 else None
+
+
+def _cpu_s(pids: list[int], children: bool = False) -> float:
+    """CPU seconds (user + system) used so far by ``pids`` that still run; with ``children``, also
+    by the children they have reaped (a server's backends that ended)."""
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+            if children:
+                total += int(fields[13]) + int(fields[14])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _children(parent: int) -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                pids.append(int(stat.parent.name))
+    return pids
+
+
+def _server_cpu_s(postmaster: int) -> float:
+    """CPU seconds of the bench cluster so far: the postmaster, its running backends and those that
+    ended (reaped by it)."""
+    return _cpu_s([postmaster], children=True) + _cpu_s(_children(postmaster))
+
+
+def _latencies(commits: list[tuple[float, int]], found: list[dict[str, Any]]) -> tuple[list[float], int]:
+    """Commit → drawn for every commit in every console of ``found``, and how many were never drawn."""
+    latencies, undrawn = [], 0
+    for console in found:
+        drawn = console["drawn"]
+        for at, newest in commits:
+            shown = next((t for t, i in drawn if i >= newest), None)  # drawn ids only grow
+            if shown is None:
+                undrawn += 1
+            else:
+                latencies.append(shown - at)
+    return latencies, undrawn
+
+
+def bench_live(
+    server: str, consoles: int, measured: int, rate: int, seconds: float, postmaster: int | None, lines: list[Line]
+) -> None:
     name = f"ac_bench_team_live{consoles}"
     url = asyncio.run(_fresh_db(server, name))
     procs: list[subprocess.Popen[str]] = []
+    measured = min(measured, consoles)
+    split = _cpus() if measured < consoles or consoles == 1 else None
+
+    def place(n: int) -> Callable[[], None] | None:
+        if n < measured:
+            return None if split is None else lambda: os.sched_setaffinity(0, split[0])
+
+        def elsewhere() -> None:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            if split is not None:
+                os.sched_setaffinity(0, split[1])
+
+        return elsewhere
+
     try:
         asyncio.run(_seed(url))
-        for _ in range(consoles):
+        for n in range(consoles):
             procs.append(
                 subprocess.Popen(
-                    [sys.executable, __file__, "--console", url],
+                    [sys.executable, __file__, "--console", url, "--size", "160x50" if n < measured else OTHERS_SIZE],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     text=True,
+                    preexec_fn=place(n),
                 )
             )
         for proc in procs:
@@ -199,10 +296,13 @@ def bench_live(server: str, consoles: int, rate: int, seconds: float, lines: lis
             if proc.stdout.readline().strip() != "ready":
                 raise SystemExit("a console did not start")
         time.sleep(1.0)
+        cpu0 = (0.0 if postmaster is None else _server_cpu_s(postmaster)), time.process_time()
         started = time.time()
-        with _ahead():
+        with _ahead(), _on(None if split is None else split[1]):
             commits = asyncio.run(_ingest(url, rate, seconds))
         ended = time.time()
+        server_cpu = None if postmaster is None else (_server_cpu_s(postmaster) - cpu0[0]) / (ended - started)
+        ingest_cpu = (time.process_time() - cpu0[1]) / (ended - started)
         time.sleep(5.0)  # the last commits drawn (a starved console is late)
         found = []
         for proc in procs:
@@ -213,31 +313,54 @@ def bench_live(server: str, consoles: int, rate: int, seconds: float, lines: lis
             if proc.poll() is None:
                 proc.kill()
         asyncio.run(_drop_db(server, name))
-    latencies, undrawn, lags = [], 0, []
-    for console in found:
-        drawn = console["drawn"]
-        for at, newest in commits:
-            shown = next((t for t, i in drawn if i >= newest), None)  # drawn ids only grow
-            if shown is None:
-                undrawn += 1
-            else:
-                latencies.append(shown - at)
-        lags += [lag for t, lag in console["lags"] if started <= t <= ended]
+    latencies, undrawn = _latencies(commits, found[:measured])
+    lags = [lag for console in found[:measured] for t, lag in console["lags"] if started <= t <= ended]
     what = f"{consoles} console{'s' if consoles > 1 else ''}"
+    if measured < consoles:
+        what += f", {measured} measured"
     astray = sum(not c["following"] for c in found)  # scrolled away: would not draw the new rows
-    note = f"{len(commits)} commits × {consoles}; {undrawn} never drawn; {astray} not following"
-    cpu = statistics.median(c["cpu"] for c in found)
-    lines.append(
-        Line("L", f"commit -> row drawn p95, {what}", ms(p95(latencies)), "", "", "<= 250 ms", p95(latencies) <= 0.250)
-    )
-    lines.append(Line("L", "  p50 / max", ms(statistics.median(latencies)), ms(max(latencies)), "", "info", None))
-    lines.append(Line("L", f"  {note}", "", "", "", "info", None if undrawn == astray == 0 else False))
-    lines.append(Line("L", "  one console's CPU (median), of a core", f"{cpu:.0%}", "", "", "info", None))
-    lines.append(
-        Line("G", f"loop lag p99, {what} following", ms(pct(lags, 0.99)), "", "", "<= 10 ms", pct(lags, 0.99) <= 0.010)
-    )
-    lines.append(Line("G", "  max", ms(max(lags)), "", "", "info", None))
-    for line in lines[-6:]:
+    note = f"{len(commits)} commits × {measured}; {undrawn} never drawn; {astray} not following"
+
+    def reads(group: list[dict[str, Any]]) -> str:  # store reads a second while ingesting, median
+        each = [sum(started <= t <= ended for t in c["reads"]) / (ended - started) for c in group]
+        return f"{statistics.median(each):.1f}/s"
+
+    def cpu(group: list[dict[str, Any]]) -> str:
+        return f"{statistics.median(c['cpu'] for c in group):.0%}"
+
+    def info(what: str, value: str, more: str = "") -> Line:
+        return Line("L", "  " + what, value, more, "", "info", None)
+
+    added = [
+        Line("L", f"commit -> row drawn p95, {what}", ms(p95(latencies)), "", "", "<= 250 ms", p95(latencies) <= 0.250),
+        info("p50 / max", ms(statistics.median(latencies)), ms(max(latencies))),
+        Line("L", f"  {note}", "", "", "", "info", None if undrawn == astray == 0 else False),
+        info("measured: CPU of a core / store reads", cpu(found[:measured]), reads(found[:measured])),
+    ]
+    if split is not None:
+        added.append(info(f"measured on cpu {min(split[0])}; server, ingest, others on the rest", ""))
+    if measured < consoles:
+        others, missed = _latencies(commits, found[measured:])
+        added += [
+            info(
+                f"the other {consoles - measured} ({OTHERS_SIZE}, SCHED_IDLE): p95 / p50",
+                ms(p95(others)),
+                ms(statistics.median(others)),
+            ),
+            info(
+                f"the others: CPU / store reads; {missed} never drawn", cpu(found[measured:]), reads(found[measured:])
+            ),
+        ]
+    if server_cpu is not None:
+        added.append(
+            info("server (all its processes) / ingest: CPU of a core", f"{server_cpu:.0%}", f"{ingest_cpu:.0%}")
+        )
+    added += [
+        Line("G", f"loop lag p99, {what} following", ms(pct(lags, 0.99)), "", "", "<= 10 ms", pct(lags, 0.99) <= 0.010),
+        Line("G", "  max", ms(max(lags)), "", "", "info", None),
+    ]
+    lines += added
+    for line in added:
         print(line.render(), flush=True)
 
 
@@ -355,15 +478,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rate", type=int, default=1000, help="entries/s ingested (default 1,000)")
     ap.add_argument("--seconds", type=float, default=20.0, help="seconds of ingest per console count")
     ap.add_argument("--consoles", default="1,20", help="console counts to measure (default 1,20)")
+    ap.add_argument(
+        "--measured",
+        type=int,
+        default=1,
+        help="consoles measured; the others stand in for consoles on other machines (default 1)",
+    )
     ap.add_argument("--trials", type=int, default=10, help="SIGKILL trials (default 10)")
     ap.add_argument("--stalls", type=int, default=3, help="silent stall trials (default 3)")
     ap.add_argument("--only", default="L,T", help="L (with G), T")
     ap.add_argument("--console", metavar="URL", help=argparse.SUPPRESS)
+    ap.add_argument("--size", default="160x50", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     logs.setup(None)
     if args.console:
         gc_policy.own_process()  # the console's own process, as the command is
-        print(json.dumps(asyncio.run(_console(args.console))))
+        width, height = (int(n) for n in args.size.split("x"))
+        print(json.dumps(asyncio.run(_console(args.console, (width, height)))))
         return 0
     only = set(args.only.split(","))
     lines: list[Line] = []
@@ -371,6 +502,7 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0]  # the machine is shared: say how busy it was
     with tempfile.TemporaryDirectory(prefix="bench-team-") as tmp:
         cluster = None if args.url else Cluster(Path(tempfile.mkdtemp(prefix="bench-team-pg-")))
+        postmaster = None
         if cluster is not None:
             # Each console holds up to 5 connections (a pool of 4 and its listener): 20 of them
             # and two collectors are past the default max_connections of 100.
@@ -381,11 +513,15 @@ def main(argv: list[str] | None = None) -> int:
             # Its backends are forked by the postmaster and start at its priority.
             postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
             os.setpriority(os.PRIO_PROCESS, postmaster, AHEAD)
+            split = _cpus()
+            if split is not None:  # the server has a machine of its own in a team: off the first core
+                for pid in [postmaster, *_children(postmaster)]:
+                    os.sched_setaffinity(pid, split[1])
         server = args.url or cluster.url  # type: ignore[union-attr]
         try:
             if "L" in only:
                 for n in (int(c) for c in args.consoles.split(",")):
-                    bench_live(server, n, args.rate, args.seconds, lines)
+                    bench_live(server, n, args.measured, args.rate, args.seconds, postmaster, lines)
             if "T" in only:
                 asyncio.run(bench_takeover(server, args.trials, args.stalls, Path(tmp), lines))
             version = asyncio.run(_server_version(server))

@@ -22,8 +22,13 @@ class ActivityBar(Horizontal):
         text, data = Text(f"{label} · {total:,}"), list(counts) or [0]
         if not self.children:
             self.mount(
-                ActivityLabel(text, id="activity-label"), ActivitySparkline(data, summary_function=max, id="activity")
+                ActivityLabel(text, id="activity-label", shown_width=text.cell_len),
+                ActivitySparkline(data, summary_function=max, id="activity"),
             )
             return
-        self.query_one(ActivityLabel).update(text)
+        shown = self.query_one(ActivityLabel)
+        # Laid out again only if the label's width changes: a layout of the whole screen every
+        # few seconds, under a flood, was the slowest frame a following console drew.
+        shown.update(text, layout=text.cell_len != shown.shown_width)
+        shown.shown_width = text.cell_len
         self.query_one(ActivitySparkline).data = data

@@ -14,9 +14,12 @@ jump_to_id); split, they would hand that state back and forth across modules.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import itertools
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from math import ceil
 from typing import Any, ClassVar, NamedTuple
 
 from rich.segment import Segment
@@ -28,6 +31,7 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar, ScrollBarRender
 from textual.strip import Strip
 
 from console.model.filters import Filter
@@ -37,9 +41,24 @@ from console.ui.rows import RowContext, record_key, record_row
 PAGE = 100
 INDEX_EVERY = 1000
 MAX_PAGES = 40  # the page cache is bounded: 4 000 records at most in memory
+STRIPS_KEPT = 500  # rows' strips cached: a few screens' worth (more only lengthens the collector's full passes)
+ROWS_PER_TURN = 8  # rows prepared per turn of the loop ahead of a live refresh
 COUNT_CAP = 10_000  # counts past this are shown as "≥ 10,000" until the exact one arrives
 _PLAIN = Style.null()  # what Text.render gives unstyled text
 NOTE_MARK = "✎"  # the second cell of a row's lead: the record has notes
+
+
+def _thumb(bar: ScrollBar) -> list[Segment]:
+    """What ``bar`` draws, by Textual's own arithmetic (ScrollBar._render_bar's arguments)."""
+    window = bar.window_size if bar.window_size < bar.window_virtual_size else 0
+    look = ScrollBarRender.render_bar(
+        size=bar.size.height,
+        virtual_size=ceil(bar.window_virtual_size),
+        window_size=ceil(window),
+        position=bar.position,
+        thickness=bar.thickness,
+    )
+    return list(look.segments)
 
 
 class Snapshot(NamedTuple):
@@ -132,6 +151,7 @@ class FeedView(ScrollView, can_focus=True):
         self._loading: set[int] = set()
         self._strips: dict[tuple[Any, ...], Strip] = {}
         self._generation = 0  # bumps on every reload: late page loads of an old one are dropped
+        self._refreshing = asyncio.Lock()
         self._last_record: Any = None
         self._paint: tuple[Any, int] | None = None  # (style, width) while a paint is under way
         self._styles: dict[str, Style] = {}  # the rows' style strings, parsed
@@ -241,19 +261,23 @@ class FeedView(ScrollView, can_focus=True):
     ) -> None:
         """New records were committed. Following: show them. Paused: count them, keep the view.
         ``changed`` records (kind, id) were changed in place: those on screen are read again."""
-        generation = self._generation
-        snap = self.snapshot
-        if not snap.anchors:
-            await self.load()
-            return
-        try:
-            if self.filter.newest_first:
-                await self._refresh_newest_first(generation, snap, inserted_ids)
-            else:
-                await self._refresh_oldest_first(generation, snap)
-            await self._reread(set(changed), generation)
-        except StoreError as e:
-            self._store_failed(e)
+        # One at a time: two refreshes overlapping (a slow read, the rows prepared over several
+        # turns of the loop) could land the older read last and leave the view behind the store
+        # until the next commit, which may never come.
+        async with self._refreshing:
+            generation = self._generation
+            snap = self.snapshot
+            if not snap.anchors:
+                await self.load()
+                return
+            try:
+                if self.filter.newest_first:
+                    await self._refresh_newest_first(generation, snap, inserted_ids)
+                else:
+                    await self._refresh_oldest_first(generation, snap)
+                await self._reread(set(changed), generation)
+            except StoreError as e:
+                self._store_failed(e)
 
     async def _reread(self, changed: set[tuple[str, int]], generation: int) -> None:
         """Replace the loaded copies of ``changed`` records (a pending grant now confirmed, a
@@ -320,6 +344,8 @@ class FeedView(ScrollView, can_focus=True):
         self._pages.clear()
         self._pages[0] = records
         self._learn_notes(records)
+        if not await self._prepare_rows(generation):
+            return
         self._resize()
         self.refresh()
         self.post_message(self.Changed(self))
@@ -437,9 +463,19 @@ class FeedView(ScrollView, can_focus=True):
             # reactive would lay the whole screen out again and repaint every widget, at every
             # live refresh (docs/performance.md, the team store).
             self.set_reactive(FeedView.virtual_size, size)
-            self._scroll_update(size)
+            self._grow_scrollbar(size.height)
             return
         self.virtual_size = size
+
+    def _grow_scrollbar(self, total: int) -> None:
+        """The scrollbar over ``total`` rows, repainted only if its thumb moves: past a few
+        thousand rows the thumb is one cell and, while following, stays at the top, yet a repaint
+        at every live refresh cost a third of the feed's frame."""
+        bar = self.vertical_scrollbar
+        before = _thumb(bar)
+        bar.set_reactive(ScrollBar.window_virtual_size, total)
+        if _thumb(bar) != before:
+            bar.refresh()
 
     def on_resize(self) -> None:
         self._strips.clear()
@@ -481,6 +517,10 @@ class FeedView(ScrollView, can_focus=True):
         record = self.record_at(position)
         if record is None:
             return Strip([], 0).extend_cell_length(width, style)
+        return self._row_strip(position, record, style, width)
+
+    def _row_strip(self, position: int, record: Any, style: Style, width: int) -> Strip:
+        """The row of ``record`` at ``position``, from the strip cache or built into it."""
         key = record_key(record)
         is_cursor = position == self.cursor
         marked = key in self.bookmarks
@@ -501,10 +541,30 @@ class FeedView(ScrollView, can_focus=True):
             segments = self._segments([*lead, *record_row(record, self.context).parts])
             strip = Strip(segments).crop(0, width).apply_style(base)
             strip = strip.extend_cell_length(width, base)
-            if len(self._strips) > 2000:
-                self._strips.clear()
+            if len(self._strips) >= STRIPS_KEPT:
+                # The oldest half goes: under a flood every row is new, and clearing all of them
+                # would throw away the rows just prepared for the next frame.
+                for old in list(itertools.islice(self._strips, STRIPS_KEPT // 2)):
+                    del self._strips[old]
             self._strips[cache_key] = strip
         return strip
+
+    async def _prepare_rows(self, generation: int) -> bool:
+        """Build the strips of the rows the next frame shows, a few rows per turn of the loop,
+        before the refresh that shows them: under a flood every row on screen is new at each
+        refresh, and built inside the frame they held the loop for the whole screen at once
+        (docs/performance.md, the team store). False if a reload overtook this one."""
+        style, width = self.rich_style, self.scrollable_content_region.width
+        top = self.scroll_offset.y
+        for n, position in enumerate(range(top, min(top + self.size.height, self.snapshot.total))):
+            if n and not n % ROWS_PER_TURN:
+                await asyncio.sleep(0)
+                if generation != self._generation:
+                    return False
+            page = self._pages.get(position // PAGE)
+            if page is not None and position % PAGE < len(page):
+                self._row_strip(position, page[position % PAGE], style, width)
+        return True
 
     def _segments(self, parts: Iterable[tuple[str, str | Style | None]]) -> list[Segment]:
         """A row's parts as segments, as ``Text.render`` would make them: unstyled neighbours
