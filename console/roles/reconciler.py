@@ -13,6 +13,9 @@ concurrent update undoes it. So an HTTP 204 is not a confirmation. For each chan
   undo in the stored audit log first: a change someone else undid is never called again;
 - a change this process inherited (pending when it started) waits until its guild's audit log
   since then is stored (the collector's start backfill): that is where such an undo would be;
+- a change this process did not make (a request handed in, one pending at its start) is looked
+  at before its first call even with no attempt recorded: a collector killed between its call
+  and recording it leaves none;
 - while not observed: retry after ``first_s``, backing off by ``factor`` with ± ``jitter`` up to
   ``cap_s``, until ``deadline_s`` (then ``expired``); a 429's retry-after is honoured;
 - final states: ``confirmed`` (observed time), ``reverted`` (applied, then undone by someone else,
@@ -115,6 +118,10 @@ class Reconciler:
         self._inherited: set[int] = set()
         #: Guilds whose start backfill failed, and why: their inherited changes went on without it.
         self._unread: dict[int, str] = {}
+        #: The changes made here (``submit``): the only ones known never to have been called. Any
+        #: other (a console's or ``role``'s request, one pending at the start) may have been taken
+        #: on by a collector killed between its call and recording it, which left no attempt.
+        self._ours: set[int] = set()
         self.api = api
         self.bot_id = bot_id
         self.schedule = schedule
@@ -190,6 +197,7 @@ class Reconciler:
             deadline_s=self.schedule.deadline_s,
         )
         await self.store.record_role_change(change)
+        self._ours.add(change.id)
         self._pending[change.id] = change
         self._wake.set()
         return change
@@ -361,8 +369,9 @@ class Reconciler:
         if change.id in self._seen_applied:
             await self._confirm_seen(change)
             return
-        if change.attempts:
-            # No event showed it applied: look at the member.
+        if change.attempts or change.id not in self._ours:
+            # No event showed it applied (or another collector may have called it unrecorded):
+            # look at the member.
             result, roles = await self.api.member_roles(change.guild_id, change.member_id)
             if roles is not None:
                 seen_text = f"member fetch: role {'present' if change.role_id in roles else 'absent'}"
@@ -528,6 +537,7 @@ class Reconciler:
         self._pending.pop(change.id, None)
         self._seen_applied.pop(change.id, None)
         self._inherited.discard(change.id)
+        self._ours.discard(change.id)
         self._finished.add(change.id)
         key = (change.guild_id, change.member_id)
         if not any((c.guild_id, c.member_id) == key for c in self._pending.values()):

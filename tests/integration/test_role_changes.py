@@ -263,6 +263,61 @@ async def test_an_adopted_change_applied_and_undone_unseen_is_reverted_not_calle
 
 
 @pytest.mark.backends(*BOTH)
+async def test_a_change_called_but_never_recorded_is_looked_at_not_called_again(big_sim: SimServer, live: Live) -> None:
+    """A collector killed between its call and recording it: the change is pending with no
+    attempt, and Discord applied it. For one member it stands; for another a moderator removed the
+    role before the collector taking over got to it. The taker looks before calling: the first is
+    confirmed, the second reverted (linked to the removal), and neither applied a second time."""
+    sim = big_sim
+    verified = sim.guild.role_id("Verified")
+    kept, undone = [u for u in sim.guild.regular_ids() if verified not in roles_of(sim, u)][:2]
+    moderator = next(m for m in sim.guild.staff_ids() if m != sim.bot_id)
+    changes = {}
+    for uid in (kept, undone):
+        changes[uid] = change = new_change(
+            live.store,
+            sim.guild_id,
+            uid,
+            verified,
+            "grant",
+            reason="called by the collector before",
+            requested_by=demo_operator(sim),
+            source="TUI",
+            decision_id=None,
+            deadline_s=3600,  # not expired because the machine is slow
+        )
+        sim.member_role_change(uid, verified, add=True, reason=audit_reason(change))  # the old leader's call
+    removal = sim.emit(
+        {
+            "action_type": 25,
+            "target_id": undone,
+            "user_id": moderator,
+            "changes": [{"key": "$remove", "new_value": [sim.guild.partial_role(verified)]}],
+        }
+    )
+
+    async def removal_stored() -> bool:
+        return await live.store.get_entry(int(removal["id"])) is not None
+
+    await eventually(removal_stored, timeout=HANG_S, what="the removal stored")
+    for change in changes.values():  # handed over as the old leader left them: no attempt
+        await live.store.record_role_change(change)
+
+    async def final() -> bool:
+        return all([(await live.store.role_change(c.id)).state != "pending" for c in changes.values()])
+
+    await eventually(final, timeout=HANG_S, what="both changes final")
+    confirmed = await live.store.role_change(changes[kept].id)
+    reverted = await live.store.role_change(changes[undone].id)
+    assert confirmed.state == "confirmed"
+    assert (reverted.state, reverted.linked_entry_id) == ("reverted", int(removal["id"]))
+    assert applied_per_request(sim) == Counter({changes[kept].id: 1, changes[undone].id: 1})
+    for change in changes.values():
+        first, *_ = await live.store.attempts(change.id)
+        assert (first.observed or "").startswith("member fetch"), "looked at before any call"
+
+
+@pytest.mark.backends(*BOTH)
 async def test_audit_messages_say_what_happened_and_failures_are_retried(big_sim: SimServer, live: Live) -> None:
     sim = big_sim
     mod_log = sim.guild.core_channels["mod-log"]
