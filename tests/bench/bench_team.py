@@ -338,7 +338,8 @@ def bench_live(
         info("measured: CPU of a core / store reads", cpu(found[:measured]), reads(found[:measured])),
     ]
     if split is not None:
-        added.append(info(f"measured on cpu {min(split[0])}; server, ingest, others on the rest", ""))
+        server_on = "server, " if postmaster is not None else ""  # a --url server runs where it runs
+        added.append(info(f"measured on cpu {min(split[0])}; {server_on}ingest, others on the rest", ""))
     if measured < consoles:
         others, missed = _latencies(commits, found[measured:])
         added += [
