@@ -12,6 +12,7 @@ import pytest
 from backends import BOTH
 
 from console.model.location import StoreLocation
+from console.model.records import RoleChange
 from console.roles.reconciler import Schedule, audit_channel_key, audit_reason, new_change
 from console.sim import SimConfig, SimServer
 from console.sim.demo_policy import demo_operator, demo_policy_text
@@ -210,6 +211,44 @@ async def test_a_change_undone_before_its_confirmation_is_reverted_not_applied_a
         assert int(undo["user_id"]) != sim.bot_id
 
 
+def called_by_the_old_leader(live: Live, sim: SimServer, uid: int, role: int) -> RoleChange:
+    """A grant a collector before this one called, and Discord applied; not stored yet."""
+    change = new_change(
+        live.store,
+        sim.guild_id,
+        uid,
+        role,
+        "grant",
+        reason="called by the collector before",
+        requested_by=demo_operator(sim),
+        source="CLI",
+        decision_id=None,
+        deadline_s=3600,  # not expired because the machine is slow
+    )
+    sim.member_role_change(uid, role, add=True, reason=audit_reason(change))  # the old leader's call
+    return change
+
+
+async def removed_by_a_moderator(live: Live, sim: SimServer, uid: int, role: int) -> int:
+    """A moderator removes ``role`` from ``uid``; the removal's entry id, once stored."""
+    moderator = next(m for m in sim.guild.staff_ids() if m != sim.bot_id)
+    undo = sim.emit(
+        {
+            "action_type": 25,
+            "target_id": uid,
+            "user_id": moderator,
+            "changes": [{"key": "$remove", "new_value": [sim.guild.partial_role(role)]}],
+        }
+    )
+    entry_id = int(undo["id"])
+
+    async def stored() -> bool:
+        return await live.store.get_entry(entry_id) is not None
+
+    await eventually(stored, timeout=HANG_S, what="the removal stored")
+    return entry_id
+
+
 @pytest.mark.backends(*BOTH)
 async def test_an_adopted_change_applied_and_undone_unseen_is_reverted_not_called_again(
     big_sim: SimServer, live: Live
@@ -221,34 +260,9 @@ async def test_an_adopted_change_applied_and_undone_unseen_is_reverted_not_calle
     sim = big_sim
     verified = sim.guild.role_id("Verified")
     uid = next(u for u in sim.guild.regular_ids() if verified not in roles_of(sim, u))
-    change = new_change(
-        live.store,
-        sim.guild_id,
-        uid,
-        verified,
-        "grant",
-        reason="made by the collector before",
-        requested_by=demo_operator(sim),
-        source="CLI",
-        decision_id=None,
-        deadline_s=3600,  # not expired because the machine is slow
-    )
-    sim.member_role_change(uid, verified, add=True, reason=audit_reason(change))  # the old leader's call
-    moderator = next(m for m in sim.guild.staff_ids() if m != sim.bot_id)
-    undo = sim.emit(
-        {
-            "action_type": 25,
-            "target_id": uid,
-            "user_id": moderator,
-            "changes": [{"key": "$remove", "new_value": [sim.guild.partial_role(verified)]}],
-        }
-    )
+    change = called_by_the_old_leader(live, sim, uid, verified)
+    undo = await removed_by_a_moderator(live, sim, uid, verified)
     assert verified not in roles_of(sim, uid)
-
-    async def undo_stored() -> bool:
-        return await live.store.get_entry(int(undo["id"])) is not None
-
-    await eventually(undo_stored, timeout=HANG_S, what="the undo stored")
     # Handed over as the old leader left it: pending, its call made (adopted within 2 s).
     await live.store.record_role_change(change.with_(attempts=1))
 
@@ -257,7 +271,7 @@ async def test_an_adopted_change_applied_and_undone_unseen_is_reverted_not_calle
 
     await eventually(final, timeout=HANG_S, what="the adopted change final")
     c = await live.store.role_change(change.id)
-    assert (c.state, c.linked_entry_id) == ("reverted", int(undo["id"]))
+    assert (c.state, c.linked_entry_id) == ("reverted", undo)
     assert applied_per_request(sim)[change.id] == 1
     assert verified not in roles_of(sim, uid), "the moderator's removal stands"
 
@@ -271,35 +285,8 @@ async def test_a_change_called_but_never_recorded_is_looked_at_not_called_again(
     sim = big_sim
     verified = sim.guild.role_id("Verified")
     kept, undone = [u for u in sim.guild.regular_ids() if verified not in roles_of(sim, u)][:2]
-    moderator = next(m for m in sim.guild.staff_ids() if m != sim.bot_id)
-    changes = {}
-    for uid in (kept, undone):
-        changes[uid] = change = new_change(
-            live.store,
-            sim.guild_id,
-            uid,
-            verified,
-            "grant",
-            reason="called by the collector before",
-            requested_by=demo_operator(sim),
-            source="TUI",
-            decision_id=None,
-            deadline_s=3600,  # not expired because the machine is slow
-        )
-        sim.member_role_change(uid, verified, add=True, reason=audit_reason(change))  # the old leader's call
-    removal = sim.emit(
-        {
-            "action_type": 25,
-            "target_id": undone,
-            "user_id": moderator,
-            "changes": [{"key": "$remove", "new_value": [sim.guild.partial_role(verified)]}],
-        }
-    )
-
-    async def removal_stored() -> bool:
-        return await live.store.get_entry(int(removal["id"])) is not None
-
-    await eventually(removal_stored, timeout=HANG_S, what="the removal stored")
+    changes = {uid: called_by_the_old_leader(live, sim, uid, verified) for uid in (kept, undone)}
+    removal = await removed_by_a_moderator(live, sim, undone, verified)
     for change in changes.values():  # handed over as the old leader left them: no attempt
         await live.store.record_role_change(change)
 
@@ -310,7 +297,7 @@ async def test_a_change_called_but_never_recorded_is_looked_at_not_called_again(
     confirmed = await live.store.role_change(changes[kept].id)
     reverted = await live.store.role_change(changes[undone].id)
     assert confirmed.state == "confirmed"
-    assert (reverted.state, reverted.linked_entry_id) == ("reverted", int(removal["id"]))
+    assert (reverted.state, reverted.linked_entry_id) == ("reverted", removal)
     assert applied_per_request(sim) == Counter({changes[kept].id: 1, changes[undone].id: 1})
     for change in changes.values():
         first, *_ = await live.store.attempts(change.id)
