@@ -59,3 +59,18 @@ async def test_footer_keys_come_after_the_first_frame(make_app: Callable[..., Co
         await settle(pilot)
         assert in_first_frame == [0]
         assert "Follow" in [k.description for k in keys(app)]
+
+
+async def test_footer_shows_its_keys_in_an_app_without_focus(
+    make_app: Callable[..., ConsoleApp], seeded_db: Path
+) -> None:
+    """A browser tab's console starts without focus until its terminal is clicked: the footer
+    shows the keys anyway (Textual's waits for focus, and it stayed empty)."""
+    app = make_app(seeded_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.app_focus = False
+        await settle(pilot)
+        assert not app.app_focus
+        shown = [k.description for k in keys(app)]
+        assert "Quit" in shown  # the screen's keys: nothing in the app has focus
+        assert "Help" in shown

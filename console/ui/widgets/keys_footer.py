@@ -32,7 +32,12 @@ class KeysFooter(Footer):
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
         mark_footer_bindings_ready(self)  # Footer.compose shows nothing until then
-        if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
+        if not self.is_attached or screen is not self.screen:
+            return
+        # Textual's footer waits for the app to have focus. A browser tab's console has not
+        # until its terminal is clicked or typed in, so the footer stayed empty on opening: the
+        # keys are shown at once, and only later changes wait for focus.
+        if not screen.app.app_focus and self._shown is not None:
             return
         if not self._scheduled:
             self._scheduled = True
