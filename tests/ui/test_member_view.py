@@ -114,6 +114,12 @@ async def test_u_on_a_row_with_one_person_opens_them_and_u_inside_walks_on(
         assert app.screen is screen
 
 
+def kicks_by(screen: MemberScreen) -> int:
+    """The kicks by them, as the counts box shows them."""
+    line = next(line for line in _text(screen, "#member-counts").splitlines() if line.startswith("kicks"))
+    return int(line.split()[1].replace(",", ""))
+
+
 async def test_the_timeline_follows_new_records_about_them(
     make_app: Callable[..., ConsoleApp], seeded_db: Path, ids: dict[str, int]
 ) -> None:
@@ -125,6 +131,11 @@ async def test_the_timeline_follows_new_records_about_them(
         feed = screen.query_one("#member-feed", FeedView)
         before = feed.snapshot.total
         who = screen.profile.member_id
+        for _ in range(2400):  # counted after the first frame
+            await pilot.pause(0.05)
+            if screen.profile.counts is not None:
+                break
+        kicked = kicks_by(screen)
         kick = {"id": str(from_ms(FROZEN_MS + 5000)), "action_type": 20, "user_id": str(who), "target_id": "42"}
         elsewhere = {"id": str(from_ms(FROZEN_MS + 6000)), "action_type": 20, "user_id": "43", "target_id": "42"}
         await app.store.add_entries([kick, elsewhere], source="gateway", guild_id=ids["guild"])
@@ -134,6 +145,12 @@ async def test_the_timeline_follows_new_records_about_them(
                 break
         assert feed.snapshot.total == before + 1
         assert feed.current.id == int(kick["id"])
+        # Their counts follow too: one more kick by them.
+        for _ in range(2400):
+            await pilot.pause(0.05)
+            if kicks_by(screen) == kicked + 1:
+                break
+        assert kicks_by(screen) == kicked + 1
 
 
 async def test_u_on_a_row_naming_nobody_says_so(

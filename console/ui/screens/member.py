@@ -19,6 +19,7 @@ record involving them are listed above the timeline (none: no box).
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -43,8 +44,14 @@ from console.ui.rows import names_shown, record_key
 from console.ui.widgets.feed import FeedView, FirstPage, read_first_page
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from console.ui.app import ConsoleApp
     from console.ui.widgets.drawer import DetailDrawer
+
+#: While records about them arrive, their counts are read again at most this often (seconds): a
+#: flood about the busiest actor would otherwise count at every refresh.
+RECOUNT_S = 2.0
 
 
 def people(record: Any) -> list[tuple[str, int]]:
@@ -125,6 +132,8 @@ class MemberScreen(Screen[None]):
         self.filter = flt
         self._first_page: FirstPage | None = first_page
         self.drawer: DetailDrawer | None = None
+        self._counted_at = 0.0  # time.monotonic() of the last count begun
+        self._recount: Timer | None = None
 
     def compose(self) -> ComposeResult:
         app = self.console
@@ -165,6 +174,8 @@ class MemberScreen(Screen[None]):
 
     @work(group="member-counts", exclusive=True, exit_on_error=False)
     async def _count(self) -> None:
+        self._recount = None
+        self._counted_at = time.monotonic()
         try:
             self.profile = await member.counted(self.console.store, self.profile, cap=member.VIEW_CAP)
         except StoreError as e:
@@ -187,10 +198,16 @@ class MemberScreen(Screen[None]):
 
     async def follow_commits(self, inserted: list[int], changed: set[tuple[str, int]]) -> None:
         """New records committed (the main screen's live updates tell every screen): the timeline
-        shows those involving them as the feed does (following, or counted while paused); a
-        record changed in place (a note written) is shown again in the notes and the drawer."""
+        shows those involving them as the feed does (following, or counted while paused), and the
+        counts are read again; a record changed in place (a note written) is shown again in the
+        notes and the drawer."""
         feed = self.query_one(FeedView)
+        shown = (feed.snapshot.total, feed.new_count)
         await feed.refresh_data(inserted, changed)
+        if (feed.snapshot.total, feed.new_count) != shown and self._recount is None:
+            # Records about them arrived: so did their counts (at most every RECOUNT_S).
+            wait = max(0.0, self._counted_at + RECOUNT_S - time.monotonic())
+            self._recount = self.set_timer(wait, self._count, name="member-recount")
         if not changed:
             return
         self._read_notes()
