@@ -46,6 +46,8 @@ class Exclusions(NamedTuple):
     capabilities: frozenset[str] = frozenset()
     sources: frozenset[str] = frozenset()
     states: frozenset[str] = frozenset()
+    #: Records with a current note holding any of these words are left out (``-note:``).
+    note_words: frozenset[str] = frozenset()
 
     def with_(self, **changes: Any) -> Self:
         return self._replace(**changes)
@@ -58,6 +60,7 @@ class Exclusions(NamedTuple):
         """Both exclusions at once (each field's values together)."""
         changes: dict[str, object] = {name: getattr(self, name) | getattr(other, name) for name in SET_FIELDS}
         changes["text"] = (self.text + " " + other.text).strip()
+        changes["note_words"] = self.note_words | other.note_words
         return self.with_(**changes)
 
 

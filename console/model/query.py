@@ -207,9 +207,10 @@ def parse(text: str, *, now_ms: int, resolve: Resolver = _no_names, base: Filter
                 f[f"{name}_ms"] = parse_time(values[0], now_ms)
                 continue
             if name == "note":
-                if negated:
-                    raise QueryError("note: cannot be excluded (note:word keeps what notes say)", col)
-                f["note_words"] = frozenset(values)
+                if negated:  # -note:handled leaves out what a note marks as done
+                    x["note_words"] = x.get("note_words", frozenset()) | frozenset(values)
+                else:
+                    f["note_words"] = frozenset(values)
                 continue
             chosen = _field_values(name, values, resolve, col)
         except QueryError:
@@ -240,14 +241,21 @@ def format_filter(flt: Filter, name_of: Callable[[str, int], str | None] | None 
     """A filter written back as a query (for the search bar and saved filters): what it keeps,
     then what it excludes (``-field:``, ``-word``)."""
     parts = _choice_terms(flt, "", name_of)
-    if flt.note_words:
-        words = ",".join(sorted(flt.note_words))
-        parts.append(f"note:{words}" if re.fullmatch(r"[^\s\"]+", words) else f'note:"{words}"')
+    parts += _note_terms(flt.note_words, "")
     if flt.text:
         parts.append(flt.text)
     parts += _choice_terms(flt.exclude, "-", name_of)
+    parts += _note_terms(flt.exclude.note_words, "-")
     parts += _excluded_terms(flt.exclude.text)
     return " ".join(parts)
+
+
+def _note_terms(note_words: frozenset[str], sign: str) -> list[str]:
+    """``note:`` (or ``-note:``) with the words, quoted when one has a space or a quote."""
+    if not note_words:
+        return []
+    words = ",".join(sorted(note_words))
+    return [f"{sign}note:{words}" if re.fullmatch(r"[^\s\"]+", words) else f'{sign}note:"{words}"']
 
 
 def _excluded_terms(text: str) -> list[str]:

@@ -210,9 +210,12 @@ class AuditStore(Protocol):
         those no longer stored are left out."""
         ...
 
-    async def timeline_count(self, flt: Filter, *, newer_than: int | None = None, cap: int | None = None) -> int:
+    async def timeline_count(
+        self, flt: Filter, *, newer_than: int | None = None, up_to: int | None = None, cap: int | None = None
+    ) -> int:
         """How many records match (``newer_than``: only those before that id in the filter's
-        order); with ``cap`` counting stops there, cheap at any store size."""
+        order; ``up_to``: only that id and those after it); with ``cap`` counting stops there,
+        cheap at any store size."""
         ...
 
     async def timeline_total(self, flt: Filter) -> int:

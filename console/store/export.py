@@ -121,7 +121,11 @@ def filter_description(flt: Filter) -> dict[str, Any]:
         "newest_first": flt.newest_first,
     }
     if not flt.exclude.is_empty:
-        found["exclude"] = {**_choices(flt.exclude), "text": flt.exclude.text}
+        found["exclude"] = {
+            **_choices(flt.exclude),
+            "text": flt.exclude.text,
+            "note_words": sorted(flt.exclude.note_words),
+        }
     return found
 
 

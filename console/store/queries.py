@@ -110,6 +110,8 @@ def entry_clauses(flt: Filter, m: Marks, side: str | None = None) -> list[str]:
             where.append(f"({m.within('actor_id', flt.member_ids)} OR {m.within('target_id', flt.member_ids)})")
     if flt.note_words:
         where.append(note_clause("audit", flt.note_words, m))
+    if flt.exclude.note_words:
+        where.append("NOT " + note_clause("audit", flt.exclude.note_words, m))
     return where + _entry_exclusions(flt.exclude, m)
 
 

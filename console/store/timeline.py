@@ -22,6 +22,7 @@ from console.store.timeline_filter import (
     histogram_window,
     ids_by_kind,
     in_order,
+    range_clause,
     record_specs,
     record_where,
 )
@@ -122,12 +123,18 @@ async def page_refs(
     return [Ref(CODE_KINDS[k], i) for i, k in found]
 
 
-async def count(db: aiosqlite.Connection, flt: Filter, *, newer_than: int | None = None, cap: int | None = None) -> int:
+async def count(
+    db: aiosqlite.Connection,
+    flt: Filter,
+    *,
+    newer_than: int | None = None,
+    up_to: int | None = None,
+    cap: int | None = None,
+) -> int:
     """How many records match (``newer_than``: only those listed before that id in the filter's
-    order). With ``cap``, counting stops there: a count the UI can afford at any store size."""
-    extra, extra_args = "", []
-    if newer_than is not None:
-        extra, extra_args = ("{id} > ?" if flt.newest_first else "{id} < ?"), [newer_than]
+    order; ``up_to``: only that id and those listed after it). With ``cap``, counting stops
+    there: a count the UI can afford at any store size."""
+    extra, extra_args = range_clause(flt, newer_than, up_to)
     compound = _compound(flt, extra, extra_args)
     if compound is None:
         return 0

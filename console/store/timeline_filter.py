@@ -81,7 +81,23 @@ def record_where(kind: str, flt: Filter, like: str = queries.SQLITE_LIKE) -> tup
         where += [f"{matches(term)} IS NOT TRUE" for term, _ in text_terms(flt.exclude.text)]
     if flt.note_words and kind != "gap":
         where.append(queries.note_clause(kind, flt.note_words, m, like=like))
+    if flt.exclude.note_words and kind != "gap":
+        where.append("NOT " + queries.note_clause(kind, flt.exclude.note_words, m, like=like))
     return where, m.args
+
+
+def range_clause(flt: Filter, newer_than: int | None, up_to: int | None) -> tuple[str, list[Any]]:
+    """The clause (``{id}`` the column) keeping records listed before ``newer_than`` and from
+    ``up_to`` on, in the filter's order, and its arguments."""
+    before, from_ = ("{id} > ?", "{id} <= ?") if flt.newest_first else ("{id} < ?", "{id} >= ?")
+    clauses, args = [], []
+    if newer_than is not None:
+        clauses.append(before)
+        args.append(newer_than)
+    if up_to is not None:
+        clauses.append(from_)
+        args.append(up_to)
+    return " AND ".join(clauses), args
 
 
 def histogram_window(flt: Filter, start_ms: int, end_ms: int, buckets: int) -> tuple[Filter, int]:

@@ -41,6 +41,8 @@ def filter_to_json(flt: Filter, now_ms: int) -> dict[str, Any]:
     out = _choices_to_json(flt)
     if not flt.exclude.is_empty:
         out["exclude"] = _choices_to_json(flt.exclude)
+        if flt.exclude.note_words:
+            out["exclude"]["note_words"] = sorted(flt.exclude.note_words)
     if flt.note_words:
         out["note_words"] = sorted(flt.note_words)
     if not flt.newest_first:
@@ -65,7 +67,14 @@ def filter_from_json(data: Any, now_ms: int) -> Filter | None:
         dropped = _choices_from_json(excluded) if isinstance(excluded, dict) else None
         newest = data.get("newest_first", True)
         note_words = data.get("note_words", [])
-        if values is None or dropped is None or not isinstance(newest, bool) or not isinstance(note_words, list):
+        dropped_notes = excluded.get("note_words", []) if isinstance(excluded, dict) else None
+        if (
+            values is None
+            or dropped is None
+            or not isinstance(newest, bool)
+            or not isinstance(note_words, list)
+            or not isinstance(dropped_notes, list)
+        ):
             return None
         since, until = data.get("since_ms"), data.get("until_ms")
         if isinstance(data.get("last_ms"), int):
@@ -75,7 +84,7 @@ def filter_from_json(data: Any, now_ms: int) -> Filter | None:
                 return None
         return Filter(
             **values,
-            exclude=Exclusions(**dropped),
+            exclude=Exclusions(**dropped, note_words=frozenset(str(w) for w in dropped_notes)),
             note_words=frozenset(str(w) for w in note_words),
             newest_first=newest,
             since_ms=since,

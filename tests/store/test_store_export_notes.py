@@ -133,6 +133,18 @@ async def test_the_query_picks_noted_records(tmp_path: Path) -> None:
     assert json.loads(exported(db, "json", flt))["filter"]["note_words"] == ["banned", "help"]
 
 
+async def test_the_query_leaves_out_noted_records(tmp_path: Path) -> None:
+    db = tmp_path / "audit.db"
+    s = await seed(db)
+    everything = set(notes_by_id("jsonl", exported(db, "jsonl")))
+    flt = parse("-note:banned,help", now_ms=NOW_MS).filter
+    found = notes_by_id("jsonl", exported(db, "jsonl", flt))
+    assert set(found) == everything - {str(s["ids"][0]), str(s["decision"].id)}
+    header = json.loads(exported(db, "json", flt))["filter"]
+    assert header["exclude"]["note_words"] == ["banned", "help"]
+    assert header["note_words"] == []
+
+
 async def test_migrate_copies_notes_and_postgres_exports_the_same_bytes(tmp_path: Path, pg_url: str) -> None:
     db = tmp_path / "audit.db"
     await seed(db)

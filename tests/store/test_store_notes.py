@@ -9,7 +9,7 @@ from typing import Any
 from backends import BOTH
 from store_helpers import NOW_MS, note_row, raw_entry, snowflake
 
-from console.model.filters import Filter
+from console.model.filters import Exclusions, Filter
 from console.model.notes import Note
 from console.model.query import format_filter, parse
 from console.model.records import Decision
@@ -88,6 +88,25 @@ async def test_note_in_the_query_finds_current_notes_only(store: AuditStore) -> 
     assert await store.count(parse("note:ticket", now_ms=NOW_MS).filter) == 1
 
 
+async def test_minus_note_leaves_out_what_current_notes_say(store: AuditStore) -> None:
+    """``-note:handled``: what a note marks is left out, across kinds; an edit's old text and a
+    removed note leave nothing out (they are not what the record shows now); gaps have no notes
+    and stay."""
+    ids, d, _ = await seeded(store)
+    everything = await refs(store, "")
+    assert await refs(store, "-note:raid") == [
+        r for r in everything if r not in (Ref("decision", d.id), Ref("audit", ids[0]))
+    ]
+    assert await refs(store, "-note:ticket,compromised kind:audit") == [Ref("audit", ids[1])]
+    assert await refs(store, "-note:obviously kind:audit") == [Ref("audit", i) for i in reversed(ids)]
+    assert await refs(store, "-note:appeal_denied kind:audit") == [Ref("audit", i) for i in reversed(ids)]
+    # Kept and left out at once: a note with "raid" but not "ticket".
+    assert await refs(store, "note:raid -note:ticket") == [Ref("decision", d.id)]
+    entries = await store.page(parse("-note:ticket", now_ms=NOW_MS).filter)
+    assert [e.id for e in entries] == [ids[2], ids[1]]
+    assert await store.count(parse("-note:ticket", now_ms=NOW_MS).filter) == 2
+
+
 async def test_every_note_action_reads_back_in_order(store: AuditStore) -> None:
     ids, d, notes = await seeded(store)
     found = await store.notes([ids[1], ids[2], d.id, 12345])
@@ -126,12 +145,14 @@ async def test_free_text_finds_records_by_their_current_notes(store: AuditStore)
 
 
 def test_note_terms_round_trip_through_the_query_text() -> None:
-    flt = parse('note:"raid,two words" actor:5', now_ms=NOW_MS).filter
+    flt = parse('note:"raid,two words" actor:5 -note:handled -note:"false alarm"', now_ms=NOW_MS).filter
     assert flt.note_words == {"raid", "two words"}
+    assert flt.exclude.note_words == {"handled", "false alarm"}
     assert not flt.includes_kind("gap")
     text = format_filter(flt)
     assert parse(text, now_ms=NOW_MS).filter == flt
     assert Filter(note_words=frozenset({"x"})).is_empty is False
+    assert Filter(exclude=Exclusions(note_words=frozenset({"x"}))).is_empty is False
 
 
 async def test_member_notes_are_the_current_notes_on_records_involving_them(store: AuditStore) -> None:

@@ -253,6 +253,11 @@ async def test_both_backends_show_the_same_timeline(both: tuple[AuditStore, Audi
             middle = ids[len(ids) // 2]
             assert await store.timeline_count(flt, newer_than=middle) == ids.index(middle)
             assert await store.timeline_count(flt, newer_than=middle, cap=5) == min(5, ids.index(middle))
+            # From a record on (the feed's first page's first) to another: those between, that one too.
+            quarter = ids[len(ids) // 4]
+            assert await store.timeline_count(flt, up_to=quarter) == len(ids) - ids.index(quarter)
+            between = ids.index(middle) - ids.index(quarter)
+            assert await store.timeline_count(flt, newer_than=middle, up_to=quarter) == between
     assert await pg.activity(flt, start_ms=START, end_ms=END + 1, buckets=30) == await lite.activity(
         flt, start_ms=START, end_ms=END + 1, buckets=30
     )
@@ -376,6 +381,7 @@ FILTER_FIELDS = st.fixed_dictionaries(
                 )
             },
             text=st.sampled_from(("", "raid", '"alt account"', "spam*", "Spam wave", "!!!")),
+            note_words=_sets(st.sampled_from(("raid", "100%", "handled")), max_size=2),
         ),
     },
 )

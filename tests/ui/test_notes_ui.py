@@ -204,3 +204,30 @@ async def test_the_dialog_refuses_empty_and_too_long_text(make_app: Callable[...
         form, _ = dialog.read()
         assert form is not None
         assert len(form.text) == 2000
+
+
+async def test_minus_note_in_the_search_bar_leaves_out_what_a_note_marks(demo) -> None:
+    """``-note:handled`` in the search bar: the row the team noted as handled leaves the feed;
+    ``note:handled`` shows it alone."""
+    from .test_exclusions import _search
+
+    app, d = demo
+    async with d.run(app) as pilot:
+        await ready(app, d)
+        feed = app.query_one(FeedView)
+        await eventually(lambda: feed.current is not None, what="a row")
+        await _off_gaps(pilot, feed)
+        noted = record_key(feed.current)
+        await _write(pilot, app, "Handled: warned in DMs")
+        await eventually(lambda: noted in feed.noted, what="the row's marker", app=app)
+
+        def shown() -> list[tuple[str, int]]:
+            rows = [feed.record_at(i) for i in range(min(feed.snapshot.total, 90))]
+            return [record_key(r) for r in rows if r is not None]
+
+        await _search(pilot, "-note:handled")
+        assert app.main_screen.filter.exclude.note_words == {"handled"}
+        await eventually(lambda: len(shown()) == min(feed.snapshot.total, 90) > 10, what="the rows read", app=app)
+        assert noted not in shown()
+        await _search(pilot, "note:handled")
+        await eventually(lambda: shown() == [noted], what="the noted row alone", app=app)

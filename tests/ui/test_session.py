@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
-from console.model.filters import Filter
+from console.model.filters import Exclusions, Filter
 from console.store import Store
 from console.ui import session, session_state
 from console.ui.app import ConsoleApp
@@ -81,7 +81,17 @@ def test_an_open_window_stays_relative_and_bad_data_is_ignored() -> None:
     assert later == Filter(since_ms=5_000_000 - week, kinds=frozenset({"audit"}))
     fixed = Filter(since_ms=10, until_ms=20)
     assert session.filter_from_json(session.filter_to_json(fixed, 99), 12345) == fixed
-    for bad in (None, [], {"actor_ids": "x"}, {"actor_ids": ["abc"]}, {"text": 5}, {"since_ms": True}):
+    noted = Filter(note_words=frozenset({"raid"}), exclude=Exclusions(note_words=frozenset({"handled", "two words"})))
+    assert session.filter_from_json(session.filter_to_json(noted, 99), 12345) == noted
+    for bad in (
+        None,
+        [],
+        {"actor_ids": "x"},
+        {"actor_ids": ["abc"]},
+        {"text": 5},
+        {"since_ms": True},
+        {"exclude": {"note_words": "handled"}},
+    ):
         assert session.filter_from_json(bad, 0) is None
     assert session.bookmarks_from_json([["audit", 5], ["x"], "y", ["gap", True]]) == {("audit", 5)}
     assert session.Layout.from_json({"sidebar": "yes", "sidebar_width": 999, "drawer_height": 9}) == session.Layout(

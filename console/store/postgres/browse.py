@@ -39,8 +39,10 @@ class BrowsePart(PgCore):
                 got[(kind, row[0])] = make(tuple(row))
         return in_order(refs, got)
 
-    async def timeline_count(self, flt: Filter, *, newer_than: int | None = None, cap: int | None = None) -> int:
-        statement = timeline.count(flt, newer_than=newer_than, cap=cap)
+    async def timeline_count(
+        self, flt: Filter, *, newer_than: int | None = None, up_to: int | None = None, cap: int | None = None
+    ) -> int:
+        statement = timeline.count(flt, newer_than=newer_than, up_to=up_to, cap=cap)
         return 0 if statement is None else int(await self.fetchval(statement[0], *statement[1]) or 0)
 
     async def timeline_total(self, flt: Filter) -> int:

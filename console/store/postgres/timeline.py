@@ -17,7 +17,15 @@ from console.model.filters import Filter
 from console.store import queries
 from console.store.postgres import fulltext
 from console.store.postgres.placeholders import numbered
-from console.store.timeline_filter import BUCKET_SQL, KIND_CODES, TABLES, bucket_args, histogram_window, record_where
+from console.store.timeline_filter import (
+    BUCKET_SQL,
+    KIND_CODES,
+    TABLES,
+    bucket_args,
+    histogram_window,
+    range_clause,
+    record_where,
+)
 
 Statement = tuple[str, list[Any]]
 
@@ -121,11 +129,13 @@ def page(flt: Filter, *, anchor: int | None, offset: int, limit: int) -> Stateme
     return numbered(f"SELECT id, k FROM ({union}) t ORDER BY id {order} LIMIT ? OFFSET ?"), [*args, limit, offset]
 
 
-def count(flt: Filter, *, newer_than: int | None = None, cap: int | None = None) -> Statement | None:
-    """How many records match (``newer_than``: those before it in the filter's order), at most
-    ``cap`` (each branch stops there)."""
-    extra = "" if newer_than is None else ("{id} > ?" if flt.newest_first else "{id} < ?")
-    branches = _branches(flt, extra, [] if newer_than is None else [newer_than])
+def count(
+    flt: Filter, *, newer_than: int | None = None, up_to: int | None = None, cap: int | None = None
+) -> Statement | None:
+    """How many records match (``newer_than``: those before it in the filter's order; ``up_to``:
+    that id and those after it), at most ``cap`` (each branch stops there)."""
+    extra, extra_args = range_clause(flt, newer_than, up_to)
+    branches = _branches(flt, extra, extra_args)
     if not branches:
         return None
     parts, args = [], []

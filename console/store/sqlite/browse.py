@@ -42,9 +42,11 @@ class BrowsePart(StoreCore):
         async with self._reading():
             return await timeline.fetch(self._r, refs)
 
-    async def timeline_count(self, flt: Filter, *, newer_than: int | None = None, cap: int | None = None) -> int:
+    async def timeline_count(
+        self, flt: Filter, *, newer_than: int | None = None, up_to: int | None = None, cap: int | None = None
+    ) -> int:
         async with self._reading():
-            return await timeline.count(self._r, flt, newer_than=newer_than, cap=cap)
+            return await timeline.count(self._r, flt, newer_than=newer_than, up_to=up_to, cap=cap)
 
     async def timeline_total(self, flt: Filter) -> int:
         async with self._reading():

@@ -316,27 +316,33 @@ class FeedView(ScrollView, can_focus=True):
             # ids: a commit's oldest record often falls among the first page's rows, not above
             # them. Counted from a row below it, positions further down still just shift.
             base, in_middle = (len(page) - 1, page[-1].id), False
-        newer = await self.store.timeline_count(self.filter, newer_than=base[1]) - base[0]
-        if generation != self._generation:
-            return
-        if not self.following:
+        if not self.following or in_middle:
+            newer = await self.store.timeline_count(self.filter, newer_than=base[1]) - base[0]
+            if generation != self._generation:
+                return
+            if self.following:  # a backfill filled in older records: positions below moved
+                await self.load()
+                return
             self.new_count = newer
-            if in_middle:  # backfill filled in older records: positions below moved
+            if in_middle:
                 self._pages.clear()
                 self._strips.clear()
                 self.refresh()
             self.post_message(self.Changed(self))
             return
-        if in_middle:
-            await self.load()
-            return
-        if newer <= 0:
-            return
-        # The common live case: records only near the top. Shift every position by ``newer``
-        # rather than reloading: no count over the store, no index rebuild.
+        # The common live case: records only near the top. Shift every position by how many
+        # arrived rather than reloading: no count over the store, no index rebuild. The page is
+        # read first and the count stops at its first record: counted first, a commit landing
+        # between the two reads was on the page but not in the count, and the view stayed that
+        # many records short for good (the next refresh counts from the page's first record).
         first = await self.store.timeline_page(self.filter, limit=PAGE)
-        records = await self.store.timeline_records(first)
         if generation != self._generation or not first:
+            return
+        newer = await self.store.timeline_count(self.filter, newer_than=base[1], up_to=first[0].id) - base[0]
+        if generation != self._generation or newer <= 0:
+            return
+        records = await self.store.timeline_records(first)
+        if generation != self._generation:
             return
         anchors = ((0, first[0].id),) + tuple((p + newer, i) for p, i in snap.anchors if i <= base[1])
         self.snapshot = Snapshot(snap.total + newer, anchors)
