@@ -51,6 +51,15 @@ async def _off_gaps(pilot: Any, feed: FeedView) -> None:
         await settle(pilot)
 
 
+async def _on_a_record(pilot: Any, app: ConsoleApp, d: Any) -> FeedView:
+    """The demo ready, its cursor on the first row a note may be on; the feed."""
+    await ready(app, d)
+    feed = app.query_one(FeedView)
+    await eventually(lambda: feed.current is not None, what="a row")
+    await _off_gaps(pilot, feed)
+    return feed
+
+
 async def _write(pilot: Any, app: ConsoleApp, text: str) -> None:
     await pilot.press("n")
     await eventually(lambda: isinstance(app.screen, NoteDialog), what="the note dialog", app=app)
@@ -62,10 +71,7 @@ async def _write(pilot: Any, app: ConsoleApp, text: str) -> None:
 async def test_a_note_shows_on_the_row_and_in_the_drawer(demo) -> None:
     app, d = demo
     async with d.run(app) as pilot:
-        await ready(app, d)
-        feed = app.query_one(FeedView)
-        await eventually(lambda: feed.current is not None, what="a row")
-        await _off_gaps(pilot, feed)
+        feed = await _on_a_record(pilot, app, d)
         record = feed.current
         kind, rid = record_key(record)
         await _write(pilot, app, "Warned twice in DMs\x1b]0;pwned\x07 [b]first[/b]")
@@ -115,10 +121,7 @@ async def test_a_note_shows_on_the_row_and_in_the_drawer(demo) -> None:
 async def test_n_in_the_member_view_writes_a_note_about_them(demo) -> None:
     app, d = demo
     async with d.run(app) as pilot:
-        await ready(app, d)
-        feed = app.query_one(FeedView)
-        await eventually(lambda: feed.current is not None, what="a row")
-        await _off_gaps(pilot, feed)
+        await _on_a_record(pilot, app, d)
         await pilot.press("u")
         await settle(pilot)
         if isinstance(app.screen, PersonChoice):
@@ -213,10 +216,7 @@ async def test_minus_note_in_the_search_bar_leaves_out_what_a_note_marks(demo) -
 
     app, d = demo
     async with d.run(app) as pilot:
-        await ready(app, d)
-        feed = app.query_one(FeedView)
-        await eventually(lambda: feed.current is not None, what="a row")
-        await _off_gaps(pilot, feed)
+        feed = await _on_a_record(pilot, app, d)
         noted = record_key(feed.current)
         await _write(pilot, app, "Handled: warned in DMs")
         await eventually(lambda: noted in feed.noted, what="the row's marker", app=app)
