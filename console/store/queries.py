@@ -108,11 +108,7 @@ def entry_clauses(flt: Filter, m: Marks, side: str | None = None) -> list[str]:
             where.append(f"{m.within('target_id', flt.member_ids)} AND (actor_id IS NULL OR {acted})")
         else:
             where.append(f"({m.within('actor_id', flt.member_ids)} OR {m.within('target_id', flt.member_ids)})")
-    if flt.note_words:
-        where.append(note_clause("audit", flt.note_words, m))
-    if flt.exclude.note_words:
-        where.append("NOT " + note_clause("audit", flt.exclude.note_words, m))
-    return where + _entry_exclusions(flt.exclude, m)
+    return where + note_clauses("audit", flt, m) + _entry_exclusions(flt.exclude, m)
 
 
 def member_sides(flt: Filter) -> tuple[str | None, ...]:
@@ -141,6 +137,16 @@ def note_clause(kind: str, words: Iterable[str], m: Marks, *, like: str | None =
     spelled = (like or m.like).format(col="n.text")
     likes = " OR ".join(spelled.replace("?", m(like_pattern(w))) for w in sorted(words))
     return f"id IN (SELECT n.record_id FROM notes n WHERE n.record_kind = '{kind}' AND {CURRENT_NOTE} AND ({likes}))"
+
+
+def note_clauses(kind: str, flt: Filter, m: Marks, *, like: str | None = None) -> list[str]:
+    """What ``note:`` keeps and ``-note:`` leaves out of records of ``kind``."""
+    where = []
+    if flt.note_words:
+        where.append(note_clause(kind, flt.note_words, m, like=like))
+    if flt.exclude.note_words:
+        where.append("NOT " + note_clause(kind, flt.exclude.note_words, m, like=like))
+    return where
 
 
 def _in_categories(categories: frozenset[str], m: Marks) -> str:

@@ -111,9 +111,7 @@ async def page_refs(
     """``limit`` records starting ``offset`` records past ``anchor`` (inclusive) in the filter's
     order: newest first from ``anchor`` down, or oldest first from ``anchor`` up."""
     desc = flt.newest_first
-    extra, extra_args = "", []
-    if anchor is not None:
-        extra, extra_args = ("{id} <= ?" if desc else "{id} >= ?"), [anchor]
+    extra, extra_args = range_clause(flt, None, anchor)
     compound = _compound(flt, extra, extra_args, page=True)
     if compound is None:
         return []

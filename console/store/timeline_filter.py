@@ -79,10 +79,8 @@ def record_where(kind: str, flt: Filter, like: str = queries.SQLITE_LIKE) -> tup
         where += [found(word) for word in _plain_words(flt)]
         # An excluded phrase is one pattern (``-"alt account"``), unlike the kept text's words.
         where += [f"{matches(term)} IS NOT TRUE" for term, _ in text_terms(flt.exclude.text)]
-    if flt.note_words and kind != "gap":
-        where.append(queries.note_clause(kind, flt.note_words, m, like=like))
-    if flt.exclude.note_words and kind != "gap":
-        where.append("NOT " + queries.note_clause(kind, flt.exclude.note_words, m, like=like))
+    if kind != "gap":  # gaps have no notes
+        where += queries.note_clauses(kind, flt, m, like=like)
     return where, m.args
 
 

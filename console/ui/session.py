@@ -19,11 +19,14 @@ def _choices_to_json(flt: Filter | Exclusions) -> dict[str, Any]:
     out: dict[str, Any] = {name: sorted(getattr(flt, name)) for name in SET_FIELDS if getattr(flt, name)}
     if flt.text:
         out["text"] = flt.text
+    if flt.note_words:
+        out["note_words"] = sorted(flt.note_words)
     return out
 
 
 def _choices_from_json(data: dict[str, Any]) -> dict[str, Any] | None:
-    """The set fields and the text, or None when they are not what :func:`_choices_to_json` wrote."""
+    """The set fields, the text and the note words, or None when they are not what
+    :func:`_choices_to_json` wrote."""
     values: dict[str, Any] = {}
     for name in SET_FIELDS:
         items = data.get(name) or []
@@ -32,19 +35,16 @@ def _choices_from_json(data: dict[str, Any]) -> dict[str, Any] | None:
         kind = int if name in _ID_SETS else str
         values[name] = frozenset(kind(v) for v in items)
     text = data.get("text", "")
-    if not isinstance(text, str):
+    note_words = data.get("note_words", [])
+    if not isinstance(text, str) or not isinstance(note_words, list):
         return None
-    return {**values, "text": text}
+    return {**values, "text": text, "note_words": frozenset(str(w) for w in note_words)}
 
 
 def filter_to_json(flt: Filter, now_ms: int) -> dict[str, Any]:
     out = _choices_to_json(flt)
     if not flt.exclude.is_empty:
         out["exclude"] = _choices_to_json(flt.exclude)
-        if flt.exclude.note_words:
-            out["exclude"]["note_words"] = sorted(flt.exclude.note_words)
-    if flt.note_words:
-        out["note_words"] = sorted(flt.note_words)
     if not flt.newest_first:
         out["newest_first"] = False
     if flt.since_ms is not None and flt.until_ms is None:
@@ -66,15 +66,7 @@ def filter_from_json(data: Any, now_ms: int) -> Filter | None:
         excluded = data.get("exclude", {})
         dropped = _choices_from_json(excluded) if isinstance(excluded, dict) else None
         newest = data.get("newest_first", True)
-        note_words = data.get("note_words", [])
-        dropped_notes = excluded.get("note_words", []) if isinstance(excluded, dict) else None
-        if (
-            values is None
-            or dropped is None
-            or not isinstance(newest, bool)
-            or not isinstance(note_words, list)
-            or not isinstance(dropped_notes, list)
-        ):
+        if values is None or dropped is None or not isinstance(newest, bool):
             return None
         since, until = data.get("since_ms"), data.get("until_ms")
         if isinstance(data.get("last_ms"), int):
@@ -84,8 +76,7 @@ def filter_from_json(data: Any, now_ms: int) -> Filter | None:
                 return None
         return Filter(
             **values,
-            exclude=Exclusions(**dropped, note_words=frozenset(str(w) for w in dropped_notes)),
-            note_words=frozenset(str(w) for w in note_words),
+            exclude=Exclusions(**dropped),
             newest_first=newest,
             since_ms=since,
             until_ms=until,

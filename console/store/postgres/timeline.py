@@ -115,10 +115,8 @@ def _branches(flt: Filter, extra: str = "", extra_args: list[Any] | None = None)
 
 def page(flt: Filter, *, anchor: int | None, offset: int, limit: int) -> Statement | None:
     """``limit`` records from ``offset`` past ``anchor`` (inclusive) in the filter's order."""
-    desc = flt.newest_first
-    order = "DESC" if desc else "ASC"
-    extra = "" if anchor is None else ("{id} <= ?" if desc else "{id} >= ?")
-    branches = _branches(flt, extra, [] if anchor is None else [anchor])
+    order = "DESC" if flt.newest_first else "ASC"
+    branches = _branches(flt, *range_clause(flt, None, anchor))
     if not branches:
         return None
     parts, args = [], []
